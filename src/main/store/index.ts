@@ -1,0 +1,97 @@
+// Front door of the store: one SQLCipher 4 database per workstation.
+import Database from 'better-sqlite3-multiple-ciphers';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EnclaveError } from '../../shared/errors.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+export { generateDatabaseKey, loadOrCreateKeyFile, readKeyFile, DATABASE_KEY_BYTES } from './key-file.js';
+
+export type Db = Database.Database;
+
+export interface Store {
+  readonly db: Db;
+  readonly path: string;
+  /** Runs fn in one IMMEDIATE transaction: all of it is written, or none. */
+  transaction<T>(fn: (db: Db) => T): T;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  path: string;
+  key: Buffer;
+  /** For tests of the full-disk path: caps the database at this many pages. */
+  maxPageCount?: number;
+}
+
+/** SQLite result codes that mean the disk (or the database's page cap) is full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE';
+}
+
+export function openStore(options: OpenStoreOptions): Store {
+  if (options.key.length !== 32) throw new EnclaveError('invalid_input', 'The database key must be 32 bytes.');
+  const existed = existsSync(options.path);
+  if (!existed) mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+  const db = new Database(options.path);
+  try {
+    // SQLCipher 4 format, so stock SQLCipher tools open the file with the key.
+    db.pragma(`cipher='sqlcipher'`);
+    db.pragma(`legacy=4`);
+    db.pragma(`key="x'${options.key.toString('hex')}'"`);
+    try {
+      // The first read is where a wrong key shows.
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB') {
+        throw new EnclaveError(
+          'storage_failed',
+          `The database ${options.path} cannot be opened with this key (wrong key, or the file is not an Enclave database). Nothing was changed.`,
+          { cause },
+        );
+      }
+      throw cause;
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('secure_delete = ON');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = FULL');
+    if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const store: Store = {
+    db,
+    path: options.path,
+    transaction: (fn) => db.transaction(() => fn(db)).immediate(),
+    getMeta: (key) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value,
+    setMeta: (key, value) => {
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    },
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+  return store;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new EnclaveError('storage_failed', `The database was written by a newer Enclave (schema ${current}, this version knows ${latest}). Update Enclave; nothing was changed.`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,6 @@
+import { sql as m0001 } from './0001-initial.js';
+
+/** Numbered migrations, applied in order, each in its own transaction. Append only. */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: 'initial', sql: m0001 },
+];

@@ -1,0 +1,215 @@
+// The one contract between the renderer and the core. Every call and event the
+// UI can use is listed here with its input/output schema and who may use it.
+// The preload bridge, main's IPC relay, the core's dispatcher and the browser
+// test bridge are all derived from these two tables, so adding a call is one
+// entry here plus its handler in the core.
+import { z } from 'zod';
+
+export const ROLES = ['clinician', 'researcher', 'compliance', 'administrator'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/**
+ * Who may make a call:
+ * - 'public': anyone, signed in or not (status, sign-in, first-run).
+ * - 'signed-in-or-locked': a session exists, even a locked one (unlock, sign-out).
+ * - a list of roles: an active, unlocked session holding at least one of them.
+ */
+export type Access = 'public' | 'signed-in-or-locked' | readonly Role[];
+
+const ALL_ROLES = ROLES;
+const CHAT_ROLES = ['clinician', 'researcher'] as const satisfies readonly Role[];
+const AUDIT_ROLES = ['compliance', 'administrator'] as const satisfies readonly Role[];
+const ADMIN_ROLES = ['administrator'] as const satisfies readonly Role[];
+
+/** Hard ceiling for any prompt crossing the boundary; policy usually sets a lower one. */
+export const PROMPT_MAX_CHARS_HARD = 200_000;
+
+const Id = z.string().uuid();
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const Username = z
+  .string()
+  .trim()
+  .min(1, 'Enter a user name.')
+  .max(64, 'A user name has at most 64 characters.')
+  .regex(/^[A-Za-z0-9._@-]+$/, 'A user name may contain letters, digits and . _ @ - only.');
+const Password = z.string().min(1, 'Enter a password.').max(1024);
+
+export const User = z.object({
+  id: Id,
+  username: z.string(),
+  displayName: z.string(),
+  roles: z.array(Role),
+  authMethod: z.enum(['evaluation-password']),
+});
+export type User = z.infer<typeof User>;
+
+export const SessionState = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('signed-out') }),
+  z.object({ state: z.literal('active'), user: User, signedInAt: z.number() }),
+  z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string() }),
+]);
+export type SessionState = z.infer<typeof SessionState>;
+
+export const ModelSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  path: z.string(),
+  sha256: Sha256,
+  sizeBytes: z.number(),
+  source: z.enum(['policy', 'evaluation']),
+  /** True for the generated random-weight test model: its output is noise. */
+  isTestModel: z.boolean(),
+});
+export type ModelSummary = z.infer<typeof ModelSummary>;
+
+export const Workload = z.object({ id: z.string(), name: z.string(), modelId: z.string().nullable() });
+export type Workload = z.infer<typeof Workload>;
+
+export const AppStatus = z.object({
+  mode: z.enum(['evaluation', 'managed']),
+  policySource: z.string(),
+  institution: z.string(),
+  version: z.string(),
+  needsFirstAccount: z.boolean(),
+  session: SessionState,
+  limits: z.object({ maxPromptChars: z.number(), maxResponseTokens: z.number() }),
+});
+export type AppStatus = z.infer<typeof AppStatus>;
+
+export const InferenceStatus = z.object({
+  models: z.array(ModelSummary),
+  workloads: z.array(Workload),
+  allowUserModels: z.boolean(),
+  loadedModelId: z.string().nullable(),
+  /** What llama.cpp runs on, e.g. 'cpu' or 'cuda'; null until a model was loaded. */
+  device: z.object({ kind: z.enum(['cpu', 'cuda', 'vulkan', 'metal']), name: z.string() }).nullable(),
+});
+export type InferenceStatus = z.infer<typeof InferenceStatus>;
+
+export const ChatSessionSummary = z.object({
+  id: Id,
+  title: z.string(),
+  workloadId: z.string(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  endedAt: z.number().nullable(),
+});
+export type ChatSessionSummary = z.infer<typeof ChatSessionSummary>;
+
+export const MessageStatus = z.enum(['complete', 'cancelled', 'failed']);
+export const ChatMessage = z.object({
+  id: Id,
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: MessageStatus,
+  createdAt: z.number(),
+  /** For an assistant message, the prompt it answers. */
+  replyTo: Id.nullable(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const AuditVerifyReport = z.object({
+  ok: z.boolean(),
+  eventsChecked: z.number(),
+  headSequence: z.number(),
+  headHash: Sha256.nullable(),
+  firstBad: z
+    .object({
+      sequence: z.number(),
+      problem: z.enum(['modified', 'missing', 'reordered', 'malformed']),
+      detail: z.string(),
+    })
+    .nullable(),
+});
+export type AuditVerifyReport = z.infer<typeof AuditVerifyReport>;
+
+const Empty = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+interface CallSpec {
+  readonly input: z.ZodType;
+  readonly output: z.ZodType;
+  readonly access: Access;
+  readonly summary: string;
+}
+
+export const calls = {
+  'app.status': { input: Empty, output: AppStatus, access: 'public', summary: 'Mode, policy, session and limits.' },
+  'app.activity': { input: Empty, output: Ok, access: 'signed-in-or-locked', summary: 'The user did something; resets the idle lock.' },
+
+  'auth.createFirstAccount': {
+    input: z.object({ username: Username, displayName: z.string().trim().min(1).max(128), password: z.string().min(12, 'Use at least 12 characters.').max(1024) }).strict(),
+    output: SessionState,
+    access: 'public',
+    summary: 'Evaluation mode, first run only: create the local evaluation account and sign it in.',
+  },
+  'auth.signIn': { input: z.object({ username: Username, password: Password }).strict(), output: SessionState, access: 'public', summary: 'Sign in.' },
+  'auth.signOut': { input: Empty, output: SessionState, access: 'signed-in-or-locked', summary: 'Sign out and drop every model context.' },
+  'auth.lock': { input: Empty, output: SessionState, access: ALL_ROLES, summary: 'Lock now; model contexts are dropped.' },
+  'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },
+
+  'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: 'Models, workloads and the inference device.' },
+  'model.addFile': {
+    input: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    output: ModelSummary,
+    access: ADMIN_ROLES,
+    summary: 'Evaluation mode: allow a local GGUF file (hashed and checked) as the model.',
+  },
+  'model.createTestModel': { input: Empty, output: ModelSummary, access: ADMIN_ROLES, summary: 'Evaluation mode: generate the random-weight test model and use it.' },
+
+  'chat.list': { input: Empty, output: z.array(ChatSessionSummary), access: CHAT_ROLES, summary: "The signed-in user's sessions, newest first." },
+  'chat.create': {
+    input: z.object({ workloadId: z.string().min(1).max(64).optional(), title: z.string().max(200).optional() }).strict(),
+    output: ChatSessionSummary,
+    access: CHAT_ROLES,
+    summary: 'Start a chat session.',
+  },
+  'chat.open': {
+    input: z.object({ sessionId: Id }).strict(),
+    output: z.object({ session: ChatSessionSummary, messages: z.array(ChatMessage) }),
+    access: CHAT_ROLES,
+    summary: 'A session with its messages.',
+  },
+  'chat.end': { input: z.object({ sessionId: Id }).strict(), output: ChatSessionSummary, access: CHAT_ROLES, summary: 'End a session; its model context is disposed.' },
+  'chat.send': {
+    input: z.object({ sessionId: Id, text: z.string().trim().min(1, 'Type a prompt first.').max(PROMPT_MAX_CHARS_HARD) }).strict(),
+    output: z.object({ promptId: Id, responseId: Id }),
+    access: CHAT_ROLES,
+    summary: 'Send a prompt; the answer arrives as chat.token events and ends with chat.done.',
+  },
+  'chat.cancel': { input: z.object({ sessionId: Id }).strict(), output: z.object({ cancelled: z.boolean() }), access: CHAT_ROLES, summary: 'Stop the answer being generated.' },
+
+  'audit.verify': { input: Empty, output: AuditVerifyReport, access: AUDIT_ROLES, summary: 'Verify the local audit chain.' },
+} as const satisfies Record<string, CallSpec>;
+
+export const events = {
+  'session.changed': SessionState,
+  'chat.token': z.object({ sessionId: Id, responseId: Id, text: z.string() }),
+  'chat.done': z.object({
+    sessionId: Id,
+    responseId: Id,
+    status: MessageStatus,
+    /** The stored message, as it will be shown from now on. */
+    message: ChatMessage.nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  }),
+  'model.loading': z.object({ modelId: z.string(), phase: z.enum(['verifying', 'loading', 'ready', 'failed']), message: z.string().nullable() }),
+} as const;
+
+export type Calls = typeof calls;
+export type CallName = keyof Calls;
+export type CallInput<K extends CallName> = z.input<Calls[K]['input']>;
+export type CallOutput<K extends CallName> = z.output<Calls[K]['output']>;
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const CALL_NAMES = Object.keys(calls) as CallName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+export function isCallName(value: unknown): value is CallName {
+  return typeof value === 'string' && Object.hasOwn(calls, value);
+}
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === 'string' && Object.hasOwn(events, value);
+}

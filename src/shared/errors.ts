@@ -1,0 +1,45 @@
+// Error codes that cross the process boundary. The message is written for the
+// person in front of the screen; the code is for programs and tests.
+export const ERROR_CODES = [
+  'invalid_input',
+  'unknown_call',
+  'not_signed_in',
+  'locked',
+  'forbidden',
+  'bad_credentials',
+  'too_many_attempts',
+  'not_evaluation_mode',
+  'already_set_up',
+  'model_not_configured',
+  'model_not_allowed',
+  'model_corrupt',
+  'model_file_missing',
+  'prompt_too_long',
+  'busy',
+  'not_found',
+  'audit_write_failed',
+  'storage_failed',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+export class EnclaveError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EnclaveError';
+    this.code = code;
+  }
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
