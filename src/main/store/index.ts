@@ -22,8 +22,8 @@ export interface Store {
 export interface OpenStoreOptions {
   path: string;
   key: Buffer;
-  /** For tests of the full-disk path: caps the database at this many pages. */
-  maxPageCount?: number;
+  /** Open an existing database without changing it (the verifier). */
+  readonly?: boolean;
 }
 
 /** SQLite result codes that mean the disk (or the database's page cap) is full. */
@@ -35,8 +35,9 @@ export function isDiskFull(error: unknown): boolean {
 export function openStore(options: OpenStoreOptions): Store {
   if (options.key.length !== 32) throw new EnclaveError('invalid_input', 'The database key must be 32 bytes.');
   const existed = existsSync(options.path);
+  if (options.readonly && !existed) throw new EnclaveError('invalid_input', `There is no database at ${options.path}.`);
   if (!existed) mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
-  const db = new Database(options.path);
+  const db = new Database(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   try {
     // SQLCipher 4 format, so stock SQLCipher tools open the file with the key.
     db.pragma(`cipher='sqlcipher'`);
@@ -56,12 +57,15 @@ export function openStore(options: OpenStoreOptions): Store {
       }
       throw cause;
     }
-    db.pragma('journal_mode = WAL');
-    db.pragma('secure_delete = ON');
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = FULL');
-    if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
-    migrate(db);
+    if (options.readonly) {
+      checkSchemaVersion(db);
+    } else {
+      db.pragma('journal_mode = WAL');
+      db.pragma('secure_delete = ON');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = FULL');
+      migrate(db);
+    }
   } catch (error) {
     db.close();
     throw error;
@@ -81,12 +85,17 @@ export function openStore(options: OpenStoreOptions): Store {
   return store;
 }
 
-function migrate(db: Db): void {
+function checkSchemaVersion(db: Db): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (current > latest) {
     throw new EnclaveError('storage_failed', `The database was written by a newer Enclave (schema ${current}, this version knows ${latest}). Update Enclave; nothing was changed.`);
   }
+  return current;
+}
+
+function migrate(db: Db): void {
+  const current = checkSchemaVersion(db);
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     db.transaction(() => {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The one test command (README: `npm test`). On a fresh Debian 12 machine it
+# installs what the tests need, builds, runs every suite, and prints one
+# closing line: "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+results=.test-reports
+rm -rf "$results" && mkdir -p "$results"
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+# --- System packages: Chromium for the end-to-end tests. ---
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if ((${#need_apt[@]})); then
+  step "installing ${need_apt[*]} (apt)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# --- Node packages, reinstalled only when the lock file changed. ---
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.enclave-lock-hash ] || [ "$(cat node_modules/.enclave-lock-hash)" != "$lock_hash" ]; then
+  step "npm ci (native modules build from source: a few minutes)"
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.enclave-lock-hash
+fi
+
+# `npm start` rebuilds the SQLCipher module for Electron's ABI; the tests run on plain Node.
+if ! node -e "require('better-sqlite3-multiple-ciphers')" >/dev/null 2>&1; then
+  step "rebuilding better-sqlite3-multiple-ciphers for Node $(node -v)"
+  npm rebuild better-sqlite3-multiple-ciphers
+fi
+
+step typecheck
+npm run --silent typecheck
+
+step build
+npm run --silent build
+
+status=0
+step "unit and integration tests (real SQLCipher, real llama.cpp)"
+npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json" || status=1
+
+step "end-to-end tests (Chromium driving the renderer on the real core)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" npx playwright test --reporter=list,json || status=1
+
+node scripts/test-summary.mjs "$results" || status=1
+exit $status

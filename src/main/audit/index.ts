@@ -1,0 +1,4 @@
+// Front door of the audit service.
+export { AuditLog, type AuditContext } from './log.js';
+export { verifyAuditChain, describeVerifyReport } from './verify.js';
+export { AUDIT_ACTIONS, AuditRecordSchema, canonicalJson, hashRecord, sha256Hex, type AuditAction, type AuditEventInput, type AuditRecord } from './record.js';

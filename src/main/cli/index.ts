@@ -1,0 +1,2 @@
+// Front door of the CLI service.
+export { runCli, type CliIo } from './main.js';

@@ -1,0 +1,73 @@
+// The core's single entrance for calls: the input is checked against the
+// contract's schema and the caller's session against the call's access rule
+// before any service runs.
+import type { z } from 'zod';
+import { calls, isCallName, type Access, type CallName, type CallOutput, type User } from '../../shared/api.js';
+import { EnclaveError } from '../../shared/errors.js';
+import type { CallRequest, CallResponse } from '../../shared/rpc.js';
+import type { SessionState } from '../../shared/api.js';
+
+type ParsedInput<K extends CallName> = z.output<(typeof calls)[K]['input']>;
+
+export interface CallContext {
+  /** The active user; for 'public' and 'signed-in-or-locked' calls it may be null. */
+  user: User | null;
+}
+
+export type Handlers = { [K in CallName]: (input: ParsedInput<K>, context: CallContext) => Promise<CallOutput<K>> | CallOutput<K> };
+
+export interface DispatcherOptions {
+  handlers: Handlers;
+  session: () => SessionState;
+  /** A refused call from a signed-in user is worth an audit record. */
+  onDenied: (method: CallName, user: User, code: 'locked' | 'forbidden') => void;
+  onActivity: () => void;
+  onInternalError: (method: string, error: unknown) => void;
+}
+
+export function createDispatcher(options: DispatcherOptions): (request: CallRequest) => Promise<CallResponse> {
+  return async (request) => {
+    const id = request.id;
+    try {
+      const method = request.method;
+      if (!isCallName(method)) throw new EnclaveError('unknown_call', `There is no call named "${String(method).slice(0, 80)}".`);
+      const spec = calls[method];
+      const parsed = spec.input.safeParse(request.input ?? {});
+      if (!parsed.success) throw new EnclaveError('invalid_input', describeIssues(method, parsed.error.issues));
+      const user = authorize(method, spec.access, options);
+      if (method !== 'app.status') options.onActivity();
+      const handler = options.handlers[method] as (input: unknown, context: CallContext) => Promise<unknown> | unknown;
+      const output = await handler(parsed.data, { user });
+      // Outputs are checked too: nothing leaves the core that the contract does not describe.
+      return { id, ok: true, output: spec.output.parse(output) };
+    } catch (error) {
+      if (error instanceof EnclaveError) return { id, ok: false, error: error.toInfo() };
+      options.onInternalError(String(request.method), error);
+      return { id, ok: false, error: { code: 'internal', message: 'Enclave hit an internal error; it has been logged. Nothing was changed.' } };
+    }
+  };
+}
+
+function authorize(method: CallName, access: Access, options: DispatcherOptions): User | null {
+  const session = options.session();
+  if (access === 'public') return session.state === 'active' ? session.user : null;
+  if (access === 'signed-in-or-locked') {
+    if (session.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
+    return session.state === 'active' ? session.user : null;
+  }
+  if (session.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
+  if (session.state === 'locked') {
+    options.onDenied(method, session.user, 'locked');
+    throw new EnclaveError('locked', 'Enclave is locked. Unlock it to continue.');
+  }
+  if (!session.user.roles.some((role) => access.includes(role))) {
+    options.onDenied(method, session.user, 'forbidden');
+    throw new EnclaveError('forbidden', `Your roles (${session.user.roles.join(', ')}) do not allow this; it needs ${access.join(' or ')}.`);
+  }
+  return session.user;
+}
+
+function describeIssues(method: string, issues: readonly z.core.$ZodIssue[]): string {
+  const parts = issues.slice(0, 3).map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+  return `The request "${method}" was malformed — ${parts.join('; ')}.`;
+}

@@ -1,0 +1,176 @@
+// The database key, kept on disk only wrapped by the OS key store (DPAPI on
+// Windows, Keychain on macOS, libsecret/KWallet on Linux) via Electron's
+// safeStorage. Only a policy that sets storage.allowKeyFile (evaluation) may
+// fall back to a plain key file, and the log says so.
+import { safeStorage } from 'electron';
+import { randomBytes } from 'node:crypto';
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy } from '../policy/index.js';
+// The key-file module itself, not the store's front door: that door loads the native
+// SQLite driver, which has no business in main (the core alone opens the database).
+import { DATABASE_KEY_BYTES, loadOrCreateKeyFile, readKeyFile } from '../store/key-file.js';
+
+export const WRAPPED_KEY_FILE = 'database-key.wrapped';
+/**
+ * Evaluation only: the key in the clear, in the data folder, where the headless
+ * core and the `enclave` tool look for it too (core/index.ts KEY_FILE; not
+ * imported, because that module pulls the whole core into main).
+ */
+export const PLAIN_KEY_FILE = 'database.key';
+
+/** Enclave must not start; `message` is written for the person at the screen. */
+export class KeyProtectionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeyProtectionError';
+  }
+}
+
+export interface DatabaseKey {
+  key: Buffer;
+  protection: 'os-key-store' | 'key-file';
+  /** Where the (wrapped) key lives, for the log. */
+  path: string;
+}
+
+export interface ObtainKeyOptions {
+  /** Holds the wrapped key. */
+  userDataDir: string;
+  /** The core's data folder: holds the evaluation key file. */
+  dataDir: string;
+  /** The database the key opens: if it exists, a lost key must not be replaced by a new one. */
+  databasePath: string;
+  policy: Policy;
+  log?: (line: string) => void;
+}
+
+export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<DatabaseKey> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const wrappedPath = join(options.userDataDir, WRAPPED_KEY_FILE);
+  const plainPath = join(options.dataDir, PLAIN_KEY_FILE);
+  const available = await safeStorage.isAsyncEncryptionAvailable();
+
+  if (available && process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') {
+    log(
+      '[key] WARNING: no desktop key store (libsecret or KWallet) was found, so Electron wraps the database key with a fixed built-in password ("basic_text"). ' +
+        'On this workstation the wrapped key is effectively in the clear; install and unlock a key store.',
+    );
+  }
+
+  if (existsSync(wrappedPath)) {
+    if (!available) {
+      throw new KeyProtectionError(
+        `The database key is protected by this computer's key store, which is not available right now (${keyStoreName()}). ` +
+          'Sign in to the desktop session normally (the key store unlocks with it) and start Enclave again.',
+      );
+    }
+    return { key: await unwrap(wrappedPath), protection: 'os-key-store', path: wrappedPath };
+  }
+
+  if (existsSync(plainPath)) {
+    const key = readKeyFile(plainPath);
+    if (!available) {
+      if (!options.policy.storage.allowKeyFile) throw noKeyStore();
+      log(`[key] Evaluation mode: the database key is read from the key file ${plainPath}, which protects nothing; do not use this workstation for real patient data.`);
+      return { key, protection: 'key-file', path: plainPath };
+    }
+    // The key store has become available (or policy no longer allows key files):
+    // wrap the existing key rather than make a new one, which would orphan the database.
+    await writeWrapped(wrappedPath, key);
+    rmSync(plainPath, { force: true });
+    log(`[key] The database key was moved from the key file ${plainPath} into ${keyStoreName()}; the key file was deleted.`);
+    return { key, protection: 'os-key-store', path: wrappedPath };
+  }
+
+  if (existsSync(options.databasePath)) {
+    // A new key would not open it, and would hide what happened.
+    throw new KeyProtectionError(
+      `The Enclave database ${options.databasePath} exists, but its key (${wrappedPath}) is missing. ` +
+        'A wrapped key can only be restored on the same computer and user account it was made on. Contact IT; nothing was changed.',
+    );
+  }
+
+  if (available) {
+    const key = randomBytes(DATABASE_KEY_BYTES);
+    await writeWrapped(wrappedPath, key);
+    log(`[key] A new database key was generated and wrapped by ${keyStoreName()} in ${wrappedPath}.`);
+    return { key, protection: 'os-key-store', path: wrappedPath };
+  }
+
+  if (!options.policy.storage.allowKeyFile) throw noKeyStore();
+  const key = loadOrCreateKeyFile(plainPath);
+  log(
+    `[key] Evaluation mode: ${keyStoreName()} is not available and the policy allows a key file, so the database key is kept in the clear in ${plainPath}. ` +
+      'This protects nothing; do not use this workstation for real patient data.',
+  );
+  return { key, protection: 'key-file', path: plainPath };
+}
+
+function keyStoreName(): string {
+  switch (process.platform) {
+    case 'win32':
+      return 'Windows DPAPI';
+    case 'darwin':
+      return 'the macOS Keychain';
+    default:
+      return 'the desktop key store (libsecret or KWallet)';
+  }
+}
+
+function noKeyStore(): KeyProtectionError {
+  return new KeyProtectionError(
+    `Enclave keeps its database key only in ${keyStoreName()}, and it is not available on this computer. ` +
+      (process.platform === 'linux'
+        ? 'Install and unlock GNOME Keyring or KWallet for this desktop session, then start Enclave again. '
+        : 'Start Enclave from a normal desktop session of your own account. ') +
+      'If the problem stays, contact IT.',
+  );
+}
+
+async function unwrap(path: string): Promise<Buffer> {
+  let hex: string;
+  let shouldReEncrypt = false;
+  try {
+    const result = await safeStorage.decryptStringAsync(readFileSync(path));
+    hex = result.result;
+    shouldReEncrypt = result.shouldReEncrypt;
+  } catch (cause) {
+    throw new KeyProtectionError(
+      `The database key in ${path} cannot be unwrapped by ${keyStoreName()}. This happens when the Windows profile, Keychain or key ring was reset or the file was copied from another account. ` +
+        'Without the key the database cannot be opened; nothing was changed. Contact IT.',
+      { cause },
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new KeyProtectionError(`The wrapped database key in ${path} is damaged; nothing was changed. Contact IT.`);
+  const key = Buffer.from(hex, 'hex');
+  // The key store rotated its own key: wrap ours again under the new one.
+  if (shouldReEncrypt) await writeWrapped(path, key);
+  return key;
+}
+
+/**
+ * Wraps and writes atomically (temp file, fsync, rename), then reads it back
+ * through the key store: a key that cannot be unwrapped again must never be
+ * used to encrypt a database.
+ */
+async function writeWrapped(path: string, key: Buffer): Promise<void> {
+  let wrapped: Buffer;
+  try {
+    wrapped = await safeStorage.encryptStringAsync(key.toString('hex'));
+  } catch (cause) {
+    throw new KeyProtectionError(`${keyStoreName()} refused to protect the database key: ${(cause as Error).message}`, { cause });
+  }
+  const roundTrip = await safeStorage.decryptStringAsync(wrapped).catch(() => null);
+  if (roundTrip?.result !== key.toString('hex')) throw new KeyProtectionError(`${keyStoreName()} did not give the database key back unchanged; it is not safe to use.`);
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temp, 'w', 0o600);
+  try {
+    writeSync(fd, wrapped);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+}

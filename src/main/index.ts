@@ -1,0 +1,159 @@
+// Electron entry. Main stays thin: policy, key protection, the hardened window,
+// the core in its utility process, and the relay between them. All of the
+// application's logic lives in the core.
+import { app, dialog, Menu, type BrowserWindow } from 'electron';
+import { join } from 'node:path';
+import { evaluationPolicy, loadEffectivePolicy, type EffectivePolicy } from './policy/index.js';
+import { startCoreHost, type CoreHost } from './electron/core-host.js';
+import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
+import { obtainDatabaseKey } from './electron/key-protector.js';
+import { appPaths, createMainWindow, guardWebContents, rendererLocation } from './electron/window.js';
+
+const log = (line: string): void => console.log(line);
+
+let mainWindow: BrowserWindow | null = null;
+let core: CoreHost | null = null;
+let quitting = false;
+
+/** Enclave must not go on; the title and message are for the person at the screen. */
+class StartupError extends Error {
+  constructor(
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function start(): Promise<void> {
+  let effective: EffectivePolicy;
+  try {
+    effective = loadEffectivePolicy();
+  } catch (error) {
+    // A malformed managed policy is never a reason to fall back to evaluation mode.
+    throw new StartupError('Enclave cannot start: the managed policy is not valid', messageOf(error));
+  }
+  log(`[main] policy: ${effective.policy.mode} mode, from ${effective.source}`);
+
+  const userData = app.getPath('userData');
+  const dataDir = join(userData, 'data');
+  let databaseKey: Buffer;
+  try {
+    ({ key: databaseKey } = await obtainDatabaseKey({
+      userDataDir: userData,
+      dataDir,
+      // core/index.ts DATABASE_FILE; importing it would load the whole core into main.
+      databasePath: join(dataDir, 'enclave.db'),
+      policy: effective.policy,
+      log,
+    }));
+  } catch (error) {
+    throw new StartupError('Enclave cannot protect its database', messageOf(error));
+  }
+
+  const paths = appPaths();
+  const location = rendererLocation(paths.rendererHtml);
+  // Before any web contents exists, so none escapes the guard.
+  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, location.appUrl, log));
+
+  let host: CoreHost;
+  try {
+    host = await startCoreHost({
+      entryPath: paths.coreEntry,
+      dataDir,
+      databaseKey,
+      // The core re-reads exactly the source main judged; null is the built-in evaluation policy.
+      policyPath: effective.policy === evaluationPolicy ? null : effective.source,
+      version: app.getVersion(),
+      log,
+    });
+  } catch (error) {
+    throw new StartupError('Enclave cannot open its database', messageOf(error));
+  } finally {
+    // Main has no further use for the key; the core was handed its own copy.
+    databaseKey.fill(0);
+  }
+  core = host;
+
+  startIpcRelay({ core: host, getWindow: () => mainWindow, appUrl: location.appUrl, log });
+  host.onUnexpectedExit((info) => {
+    if (quitting) return;
+    // The session died with the core: clear whatever the page shows, then say so.
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, { event: 'session.changed', payload: { state: 'signed-out' } });
+    const options = {
+      type: 'error' as const,
+      title: 'Enclave stopped working',
+      message: 'The part of Enclave that holds your session and the model stopped unexpectedly.',
+      detail: `${info.message}\n\nAn answer that was being written was not finished. Restart Enclave to go on.`,
+      buttons: ['Restart Enclave', 'Quit'],
+      defaultId: 0,
+      cancelId: 1,
+    };
+    const shown = mainWindow && !mainWindow.isDestroyed() ? dialog.showMessageBox(mainWindow, options) : dialog.showMessageBox(options);
+    void shown.then(({ response }) => {
+      if (response === 0) app.relaunch();
+      app.quit();
+    });
+  });
+
+  mainWindow = await createMainWindow({ preload: paths.preload, location, log });
+  mainWindow.on('closed', () => {
+    mainWindow = null;
+  });
+}
+
+function applicationMenu(): Menu | null {
+  // macOS needs an Edit menu for the copy and paste shortcuts; elsewhere they work without
+  // one, and the default menu's Reload and Toggle DevTools have no place in production.
+  if (process.platform !== 'darwin') return null;
+  return Menu.buildFromTemplate([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]);
+}
+
+// Before the lock: the name decides the userData folder, where the lock lives.
+app.setName('Enclave');
+
+if (!app.requestSingleInstanceLock()) {
+  // Two instances would fight over one database.
+  app.quit();
+} else {
+  // Every renderer in Chromium's sandbox, whatever a window's options say.
+  app.enableSandbox();
+
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+
+  app.on('window-all-closed', () => app.quit());
+
+  // Quitting waits for the core to close its database and drop model contexts.
+  app.on('will-quit', (event) => {
+    if (!core) return;
+    const closing = core;
+    core = null;
+    quitting = true;
+    event.preventDefault();
+    void closing.close().finally(() => app.quit());
+  });
+
+  app
+    .whenReady()
+    .then(async () => {
+      Menu.setApplicationMenu(applicationMenu());
+      await start();
+    })
+    .catch(async (error: unknown) => {
+      const title = error instanceof StartupError ? error.title : 'Enclave cannot start';
+      log(`[main] ${title}: ${messageOf(error)}`);
+      dialog.showErrorBox(title, messageOf(error));
+      quitting = true;
+      // The core may already run (the window failed): let it close its database first.
+      await core?.close();
+      app.exit(1);
+    });
+}

@@ -1,0 +1,309 @@
+// The InferenceEngine on node-llama-cpp. Each chat owns its own LlamaContext
+// (one sequence): disposing the context frees that chat's KV cache outright,
+// with nothing shared between chats. At most maxLiveChats contexts are kept;
+// the least recently used idle one is dropped and rebuilt from history when
+// the chat is next used.
+import {
+  getLlama,
+  InsufficientMemoryError,
+  LlamaChatSession,
+  LlamaLogLevel,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { EnclaveError } from '../../shared/errors.js';
+import type {
+  ChatTurn,
+  DeviceKind,
+  EngineDevice,
+  EngineModel,
+  GenerateRequest,
+  GenerateResult,
+  InferenceEngine,
+  LoadedModelInfo,
+} from './engine-types.js';
+import { readGgufHeader } from './gguf/inspect.js';
+
+export interface LlamaEngineOptions {
+  /** CPU threads for evaluation. Default: all math cores, less one on machines with 4 or fewer, so the UI keeps a core. */
+  threads?: number;
+  /** Chats whose context stays in memory at once (default 4). */
+  maxLiveChats?: number;
+  /** llama.cpp log level (default: warnings and errors). */
+  logLevel?: LlamaLogLevel;
+}
+
+type GpuSetting = 'auto' | 'off';
+
+interface Loaded {
+  info: LoadedModelInfo;
+  model: LlamaModel;
+  gpu: GpuSetting;
+  contextSize: number;
+  threads: number;
+}
+
+interface ChatState {
+  context: LlamaContext;
+  session: LlamaChatSession;
+  /** False until the session's history was set from a request (it starts with node-llama-cpp's default system prompt). */
+  synced: boolean;
+  /** What the session's history holds, so an unchanged history is not re-applied (which would re-tokenise it). */
+  systemPrompt: string | undefined;
+  turns: ChatTurn[];
+  lastUsed: number;
+}
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+function sameTurns(a: readonly ChatTurn[], b: readonly ChatTurn[]): boolean {
+  return a.length === b.length && a.every((turn, i) => turn.role === b[i]?.role && turn.text === b[i]?.text);
+}
+
+function toChatHistory(systemPrompt: string | undefined, turns: readonly ChatTurn[]): ChatHistoryItem[] {
+  const items: ChatHistoryItem[] = [];
+  if (systemPrompt !== undefined && systemPrompt !== '') items.push({ type: 'system', text: systemPrompt });
+  for (const turn of turns) {
+    if (turn.role === 'user') items.push({ type: 'user', text: turn.text });
+    else items.push({ type: 'model', response: [turn.text] });
+  }
+  return items;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// One Llama (native binding) per GPU setting for the whole process, shared by
+// every engine: with two live instances node-llama-cpp 3.22 stops routing
+// llama.cpp's error lines to the logger, and those lines say why a load failed.
+const llamas = new Map<GpuSetting, Promise<Llama>>();
+const recentErrors: string[] = [];
+
+function sharedLlama(gpu: GpuSetting, logLevel: LlamaLogLevel): Promise<Llama> {
+  let llama = llamas.get(gpu);
+  if (!llama) {
+    llama = getLlama({
+      gpu: gpu === 'off' ? false : 'auto',
+      // Workstations are offline and have no compiler: use the shipped binaries or fail.
+      build: 'never',
+      progressLogs: false,
+      // Not 'error': node-llama-cpp 3.22 then prints errors past the logger, and we need them.
+      logLevel,
+      logger: (level, message) => {
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
+          recentErrors.push(message.trim());
+          recentErrors.splice(0, recentErrors.length - 5);
+        }
+        console.warn(`[llama.cpp ${level}] ${message.trim()}`);
+      },
+    });
+    llamas.set(gpu, llama);
+    // A failed start (e.g. no usable binary) may succeed later, so it is not cached.
+    llama.catch(() => llamas.delete(gpu));
+  }
+  return llama;
+}
+
+export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEngine {
+  const maxLiveChats = Math.max(1, options.maxLiveChats ?? 4);
+  let loaded: Loaded | null = null;
+  const chats = new Map<string, ChatState>();
+  const inFlight = new Map<string, InFlight>();
+  // load/unload run one at a time.
+  let lifecycle: Promise<unknown> = Promise.resolve();
+  const serialise = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = lifecycle.then(fn, fn);
+    lifecycle = run.catch(() => undefined);
+    return run;
+  };
+
+  function defaultThreads(instance: Llama): number {
+    const cores = instance.cpuMathCores;
+    return cores <= 4 ? Math.max(1, cores - 1) : cores;
+  }
+
+  async function deviceOf(instance: Llama, model: LlamaModel, threads: number): Promise<EngineDevice> {
+    const kind: DeviceKind = instance.gpu === false || model.gpuLayers === 0 ? 'cpu' : instance.gpu;
+    if (kind === 'cpu') return { kind, name: `CPU (${threads} thread${threads === 1 ? '' : 's'})` };
+    const names = await instance.getGpuDeviceNames().catch(() => []);
+    return { kind, name: names.length > 0 ? names.join(', ') : kind.toUpperCase() };
+  }
+
+  async function disposeChatNow(chatId: string): Promise<void> {
+    const running = inFlight.get(chatId);
+    if (running) {
+      // Stop the answer first (it returns as 'cancelled'), then free the context it was using.
+      running.controller.abort();
+      await running.done.catch(() => undefined);
+    }
+    const state = chats.get(chatId);
+    if (!state) return;
+    chats.delete(chatId);
+    await state.context.dispose();
+  }
+
+  async function disposeAll(): Promise<void> {
+    await Promise.all([...new Set([...chats.keys(), ...inFlight.keys()])].map((id) => disposeChatNow(id)));
+  }
+
+  async function unloadNow(): Promise<void> {
+    await disposeAll();
+    const current = loaded;
+    loaded = null;
+    if (current) await current.model.dispose();
+  }
+
+  async function chatState(current: Loaded, chatId: string): Promise<ChatState> {
+    const existing = chats.get(chatId);
+    if (existing) return existing;
+    while (chats.size >= maxLiveChats) {
+      const idle = [...chats.entries()].filter(([id]) => !inFlight.has(id)).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+      if (!idle) break; // every live chat is answering; allow one more rather than fail
+      await disposeChatNow(idle[0]);
+    }
+    let context: LlamaContext;
+    try {
+      context = await current.model.createContext({ contextSize: current.contextSize, sequences: 1, threads: current.threads });
+    } catch (error) {
+      if (error instanceof InsufficientMemoryError) {
+        throw new EnclaveError('internal', 'There is not enough memory for another chat context. End a session or close other programs, then try again.', { cause: error });
+      }
+      throw error;
+    }
+    const session = new LlamaChatSession({ contextSequence: context.getSequence(), autoDisposeSequence: false });
+    const state: ChatState = { context, session, synced: false, systemPrompt: undefined, turns: [], lastUsed: Date.now() };
+    chats.set(chatId, state);
+    return state;
+  }
+
+  async function runGeneration(current: Loaded, request: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
+    const state = await chatState(current, request.chatId);
+    state.lastUsed = Date.now();
+    if (!state.synced || state.systemPrompt !== request.systemPrompt || !sameTurns(state.turns, request.history)) {
+      // node-llama-cpp reuses the KV cache for whatever prefix of the new history is already evaluated.
+      state.session.setChatHistory(toChatHistory(request.systemPrompt, request.history));
+      state.synced = true;
+      state.systemPrompt = request.systemPrompt;
+      state.turns = [...request.history];
+    }
+    const promptHistory: ChatHistoryItem[] = [
+      ...toChatHistory(request.systemPrompt, request.history),
+      { type: 'user', text: request.prompt },
+      { type: 'model', response: [] },
+    ];
+    // Everything the model reads for this answer: template, system prompt, history and prompt.
+    const promptTokens = state.session.chatWrapper
+      .generateContextState({ chatHistory: promptHistory })
+      .contextText.tokenize(current.model.tokenizer).length;
+
+    if (signal.aborted) return { text: '', promptTokens, responseTokens: 0, stopReason: 'cancelled' };
+
+    let streamed = '';
+    let responseTokens = 0;
+    const result = await state.session.promptWithMeta(request.prompt, {
+      maxTokens: request.maxTokens,
+      signal,
+      stopOnAbortSignal: true,
+      onTextChunk: (chunk) => {
+        streamed += chunk;
+        request.onText(chunk);
+      },
+      onToken: (tokens) => {
+        responseTokens += tokens.length;
+      },
+    });
+    let text = result.responseText;
+    if (text !== streamed) {
+      // Text held back as a possible stop trigger can surface only in the result; send it so the stream adds up.
+      if (text.startsWith(streamed)) request.onText(text.slice(streamed.length));
+      else text = streamed;
+    }
+    state.turns = [...request.history, { role: 'user', text: request.prompt }, { role: 'assistant', text }];
+    state.lastUsed = Date.now();
+    const stopReason: GenerateResult['stopReason'] =
+      result.stopReason === 'abort' ? 'cancelled' : result.stopReason === 'maxTokens' ? 'max-tokens' : 'eos';
+    return { text, promptTokens, responseTokens, stopReason };
+  }
+
+  return {
+    load(model: EngineModel, loadOptions: { gpu: GpuSetting }): Promise<LoadedModelInfo> {
+      return serialise(async () => {
+        if (
+          loaded &&
+          loaded.info.modelId === model.id &&
+          loaded.info.path === model.path &&
+          loaded.gpu === loadOptions.gpu &&
+          loaded.contextSize === model.contextSize
+        ) {
+          return loaded.info;
+        }
+        // Specific errors (missing, not GGUF, truncated) before llama.cpp sees the file.
+        await readGgufHeader(model.path);
+        await unloadNow();
+        const instance = await sharedLlama(loadOptions.gpu, options.logLevel ?? LlamaLogLevel.warn);
+        let llamaModel: LlamaModel;
+        recentErrors.length = 0;
+        try {
+          llamaModel = await instance.loadModel({ modelPath: model.path, gpuLayers: loadOptions.gpu === 'off' ? 0 : 'auto' });
+        } catch (error) {
+          if (error instanceof InsufficientMemoryError) {
+            throw new EnclaveError('internal', `There is not enough memory to load the model ${model.path}.`, { cause: error });
+          }
+          const reason = recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error);
+          throw new EnclaveError('model_corrupt', `llama.cpp could not load the model ${model.path}: ${reason.replace(/^.*error loading model:\s*/, '')}`, { cause: error });
+        }
+        const threads = options.threads ?? defaultThreads(instance);
+        const info: LoadedModelInfo = { modelId: model.id, path: model.path, device: await deviceOf(instance, llamaModel, threads) };
+        loaded = { info, model: llamaModel, gpu: loadOptions.gpu, contextSize: model.contextSize, threads };
+        return info;
+      });
+    },
+
+    loaded(): LoadedModelInfo | null {
+      return loaded?.info ?? null;
+    },
+
+    countTokens(text: string): number {
+      if (!loaded) throw new EnclaveError('model_not_configured', 'No model is loaded, so the prompt cannot be measured.');
+      return loaded.model.tokenize(text).length;
+    },
+
+    async generate(request: GenerateRequest): Promise<GenerateResult> {
+      const current = loaded;
+      if (!current) throw new EnclaveError('model_not_configured', 'No model is loaded.');
+      if (inFlight.has(request.chatId)) {
+        throw new EnclaveError('busy', 'An answer is still being written in this chat. Stop it or wait for it.');
+      }
+      const controller = new AbortController();
+      const signal = AbortSignal.any([request.signal, controller.signal]);
+      const done = runGeneration(current, request, signal);
+      inFlight.set(request.chatId, { controller, done });
+      try {
+        return await done;
+      } catch (error) {
+        if (error instanceof EnclaveError) throw error;
+        throw new EnclaveError('internal', `The model failed while answering: ${messageOf(error)}`, { cause: error });
+      } finally {
+        inFlight.delete(request.chatId);
+      }
+    },
+
+    disposeChat(chatId: string): Promise<void> {
+      return disposeChatNow(chatId);
+    },
+
+    disposeAllChats(): Promise<void> {
+      return disposeAll();
+    },
+
+    unload(): Promise<void> {
+      return serialise(unloadNow);
+    },
+  };
+}

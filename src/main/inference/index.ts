@@ -1,0 +1,57 @@
+// Front door of the inference service: allowed models, the engine, chat sessions.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelSummary, User } from '../../shared/api.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Policy } from '../policy/index.js';
+import type { Store } from '../store/index.js';
+import { ChatService, type ChatEvents } from './chat.js';
+import type { InferenceEngine } from './engine-types.js';
+import { writeTestModel } from './gguf/test-model.js';
+import { ModelRegistry, type AllowedModel } from './models.js';
+
+export { createLlamaEngine } from './engine.js';
+export { inspectGguf, type GgufReport } from './gguf/inspect.js';
+export { writeTestModel, TEST_MODEL_SHAPES } from './gguf/test-model.js';
+export { sha256File, hashModelFileCached } from './model-file.js';
+export type { InferenceEngine, EngineDevice, GenerateRequest, GenerateResult } from './engine-types.js';
+export type { ChatEvents } from './chat.js';
+
+export interface InferenceServiceOptions {
+  store: Store;
+  audit: AuditLog;
+  policy: Policy;
+  engine: InferenceEngine;
+  dataDir: string;
+  events: ChatEvents;
+  now: () => number;
+}
+
+export class InferenceService {
+  readonly models: ModelRegistry;
+  readonly chat: ChatService;
+  readonly #dataDir: string;
+
+  constructor(options: InferenceServiceOptions) {
+    this.#dataDir = options.dataDir;
+    this.models = new ModelRegistry(options.store, options.audit, options.policy);
+    this.chat = new ChatService(options.store, options.audit, options.policy, this.models, options.engine, options.events, options.now);
+  }
+
+  async addModelFile(user: User, path: string): Promise<ModelSummary> {
+    return summary(await this.models.addEvaluationModel(user, path));
+  }
+
+  /** Evaluation first-run: the random-weight model, so the whole path can be tried without real weights. */
+  async createTestModel(user: User): Promise<ModelSummary> {
+    const dir = join(this.#dataDir, 'models');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `enclave-test-model-${Date.now()}.gguf`);
+    await writeTestModel(path);
+    return summary(await this.models.addEvaluationModel(user, path));
+  }
+}
+
+function summary({ contextSize: _c, ...rest }: AllowedModel): ModelSummary {
+  return rest;
+}

@@ -1,0 +1,111 @@
+// Which model files may be loaded: the policy's allowlist, plus (evaluation
+// only) files the evaluator added. A file is loaded only if its SHA-256 is on
+// the list, checked right before loading.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import type { ModelSummary, User } from '../../shared/api.js';
+import { EnclaveError } from '../../shared/errors.js';
+import { auditUser } from '../identity/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Policy } from '../policy/index.js';
+import type { Store } from '../store/index.js';
+import { inspectGguf } from './gguf/inspect.js';
+import { hashModelFileCached } from './model-file.js';
+
+export interface AllowedModel extends ModelSummary {
+  contextSize: number;
+}
+
+interface EvaluationModelRow {
+  id: string;
+  name: string;
+  path: string;
+  sha256: string;
+  size_bytes: number;
+  is_test_model: number;
+}
+
+const EVALUATION_CONTEXT_SIZE = 4096;
+
+export class ModelRegistry {
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly policy: Policy,
+  ) {}
+
+  list(): AllowedModel[] {
+    const fromPolicy: AllowedModel[] = this.policy.inference.models.map((m) => ({
+      id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize,
+    }));
+    if (!this.policy.inference.allowUserModels) return fromPolicy;
+    const rows = this.store.db.prepare('SELECT id, name, path, sha256, size_bytes, is_test_model FROM evaluation_models ORDER BY created_at DESC').all() as EvaluationModelRow[];
+    return [
+      ...fromPolicy,
+      ...rows.map((r) => ({ id: r.id, name: r.name, path: r.path, sha256: r.sha256, sizeBytes: r.size_bytes, source: 'evaluation' as const, isTestModel: r.is_test_model === 1, contextSize: EVALUATION_CONTEXT_SIZE })),
+    ];
+  }
+
+  /** The model a workload routes to; a workload without one uses the newest evaluation model. */
+  forWorkload(workloadId: string): { model: AllowedModel; systemPrompt: string | undefined } {
+    const workload = this.policy.inference.workloads.find((w) => w.id === workloadId);
+    if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
+    const models = this.list();
+    const model = workload.model === null ? models.find((m) => m.source === 'evaluation') : models.find((m) => m.id === workload.model);
+    if (!model) throw new EnclaveError('model_not_configured', 'No model is set up yet. Choose a GGUF model file or generate the test model first.');
+    return { model, systemPrompt: workload.systemPrompt };
+  }
+
+  /** Evaluation mode: allow a local GGUF file after checking that it is one. */
+  async addEvaluationModel(user: User, path: string): Promise<AllowedModel> {
+    if (!this.policy.inference.allowUserModels) {
+      throw new EnclaveError('not_evaluation_mode', 'Models are set by your IT department in managed policy; they cannot be added here.');
+    }
+    const absolute = resolve(path);
+    let report;
+    try {
+      report = await inspectGguf(absolute);
+    } catch (error) {
+      if (error instanceof EnclaveError) {
+        this.audit.record({ action: 'model.reject', outcome: 'failure', reason: error.code, user: auditUser(user), detail: { file: absolute } });
+      }
+      throw error;
+    }
+    const { sha256, sizeBytes } = await hashModelFileCached(this.store, absolute);
+    const model: AllowedModel = {
+      id: uuidv7(),
+      name: report.name ?? absolute.split(/[\\/]/).at(-1) ?? absolute,
+      path: absolute,
+      sha256,
+      sizeBytes,
+      source: 'evaluation',
+      isTestModel: report.isTestModel,
+      contextSize: EVALUATION_CONTEXT_SIZE,
+    };
+    this.audit.run(
+      (db) => {
+        db.prepare('INSERT INTO evaluation_models (id, name, path, sha256, size_bytes, is_test_model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          model.id, model.name, model.path, model.sha256, model.sizeBytes, model.isTestModel ? 1 : 0, Date.now(),
+        );
+      },
+      () => ({ action: 'model.add', outcome: 'success', user: auditUser(user), model: { id: model.id, sha256 }, detail: { file: absolute, test_model: model.isTestModel } }),
+    );
+    return model;
+  }
+
+  /** Right before loading: the file must still exist and still hash to the allowed value. */
+  async verifyBeforeLoad(user: User, model: AllowedModel): Promise<void> {
+    try {
+      await stat(model.path);
+    } catch {
+      this.audit.record({ action: 'model.reject', outcome: 'failure', reason: 'model_file_missing', user: auditUser(user), model: { id: model.id, sha256: model.sha256 } });
+      throw new EnclaveError('model_file_missing', `The model file ${model.path} is missing. Ask IT to redeploy it.`);
+    }
+    const { sha256 } = await hashModelFileCached(this.store, model.path);
+    if (sha256 !== model.sha256) {
+      this.audit.record({ action: 'model.reject', outcome: 'failure', reason: 'hash_mismatch', user: auditUser(user), model: { id: model.id, sha256 }, detail: { expected_sha256: model.sha256 } });
+      throw new EnclaveError('model_not_allowed', `The model file ${model.path} is not the one policy allows (its SHA-256 is ${sha256.slice(0, 12)}…, policy lists ${model.sha256.slice(0, 12)}…). It was not loaded.`);
+    }
+  }
+}

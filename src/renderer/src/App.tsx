@@ -1,0 +1,142 @@
+// Top level: reads app.status, follows session.changed, and picks the screen.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { AppStatus, SessionState } from '../../shared/api.js';
+import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
+import { ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
+import { Workspace } from './components/Workspace.js';
+import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
+
+/** app.activity at most this often; the idle lock is measured in minutes. */
+const ACTIVITY_INTERVAL_MS = 30_000;
+
+/** Reports keyboard and pointer activity (throttled, with a trailing report) while the session is active. */
+function useActivityReporting(active: boolean) {
+  const last = useRef(0);
+  const trailing = useRef<number | null>(null);
+  useEffect(() => {
+    if (!active) return;
+    const report = () => {
+      last.current = Date.now();
+      void call('app.activity', {});
+    };
+    const onActivity = () => {
+      const since = Date.now() - last.current;
+      if (since >= ACTIVITY_INTERVAL_MS) report();
+      else if (trailing.current === null) {
+        // Activity inside the window still counts, just later.
+        trailing.current = window.setTimeout(() => {
+          trailing.current = null;
+          report();
+        }, ACTIVITY_INTERVAL_MS - since);
+      }
+    };
+    window.addEventListener('keydown', onActivity, true);
+    window.addEventListener('pointerdown', onActivity, true);
+    return () => {
+      window.removeEventListener('keydown', onActivity, true);
+      window.removeEventListener('pointerdown', onActivity, true);
+      if (trailing.current !== null) window.clearTimeout(trailing.current);
+      trailing.current = null;
+    };
+  }, [active]);
+}
+
+export function App() {
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  // Remembered across a lock so unlocking returns to the same session.
+  const [selectedSessionId, setSelectedSessionId] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    const result = await call('app.status', {});
+    if (result.ok) {
+      setStatus(result.output);
+      setError(null);
+      if (result.output.session.state === 'signed-out') setSelectedSessionId(null);
+    } else setError(result.error);
+  }, []);
+
+  const applySession = useCallback(
+    (session: SessionState) => {
+      setStatus((prev) => (prev ? { ...prev, session } : prev));
+      if (session.state === 'signed-out') setSelectedSessionId(null);
+      // needsFirstAccount and friends may have changed with it.
+      void refresh();
+    },
+    [refresh],
+  );
+
+  useEffect(() => {
+    void refresh();
+    // The core also locks by itself (idle) and signs out; follow it.
+    return on('session.changed', applySession);
+  }, [refresh, applySession]);
+
+  const onStaleSession = useCallback(() => void refresh(), [refresh]);
+
+  useActivityReporting(status?.session.state === 'active');
+
+  const evaluation = status?.mode === 'evaluation';
+  let screen;
+  if (!bridgeAvailable()) {
+    screen = (
+      <div className="center-screen">
+        <ErrorAlert error={{ code: 'internal', message: 'Enclave’s secure bridge is missing. This page only works inside the Enclave application.' }} />
+      </div>
+    );
+  } else if (!status) {
+    screen = (
+      <div className="center-screen">
+        {error ? (
+          <>
+            <ErrorAlert error={error} title="Enclave cannot start." />
+            <button type="button" className="btn btn-secondary" onClick={() => void refresh()}>
+              Try again
+            </button>
+          </>
+        ) : (
+          <p className="muted">
+            <Spinner /> Starting Enclave…
+          </p>
+        )}
+      </div>
+    );
+  } else {
+    const session = status.session;
+    if (session.state === 'signed-out') {
+      screen = status.needsFirstAccount ? (
+        <FirstRunScreen institution={status.institution} onSession={applySession} />
+      ) : (
+        <SignInScreen institution={status.institution} onSession={applySession} evaluation={evaluation} />
+      );
+    } else if (session.state === 'locked') {
+      screen = <LockScreen institution={status.institution} user={session.user} lockedAt={session.lockedAt} reason={session.reason} onSession={applySession} />;
+    } else {
+      screen = (
+        <Workspace
+          key={session.user.id}
+          status={status}
+          user={session.user}
+          selectedSessionId={selectedSessionId}
+          onSelectSession={setSelectedSessionId}
+          onSession={applySession}
+          onStaleSession={onStaleSession}
+        />
+      );
+    }
+  }
+
+  return (
+    <div className="app">
+      {evaluation ? <EvaluationBanner /> : null}
+      <div className="app-body">{screen}</div>
+      {status ? (
+        <footer className="app-footer">
+          <span>Enclave {status.version}</span>
+          <span>Policy: {status.policySource}</span>
+          <span>Records are encrypted on this workstation and every action is audited.</span>
+        </footer>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,200 @@
+// The screens before the workspace: first-run account, sign-in, and the lock screen.
+import { useState, type FormEvent } from 'react';
+import type { SessionState, User } from '../../../shared/api.js';
+import { call, type ErrorInfo } from '../enclave.js';
+import { fullTime } from '../format.js';
+import { AuthCard, ErrorAlert, TextField } from './common.js';
+
+const MIN_PASSWORD = 12;
+
+interface Props {
+  institution: string;
+  onSession(session: SessionState): void;
+}
+
+export function FirstRunScreen({ institution, onSession }: Props) {
+  const [username, setUsername] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    // Checked here only to spare a round trip; the core checks again.
+    if (password.length < MIN_PASSWORD) {
+      setError({ code: 'invalid_input', message: `Use at least ${MIN_PASSWORD} characters for the password.` });
+      return;
+    }
+    if (password !== confirm) {
+      setError({ code: 'invalid_input', message: 'The two passwords do not match.' });
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    const result = await call('auth.createFirstAccount', { username, displayName, password });
+    setBusy(false);
+    if (result.ok) onSession(result.output);
+    else setError(result.error);
+  }
+
+  return (
+    <AuthCard
+      institution={institution}
+      title="Create the evaluation account"
+      subtitle={
+        <>
+          <p>
+            Enclave found no managed policy on this workstation, so it runs in <strong>evaluation mode</strong>. This
+            first account is a local account that exists only in evaluation mode and holds every role, so you can try
+            all of Enclave.
+          </p>
+          <p>Under managed policy, people sign in with the institution's directory or smart card instead.</p>
+        </>
+      }
+    >
+      <form className="form" onSubmit={submit} noValidate>
+        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <TextField label="Display name" autoComplete="name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} placeholder="e.g. Dr. Jane Smith" required />
+        <TextField
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+          hint={`At least ${MIN_PASSWORD} characters.${password.length > 0 && password.length < MIN_PASSWORD ? ` ${MIN_PASSWORD - password.length} more to go.` : ''}`}
+        />
+        <TextField label="Confirm password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
+        <ErrorAlert error={error} />
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? 'Creating account…' : 'Create account'}
+        </button>
+      </form>
+    </AuthCard>
+  );
+}
+
+export function SignInScreen({ institution, onSession, evaluation }: Props & { evaluation: boolean }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const result = await call('auth.signIn', { username, password });
+    setBusy(false);
+    if (result.ok) onSession(result.output);
+    else {
+      setError(result.error);
+      setPassword('');
+    }
+  }
+
+  return (
+    <AuthCard
+      institution={institution}
+      title="Sign in"
+      subtitle={evaluation ? <p>Sign in with the local evaluation account created on this workstation.</p> : <p>Sign in with your institution account.</p>}
+    >
+      <form className="form" onSubmit={submit} noValidate>
+        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <TextField label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <ErrorAlert error={error} />
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </AuthCard>
+  );
+}
+
+export function LockScreen({
+  institution,
+  user,
+  lockedAt,
+  reason,
+  onSession,
+}: Props & { user: User; lockedAt: number; reason: string }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function unlock(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const result = await call('auth.unlock', { password });
+    setBusy(false);
+    setPassword('');
+    if (result.ok) onSession(result.output);
+    else setError(result.error);
+  }
+
+  async function signOut() {
+    setBusy(true);
+    const result = await call('auth.signOut', {});
+    setBusy(false);
+    if (result.ok) onSession(result.output);
+    else setError(result.error);
+  }
+
+  return (
+    <AuthCard
+      institution={institution}
+      title="Locked"
+      subtitle={
+        <>
+          <p className="lock-user">
+            <span className="avatar" aria-hidden="true">
+              {initials(user.displayName)}
+            </span>
+            <span>
+              <strong>{user.displayName}</strong>
+              <span className="muted"> ({user.username})</span>
+            </span>
+          </p>
+          <p className="muted">
+            Locked {fullTime(lockedAt)}
+            {reason ? ` — ${describeLockReason(reason)}` : ''}. The model's working memory for your sessions was cleared.
+          </p>
+        </>
+      }
+    >
+      <form className="form" onSubmit={unlock} noValidate>
+        <TextField label="Password" type="password" autoComplete="current-password" autoFocus value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <ErrorAlert error={error} />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            Unlock
+          </button>
+          <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
+            Sign out
+          </button>
+        </div>
+      </form>
+    </AuthCard>
+  );
+}
+
+function describeLockReason(reason: string): string {
+  switch (reason) {
+    case 'idle':
+      return 'locked after a period of inactivity';
+    case 'user':
+    case 'manual':
+      return 'locked by the user';
+    default:
+      return reason;
+  }
+}
+
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
+  return letters.map((p) => (p ?? '').charAt(0).toUpperCase()).join('') || '?';
+}

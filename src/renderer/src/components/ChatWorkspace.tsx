@@ -1,0 +1,492 @@
+// Sessions sidebar and the chat pane. Answers stream in as chat.token events
+// and are replaced by the stored message when chat.done arrives. Events and
+// call results travel separately, so tokens (even chat.done) may arrive before
+// chat.send has told us the response id: they are kept by response id until
+// claimed.
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import type { ChatMessage, ChatSessionSummary, EventPayload, ModelSummary, User } from '../../../shared/api.js';
+import { isErrorCode } from '../../../shared/errors.js';
+import { call, on, type ErrorInfo } from '../enclave.js';
+import { formatNumber, fullTime, shortTime } from '../format.js';
+import { ErrorAlert, Spinner } from './common.js';
+import { MarkdownView } from './Markdown.js';
+import { ModelLoadingStatus, type ModelLoadingEvent } from './ModelSetup.js';
+
+type ChatDone = EventPayload<'chat.done'>;
+
+interface Conversation {
+  session: ChatSessionSummary;
+  messages: ChatMessage[];
+}
+
+/** The answer being generated; ids are null until chat.send resolves. */
+interface Generation {
+  sessionId: string;
+  promptText: string;
+  promptId: string | null;
+  responseId: string | null;
+  startedAt: number;
+}
+
+interface Props {
+  user: User;
+  model: ModelSummary | null;
+  maxPromptChars: number;
+  loading: ModelLoadingEvent | null;
+  selectedId: string | null;
+  onSelect(sessionId: string | null): void;
+  /** A call failed because the session is locked or gone: the app re-reads its status. */
+  onSessionError(error: ErrorInfo): void;
+  onAnswerDone(): void;
+}
+
+function upsert(messages: ChatMessage[], message: ChatMessage): ChatMessage[] {
+  const index = messages.findIndex((m) => m.id === message.id);
+  if (index === -1) return [...messages, message];
+  const copy = messages.slice();
+  copy[index] = message;
+  return copy;
+}
+
+export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
+  const [sessions, setSessions] = useState<ChatSessionSummary[] | null>(null);
+  const [listError, setListError] = useState<ErrorInfo | null>(null);
+  const [conversation, setConversation] = useState<Conversation | null>(null);
+  const [openError, setOpenError] = useState<ErrorInfo | null>(null);
+  const [generation, setGeneration] = useState<Generation | null>(null);
+  // Streamed text by response id; a ref so finish() reads it synchronously, state to re-render.
+  const streams = useRef(new Map<string, string>());
+  const [, setStreamVersion] = useState(0);
+  const [chatError, setChatError] = useState<{ sessionId: string; error: ErrorInfo } | null>(null);
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
+  const [stopping, setStopping] = useState(false);
+  const [creating, setCreating] = useState(false);
+
+  const generationRef = useRef<Generation | null>(null);
+  const unclaimedDone = useRef(new Map<string, ChatDone>());
+  const openRequest = useRef(0);
+  const promptRef = useRef<HTMLTextAreaElement>(null);
+  const logRef = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+
+  const setGen = useCallback((g: Generation | null) => {
+    generationRef.current = g;
+    setGeneration(g);
+  }, []);
+
+  const reportError = useCallback(
+    (error: ErrorInfo) => {
+      if (error.code === 'locked' || error.code === 'not_signed_in') onSessionError(error);
+    },
+    [onSessionError],
+  );
+
+  const refreshList = useCallback(async () => {
+    const result = await call('chat.list', {});
+    if (result.ok) {
+      setSessions(result.output);
+      setListError(null);
+    } else {
+      setListError(result.error);
+      reportError(result.error);
+    }
+  }, [reportError]);
+
+  const finish = useCallback(
+    (done: ChatDone) => {
+      const g = generationRef.current;
+      setGen(null);
+      setStopping(false);
+      const partial = streams.current.get(done.responseId) ?? '';
+      streams.current.delete(done.responseId);
+      setStreamVersion((v) => v + 1);
+      // Without a stored message (a failure before anything was saved) keep what streamed, marked failed.
+      const message: ChatMessage = done.message ?? {
+        id: done.responseId,
+        role: 'assistant',
+        content: partial,
+        status: done.status,
+        createdAt: g?.startedAt ?? Date.now(),
+        replyTo: g?.promptId ?? null,
+      };
+      setConversation((c) => (c && c.session.id === done.sessionId ? { ...c, messages: upsert(c.messages, message) } : c));
+      if (done.error && done.status === 'failed') {
+        const code = isErrorCode(done.error.code) ? done.error.code : 'internal';
+        setChatError({ sessionId: done.sessionId, error: { code, message: done.error.message } });
+      }
+      void refreshList();
+      onAnswerDone();
+    },
+    [setGen, refreshList, onAnswerDone],
+  );
+
+  useEffect(() => {
+    const offToken = on('chat.token', (t) => {
+      streams.current.set(t.responseId, (streams.current.get(t.responseId) ?? '') + t.text);
+      setStreamVersion((v) => v + 1);
+    });
+    const offDone = on('chat.done', (done) => {
+      const g = generationRef.current;
+      if (g && g.responseId === done.responseId) finish(done);
+      else unclaimedDone.current.set(done.responseId, done);
+    });
+    return () => {
+      offToken();
+      offDone();
+    };
+  }, [finish]);
+
+  useEffect(() => {
+    void refreshList();
+  }, [refreshList]);
+
+  // Open the selected session (also after an unlock, when the app remembers it).
+  useEffect(() => {
+    if (!selectedId) {
+      setConversation(null);
+      return;
+    }
+    if (conversation?.session.id === selectedId) return;
+    const request = ++openRequest.current;
+    setOpenError(null);
+    void call('chat.open', { sessionId: selectedId }).then((result) => {
+      if (request !== openRequest.current) return;
+      if (result.ok) {
+        setConversation(result.output);
+        stickToBottom.current = true;
+      } else {
+        setConversation(null);
+        setOpenError(result.error);
+        reportError(result.error);
+      }
+    });
+    // conversation is read only to skip a redundant open, so it is not a dependency.
+  }, [selectedId, reportError]);
+
+  const liveText = generation?.responseId ? (streams.current.get(generation.responseId) ?? '') : '';
+
+  // Follow the answer as it grows, unless the user scrolled up to read.
+  useEffect(() => {
+    const log = logRef.current;
+    if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
+  }, [conversation, liveText, generation]);
+
+  function onLogScroll() {
+    const log = logRef.current;
+    if (log) stickToBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  }
+
+  async function newSession() {
+    setCreating(true);
+    const result = await call('chat.create', {});
+    setCreating(false);
+    if (!result.ok) {
+      setListError(result.error);
+      reportError(result.error);
+      return;
+    }
+    const session = result.output;
+    setSessions((list) => [session, ...(list ?? []).filter((s) => s.id !== session.id)]);
+    openRequest.current += 1;
+    setConversation({ session, messages: [] });
+    setOpenError(null);
+    onSelect(session.id);
+    promptRef.current?.focus();
+  }
+
+  function select(sessionId: string) {
+    if (sessionId === selectedId) return;
+    setConversation(null);
+    onSelect(sessionId);
+  }
+
+  async function send() {
+    const session = conversation?.session;
+    const text = draft;
+    if (!session || text.trim() === '' || generationRef.current || sending) return;
+    setSending(true);
+    setChatError(null);
+    const g: Generation = { sessionId: session.id, promptText: text.trim(), promptId: null, responseId: null, startedAt: Date.now() };
+    setGen(g);
+    stickToBottom.current = true;
+    setDraft('');
+    const result = await call('chat.send', { sessionId: session.id, text });
+    setSending(false);
+    if (!result.ok) {
+      // Nothing is lost: the prompt goes back into the box for the user to fix.
+      setGen(null);
+      setDraft(text);
+      setChatError({ sessionId: session.id, error: result.error });
+      reportError(result.error);
+      requestAnimationFrame(() => promptRef.current?.focus());
+      return;
+    }
+    const { promptId, responseId } = result.output;
+    const prompt: ChatMessage = { id: promptId, role: 'user', content: g.promptText, status: 'complete', createdAt: g.startedAt, replyTo: null };
+    setConversation((c) => (c && c.session.id === session.id ? { ...c, messages: upsert(c.messages, prompt) } : c));
+    const claimed: Generation = { ...g, promptId, responseId };
+    setGen(claimed);
+    const early = unclaimedDone.current.get(responseId);
+    if (early) {
+      unclaimedDone.current.delete(responseId);
+      finish(early);
+    }
+  }
+
+  async function stop() {
+    const g = generationRef.current;
+    if (!g) return;
+    setStopping(true);
+    const result = await call('chat.cancel', { sessionId: g.sessionId });
+    if (!result.ok) {
+      setStopping(false);
+      setChatError({ sessionId: g.sessionId, error: result.error });
+      reportError(result.error);
+    } else if (!result.output.cancelled) {
+      // Nothing was running any more; chat.done is on its way or already handled.
+      setStopping(false);
+    }
+  }
+
+  async function endSession() {
+    const session = conversation?.session;
+    if (!session) return;
+    const result = await call('chat.end', { sessionId: session.id });
+    if (!result.ok) {
+      setChatError({ sessionId: session.id, error: result.error });
+      reportError(result.error);
+      return;
+    }
+    setConversation((c) => (c && c.session.id === result.output.id ? { ...c, session: result.output } : c));
+    void refreshList();
+  }
+
+  // The list has the freshest summary (the core titles a session from its first prompt).
+  const current = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
+  const generatingHere = generation !== null && current !== null && generation.sessionId === current.id;
+  const errorHere = chatError && current && chatError.sessionId === current.id ? chatError.error : null;
+
+  return (
+    <div className="chat-layout">
+      <nav className="sidebar" aria-label="Sessions">
+        <div className="sidebar-header">
+          <h2 className="sidebar-title">Sessions</h2>
+          <button type="button" className="btn btn-primary btn-small" onClick={() => void newSession()} disabled={creating}>
+            New session
+          </button>
+        </div>
+        <ErrorAlert error={listError} />
+        {sessions === null && !listError ? (
+          <p className="sidebar-empty">
+            <Spinner /> Loading sessions…
+          </p>
+        ) : null}
+        {sessions && sessions.length === 0 ? <p className="sidebar-empty">No sessions yet. Start one with “New session”.</p> : null}
+        {sessions && sessions.length > 0 ? (
+          <ul className="session-list">
+            {sessions.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  className={`session-item ${s.id === selectedId ? 'is-selected' : ''}`}
+                  aria-current={s.id === selectedId ? 'true' : undefined}
+                  onClick={() => select(s.id)}
+                >
+                  <span className="session-item-title">{s.title || 'Untitled session'}</span>
+                  <span className="session-item-meta">
+                    {generation?.sessionId === s.id ? <span className="tag tag-info">Answering</span> : null}
+                    {s.endedAt !== null ? <span className="tag">Ended</span> : null}
+                    <time dateTime={new Date(s.updatedAt).toISOString()}>{shortTime(s.updatedAt)}</time>
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </nav>
+
+      <section className="chat-pane" aria-label="Chat">
+        {!current ? (
+          <div className="chat-empty">
+            {openError ? (
+              <ErrorAlert error={openError} />
+            ) : selectedId ? (
+              <p>
+                <Spinner /> Opening session…
+              </p>
+            ) : (
+              <>
+                <h2>No session open</h2>
+                <p className="muted">Choose a session on the left or start a new one. Each session keeps its own context with the model.</p>
+                <button type="button" className="btn btn-primary" onClick={() => void newSession()} disabled={creating}>
+                  New session
+                </button>
+              </>
+            )}
+          </div>
+        ) : (
+          <>
+            <div className="chat-header">
+              <div>
+                <h2 className="chat-title">{current.title || 'Untitled session'}</h2>
+                <p className="chat-subtitle">
+                  Started {fullTime(current.createdAt)}
+                  {current.endedAt !== null ? ` · Ended ${fullTime(current.endedAt)}` : ''}
+                </p>
+              </div>
+              {current.endedAt === null ? (
+                <button type="button" className="btn btn-ghost btn-small" onClick={() => void endSession()} disabled={generatingHere}>
+                  End session
+                </button>
+              ) : null}
+            </div>
+            {model?.isTestModel ? (
+              <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
+                <strong>Test model:</strong> random weights — the answers below are noise, not language or clinical information.
+              </p>
+            ) : null}
+            <div className="message-log" role="log" aria-label="Conversation" ref={logRef} onScroll={onLogScroll}>
+              {conversation && conversation.messages.length === 0 && !generatingHere ? (
+                <p className="log-empty">No messages yet. Type a prompt below.</p>
+              ) : null}
+              {conversation?.messages.map((m) => (
+                <MessageView key={m.id} message={m} user={user} model={model} />
+              ))}
+              {generatingHere && generation ? (
+                <>
+                  {generation.promptId === null ? (
+                    <MessageView
+                      message={{ id: 'pending-prompt', role: 'user', content: generation.promptText, status: 'complete', createdAt: generation.startedAt, replyTo: null }}
+                      user={user}
+                      model={model}
+                    />
+                  ) : null}
+                  <article className="message message-assistant is-streaming" aria-label="Answer" aria-busy="true">
+                    <div className="message-meta">
+                      <span className="message-author">{model?.name ?? 'Model'}</span>
+                      <span className="tag tag-info">{stopping ? 'Stopping…' : 'Generating…'}</span>
+                    </div>
+                    <div className="message-body">
+                      {liveText ? (
+                        <MarkdownView text={liveText} />
+                      ) : (
+                        <div className="typing">
+                          <Spinner /> <span>{generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
+                        </div>
+                      )}
+                      {loading && (loading.phase === 'verifying' || loading.phase === 'loading') ? <ModelLoadingStatus event={loading} /> : null}
+                    </div>
+                  </article>
+                </>
+              ) : null}
+            </div>
+            <ErrorAlert error={errorHere} />
+            {current.endedAt !== null ? (
+              <p className="chat-ended">This session has ended; its model context was disposed. Start a new session to continue.</p>
+            ) : (
+              <Composer
+                draft={draft}
+                onDraft={setDraft}
+                maxChars={maxPromptChars}
+                generating={generatingHere}
+                sending={sending}
+                stopping={stopping}
+                busyElsewhere={generation !== null && !generatingHere}
+                onSend={() => void send()}
+                onStop={() => void stop()}
+                textareaRef={promptRef}
+              />
+            )}
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function MessageView({ message, user, model }: { message: ChatMessage; user: User; model: ModelSummary | null }) {
+  const isUser = message.role === 'user';
+  return (
+    <article className={`message ${isUser ? 'message-user' : 'message-assistant'} message-${message.status}`} aria-label={isUser ? 'Prompt' : 'Answer'}>
+      <div className="message-meta">
+        <span className="message-author">{isUser ? user.displayName : (model?.name ?? 'Model')}</span>
+        <time dateTime={new Date(message.createdAt).toISOString()}>{shortTime(message.createdAt)}</time>
+        {message.status === 'cancelled' ? <span className="tag tag-warning">Stopped</span> : null}
+        {message.status === 'failed' ? <span className="tag tag-error">Failed</span> : null}
+      </div>
+      <div className="message-body">
+        {isUser ? <p className="plain-text">{message.content}</p> : message.content ? <MarkdownView text={message.content} /> : <p className="muted">(no text)</p>}
+      </div>
+    </article>
+  );
+}
+
+interface ComposerProps {
+  draft: string;
+  onDraft(text: string): void;
+  maxChars: number;
+  generating: boolean;
+  sending: boolean;
+  stopping: boolean;
+  busyElsewhere: boolean;
+  onSend(): void;
+  onStop(): void;
+  textareaRef: RefObject<HTMLTextAreaElement | null>;
+}
+
+function Composer({ draft, onDraft, maxChars, generating, sending, stopping, busyElsewhere, onSend, onStop, textareaRef }: ComposerProps) {
+  const id = useId();
+  const countId = useId();
+  const over = draft.length > maxChars;
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    // Enter sends, Shift+Enter is a new line; never while an IME is composing.
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      if (!generating) onSend();
+    }
+  }
+
+  function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    onSend();
+  }
+
+  return (
+    <form className="composer" onSubmit={onSubmit}>
+      <label htmlFor={id} className="visually-hidden">
+        Prompt
+      </label>
+      <textarea
+        id={id}
+        ref={textareaRef}
+        className={over ? 'is-over' : undefined}
+        value={draft}
+        onChange={(e) => onDraft(e.target.value)}
+        onKeyDown={onKeyDown}
+        placeholder="Type a prompt…"
+        rows={3}
+        readOnly={sending}
+        aria-describedby={countId}
+        aria-invalid={over || undefined}
+      />
+      <div className="composer-bar">
+        <span id={countId} className={`char-count ${over ? 'is-over' : ''}`}>
+          {formatNumber(draft.length)} / {formatNumber(maxChars)} characters
+          {over ? ` — ${formatNumber(draft.length - maxChars)} over the limit` : ''}
+        </span>
+        <span className="composer-hint">{busyElsewhere ? 'Another session is answering.' : 'Enter to send · Shift+Enter for a new line'}</span>
+        {generating ? (
+          <button type="button" className="btn btn-danger" onClick={onStop} disabled={stopping}>
+            {stopping ? 'Stopping…' : 'Stop'}
+          </button>
+        ) : (
+          <button type="submit" className="btn btn-primary" disabled={sending || draft.trim() === ''}>
+            Send
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

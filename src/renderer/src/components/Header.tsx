@@ -1,0 +1,79 @@
+// The workspace header: who is signed in, which model runs where, and the
+// session actions.
+import type { InferenceStatus, ModelSummary, User } from '../../../shared/api.js';
+import { roleLabel } from '../format.js';
+import { initials } from './AuthScreens.js';
+
+interface Props {
+  institution: string;
+  user: User;
+  inference: InferenceStatus | null;
+  model: ModelSummary | null;
+  canAudit: boolean;
+  auditOpen: boolean;
+  busy: boolean;
+  onAudit(): void;
+  onLock(): void;
+  onSignOut(): void;
+}
+
+export function deviceText(inference: InferenceStatus | null): string {
+  const device = inference?.device;
+  if (!device) return 'Not loaded yet';
+  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : `CPU · ${device.name}`;
+  return `GPU · ${device.name}`;
+}
+
+export function Header({ institution, user, inference, model, canAudit, auditOpen, busy, onAudit, onLock, onSignOut }: Props) {
+  return (
+    <header className="app-header">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true" />
+        <span className="brand-name">Enclave</span>
+        <span className="brand-institution">{institution}</span>
+      </div>
+
+      {inference ? (
+        <dl className="header-facts" aria-label="Inference">
+          <div className="header-fact">
+            <dt>Model</dt>
+            <dd>
+              {model ? model.name : 'None'}
+              {model?.isTestModel ? <span className="tag tag-warning">Test</span> : null}
+            </dd>
+          </div>
+          <div className="header-fact">
+            <dt>Device</dt>
+            <dd>{deviceText(inference)}</dd>
+          </div>
+        </dl>
+      ) : (
+        <span />
+      )}
+
+      <div className="header-user" aria-label="Signed-in user">
+        <span className="avatar" aria-hidden="true">
+          {initials(user.displayName)}
+        </span>
+        <span className="header-user-text">
+          <span className="header-user-name">{user.displayName}</span>
+          <span className="header-user-roles">{user.roles.map(roleLabel).join(' · ')}</span>
+        </span>
+      </div>
+
+      <div className="header-actions">
+        {canAudit ? (
+          <button type="button" className={`btn btn-ghost ${auditOpen ? 'is-active' : ''}`} aria-pressed={auditOpen} onClick={onAudit}>
+            Audit
+          </button>
+        ) : null}
+        <button type="button" className="btn btn-ghost" onClick={onLock} disabled={busy}>
+          Lock
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onSignOut} disabled={busy}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,152 @@
+// Everything behind a signed-in, unlocked session: header, model setup or
+// chat, and the audit drawer.
+import { useCallback, useEffect, useState } from 'react';
+import type { AppStatus, InferenceStatus, ModelSummary, Role, SessionState, User } from '../../../shared/api.js';
+import { call, on, type ErrorInfo } from '../enclave.js';
+import { AuditPanel } from './AuditPanel.js';
+import { ChatWorkspace } from './ChatWorkspace.js';
+import { ErrorAlert, Spinner } from './common.js';
+import { Header } from './Header.js';
+import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelSetup.js';
+
+const CHAT_ROLES: readonly Role[] = ['clinician', 'researcher'];
+const AUDIT_ROLES: readonly Role[] = ['compliance', 'administrator'];
+
+/** The model chats run on: the loaded one, else the one the first workload routes to, else the only one. */
+export function currentModel(inference: InferenceStatus | null): ModelSummary | null {
+  if (!inference) return null;
+  const byId = (id: string | null | undefined) => (id ? inference.models.find((m) => m.id === id) : undefined);
+  return byId(inference.loadedModelId) ?? byId(inference.workloads[0]?.modelId) ?? inference.models[0] ?? null;
+}
+
+interface Props {
+  status: AppStatus;
+  user: User;
+  selectedSessionId: string | null;
+  onSelectSession(id: string | null): void;
+  onSession(session: SessionState): void;
+  onStaleSession(): void;
+}
+
+export function Workspace({ status, user, selectedSessionId, onSelectSession, onSession, onStaleSession }: Props) {
+  const [inference, setInference] = useState<InferenceStatus | null>(null);
+  const [inferenceError, setInferenceError] = useState<ErrorInfo | null>(null);
+  const [loading, setLoading] = useState<ModelLoadingEvent | null>(null);
+  const [auditOpen, setAuditOpen] = useState(false);
+  const [actionError, setActionError] = useState<ErrorInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const hasRole = (roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
+  const canChat = hasRole(CHAT_ROLES);
+  const canAudit = hasRole(AUDIT_ROLES);
+  const isAdmin = user.roles.includes('administrator');
+
+  const refreshInference = useCallback(async () => {
+    const result = await call('model.status', {});
+    if (result.ok) {
+      setInference(result.output);
+      setInferenceError(null);
+    } else {
+      setInferenceError(result.error);
+      if (result.error.code === 'locked' || result.error.code === 'not_signed_in') onStaleSession();
+    }
+  }, [onStaleSession]);
+
+  useEffect(() => {
+    void refreshInference();
+    return on('model.loading', (event) => {
+      setLoading(event);
+      // The device is only known once a model is loaded.
+      if (event.phase === 'ready' || event.phase === 'failed') void refreshInference();
+    });
+  }, [refreshInference]);
+
+  async function act(method: 'auth.lock' | 'auth.signOut') {
+    setBusy(true);
+    setActionError(null);
+    const result = await call(method, {});
+    setBusy(false);
+    if (result.ok) onSession(result.output);
+    else setActionError(result.error);
+  }
+
+  const onSessionError = useCallback(() => onStaleSession(), [onStaleSession]);
+  const onAnswerDone = useCallback(() => {
+    // The first answer loads the model; the header's device comes from model.status.
+    void refreshInference();
+  }, [refreshInference]);
+
+  const model = currentModel(inference);
+  let body;
+  if (inferenceError && !inference) {
+    body = (
+      <div className="center-screen">
+        <ErrorAlert error={inferenceError} title="Cannot read the model configuration." />
+        <button type="button" className="btn btn-secondary" onClick={() => void refreshInference()}>
+          Try again
+        </button>
+      </div>
+    );
+  } else if (!inference) {
+    body = (
+      <div className="center-screen">
+        <Spinner /> Loading…
+      </div>
+    );
+  } else if (inference.models.length === 0) {
+    body = <ModelSetup inference={inference} isAdmin={isAdmin} policySource={status.policySource} loading={loading} onConfigured={() => void refreshInference()} />;
+  } else if (!canChat) {
+    body = (
+      <div className="center-screen">
+        <section className="panel setup-panel">
+          <h1>No chat access</h1>
+          <p>Your roles do not include chat. {canAudit ? 'Use Audit in the header to verify the audit log.' : ''}</p>
+        </section>
+      </div>
+    );
+  } else {
+    body = (
+      <ChatWorkspace
+        user={user}
+        model={model}
+        maxPromptChars={status.limits.maxPromptChars}
+        loading={loading}
+        selectedId={selectedSessionId}
+        onSelect={onSelectSession}
+        onSessionError={onSessionError}
+        onAnswerDone={onAnswerDone}
+      />
+    );
+  }
+
+  return (
+    <div className="workspace">
+      <Header
+        institution={status.institution}
+        user={user}
+        inference={inference}
+        model={model}
+        canAudit={canAudit}
+        auditOpen={auditOpen}
+        busy={busy}
+        onAudit={() => setAuditOpen((o) => !o)}
+        onLock={() => void act('auth.lock')}
+        onSignOut={() => void act('auth.signOut')}
+      />
+      {actionError ? (
+        <div className="header-error">
+          <ErrorAlert error={actionError} />
+        </div>
+      ) : null}
+      {inference && inference.models.length > 0 && loading && loading.phase !== 'ready' ? (
+        <div className="status-strip">
+          <ModelLoadingStatus event={loading} />
+        </div>
+      ) : null}
+      <div className="workspace-body">
+        <main className="workspace-main">{body}</main>
+        {auditOpen ? <AuditPanel onClose={() => setAuditOpen(false)} /> : null}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,73 @@
+// Pieces every screen uses: the error box, the evaluation banner and the
+// centred card of the sign-in screens.
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import type { ErrorInfo } from '../enclave.js';
+
+/** An error from a call, shown where it happened. role=alert so it is announced and testable. */
+export function ErrorAlert({ error, title }: { error: ErrorInfo | null; title?: string }) {
+  if (!error) return null;
+  return (
+    <div role="alert" className="alert alert-error" data-code={error.code}>
+      {title ? <strong className="alert-title">{title}</strong> : null}
+      <span>{error.message}</span>
+    </div>
+  );
+}
+
+/**
+ * Always rendered in evaluation mode and deliberately without a close button:
+ * an evaluation install has none of the managed safeguards.
+ */
+export function EvaluationBanner() {
+  return (
+    <div role="status" aria-label="Evaluation mode" className="eval-banner">
+      <span className="eval-banner-mark" aria-hidden="true">
+        !
+      </span>
+      <strong>EVALUATION — NOT FOR PATIENT DATA</strong>
+      <span className="eval-banner-detail">No managed policy is installed. Use test data only.</span>
+    </div>
+  );
+}
+
+export function AuthCard({ title, subtitle, children, institution }: { title: string; subtitle?: ReactNode; children: ReactNode; institution: string }) {
+  return (
+    <div className="auth-screen">
+      <section className="auth-card" aria-labelledby="auth-title">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true" />
+          <span className="brand-name">Enclave</span>
+          <span className="brand-institution">{institution}</span>
+        </div>
+        <h1 id="auth-title">{title}</h1>
+        {subtitle ? <div className="auth-subtitle">{subtitle}</div> : null}
+        {children}
+      </section>
+    </div>
+  );
+}
+
+export function Spinner({ label }: { label?: string }) {
+  return <span className="spinner" role={label ? 'img' : undefined} aria-label={label} aria-hidden={label ? undefined : true} />;
+}
+
+type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'id'>;
+
+/** A labelled input: label and input linked by id, so getByLabel and screen readers agree. */
+export function TextField({ label, hint, ...input }: InputProps & { label: string; hint?: ReactNode }) {
+  const id = useId();
+  const hintId = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id} className="field-label">
+        {label}
+      </label>
+      <input id={id} aria-describedby={hint ? hintId : undefined} {...input} />
+      {hint ? (
+        <p id={hintId} className="field-hint">
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,262 @@
+// The core as the renderer sees it, on the real encrypted store and the real
+// llama.cpp engine loading the generated test model.
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
+import { createCore } from '../../src/main/core/index.js';
+import { evaluationPolicy, parsePolicy, type PolicyInput } from '../../src/main/policy/index.js';
+import { sha256File } from '../../src/main/inference/index.js';
+import type { EventMessage } from '../../src/shared/rpc.js';
+import { call, callError, EVAL_USER, nextEvent } from '../support/core.js';
+import { tempDir } from '../support/temp.js';
+import { testModelPath } from '../support/test-model.js';
+
+let modelPath: string;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+beforeAll(async () => {
+  modelPath = await testModelPath();
+});
+
+function policyWith(overrides: (p: PolicyInput) => void) {
+  const input = structuredClone(evaluationPolicy) as PolicyInput;
+  overrides(input);
+  return { policy: parsePolicy(input, 'test policy'), source: 'test policy' };
+}
+
+async function start(options: { policy?: ReturnType<typeof policyWith>; dataDir?: string } = {}): Promise<HeadlessCore> {
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    dataDir = dir.path;
+  }
+  const core = await createHeadlessCore({ dataDir, ...(options.policy ? { policy: options.policy } : {}), log: () => undefined });
+  cleanups.push(() => core.close());
+  return core;
+}
+
+function auditActions(core: HeadlessCore): { action: string; outcome: string; reason?: string }[] {
+  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => {
+    const e = JSON.parse(r.record).event;
+    return { action: e.action, outcome: e.outcome, ...(e.reason ? { reason: e.reason } : {}) };
+  });
+}
+
+async function signedInWithModel(core: HeadlessCore) {
+  await call(core, 'auth.createFirstAccount', EVAL_USER);
+  await call(core, 'model.addFile', { path: modelPath });
+  return call(core, 'chat.create', {});
+}
+
+describe('sign-in and the lock', () => {
+  it('first run creates the evaluation account once, signed in with every role', async () => {
+    const core = await start();
+    expect((await call(core, 'app.status', {})).needsFirstAccount).toBe(true);
+    const state = await call(core, 'auth.createFirstAccount', EVAL_USER);
+    expect(state).toMatchObject({ state: 'active', user: { username: 'dr.grey', roles: ['clinician', 'researcher', 'compliance', 'administrator'] } });
+    expect((await callError(core, 'auth.createFirstAccount', { ...EVAL_USER, username: 'other' })).code).toBe('already_set_up');
+    expect(auditActions(core).map((e) => e.action)).toEqual(['store.open', 'auth.account_create', 'auth.login']);
+  });
+
+  it('a wrong password is refused, audited, and repeated failures lock the account out for a while', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.session = { ...p.session, maxFailedSignIns: 3, failedSignInLockoutSeconds: 60 })) });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    await call(core, 'auth.signOut', {});
+    for (let i = 0; i < 3; i++) {
+      expect(await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: 'wrong password!' })).toEqual({ code: 'bad_credentials', message: 'The user name or password is not correct.' });
+    }
+    const locked = await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
+    expect(locked.code).toBe('too_many_attempts');
+    expect(locked.message).toMatch(/Try again in \d+ seconds/);
+    expect(auditActions(core).filter((e) => e.action === 'auth.login' && e.outcome === 'failure')).toHaveLength(3);
+    // An unknown user gets the same answer as a wrong password.
+    expect((await callError(core, 'auth.signIn', { username: 'nobody', password: 'whatever' })).message).toBe('The user name or password is not correct.');
+  });
+
+  it('locked: every call but unlock and sign-out is refused and the refusal is audited', async () => {
+    const core = await start();
+    const session = await signedInWithModel(core);
+    const changed = nextEvent(core, 'session.changed');
+    await call(core, 'auth.lock', {});
+    expect((await changed).state).toBe('locked');
+    expect(await callError(core, 'chat.open', { sessionId: session.id })).toMatchObject({ code: 'locked' });
+    expect(auditActions(core).at(-1)).toEqual({ action: 'auth.denied', outcome: 'failure', reason: 'locked' });
+    expect((await callError(core, 'auth.unlock', { password: 'not it' })).code).toBe('bad_credentials');
+    expect((await call(core, 'auth.unlock', { password: EVAL_USER.password })).state).toBe('active');
+    expect((await call(core, 'chat.open', { sessionId: session.id })).session.id).toBe(session.id);
+  });
+
+  it('locks by itself when idle for the policy time', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.session = { ...p.session, idleLockMinutes: 0.05 })) });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const locked = await nextEvent(core, 'session.changed', (s) => s.state === 'locked', 10_000);
+    expect(locked).toMatchObject({ state: 'locked', reason: 'idle' });
+  });
+
+  it('calls from nobody, malformed calls and unknown calls get specific errors', async () => {
+    const core = await start();
+    expect((await callError(core, 'chat.list', {})).code).toBe('not_signed_in');
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const malformed = await callError(core, 'chat.send', { sessionId: 'x', text: 5 });
+    expect(malformed.code).toBe('invalid_input');
+    expect(malformed.message).toMatch(/"chat\.send" was malformed — sessionId: .*; text: /);
+    expect((await callError(core, 'chat.create', { workloadId: 'general', extra: true })).code).toBe('invalid_input');
+    expect((await callError(core, 'shell.exec', {})).code).toBe('unknown_call');
+  });
+
+  it('a role the policy does not grant is refused', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.roles = { evaluationAccount: ['clinician'] })) });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const error = await callError(core, 'audit.verify', {});
+    expect(error.code).toBe('forbidden');
+    expect(error.message).toContain('needs compliance or administrator');
+  });
+});
+
+describe('chat on the local model', () => {
+  it('streams an answer, stores it, audits prompt and response by hash, and verifies', async () => {
+    const core = await start();
+    const session = await signedInWithModel(core);
+    const tokens: string[] = [];
+    core.onEvent((m: EventMessage) => {
+      if (m.event === 'chat.token') tokens.push((m.payload as { text: string }).text);
+    });
+    const done = nextEvent(core, 'chat.done');
+    const { promptId, responseId } = await call(core, 'chat.send', { sessionId: session.id, text: 'Summarise the discharge note.' });
+    const result = await done;
+    expect(result).toMatchObject({ sessionId: session.id, responseId, status: 'complete', error: null });
+    expect(tokens.length).toBeGreaterThan(1);
+    expect(result.message!.content).toBe(tokens.join(''));
+    const opened = await call(core, 'chat.open', { sessionId: session.id });
+    expect(opened.messages.map((m) => [m.id, m.role, m.status])).toEqual([
+      [promptId, 'user', 'complete'],
+      [responseId, 'assistant', 'complete'],
+    ]);
+    expect(opened.session.title).toBe('Summarise the discharge note.');
+    const status = await call(core, 'model.status', {});
+    expect(status.device).toMatchObject({ kind: 'cpu' });
+    expect(auditActions(core).map((e) => e.action)).toEqual(expect.arrayContaining(['model.add', 'session.create', 'model.load', 'ai.prompt', 'ai.response']));
+    expect((await call(core, 'audit.verify', {})).ok).toBe(true);
+  });
+
+  it('stops mid-answer: the partial answer is kept, marked cancelled and audited as ai.cancel', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.inference.maxResponseTokens = 3000)) });
+    const session = await signedInWithModel(core);
+    const firstToken = nextEvent(core, 'chat.token');
+    const done = nextEvent(core, 'chat.done');
+    await call(core, 'chat.send', { sessionId: session.id, text: 'Write a long answer.' });
+    await firstToken;
+    expect(await call(core, 'chat.cancel', { sessionId: session.id })).toEqual({ cancelled: true });
+    const result = await done;
+    expect(result.status).toBe('cancelled');
+    expect(auditActions(core).at(-1)).toEqual({ action: 'ai.cancel', outcome: 'success', reason: 'user' });
+    expect(await call(core, 'chat.cancel', { sessionId: session.id })).toEqual({ cancelled: false });
+  });
+
+  it('locking stops the answer and drops the context; the session continues after unlock', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.inference.maxResponseTokens = 3000)) });
+    const session = await signedInWithModel(core);
+    const firstToken = nextEvent(core, 'chat.token');
+    const done = nextEvent(core, 'chat.done');
+    await call(core, 'chat.send', { sessionId: session.id, text: 'First question' });
+    await firstToken;
+    await call(core, 'auth.lock', {});
+    expect((await done).status).toBe('cancelled');
+    expect(auditActions(core).slice(-2)).toEqual([
+      { action: 'ai.cancel', outcome: 'success', reason: 'user' },
+      { action: 'auth.lock', outcome: 'success', reason: 'user' },
+    ]);
+    await call(core, 'auth.unlock', { password: EVAL_USER.password });
+    const again = nextEvent(core, 'chat.done');
+    await call(core, 'chat.send', { sessionId: session.id, text: 'Second question' });
+    expect((await again).status).toBe('complete');
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages).toHaveLength(4);
+  });
+
+  it('an oversized prompt is refused with the limit, audited, and nothing is stored', async () => {
+    const core = await start();
+    const session = await signedInWithModel(core);
+    const error = await callError(core, 'chat.send', { sessionId: session.id, text: 'x'.repeat(16_001) });
+    expect(error).toEqual({ code: 'prompt_too_long', message: 'This prompt has 16,001 characters; the limit set by policy is 16,000. Shorten it and send again — nothing was sent.' });
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages).toEqual([]);
+    expect(auditActions(core).at(-1)).toEqual({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long' });
+  });
+
+  it('a model whose SHA-256 is not the one policy lists is never loaded', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const copy = join(dir.path, 'model.gguf');
+    copyFileSync(modelPath, copy);
+    const realHash = await sha256File(copy);
+    const core = await start({
+      policy: policyWith((p) => {
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
+      }),
+    });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const session = await call(core, 'chat.create', {});
+    // IT's file is swapped for another one after deployment.
+    const bytes = Buffer.from(await import('node:fs').then((fs) => fs.readFileSync(copy)));
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(copy, bytes);
+    const error = await callError(core, 'chat.send', { sessionId: session.id, text: 'hello' });
+    expect(error.code).toBe('model_not_allowed');
+    expect(error.message).toContain('is not the one policy allows');
+    expect(auditActions(core).at(-1)).toEqual({ action: 'model.reject', outcome: 'failure', reason: 'hash_mismatch' });
+    expect((await call(core, 'model.status', {})).loadedModelId).toBeNull();
+  });
+
+  it('a corrupt GGUF is refused when added, with the reason, and audited', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const bad = join(dir.path, 'broken.gguf');
+    writeFileSync(bad, Buffer.concat([Buffer.from('GGUF'), randomBytes(64)]));
+    const core = await start();
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const error = await callError(core, 'model.addFile', { path: bad });
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toContain('broken.gguf');
+    expect(auditActions(core).at(-1)).toMatchObject({ action: 'model.reject', outcome: 'failure', reason: 'model_corrupt' });
+    expect((await call(core, 'model.status', {})).models).toEqual([]);
+  });
+
+  it('when the disk is full the prompt is refused, not sent unaudited, and nothing stored is lost', async () => {
+    const core = await start();
+    const session = await signedInWithModel(core);
+    const done = nextEvent(core, 'chat.done');
+    await call(core, 'chat.send', { sessionId: session.id, text: 'Kept before the disk filled' });
+    await done;
+    const eventsBefore = auditActions(core).length;
+    // SQLite answers SQLITE_FULL once the page cap is reached, exactly as on a full disk.
+    const pages = core.store.db.pragma('page_count', { simple: true }) as number;
+    core.store.db.pragma(`max_page_count = ${pages}`);
+    const big = 'y'.repeat(12_000);
+    const error = await callError(core, 'chat.send', { sessionId: session.id, text: big });
+    expect(error.code).toBe('audit_write_failed');
+    expect(error.message).toMatch(/disk is full.*Nothing was done/);
+    core.store.db.pragma('max_page_count = 1073741823');
+    const messages = (await call(core, 'chat.open', { sessionId: session.id })).messages;
+    expect(messages.map((m) => m.content)).not.toContain(big);
+    expect(messages[0]!.content).toBe('Kept before the disk filled');
+    expect(auditActions(core)).toHaveLength(eventsBefore);
+    expect((await call(core, 'audit.verify', {})).ok).toBe(true);
+  });
+
+  it('the wrong database key is refused clearly and the database is untouched', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const core = await start({ dataDir: dir.path });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    await core.close();
+    await expect(createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: { policy: evaluationPolicy, source: 'test' }, version: 'test' })).rejects.toThrow(/cannot be opened with this key/);
+    const again = await start({ dataDir: dir.path });
+    expect((await call(again, 'app.status', {})).needsFirstAccount).toBe(false);
+  });
+});
