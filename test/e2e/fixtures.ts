@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createCore, DATABASE_FILE, KEY_FILE, type Core } from '../../src/main/core/index.js';
 import { ENCLAVE_VERSION } from '../../src/main/core/version.js';
 import { evaluationPolicy, parsePolicy, type EffectivePolicy, type Policy } from '../../src/main/policy/index.js';
-import { loadOrCreateKeyFile } from '../../src/main/store/index.js';
+import { loadOrCreateKeyFile } from '../../src/main/keys/index.js';
 import type { AuditVerifyReport } from '../../src/shared/api.js';
 import { installBridge, repoRoot, serveRenderer } from './browser-target.js';
 
@@ -144,7 +144,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
         const electronApp = await _electron.launch({
           args: [join(repoRoot, 'out/main/index.js'), `--user-data-dir=${root}`],
           cwd: repoRoot,
-          env: { ...process.env, ENCLAVE_DATA_DIR: dataDir } as Record<string, string>,
+          env: { ...process.env } as Record<string, string>,
           timeout: 60_000,
         });
         cleanups.unshift(() => electronApp.close());

@@ -34,13 +34,16 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, audi
   await expect(page.getByRole('note', { name: 'Test model notice' })).toContainText('random weights');
   await expect(page.getByText('0 / 16,000 characters')).toBeVisible();
 
-  // Record, in the page, whether answer text was on screen while the answer was still being generated.
+  // Record, in the page, whether answer text was on screen while the answer
+  // was still being generated (busy, and past its "waiting" placeholder).
   await page.evaluate(() => {
     const w = window as unknown as { __streamedChars: number };
     w.__streamedChars = 0;
     new MutationObserver(() => {
-      const live = document.querySelector('article[aria-label="Answer"][aria-busy="true"] .markdown');
-      if (live) w.__streamedChars = Math.max(w.__streamedChars, (live.textContent ?? '').length);
+      const live = document.querySelector('[role="log"] article[aria-label="Answer"][aria-busy="true"]');
+      if (!live || live.querySelector('[role="status"][aria-label="Waiting for the answer"]')) return;
+      const body = live.lastElementChild?.textContent ?? '';
+      w.__streamedChars = Math.max(w.__streamedChars, body.length);
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
 
@@ -69,6 +72,7 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, audi
   // Mid-way: once some of the answer is on screen.
   await page.evaluate(() => ((window as unknown as { __streamedChars: number }).__streamedChars = 0));
   await page.waitForFunction(() => (window as unknown as { __streamedChars: number }).__streamedChars > 0, undefined, { polling: 'raf' });
+  await page.screenshot({ path: `${SHOTS}/04a-streaming.png` });
   await stop.click();
   const stopped = answers(page).last();
   await expect(stopped).toContainText('Stopped', { timeout: 60_000 });

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { DATABASE_FILE, KEY_FILE } from '../../src/main/core/index.js';
 import { runCli } from '../../src/main/cli/index.js';
-import { openStore, readKeyFile, type Store } from '../../src/main/store/index.js';
+import { readKeyFile } from '../../src/main/keys/index.js';
+import { openStore, type Store } from '../../src/main/store/index.js';
 import { call, callError, EVAL_USER } from '../support/core.js';
 import { tempDir } from '../support/temp.js';
 

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLlamaEngine } from '../../src/main/inference/engine.js';
-import type { ChatTurn, GenerateRequest, GenerateResult, InferenceEngine } from '../../src/main/inference/engine-types.js';
+import { createLlamaEngine, type LlamaEngine } from '../../src/main/inference/engine.js';
+import type { ChatTurn, GenerateRequest, GenerateResult } from '../../src/main/inference/engine-types.js';
 import { writeTestModel } from '../../src/main/inference/gguf/test-model.js';
 import { hashModelFileCached, sha256File } from '../../src/main/inference/model-file.js';
 import { openStore } from '../../src/main/store/index.js';
@@ -14,7 +14,7 @@ import { tempDir } from '../support/temp.js';
 
 const dir = tempDir('enclave-engine-');
 let modelPath: string;
-let engine: InferenceEngine;
+let engine: LlamaEngine;
 
 beforeAll(async () => {
   modelPath = (await writeTestModel(join(dir.path, 'tiny.gguf'))).path;
@@ -23,8 +23,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await engine?.unload();
-  dir.remove();
+  try {
+    await engine?.unload();
+  } finally {
+    dir.remove();
+  }
 });
 
 interface Streamed extends GenerateResult {
@@ -125,7 +128,9 @@ describe('llama engine', () => {
     const turn2 = await generate({ chatId: 'history', prompt: 'And the heart rate?', history, maxTokens: 12 });
     expect(turn2.promptTokens).toBeGreaterThan(turn1.promptTokens + turn1.responseTokens);
 
+    expect(engine.liveChatIds()).toContain('history');
     await engine.disposeChat('history');
+    expect(engine.liveChatIds()).not.toContain('history');
     const rebuilt = await generate({ chatId: 'history', prompt: 'And the heart rate?', history, maxTokens: 12 });
     // A chat that never existed, given the same history, answers the same (greedy decoding)...
     const fresh = await generate({ chatId: 'history-copy', prompt: 'And the heart rate?', history, maxTokens: 12 });
@@ -143,13 +148,40 @@ describe('llama engine', () => {
       if (chunks.length === 3) disposing = engine.disposeChat('locked');
     });
     await disposing;
+    expect(engine.liveChatIds()).not.toContain('locked');
     expect(result.stopReason).toBe('cancelled');
     expect(result.responseTokens).toBeLessThan(500);
     expect(result.chunks.join('')).toBe(result.text);
   });
 
+  it('drops the least recently used chat context beyond maxLiveChats and rebuilds it from history', async () => {
+    const small = createLlamaEngine({ maxLiveChats: 1 });
+    await small.load({ id: 'tiny', path: modelPath, contextSize: 1024 }, { gpu: 'off' });
+    try {
+      const ask = (chatId: string, prompt: string, history: ChatTurn[] = []) =>
+        small.generate({ chatId, prompt, history, maxTokens: 8, signal: new AbortController().signal, onText: () => undefined });
+      const a1 = await ask('a', 'First chat');
+      expect(small.liveChatIds()).toEqual(['a']);
+      await ask('b', 'Second chat');
+      expect(small.liveChatIds()).toEqual(['b']);
+      const history: ChatTurn[] = [
+        { role: 'user', text: 'First chat' },
+        { role: 'assistant', text: a1.text },
+      ];
+      const a2 = await ask('a', 'Go on', history);
+      const reference = await engine.generate({ chatId: 'lru-reference', prompt: 'Go on', history, maxTokens: 8, signal: new AbortController().signal, onText: () => undefined });
+      expect(small.liveChatIds()).toEqual(['a']);
+      expect(a2.text).toBe(reference.text);
+      await engine.disposeChat('lru-reference');
+    } finally {
+      await small.unload();
+    }
+  });
+
   it('keeps working after disposeAllChats', async () => {
+    expect(engine.liveChatIds().length).toBeGreaterThan(0);
     await engine.disposeAllChats();
+    expect(engine.liveChatIds()).toEqual([]);
     const result = await generate({ chatId: 'after-all', prompt: 'Still there?', maxTokens: 5 });
     expect(result.responseTokens).toBe(5);
   });

@@ -5,7 +5,8 @@ import { EnclaveError } from '../../shared/errors.js';
 import { describeVerifyReport, verifyAuditChain } from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
-import { openStore, readKeyFile } from '../store/index.js';
+import { readKeyFile } from '../keys/index.js';
+import { openStore } from '../store/index.js';
 
 const USAGE = `enclave ${ENCLAVE_VERSION} — Enclave's command-line tool
 

@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { loadEffectivePolicy, type EffectivePolicy } from '../policy/index.js';
-import { loadOrCreateKeyFile } from '../store/index.js';
-import { createCore, KEY_FILE, type Core, type CoreOptions } from './index.js';
+import { KEY_FILE, loadOrCreateKeyFile } from '../keys/index.js';
+import { createCore, type Core, type CoreOptions } from './index.js';
 import { ENCLAVE_VERSION } from './version.js';
 
 export interface HeadlessCoreOptions extends Partial<Omit<CoreOptions, 'dataDir' | 'databaseKey' | 'policy'>> {

@@ -15,7 +15,7 @@ import { openStore, type Store } from '../store/index.js';
 import { createDispatcher, type Handlers } from './dispatcher.js';
 
 export const DATABASE_FILE = 'enclave.db';
-export const KEY_FILE = 'database.key';
+export { KEY_FILE } from '../keys/index.js';
 
 export interface CoreOptions {
   dataDir: string;

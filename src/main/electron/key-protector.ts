@@ -7,17 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '../policy/index.js';
-// The key-file module itself, not the store's front door: that door loads the native
-// SQLite driver, which has no business in main (the core alone opens the database).
-import { DATABASE_KEY_BYTES, loadOrCreateKeyFile, readKeyFile } from '../store/key-file.js';
+import { DATABASE_KEY_BYTES, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
-/**
- * Evaluation only: the key in the clear, in the data folder, where the headless
- * core and the `enclave` tool look for it too (core/index.ts KEY_FILE; not
- * imported, because that module pulls the whole core into main).
- */
-export const PLAIN_KEY_FILE = 'database.key';
+/** Evaluation only: the key in the clear, in the data folder, where the headless core and the `enclave` tool look too. */
+export const PLAIN_KEY_FILE = KEY_FILE;
 
 /** Enclave must not start; `message` is written for the person at the screen. */
 export class KeyProtectionError extends Error {

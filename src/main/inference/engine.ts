@@ -37,6 +37,11 @@ export interface LlamaEngineOptions {
 
 type GpuSetting = 'auto' | 'off';
 
+export interface LlamaEngine extends InferenceEngine {
+  /** Chats that hold a context (KV cache) now: lets tests and diagnostics check that none outlives its chat. */
+  liveChatIds(): string[];
+}
+
 interface Loaded {
   info: LoadedModelInfo;
   model: LlamaModel;
@@ -110,7 +115,18 @@ function sharedLlama(gpu: GpuSetting, logLevel: LlamaLogLevel): Promise<Llama> {
   return llama;
 }
 
-export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEngine {
+/**
+ * CPU threads the engine evaluates with unless told otherwise. llama.cpp's
+ * threads spin while they wait for each other, so on a small machine one core
+ * is left to the UI and the core's event loop (on a busy 2-core machine, 2
+ * threads measured from 5x to several hundred times slower per token than 1).
+ */
+export function defaultThreadCount(llama: Llama): number {
+  const cores = llama.cpuMathCores;
+  return cores <= 4 ? Math.max(1, cores - 1) : cores;
+}
+
+export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine {
   const maxLiveChats = Math.max(1, options.maxLiveChats ?? 4);
   let loaded: Loaded | null = null;
   const chats = new Map<string, ChatState>();
@@ -122,11 +138,6 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEn
     lifecycle = run.catch(() => undefined);
     return run;
   };
-
-  function defaultThreads(instance: Llama): number {
-    const cores = instance.cpuMathCores;
-    return cores <= 4 ? Math.max(1, cores - 1) : cores;
-  }
 
   async function deviceOf(instance: Llama, model: LlamaModel, threads: number): Promise<EngineDevice> {
     const kind: DeviceKind = instance.gpu === false || model.gpuLayers === 0 ? 'cpu' : instance.gpu;
@@ -206,18 +217,25 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEn
 
     let streamed = '';
     let responseTokens = 0;
-    const result = await state.session.promptWithMeta(request.prompt, {
-      maxTokens: request.maxTokens,
-      signal,
-      stopOnAbortSignal: true,
-      onTextChunk: (chunk) => {
-        streamed += chunk;
-        request.onText(chunk);
-      },
-      onToken: (tokens) => {
-        responseTokens += tokens.length;
-      },
-    });
+    let result: Awaited<ReturnType<LlamaChatSession['promptWithMeta']>>;
+    try {
+      result = await state.session.promptWithMeta(request.prompt, {
+        maxTokens: request.maxTokens,
+        signal,
+        stopOnAbortSignal: true,
+        onTextChunk: (chunk) => {
+          streamed += chunk;
+          request.onText(chunk);
+        },
+        onToken: (tokens) => {
+          responseTokens += tokens.length;
+        },
+      });
+    } catch (error) {
+      // The session may hold part of this turn; rebuild it from the next request's history.
+      state.synced = false;
+      throw error;
+    }
     let text = result.responseText;
     if (text !== streamed) {
       // Text held back as a possible stop trigger can surface only in the result; send it so the stream adds up.
@@ -258,7 +276,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEn
           const reason = recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error);
           throw new EnclaveError('model_corrupt', `llama.cpp could not load the model ${model.path}: ${reason.replace(/^.*error loading model:\s*/, '')}`, { cause: error });
         }
-        const threads = options.threads ?? defaultThreads(instance);
+        const threads = options.threads ?? defaultThreadCount(instance);
         const info: LoadedModelInfo = { modelId: model.id, path: model.path, device: await deviceOf(instance, llamaModel, threads) };
         loaded = { info, model: llamaModel, gpu: loadOptions.gpu, contextSize: model.contextSize, threads };
         return info;
@@ -304,6 +322,10 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): InferenceEn
 
     unload(): Promise<void> {
       return serialise(unloadNow);
+    },
+
+    liveChatIds(): string[] {
+      return [...chats.keys()];
     },
   };
 }

@@ -10,7 +10,7 @@ import { auditUser } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import { inspectGguf } from './gguf/inspect.js';
+import { inspectGguf, readGgufHeader } from './gguf/inspect.js';
 import { hashModelFileCached } from './model-file.js';
 
 export interface AllowedModel extends ModelSummary {
@@ -65,14 +65,17 @@ export class ModelRegistry {
     const absolute = resolve(path);
     let report;
     try {
-      report = await inspectGguf(absolute);
+      // The header is checked before the (long) hash of a multi-gigabyte file, and the file is read once.
+      await readGgufHeader(absolute);
+      const { sha256 } = await hashModelFileCached(this.store, absolute);
+      report = await inspectGguf(absolute, { sha256 });
     } catch (error) {
       if (error instanceof EnclaveError) {
         this.audit.record({ action: 'model.reject', outcome: 'failure', reason: error.code, user: auditUser(user), detail: { file: absolute } });
       }
       throw error;
     }
-    const { sha256, sizeBytes } = await hashModelFileCached(this.store, absolute);
+    const { sha256, sizeBytes } = report;
     const model: AllowedModel = {
       id: uuidv7(),
       name: report.name ?? absolute.split(/[\\/]/).at(-1) ?? absolute,

@@ -5,7 +5,6 @@ import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 
-export { generateDatabaseKey, loadOrCreateKeyFile, readKeyFile, DATABASE_KEY_BYTES } from './key-file.js';
 
 export type Db = Database.Database;
 

@@ -355,7 +355,7 @@ export async function writeTestModel(
     ['general.file_type', { type: 'u32', value: shape.fileType === 'F16' ? FILE_TYPE_MOSTLY_F16 : FILE_TYPE_ALL_F32 }],
     ['general.alignment', { type: 'u32', value: ALIGNMENT }],
     [TEST_MODEL_METADATA_KEY, { type: 'bool', value: true }],
-    ['enclave.test_model.seed', { type: 'u32', value: seed >>> 0 }],
+    ['enclave.test_model_seed', { type: 'u32', value: seed >>> 0 }],
     ['llama.vocab_size', { type: 'u32', value: nVocab }],
     ['llama.context_length', { type: 'u32', value: shape.contextLength }],
     ['llama.embedding_length', { type: 'u32', value: nEmbd }],

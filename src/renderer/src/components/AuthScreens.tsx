@@ -1,5 +1,5 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import type { SessionState, User } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { fullTime } from '../format.js';
@@ -77,6 +77,7 @@ export function FirstRunScreen({ institution, onSession }: Props) {
 }
 
 export function SignInScreen({ institution, onSession, evaluation }: Props & { evaluation: boolean }) {
+  const passwordRef = useRef<HTMLInputElement>(null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<ErrorInfo | null>(null);
@@ -92,6 +93,7 @@ export function SignInScreen({ institution, onSession, evaluation }: Props & { e
     else {
       setError(result.error);
       setPassword('');
+      passwordRef.current?.focus();
     }
   }
 
@@ -103,7 +105,7 @@ export function SignInScreen({ institution, onSession, evaluation }: Props & { e
     >
       <form className="form" onSubmit={submit} noValidate>
         <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
-        <TextField label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <TextField label="Password" type="password" autoComplete="current-password" ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
         <ErrorAlert error={error} />
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
@@ -120,6 +122,7 @@ export function LockScreen({
   reason,
   onSession,
 }: Props & { user: User; lockedAt: number; reason: string }) {
+  const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
@@ -132,7 +135,10 @@ export function LockScreen({
     setBusy(false);
     setPassword('');
     if (result.ok) onSession(result.output);
-    else setError(result.error);
+    else {
+      setError(result.error);
+      passwordRef.current?.focus();
+    }
   }
 
   async function signOut() {
@@ -166,7 +172,7 @@ export function LockScreen({
       }
     >
       <form className="form" onSubmit={unlock} noValidate>
-        <TextField label="Password" type="password" autoComplete="current-password" autoFocus value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
         <ErrorAlert error={error} />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>

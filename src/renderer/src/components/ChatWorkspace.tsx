@@ -166,11 +166,25 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
 
   const liveText = generation?.responseId ? (streams.current.get(generation.responseId) ?? '') : '';
 
-  // Follow the answer as it grows, unless the user scrolled up to read.
+  // Follow the answer as it grows, unless the user scrolled up to read. A
+  // ResizeObserver also catches reflows (the audit drawer narrowing the pane).
   useEffect(() => {
     const log = logRef.current;
     if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
   }, [conversation, liveText, generation]);
+
+  const hasConversation = conversation !== null;
+  useEffect(() => {
+    const log = logRef.current;
+    const content = log?.firstElementChild;
+    if (!log || !content) return;
+    const observer = new ResizeObserver(() => {
+      if (stickToBottom.current) log.scrollTop = log.scrollHeight;
+    });
+    observer.observe(log);
+    observer.observe(content);
+    return () => observer.disconnect();
+  }, [hasConversation]);
 
   function onLogScroll() {
     const log = logRef.current;
@@ -347,6 +361,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
               </p>
             ) : null}
             <div className="message-log" role="log" aria-label="Conversation" ref={logRef} onScroll={onLogScroll}>
+              <div className="message-stack">
               {conversation && conversation.messages.length === 0 && !generatingHere ? (
                 <p className="log-empty">No messages yet. Type a prompt below.</p>
               ) : null}
@@ -371,7 +386,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
                       {liveText ? (
                         <MarkdownView text={liveText} />
                       ) : (
-                        <div className="typing">
+                        <div className="typing" role="status" aria-label="Waiting for the answer">
                           <Spinner /> <span>{generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
                         </div>
                       )}
@@ -380,6 +395,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
                   </article>
                 </>
               ) : null}
+              </div>
             </div>
             <ErrorAlert error={errorHere} />
             {current.endedAt !== null ? (

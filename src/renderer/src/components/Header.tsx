@@ -19,7 +19,7 @@ interface Props {
 
 export function deviceText(inference: InferenceStatus | null): string {
   const device = inference?.device;
-  if (!device) return 'Not loaded yet';
+  if (!device) return 'Loads with the first prompt';
   if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : `CPU · ${device.name}`;
   return `GPU · ${device.name}`;
 }
@@ -37,14 +37,16 @@ export function Header({ institution, user, inference, model, canAudit, auditOpe
         <dl className="header-facts" aria-label="Inference">
           <div className="header-fact">
             <dt>Model</dt>
-            <dd>
-              {model ? model.name : 'None'}
+            <dd title={model ? model.name : undefined}>
+              <span className="header-fact-value">{model ? model.name : 'None'}</span>
               {model?.isTestModel ? <span className="tag tag-warning">Test</span> : null}
             </dd>
           </div>
           <div className="header-fact">
             <dt>Device</dt>
-            <dd>{deviceText(inference)}</dd>
+            <dd title={deviceText(inference)}>
+              <span className="header-fact-value">{deviceText(inference)}</span>
+            </dd>
           </div>
         </dl>
       ) : (
@@ -55,7 +57,7 @@ export function Header({ institution, user, inference, model, canAudit, auditOpe
         <span className="avatar" aria-hidden="true">
           {initials(user.displayName)}
         </span>
-        <span className="header-user-text">
+        <span className="header-user-text" title={`${user.displayName} (${user.username}) — ${user.roles.map(roleLabel).join(', ')}`}>
           <span className="header-user-name">{user.displayName}</span>
           <span className="header-user-roles">{user.roles.map(roleLabel).join(' · ')}</span>
         </span>

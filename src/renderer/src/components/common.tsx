@@ -1,6 +1,6 @@
 // Pieces every screen uses: the error box, the evaluation banner and the
 // centred card of the sign-in screens.
-import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 import type { ErrorInfo } from '../enclave.js';
 
 /** An error from a call, shown where it happened. role=alert so it is announced and testable. */
@@ -54,7 +54,7 @@ export function Spinner({ label }: { label?: string }) {
 type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'id'>;
 
 /** A labelled input: label and input linked by id, so getByLabel and screen readers agree. */
-export function TextField({ label, hint, ...input }: InputProps & { label: string; hint?: ReactNode }) {
+export function TextField({ label, hint, ref, ...input }: InputProps & { label: string; hint?: ReactNode; ref?: Ref<HTMLInputElement> }) {
   const id = useId();
   const hintId = useId();
   return (
@@ -62,7 +62,7 @@ export function TextField({ label, hint, ...input }: InputProps & { label: strin
       <label htmlFor={id} className="field-label">
         {label}
       </label>
-      <input id={id} aria-describedby={hint ? hintId : undefined} {...input} />
+      <input id={id} ref={ref} aria-describedby={hint ? hintId : undefined} {...input} />
       {hint ? (
         <p id={hintId} className="field-hint">
           {hint}

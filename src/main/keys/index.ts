@@ -1,11 +1,14 @@
-// The database key kept in a file. Only the evaluation policy and the tests
-// allow this: in production the key is wrapped by the OS key store in main.
+// Front door of the keys service: the database key and its key-file form. The
+// key file is allowed only by the evaluation policy and by tests: in production
+// the key is wrapped by the OS key store in main (electron/key-protector.ts).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 
 export const DATABASE_KEY_BYTES = 32;
+/** The key file's name in the data directory (evaluation and tests only). */
+export const KEY_FILE = 'database.key';
 
 export function generateDatabaseKey(): Buffer {
   return randomBytes(DATABASE_KEY_BYTES);

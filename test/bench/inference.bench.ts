@@ -1,0 +1,192 @@
+// What Enclave costs on top of llama.cpp: the same prompt, the same model and
+// the same number of tokens, (a) straight through node-llama-cpp and (b)
+// through Enclave's core with the encrypted store and the audit log on.
+// Run with `npm run bench`. Each run starts a new chat (a new context) in both
+// paths, so time to first token includes what a user waits for after "send".
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getLlama, LlamaChatSession, LlamaLogLevel } from 'node-llama-cpp';
+import type { CallInput, CallName, CallOutput, EventPayload } from '../../src/shared/api.js';
+import { createCore, type Core } from '../../src/main/core/index.js';
+import { defaultThreadCount } from '../../src/main/inference/engine.js';
+import { TEST_MODEL_SHAPES, writeTestModel } from '../../src/main/inference/gguf/test-model.js';
+import { evaluationPolicy, parsePolicy, type PolicyInput } from '../../src/main/policy/index.js';
+
+const MAX_TOKENS = 128;
+const RUNS = 3;
+const PROMPT =
+  'Summarise this clinic note for the discharge letter in three sentences. The patient is a 67 year old man admitted ' +
+  'with community acquired pneumonia, treated with intravenous antibiotics for three days and then oral antibiotics. ' +
+  'Oxygen saturation improved from 89 percent to 96 percent on room air. Renal function stayed normal. He is to ' +
+  'follow up with his physician in two weeks and repeat the chest imaging in six weeks.';
+
+interface Run {
+  ttftMs: number;
+  tokens: number;
+  /** Decode speed: tokens after the first over the time from the first text to the last. */
+  tokensPerSecond: number;
+  /** From the last text to "done": for Enclave, storing the answer with its audit record. */
+  finishMs: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+function summarise(runs: Run[]): Run {
+  return {
+    ttftMs: median(runs.map((r) => r.ttftMs)),
+    tokens: median(runs.map((r) => r.tokens)),
+    tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
+    finishMs: median(runs.map((r) => r.finishMs)),
+  };
+}
+
+interface Clock {
+  start: number;
+  first: number | null;
+  last: number | null;
+}
+
+function timing(clock: Clock, end: number, tokens: number): Run {
+  if (clock.first === null || clock.last === null) throw new Error('No text was generated.');
+  return {
+    ttftMs: clock.first - clock.start,
+    tokens,
+    tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (clock.last - clock.first) : NaN,
+    finishMs: end - clock.last,
+  };
+}
+
+function tick(clock: Clock): void {
+  const now = performance.now();
+  clock.first ??= now;
+  clock.last = now;
+}
+
+type Runner = () => Promise<Run>;
+
+/** (a): node-llama-cpp as its own examples use it, one new context per chat. */
+async function rawRunner(modelPath: string, gpu: 'auto' | 'off'): Promise<Runner> {
+  const llama = await getLlama({ gpu: gpu === 'off' ? false : 'auto', build: 'never', logLevel: LlamaLogLevel.warn });
+  // The thread count Enclave's engine picks, so both paths compute alike.
+  const threads = defaultThreadCount(llama);
+  const model = await llama.loadModel({ modelPath, gpuLayers: gpu === 'off' ? 0 : 'auto' });
+  const gpuNames = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
+  console.log(
+    `llama.cpp ${llama.llamaCppRelease.release} (${llama.buildType} binary), gpu: ${llama.gpu === false ? 'none' : llama.gpu}` +
+      `${gpuNames.length ? ` [${gpuNames.join(', ')}]` : ''}, ${threads} of ${llama.cpuMathCores} CPU math cores used`,
+  );
+  console.log(`CPU features: ${llama.systemInfo.replace(/\s+/g, ' ').trim()}`);
+  return async () => {
+    const clock: Clock = { start: performance.now(), first: null, last: null };
+    const context = await model.createContext({ contextSize: 4096, threads });
+    const session = new LlamaChatSession({ contextSequence: context.getSequence() });
+    // No system prompt, as Enclave's evaluation workload has none (the session would add a default one).
+    session.setChatHistory([]);
+    let tokens = 0;
+    await session.prompt(PROMPT, {
+      maxTokens: MAX_TOKENS,
+      onTextChunk: () => tick(clock),
+      onToken: (chunk) => {
+        tokens += chunk.length;
+      },
+    });
+    const end = performance.now();
+    await context.dispose();
+    return timing(clock, end, tokens);
+  };
+}
+
+let nextId = 1;
+async function call<K extends CallName>(core: Core, method: K, input: CallInput<K>): Promise<CallOutput<K>> {
+  const response = await core.handle({ id: nextId++, method, input });
+  if (!response.ok) throw new Error(`${method} failed: ${response.error.code}: ${response.error.message}`);
+  return response.output as CallOutput<K>;
+}
+
+/** (b): the same through Enclave's core, as the UI drives it, one new chat session per run. */
+async function coreRunner(modelPath: string, dataDir: string): Promise<{ run: Runner; core: Core }> {
+  const input = structuredClone(evaluationPolicy) as PolicyInput;
+  if (!input.inference) throw new Error('The evaluation policy has no inference section.');
+  input.inference.maxResponseTokens = MAX_TOKENS;
+  const policy = parsePolicy(input, 'bench policy');
+  const core = await createCore({ dataDir, databaseKey: randomBytes(32), policy: { policy, source: 'bench policy' }, version: 'bench' });
+  await call(core, 'auth.createFirstAccount', { username: 'bench', displayName: 'Benchmark', password: 'benchmark password' });
+  await call(core, 'model.addFile', { path: modelPath });
+  const run: Runner = async () => {
+    const { id: sessionId } = await call(core, 'chat.create', {});
+    let chunks = 0;
+    let resolveDone: (payload: EventPayload<'chat.done'>) => void = () => undefined;
+    const done = new Promise<EventPayload<'chat.done'>>((resolve) => (resolveDone = resolve));
+    const clock: Clock = { start: 0, first: null, last: null };
+    const off = core.onEvent(({ event, payload }) => {
+      if (event === 'chat.token' && (payload as EventPayload<'chat.token'>).sessionId === sessionId) {
+        tick(clock);
+        chunks++;
+      }
+      if (event === 'chat.done' && (payload as EventPayload<'chat.done'>).sessionId === sessionId) resolveDone(payload as EventPayload<'chat.done'>);
+    });
+    clock.start = performance.now();
+    const { responseId } = await call(core, 'chat.send', { sessionId, text: PROMPT });
+    const result = await done;
+    const end = performance.now();
+    off();
+    if (result.status !== 'complete') throw new Error(`The answer ended as ${result.status}: ${result.error?.message ?? ''}`);
+    // The token count the audit recorded for this answer (chunks streamed, if the record has none).
+    const row = core.store.db
+      .prepare("SELECT json_extract(record, '$.ai.response.tokens') AS tokens FROM audit_events WHERE json_extract(record, '$.enclave.message_id') = ? ORDER BY seq DESC LIMIT 1")
+      .get(responseId) as { tokens: number | null } | undefined;
+    await call(core, 'chat.end', { sessionId });
+    return timing(clock, end, row?.tokens ?? chunks);
+  };
+  return { run, core };
+}
+
+function row(label: string, r: Run): string {
+  return `${label.padEnd(36)} ${r.tokensPerSecond.toFixed(1).padStart(8)} ${r.ttftMs.toFixed(1).padStart(9)} ${r.finishMs.toFixed(1).padStart(10)} ${String(r.tokens).padStart(7)}`;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-'));
+try {
+  const shape = TEST_MODEL_SHAPES.bench;
+  const started = performance.now();
+  const { path, sizeBytes } = await writeTestModel(join(dir, 'bench.gguf'), shape);
+  console.log(
+    `Test model: llama, ${shape.blockCount} blocks, n_embd ${shape.embeddingLength}, ff ${shape.feedForwardLength}, ${shape.fileType}, ` +
+      `${(sizeBytes / 2 ** 20).toFixed(1)} MiB (written in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  console.log(`Prompt ${PROMPT.length} characters, ${MAX_TOKENS} tokens per answer, median of ${RUNS} runs after a warm-up.\n`);
+
+  const raw = await rawRunner(path, evaluationPolicy.inference.gpu);
+  const enclave = await coreRunner(path, join(dir, 'data'));
+  const a: Run[] = [];
+  const b: Run[] = [];
+  try {
+    // Warm-up, then alternate, so a change in machine load hits both paths alike.
+    await raw();
+    await enclave.run();
+    for (let i = 0; i < RUNS; i++) {
+      a.push(await raw());
+      b.push(await enclave.run());
+    }
+    const status = await call(enclave.core, 'model.status', {});
+    console.log(`Enclave engine device: ${status.device ? `${status.device.kind}, ${status.device.name}` : 'unknown'}\n`);
+  } finally {
+    await enclave.core.close();
+  }
+  const ma = summarise(a);
+  const mb = summarise(b);
+  console.log(`${'path'.padEnd(36)} ${'tok/s'.padStart(8)} ${'TTFT ms'.padStart(9)} ${'finish ms'.padStart(10)} ${'tokens'.padStart(7)}`);
+  console.log(row('(a) node-llama-cpp direct', ma));
+  console.log(row('(b) Enclave core (SQLCipher + audit)', mb));
+  console.log(`${'ratio b/a'.padEnd(36)} ${(mb.tokensPerSecond / ma.tokensPerSecond).toFixed(3).padStart(8)} ${(mb.ttftMs / ma.ttftMs).toFixed(3).padStart(9)}`);
+  console.log('\ntok/s: decode speed, first to last text chunk. TTFT: "send" to first text, including a new chat context.');
+  console.log('finish: last text to "done" (for Enclave: the answer and its audit record written to the encrypted store).');
+  if (ma.tokens !== MAX_TOKENS || mb.tokens !== MAX_TOKENS) console.log(`Note: answers were ${ma.tokens} and ${mb.tokens} tokens, not ${MAX_TOKENS}.`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
