@@ -25,6 +25,16 @@ class StartupError extends Error {
   }
 }
 
+/**
+ * The end-to-end tests point an unpackaged build at their own data folder and
+ * policy. A packaged (installed) app ignores these variables, so no user can
+ * swap the managed policy or the database from a shell.
+ */
+function devOverride(name: 'ENCLAVE_DATA_DIR' | 'ENCLAVE_POLICY'): string | undefined {
+  if (app.isPackaged) return undefined;
+  return process.env[name] || undefined;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -32,7 +42,7 @@ function messageOf(error: unknown): string {
 async function start(): Promise<void> {
   let effective: EffectivePolicy;
   try {
-    effective = loadEffectivePolicy();
+    effective = loadEffectivePolicy({ path: devOverride('ENCLAVE_POLICY') });
   } catch (error) {
     // A malformed managed policy is never a reason to fall back to evaluation mode.
     throw new StartupError('Enclave cannot start: the managed policy is not valid', messageOf(error));
@@ -40,7 +50,7 @@ async function start(): Promise<void> {
   log(`[main] policy: ${effective.policy.mode} mode, from ${effective.source}`);
 
   const userData = app.getPath('userData');
-  const dataDir = join(userData, 'data');
+  const dataDir = devOverride('ENCLAVE_DATA_DIR') ?? join(userData, 'data');
   let databaseKey: Buffer;
   try {
     ({ key: databaseKey } = await obtainDatabaseKey({

@@ -7,7 +7,7 @@
 //   Playwright's Electron driver, with its own core and preload.
 import { _electron, chromium, expect, test as base, type Browser, type ConsoleMessage, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCore, DATABASE_FILE, KEY_FILE, type Core } from '../../src/main/core/index.js';
@@ -136,15 +136,19 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
         cleanups.unshift(() => checkPage(watched, testInfo));
         await page.goto(server.url);
       } else {
-        if (policyOverrides.session || policyOverrides.inference) {
-          testInfo.annotations.push({ type: 'note', description: 'policy overrides apply to the browser target only; Electron reads the evaluation policy' });
-        }
-        // Electron takes --user-data-dir as its userData folder; main keeps the core's data in userData/data.
+        // An unpackaged build honours ENCLAVE_DATA_DIR and ENCLAVE_POLICY (src/main/index.ts), so both targets run the same policy.
         dataDir = join(root, 'data');
+        const env: Record<string, string> = { ...(process.env as Record<string, string>), ENCLAVE_DATA_DIR: dataDir };
+        const effective = testPolicy(policyOverrides);
+        if (effective.source !== 'built-in evaluation policy') {
+          const policyFile = join(root, 'policy.json');
+          writeFileSync(policyFile, JSON.stringify(effective.policy));
+          env['ENCLAVE_POLICY'] = policyFile;
+        }
         const electronApp = await _electron.launch({
           args: [join(repoRoot, 'out/main/index.js'), `--user-data-dir=${root}`],
           cwd: repoRoot,
-          env: { ...process.env } as Record<string, string>,
+          env,
           timeout: 60_000,
         });
         cleanups.unshift(() => electronApp.close());

@@ -159,6 +159,17 @@ describe('chat on the local model', () => {
     expect(await call(core, 'chat.cancel', { sessionId: session.id })).toEqual({ cancelled: false });
   });
 
+  it('stopping before the first word is a cancel, not a failure', async () => {
+    const core = await start({ policy: policyWith((p) => void (p.inference.maxResponseTokens = 3000)) });
+    const session = await signedInWithModel(core);
+    const done = nextEvent(core, 'chat.done');
+    await call(core, 'chat.send', { sessionId: session.id, text: 'Stop me at once.' });
+    await call(core, 'chat.cancel', { sessionId: session.id });
+    const result = await done;
+    expect(result).toMatchObject({ status: 'cancelled', error: null });
+    expect(auditActions(core).at(-1)).toEqual({ action: 'ai.cancel', outcome: 'success', reason: 'user' });
+  });
+
   it('locking stops the answer and drops the context; the session continues after unlock', async () => {
     const core = await start({ policy: policyWith((p) => void (p.inference.maxResponseTokens = 3000)) });
     const session = await signedInWithModel(core);

@@ -184,8 +184,13 @@ export class ChatService {
       text = result.text;
       outcome = { status: result.stopReason === 'cancelled' ? 'cancelled' : 'complete', responseTokens: result.responseTokens, error: null };
     } catch (error) {
-      const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
-      outcome = { status: 'failed', responseTokens: undefined, error: enclaveError };
+      if (generation.controller.signal.aborted) {
+        // Stopped before llama.cpp produced anything: a cancel like any other, not a failure.
+        outcome = { status: 'cancelled', responseTokens: undefined, error: null };
+      } else {
+        const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
+        outcome = { status: 'failed', responseTokens: undefined, error: enclaveError };
+      }
     }
 
     const time = this.now();
