@@ -10,9 +10,12 @@ rm -rf "$results" && mkdir -p "$results"
 
 step() { printf '\n== %s ==\n' "$*"; }
 
-# --- System packages: Chromium for the end-to-end tests. ---
+# --- System packages: Chromium for the end-to-end tests; a compiler, Python and
+# OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback). ---
 need_apt=()
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+for pkg in chromium g++ make python3 libssl-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
   step "installing ${need_apt[*]} (apt)"
   sudo_cmd=()

@@ -2,6 +2,7 @@
 // there by the preload (Electron) or by the browser test bridge; both build it
 // with createBridge from the shared contract, so this file only adds types and
 // turns a broken transport into an ordinary error result.
+import { useState } from 'react';
 import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '../../shared/api.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { CallResult, EnclaveBridge } from '../../shared/rpc.js';
@@ -55,4 +56,20 @@ export function on<E extends EventName>(event: E, listener: (payload: EventPaylo
   const bridge = window.enclave;
   if (!bridge) return () => undefined;
   return bridge.on(event, listener);
+}
+
+/** A form's call: one at a time, with its busy flag and its last error. Resolves to the output, or null on error. */
+export function useFormCall() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  async function run<K extends CallName>(method: K, input: CallInput<K>): Promise<CallOutput<K> | null> {
+    setBusy(true);
+    setError(null);
+    const result = await call(method, input);
+    setBusy(false);
+    if (result.ok) return result.output;
+    setError(result.error);
+    return null;
+  }
+  return { busy, error, setError, run };
 }

@@ -1,7 +1,7 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
 import { useRef, useState, type FormEvent } from 'react';
 import type { SessionState, User } from '../../../shared/api.js';
-import { call, type ErrorInfo } from '../enclave.js';
+import { useFormCall } from '../enclave.js';
 import { fullTime } from '../format.js';
 import { AuthCard, ErrorAlert, TextField } from './common.js';
 
@@ -17,8 +17,7 @@ export function FirstRunScreen({ institution, onSession }: Props) {
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useFormCall();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -31,12 +30,8 @@ export function FirstRunScreen({ institution, onSession }: Props) {
       setError({ code: 'invalid_input', message: 'The two passwords do not match.' });
       return;
     }
-    setBusy(true);
-    setError(null);
-    const result = await call('auth.createFirstAccount', { username, displayName, password });
-    setBusy(false);
-    if (result.ok) onSession(result.output);
-    else setError(result.error);
+    const session = await run('auth.createFirstAccount', { username, displayName, password });
+    if (session) onSession(session);
   }
 
   return (
@@ -80,18 +75,13 @@ export function SignInScreen({ institution, onSession, evaluation }: Props & { e
   const passwordRef = useRef<HTMLInputElement>(null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useFormCall();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const result = await call('auth.signIn', { username, password });
-    setBusy(false);
-    if (result.ok) onSession(result.output);
+    const session = await run('auth.signIn', { username, password });
+    if (session) onSession(session);
     else {
-      setError(result.error);
       setPassword('');
       passwordRef.current?.focus();
     }
@@ -124,29 +114,21 @@ export function LockScreen({
 }: Props & { user: User; lockedAt: number; reason: string }) {
   const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useFormCall();
 
   async function unlock(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const result = await call('auth.unlock', { password });
-    setBusy(false);
+    const session = await run('auth.unlock', { password });
     setPassword('');
-    if (result.ok) onSession(result.output);
+    if (session) onSession(session);
     else {
-      setError(result.error);
       passwordRef.current?.focus();
     }
   }
 
   async function signOut() {
-    setBusy(true);
-    const result = await call('auth.signOut', {});
-    setBusy(false);
-    if (result.ok) onSession(result.output);
-    else setError(result.error);
+    const session = await run('auth.signOut', {});
+    if (session) onSession(session);
   }
 
   return (
