@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { EventName, EventPayload, SessionState } from '../../shared/api.js';
+import type { EventName, EventPayload, SessionState, User } from '../../shared/api.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
 import { AuditLog, verifyAuditChain } from '../audit/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
@@ -84,7 +84,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
   });
   const service = inference;
-  const requireUser = (user: import('../../shared/api.js').User | null) => user ?? identity.requireActive();
+  const requireUser = (user: User | null): User => user ?? identity.requireActive();
 
   const handlers: Handlers = {
     'app.status': () => ({
