@@ -1,7 +1,7 @@
 // The node-llama-cpp engine on the generated test model (real llama.cpp, CPU),
 // and the model hash cache on a real encrypted store.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlamaEngine, type LlamaEngine } from '../../src/main/inference/engine.js';
@@ -240,6 +240,18 @@ describe('hashModelFileCached', () => {
       expect(swapped.sha256).not.toBe(first.sha256);
       expect(swapped.sha256).toBe(await sha256File(path));
       expect((await hashModelFileCached(store, path)).fromCache).toBe(true);
+
+      // Swapped at the same size with the old mtime put back (touch -r): ctime still gives it away.
+      const stampBefore = statSync(path);
+      await new Promise((r) => setTimeout(r, 20));
+      const tampered = readFileSync(path);
+      tampered[tampered.length - 2] = (tampered[tampered.length - 2] ?? 0) ^ 0xff;
+      writeFileSync(path, tampered);
+      utimesSync(path, stampBefore.atime, stampBefore.mtime);
+      expect(statSync(path).mtimeMs).toBe(stampBefore.mtimeMs);
+      const restoredMtime = await hashModelFileCached(store, path);
+      expect(restoredMtime.fromCache).toBe(false);
+      expect(restoredMtime.sha256).toBe(await sha256File(path));
 
       // Grown file: hashed again.
       appendFileSync(path, Buffer.alloc(32));

@@ -1,6 +1,8 @@
 // Hashing of model files. A model is allowed by its SHA-256, and models are
-// gigabytes, so the hash is cached per path and reused while the file's size
-// and modification time are unchanged.
+// gigabytes, so the hash is cached per path and reused while the file's size,
+// modification time and change time are unchanged. The change time (ctime)
+// matters: `touch -r` can restore an mtime after a swap, but nothing in user
+// space can set ctime back.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -38,12 +40,18 @@ export async function sha256File(path: string): Promise<string> {
 interface HashCacheRow {
   size_bytes: number;
   mtime_ms: number;
+  ctime_ms: number;
   sha256: string;
 }
 
 interface FileStamp {
   sizeBytes: number;
   mtimeMs: number;
+  ctimeMs: number;
+}
+
+function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.sizeBytes === b.sizeBytes && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 async function stampOf(path: string): Promise<FileStamp> {
@@ -55,12 +63,12 @@ async function stampOf(path: string): Promise<FileStamp> {
   }
   if (!stats.isFile()) throw new EnclaveError('model_corrupt', `${path} is not a regular file.`);
   // The column is an integer; sub-millisecond precision is not worth a schema change.
-  return { sizeBytes: stats.size, mtimeMs: Math.trunc(stats.mtimeMs) };
+  return { sizeBytes: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ctimeMs: Math.trunc(stats.ctimeMs) };
 }
 
 /**
- * SHA-256 of a model file, from model_hash_cache when the file's size and
- * mtime still match what was hashed; otherwise hashed now and cached.
+ * SHA-256 of a model file, from model_hash_cache when the file's size, mtime
+ * and ctime still match what was hashed; otherwise hashed now and cached.
  */
 export async function hashModelFileCached(
   store: Store,
@@ -68,23 +76,24 @@ export async function hashModelFileCached(
 ): Promise<{ sha256: string; sizeBytes: number; fromCache: boolean }> {
   const absolute = resolve(path);
   const before = await stampOf(absolute);
-  const row = store.db.prepare('SELECT size_bytes, mtime_ms, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as
+  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as
     | HashCacheRow
     | undefined;
-  if (row && row.size_bytes === before.sizeBytes && row.mtime_ms === before.mtimeMs) {
+  if (row && sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms }, before)) {
     return { sha256: row.sha256, sizeBytes: before.sizeBytes, fromCache: true };
   }
   const sha256 = await sha256File(absolute);
   const after = await stampOf(absolute);
-  if (after.sizeBytes !== before.sizeBytes || after.mtimeMs !== before.mtimeMs) {
+  if (!sameStamp(after, before)) {
     // The hash matches no one state of the file, so it must not be trusted or cached.
     throw new EnclaveError('model_corrupt', `The model file ${absolute} changed while it was being checked. Wait until it is fully copied, then try again.`);
   }
   store.db
     .prepare(
-      `INSERT INTO model_hash_cache (path, size_bytes, mtime_ms, sha256, hashed_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
+      `INSERT INTO model_hash_cache (path, size_bytes, mtime_ms, ctime_ms, sha256, hashed_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, ctime_ms = excluded.ctime_ms,
+         sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
     )
-    .run(absolute, after.sizeBytes, after.mtimeMs, sha256, Date.now());
+    .run(absolute, after.sizeBytes, after.mtimeMs, after.ctimeMs, sha256, Date.now());
   return { sha256, sizeBytes: after.sizeBytes, fromCache: false };
 }

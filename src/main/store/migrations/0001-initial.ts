@@ -49,11 +49,13 @@ CREATE TABLE evaluation_models (
   created_at    INTEGER NOT NULL
 ) STRICT;
 
--- So a multi-gigabyte model is not re-hashed at every start.
+-- So a multi-gigabyte model is not re-hashed at every start. ctime is part of
+-- the key because, unlike mtime, no user-space call can set it back.
 CREATE TABLE model_hash_cache (
   path       TEXT PRIMARY KEY,
   size_bytes INTEGER NOT NULL,
   mtime_ms   INTEGER NOT NULL,
+  ctime_ms   INTEGER NOT NULL,
   sha256     TEXT NOT NULL,
   hashed_at  INTEGER NOT NULL
 ) STRICT;
