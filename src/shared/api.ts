@@ -5,9 +5,11 @@
 // entry here plus its handler in the core.
 import { z } from 'zod';
 
-export const ROLES = ['clinician', 'researcher', 'compliance', 'administrator'] as const;
+import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, ROLES, type Role as RoleName } from './roles.js';
+
+export { ROLES } from './roles.js';
 export const Role = z.enum(ROLES);
-export type Role = z.infer<typeof Role>;
+export type Role = RoleName;
 
 /**
  * Who may make a call:
@@ -18,9 +20,6 @@ export type Role = z.infer<typeof Role>;
 export type Access = 'public' | 'signed-in-or-locked' | readonly Role[];
 
 const ALL_ROLES = ROLES;
-const CHAT_ROLES = ['clinician', 'researcher'] as const satisfies readonly Role[];
-const AUDIT_ROLES = ['compliance', 'administrator'] as const satisfies readonly Role[];
-const ADMIN_ROLES = ['administrator'] as const satisfies readonly Role[];
 
 /** Hard ceiling for any prompt crossing the boundary; policy usually sets a lower one. */
 export const PROMPT_MAX_CHARS_HARD = 200_000;

@@ -110,7 +110,7 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, audi
   await page.getByRole('button', { name: 'Unlock' }).click();
   const alert = page.getByRole('alert');
   await expect(alert).toBeVisible();
-  await expect(alert).toContainText(/password|incorrect|wrong/i);
+  await expect(alert).toContainText('That password is not correct.');
   await page.screenshot({ path: `${SHOTS}/05-locked.png` });
   await page.getByLabel('Password', { exact: true }).fill(ACCOUNT.password);
   await page.getByRole('button', { name: 'Unlock' }).click();

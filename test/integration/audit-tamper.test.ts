@@ -134,6 +134,16 @@ describe('enclave audit verify', () => {
     expect((await verify()).code).toBe(0);
   });
 
+  it('names a database that is not there, exit 2, and creates nothing', async () => {
+    const absent = join(dir.path, 'elsewhere', 'enclave.db');
+    let err = '';
+    const code = await runCli(['audit', 'verify', '--db', absent, '--key-file', keyFile], { out: () => undefined, err: (l) => (err += l) });
+    expect(code).toBe(2);
+    expect(err).toContain(`There is no database at ${absent}`);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir.path, 'elsewhere'))).toBe(false);
+  });
+
   it('a core started on a tampered database records audit.corruption_detected', async () => {
     tamper((s) => s.db.prepare('DELETE FROM audit_events WHERE seq = 2').run());
     const core = await createHeadlessCore({ dataDir: dir.path });

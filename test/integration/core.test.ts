@@ -1,7 +1,7 @@
 // The core as the renderer sees it, on the real encrypted store and the real
 // llama.cpp engine loading the generated test model.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
@@ -188,6 +188,31 @@ describe('chat on the local model', () => {
     await call(core, 'chat.send', { sessionId: session.id, text: 'Second question' });
     expect((await again).status).toBe('complete');
     expect((await call(core, 'chat.open', { sessionId: session.id })).messages).toHaveLength(4);
+  });
+
+  it('an ended session takes no more prompts, and its context is gone', async () => {
+    const core = await start();
+    const session = await signedInWithModel(core);
+    const ended = await call(core, 'chat.end', { sessionId: session.id });
+    expect(ended.endedAt).not.toBeNull();
+    expect(await callError(core, 'chat.send', { sessionId: session.id, text: 'one more' })).toEqual({ code: 'not_found', message: 'This session has ended. Start a new session.' });
+    expect(auditActions(core).at(-1)).toEqual({ action: 'session.end', outcome: 'success' });
+  });
+
+  it('where policy lists the models, none can be added from the UI', async () => {
+    const core = await start({
+      policy: policyWith((p) => {
+        p.inference.allowUserModels = false;
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64) }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
+      }),
+    });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const error = await callError(core, 'model.addFile', { path: modelPath });
+    expect(error.code).toBe('not_evaluation_mode');
+    expect((await callError(core, 'model.createTestModel', {})).code).toBe('not_evaluation_mode');
+    expect(existsSync(join(core.dataDir, 'models'))).toBe(false);
+    expect((await call(core, 'model.status', {})).models.map((m) => m.id)).toEqual(['clinical']);
   });
 
   it('an oversized prompt is refused with the limit, audited, and nothing is stored', async () => {

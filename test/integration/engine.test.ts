@@ -110,6 +110,26 @@ describe('llama engine', () => {
     expect(result).toMatchObject({ text: '', responseTokens: 0, stopReason: 'cancelled', chunks: [] });
   });
 
+  it('a stop while the context is built or the prompt read is a cancel, never an error', async () => {
+    // Abort at several points before the first token: during context creation, prompt evaluation, or just after.
+    const abortPoints: (() => Promise<void>)[] = [
+      () => Promise.resolve(),
+      () => new Promise((r) => setImmediate(r)),
+      () => new Promise((r) => setTimeout(r, 1)),
+      () => new Promise((r) => setTimeout(r, 5)),
+      () => new Promise((r) => setTimeout(r, 20)),
+    ];
+    for (const [i, wait] of abortPoints.entries()) {
+      const controller = new AbortController();
+      const pending = generate({ chatId: `early-stop-${i}`, prompt: 'Summarise the admission note in detail.', maxTokens: 400, signal: controller.signal });
+      await wait();
+      controller.abort();
+      const result = await pending;
+      expect(result.stopReason, `abort point ${i}`).toBe('cancelled');
+      expect(result.text).toBe(result.chunks.join(''));
+    }
+  });
+
   it('refuses a second answer in the same chat while one is running, but not in another chat', async () => {
     const first = generate({ chatId: 'busy', prompt: 'First question', maxTokens: 60 });
     const error = await rejection(generate({ chatId: 'busy', prompt: 'Second question' }));

@@ -126,9 +126,14 @@ describe('inspectGguf', () => {
     expect(f16.sizeBytes).toBeLessThan(tiny.sizeBytes * 0.6);
   });
 
-  it('uses a hash it is given instead of reading the whole file again', async () => {
-    const report = await inspectGguf(tiny.path, { sha256: 'a'.repeat(64) });
+  it('uses the hash function it is given, and only once the header checked out', async () => {
+    const report = await inspectGguf(tiny.path, { hash: async () => 'a'.repeat(64) });
     expect(report.sha256).toBe('a'.repeat(64));
+    const notGguf = join(dir.path, 'not-a-model.bin');
+    writeFileSync(notGguf, 'plain text, not a model');
+    let hashed = false;
+    await enclaveError(inspectGguf(notGguf, { hash: async () => ((hashed = true), 'b'.repeat(64)) }));
+    expect(hashed).toBe(false);
   });
 
   it('refuses a file that is not GGUF', async () => {

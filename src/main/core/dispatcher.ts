@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { calls, isCallName, type Access, type CallName, type CallOutput, type User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
+import { holdsAnyRole } from '../../shared/roles.js';
 import type { CallRequest, CallResponse } from '../../shared/rpc.js';
 import type { SessionState } from '../../shared/api.js';
 
@@ -60,7 +61,7 @@ function authorize(method: CallName, access: Access, options: DispatcherOptions)
     options.onDenied(method, session.user, 'locked');
     throw new EnclaveError('locked', 'Enclave is locked. Unlock it to continue.');
   }
-  if (!session.user.roles.some((role) => access.includes(role))) {
+  if (!holdsAnyRole(session.user.roles, access)) {
     options.onDenied(method, session.user, 'forbidden');
     throw new EnclaveError('forbidden', `Your roles (${session.user.roles.join(', ')}) do not allow this; it needs ${access.join(' or ')}.`);
   }

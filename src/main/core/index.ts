@@ -61,16 +61,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   audit.record({ action: 'store.open', outcome: 'success', detail: { policy_source: options.policy.source, mode: policy.mode } });
 
   const engine = options.engine ?? createLlamaEngine();
-  let inference: InferenceService | undefined;
-  const identity = new IdentityService({
-    store,
-    audit,
-    policy,
-    now,
-    onChange: (state: SessionState) => emit('session.changed', state),
-    beforeLockOrSignOut: async (reason) => inference?.chat.dropAllContexts(reason),
-  });
-  inference = new InferenceService({
+  const inference = new InferenceService({
     store,
     audit,
     policy,
@@ -83,7 +74,14 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       modelLoading: (payload) => emit('model.loading', payload),
     },
   });
-  const service = inference;
+  const identity = new IdentityService({
+    store,
+    audit,
+    policy,
+    now,
+    onChange: (state: SessionState) => emit('session.changed', state),
+    beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
+  });
   const requireUser = (user: User | null): User => user ?? identity.requireActive();
 
   const handlers: Handlers = {
@@ -96,24 +94,22 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       session: identity.state,
       limits: { maxPromptChars: policy.inference.maxPromptChars, maxResponseTokens: policy.inference.maxResponseTokens },
     }),
-    'app.activity': () => {
-      identity.touch();
-      return { ok: true as const };
-    },
+    // The dispatcher counts every call as activity; this call exists for activity alone.
+    'app.activity': () => ({ ok: true as const }),
     'auth.createFirstAccount': (input) => identity.createFirstAccount(input),
     'auth.signIn': (input) => identity.signIn(input),
     'auth.signOut': () => identity.signOut('user'),
     'auth.lock': () => identity.lock('user'),
     'auth.unlock': (input) => identity.unlock(input.password),
-    'model.status': () => service.chat.status(),
-    'model.addFile': (input, { user }) => service.addModelFile(requireUser(user), input.path),
-    'model.createTestModel': (_input, { user }) => service.createTestModel(requireUser(user)),
-    'chat.list': (_input, { user }) => service.chat.list(requireUser(user)),
-    'chat.create': (input, { user }) => service.chat.create(requireUser(user), input),
-    'chat.open': (input, { user }) => service.chat.open(requireUser(user), input.sessionId),
-    'chat.end': (input, { user }) => service.chat.end(requireUser(user), input.sessionId),
-    'chat.send': (input, { user }) => service.chat.send(requireUser(user), input),
-    'chat.cancel': (input, { user }) => service.chat.cancel(requireUser(user), input.sessionId),
+    'model.status': () => inference.chat.status(),
+    'model.addFile': (input, { user }) => inference.addModelFile(requireUser(user), input.path),
+    'model.createTestModel': (_input, { user }) => inference.createTestModel(requireUser(user)),
+    'chat.list': (_input, { user }) => inference.chat.list(requireUser(user)),
+    'chat.create': (input, { user }) => inference.chat.create(requireUser(user), input),
+    'chat.open': (input, { user }) => inference.chat.open(requireUser(user), input.sessionId),
+    'chat.end': (input, { user }) => inference.chat.end(requireUser(user), input.sessionId),
+    'chat.send': (input, { user }) => inference.chat.send(requireUser(user), input),
+    'chat.cancel': (input, { user }) => inference.chat.cancel(requireUser(user), input.sessionId),
     'audit.verify': (_input, { user }) => {
       const report = verifyAuditChain(store.db);
       audit.record({
@@ -155,7 +151,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       identity.dispose();
       try {
         if (identity.state.state !== 'signed-out') await identity.signOut('shutdown');
-        await service.chat.close();
+        await inference.chat.close();
       } finally {
         listeners.clear();
         store.close();

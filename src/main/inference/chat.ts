@@ -9,7 +9,7 @@ import { auditUser } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ChatTurn, InferenceEngine } from './engine-types.js';
-import type { AllowedModel, ModelRegistry } from './models.js';
+import { toModelSummary, type AllowedModel, type ModelRegistry } from './models.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
@@ -60,7 +60,7 @@ export class ChatService {
   status(): InferenceStatus {
     const loaded = this.engine.loaded();
     return {
-      models: this.models.list().map(({ contextSize: _c, ...summary }) => summary),
+      models: this.models.list().map(toModelSummary),
       workloads: this.policy.inference.workloads.map((w) => ({ id: w.id, name: w.name, modelId: w.model })),
       allowUserModels: this.policy.inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
@@ -184,13 +184,8 @@ export class ChatService {
       text = result.text;
       outcome = { status: result.stopReason === 'cancelled' ? 'cancelled' : 'complete', responseTokens: result.responseTokens, error: null };
     } catch (error) {
-      if (generation.controller.signal.aborted) {
-        // Stopped before llama.cpp produced anything: a cancel like any other, not a failure.
-        outcome = { status: 'cancelled', responseTokens: undefined, error: null };
-      } else {
-        const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
-        outcome = { status: 'failed', responseTokens: undefined, error: enclaveError };
-      }
+      const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
+      outcome = { status: 'failed', responseTokens: undefined, error: enclaveError };
     }
 
     const time = this.now();

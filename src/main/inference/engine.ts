@@ -234,6 +234,8 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     } catch (error) {
       // The session may hold part of this turn; rebuild it from the next request's history.
       state.synced = false;
+      // A stop while llama.cpp is still reading the prompt throws instead of returning: it is a cancel all the same.
+      if (signal.aborted) return { text: streamed, promptTokens, responseTokens, stopReason: 'cancelled' };
       throw error;
     }
     let text = result.responseText;

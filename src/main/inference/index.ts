@@ -8,7 +8,7 @@ import type { Store } from '../store/index.js';
 import { ChatService, type ChatEvents } from './chat.js';
 import type { InferenceEngine } from './engine-types.js';
 import { writeTestModel } from './gguf/test-model.js';
-import { ModelRegistry, type AllowedModel } from './models.js';
+import { ModelRegistry, toModelSummary } from './models.js';
 
 export { createLlamaEngine } from './engine.js';
 export { inspectGguf, type GgufReport } from './gguf/inspect.js';
@@ -39,19 +39,16 @@ export class InferenceService {
   }
 
   async addModelFile(user: User, path: string): Promise<ModelSummary> {
-    return summary(await this.models.addEvaluationModel(user, path));
+    return toModelSummary(await this.models.addEvaluationModel(user, path));
   }
 
   /** Evaluation first-run: the random-weight model, so the whole path can be tried without real weights. */
   async createTestModel(user: User): Promise<ModelSummary> {
+    this.models.assertUserModelsAllowed();
     const dir = join(this.#dataDir, 'models');
     await mkdir(dir, { recursive: true });
     const path = join(dir, `enclave-test-model-${Date.now()}.gguf`);
     await writeTestModel(path);
-    return summary(await this.models.addEvaluationModel(user, path));
+    return toModelSummary(await this.models.addEvaluationModel(user, path));
   }
-}
-
-function summary({ contextSize: _c, ...rest }: AllowedModel): ModelSummary {
-  return rest;
 }

@@ -10,11 +10,16 @@ import { auditUser } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import { inspectGguf, readGgufHeader } from './gguf/inspect.js';
+import { inspectGguf } from './gguf/inspect.js';
 import { hashModelFileCached } from './model-file.js';
 
 export interface AllowedModel extends ModelSummary {
   contextSize: number;
+}
+
+/** What the UI sees of an allowed model. */
+export function toModelSummary({ contextSize: _contextSize, ...summary }: AllowedModel): ModelSummary {
+  return summary;
 }
 
 interface EvaluationModelRow {
@@ -57,18 +62,19 @@ export class ModelRegistry {
     return { model, systemPrompt: workload.systemPrompt };
   }
 
-  /** Evaluation mode: allow a local GGUF file after checking that it is one. */
-  async addEvaluationModel(user: User, path: string): Promise<AllowedModel> {
+  assertUserModelsAllowed(): void {
     if (!this.policy.inference.allowUserModels) {
       throw new EnclaveError('not_evaluation_mode', 'Models are set by your IT department in managed policy; they cannot be added here.');
     }
+  }
+
+  /** Evaluation mode: allow a local GGUF file after checking that it is one. */
+  async addEvaluationModel(user: User, path: string): Promise<AllowedModel> {
+    this.assertUserModelsAllowed();
     const absolute = resolve(path);
     let report;
     try {
-      // The header is checked before the (long) hash of a multi-gigabyte file, and the file is read once.
-      await readGgufHeader(absolute);
-      const { sha256 } = await hashModelFileCached(this.store, absolute);
-      report = await inspectGguf(absolute, { sha256 });
+      report = await inspectGguf(absolute, { hash: async () => (await hashModelFileCached(this.store, absolute)).sha256 });
     } catch (error) {
       if (error instanceof EnclaveError) {
         this.audit.record({ action: 'model.reject', outcome: 'failure', reason: error.code, user: auditUser(user), detail: { file: absolute } });

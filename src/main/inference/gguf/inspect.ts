@@ -287,10 +287,11 @@ function quantisationOf(header: GgufHeader): string {
 }
 
 /**
- * Inspects a model file: checks it is a whole GGUF file, then hashes it.
- * Pass sha256 when it is already known (e.g. from the hash cache) to skip hashing.
+ * Inspects a model file: checks it is a whole GGUF file, then hashes it. Pass
+ * `hash` to hash another way (e.g. through the hash cache); it runs only once
+ * the header checked out, so a bad file fails fast instead of after gigabytes.
  */
-export async function inspectGguf(path: string, options: { sha256?: string } = {}): Promise<GgufReport> {
+export async function inspectGguf(path: string, options: { hash?: () => Promise<string> } = {}): Promise<GgufReport> {
   const header = await readGgufHeader(path);
   const architecture = header.metadata.get('general.architecture');
   if (typeof architecture !== 'string' || architecture === '') {
@@ -299,7 +300,7 @@ export async function inspectGguf(path: string, options: { sha256?: string } = {
   const name = header.metadata.get('general.name');
   const contextLength = header.metadata.get(`${architecture}.context_length`);
   const parameterCount = header.tensors.reduce((sum, t) => sum + t.dims.reduce((a, d) => a * d, 1), 0);
-  const sha256 = options.sha256 ?? (await sha256File(path));
+  const sha256 = await (options.hash ?? (() => sha256File(path)))();
   return {
     path,
     sizeBytes: header.sizeBytes,

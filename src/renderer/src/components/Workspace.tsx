@@ -1,7 +1,8 @@
 // Everything behind a signed-in, unlocked session: header, model setup or
 // chat, and the audit drawer.
 import { useCallback, useEffect, useState } from 'react';
-import type { AppStatus, InferenceStatus, ModelSummary, Role, SessionState, User } from '../../../shared/api.js';
+import type { AppStatus, InferenceStatus, ModelSummary, SessionState, User } from '../../../shared/api.js';
+import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, holdsAnyRole } from '../../../shared/roles.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
 import { AuditPanel } from './AuditPanel.js';
 import { ChatWorkspace } from './ChatWorkspace.js';
@@ -9,8 +10,6 @@ import { ErrorAlert, Spinner } from './common.js';
 import { Header } from './Header.js';
 import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelSetup.js';
 
-const CHAT_ROLES: readonly Role[] = ['clinician', 'researcher'];
-const AUDIT_ROLES: readonly Role[] = ['compliance', 'administrator'];
 
 /** The model chats run on: the loaded one, else the one the first workload routes to, else the only one. */
 export function currentModel(inference: InferenceStatus | null): ModelSummary | null {
@@ -36,10 +35,9 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const [actionError, setActionError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const hasRole = (roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
-  const canChat = hasRole(CHAT_ROLES);
-  const canAudit = hasRole(AUDIT_ROLES);
-  const isAdmin = user.roles.includes('administrator');
+  const canChat = holdsAnyRole(user.roles, CHAT_ROLES);
+  const canAudit = holdsAnyRole(user.roles, AUDIT_ROLES);
+  const isAdmin = holdsAnyRole(user.roles, ADMIN_ROLES);
 
   const refreshInference = useCallback(async () => {
     const result = await call('model.status', {});
