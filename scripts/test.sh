@@ -11,9 +11,10 @@ rm -rf "$results" && mkdir -p "$results"
 step() { printf '\n== %s ==\n' "$*"; }
 
 # --- System packages: Chromium for the end-to-end tests; a compiler, Python and
-# OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback). ---
+# OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback);
+# the openssl tool and SoftHSM2 for the doctor's certificate and PKCS#11 tests. ---
 need_apt=()
-for pkg in chromium g++ make python3 libssl-dev; do
+for pkg in chromium g++ make python3 libssl-dev openssl softhsm2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -3,7 +3,7 @@
 // application's logic lives in the core.
 import { app, dialog, Menu, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
-import { evaluationPolicy, loadEffectivePolicy, type EffectivePolicy } from './policy/index.js';
+import { describeNotices, readPolicy } from './policy/index.js';
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
 import { obtainDatabaseKey } from './electron/key-protector.js';
@@ -40,14 +40,15 @@ function messageOf(error: unknown): string {
 }
 
 async function start(): Promise<void> {
-  let effective: EffectivePolicy;
-  try {
-    effective = loadEffectivePolicy({ path: devOverride('ENCLAVE_POLICY') });
-  } catch (error) {
-    // A malformed managed policy is never a reason to fall back to evaluation mode.
-    throw new StartupError('Enclave cannot start: the managed policy is not valid', messageOf(error));
-  }
-  log(`[main] policy: ${effective.policy.mode} mode, from ${effective.source}`);
+  // Main reads the policy only to decide how the database key may be kept. The
+  // core reads it again, watches it, and owns what it means; a policy that does
+  // not validate starts the core locked in its policy-error state, and is never
+  // a reason to fall back to evaluation mode (or to a key file).
+  const policyOverridePath = devOverride('ENCLAVE_POLICY') ?? null;
+  const resolution = await readPolicy({ overridePath: policyOverridePath ?? undefined });
+  if (resolution.ok) log(`[main] policy: ${resolution.effective.policy.mode} mode, from ${resolution.effective.source}`);
+  else log(`[main] the managed policy is not valid; Enclave starts locked:\n${describeNotices(resolution.problems)}`);
+  const allowKeyFile = resolution.ok && resolution.effective.policy.storage.allowKeyFile;
 
   const userData = app.getPath('userData');
   const dataDir = devOverride('ENCLAVE_DATA_DIR') ?? join(userData, 'data');
@@ -58,7 +59,7 @@ async function start(): Promise<void> {
       dataDir,
       // core/index.ts DATABASE_FILE; importing it would load the whole core into main.
       databasePath: join(dataDir, 'enclave.db'),
-      policy: effective.policy,
+      allowKeyFile,
       log,
     }));
   } catch (error) {
@@ -76,8 +77,7 @@ async function start(): Promise<void> {
       entryPath: paths.coreEntry,
       dataDir,
       databaseKey,
-      // The core re-reads exactly the source main judged; null is the built-in evaluation policy.
-      policyPath: effective.policy === evaluationPolicy ? null : effective.source,
+      policyOverridePath,
       version: app.getVersion(),
       log,
     });
@@ -126,7 +126,28 @@ function applicationMenu(): Menu | null {
 // Before the lock: the name decides the userData folder, where the lock lives.
 app.setName('Enclave');
 
-if (!app.requestSingleInstanceLock()) {
+/**
+ * The installed app is also the `enclave` command on a workstation, which has
+ * no Node.js: `Enclave.exe doctor`, `/usr/bin/enclave policy show`. The signed
+ * binary cannot run as plain Node (the runAsNode fuse is off), so main runs the
+ * same CLI code itself, without a window or the single-instance lock.
+ */
+const CLI_GROUPS = new Set(['doctor', 'policy', 'audit', 'model']);
+const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2);
+// The doctor checks this user's own database unless told otherwise.
+if (cliArgs[0] === 'doctor' && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
+
+if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
+  void import('./cli/main.js')
+    .then(({ runCli }) => runCli(cliArgs))
+    .then(
+      (code) => app.exit(code),
+      (error: unknown) => {
+        process.stderr.write(`enclave: unexpected error: ${messageOf(error)}\n`);
+        app.exit(2);
+      },
+    );
+} else if (!app.requestSingleInstanceLock()) {
   // Two instances would fight over one database.
   app.quit();
 } else {

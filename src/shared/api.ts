@@ -65,8 +65,26 @@ export type ModelSummary = z.infer<typeof ModelSummary>;
 export const Workload = z.object({ id: z.string(), name: z.string(), modelId: z.string().nullable() });
 export type Workload = z.infer<typeof Workload>;
 
+export const PolicyNotice = z.object({ key: z.string().nullable(), source: z.string(), message: z.string() });
+export type PolicyNotice = z.infer<typeof PolicyNotice>;
+
+/**
+ * applied: the current policy is in force. error: no valid policy at all, so
+ * Enclave stays locked. previous: a changed policy did not validate and the
+ * last valid one stays in force until it is fixed.
+ */
+export const PolicyState = z.object({
+  state: z.enum(['applied', 'error', 'previous']),
+  /** SHA-256 of the policy in force; null in the error state. */
+  hash: z.string().nullable(),
+  /** Why the newest policy was not applied (error, previous). */
+  problems: z.array(PolicyNotice),
+});
+export type PolicyState = z.infer<typeof PolicyState>;
+
 export const AppStatus = z.object({
   mode: z.enum(['evaluation', 'managed']),
+  policy: PolicyState,
   policySource: z.string(),
   institution: z.string(),
   version: z.string(),
@@ -133,6 +151,21 @@ interface CallSpec {
   readonly summary: string;
 }
 
+export const PolicyReport = z.object({
+  hash: z.string(),
+  sources: z.array(z.string()),
+  settings: z.array(
+    z.object({
+      key: z.string(),
+      value: z.json(),
+      source: z.string(),
+      overridden: z.array(z.object({ source: z.string(), value: z.json() })),
+    }),
+  ),
+  warnings: z.array(PolicyNotice),
+});
+export type PolicyReport = z.infer<typeof PolicyReport>;
+
 export const calls = {
   'app.status': { input: Empty, output: AppStatus, access: 'public', summary: 'Mode, policy, session and limits.' },
   'app.activity': { input: Empty, output: Ok, access: 'signed-in-or-locked', summary: 'The user did something; resets the idle lock.' },
@@ -180,6 +213,8 @@ export const calls = {
   'chat.cancel': { input: z.object({ sessionId: Id }).strict(), output: z.object({ cancelled: z.boolean() }), access: CHAT_ROLES, summary: 'Stop the answer being generated.' },
 
   'audit.verify': { input: Empty, output: AuditVerifyReport, access: AUDIT_ROLES, summary: 'Verify the local audit chain.' },
+
+  'policy.show': { input: Empty, output: PolicyReport, access: ADMIN_ROLES, summary: 'The effective policy, each value with the source it came from.' },
 } as const satisfies Record<string, CallSpec>;
 
 export const events = {
@@ -193,6 +228,8 @@ export const events = {
     message: ChatMessage.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),
+  /** The policy in force changed (or failed to); read app.status again. */
+  'policy.changed': PolicyState,
   'model.loading': z.object({ modelId: z.string(), phase: z.enum(['verifying', 'loading', 'ready', 'failed']), message: z.string().nullable() }),
 } as const;
 

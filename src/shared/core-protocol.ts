@@ -12,8 +12,8 @@ export const InitMessage = z
     dataDir: z.string().min(1),
     /** The 256-bit database key, hex; main unwrapped it from the OS key store. */
     databaseKeyHex: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters'),
-    /** The managed policy file main found, or null for the built-in evaluation policy. */
-    policyPath: z.string().min(1).nullable().optional(),
+    /** Unpackaged builds under test only: one policy file instead of the platform's managed sources. */
+    policyOverridePath: z.string().min(1).nullable().optional(),
     version: z.string().min(1),
   })
   .strict();

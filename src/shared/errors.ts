@@ -2,6 +2,7 @@
 // person in front of the screen; the code is for programs and tests.
 export const ERROR_CODES = [
   'invalid_input',
+  'policy_invalid',
   'unknown_call',
   'not_signed_in',
   'locked',

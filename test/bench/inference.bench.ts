@@ -12,7 +12,7 @@ import type { CallInput, CallName, CallOutput, EventPayload } from '../../src/sh
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { defaultThreadCount } from '../../src/main/inference/engine.js';
 import { TEST_MODEL_SHAPES, writeTestModel } from '../../src/main/inference/gguf/test-model.js';
-import { evaluationPolicy, parsePolicy, type PolicyInput } from '../../src/main/policy/index.js';
+import { evaluationPolicy, policyFromDocument } from '../../src/main/policy/index.js';
 
 const MAX_TOKENS = 128;
 const RUNS = 3;
@@ -110,11 +110,9 @@ async function call<K extends CallName>(core: Core, method: K, input: CallInput<
 
 /** (b): the same through Enclave's core, as the UI drives it, one new chat session per run. */
 async function coreRunner(modelPath: string, dataDir: string): Promise<{ run: Runner; core: Core }> {
-  const input = structuredClone(evaluationPolicy) as PolicyInput;
-  if (!input.inference) throw new Error('The evaluation policy has no inference section.');
+  const input = structuredClone(evaluationPolicy);
   input.inference.maxResponseTokens = MAX_TOKENS;
-  const policy = parsePolicy(input, 'bench policy');
-  const core = await createCore({ dataDir, databaseKey: randomBytes(32), policy: { policy, source: 'bench policy' }, version: 'bench' });
+  const core = await createCore({ dataDir, databaseKey: randomBytes(32), policy: policyFromDocument(input, 'bench policy'), version: 'bench' });
   await call(core, 'auth.createFirstAccount', { username: 'bench', displayName: 'Benchmark', password: 'benchmark password' });
   await call(core, 'model.addFile', { path: modelPath });
   const run: Runner = async () => {

@@ -7,12 +7,12 @@
 //   Playwright's Electron driver, with its own core and preload.
 import { _electron, chromium, expect, test as base, type Browser, type ConsoleMessage, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCore, DATABASE_FILE, KEY_FILE, type Core } from '../../src/main/core/index.js';
 import { ENCLAVE_VERSION } from '../../src/main/core/version.js';
-import { evaluationPolicy, parsePolicy, type EffectivePolicy, type Policy } from '../../src/main/policy/index.js';
+import { readPolicy, type Policy } from '../../src/main/policy/index.js';
 import { loadOrCreateKeyFile } from '../../src/main/keys/index.js';
 import type { AuditVerifyReport } from '../../src/shared/api.js';
 import { installBridge, repoRoot, serveRenderer } from './browser-target.js';
@@ -41,6 +41,8 @@ export interface EnclaveApp {
   /** The core's data folder: enclave.db lives here. */
   readonly dataDir: string;
   readonly dbPath: string;
+  /** The policy file this app runs under and watches; a spec may rewrite it. */
+  readonly policyFile: string;
   /** The database key file, when the target keeps the key in one (evaluation without an OS key store). */
   readonly keyFile: string | null;
   /** Reloads the window, as if the renderer had restarted; the core and its session live on. */
@@ -51,17 +53,19 @@ export interface EnclaveApp {
   verifyAuditWithCli(): Promise<{ code: number; report: AuditVerifyReport | null; output: string }>;
 }
 
-function testPolicy(overrides: PolicyOverrides): EffectivePolicy {
-  if (!overrides.session && !overrides.inference) return { policy: evaluationPolicy, source: 'built-in evaluation policy' };
-  const policy = parsePolicy(
+/** The policy file's text: the evaluation policy with a spec's overrides, or a spec's own text. */
+export function testPolicyText(overrides: PolicyOverrides = {}): string {
+  // The shipped file, so settings it leaves out stay schema defaults, as on a workstation.
+  const shipped = JSON.parse(readFileSync(join(repoRoot, 'resources/policy/evaluation.json'), 'utf8')) as { session: object; inference: object };
+  return JSON.stringify(
     {
-      ...evaluationPolicy,
-      session: { ...evaluationPolicy.session, ...overrides.session },
-      inference: { ...evaluationPolicy.inference, ...overrides.inference },
+      ...shipped,
+      session: { ...shipped.session, ...overrides.session },
+      inference: { ...shipped.inference, ...overrides.inference },
     },
-    'the e2e test policy',
+    null,
+    2,
   );
-  return { policy, source: 'e2e test policy' };
 }
 
 function runCli(args: string[]): Promise<CliResult> {
@@ -94,8 +98,10 @@ function watchPage(page: Page) {
   return { problems, log };
 }
 
-export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverrides }, { chromiumBrowser: Browser | null }>({
+export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverrides; policyText: string | null }, { chromiumBrowser: Browser | null }>({
   policyOverrides: [{}, { option: true }],
+  /** Verbatim policy file text (e.g. an invalid policy); wins over policyOverrides. */
+  policyText: [null, { option: true }],
 
   chromiumBrowser: [
     async ({}, use) => {
@@ -110,9 +116,12 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
     { scope: 'worker' },
   ],
 
-  app: async ({ chromiumBrowser, policyOverrides }, use, testInfo) => {
+  app: async ({ chromiumBrowser, policyOverrides, policyText }, use, testInfo) => {
     const root = mkdtempSync(join(tmpdir(), 'enclave-e2e-'));
     const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
+    // Both targets run under a policy file they watch, as a managed workstation does.
+    const policyFile = join(root, 'policy.json');
+    writeFileSync(policyFile, policyText ?? testPolicyText(policyOverrides));
     try {
       let page: Page;
       let dataDir: string;
@@ -122,7 +131,14 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
         if (!chromiumBrowser) throw new Error('no Chromium');
         dataDir = join(root, 'data');
         const keyFile = join(dataDir, KEY_FILE);
-        const core: Core = await createCore({ dataDir, databaseKey: loadOrCreateKeyFile(keyFile), policy: testPolicy(policyOverrides), version: ENCLAVE_VERSION });
+        const environment = { overridePath: policyFile };
+        const core: Core = await createCore({
+          dataDir,
+          databaseKey: loadOrCreateKeyFile(keyFile),
+          policy: await readPolicy(environment),
+          policyWatch: { ...environment, intervalMs: 250 },
+          version: ENCLAVE_VERSION,
+        });
         cleanups.unshift(() => core.close());
         const server = await serveRenderer();
         cleanups.unshift(() => server.close());
@@ -138,13 +154,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
       } else {
         // An unpackaged build honours ENCLAVE_DATA_DIR and ENCLAVE_POLICY (src/main/index.ts), so both targets run the same policy.
         dataDir = join(root, 'data');
-        const env: Record<string, string> = { ...(process.env as Record<string, string>), ENCLAVE_DATA_DIR: dataDir };
-        const effective = testPolicy(policyOverrides);
-        if (effective.source !== 'built-in evaluation policy') {
-          const policyFile = join(root, 'policy.json');
-          writeFileSync(policyFile, JSON.stringify(effective.policy));
-          env['ENCLAVE_POLICY'] = policyFile;
-        }
+        const env: Record<string, string> = { ...(process.env as Record<string, string>), ENCLAVE_DATA_DIR: dataDir, ENCLAVE_POLICY: policyFile };
         const electronApp = await _electron.launch({
           args: [join(repoRoot, 'out/main/index.js'), `--user-data-dir=${root}`],
           cwd: repoRoot,
@@ -164,6 +174,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
         page,
         dataDir,
         dbPath,
+        policyFile,
         get keyFile() {
           return keyFileAt();
         },

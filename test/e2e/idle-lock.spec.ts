@@ -2,8 +2,8 @@
 // window must follow its session.changed event without any user action.
 import { ACCOUNT, createFirstAccount, expect, expectEvaluationBanner, test } from './fixtures.js';
 
-// 0.05 minutes = 3 seconds of inactivity.
-test.use({ policyOverrides: { session: { idleLockMinutes: 0.05 } } });
+// Five seconds of inactivity.
+test.use({ policyOverrides: { session: { idleLockSeconds: 5 } } });
 
 test('an idle session locks on its own, and unlocks with the password', async ({ app }) => {
   const { page } = app;

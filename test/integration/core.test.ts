@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
 import { createCore } from '../../src/main/core/index.js';
-import { evaluationPolicy, parsePolicy, type PolicyInput } from '../../src/main/policy/index.js';
+import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import type { EventMessage } from '../../src/shared/rpc.js';
 import { call, callError, EVAL_USER, nextEvent } from '../support/core.js';
@@ -23,10 +23,10 @@ beforeAll(async () => {
   modelPath = await testModelPath();
 });
 
-function policyWith(overrides: (p: PolicyInput) => void) {
-  const input = structuredClone(evaluationPolicy) as PolicyInput;
+function policyWith(overrides: (p: Policy) => void) {
+  const input = structuredClone(evaluationPolicy);
   overrides(input);
-  return { policy: parsePolicy(input, 'test policy'), source: 'test policy' };
+  return policyFromDocument(input, 'test policy');
 }
 
 async function start(options: { policy?: ReturnType<typeof policyWith>; dataDir?: string } = {}): Promise<HeadlessCore> {
@@ -61,7 +61,7 @@ describe('sign-in and the lock', () => {
     const state = await call(core, 'auth.createFirstAccount', EVAL_USER);
     expect(state).toMatchObject({ state: 'active', user: { username: 'dr.grey', roles: ['clinician', 'researcher', 'compliance', 'administrator'] } });
     expect((await callError(core, 'auth.createFirstAccount', { ...EVAL_USER, username: 'other' })).code).toBe('already_set_up');
-    expect(auditActions(core).map((e) => e.action)).toEqual(['store.open', 'auth.account_create', 'auth.login']);
+    expect(auditActions(core).map((e) => e.action)).toEqual(['store.open', 'policy.apply', 'auth.account_create', 'auth.login']);
   });
 
   it('a wrong password is refused, audited, and repeated failures lock the account out for a while', async () => {
@@ -93,7 +93,7 @@ describe('sign-in and the lock', () => {
   });
 
   it('locks by itself when idle for the policy time', async () => {
-    const core = await start({ policy: policyWith((p) => void (p.session = { ...p.session, idleLockMinutes: 0.05 })) });
+    const core = await start({ policy: policyWith((p) => void (p.session = { ...p.session, idleLockSeconds: 5 })) });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     const locked = await nextEvent(core, 'session.changed', (s) => s.state === 'locked', 10_000);
     expect(locked).toMatchObject({ state: 'locked', reason: 'idle' });
@@ -203,7 +203,7 @@ describe('chat on the local model', () => {
     const core = await start({
       policy: policyWith((p) => {
         p.inference.allowUserModels = false;
-        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64) }];
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64), contextSize: 4096 }];
         p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
       }),
     });
@@ -232,7 +232,7 @@ describe('chat on the local model', () => {
     const realHash = await sha256File(copy);
     const core = await start({
       policy: policyWith((p) => {
-        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash }];
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash, contextSize: 4096 }];
         p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
       }),
     });
@@ -273,7 +273,8 @@ describe('chat on the local model', () => {
     // SQLite answers SQLITE_FULL once the page cap is reached, exactly as on a full disk.
     const pages = core.store.db.pragma('page_count', { simple: true }) as number;
     core.store.db.pragma(`max_page_count = ${pages}`);
-    const big = 'y'.repeat(12_000);
+    // Big enough to need new pages, small enough for the model's context (so the prompt is not refused for length).
+    const big = 'word '.repeat(600);
     const error = await callError(core, 'chat.send', { sessionId: session.id, text: big });
     expect(error.code).toBe('audit_write_failed');
     expect(error.message).toMatch(/disk is full.*Nothing was done/);
@@ -291,7 +292,7 @@ describe('chat on the local model', () => {
     const core = await start({ dataDir: dir.path });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     await core.close();
-    await expect(createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: { policy: evaluationPolicy, source: 'test' }, version: 'test' })).rejects.toThrow(/cannot be opened with this key/);
+    await expect(createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(evaluationPolicy, 'test'), version: 'test' })).rejects.toThrow(/cannot be opened with this key/);
     const again = await start({ dataDir: dir.path });
     expect((await call(again, 'app.status', {})).needsFirstAccount).toBe(false);
   });

@@ -1,68 +1,269 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { evaluationPolicy, loadEffectivePolicy, parsePolicy, readPolicyFile, type PolicyInput } from '../../src/main/policy/index.js';
+import {
+  evaluationPolicy,
+  formatPolicyReport,
+  loadEffectivePolicy,
+  policyFromDocument,
+  policyReport,
+  readPolicy,
+  watchPolicy,
+  type PolicyEnvironment,
+  type PolicyResolution,
+} from '../../src/main/policy/index.js';
+import { parseRegQueryOutput } from '../../src/main/policy/sources/registry.js';
 import { tempDir } from '../support/temp.js';
 
-const managed: PolicyInput = {
+const fixtures = join(import.meta.dirname, '../fixtures/policy');
+const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
+
+const managed = {
   mode: 'managed',
   institution: { name: 'St Elsewhere' },
-  storage: {},
-  session: { idleLockMinutes: 5 },
+  session: { idleLockSeconds: 300 },
   inference: {
     models: [{ id: 'llama-8b', name: 'Llama 8B', path: '/opt/models/llama.gguf', sha256: 'a'.repeat(64) }],
     workloads: [{ id: 'note-summary', name: 'Note summary', model: 'llama-8b' }],
   },
 };
 
-let dir: ReturnType<typeof tempDir> | undefined;
-afterEach(() => dir?.remove());
+let dirs: ReturnType<typeof tempDir>[] = [];
+afterEach(() => {
+  for (const d of dirs) d.remove();
+  dirs = [];
+});
 
-describe('policy', () => {
-  it('the built-in evaluation policy is evaluation mode and allows a key file and user models', () => {
+/** An /etc/enclave of our own, with the given files written into it. */
+function linuxEtc(files: Record<string, unknown>): PolicyEnvironment {
+  const dir = tempDir();
+  dirs.push(dir);
+  mkdirSync(join(dir.path, 'policy.d'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir.path, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return { platform: 'linux', linuxDirectory: dir.path };
+}
+
+function expectProblems(resolution: PolicyResolution): { key: string | null; source: string; message: string }[] {
+  if (resolution.ok) throw new Error('expected the policy to be rejected');
+  return resolution.problems;
+}
+
+function expectEffective(resolution: PolicyResolution) {
+  if (!resolution.ok) throw new Error(`expected a valid policy, got: ${JSON.stringify(resolution.problems)}`);
+  return resolution.effective;
+}
+
+const setting = (resolution: PolicyResolution, key: string) => expectEffective(resolution).settings.find((s) => s.key === key)!;
+
+describe('policy: evaluation and defaults', () => {
+  it('the built-in evaluation policy allows a key file and user models', () => {
     expect(evaluationPolicy.mode).toBe('evaluation');
     expect(evaluationPolicy.storage.allowKeyFile).toBe(true);
     expect(evaluationPolicy.inference.allowUserModels).toBe(true);
   });
 
-  it('with no managed policy, evaluation mode is effective', () => {
-    const effective = loadEffectivePolicy();
-    expect(effective.source).toBe('built-in evaluation policy');
+  it('with no managed source anywhere, the evaluation policy is in force', async () => {
+    const effective = expectEffective(await readPolicy(linuxEtc({})));
     expect(effective.policy.mode).toBe('evaluation');
+    expect(effective.source).toBe('built-in evaluation policy');
   });
 
-  it('fills defaults in a minimal managed policy', () => {
-    const policy = parsePolicy(managed, 'test');
-    expect(policy.inference.maxPromptChars).toBe(16_000);
-    expect(policy.inference.models[0]!.contextSize).toBe(4096);
-    expect(policy.storage.allowKeyFile).toBe(false);
+  it('a managed policy gets the schema defaults, never the evaluation ones, and each default says so', async () => {
+    const env = linuxEtc({ 'policy.json': managed });
+    const resolution = await readPolicy(env);
+    const effective = expectEffective(resolution);
+    expect(effective.policy.storage.allowKeyFile).toBe(false);
+    expect(effective.policy.inference.allowUserModels).toBe(false);
+    expect(effective.policy.inference.models[0]!.contextSize).toBe(4096);
+    expect(setting(resolution, 'session.maxFailedSignIns')).toMatchObject({ value: 5, source: 'default' });
+    expect(setting(resolution, 'session.idleLockSeconds')).toMatchObject({ value: 300, source: join(env.linuxDirectory!, 'policy.json') });
   });
 
-  it('names the offending field of a malformed policy', () => {
-    const bad = structuredClone(managed) as { inference: { models: { sha256: string }[] } };
+  it('the policy hash changes with any value and ignores key order', () => {
+    const a = policyFromDocument(managed, 'a');
+    const b = policyFromDocument({ inference: managed.inference, session: managed.session, institution: managed.institution, mode: 'managed' }, 'b');
+    const c = policyFromDocument({ ...managed, session: { idleLockSeconds: 301 } }, 'c');
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.hash).toBe(a.hash);
+    expect(c.hash).not.toBe(a.hash);
+  });
+});
+
+describe('policy: Linux /etc/enclave', () => {
+  it('policy.d fragments override policy.json in file-name order, and show names what they overrode', async () => {
+    const env = linuxEtc({
+      'policy.json': managed,
+      'policy.d/10-site.json': { session: { idleLockSeconds: 600, maxFailedSignIns: 4 } },
+      'policy.d/20-ward.json': { session: { idleLockSeconds: 120 } },
+      'policy.d/README.txt': 'not json, not read',
+    });
+    const resolution = await readPolicy(env);
+    const effective = expectEffective(resolution);
+    expect(effective.policy.session).toMatchObject({ idleLockSeconds: 120, maxFailedSignIns: 4 });
+    const idle = setting(resolution, 'session.idleLockSeconds');
+    expect(idle.source).toBe(join(env.linuxDirectory!, 'policy.d/20-ward.json'));
+    expect(idle.overridden).toEqual([
+      { source: join(env.linuxDirectory!, 'policy.d/10-site.json'), value: 600 },
+      { source: join(env.linuxDirectory!, 'policy.json'), value: 300 },
+    ]);
+    const text = formatPolicyReport(policyReport(effective));
+    expect(text).toMatch(/session\.idleLockSeconds\s+120\s+\[.*20-ward\.json\]/);
+    expect(text).toMatch(/overrides 600 from .*10-site\.json/);
+  });
+
+  it('a JSON syntax error names the file, the line and the column, and nothing is applied', async () => {
+    const env = linuxEtc({ 'policy.json': managed, 'policy.d/50-bad.json': '{\n  "session": {\n    "idleLockSeconds": 60,\n  }\n}\n' });
+    const problems = expectProblems(await readPolicy(env));
+    expect(problems).toEqual([{ key: null, source: join(env.linuxDirectory!, 'policy.d/50-bad.json'), message: expect.stringMatching(/not valid JSON: .* at line 4, column 3/) }]);
+    await expect(loadEffectivePolicy(env)).rejects.toMatchObject({ code: 'policy_invalid', message: expect.stringMatching(/none of it was applied[\s\S]*50-bad\.json.*line 4/) });
+  });
+
+  it('a wrong type or an out-of-range value names the key and the file it came from', async () => {
+    const env = linuxEtc({ 'policy.json': { ...managed, session: { idleLockSeconds: 2, maxFailedSignIns: 'five' } } });
+    const problems = expectProblems(await readPolicy(env));
+    const source = join(env.linuxDirectory!, 'policy.json');
+    expect(problems).toContainEqual({ key: 'session.idleLockSeconds', source, message: expect.stringMatching(/>=\s*5/) });
+    expect(problems).toContainEqual({ key: 'session.maxFailedSignIns', source, message: expect.stringMatching(/expected number/i) });
+  });
+
+  it('a problem inside a model entry points into the list', async () => {
+    const bad = structuredClone(managed);
     bad.inference.models[0]!.sha256 = 'not-a-hash';
-    expect(() => parsePolicy(bad, 'policy.json')).toThrow(/policy\.json is not valid: inference\.models\.0\.sha256: must be 64 lower-case hex/);
+    const problems = expectProblems(await readPolicy(linuxEtc({ 'policy.json': bad })));
+    expect(problems[0]).toMatchObject({ key: 'inference.models[0].sha256', message: expect.stringMatching(/64 lower-case hex/) });
   });
 
-  it('refuses a workload that names a model the policy does not list', () => {
-    const bad = structuredClone(managed) as { inference: { workloads: { model: string }[] } };
-    bad.inference.workloads[0]!.model = 'gpt-9';
-    expect(() => parsePolicy(bad, 'p')).toThrow(/names model "gpt-9", which is not in inference\.models/);
+  it('unknown keys are warnings, not errors, at the top level and inside entries', async () => {
+    const doc = { ...managed, sesion: { idleLockSeconds: 1 }, inference: { ...managed.inference, models: [{ ...managed.inference.models[0], quantisation: 'q4' }] } };
+    const effective = expectEffective(await readPolicy(linuxEtc({ 'policy.json': doc })));
+    expect(effective.warnings.map((w) => w.key)).toEqual(expect.arrayContaining(['sesion', 'inference.models[0].quantisation']));
+    expect(effective.policy.inference.models[0]).not.toHaveProperty('quantisation');
   });
 
-  it('refuses unknown keys rather than ignoring a typo', () => {
-    expect(() => parsePolicy({ ...managed, sesion: {} }, 'p')).toThrow(/Unrecognized key.*sesion/);
+  it('cross-field rules: a workload naming an unlisted model; evaluation-only settings in managed mode; plain LDAP', async () => {
+    const doc = {
+      ...managed,
+      storage: { allowKeyFile: true },
+      directory: { servers: ['ldap://dc1.corp.example.org'], startTls: false },
+      inference: { ...managed.inference, workloads: [{ id: 'x', name: 'X', model: 'gpt-9' }] },
+    };
+    const messages = expectProblems(await readPolicy(linuxEtc({ 'policy.json': doc }))).map((p) => `${p.key}: ${p.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^inference\.workloads\[0\]\.model: names model "gpt-9"/),
+        'storage.allowKeyFile: is for evaluation mode only',
+        expect.stringMatching(/^directory\.startTls: must be true for ldap:\/\/dc1/),
+      ]),
+    );
   });
 
-  it('refuses evaluation-only settings in a managed policy', () => {
-    expect(() => parsePolicy({ ...managed, storage: { allowKeyFile: true } }, 'p')).toThrow(/evaluation mode only/);
-  });
-
-  it('a managed policy file that is not JSON is an error, not a fall-back to evaluation', () => {
-    dir = tempDir();
+  it('an explicit file replaces every managed source; a missing one is an error, not evaluation mode', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
     const path = join(dir.path, 'policy.json');
-    writeFileSync(path, '{ "mode": "managed", ');
-    expect(() => loadEffectivePolicy({ path })).toThrow(/policy file .*policy\.json is not valid JSON/);
-    expect(() => readPolicyFile(join(dir!.path, 'absent.json'))).toThrow(/Cannot read the policy file/);
+    writeFileSync(path, JSON.stringify(managed));
+    expect(expectEffective(await readPolicy({ overridePath: path })).source).toBe(path);
+    expect(expectProblems(await readPolicy({ overridePath: join(dir.path, 'absent.json') }))[0]!.message).toMatch(/cannot be read/);
+  });
+});
+
+describe('policy: Windows registry (reg query output)', () => {
+  const registry = (outputs: Partial<Record<'HKLM' | 'HKCU', string>>): PolicyEnvironment => ({
+    platform: 'win32',
+    env: { ProgramData: 'C:\\ProgramData' },
+    queryRegistry: async (hive) => outputs[hive] ?? null,
+  });
+
+  it('parses reg query /s output: keys, value names, kinds and data', () => {
+    const values = parseRegQueryOutput(fixture('reg-query-hklm.txt'), 'HKLM');
+    expect(values).toContainEqual({ keyPath: [], name: 'mode', type: 'REG_SZ', data: 'managed' });
+    expect(values).toContainEqual({ keyPath: ['directory', 'roleGroups'], name: 'clinician', type: 'REG_MULTI_SZ', data: 'CN=Enclave Clinicians,OU=Groups,DC=corp,DC=example,DC=org' });
+    expect(values).toContainEqual({ keyPath: ['session'], name: 'idleLockSeconds', type: 'REG_DWORD', data: '0x258' });
+  });
+
+  it('HKLM becomes a typed policy: DWORDs, multi-strings, expanded paths and JSON lists', async () => {
+    const resolution = await readPolicy(registry({ HKLM: fixture('reg-query-hklm.txt') }));
+    const { policy } = expectEffective(resolution);
+    expect(policy.mode).toBe('managed');
+    expect(policy.session.idleLockSeconds).toBe(600);
+    expect(policy.directory.startTls).toBe(true);
+    expect(policy.directory.servers).toEqual(['ldaps://dc1.corp.example.org:636', 'ldaps://dc2.corp.example.org:636']);
+    expect(policy.directory.caFile).toBe('C:\\ProgramData\\Enclave\\corp-root-ca.pem');
+    expect(policy.inference.models[0]).toMatchObject({ id: 'llama-8b', contextSize: 8192 });
+    expect(policy.inference.maxResponseTokens).toBe(2048);
+    expect(setting(resolution, 'session.idleLockSeconds').source).toBe('HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds');
+  });
+
+  it('HKCU sets only user-settable keys, and only where HKLM is silent', async () => {
+    const resolution = await readPolicy(registry({ HKLM: fixture('reg-query-hklm.txt'), HKCU: fixture('reg-query-hkcu.txt') }));
+    const effective = expectEffective(resolution);
+    expect(effective.policy.inference.gpu).toBe('off');
+    expect(setting(resolution, 'inference.gpu').source).toBe('HKCU\\SOFTWARE\\Policies\\Enclave\\inference\\gpu');
+    // idleLockSeconds is machine-only: the user's 8 hours is ignored, with a warning.
+    expect(effective.policy.session.idleLockSeconds).toBe(600);
+    expect(effective.warnings).toContainEqual({ key: 'session.idleLockSeconds', source: 'HKCU\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: expect.stringMatching(/whole machine/) });
+  });
+
+  it('a value of the wrong registry kind, or a boolean that is not 0 or 1, names the value and the kind it must be', async () => {
+    const problems = expectProblems(await readPolicy(registry({ HKLM: fixture('reg-query-wrong-kind.txt') })));
+    expect(problems).toContainEqual({ key: 'session.idleLockSeconds', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: 'is REG_SZ; it must be REG_DWORD' });
+    expect(problems).toContainEqual({ key: 'directory.startTls', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\directory\\startTls', message: 'must be 0 (off) or 1 (on), not 2' });
+  });
+
+  it('no Enclave key in either hive is evaluation mode', async () => {
+    expect(expectEffective(await readPolicy(registry({}))).policy.mode).toBe('evaluation');
+  });
+});
+
+describe('policy: macOS managed preferences', () => {
+  it('reads the binary plist an MDM profile leaves, skipping the profile\'s Payload keys', async () => {
+    const resolution = await readPolicy({ platform: 'darwin', macPlistPath: join(fixtures, 'org.enclave.desktop.binary.plist') });
+    const effective = expectEffective(resolution);
+    expect(effective.policy.institution.name).toBe('Hôpital Saint-Éloi');
+    expect(effective.policy.session.idleLockSeconds).toBe(300);
+    expect(effective.warnings).toEqual([]);
+    expect(setting(resolution, 'institution.name').source).toBe(join(fixtures, 'org.enclave.desktop.binary.plist'));
+  });
+
+  it('reads an XML plist too, and a string where a number belongs is a problem naming the key', async () => {
+    const problems = expectProblems(await readPolicy({ platform: 'darwin', macPlistPath: join(fixtures, 'org.enclave.desktop.xml.plist') }));
+    expect(problems).toEqual([expect.objectContaining({ key: 'session.idleLockSeconds', message: expect.stringMatching(/expected number/i) })]);
+  });
+
+  it('a damaged plist is a problem, not evaluation mode', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir.path, 'org.enclave.desktop.plist');
+    writeFileSync(path, 'bplist00 this is not a property list');
+    expect(expectProblems(await readPolicy({ platform: 'darwin', macPlistPath: path }))[0]).toMatchObject({ key: null, source: path, message: expect.stringMatching(/not a readable property list/) });
+  });
+});
+
+describe('policy: report and watch', () => {
+  it('show masks a Splunk token', () => {
+    const effective = policyFromDocument(
+      { ...managed, siem: { destinations: [{ id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088', token: 'secret-token-1234' }] } },
+      'p',
+    );
+    const text = formatPolicyReport(policyReport(effective));
+    expect(text).not.toContain('secret-token-1234');
+    expect(text).toContain('(set; hidden)');
+  });
+
+  it('a watched change is reported once, and a broken edit is reported as a problem', async () => {
+    const env = linuxEtc({ 'policy.json': managed });
+    const initial = await readPolicy(env);
+    const seen: PolicyResolution[] = [];
+    const stop = watchPolicy(env, initial, (r) => seen.push(r), { intervalMs: 100 });
+    try {
+      writeFileSync(join(env.linuxDirectory!, 'policy.d/10-lock.json'), JSON.stringify({ session: { idleLockSeconds: 60 } }));
+      await expect.poll(() => seen.length, { timeout: 5000 }).toBe(1);
+      expect(expectEffective(seen[0]!).policy.session.idleLockSeconds).toBe(60);
+      writeFileSync(join(env.linuxDirectory!, 'policy.d/10-lock.json'), '{ "session": ');
+      await expect.poll(() => seen.length, { timeout: 5000 }).toBe(2);
+      expect(seen[1]!.ok).toBe(false);
+    } finally {
+      stop();
+    }
   });
 });

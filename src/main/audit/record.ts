@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   'audit.verify',
   'audit.corruption_detected',
   'store.open',
+  'policy.apply',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

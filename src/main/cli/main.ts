@@ -6,6 +6,8 @@ import { describeVerifyReport, verifyAuditChain } from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
 import { readKeyFile } from '../keys/index.js';
+import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
+import { runDoctor } from './doctor.js';
 import { openStore } from '../store/index.js';
 
 const USAGE = `enclave ${ENCLAVE_VERSION} — Enclave's command-line tool
@@ -18,6 +20,17 @@ Usage:
       SHA-256, architecture, parameter count, context length and quantisation.
   enclave model make-test <out.gguf> [--shape ${Object.keys(TEST_MODEL_SHAPES).join('|')}]
       Write the random-weight test model (real GGUF, real tokenizer; its output is noise).
+  enclave policy validate <file.json> [--json]
+      Check a policy file exactly as a workstation would, before rollout:
+      each problem names the key and what is wrong. Exit 1 if it is not valid.
+  enclave policy show [--policy <file.json>] [--json]
+      The effective policy on this machine, each value with the source it came
+      from (registry, managed preferences, /etc/enclave, default).
+  enclave doctor [--data-dir <dir>] [--policy <file.json>] [--json]
+      Check this workstation: policy, database and audit chain, models and
+      their hashes, GPU backend, directory servers and SIEM destinations
+      (reachable, certificate trusted), PKCS#11 module and readers.
+      Exit 1 if anything blocks use.
   enclave --version | --help
 `;
 
@@ -38,6 +51,9 @@ export async function runCli(argv: string[], io: CliIo = { out: (l) => process.s
       return 0;
     }
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
+    if (group === 'policy' && command === 'validate') return await policyValidate(rest, io);
+    if (group === 'policy' && command === 'show') return await policyShow(rest, io);
+    if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);
     io.err(`enclave: unknown command "${[group, command].filter(Boolean).join(' ')}"\n\n${USAGE}`);
@@ -53,6 +69,40 @@ export async function runCli(argv: string[], io: CliIo = { out: (l) => process.s
     }
     throw error;
   }
+}
+
+function reportResolution(resolution: PolicyResolution, json: boolean | undefined, io: CliIo, ok: () => string): number {
+  if (json) {
+    io.out(JSON.stringify(resolution.ok ? { ok: true, ...policyReport(resolution.effective) } : { ok: false, problems: resolution.problems, warnings: resolution.warnings }));
+  } else if (resolution.ok) {
+    io.out(ok());
+  } else {
+    io.out(`The policy is not valid; a workstation would apply none of it and start locked:\n${describeNotices(resolution.problems)}`);
+    if (resolution.warnings.length > 0) io.out(`Warnings:\n${describeNotices(resolution.warnings)}`);
+  }
+  return resolution.ok ? 0 : 1;
+}
+
+async function policyValidate(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) {
+    io.err('enclave: policy validate takes one policy file');
+    return 2;
+  }
+  const resolution = await readPolicy({ overridePath: positionals[0] });
+  return reportResolution(resolution, values.json, io, () => {
+    if (!resolution.ok) return '';
+    const { policy, warnings } = resolution.effective;
+    const lines = [`${positionals[0]} is a valid ${policy.mode} policy (hash ${resolution.effective.hash}).`];
+    if (warnings.length > 0) lines.push(`Warnings:\n${describeNotices(warnings)}`);
+    return lines.join('\n');
+  });
+}
+
+async function policyShow(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, policy: { type: 'string' } }, strict: true });
+  const resolution = await readPolicy({ overridePath: values.policy });
+  return reportResolution(resolution, values.json, io, () => (resolution.ok ? formatPolicyReport(policyReport(resolution.effective)) : ''));
 }
 
 function auditVerify(args: string[], io: CliIo): number {

@@ -23,7 +23,7 @@ export interface HeadlessCore extends Core {
 }
 
 export async function createHeadlessCore(options: HeadlessCoreOptions): Promise<HeadlessCore> {
-  const policy = options.policy && 'policy' in options.policy ? options.policy : loadEffectivePolicy({ path: options.policy?.path });
+  const policy = options.policy && 'policy' in options.policy ? options.policy : await loadEffectivePolicy({ overridePath: options.policy?.path });
   if (!policy.policy.storage.allowKeyFile) {
     throw new EnclaveError('forbidden', `The policy (${policy.source}) does not allow the database key in a key file; run the Enclave desktop app, which keeps the key in the OS key store.`);
   }

@@ -5,14 +5,15 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { EventName, EventPayload, SessionState, User } from '../../shared/api.js';
+import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
 import { AuditLog, verifyAuditChain } from '../audit/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
-import type { EffectivePolicy } from '../policy/index.js';
+import { policyReport, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createDispatcher, type Handlers } from './dispatcher.js';
+import { PolicyRuntime } from './policy-runtime.js';
 
 export const DATABASE_FILE = 'enclave.db';
 export { KEY_FILE } from '../keys/index.js';
@@ -20,7 +21,10 @@ export { KEY_FILE } from '../keys/index.js';
 export interface CoreOptions {
   dataDir: string;
   databaseKey: Buffer;
-  policy: EffectivePolicy;
+  /** The policy read at start: an effective policy, or the resolution with its problems. */
+  policy: EffectivePolicy | PolicyResolution;
+  /** Where to watch for policy changes; none in most tests. */
+  policyWatch?: PolicyEnvironment & { intervalMs?: number };
   version: string;
   /** Tests substitute the engine or the clock; production uses node-llama-cpp and Date.now. */
   engine?: InferenceEngine;
@@ -38,7 +42,7 @@ export interface Core {
 export async function createCore(options: CoreOptions): Promise<Core> {
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message, error) => console.error(`[enclave core] ${message}`, error ?? ''));
-  const { policy } = options.policy;
+  const initialPolicy: PolicyResolution = 'ok' in options.policy ? options.policy : { ok: true, effective: options.policy };
   const store = openStore({ path: join(options.dataDir, DATABASE_FILE), key: options.databaseKey });
 
   const listeners = new Set<(message: EventMessage) => void>();
@@ -58,13 +62,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   if (!chain.ok && chain.firstBad) {
     audit.record({ action: 'audit.corruption_detected', outcome: 'failure', reason: chain.firstBad.problem, detail: { first_bad_sequence: chain.firstBad.sequence, detail: chain.firstBad.detail } });
   }
-  audit.record({ action: 'store.open', outcome: 'success', detail: { policy_source: options.policy.source, mode: policy.mode } });
+  audit.record({ action: 'store.open', outcome: 'success' });
+  const policy = new PolicyRuntime(initialPolicy, audit);
 
   const engine = options.engine ?? createLlamaEngine();
+  const currentPolicy = () => policy.require();
+  // Built once a valid policy exists: at start, or when IT fixes a broken one.
+  const buildServices = () => {
   const inference = new InferenceService({
     store,
     audit,
-    policy,
+    policy: currentPolicy,
     engine,
     dataDir: options.dataDir,
     now,
@@ -77,39 +85,73 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const identity = new IdentityService({
     store,
     audit,
-    policy,
+    policy: currentPolicy,
     now,
     onChange: (state: SessionState) => emit('session.changed', state),
     beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
   });
-  const requireUser = (user: User | null): User => user ?? identity.requireActive();
+  return { inference, identity };
+  };
+  let services = policy.effective ? buildServices() : null;
+  const live = () => {
+    if (!services) {
+      policy.require();
+      services = buildServices();
+    }
+    return services;
+  };
+  const identityOf = () => live().identity;
+  const inferenceOf = () => live().inference;
+  const requireUser = (user: User | null): User => user ?? identityOf().requireActive();
+
+  const stopWatching = options.policyWatch
+    ? watchPolicy(
+        options.policyWatch,
+        initialPolicy,
+        (resolution) => {
+          const before = policy.effective?.policy.mode;
+          if (policy.update(resolution, 'change') === 'unchanged') return;
+          if (policy.effective && !services) services = buildServices();
+          // Evaluation accounts mean nothing under a managed policy, and the reverse.
+          if (services && before && before !== policy.effective?.policy.mode) void services.identity.signOut('policy').catch((error: unknown) => log('sign-out after a mode change failed', error));
+          emit('policy.changed', policy.state());
+        },
+        { intervalMs: options.policyWatch.intervalMs, onError: (error) => log('reading the policy sources failed', error) },
+      )
+    : () => undefined;
+
+  const status = (): AppStatus => {
+    const effective = policy.effective;
+    return {
+      mode: effective?.policy.mode ?? 'managed',
+      policy: policy.state(),
+      policySource: effective?.source ?? 'none valid',
+      institution: effective?.policy.institution.name ?? 'Enclave',
+      version: options.version,
+      needsFirstAccount: services?.identity.needsFirstAccount() ?? false,
+      session: services?.identity.state ?? { state: 'signed-out' },
+      limits: { maxPromptChars: effective?.policy.inference.maxPromptChars ?? 0, maxResponseTokens: effective?.policy.inference.maxResponseTokens ?? 0 },
+    };
+  };
 
   const handlers: Handlers = {
-    'app.status': () => ({
-      mode: policy.mode,
-      policySource: options.policy.source,
-      institution: policy.institution.name,
-      version: options.version,
-      needsFirstAccount: identity.needsFirstAccount(),
-      session: identity.state,
-      limits: { maxPromptChars: policy.inference.maxPromptChars, maxResponseTokens: policy.inference.maxResponseTokens },
-    }),
+    'app.status': status,
     // The dispatcher counts every call as activity; this call exists for activity alone.
     'app.activity': () => ({ ok: true as const }),
-    'auth.createFirstAccount': (input) => identity.createFirstAccount(input),
-    'auth.signIn': (input) => identity.signIn(input),
-    'auth.signOut': () => identity.signOut('user'),
-    'auth.lock': () => identity.lock('user'),
-    'auth.unlock': (input) => identity.unlock(input.password),
-    'model.status': () => inference.chat.status(),
-    'model.addFile': (input, { user }) => inference.addModelFile(requireUser(user), input.path),
-    'model.createTestModel': (_input, { user }) => inference.createTestModel(requireUser(user)),
-    'chat.list': (_input, { user }) => inference.chat.list(requireUser(user)),
-    'chat.create': (input, { user }) => inference.chat.create(requireUser(user), input),
-    'chat.open': (input, { user }) => inference.chat.open(requireUser(user), input.sessionId),
-    'chat.end': (input, { user }) => inference.chat.end(requireUser(user), input.sessionId),
-    'chat.send': (input, { user }) => inference.chat.send(requireUser(user), input),
-    'chat.cancel': (input, { user }) => inference.chat.cancel(requireUser(user), input.sessionId),
+    'auth.createFirstAccount': (input) => identityOf().createFirstAccount(input),
+    'auth.signIn': (input) => identityOf().signIn(input),
+    'auth.signOut': () => identityOf().signOut('user'),
+    'auth.lock': () => identityOf().lock('user'),
+    'auth.unlock': (input) => identityOf().unlock(input.password),
+    'model.status': () => inferenceOf().chat.status(),
+    'model.addFile': (input, { user }) => inferenceOf().addModelFile(requireUser(user), input.path),
+    'model.createTestModel': (_input, { user }) => inferenceOf().createTestModel(requireUser(user)),
+    'chat.list': (_input, { user }) => inferenceOf().chat.list(requireUser(user)),
+    'chat.create': (input, { user }) => inferenceOf().chat.create(requireUser(user), input),
+    'chat.open': (input, { user }) => inferenceOf().chat.open(requireUser(user), input.sessionId),
+    'chat.end': (input, { user }) => inferenceOf().chat.end(requireUser(user), input.sessionId),
+    'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
+    'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
     'audit.verify': (_input, { user }) => {
       const report = verifyAuditChain(store.db);
       audit.record({
@@ -121,11 +163,16 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       });
       return report;
     },
+    'policy.show': (_input, { user }): PolicyReport => {
+      requireUser(user);
+      policy.require();
+      return policyReport(policy.effective!);
+    },
   };
 
   const dispatch = createDispatcher({
     handlers,
-    session: () => identity.state,
+    session: () => services?.identity.state ?? { state: 'signed-out' },
     onDenied: (method, user, code) => {
       try {
         audit.record({ action: 'auth.denied', outcome: 'failure', reason: code, user: auditUser(user), detail: { call: method } });
@@ -133,7 +180,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         log('could not audit a refused call', error);
       }
     },
-    onActivity: () => identity.touch(),
+    onActivity: () => services?.identity.touch(),
     onInternalError: (method, error) => log(`internal error in ${method}`, error),
   });
 
@@ -148,10 +195,13 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     async close() {
       if (closed) return;
       closed = true;
-      identity.dispose();
+      stopWatching();
       try {
-        if (identity.state.state !== 'signed-out') await identity.signOut('shutdown');
-        await inference.chat.close();
+        if (services) {
+          services.identity.dispose();
+          if (services.identity.state.state !== 'signed-out') await services.identity.signOut('shutdown');
+          await services.inference.chat.close();
+        }
       } finally {
         listeners.clear();
         store.close();

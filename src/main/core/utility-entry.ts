@@ -5,7 +5,7 @@
 import { EnclaveError, type ErrorInfo } from '../../shared/errors.js';
 import { CallRequestSchema, InitMessage, ShutdownMessage, type CoreStatusMessage } from '../../shared/core-protocol.js';
 import type { CallResponse, EventMessage } from '../../shared/rpc.js';
-import { evaluationPolicy, loadEffectivePolicy, type EffectivePolicy } from '../policy/index.js';
+import { readPolicy, type PolicyEnvironment } from '../policy/index.js';
 import { createCore, type Core } from './index.js';
 
 interface PortMessageEvent {
@@ -46,13 +46,6 @@ function fatal(error: unknown): void {
   console.error(`[core] fatal: ${info.code}: ${info.message}`);
   report({ type: 'fatal', error: info });
   setTimeout(() => process.exit(1), 250);
-}
-
-function effectivePolicy(policyPath: string | null | undefined): EffectivePolicy {
-  // Main decided which policy applies (and chose the key protection for it); re-reading
-  // the same source keeps the core from ever running under a different one.
-  if (policyPath) return loadEffectivePolicy({ path: policyPath });
-  return { policy: evaluationPolicy, source: 'built-in evaluation policy' };
 }
 
 function serve(core: Core, port: MessagePortLike, shutdown: () => void): void {
@@ -100,10 +93,14 @@ function start(): void {
 }
 
 async function boot(init: InitMessage, channel: MessagePortLike): Promise<void> {
+  // The core reads the managed policy itself and keeps watching it; a policy
+  // that does not validate starts the core in its locked policy-error state.
+  const environment: PolicyEnvironment = { overridePath: init.policyOverridePath ?? undefined };
   const core = await createCore({
     dataDir: init.dataDir,
     databaseKey: Buffer.from(init.databaseKeyHex, 'hex'),
-    policy: effectivePolicy(init.policyPath),
+    policy: await readPolicy(environment),
+    policyWatch: environment,
     version: init.version,
   });
 

@@ -13,8 +13,8 @@ export interface CoreHostOptions {
   entryPath: string;
   dataDir: string;
   databaseKey: Buffer;
-  /** The managed policy file in force, or null for the built-in evaluation policy. */
-  policyPath: string | null;
+  /** Unpackaged builds under test only: one policy file instead of the managed sources. */
+  policyOverridePath: string | null;
   version: string;
   /** How long opening the database and migrating may take before we give up. */
   startTimeoutMs?: number;
@@ -58,7 +58,7 @@ export function startCoreHost(options: CoreHostOptions): Promise<CoreHost> {
     type: 'init',
     dataDir: options.dataDir,
     databaseKeyHex: options.databaseKey.toString('hex'),
-    policyPath: options.policyPath,
+    policyOverridePath: options.policyOverridePath,
     version: options.version,
   };
   child.postMessage(init, [port2]);

@@ -6,7 +6,6 @@ import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Policy } from '../policy/index.js';
 import { DATABASE_KEY_BYTES, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
@@ -35,7 +34,8 @@ export interface ObtainKeyOptions {
   dataDir: string;
   /** The database the key opens: if it exists, a lost key must not be replaced by a new one. */
   databasePath: string;
-  policy: Policy;
+  /** storage.allowKeyFile of a valid policy; false when the policy is missing or invalid. */
+  allowKeyFile: boolean;
   log?: (line: string) => void;
 }
 
@@ -65,7 +65,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
   if (existsSync(plainPath)) {
     const key = readKeyFile(plainPath);
     if (!available) {
-      if (!options.policy.storage.allowKeyFile) throw noKeyStore();
+      if (!options.allowKeyFile) throw noKeyStore();
       log(`[key] Evaluation mode: the database key is read from the key file ${plainPath}, which protects nothing; do not use this workstation for real patient data.`);
       return { key, protection: 'key-file', path: plainPath };
     }
@@ -92,7 +92,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
     return { key, protection: 'os-key-store', path: wrappedPath };
   }
 
-  if (!options.policy.storage.allowKeyFile) throw noKeyStore();
+  if (!options.allowKeyFile) throw noKeyStore();
   const key = loadOrCreateKeyFile(plainPath);
   log(
     `[key] Evaluation mode: ${keyStoreName()} is not available and the policy allows a key file, so the database key is kept in the clear in ${plainPath}. ` +

@@ -20,7 +20,8 @@ interface AccountRow {
 export interface IdentityOptions {
   store: Store;
   audit: AuditLog;
-  policy: Policy;
+  /** Read at each use: a watched policy change takes effect without a restart. */
+  policy: () => Policy;
   now: () => number;
   /** Called after every change of session state (sign-in, lock, unlock, sign-out). */
   onChange: (state: SessionState) => void;
@@ -44,7 +45,7 @@ export class IdentityService {
   }
 
   needsFirstAccount(): boolean {
-    return this.#o.policy.mode === 'evaluation' && this.#accountCount() === 0;
+    return this.#o.policy().mode === 'evaluation' && this.#accountCount() === 0;
   }
 
   /** The active user, or the reason there is none. */
@@ -55,14 +56,14 @@ export class IdentityService {
   }
 
   async createFirstAccount(input: { username: string; displayName: string; password: string }): Promise<SessionState> {
-    if (this.#o.policy.mode !== 'evaluation') throw new EnclaveError('not_evaluation_mode', 'Local accounts exist only in evaluation mode; sign in with your directory account or smart card.');
+    if (this.#o.policy().mode !== 'evaluation') throw new EnclaveError('not_evaluation_mode', 'Local accounts exist only in evaluation mode; sign in with your directory account or smart card.');
     if (this.#accountCount() > 0) throw new EnclaveError('already_set_up', 'The evaluation account already exists. Sign in with it.');
     const passwordHash = await hashPassword(input.password);
     const user: User = {
       id: uuidv7(),
       username: input.username,
       displayName: input.displayName,
-      roles: [...this.#o.policy.roles.evaluationAccount],
+      roles: [...this.#o.policy().roles.evaluationAccount],
       authMethod: 'evaluation-password',
     };
     this.#o.audit.run(
@@ -162,7 +163,7 @@ export class IdentityService {
   }
 
   #recordFailure(key: string, action: 'auth.login' | 'auth.unlock', reason: string, user: { id?: string; name: string }): void {
-    const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy.session;
+    const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
     const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
     entry.count += 1;
     if (entry.count >= maxFailedSignIns) {
@@ -175,7 +176,7 @@ export class IdentityService {
 
   #armIdleTimer(): void {
     this.#clearIdleTimer();
-    const ms = this.#o.policy.session.idleLockMinutes * 60_000;
+    const ms = this.#o.policy().session.idleLockSeconds * 1000;
     this.#idleTimer = setTimeout(() => void this.lock('idle').catch(() => undefined), ms);
     this.#idleTimer.unref();
   }

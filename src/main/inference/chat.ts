@@ -50,7 +50,7 @@ export class ChatService {
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
-    private readonly policy: Policy,
+    private readonly policy: () => Policy,
     private readonly models: ModelRegistry,
     private readonly engine: InferenceEngine,
     private readonly events: ChatEvents,
@@ -61,8 +61,8 @@ export class ChatService {
     const loaded = this.engine.loaded();
     return {
       models: this.models.list().map(toModelSummary),
-      workloads: this.policy.inference.workloads.map((w) => ({ id: w.id, name: w.name, modelId: w.model })),
-      allowUserModels: this.policy.inference.allowUserModels,
+      workloads: this.policy().inference.workloads.map((w) => ({ id: w.id, name: w.name, modelId: w.model })),
+      allowUserModels: this.policy().inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
     };
@@ -74,7 +74,7 @@ export class ChatService {
   }
 
   create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): ChatSessionSummary {
-    const workloadId = input.workloadId ?? this.policy.inference.workloads[0]!.id;
+    const workloadId = input.workloadId ?? this.policy().inference.workloads[0]!.id;
     this.models.forWorkload(workloadId);
     const time = this.now();
     const row: SessionRow = { id: uuidv7({ msecs: time }), user_id: user.id, title: input.title?.trim() || NEW_SESSION_TITLE, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
@@ -109,13 +109,13 @@ export class ChatService {
     if (this.#generations.has(session.id)) throw new EnclaveError('busy', 'An answer is still being written in this session. Stop it or wait for it.');
     const { model, systemPrompt } = this.models.forWorkload(session.workload_id);
     const promptHash = { sha256: sha256Hex(input.text), chars: input.text.length };
-    const limit = this.policy.inference.maxPromptChars;
+    const limit = this.policy().inference.maxPromptChars;
     if (input.text.length > limit) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
       throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
     }
     await this.#ensureLoaded(user, model);
-    const maxTokens = this.policy.inference.maxResponseTokens;
+    const maxTokens = this.policy().inference.maxResponseTokens;
     const promptTokens = this.engine.countTokens(input.text);
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
@@ -231,7 +231,7 @@ export class ChatService {
         await this.models.verifyBeforeLoad(user, model);
         this.events.modelLoading({ modelId: model.id, phase: 'loading', message: null });
         await this.dropAllContexts('model_change');
-        const info = await this.engine.load({ id: model.id, path: model.path, contextSize: model.contextSize }, { gpu: this.policy.inference.gpu });
+        const info = await this.engine.load({ id: model.id, path: model.path, contextSize: model.contextSize }, { gpu: this.policy().inference.gpu });
         this.audit.record({ action: 'model.load', outcome: 'success', user: auditUser(user), model: { id: model.id, sha256: model.sha256 }, detail: { device: info.device.kind, device_name: info.device.name } });
         this.events.modelLoading({ modelId: model.id, phase: 'ready', message: `${model.name} on ${info.device.name}` });
       } catch (error) {

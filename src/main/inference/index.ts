@@ -20,7 +20,8 @@ export type { ChatEvents } from './chat.js';
 export interface InferenceServiceOptions {
   store: Store;
   audit: AuditLog;
-  policy: Policy;
+  /** Read at each use: a watched policy change takes effect without a restart. */
+  policy: () => Policy;
   engine: InferenceEngine;
   dataDir: string;
   events: ChatEvents;

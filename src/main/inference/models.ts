@@ -37,14 +37,14 @@ export class ModelRegistry {
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
-    private readonly policy: Policy,
+    private readonly policy: () => Policy,
   ) {}
 
   list(): AllowedModel[] {
-    const fromPolicy: AllowedModel[] = this.policy.inference.models.map((m) => ({
+    const fromPolicy: AllowedModel[] = this.policy().inference.models.map((m) => ({
       id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize,
     }));
-    if (!this.policy.inference.allowUserModels) return fromPolicy;
+    if (!this.policy().inference.allowUserModels) return fromPolicy;
     const rows = this.store.db.prepare('SELECT id, name, path, sha256, size_bytes, is_test_model FROM evaluation_models ORDER BY created_at DESC').all() as EvaluationModelRow[];
     return [
       ...fromPolicy,
@@ -54,7 +54,7 @@ export class ModelRegistry {
 
   /** The model a workload routes to; a workload without one uses the newest evaluation model. */
   forWorkload(workloadId: string): { model: AllowedModel; systemPrompt: string | undefined } {
-    const workload = this.policy.inference.workloads.find((w) => w.id === workloadId);
+    const workload = this.policy().inference.workloads.find((w) => w.id === workloadId);
     if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
     const models = this.list();
     const model = workload.model === null ? models.find((m) => m.source === 'evaluation') : models.find((m) => m.id === workload.model);
@@ -63,7 +63,7 @@ export class ModelRegistry {
   }
 
   assertUserModelsAllowed(): void {
-    if (!this.policy.inference.allowUserModels) {
+    if (!this.policy().inference.allowUserModels) {
       throw new EnclaveError('not_evaluation_mode', 'Models are set by your IT department in managed policy; they cannot be added here.');
     }
   }

@@ -1,16 +1,27 @@
-// Managed policy: the one schema every source (evaluation file, /etc file,
-// and later Group Policy and MDM) is checked against.
+// The one policy schema. Every source (Group Policy, MDM, /etc, the evaluation
+// file) is read against it, and every template IT uses (JSON Schema, ADMX/ADML,
+// the macOS profile, the admin guide's reference table) is generated from it by
+// `npm run generate:policy`, so nothing can drift.
+//
+// Metadata read by the generators and the sources, set with `.meta()`:
+// - description: the text IT sees in the Group Policy editor and the guide.
+// - userSettable: HKCU (the user's own registry hive) may set it when HKLM
+//   does not. Only preferences that weaken nothing are user-settable.
 import { z } from 'zod';
-import { Role } from '../../shared/api.js';
+import { ROLES } from '../../shared/roles.js';
 
+const Role = z.enum(ROLES);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)');
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lower-case letters, digits and dashes');
+const FilePath = z.string().min(1).max(4096);
+const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, 'must be a dotted object identifier such as 1.3.6.1.4.1.311.20.2.2');
+const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be host:port');
 
 export const ModelEntry = z
   .object({
     id: Slug,
     name: z.string().min(1).max(200),
-    path: z.string().min(1),
+    path: FilePath,
     sha256: Sha256,
     contextSize: z.number().int().min(256).max(1_048_576).default(4096),
   })
@@ -26,64 +37,212 @@ export const WorkloadEntry = z
   })
   .strict();
 
+const TlsClientFiles = {
+  caFile: FilePath.optional().meta({ description: 'PEM file of the CA(s) that signed the receiver\'s certificate; default: the operating system\'s trust store.' }),
+  clientCertFile: FilePath.optional().meta({ description: 'PEM client certificate for mutual TLS.' }),
+  clientKeyFile: FilePath.optional().meta({ description: 'PEM private key of the client certificate.' }),
+};
+
+export const SiemDestination = z.discriminatedUnion('type', [
+  z
+    .object({
+      id: Slug,
+      type: z.literal('syslog-tls'),
+      address: HostPort.meta({ description: 'Receiver, e.g. siem.example.org:6514 (RFC 5425).' }),
+      format: z.enum(['rfc5424-json', 'cef', 'leef']).default('rfc5424-json'),
+      ...TlsClientFiles,
+    })
+    .strict(),
+  z
+    .object({
+      id: Slug,
+      type: z.literal('splunk-hec'),
+      url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+      token: z.string().min(1).max(200),
+      indexerAcknowledgement: z.boolean().default(false),
+      ...TlsClientFiles,
+    })
+    .strict(),
+  z
+    .object({
+      id: Slug,
+      type: z.literal('https-json'),
+      url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+      ...TlsClientFiles,
+    })
+    .strict(),
+]);
+
+const roleGroups = z.array(z.string().min(1).max(1024)).default([]);
+
 export const PolicySchema = z
   .object({
     $schema: z.string().optional(),
-    mode: z.enum(['evaluation', 'managed']),
-    institution: z.object({ name: z.string().min(1).max(200) }).strict(),
+    mode: z
+      .enum(['evaluation', 'managed'])
+      .default('managed')
+      .meta({ description: 'managed for every real deployment. evaluation allows local accounts, a key file and user-chosen models, and is only for trying Enclave out.' }),
+    institution: z
+      .object({ name: z.string().min(1).max(200).default('Enclave').meta({ description: 'Shown on the sign-in screen and in every audit record\'s origin.' }) })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Institution' }),
     storage: z
       .object({
-        /**
-         * Allow the database key to be kept in a key file instead of the OS key
-         * store. Only for evaluation and for the headless tools' tests: a key
-         * file next to the database protects nothing.
-         */
-        allowKeyFile: z.boolean().default(false),
-        chatRetentionDays: z.number().int().min(0).max(36_500).default(30),
-      })
-      .strict(),
-    session: z
-      .object({
-        idleLockMinutes: z.number().min(0.05).max(480).default(15),
-        maxFailedSignIns: z.number().int().min(1).max(100).default(5),
-        failedSignInLockoutSeconds: z.number().int().min(1).max(86_400).default(60),
-      })
-      .strict(),
-    inference: z
-      .object({
-        models: z.array(ModelEntry).default([]),
-        workloads: z.array(WorkloadEntry).min(1),
-        /** Evaluation only: the first-run screen may add a local GGUF or generate the test model. */
-        allowUserModels: z.boolean().default(false),
-        gpu: z.enum(['auto', 'off']).default('auto'),
-        maxPromptChars: z.number().int().min(1).max(200_000).default(16_000),
-        maxResponseTokens: z.number().int().min(1).max(32_768).default(1024),
-      })
-      .strict(),
-    roles: z
-      .object({
-        /** Roles the first evaluation account receives. */
-        evaluationAccount: z.array(Role).min(1).default(['clinician', 'researcher', 'compliance', 'administrator']),
+        allowKeyFile: z.boolean().default(false).meta({
+          description: 'Evaluation only: keep the database key in a key file instead of the OS key store. A key file next to the database protects nothing.',
+        }),
+        chatRetentionDays: z.number().int().min(0).max(36_500).default(30).meta({ description: 'Days a chat is kept on the workstation after its last message (0: deleted when the session ends).' }),
       })
       .strict()
-      .default({ evaluationAccount: ['clinician', 'researcher', 'compliance', 'administrator'] }),
+      .prefault({})
+      .meta({ title: 'Storage' }),
+    session: z
+      .object({
+        idleLockSeconds: z.number().int().min(5).max(28_800).default(900).meta({ description: 'Lock after this many seconds without input (HIPAA automatic logoff).' }),
+        maxFailedSignIns: z.number().int().min(1).max(100).default(5).meta({ description: 'Failed sign-ins in a row before a user is locked out.' }),
+        failedSignInLockoutSeconds: z.number().int().min(1).max(86_400).default(60).meta({ description: 'How long a user stays locked out after too many failed sign-ins.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Session and lock' }),
+    directory: z
+      .object({
+        servers: z
+          .array(z.url({ protocol: /^ldaps?$/, error: 'must be an ldaps:// or ldap:// URL' }))
+          .default([])
+          .meta({ description: 'Active Directory domain controllers, tried in order, e.g. ldaps://dc1.corp.example.org:636.' }),
+        startTls: z.boolean().default(true).meta({ description: 'Upgrade ldap:// connections with StartTLS. ldaps:// servers use TLS from the start.' }),
+        allowUnencryptedLab: z.boolean().default(false).meta({ description: 'Lab only: allow ldap:// without StartTLS. Passwords then cross the network in the clear.' }),
+        caFile: FilePath.optional().meta({ description: 'PEM file of the CA(s) that signed the domain controllers\' certificates; default: the operating system\'s trust store.' }),
+        baseDn: z.string().max(1024).default('').meta({ description: 'Where users are searched, e.g. DC=corp,DC=example,DC=org.' }),
+        netbiosDomain: z.string().max(15).default('').meta({ description: 'The pre-Windows 2000 domain name users may type as DOMAIN\\user.' }),
+        upnSuffix: z.string().max(253).default('').meta({ description: 'Appended to a bare user name to form the UPN, e.g. corp.example.org.' }),
+        timeoutSeconds: z.number().int().min(1).max(120).default(10).meta({ description: 'How long to wait for one domain controller before trying the next.' }),
+        offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({ description: 'Days after an online sign-in that the same user may sign in while no domain controller answers (0: never offline).' }),
+        roleGroups: z
+          .object({
+            clinician: roleGroups.meta({ description: 'Distinguished names of the AD groups (nested membership counts) whose members are clinicians.' }),
+            researcher: roleGroups.meta({ description: 'AD groups whose members are researchers.' }),
+            compliance: roleGroups.meta({ description: 'AD groups whose members are compliance officers (audit review and export).' }),
+            administrator: roleGroups.meta({ description: 'AD groups whose members administer Enclave on the workstation.' }),
+          })
+          .strict()
+          .prefault({})
+          .meta({ title: 'Role groups' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Directory (Active Directory)' }),
+    smartCard: z
+      .object({
+        enabled: z.boolean().default(false).meta({ description: 'Offer smart-card (PIV/CAC) sign-in.' }),
+        pkcs11Module: FilePath.optional().meta({ description: 'The card middleware\'s PKCS#11 library, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so or C:\\Windows\\System32\\opensc-pkcs11.dll.' }),
+        caFiles: z.array(FilePath).default([]).meta({ description: 'PEM files of the institution\'s CA certificates that card certificates must chain to.' }),
+        crlFiles: z.array(FilePath).default([]).meta({ description: 'CRL files (DER or PEM) checked offline for every card certificate.' }),
+        requiredEkus: z.array(Oid).default(['1.3.6.1.4.1.311.20.2.2']).meta({ description: 'Extended key usages the card certificate must carry (default: Microsoft smart-card logon).' }),
+        requiredPolicyOids: z.array(Oid).default([]).meta({ description: 'Certificate policy OIDs of which the card certificate must carry at least one (empty: not checked).' }),
+        staleCrl: z.enum(['refuse', 'warn']).default('refuse').meta({ description: 'What to do when a CRL is past its nextUpdate: refuse the card, or warn during the grace period.' }),
+        staleCrlGraceHours: z.number().int().min(0).max(720).default(24).meta({ description: 'With staleCrl = warn: hours past nextUpdate a CRL is still accepted.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Smart card' }),
+    breakGlass: z
+      .object({
+        enabled: z.boolean().default(false).meta({ description: 'Allow emergency sign-in, with a typed reason, when the normal path fails.' }),
+        groups: z.array(z.string().min(1).max(1024)).default([]).meta({ description: 'AD groups whose members may use break-glass sign-in.' }),
+        durationMinutes: z.number().int().min(5).max(720).default(60).meta({ description: 'How long a break-glass session lasts before it ends.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Break-glass access' }),
+    audit: z
+      .object({
+        batchMaxEvents: z.number().int().min(1).max(100_000).default(500).meta({ description: 'Seal a signed batch after this many events.' }),
+        batchMaxSeconds: z.number().int().min(5).max(86_400).default(300).meta({ description: 'Seal a signed batch at least this often while events are waiting.' }),
+        heartbeatSeconds: z.number().int().min(60).max(86_400).default(3600).meta({ description: 'Seal an empty heartbeat batch this often while idle, proving that nothing happened.' }),
+        localRetentionDays: z.number().int().min(0).max(3650).default(30).meta({ description: 'Days a batch stays on the workstation after every SIEM destination confirmed it.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Audit batches' }),
+    siem: z
+      .object({
+        destinations: z.array(SiemDestination).default([]).meta({
+          description: 'Where signed audit batches are delivered, each with its own cursor: syslog-tls (RFC 5425), splunk-hec or https-json. A JSON array (a string in the registry).',
+        }),
+        enterpriseNumber: z.number().int().min(1).max(4_294_967_295).default(32473).meta({ description: 'IANA Private Enterprise Number in RFC 5424 structured data (32473 is the documentation number).' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'SIEM delivery' }),
+    inference: z
+      .object({
+        models: z.array(ModelEntry).default([]).meta({ description: 'The models IT deployed, each with id, name, path, sha256 and contextSize. A file whose hash differs is never loaded. A JSON array (a string in the registry).' }),
+        workloads: z
+          .array(WorkloadEntry)
+          .min(1)
+          .default([{ id: 'general', name: 'General', model: null }])
+          .meta({ description: 'What users can pick, each naming the model it routes to. A JSON array (a string in the registry).' }),
+        allowUserModels: z.boolean().default(false).meta({ description: 'Evaluation only: the first-run screen may add a local GGUF file or generate the test model.' }),
+        gpu: z.enum(['auto', 'off']).default('auto').meta({ description: 'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU.', userSettable: true }),
+        maxPromptChars: z.number().int().min(1).max(200_000).default(16_000).meta({ description: 'Longest prompt a user may send, in characters.' }),
+        maxResponseTokens: z.number().int().min(1).max(32_768).default(1024).meta({ description: 'Longest answer the model may write, in tokens.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Models and workloads' }),
+    roles: z
+      .object({
+        evaluationAccount: z.array(Role).min(1).default([...ROLES]).meta({ description: 'Evaluation only: the roles the first local account receives.' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Evaluation roles' }),
   })
   .strict()
   .superRefine((policy, ctx) => {
     const modelIds = new Set(policy.inference.models.map((m) => m.id));
     policy.inference.workloads.forEach((w, i) => {
       if (w.model === null && !policy.inference.allowUserModels) {
-        ctx.addIssue({ code: 'custom', path: ['inference', 'workloads', i, 'model'], message: 'a workload without a model needs inference.allowUserModels' });
+        ctx.addIssue({ code: 'custom', path: ['inference', 'workloads', i, 'model'], message: 'a workload without a model needs inference.allowUserModels (evaluation only)' });
       }
       if (w.model !== null && !modelIds.has(w.model)) {
         ctx.addIssue({ code: 'custom', path: ['inference', 'workloads', i, 'model'], message: `names model "${w.model}", which is not in inference.models` });
       }
     });
-    if (policy.mode === 'managed' && (policy.storage.allowKeyFile || policy.inference.allowUserModels)) {
-      ctx.addIssue({ code: 'custom', path: ['mode'], message: 'storage.allowKeyFile and inference.allowUserModels are for evaluation mode only' });
+    if (policy.mode === 'managed') {
+      for (const key of ['allowKeyFile'] as const) {
+        if (policy.storage[key]) ctx.addIssue({ code: 'custom', path: ['storage', key], message: 'is for evaluation mode only' });
+      }
+      if (policy.inference.allowUserModels) ctx.addIssue({ code: 'custom', path: ['inference', 'allowUserModels'], message: 'is for evaluation mode only' });
     }
+    const plain = policy.directory.servers.filter((s) => s.startsWith('ldap://'));
+    if (plain.length > 0 && !policy.directory.startTls && !policy.directory.allowUnencryptedLab) {
+      ctx.addIssue({ code: 'custom', path: ['directory', 'startTls'], message: `must be true for ${plain[0]}: plain LDAP sends passwords in the clear (allowUnencryptedLab permits it in a lab)` });
+    }
+    if (policy.smartCard.enabled && !policy.smartCard.pkcs11Module) {
+      ctx.addIssue({ code: 'custom', path: ['smartCard', 'pkcs11Module'], message: 'is required when smartCard.enabled is true' });
+    }
+    if (policy.smartCard.enabled && policy.smartCard.caFiles.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['smartCard', 'caFiles'], message: 'needs at least one CA file when smartCard.enabled is true' });
+    }
+    if (policy.breakGlass.enabled && policy.breakGlass.groups.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['breakGlass', 'groups'], message: 'needs at least one group when breakGlass.enabled is true' });
+    }
+    const ids = new Set<string>();
+    policy.siem.destinations.forEach((d, i) => {
+      if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['siem', 'destinations', i, 'id'], message: `"${d.id}" is used by two destinations` });
+      ids.add(d.id);
+      if (Boolean(d.clientCertFile) !== Boolean(d.clientKeyFile)) {
+        ctx.addIssue({ code: 'custom', path: ['siem', 'destinations', i, 'clientKeyFile'], message: 'clientCertFile and clientKeyFile go together' });
+      }
+    });
   });
 
 export type Policy = z.output<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
 export type ModelEntry = z.output<typeof ModelEntry>;
 export type WorkloadEntry = z.output<typeof WorkloadEntry>;
+export type SiemDestination = z.output<typeof SiemDestination>;

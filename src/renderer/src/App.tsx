@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppStatus, SessionState } from '../../shared/api.js';
 import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
 import { ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
+import { PolicyErrorScreen, PolicyNoticeBanner } from './components/PolicyScreens.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
 
@@ -68,8 +69,14 @@ export function App() {
 
   useEffect(() => {
     void refresh();
-    // The core also locks by itself (idle) and signs out; follow it.
-    return on('session.changed', applySession);
+    // The core also locks by itself (idle) and signs out; follow it. A policy
+    // change can alter the mode, the limits, or lock Enclave for a policy error.
+    const offSession = on('session.changed', applySession);
+    const offPolicy = on('policy.changed', () => void refresh());
+    return () => {
+      offSession();
+      offPolicy();
+    };
   }, [refresh, applySession]);
 
   const onStaleSession = useCallback(() => void refresh(), [refresh]);
@@ -101,6 +108,8 @@ export function App() {
         )}
       </div>
     );
+  } else if (status.policy.state === 'error') {
+    screen = <PolicyErrorScreen status={status} />;
   } else {
     const session = status.session;
     if (session.state === 'signed-out') {
@@ -129,6 +138,7 @@ export function App() {
   return (
     <div className="app">
       {evaluation ? <EvaluationBanner /> : null}
+      {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
       <div className="app-body">{screen}</div>
       {status ? (
         <footer className="app-footer">

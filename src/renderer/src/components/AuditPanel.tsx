@@ -1,9 +1,9 @@
 // Compliance view: re-verifies the local audit hash chain on demand.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { AuditVerifyReport } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { formatNumber, fullTime } from '../format.js';
-import { ErrorAlert, Spinner } from './common.js';
+import { Drawer, ErrorAlert, Spinner } from './common.js';
 
 const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport['firstBad']>['problem'], string> = {
   modified: 'modified',
@@ -16,7 +16,6 @@ export function AuditPanel({ onClose }: { onClose(): void }) {
   const [report, setReport] = useState<{ report: AuditVerifyReport; at: number } | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
-  const headingRef = useRef<HTMLHeadingElement>(null);
 
   const verify = useCallback(async () => {
     setBusy(true);
@@ -28,73 +27,54 @@ export function AuditPanel({ onClose }: { onClose(): void }) {
   }, []);
 
   useEffect(() => {
-    headingRef.current?.focus();
     void verify();
   }, [verify]);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') onClose();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
-
   const r = report?.report;
   return (
-    <aside className="drawer" aria-labelledby="audit-title">
-      <div className="drawer-header">
-        <h2 id="audit-title" tabIndex={-1} ref={headingRef}>
-          Audit
-        </h2>
-        <button type="button" className="btn btn-ghost btn-icon" onClick={onClose} aria-label="Close audit panel">
-          ×
+    <Drawer title="Audit" closeLabel="Close audit panel" onClose={onClose}>
+      <p className="muted">
+        Every sign-in, prompt, answer and change is an audit event, chained by SHA-256 to the one before. Verifying
+        recomputes the whole chain on this workstation.
+      </p>
+      <div className="drawer-actions">
+        <button type="button" className="btn btn-secondary" onClick={() => void verify()} disabled={busy}>
+          {busy ? 'Verifying…' : 'Verify audit chain'}
         </button>
+        {busy ? <Spinner label="Verifying" /> : null}
       </div>
-      <div className="drawer-body">
-        <p className="muted">
-          Every sign-in, prompt, answer and change is an audit event, chained by SHA-256 to the one before. Verifying
-          recomputes the whole chain on this workstation.
-        </p>
-        <div className="drawer-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void verify()} disabled={busy}>
-            {busy ? 'Verifying…' : 'Verify audit chain'}
-          </button>
-          {busy ? <Spinner label="Verifying" /> : null}
+      <ErrorAlert error={error} />
+      {r && r.ok ? (
+        <div className="audit-result audit-ok" role="status" aria-label="Audit result">
+          <strong>
+            Audit intact — {formatNumber(r.eventsChecked)} events, head {r.headHash ? r.headHash.slice(0, 12) : 'none'}
+          </strong>
+          <dl className="facts">
+            <dt>Events checked</dt>
+            <dd>{formatNumber(r.eventsChecked)}</dd>
+            <dt>Head sequence</dt>
+            <dd>{r.headSequence}</dd>
+            <dt>Head hash</dt>
+            <dd className="mono break">{r.headHash ?? '—'}</dd>
+            <dt>Verified</dt>
+            <dd>{report ? fullTime(report.at) : ''}</dd>
+          </dl>
         </div>
-        <ErrorAlert error={error} />
-        {r && r.ok ? (
-          <div className="audit-result audit-ok" role="status" aria-label="Audit result">
-            <strong>
-              Audit intact — {formatNumber(r.eventsChecked)} events, head {r.headHash ? r.headHash.slice(0, 12) : 'none'}
-            </strong>
-            <dl className="facts">
-              <dt>Events checked</dt>
-              <dd>{formatNumber(r.eventsChecked)}</dd>
-              <dt>Head sequence</dt>
-              <dd>{r.headSequence}</dd>
-              <dt>Head hash</dt>
-              <dd className="mono break">{r.headHash ?? '—'}</dd>
-              <dt>Verified</dt>
-              <dd>{report ? fullTime(report.at) : ''}</dd>
-            </dl>
-          </div>
-        ) : null}
-        {r && !r.ok ? (
-          <div className="audit-result audit-bad" role="alert">
-            <strong>
-              {r.firstBad
-                ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}`
-                : 'Audit chain did not verify'}
-            </strong>
-            {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
-            <p className="muted">
-              {formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer;
-              do not delete the database.
-            </p>
-          </div>
-        ) : null}
-      </div>
-    </aside>
+      ) : null}
+      {r && !r.ok ? (
+        <div className="audit-result audit-bad" role="alert">
+          <strong>
+            {r.firstBad
+              ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}`
+              : 'Audit chain did not verify'}
+          </strong>
+          {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
+          <p className="muted">
+            {formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer;
+            do not delete the database.
+          </p>
+        </div>
+      ) : null}
+    </Drawer>
   );
 }

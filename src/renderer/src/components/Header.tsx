@@ -10,9 +10,11 @@ interface Props {
   inference: InferenceStatus | null;
   model: ModelSummary | null;
   canAudit: boolean;
-  auditOpen: boolean;
+  canAdminister: boolean;
+  drawer: 'audit' | 'about' | null;
   busy: boolean;
   onAudit(): void;
+  onAbout(): void;
   onLock(): void;
   onSignOut(): void;
 }
@@ -24,7 +26,7 @@ export function deviceText(inference: InferenceStatus | null): string {
   return `GPU · ${device.name}`;
 }
 
-export function Header({ institution, user, inference, model, canAudit, auditOpen, busy, onAudit, onLock, onSignOut }: Props) {
+export function Header({ institution, user, inference, model, canAudit, canAdminister, drawer, busy, onAudit, onAbout, onLock, onSignOut }: Props) {
   return (
     <header className="app-header">
       <div className="brand">
@@ -65,8 +67,13 @@ export function Header({ institution, user, inference, model, canAudit, auditOpe
 
       <div className="header-actions">
         {canAudit ? (
-          <button type="button" className={`btn btn-ghost ${auditOpen ? 'is-active' : ''}`} aria-pressed={auditOpen} onClick={onAudit}>
+          <button type="button" className={`btn btn-ghost ${drawer === 'audit' ? 'is-active' : ''}`} aria-pressed={drawer === 'audit'} onClick={onAudit}>
             Audit
+          </button>
+        ) : null}
+        {canAdminister ? (
+          <button type="button" className={`btn btn-ghost ${drawer === 'about' ? 'is-active' : ''}`} aria-pressed={drawer === 'about'} onClick={onAbout}>
+            About
           </button>
         ) : null}
         <button type="button" className="btn btn-ghost" onClick={onLock} disabled={busy}>

@@ -9,6 +9,7 @@ import { ChatWorkspace } from './ChatWorkspace.js';
 import { ErrorAlert, Spinner } from './common.js';
 import { Header } from './Header.js';
 import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelSetup.js';
+import { AboutPanel } from './PolicyScreens.js';
 
 
 /** The model chats run on: the loaded one, else the one the first workload routes to, else the only one. */
@@ -31,7 +32,7 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const [inference, setInference] = useState<InferenceStatus | null>(null);
   const [inferenceError, setInferenceError] = useState<ErrorInfo | null>(null);
   const [loading, setLoading] = useState<ModelLoadingEvent | null>(null);
-  const [auditOpen, setAuditOpen] = useState(false);
+  const [drawer, setDrawer] = useState<'audit' | 'about' | null>(null);
   const [actionError, setActionError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -125,9 +126,11 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
         inference={inference}
         model={model}
         canAudit={canAudit}
-        auditOpen={auditOpen}
+        canAdminister={isAdmin}
+        drawer={drawer}
         busy={busy}
-        onAudit={() => setAuditOpen((o) => !o)}
+        onAudit={() => setDrawer((d) => (d === 'audit' ? null : 'audit'))}
+        onAbout={() => setDrawer((d) => (d === 'about' ? null : 'about'))}
         onLock={() => void act('auth.lock')}
         onSignOut={() => void act('auth.signOut')}
       />
@@ -143,7 +146,8 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
       ) : null}
       <div className="workspace-body">
         <main className="workspace-main">{body}</main>
-        {auditOpen ? <AuditPanel onClose={() => setAuditOpen(false)} /> : null}
+        {drawer === 'audit' ? <AuditPanel onClose={() => setDrawer(null)} /> : null}
+        {drawer === 'about' ? <AboutPanel status={status} onClose={() => setDrawer(null)} /> : null}
       </div>
     </div>
   );

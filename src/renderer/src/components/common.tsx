@@ -1,6 +1,6 @@
-// Pieces every screen uses: the error box, the evaluation banner and the
-// centred card of the sign-in screens.
-import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
+// Pieces every screen uses: the error box, the evaluation banner, the
+// centred card of the sign-in screens and the side drawer.
+import { useEffect, useId, useRef, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 import type { ErrorInfo } from '../enclave.js';
 
 /** An error from a call, shown where it happened. role=alert so it is announced and testable. */
@@ -27,6 +27,33 @@ export function EvaluationBanner() {
       <strong>EVALUATION — NOT FOR PATIENT DATA</strong>
       <span className="eval-banner-detail">No managed policy is installed. Use test data only.</span>
     </div>
+  );
+}
+
+/** A side panel: focus moves to its title when it opens, and Escape closes it. */
+export function Drawer({ title, closeLabel, wide, onClose, children }: { title: string; closeLabel: string; wide?: boolean; onClose(): void; children: ReactNode }) {
+  const titleId = useId();
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => headingRef.current?.focus(), []);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <aside className={wide ? 'drawer drawer-wide' : 'drawer'} aria-labelledby={titleId}>
+      <div className="drawer-header">
+        <h2 id={titleId} tabIndex={-1} ref={headingRef}>
+          {title}
+        </h2>
+        <button type="button" className="btn btn-ghost btn-icon" onClick={onClose} aria-label={closeLabel}>
+          ×
+        </button>
+      </div>
+      <div className="drawer-body">{children}</div>
+    </aside>
   );
 }
 

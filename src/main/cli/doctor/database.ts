@@ -1,0 +1,72 @@
+// The database and its audit chain. The doctor can open the database only
+// with a key file, which only the evaluation policy allows; a production key
+// is wrapped by the OS key store (DPAPI, Keychain, libsecret) through Electron,
+// which a command-line tool cannot reach, and the app verifies the chain each
+// time it starts.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { verifyAuditChain } from '../../audit/index.js';
+import { KEY_FILE, readKeyFile } from '../../keys/index.js';
+import type { Policy } from '../../policy/index.js';
+import { openStore } from '../../store/index.js';
+import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
+
+/** core/index.ts DATABASE_FILE; importing it would load the whole core. */
+export const DATABASE_FILE = 'enclave.db';
+/** electron/key-protector.ts WRAPPED_KEY_FILE, kept in the app's userData folder (the data folder's parent). */
+const WRAPPED_KEY_FILE = 'database-key.wrapped';
+
+/** Where the desktop app keeps its data for the current user: Electron's userData for "Enclave", then data/. */
+export function defaultDataDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Enclave', 'data');
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Enclave', 'data');
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'Enclave', 'data');
+}
+
+export function checkDatabase(dataDir: string | undefined, policy: Policy | null): CheckResult {
+  const name = 'database';
+  if (!dataDir) {
+    return skip(name, `no --data-dir given; for this user the app keeps its data in ${defaultDataDir()}: pass --data-dir <dir> to check the database and its audit chain`);
+  }
+  const databasePath = join(dataDir, DATABASE_FILE);
+  const keyPath = join(dataDir, KEY_FILE);
+  if (!existsSync(databasePath)) {
+    return skip(name, existsSync(dataDir) ? `no database yet (${databasePath}); the app creates it at first start` : `no database yet: ${dataDir} does not exist`);
+  }
+  if (!existsSync(keyPath)) {
+    const wrapped = join(dirname(resolve(dataDir)), WRAPPED_KEY_FILE);
+    return skip(
+      name,
+      `${databasePath} exists; its key is wrapped by the OS key store${existsSync(wrapped) ? ` (${wrapped})` : ''}, which this command cannot open; the app verifies the audit chain at each start`,
+    );
+  }
+  if (!policy) return skip(name, 'not checked: the policy is not valid, so whether a key file may be used is unknown');
+  if (!policy.storage.allowKeyFile) {
+    return warn(
+      name,
+      `${keyPath} holds the database key in the clear, but the policy does not allow a key file (storage.allowKeyFile): the app moves the key into the OS key store at its next start, or refuses to start where there is none. The audit chain was not checked`,
+    );
+  }
+  let store;
+  try {
+    store = openStore({ path: databasePath, key: readKeyFile(keyPath), readonly: true });
+  } catch (error) {
+    return fail(name, messageOf(error));
+  }
+  try {
+    const report = verifyAuditChain(store.db);
+    if (report.ok) {
+      return ok(name, `${databasePath} opens with the key file (${keyPath}); audit chain intact: ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'}, head ${report.headSequence}`);
+    }
+    const bad = report.firstBad!;
+    return fail(
+      name,
+      `${databasePath}: audit chain broken at event ${bad.sequence} (${bad.problem}): ${bad.detail}; the ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'} before it verified. Keep the database as it is and tell the compliance officer (enclave audit verify shows the same)`,
+    );
+  } catch (error) {
+    return fail(name, `${databasePath}: the audit chain could not be read: ${messageOf(error)}`);
+  } finally {
+    store.close();
+  }
+}

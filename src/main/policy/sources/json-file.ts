@@ -1,0 +1,59 @@
+// JSON policy files: /etc/enclave/policy.json and policy.d/*.json on Linux, the
+// built-in evaluation policy, and any file given to `enclave policy validate`.
+import { readFileSync } from 'node:fs';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { emptyLayer, layerFromDocument, type PolicyLayer } from '../resolve.js';
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+const SYNTAX: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'expected a quoted property name',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected ":"',
+  CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "}"',
+  CloseBracketExpected: 'expected "]"',
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'unterminated number',
+  InvalidUnicode: 'malformed \\u escape',
+  InvalidEscapeCharacter: 'malformed escape sequence',
+  InvalidCharacter: 'control character in a string',
+};
+
+/** Parses policy JSON strictly (no comments, no trailing commas); syntax errors carry line and column. */
+export function layerFromJsonText(text: string, source: string): PolicyLayer {
+  const errors: ParseError[] = [];
+  const document: unknown = parse(text.replace(/^\uFEFF/, ''), errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const { line, column } = lineAndColumn(text, first.offset);
+    const code = printParseErrorCode(first.error);
+    const layer = emptyLayer(source);
+    layer.problems.push({ key: null, source, message: `is not valid JSON: ${SYNTAX[code] ?? code} at line ${line}, column ${column}` });
+    return layer;
+  }
+  return layerFromDocument(document, source);
+}
+
+/** A missing file is no source at all (null); an unreadable one is a problem. */
+export function readJsonPolicyFile(path: string, options: { required?: boolean } = {}): PolicyLayer | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !options.required) return null;
+    const layer = emptyLayer(path);
+    layer.problems.push({ key: null, source: path, message: `cannot be read: ${(error as Error).message}` });
+    return layer;
+  }
+  return layerFromJsonText(text, path);
+}
