@@ -204,6 +204,18 @@ describe('policy: Windows registry (reg query output)', () => {
     expect(effective.warnings).toContainEqual({ key: 'session.idleLockSeconds', source: 'HKCU\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: expect.stringMatching(/whole machine/) });
   });
 
+  it('when HKLM and HKCU disagree on a user-settable key, HKLM wins and show names the value it overrode', async () => {
+    const hklm = `${fixture('reg-query-hklm.txt')}HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Enclave\\inference\r\n    gpu    REG_SZ    auto\r\n\r\n`;
+    const resolution = await readPolicy(registry({ HKLM: hklm, HKCU: fixture('reg-query-hkcu.txt') }));
+    expect(expectEffective(resolution).policy.inference.gpu).toBe('auto');
+    expect(setting(resolution, 'inference.gpu')).toEqual({
+      key: 'inference.gpu',
+      value: 'auto',
+      source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\inference\\gpu',
+      overridden: [{ source: 'HKCU\\SOFTWARE\\Policies\\Enclave\\inference\\gpu', value: 'off' }],
+    });
+  });
+
   it('a value of the wrong registry kind, or a boolean that is not 0 or 1, names the value and the kind it must be', async () => {
     const problems = expectProblems(await readPolicy(registry({ HKLM: fixture('reg-query-wrong-kind.txt') })));
     expect(problems).toContainEqual({ key: 'session.idleLockSeconds', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: 'is REG_SZ; it must be REG_DWORD' });
