@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describeNotices, readPolicy } from './policy/index.js';
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
-import { obtainDatabaseKey } from './electron/key-protector.js';
+import { obtainDatabaseKey, readWrappedDatabaseKey } from './electron/key-protector.js';
 import { appPaths, createMainWindow, guardWebContents, rendererLocation } from './electron/window.js';
 
 const log = (line: string): void => console.log(line);
@@ -138,8 +138,14 @@ const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2);
 if (cliArgs[0] === 'doctor' && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
 
 if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
-  void import('./cli/main.js')
-    .then(({ runCli }) => runCli(cliArgs))
+  const withKey = async (): Promise<Buffer | undefined> => {
+    // Only the app can unwrap the production key, so only `Enclave doctor` can verify a managed workstation's audit chain.
+    if (cliArgs[0] !== 'doctor') return undefined;
+    await app.whenReady();
+    return (await readWrappedDatabaseKey(app.getPath('userData')).catch(() => null)) ?? undefined;
+  };
+  void Promise.all([import('./cli/main.js'), withKey()])
+    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }))
     .then(
       (code) => app.exit(code),
       (error: unknown) => {

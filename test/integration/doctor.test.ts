@@ -4,6 +4,7 @@
 // evaluation database with its key file, the generated test model, SoftHSM2 as
 // the PKCS#11 module, and node-llama-cpp's real backend detection.
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -12,6 +13,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
+import { createCore } from '../../src/main/core/index.js';
+import { policyFromDocument } from '../../src/main/policy/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { KEY_FILE, readKeyFile } from '../../src/main/keys/index.js';
 import { openStore } from '../../src/main/store/index.js';
@@ -446,6 +449,24 @@ describe('enclave doctor: database and audit chain', () => {
     const managed = await doctorJson(managedPolicy(), ['--data-dir', data]);
     expect(managed.byName('database').status).toBe('warn');
     expect(managed.byName('database').detail).toContain('the policy does not allow a key file (storage.allowKeyFile)');
+  });
+
+  it('verifies a managed workstation\'s chain with the key the installed app unwraps, and says so for the wrong key', async () => {
+    const data = join(dir.path, 'managed-data');
+    const key = randomBytes(32);
+    const core = await createCore({ dataDir: data, databaseKey: key, policy: policyFromDocument(managedPolicy(), 'managed test policy'), version: 'test', log: () => undefined });
+    await core.close();
+    const policyFile = writePolicy(managedPolicy());
+    const run = async (databaseKey: Buffer) => {
+      let out = '';
+      const code = await runCli(['doctor', '--policy', policyFile, '--data-dir', data, '--json'], { out: (l) => (out += l), err: () => undefined }, { databaseKey });
+      return { code, database: (JSON.parse(out) as { checks: Check[] }).checks.find((c) => c.name === 'database')! };
+    };
+    const good = await run(key);
+    expect(good.database).toMatchObject({ status: 'ok', detail: expect.stringMatching(/opens with the key from the OS key store; audit chain intact: \d+ events/) });
+    const wrong = await run(randomBytes(32));
+    expect(wrong.code).toBe(1);
+    expect(wrong.database).toMatchObject({ status: 'fail', detail: expect.stringMatching(/cannot be opened with this key/) });
   });
 
   it('skips without --data-dir, without a database, and when the key is wrapped by the OS key store', async () => {

@@ -15,13 +15,15 @@ import { checkModels } from './doctor/models.js';
 import { checkPolicy } from './doctor/policy.js';
 import { checkSiem } from './doctor/siem.js';
 import { checkSmartCard } from './doctor/smart-card.js';
-import type { CliIo } from './main.js';
+import type { CliContext, CliIo } from './main.js';
 
 export type { CheckResult, CheckStatus } from './doctor/check.js';
 
 export interface DoctorOptions {
   dataDir?: string | undefined;
   policyPath?: string | undefined;
+  /** The unwrapped database key, when the installed app runs the doctor. */
+  databaseKey?: Buffer | undefined;
 }
 
 /** A check that throws is reported as failed, and the others still run. */
@@ -51,7 +53,7 @@ export async function diagnose(options: DoctorOptions = {}): Promise<CheckResult
     policy ? guarded('directory', () => checkDirectory(policy)) : notChecked('directory'),
     policy ? guarded('siem', () => checkSiem(policy)) : notChecked('siem'),
   ]);
-  const database = await guarded('database', () => [checkDatabase(options.dataDir, policy)]);
+  const database = await guarded('database', () => [checkDatabase(options.dataDir, policy, options.databaseKey)]);
   const models = policy ? await guarded('models', () => checkModels(policy)) : notChecked('models');
   const gpu = await guarded('gpu', async () => [await checkGpu(policy)]);
   const smartCard = policy ? await guarded('smart card', () => checkSmartCard(policy)) : notChecked('smart card');
@@ -73,7 +75,7 @@ export function formatResults(results: readonly CheckResult[]): string[] {
   return lines;
 }
 
-export async function runDoctor(args: string[], io: CliIo): Promise<number> {
+export async function runDoctor(args: string[], io: CliIo, context: CliContext = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { 'data-dir': { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' } },
@@ -84,7 +86,7 @@ export async function runDoctor(args: string[], io: CliIo): Promise<number> {
     io.err(`enclave: doctor takes no arguments besides --data-dir, --policy and --json (got "${positionals.join(' ')}")`);
     return 2;
   }
-  const results = await diagnose({ dataDir: values['data-dir'], policyPath: values.policy });
+  const results = await diagnose({ dataDir: values['data-dir'], policyPath: values.policy, databaseKey: context.databaseKey });
   const failed = results.some((r) => r.status === 'fail');
   if (values.json) {
     io.out(JSON.stringify({ ok: !failed, version: ENCLAVE_VERSION, checks: results, summary: summarise(results) }));

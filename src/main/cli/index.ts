@@ -1,2 +1,2 @@
 // Front door of the CLI service.
-export { runCli, type CliIo } from './main.js';
+export { runCli, type CliContext, type CliIo } from './main.js';

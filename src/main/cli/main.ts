@@ -39,7 +39,16 @@ export interface CliIo {
   err: (line: string) => void;
 }
 
-export async function runCli(argv: string[], io: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') }): Promise<number> {
+/** What only the installed app can add when it runs a command (Electron main unwraps the database key). */
+export interface CliContext {
+  databaseKey?: Buffer | undefined;
+}
+
+export async function runCli(
+  argv: string[],
+  io: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') },
+  context: CliContext = {},
+): Promise<number> {
   const [group, command, ...rest] = argv;
   try {
     if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
@@ -53,7 +62,7 @@ export async function runCli(argv: string[], io: CliIo = { out: (l) => process.s
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
     if (group === 'policy' && command === 'validate') return await policyValidate(rest, io);
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
-    if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io);
+    if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io, context);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);
     io.err(`enclave: unknown command "${[group, command].filter(Boolean).join(' ')}"\n\n${USAGE}`);

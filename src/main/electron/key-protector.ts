@@ -122,6 +122,20 @@ function noKeyStore(): KeyProtectionError {
   );
 }
 
+/**
+ * The existing key, for `Enclave doctor`: never creates, moves or re-wraps
+ * anything. Null when there is no wrapped key or no key store to unwrap it.
+ */
+export async function readWrappedDatabaseKey(userDataDir: string): Promise<Buffer | null> {
+  const path = join(userDataDir, WRAPPED_KEY_FILE);
+  if (!existsSync(path) || !safeStorage.isEncryptionAvailable()) return null;
+  const hex = await safeStorage.decryptStringAsync(readFileSync(path)).then(
+    (r) => r.result,
+    () => '',
+  );
+  return /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : null;
+}
+
 async function unwrap(path: string): Promise<Buffer> {
   let hex: string;
   let shouldReEncrypt = false;

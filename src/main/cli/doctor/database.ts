@@ -1,8 +1,7 @@
-// The database and its audit chain. The doctor can open the database only
-// with a key file, which only the evaluation policy allows; a production key
-// is wrapped by the OS key store (DPAPI, Keychain, libsecret) through Electron,
-// which a command-line tool cannot reach, and the app verifies the chain each
-// time it starts.
+// The database and its audit chain. A production key is wrapped by the OS key
+// store (DPAPI, Keychain, libsecret) through Electron: the installed app
+// (`Enclave doctor`) unwraps it and passes it in. Under plain Node only an
+// evaluation key file can open the database.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,7 +23,12 @@ export function defaultDataDir(platform: NodeJS.Platform = process.platform, env
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'Enclave', 'data');
 }
 
-export function checkDatabase(dataDir: string | undefined, policy: Policy | null): CheckResult {
+/**
+ * `databaseKey` is the unwrapped production key, which only the installed app
+ * can supply (`Enclave doctor` runs in Electron's main process); the command
+ * line under plain Node falls back to an evaluation key file.
+ */
+export function checkDatabase(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer): CheckResult {
   const name = 'database';
   if (!dataDir) {
     return skip(name, `no --data-dir given; for this user the app keeps its data in ${defaultDataDir()}: pass --data-dir <dir> to check the database and its audit chain`);
@@ -34,6 +38,7 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
   if (!existsSync(databasePath)) {
     return skip(name, existsSync(dataDir) ? `no database yet (${databasePath}); the app creates it at first start` : `no database yet: ${dataDir} does not exist`);
   }
+  if (databaseKey) return verifyWith(databasePath, databaseKey, 'the key from the OS key store');
   if (!existsSync(keyPath)) {
     const wrapped = join(dirname(resolve(dataDir)), WRAPPED_KEY_FILE);
     return skip(
@@ -48,16 +53,21 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
       `${keyPath} holds the database key in the clear, but the policy does not allow a key file (storage.allowKeyFile): the app moves the key into the OS key store at its next start, or refuses to start where there is none. The audit chain was not checked`,
     );
   }
+  return verifyWith(databasePath, readKeyFile(keyPath), `the key file (${keyPath})`);
+}
+
+function verifyWith(databasePath: string, key: Buffer, keyName: string): CheckResult {
+  const name = 'database';
   let store;
   try {
-    store = openStore({ path: databasePath, key: readKeyFile(keyPath), readonly: true });
+    store = openStore({ path: databasePath, key, readonly: true });
   } catch (error) {
     return fail(name, messageOf(error));
   }
   try {
     const report = verifyAuditChain(store.db);
     if (report.ok) {
-      return ok(name, `${databasePath} opens with the key file (${keyPath}); audit chain intact: ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'}, head ${report.headSequence}`);
+      return ok(name, `${databasePath} opens with ${keyName}; audit chain intact: ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'}, head ${report.headSequence}`);
     }
     const bad = report.firstBad!;
     return fail(
