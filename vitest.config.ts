@@ -13,6 +13,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Native addons (SQLCipher, llama.cpp) are safest in forked processes.
           pool: 'forks',
+          // One real Samba AD domain controller on loopback for the whole run (test/support/samba-dc.ts).
+          globalSetup: ['test/support/samba-global-setup.ts'],
         },
       },
     ],

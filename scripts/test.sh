@@ -12,9 +12,10 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 # --- System packages: Chromium for the end-to-end tests; a compiler, Python and
 # OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback);
-# the openssl tool and SoftHSM2 for the doctor's certificate and PKCS#11 tests. ---
+# the openssl tool and SoftHSM2 for the doctor's certificate and PKCS#11 tests;
+# Samba's AD domain controller for the directory sign-in tests (test/support/samba-dc.ts). ---
 need_apt=()
-for pkg in chromium g++ make python3 libssl-dev openssl softhsm2; do
+for pkg in chromium g++ make python3 libssl-dev openssl softhsm2 samba samba-ad-dc samba-ad-provision; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -22,7 +23,19 @@ if ((${#need_apt[@]})); then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # Samba without its recommended packages (libnss-winbind and libpam-winbind
+  # would edit nsswitch.conf and PAM); everything else as before (Chromium's
+  # recommends bring fonts-liberation for the screenshots).
+  samba_apt=() other_apt=()
+  for pkg in "${need_apt[@]}"; do
+    case "$pkg" in samba*) samba_apt+=("$pkg") ;; *) other_apt+=("$pkg") ;; esac
+  done
+  if ((${#other_apt[@]})); then
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${other_apt[@]}" >/dev/null
+  fi
+  if ((${#samba_apt[@]})); then
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${samba_apt[@]}" >/dev/null
+  fi
 fi
 
 # --- Node packages, reinstalled only when the lock file changed. ---

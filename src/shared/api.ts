@@ -33,13 +33,21 @@ const Username = z
   .max(64, 'A user name has at most 64 characters.')
   .regex(/^[A-Za-z0-9._@-]+$/, 'A user name may contain letters, digits and . _ @ - only.');
 const Password = z.string().min(1, 'Enter a password.').max(1024);
+/** What a person types to sign in: name, DOMAIN\\name or a UPN. Anything printable; the directory code escapes it. */
+const SignInName = z
+  .string()
+  .trim()
+  .min(1, 'Enter a user name.')
+  .max(256, 'A user name has at most 256 characters.')
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'A user name cannot contain control characters.');
 
 export const User = z.object({
   id: Id,
   username: z.string(),
   displayName: z.string(),
   roles: z.array(Role),
-  authMethod: z.enum(['evaluation-password']),
+  /** How this session was authenticated; the offline ones are shown as such. */
+  authMethod: z.enum(['evaluation-password', 'directory-password', 'directory-password-offline']),
 });
 export type User = z.infer<typeof User>;
 
@@ -176,7 +184,12 @@ export const calls = {
     access: 'public',
     summary: 'Evaluation mode, first run only: create the local evaluation account and sign it in.',
   },
-  'auth.signIn': { input: z.object({ username: Username, password: Password }).strict(), output: SessionState, access: 'public', summary: 'Sign in.' },
+  'auth.signIn': {
+    input: z.object({ username: SignInName, password: Password }).strict(),
+    output: SessionState,
+    access: 'public',
+    summary: 'Sign in; at a locked workstation the same person unlocks, and a different person ends the first session.',
+  },
   'auth.signOut': { input: Empty, output: SessionState, access: 'signed-in-or-locked', summary: 'Sign out and drop every model context.' },
   'auth.lock': { input: Empty, output: SessionState, access: ALL_ROLES, summary: 'Lock now; model contexts are dropped.' },
   'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },

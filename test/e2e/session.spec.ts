@@ -102,7 +102,7 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, audi
   // --- Lock; a wrong password is refused specifically; the right one unlocks. ---
   await page.getByRole('button', { name: 'Lock' }).click();
   await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
-  await expect(page.getByText(ACCOUNT.displayName)).toBeVisible();
+  await expect(page.getByText(ACCOUNT.displayName, { exact: true })).toBeVisible();
   await expectEvaluationBanner(page);
   // Nothing of the conversation stays on screen while locked.
   await expect(page.getByRole('log', { name: 'Conversation' })).toHaveCount(0);

@@ -1,21 +1,29 @@
 // Front door of the identity service: who is signed in, and the lock.
-// This issue brings evaluation accounts only; directory and smart-card
-// sign-in plug in here later.
+// Evaluation mode has one local account; a managed policy signs people in
+// through Active Directory (directory.ts), online or, for a policy-set number
+// of days after an online sign-in, offline against a cached verifier.
 import { v7 as uuidv7 } from 'uuid';
 import type { Role, SessionState, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
+
+export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
 
 interface AccountRow {
   id: string;
   username: string;
   display_name: string;
-  password_hash: string;
+  password_hash: string | null;
   roles: string;
+  kind: 'evaluation' | 'directory';
+  last_online_at: number | null;
 }
+
+const DAY_MS = 86_400_000;
 
 export interface IdentityOptions {
   store: Store;
@@ -35,9 +43,11 @@ export class IdentityService {
   #passwordHash: string | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   readonly #failures = new Map<string, { count: number; until: number }>();
+  readonly #directory: DirectoryClient;
 
   constructor(options: IdentityOptions) {
     this.#o = options;
+    this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
   }
 
   get state(): SessionState {
@@ -77,18 +87,79 @@ export class IdentityService {
     return this.#beginSession(user, passwordHash);
   }
 
+  /**
+   * Signs in. While locked, the same person signing in is an unlock, and a
+   * different person ends the first person's session before their own begins.
+   */
   async signIn(input: { username: string; password: string }): Promise<SessionState> {
-    if (this.#state.state !== 'signed-out') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
+    if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
+    if (this.#o.policy().mode === 'evaluation') return this.#signInEvaluation(input);
+    return this.#signInDirectory(input);
+  }
+
+  async #signInEvaluation(input: { username: string; password: string }): Promise<SessionState> {
     const username = input.username.toLowerCase();
     this.#checkLockout(username);
-    const row = this.#o.store.db.prepare('SELECT id, username, display_name, password_hash, roles FROM accounts WHERE username = ?').get(input.username) as AccountRow | undefined;
+    const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE username = ? AND kind = 'evaluation'").get(input.username) as AccountRow | undefined;
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     if (!row || !ok) {
       this.#recordFailure(username, 'auth.login', row ? 'bad_password' : 'unknown_user', { name: input.username, ...(row ? { id: row.id } : {}) });
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#failures.delete(username);
-    return this.#beginSession(toUser(row), row.password_hash);
+    return this.#beginSession(toUser(row, 'evaluation-password'), row.password_hash!);
+  }
+
+  async #signInDirectory(input: { username: string; password: string }): Promise<SessionState> {
+    const login = parseLoginName(input.username, this.#o.policy().directory);
+    this.#checkLockout(login.key);
+    let account: DirectoryAccount;
+    try {
+      account = await this.#directory.authenticate(login, input.password);
+    } catch (error) {
+      if (error instanceof DirectoryUnavailable && error.offlineAllowed) return this.#signInOffline(login.key, input, error);
+      const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
+      // The DC counts its own failures and locks the account; ours also covers offline attempts.
+      if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.login', reason, { name: input.username });
+      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: { name: input.username } });
+      throw error;
+    }
+    if (account.roles.length === 0) {
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: account.id, name: account.upn } });
+      throw new EnclaveError('no_role', `Your account (${account.upn}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
+    }
+    this.#failures.delete(login.key);
+    // The offline verifier: the same slow salted hash as evaluation passwords.
+    const verifier = await hashPassword(input.password);
+    this.#o.store.db
+      .prepare(
+        `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at)
+         VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now)
+         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = excluded.password_hash,
+           roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn, last_online_at = excluded.last_online_at`,
+      )
+      .run({ id: account.id, upn: account.upn, displayName: account.displayName, verifier, roles: JSON.stringify(account.roles), now: this.#o.now(), sam: account.samAccountName, dn: account.dn });
+    const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
+    return this.#beginSession(user, verifier);
+  }
+
+  /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
+  async #signInOffline(key: string, input: { username: string; password: string }, unavailable: DirectoryUnavailable): Promise<SessionState> {
+    const days = this.#o.policy().directory.offlineSignInDays;
+    const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE kind = 'directory' AND (username = ? OR sam_account_name = ?)").get(key, key) as AccountRow | undefined;
+    const fresh = row?.last_online_at != null && this.#o.now() - row.last_online_at <= days * DAY_MS;
+    if (days === 0 || !row || !fresh) {
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: { name: input.username, ...(row ? { id: row.id } : {}) } });
+      const why = days === 0 ? 'Policy does not allow signing in offline.' : `Signing in offline works only within ${days} days of your last sign-in on this workstation while the network worked.`;
+      throw new EnclaveError('directory_unreachable', `${unavailable.message} ${why} Try again when the network is back, or contact IT.`);
+    }
+    this.#checkLockout(key);
+    if (!(await verifyPassword(input.password, row.password_hash ?? DUMMY_PASSWORD_HASH))) {
+      this.#recordFailure(key, 'auth.login', 'bad_password_offline', { id: row.id, name: row.username });
+      throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
+    }
+    this.#failures.delete(key);
+    return this.#beginSession(toUser(row, 'directory-password-offline'), row.password_hash!);
   }
 
   async unlock(password: string): Promise<SessionState> {
@@ -141,7 +212,21 @@ export class IdentityService {
     this.#clearIdleTimer();
   }
 
-  #beginSession(user: User, passwordHash: string): SessionState {
+  async #beginSession(user: User, passwordHash: string): Promise<SessionState> {
+    const previous = this.#state;
+    if (previous.state === 'locked') {
+      if (previous.user.id === user.id) {
+        // The same person, signing in at the lock screen: that is an unlock.
+        this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
+        this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt };
+        this.#passwordHash = passwordHash;
+        this.#armIdleTimer();
+        this.#o.onChange(this.#state);
+        return this.#state;
+      }
+      // Someone else at a locked workstation: the first person's session ends, unseen.
+      await this.signOut('other_user');
+    }
     this.#o.audit.record({ action: 'auth.login', outcome: 'success', user: auditUser(user) });
     this.#state = { state: 'active', user, signedInAt: this.#o.now() };
     this.#passwordHash = passwordHash;
@@ -187,8 +272,8 @@ export class IdentityService {
   }
 }
 
-function toUser(row: AccountRow): User {
-  return { id: row.id, username: row.username, displayName: row.display_name, roles: JSON.parse(row.roles) as Role[], authMethod: 'evaluation-password' };
+function toUser(row: AccountRow, authMethod: User['authMethod']): User {
+  return { id: row.id, username: row.username, displayName: row.display_name, roles: JSON.parse(row.roles) as Role[], authMethod };
 }
 
 export function auditUser(user: User): { id: string; name: string; roles: Role[]; authMethod: string } {

@@ -61,9 +61,13 @@ export function openStore(options: OpenStoreOptions): Store {
     } else {
       db.pragma('journal_mode = WAL');
       db.pragma('secure_delete = ON');
-      db.pragma('foreign_keys = ON');
       db.pragma('synchronous = FULL');
+      // Foreign keys are off while migrating (better-sqlite3 turns them on by
+      // default), so a migration may rebuild a table others refer to; each
+      // migration is checked before it commits.
+      db.pragma('foreign_keys = OFF');
       migrate(db);
+      db.pragma('foreign_keys = ON');
     }
   } catch (error) {
     db.close();
@@ -99,6 +103,8 @@ function migrate(db: Db): void {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) throw new EnclaveError('storage_failed', `Database migration ${migration.version} (${migration.name}) would break ${broken.length} reference(s); nothing was changed.`);
       db.pragma(`user_version = ${migration.version}`);
     }).immediate();
   }

@@ -1,5 +1,5 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { SessionState, User } from '../../../shared/api.js';
 import { useFormCall } from '../enclave.js';
 import { fullTime } from '../format.js';
@@ -71,7 +71,8 @@ export function FirstRunScreen({ institution, onSession }: Props) {
   );
 }
 
-export function SignInScreen({ institution, onSession, evaluation }: Props & { evaluation: boolean }) {
+/** User name and password, sent as auth.signIn; used on the sign-in screen and at the lock. */
+function SignInForm({ onSession, hint, label, onCancel, children }: { onSession(session: SessionState): void; hint?: string; label?: string; onCancel?(): void; children?: ReactNode }) {
   const passwordRef = useRef<HTMLInputElement>(null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -80,27 +81,44 @@ export function SignInScreen({ institution, onSession, evaluation }: Props & { e
   async function submit(event: FormEvent) {
     event.preventDefault();
     const session = await run('auth.signIn', { username, password });
+    setPassword('');
     if (session) onSession(session);
-    else {
-      setPassword('');
-      passwordRef.current?.focus();
-    }
+    else passwordRef.current?.focus();
   }
 
+  const signIn = (
+    <button type="submit" className={onCancel ? 'btn btn-primary' : 'btn btn-primary btn-block'} disabled={busy}>
+      {busy ? 'Signing in…' : 'Sign in'}
+    </button>
+  );
+  return (
+    <form className="form" onSubmit={submit} noValidate {...(label ? { 'aria-label': label } : {})}>
+      {children}
+      <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required {...(hint ? { hint } : {})} />
+      <TextField label="Password" type="password" autoComplete="current-password" ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
+      <ErrorAlert error={error} />
+      {onCancel ? (
+        <div className="form-actions">
+          {signIn}
+          <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        signIn
+      )}
+    </form>
+  );
+}
+
+export function SignInScreen({ institution, onSession, evaluation }: Props & { evaluation: boolean }) {
   return (
     <AuthCard
       institution={institution}
       title="Sign in"
       subtitle={evaluation ? <p>Sign in with the local evaluation account created on this workstation.</p> : <p>Sign in with your institution account.</p>}
     >
-      <form className="form" onSubmit={submit} noValidate>
-        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
-        <TextField label="Password" type="password" autoComplete="current-password" ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
-        <ErrorAlert error={error} />
-        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
-      </form>
+      <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: 'name, DOMAIN\\name or name@domain' })} />
     </AuthCard>
   );
 }
@@ -114,6 +132,7 @@ export function LockScreen({
 }: Props & { user: User; lockedAt: number; reason: string }) {
   const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
+  const [switching, setSwitching] = useState(false);
   const { busy, error, run } = useFormCall();
 
   async function unlock(event: FormEvent) {
@@ -153,6 +172,12 @@ export function LockScreen({
         </>
       }
     >
+      {switching ? (
+        // Someone else at a locked workstation: signing in ends the locked person's session first.
+        <SignInForm onSession={onSession} label="Sign in as someone else" onCancel={() => setSwitching(false)}>
+          <p className="muted">Signing in ends {user.displayName}’s session. Their chats are kept for them.</p>
+        </SignInForm>
+      ) : (
       <form className="form" onSubmit={unlock} noValidate>
         <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
         <ErrorAlert error={error} />
@@ -164,7 +189,11 @@ export function LockScreen({
             Sign out
           </button>
         </div>
+        <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
+          Not {user.displayName}? Sign in as someone else
+        </button>
       </form>
+      )}
     </AuthCard>
   );
 }

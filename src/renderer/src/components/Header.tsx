@@ -61,7 +61,14 @@ export function Header({ institution, user, inference, model, canAudit, canAdmin
         </span>
         <span className="header-user-text" title={`${user.displayName} (${user.username}) — ${user.roles.map(roleLabel).join(', ')}`}>
           <span className="header-user-name">{user.displayName}</span>
-          <span className="header-user-roles">{user.roles.map(roleLabel).join(' · ')}</span>
+          <span className="header-user-roles">
+            {user.roles.map(roleLabel).join(' · ')}
+            {user.authMethod.endsWith('-offline') ? (
+              <span className="tag tag-warning" title="No domain controller answered; you were signed in against your last online sign-in on this workstation.">
+                Signed in offline
+              </span>
+            ) : null}
+          </span>
         </span>
       </div>
 

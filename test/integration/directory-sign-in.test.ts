@@ -1,0 +1,249 @@
+// Directory sign-in through the real core against a real Samba AD domain
+// controller on loopback (test/support/samba-global-setup.ts): roles from
+// nested groups, AD's refusals as plain messages, hostile names, several DCs,
+// untrusted certificates, offline sign-in and a different person at the lock.
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCore, type Core } from '../../src/main/core/index.js';
+import { sha256File } from '../../src/main/inference/index.js';
+import { policyFromDocument } from '../../src/main/policy/index.js';
+import { call, callError } from '../support/core.js';
+import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
+import { tempDir } from '../support/temp.js';
+import { testModelPath } from '../support/test-model.js';
+
+let dc: SambaDc;
+let modelSha256: string;
+let modelPath: string;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  dc = attachSambaDc(inject('sambaDc'));
+  modelPath = await testModelPath();
+  modelSha256 = await sha256File(modelPath);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await dc.unlock('lockable').catch(() => undefined);
+});
+
+/** A port where nothing listens: an unreachable domain controller. */
+const DEAD_DC = 'ldaps://127.0.0.1:1';
+
+function managedPolicy(directory: Record<string, unknown> = {}) {
+  return policyFromDocument(
+    {
+      mode: 'managed',
+      institution: { name: 'St Elsewhere' },
+      directory: {
+        servers: [dc.ldapsUrl],
+        caFile: dc.caFile,
+        baseDn: dc.baseDn,
+        netbiosDomain: dc.netbiosDomain,
+        upnSuffix: dc.upnSuffix,
+        timeoutSeconds: 5,
+        roleGroups: { clinician: [dc.groups.clinicians], researcher: [dc.groups.researchers], compliance: [dc.groups.compliance], administrator: [dc.groups.admins] },
+        ...directory,
+      },
+      breakGlass: { enabled: true, groups: [dc.groups.breakGlass] },
+      inference: { models: [{ id: 'test', name: 'Test', path: modelPath, sha256: modelSha256 }], workloads: [{ id: 'notes', name: 'Notes', model: 'test' }] },
+    },
+    'directory test policy',
+  );
+}
+
+async function start(options: { directory?: Record<string, unknown>; dataDir?: string; key?: Buffer; now?: () => number } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    dataDir = dir.path;
+  }
+  const key = options.key ?? randomBytes(32);
+  const core = await createCore({ dataDir, databaseKey: key, policy: managedPolicy(options.directory), version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
+  cleanups.push(() => core.close());
+  return Object.assign(core, { dataDir, key });
+}
+
+function loginEvents(core: Core): { outcome: string; reason?: string; user?: { id?: string; name: string; auth_method?: string } }[] {
+  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+    .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; user?: { id?: string; name: string; auth_method?: string } })
+    .filter((r) => r.event.action === 'auth.login')
+    .map((r) => ({ outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), ...(r.user ? { user: r.user } : {}) }));
+}
+
+describe('directory sign-in against Samba AD', () => {
+  it('signs a clinician in by name, DOMAIN\\name and UPN, with roles from the group and the objectGUID as id', async () => {
+    const core = await start();
+    const { clinician } = dc.users;
+    for (const typed of [clinician.username, `${dc.netbiosDomain}\\${clinician.username}`, clinician.upn.toUpperCase()]) {
+      const session = await call(core, 'auth.signIn', { username: typed, password: clinician.password });
+      expect(session).toMatchObject({ state: 'active', user: { username: clinician.upn.toLowerCase(), displayName: clinician.displayName, roles: ['clinician'], authMethod: 'directory-password' } });
+      await call(core, 'auth.signOut', {});
+    }
+    const ids = new Set(loginEvents(core).map((e) => e.user?.id));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('maps nested, compliance and administrator groups to roles, and refuses a user in no mapped group', async () => {
+    const core = await start();
+    const roles = async (key: 'researcher' | 'compliance' | 'admin') => {
+      const user = dc.users[key];
+      const session = await call(core, 'auth.signIn', { username: user.username, password: user.password });
+      await call(core, 'auth.signOut', {});
+      return session.state === 'active' ? session.user.roles : [];
+    };
+    expect(await roles('researcher')).toEqual(['researcher']);
+    expect(await roles('compliance')).toEqual(['compliance']);
+    expect(await roles('admin')).toEqual(['administrator']);
+
+    const { noGroups } = dc.users;
+    const refused = await callError(core, 'auth.signIn', { username: noGroups.username, password: noGroups.password });
+    expect(refused).toEqual({ code: 'no_role', message: `Your account (${noGroups.upn.toLowerCase()}) is not in any group that may use Enclave. Ask IT to add you to the right group.` });
+    expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'no_role' });
+    expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+  });
+
+  it('turns AD\'s refusals into plain messages, each audited with its reason', async () => {
+    const core = await start();
+    const cases: [string, string, string, RegExp, string][] = [
+      [dc.users.clinician.username, 'not the password', 'bad_credentials', /user name or password is not correct/, 'bad_password'],
+      ['nobody-by-this-name', 'whatever it is', 'bad_credentials', /user name or password is not correct/, 'bad_password'],
+      [dc.users.disabled.username, dc.users.disabled.password, 'account_disabled', /account is disabled/, 'account_disabled'],
+      [dc.users.mustChange.username, dc.users.mustChange.password, 'password_expired', /must change your password/, 'password_must_change'],
+      [dc.users.accountExpired.username, dc.users.accountExpired.password, 'account_expired', /account has expired/, 'account_expired'],
+    ];
+    for (const [username, password, code, message, reason] of cases) {
+      const error = await callError(core, 'auth.signIn', { username, password });
+      expect(error.code, username).toBe(code);
+      expect(error.message).toMatch(message);
+      expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason, user: { name: username } });
+    }
+    expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+  });
+
+  it('says when AD has locked the account', async () => {
+    const core = await start();
+    const { lockable } = dc.users;
+    try {
+      for (let i = 0; i < dc.info().lockoutThreshold; i++) await callError(core, 'auth.signIn', { username: lockable.username, password: `wrong ${i}` });
+      const locked = await callError(core, 'auth.signIn', { username: lockable.username, password: lockable.password });
+      expect(locked).toMatchObject({ code: 'account_locked', message: expect.stringMatching(/locked after too many wrong passwords/) });
+    } finally {
+      await dc.unlock('lockable');
+    }
+  });
+
+  it('hostile user names are escaped: they sign nobody in and match nobody else', async () => {
+    const core = await start();
+    const password = dc.users.clinician.password;
+    for (const hostile of ['*', `${dc.users.clinician.username})(|(sAMAccountName=*`, `*)(objectClass=*`, `*@${dc.upnSuffix}`, `CN=${dc.users.clinician.displayName},CN=Users,${dc.baseDn}`]) {
+      const error = await callError(core, 'auth.signIn', { username: hostile, password });
+      expect(error.code, hostile).toBe('bad_credentials');
+    }
+    expect(loginEvents(core).every((e) => e.outcome === 'failure')).toBe(true);
+  });
+
+  it('refuses an empty-looking password without asking the DC (an LDAP unauthenticated bind)', async () => {
+    const core = await start();
+    expect((await callError(core, 'auth.signIn', { username: dc.users.clinician.username, password: '' })).code).toBe('invalid_input');
+  });
+});
+
+describe('domain controllers: order, time limits, trust', () => {
+  it('tries the next DC when the first refuses the connection or does not answer in time', async () => {
+    // Accepts the connection and says nothing, like a hung DC.
+    const accepted = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      accepted.add(socket);
+      // Read (and ignore) what arrives, so the hang-up is seen.
+      socket.resume();
+      socket.on('close', () => accepted.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => silent.close(resolve)));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    const core = await start({ directory: { servers: [DEAD_DC, `ldaps://127.0.0.1:${silentPort}`, dc.ldapsUrl], timeoutSeconds: 1 } });
+    const { clinician } = dc.users;
+    const started = Date.now();
+    expect((await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password })).state).toBe('active');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // Enclave hung up on the silent DC rather than leaving the connection open.
+    await expect.poll(() => accepted.size, { timeout: 5000 }).toBe(0);
+  });
+
+  it('signs in over StartTLS on 389', async () => {
+    const core = await start({ directory: { servers: [dc.ldapUrl], startTls: true } });
+    const { clinician } = dc.users;
+    expect((await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password })).state).toBe('active');
+  });
+
+  it('refuses a DC whose certificate is not from the policy\'s CA, naming it, without sending the password or signing in offline', async () => {
+    const { clinician } = dc.users;
+    const first = await start();
+    await call(first, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    await first.close();
+    const core = await start({ dataDir: first.dataDir, key: first.key, directory: { caFile: dc.untrustedCaFile } });
+    const error = await callError(core, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    expect(error.code).toBe('directory_untrusted');
+    expect(error.message).toContain(`${dc.ldapsUrl}: its certificate is not issued by a trusted CA`);
+    expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'directory_untrusted' });
+  });
+
+  it('a DC that will not take a password over plain LDAP is a clear refusal, not offline mode', async () => {
+    const core = await start({ directory: { servers: [dc.ldapUrl], startTls: false, allowUnencryptedLab: true } });
+    const error = await callError(core, 'auth.signIn', { username: dc.users.clinician.username, password: dc.users.clinician.password });
+    expect(error.code).toBe('directory_unreachable');
+    expect(error.message).toMatch(/refused: .*[Ee]ncryption required/);
+  });
+});
+
+describe('offline sign-in', () => {
+  it('after an online sign-in, the same person signs in offline while no DC answers, for the policy\'s days only', async () => {
+    const { clinician, researcher } = dc.users;
+    const online = await start();
+    await call(online, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    await online.close();
+
+    let now = Date.now();
+    const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: [DEAD_DC], offlineSignInDays: 7 }, now: () => now });
+    const session = await call(offline, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    expect(session).toMatchObject({ state: 'active', user: { username: clinician.upn.toLowerCase(), roles: ['clinician'], authMethod: 'directory-password-offline' } });
+    await call(offline, 'auth.signOut', {});
+
+    expect(await callError(offline, 'auth.signIn', { username: clinician.username, password: 'not the password' })).toMatchObject({ code: 'bad_credentials' });
+    const stranger = await callError(offline, 'auth.signIn', { username: researcher.username, password: researcher.password });
+    expect(stranger).toMatchObject({ code: 'directory_unreachable', message: expect.stringMatching(/No domain controller answered \(ldaps:\/\/127\.0\.0\.1:1: connection refused\)\. Signing in offline works only within 7 days/) });
+
+    now += 8 * 86_400_000;
+    expect((await callError(offline, 'auth.signIn', { username: clinician.username, password: clinician.password })).code).toBe('directory_unreachable');
+    expect(loginEvents(offline).map((e) => e.reason ?? e.user?.auth_method)).toEqual(['directory-password', 'directory-password-offline', 'bad_password_offline', 'directory_unreachable', 'directory_unreachable']);
+  });
+});
+
+describe('the lock', () => {
+  it('the same person signing in at the lock unlocks; a different person ends the first session', async () => {
+    const core = await start();
+    const { clinician, admin } = dc.users;
+    await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    const chat = await call(core, 'chat.create', {});
+    await call(core, 'auth.lock', {});
+    const again = await call(core, 'auth.signIn', { username: clinician.upn, password: clinician.password });
+    expect(again).toMatchObject({ state: 'active', user: { username: clinician.upn.toLowerCase() } });
+    expect((await call(core, 'chat.list', {})).map((c) => c.id)).toContain(chat.id);
+    // Unlock with the password works for directory users too (checked against this session's verifier).
+    await call(core, 'auth.lock', {});
+    expect((await callError(core, 'auth.unlock', { password: 'nope' })).code).toBe('bad_credentials');
+    expect((await call(core, 'auth.unlock', { password: clinician.password })).state).toBe('active');
+
+    await call(core, 'auth.lock', {});
+    const other = await call(core, 'auth.signIn', { username: admin.username, password: admin.password });
+    expect(other).toMatchObject({ state: 'active', user: { username: admin.upn.toLowerCase(), roles: ['administrator'] } });
+    const actions = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } });
+    expect(actions.slice(-3).map((a) => `${a.event.action}${a.event.reason ? `:${a.event.reason}` : ''}`)).toEqual(['auth.lock:user', 'auth.logout:other_user', 'auth.login']);
+  });
+});
