@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 // each test runs a real core with llama.cpp, which wants the CPU to itself.
 export default defineConfig({
   testDir: 'test/e2e',
+  // A real Samba AD domain controller on loopback for the directory sign-in specs.
+  globalSetup: './test/e2e/global-setup.ts',
   outputDir: 'test-results/e2e',
   workers: 1,
   fullyParallel: false,

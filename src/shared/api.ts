@@ -47,14 +47,17 @@ export const User = z.object({
   displayName: z.string(),
   roles: z.array(Role),
   /** How this session was authenticated; the offline ones are shown as such. */
-  authMethod: z.enum(['evaluation-password', 'directory-password', 'directory-password-offline']),
+  authMethod: z.enum(['evaluation-password', 'directory-password', 'directory-password-offline', 'break-glass', 'break-glass-offline']),
 });
 export type User = z.infer<typeof User>;
 
+/** An emergency (break-glass) session: why, and when it ends by itself. */
+export const BreakGlass = z.object({ reason: z.string(), expiresAt: z.number() });
+
 export const SessionState = z.discriminatedUnion('state', [
   z.object({ state: z.literal('signed-out') }),
-  z.object({ state: z.literal('active'), user: User, signedInAt: z.number() }),
-  z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string() }),
+  z.object({ state: z.literal('active'), user: User, signedInAt: z.number(), breakGlass: BreakGlass.optional() }),
+  z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string(), breakGlass: BreakGlass.optional() }),
 ]);
 export type SessionState = z.infer<typeof SessionState>;
 
@@ -97,6 +100,8 @@ export const AppStatus = z.object({
   institution: z.string(),
   version: z.string(),
   needsFirstAccount: z.boolean(),
+  /** Policy offers emergency (break-glass) sign-in. */
+  breakGlassEnabled: z.boolean(),
   session: SessionState,
   limits: z.object({ maxPromptChars: z.number(), maxResponseTokens: z.number() }),
 });
@@ -190,8 +195,25 @@ export const calls = {
     access: 'public',
     summary: 'Sign in; at a locked workstation the same person unlocks, and a different person ends the first session.',
   },
+  'auth.breakGlass': {
+    input: z
+      .object({
+        username: SignInName,
+        password: Password,
+        reason: z.string().trim().min(10, 'Say in a sentence why emergency access is needed (at least 10 characters).').max(500),
+      })
+      .strict(),
+    output: SessionState,
+    access: 'public',
+    summary: 'Emergency sign-in for a break-glass group member, with a stated reason; time-limited, flagged and audited as auth.breakglass.',
+  },
   'auth.signOut': { input: Empty, output: SessionState, access: 'signed-in-or-locked', summary: 'Sign out and drop every model context.' },
-  'auth.lock': { input: Empty, output: SessionState, access: ALL_ROLES, summary: 'Lock now; model contexts are dropped.' },
+  'auth.lock': {
+    input: z.object({ reason: z.enum(['user', 'screen-locked', 'suspend']).default('user') }).strict(),
+    output: SessionState,
+    access: ALL_ROLES,
+    summary: 'Lock now; model contexts are dropped. Main locks with the OS screen lock and before suspend.',
+  },
   'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },
 
   'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: 'Models, workloads and the inference device.' },

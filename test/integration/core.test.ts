@@ -83,8 +83,10 @@ describe('sign-in and the lock', () => {
     const core = await start();
     const session = await signedInWithModel(core);
     const changed = nextEvent(core, 'session.changed');
-    await call(core, 'auth.lock', {});
-    expect((await changed).state).toBe('locked');
+    // As main does when the OS screen locks.
+    await call(core, 'auth.lock', { reason: 'screen-locked' });
+    expect(await changed).toMatchObject({ state: 'locked', reason: 'screen-locked' });
+    expect(auditActions(core).at(-1)).toEqual({ action: 'auth.lock', outcome: 'success', reason: 'screen-locked' });
     expect(await callError(core, 'chat.open', { sessionId: session.id })).toMatchObject({ code: 'locked' });
     expect(auditActions(core).at(-1)).toEqual({ action: 'auth.denied', outcome: 'failure', reason: 'locked' });
     expect((await callError(core, 'auth.unlock', { password: 'not it' })).code).toBe('bad_credentials');

@@ -9,6 +9,7 @@ import { createCore, type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
 import { call, callError } from '../support/core.js';
+import { directoryPolicyDocument } from '../support/directory-policy.js';
 import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
@@ -34,25 +35,7 @@ afterAll(async () => {
 const DEAD_DC = 'ldaps://127.0.0.1:1';
 
 function managedPolicy(directory: Record<string, unknown> = {}) {
-  return policyFromDocument(
-    {
-      mode: 'managed',
-      institution: { name: 'St Elsewhere' },
-      directory: {
-        servers: [dc.ldapsUrl],
-        caFile: dc.caFile,
-        baseDn: dc.baseDn,
-        netbiosDomain: dc.netbiosDomain,
-        upnSuffix: dc.upnSuffix,
-        timeoutSeconds: 5,
-        roleGroups: { clinician: [dc.groups.clinicians], researcher: [dc.groups.researchers], compliance: [dc.groups.compliance], administrator: [dc.groups.admins] },
-        ...directory,
-      },
-      breakGlass: { enabled: true, groups: [dc.groups.breakGlass] },
-      inference: { models: [{ id: 'test', name: 'Test', path: modelPath, sha256: modelSha256 }], workloads: [{ id: 'notes', name: 'Notes', model: 'test' }] },
-    },
-    'directory test policy',
-  );
+  return policyFromDocument(directoryPolicyDocument(dc.info(), { path: modelPath, sha256: modelSha256 }, directory), 'directory test policy');
 }
 
 async function start(options: { directory?: Record<string, unknown>; dataDir?: string; key?: Buffer; now?: () => number } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
@@ -245,5 +228,53 @@ describe('the lock', () => {
     expect(other).toMatchObject({ state: 'active', user: { username: admin.upn.toLowerCase(), roles: ['administrator'] } });
     const actions = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } });
     expect(actions.slice(-3).map((a) => `${a.event.action}${a.event.reason ? `:${a.event.reason}` : ''}`)).toEqual(['auth.lock:user', 'auth.logout:other_user', 'auth.login']);
+  });
+});
+
+describe('break-glass', () => {
+  function breakGlassEvents(core: Core): { outcome: string; reason?: string; detail?: Record<string, unknown> }[] {
+    return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+      .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; enclave?: { detail?: Record<string, unknown> } })
+      .filter((r) => r.event.action === 'auth.breakglass')
+      .map((r) => ({ outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), ...(r.enclave?.detail ? { detail: r.enclave.detail } : {}) }));
+  }
+  const REASON = 'Code blue in ED bay 3; the usual sign-in is failing';
+
+  it('a break-glass group member gets a flagged, time-limited session with the stated reason audited', async () => {
+    let now = Date.now();
+    const core = await start({ now: () => now });
+    const { breakGlass } = dc.users;
+    const session = await call(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON });
+    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass', roles: expect.arrayContaining(['clinician']) }, breakGlass: { reason: REASON, expiresAt: now + 60 * 60_000 } });
+    expect(breakGlassEvents(core)).toEqual([{ outcome: 'success', reason: 'emergency_access', detail: { stated_reason: REASON, expires_at: now + 60 * 60_000 } }]);
+    // The lock keeps the flag; unlocking brings it back.
+    await call(core, 'auth.lock', {});
+    expect(await call(core, 'auth.unlock', { password: breakGlass.password })).toMatchObject({ state: 'active', breakGlass: { reason: REASON } });
+    // Past its end the session is over, whatever the timers did.
+    now += 61 * 60_000;
+    expect((await callError(core, 'chat.list', {})).code).toBe('not_signed_in');
+    expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+  });
+
+  it('is refused to someone outside the break-glass groups, for too short a reason, and where policy does not enable it', async () => {
+    const core = await start();
+    const { clinician, breakGlass } = dc.users;
+    expect(await callError(core, 'auth.breakGlass', { username: clinician.username, password: clinician.password, reason: REASON })).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/not in a group allowed emergency access/) });
+    expect(breakGlassEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'not_break_glass_member', detail: { stated_reason: REASON } });
+    expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: 'urgent' })).code).toBe('invalid_input');
+    expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: 'wrong password', reason: REASON })).code).toBe('bad_credentials');
+    expect((await call(core, 'app.status', {})).breakGlassEnabled).toBe(true);
+  });
+
+  it('works while the DCs are down, against the last online sign-in however old, when offline sign-in no longer does', async () => {
+    const { breakGlass } = dc.users;
+    const online = await start();
+    await call(online, 'auth.signIn', { username: breakGlass.username, password: breakGlass.password });
+    await online.close();
+    const later = Date.now() + 30 * 86_400_000;
+    const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: [DEAD_DC] }, now: () => later });
+    expect((await callError(offline, 'auth.signIn', { username: breakGlass.username, password: breakGlass.password })).code).toBe('directory_unreachable');
+    const session = await call(offline, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON });
+    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass-offline' }, breakGlass: { reason: REASON } });
   });
 });

@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'auth.lock',
   'auth.unlock',
   'auth.denied',
+  'auth.breakglass',
   'auth.account_create',
   'session.create',
   'session.end',

@@ -129,6 +129,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       institution: effective?.policy.institution.name ?? 'Enclave',
       version: options.version,
       needsFirstAccount: services?.identity.needsFirstAccount() ?? false,
+      breakGlassEnabled: effective?.policy.mode === 'managed' && effective.policy.breakGlass.enabled,
       session: services?.identity.state ?? { state: 'signed-out' },
       limits: { maxPromptChars: effective?.policy.inference.maxPromptChars ?? 0, maxResponseTokens: effective?.policy.inference.maxResponseTokens ?? 0 },
     };
@@ -140,8 +141,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'app.activity': () => ({ ok: true as const }),
     'auth.createFirstAccount': (input) => identityOf().createFirstAccount(input),
     'auth.signIn': (input) => identityOf().signIn(input),
+    'auth.breakGlass': (input) => identityOf().breakGlass(input),
     'auth.signOut': () => identityOf().signOut('user'),
-    'auth.lock': () => identityOf().lock('user'),
+    'auth.lock': (input) => identityOf().lock(input.reason),
     'auth.unlock': (input) => identityOf().unlock(input.password),
     'model.status': () => inferenceOf().chat.status(),
     'model.addFile': (input, { user }) => inferenceOf().addModelFile(requireUser(user), input.path),

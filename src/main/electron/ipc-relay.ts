@@ -52,15 +52,15 @@ export function startIpcRelay(options: RelayOptions): () => void {
 
   // The workstation is being left: lock now, so the model context is dropped and
   // the next person meets the lock screen. Main calls this itself; no renderer involved.
-  const lockFor = (reason: string) => () => {
-    void core.request('auth.lock', {}).then((response) => {
+  const lockFor = (reason: 'screen-locked' | 'suspend') => () => {
+    void core.request('auth.lock', { reason }).then((response) => {
       if (response.ok) log(`[relay] locked the session (${reason})`);
       // 'not_signed_in' or 'locked' just means there was nothing to lock.
       else if (response.error.code !== 'not_signed_in' && response.error.code !== 'locked') log(`[relay] could not lock on ${reason}: ${response.error.message}`);
     });
   };
-  const onLockScreen = lockFor('screen locked');
-  const onSuspend = lockFor('system suspending');
+  const onLockScreen = lockFor('screen-locked');
+  const onSuspend = lockFor('suspend');
   powerMonitor.on('lock-screen', onLockScreen);
   powerMonitor.on('suspend', onSuspend);
 

@@ -21,6 +21,7 @@ interface AccountRow {
   roles: string;
   kind: 'evaluation' | 'directory';
   last_online_at: number | null;
+  break_glass: 0 | 1;
 }
 
 const DAY_MS = 86_400_000;
@@ -42,6 +43,8 @@ export class IdentityService {
   #state: SessionState = { state: 'signed-out' };
   #passwordHash: string | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
+  #breakGlassTimer: NodeJS.Timeout | null = null;
+  #expiring = false;
   readonly #failures = new Map<string, { count: number; until: number }>();
   readonly #directory: DirectoryClient;
 
@@ -51,7 +54,19 @@ export class IdentityService {
   }
 
   get state(): SessionState {
-    return this.#state;
+    const state = this.#state;
+    // Break-glass ends on time even if its timer slept through a suspend: the
+    // session is over the moment it is looked at past its end.
+    if (state.state !== 'signed-out' && state.breakGlass && this.#o.now() >= state.breakGlass.expiresAt) {
+      if (!this.#expiring) {
+        this.#expiring = true;
+        void this.signOut('break_glass_expired')
+          .catch(() => undefined)
+          .finally(() => (this.#expiring = false));
+      }
+      return { state: 'signed-out' };
+    }
+    return state;
   }
 
   needsFirstAccount(): boolean {
@@ -60,8 +75,9 @@ export class IdentityService {
 
   /** The active user, or the reason there is none. */
   requireActive(): User {
-    if (this.#state.state === 'active') return this.#state.user;
-    if (this.#state.state === 'locked') throw new EnclaveError('locked', 'Enclave is locked. Unlock it to continue.');
+    const state = this.state;
+    if (state.state === 'active') return state.user;
+    if (state.state === 'locked') throw new EnclaveError('locked', 'Enclave is locked. Unlock it to continue.');
     throw new EnclaveError('not_signed_in', 'Sign in first.');
   }
 
@@ -129,24 +145,92 @@ export class IdentityService {
       throw new EnclaveError('no_role', `Your account (${account.upn}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
     }
     this.#failures.delete(login.key);
-    // The offline verifier: the same slow salted hash as evaluation passwords.
-    const verifier = await hashPassword(input.password);
-    this.#o.store.db
-      .prepare(
-        `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at)
-         VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now)
-         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = excluded.password_hash,
-           roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn, last_online_at = excluded.last_online_at`,
-      )
-      .run({ id: account.id, upn: account.upn, displayName: account.displayName, verifier, roles: JSON.stringify(account.roles), now: this.#o.now(), sam: account.samAccountName, dn: account.dn });
+    const verifier = await this.#remember(account, input.password);
     const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
     return this.#beginSession(user, verifier);
+  }
+
+  /** After an online sign-in: the account row, with the offline verifier (the same slow salted hash as evaluation passwords). */
+  async #remember(account: DirectoryAccount, password: string): Promise<string> {
+    const verifier = await hashPassword(password);
+    this.#o.store.db
+      .prepare(
+        `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
+         VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
+         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = excluded.password_hash,
+           roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn,
+           last_online_at = excluded.last_online_at, break_glass = excluded.break_glass`,
+      )
+      .run({
+        id: account.id,
+        upn: account.upn,
+        displayName: account.displayName,
+        verifier,
+        roles: JSON.stringify(account.roles),
+        now: this.#o.now(),
+        sam: account.samAccountName,
+        dn: account.dn,
+        breakGlass: account.breakGlass ? 1 : 0,
+      });
+    return verifier;
+  }
+
+  #cachedAccount(key: string): AccountRow | undefined {
+    return this.#o.store.db.prepare("SELECT * FROM accounts WHERE kind = 'directory' AND (username = ? OR sam_account_name = ?)").get(key, key) as AccountRow | undefined;
+  }
+
+  /**
+   * Emergency access (HIPAA 164.312(a)(2)(ii)) for members of a break-glass
+   * group when the normal path fails: no mapped role, or the DCs are down
+   * beyond the offline window. It needs a stated reason, lasts the policy's
+   * minutes, and is audited as auth.breakglass.
+   */
+  async breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
+    const policy = this.#o.policy();
+    if (policy.mode !== 'managed' || !policy.breakGlass.enabled) throw new EnclaveError('forbidden', 'Emergency access is not enabled on this workstation.');
+    if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
+    const login = parseLoginName(input.username, policy.directory);
+    this.#checkLockout(login.key);
+    const fail = (reason: string, error: EnclaveError, user: { id?: string; name: string } = { name: input.username }): never => {
+      this.#o.audit.record({ action: 'auth.breakglass', outcome: 'failure', reason, user, detail: { stated_reason: input.reason } });
+      throw error;
+    };
+    let user: User;
+    let verifier: string;
+    let eligible: boolean;
+    try {
+      const account = await this.#directory.authenticate(login, input.password);
+      verifier = await this.#remember(account, input.password);
+      eligible = account.breakGlass;
+      user = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'break-glass' };
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
+        if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.breakglass', error.reason, { name: input.username });
+        return fail(error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal', error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'));
+      }
+      // The DCs are down: the verifier from the last online sign-in, however old, is the emergency path.
+      const row = this.#cachedAccount(login.key);
+      if (!row || !(await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH))) {
+        this.#recordFailure(login.key, 'auth.breakglass', row ? 'bad_password_offline' : 'unknown_offline', { name: input.username });
+        throw new EnclaveError('bad_credentials', 'The user name or password is not correct, or this account never signed in on this workstation.');
+      }
+      verifier = row.password_hash!;
+      eligible = row.break_glass === 1;
+      user = toUser(row, 'break-glass-offline');
+    }
+    if (!eligible) return fail('not_break_glass_member', new EnclaveError('forbidden', 'Your account is not in a group allowed emergency access. Contact IT or your supervisor.'), { id: user.id, name: user.username });
+    this.#failures.delete(login.key);
+    // Emergency access is for patient care: the clinician role at least, for a limited time.
+    user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
+    const breakGlass = { reason: input.reason, expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
+    this.#o.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { stated_reason: input.reason, expires_at: breakGlass.expiresAt } });
+    return this.#beginSession(user, verifier, breakGlass);
   }
 
   /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
   async #signInOffline(key: string, input: { username: string; password: string }, unavailable: DirectoryUnavailable): Promise<SessionState> {
     const days = this.#o.policy().directory.offlineSignInDays;
-    const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE kind = 'directory' AND (username = ? OR sam_account_name = ?)").get(key, key) as AccountRow | undefined;
+    const row = this.#cachedAccount(key);
     const fresh = row?.last_online_at != null && this.#o.now() - row.last_online_at <= days * DAY_MS;
     if (days === 0 || !row || !fresh) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: { name: input.username, ...(row ? { id: row.id } : {}) } });
@@ -174,7 +258,7 @@ export class IdentityService {
     }
     this.#failures.delete(key);
     this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user) });
-    this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt };
+    this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -185,7 +269,7 @@ export class IdentityService {
     if (state.state !== 'active') return state;
     await this.#o.beforeLockOrSignOut(reason);
     this.#o.audit.record({ action: 'auth.lock', outcome: 'success', reason, user: auditUser(state.user) });
-    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason };
+    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#clearIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -198,6 +282,8 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
     this.#passwordHash = null;
+    if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
+    this.#breakGlassTimer = null;
     this.#clearIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -212,10 +298,10 @@ export class IdentityService {
     this.#clearIdleTimer();
   }
 
-  async #beginSession(user: User, passwordHash: string): Promise<SessionState> {
+  async #beginSession(user: User, passwordHash: string, breakGlass?: { reason: string; expiresAt: number }): Promise<SessionState> {
     const previous = this.#state;
     if (previous.state === 'locked') {
-      if (previous.user.id === user.id) {
+      if (previous.user.id === user.id && !breakGlass) {
         // The same person, signing in at the lock screen: that is an unlock.
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
         this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt };
@@ -224,11 +310,16 @@ export class IdentityService {
         this.#o.onChange(this.#state);
         return this.#state;
       }
-      // Someone else at a locked workstation: the first person's session ends, unseen.
-      await this.signOut('other_user');
+      // Someone else at a locked workstation (or break-glass over a locked session): the first session ends, unseen.
+      await this.signOut(previous.user.id === user.id ? 'break_glass' : 'other_user');
     }
     this.#o.audit.record({ action: 'auth.login', outcome: 'success', user: auditUser(user) });
-    this.#state = { state: 'active', user, signedInAt: this.#o.now() };
+    if (breakGlass) {
+      // Ends by itself; the person can sign in the normal way once that works again.
+      this.#breakGlassTimer = setTimeout(() => void this.signOut('break_glass_expired').catch(() => undefined), Math.max(0, breakGlass.expiresAt - this.#o.now()));
+      this.#breakGlassTimer.unref();
+    }
+    this.#state = { state: 'active', user, signedInAt: this.#o.now(), ...(breakGlass ? { breakGlass } : {}) };
     this.#passwordHash = passwordHash;
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
@@ -247,7 +338,7 @@ export class IdentityService {
     }
   }
 
-  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock', reason: string, user: { id?: string; name: string }): void {
+  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: { id?: string; name: string }): void {
     const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
     const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
     entry.count += 1;

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppStatus, SessionState } from '../../shared/api.js';
 import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
-import { ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
+import { BreakGlassBanner, ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
 import { PolicyErrorScreen, PolicyNoticeBanner } from './components/PolicyScreens.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
@@ -116,7 +116,7 @@ export function App() {
       screen = status.needsFirstAccount ? (
         <FirstRunScreen institution={status.institution} onSession={applySession} />
       ) : (
-        <SignInScreen institution={status.institution} onSession={applySession} evaluation={evaluation} />
+        <SignInScreen institution={status.institution} onSession={applySession} evaluation={evaluation} breakGlassEnabled={status.breakGlassEnabled} />
       );
     } else if (session.state === 'locked') {
       screen = <LockScreen institution={status.institution} user={session.user} lockedAt={session.lockedAt} reason={session.reason} onSession={applySession} />;
@@ -139,6 +139,7 @@ export function App() {
     <div className="app">
       {evaluation ? <EvaluationBanner /> : null}
       {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
+      {status && status.session.state !== 'signed-out' && status.session.breakGlass ? <BreakGlassBanner breakGlass={status.session.breakGlass} /> : null}
       <div className="app-body">{screen}</div>
       {status ? (
         <footer className="app-footer">

@@ -1,5 +1,5 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
-import { useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { SessionState, User } from '../../../shared/api.js';
 import { useFormCall } from '../enclave.js';
 import { fullTime } from '../format.js';
@@ -111,7 +111,9 @@ function SignInForm({ onSession, hint, label, onCancel, children }: { onSession(
   );
 }
 
-export function SignInScreen({ institution, onSession, evaluation }: Props & { evaluation: boolean }) {
+export function SignInScreen({ institution, onSession, evaluation, breakGlassEnabled }: Props & { evaluation: boolean; breakGlassEnabled: boolean }) {
+  const [emergency, setEmergency] = useState(false);
+  if (emergency) return <BreakGlassScreen institution={institution} onSession={onSession} onCancel={() => setEmergency(false)} />;
   return (
     <AuthCard
       institution={institution}
@@ -119,6 +121,60 @@ export function SignInScreen({ institution, onSession, evaluation }: Props & { e
       subtitle={evaluation ? <p>Sign in with the local evaluation account created on this workstation.</p> : <p>Sign in with your institution account.</p>}
     >
       <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: 'name, DOMAIN\\name or name@domain' })} />
+      {breakGlassEnabled ? (
+        <button type="button" className="btn btn-link" onClick={() => setEmergency(true)}>
+          Emergency access (break-glass)
+        </button>
+      ) : null}
+    </AuthCard>
+  );
+}
+
+/** Break-glass: for a listed group when the normal path fails; the reason is required and audited. */
+function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCancel(): void }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [reason, setReason] = useState('');
+  const reasonId = useId();
+  const { busy, error, run } = useFormCall();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const session = await run('auth.breakGlass', { username, password, reason });
+    setPassword('');
+    if (session) onSession(session);
+  }
+
+  return (
+    <AuthCard
+      institution={institution}
+      title="Emergency access"
+      subtitle={
+        <p>
+          For patient care when the normal sign-in fails. Access is time-limited, shown on screen the whole time, and your
+          reason and every action are reviewed by compliance.
+        </p>
+      }
+    >
+      <form className="form" onSubmit={submit} noValidate aria-label="Emergency access">
+        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <TextField label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <div className="field">
+          <label htmlFor={reasonId} className="field-label">
+            Reason for emergency access
+          </label>
+          <textarea id={reasonId} rows={3} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} required />
+        </div>
+        <ErrorAlert error={error} />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-danger" disabled={busy}>
+            {busy ? 'Signing in…' : 'Use emergency access'}
+          </button>
+          <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+        </div>
+      </form>
     </AuthCard>
   );
 }
@@ -205,6 +261,10 @@ function describeLockReason(reason: string): string {
     case 'user':
     case 'manual':
       return 'locked by the user';
+    case 'screen-locked':
+      return 'locked with the computer’s screen lock';
+    case 'suspend':
+      return 'locked when the computer went to sleep';
     default:
       return reason;
   }

@@ -57,6 +57,19 @@ export function Drawer({ title, closeLabel, wide, onClose, children }: { title: 
   );
 }
 
+/** Emergency access stays visible for as long as it lasts; it cannot be hidden. */
+export function BreakGlassBanner({ breakGlass }: { breakGlass: { reason: string; expiresAt: number } }) {
+  const ends = new Date(breakGlass.expiresAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return (
+    <div role="status" aria-label="Emergency access" className="breakglass-banner">
+      <strong>EMERGENCY ACCESS (BREAK-GLASS)</strong>
+      <span>
+        Ends at {ends}. Reason: {breakGlass.reason}. Every action is reviewed.
+      </span>
+    </div>
+  );
+}
+
 export function AuthCard({ title, subtitle, children, institution }: { title: string; subtitle?: ReactNode; children: ReactNode; institution: string }) {
   return (
     <div className="auth-screen">
