@@ -12,10 +12,11 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 # --- System packages: Chromium for the end-to-end tests; a compiler, Python and
 # OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback);
-# the openssl tool and SoftHSM2 for the doctor's certificate and PKCS#11 tests;
+# the openssl tool, SoftHSM2 and OpenSC for the certificate and PKCS#11 tests (the
+# smart-card lab compiles its test card reader with gcc);
 # Samba's AD domain controller for the directory sign-in tests (test/support/samba-dc.ts). ---
 need_apt=()
-for pkg in chromium g++ make python3 libssl-dev openssl softhsm2 samba samba-ad-dc samba-ad-provision; do
+for pkg in chromium gcc g++ make python3 libssl-dev openssl softhsm2 opensc samba samba-ad-dc samba-ad-provision; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -47,7 +47,7 @@ export const User = z.object({
   displayName: z.string(),
   roles: z.array(Role),
   /** How this session was authenticated; the offline ones are shown as such. */
-  authMethod: z.enum(['evaluation-password', 'directory-password', 'directory-password-offline', 'break-glass', 'break-glass-offline']),
+  authMethod: z.enum(['evaluation-password', 'directory-password', 'directory-password-offline', 'smart-card', 'break-glass', 'break-glass-offline']),
 });
 export type User = z.infer<typeof User>;
 
@@ -164,6 +164,14 @@ interface CallSpec {
   readonly summary: string;
 }
 
+export const CardStatus = z.object({
+  enabled: z.boolean(),
+  readers: z.array(z.object({ slotId: z.string(), reader: z.string(), card: z.object({ label: z.string(), serial: z.string() }).nullable() })),
+  /** Why the readers could not be listed (module missing), for the sign-in screen. */
+  problem: z.string().nullable(),
+});
+export type CardStatus = z.infer<typeof CardStatus>;
+
 export const PolicyReport = z.object({
   hash: z.string(),
   sources: z.array(z.string()),
@@ -194,6 +202,13 @@ export const calls = {
     output: SessionState,
     access: 'public',
     summary: 'Sign in; at a locked workstation the same person unlocks, and a different person ends the first session.',
+  },
+  'auth.cards': { input: Empty, output: CardStatus, access: 'public', summary: 'Smart-card readers and the cards in them (empty unless policy enables smart cards).' },
+  'auth.signInCard': {
+    input: z.object({ slotId: z.string().regex(/^[0-9a-f]{1,64}$/), pin: z.string().min(4, 'A PIN has at least 4 digits.').max(64) }).strict(),
+    output: SessionState,
+    access: 'public',
+    summary: 'Smart-card sign-in: PIN on the card, challenge signed by the card, certificate chain and CRL checked, UPN mapped to the directory account.',
   },
   'auth.breakGlass': {
     input: z

@@ -142,6 +142,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'auth.createFirstAccount': (input) => identityOf().createFirstAccount(input),
     'auth.signIn': (input) => identityOf().signIn(input),
     'auth.breakGlass': (input) => identityOf().breakGlass(input),
+    'auth.cards': () => (services ? services.identity.cards() : { enabled: false, readers: [], problem: null }),
+    'auth.signInCard': (input) => identityOf().signInCard(input),
     'auth.signOut': () => identityOf().signOut('user'),
     'auth.lock': (input) => identityOf().lock(input.reason),
     'auth.unlock': (input) => identityOf().unlock(input.password),

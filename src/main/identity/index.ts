@@ -3,13 +3,14 @@
 // through Active Directory (directory.ts), online or, for a policy-set number
 // of days after an online sign-in, offline against a cached verifier.
 import { v7 as uuidv7 } from 'uuid';
-import type { Role, SessionState, User } from '../../shared/api.js';
+import type { CardStatus, Role, SessionState, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
+import { SmartCardService } from './smart-card.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
 
@@ -23,6 +24,9 @@ interface AccountRow {
   last_online_at: number | null;
   break_glass: 0 | 1;
 }
+
+/** How often the reader is checked while a card session is open: removal locks within two seconds. */
+const CARD_POLL_MS = 750;
 
 const DAY_MS = 86_400_000;
 
@@ -47,9 +51,12 @@ export class IdentityService {
   #expiring = false;
   readonly #failures = new Map<string, { count: number; until: number }>();
   readonly #directory: DirectoryClient;
+  readonly #cards: SmartCardService;
+  #cardWatch: NodeJS.Timeout | null = null;
 
   constructor(options: IdentityOptions) {
     this.#o = options;
+    this.#cards = new SmartCardService({ policy: () => options.policy().smartCard, now: options.now });
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
   }
 
@@ -175,6 +182,68 @@ export class IdentityService {
     return verifier;
   }
 
+  cards(): CardStatus {
+    if (this.#o.policy().mode !== 'managed' || !this.#cards.enabled) return { enabled: false, readers: [], problem: null };
+    try {
+      return { enabled: true, readers: this.#cards.readers(), problem: null };
+    } catch (error) {
+      return { enabled: true, readers: [], problem: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /**
+   * Smart-card sign-in. The card's UPN is mapped to the directory account that
+   * signed in here before (its roles as of that sign-in). Enclave counts wrong
+   * PINs itself too, because some tokens never lock.
+   */
+  async signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
+    if (this.#o.policy().mode !== 'managed' || !this.#cards.enabled) throw new EnclaveError('card_unavailable', 'Smart-card sign-in is not enabled on this workstation.');
+    if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
+    const reader = this.#cards.readers().find((r) => r.slotId === input.slotId);
+    if (!reader?.card) throw new EnclaveError('card_unavailable', 'There is no card in that reader. Insert your card and try again.');
+    const key = `card:${reader.card.serial}`;
+    this.#checkLockout(key);
+    let card;
+    try {
+      card = this.#cards.authenticate(input.slotId, input.pin);
+    } catch (error) {
+      const code = error instanceof EnclaveError ? error.code : 'internal';
+      if (code === 'card_pin_incorrect') this.#recordFailure(key, 'auth.login', 'bad_pin', { name: `card ${reader.card.label}` });
+      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: code, user: { name: `card ${reader.card.label}` }, detail: { card_reader: reader.reader } });
+      throw error;
+    }
+    const row = this.#cachedAccount(card.upn);
+    if (!row) {
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_unknown_user', user: { name: card.upn }, detail: { certificate_sha256: card.sha256 } });
+      throw new EnclaveError('no_role', `This card belongs to ${card.upn}, who has not signed in on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`);
+    }
+    if ((JSON.parse(row.roles) as Role[]).length === 0) {
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: row.id, name: row.username } });
+      throw new EnclaveError('no_role', `Your account (${row.username}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
+    }
+    this.#failures.delete(key);
+    this.#o.store.db.prepare('UPDATE accounts SET card_sha256 = ? WHERE id = ?').run(card.sha256, row.id);
+    if (card.crlWarning) this.#o.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
+    const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH);
+    this.#watchCard(card.slotId, card.tokenSerial);
+    return state;
+  }
+
+  /** Pulling the card locks the session (HIPAA automatic logoff). */
+  #watchCard(slotId: string, tokenSerial: string): void {
+    this.#stopCardWatch();
+    this.#cardWatch = setInterval(() => {
+      if (this.#state.state !== 'active') return;
+      if (!this.#cards.present(slotId, tokenSerial)) void this.lock('card_removed').catch(() => undefined);
+    }, CARD_POLL_MS);
+    this.#cardWatch.unref();
+  }
+
+  #stopCardWatch(): void {
+    if (this.#cardWatch) clearInterval(this.#cardWatch);
+    this.#cardWatch = null;
+  }
+
   #cachedAccount(key: string): AccountRow | undefined {
     return this.#o.store.db.prepare("SELECT * FROM accounts WHERE kind = 'directory' AND (username = ? OR sam_account_name = ?)").get(key, key) as AccountRow | undefined;
   }
@@ -250,6 +319,8 @@ export class IdentityService {
     const state = this.#state;
     if (state.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
     if (state.state === 'active') return state;
+    // A card session comes back only with the card: the lock happened because it was pulled, or could have.
+    if (state.user.authMethod === 'smart-card') throw new EnclaveError('card_unavailable', 'This session was opened with a smart card. Insert the card and enter its PIN to unlock.');
     const key = state.user.username.toLowerCase();
     this.#checkLockout(key);
     if (!this.#passwordHash || !(await verifyPassword(password, this.#passwordHash))) {
@@ -282,6 +353,7 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
     this.#passwordHash = null;
+    this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
     this.#breakGlassTimer = null;
     this.#clearIdleTimer();
@@ -296,6 +368,8 @@ export class IdentityService {
 
   dispose(): void {
     this.#clearIdleTimer();
+    this.#stopCardWatch();
+    this.#cards.close();
   }
 
   async #beginSession(user: User, passwordHash: string, breakGlass?: { reason: string; expiresAt: number }): Promise<SessionState> {

@@ -21,6 +21,8 @@ CREATE TABLE accounts_new (
   last_online_at   INTEGER,
   -- member of a break-glass group at the last online sign-in (for emergency access while the DCs are down)
   break_glass      INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1)),
+  -- SHA-256 of the smart-card certificate this account last signed in with
+  card_sha256      TEXT,
   CHECK (kind <> 'evaluation' OR password_hash IS NOT NULL),
   CHECK (kind <> 'directory' OR (sam_account_name IS NOT NULL AND directory_dn IS NOT NULL))
 ) STRICT;

@@ -1,7 +1,7 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
-import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import type { SessionState, User } from '../../../shared/api.js';
-import { useFormCall } from '../enclave.js';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { CardStatus, SessionState, User } from '../../../shared/api.js';
+import { call, useFormCall } from '../enclave.js';
 import { fullTime } from '../format.js';
 import { AuthCard, ErrorAlert, TextField } from './common.js';
 
@@ -111,7 +111,81 @@ function SignInForm({ onSession, hint, label, onCancel, children }: { onSession(
   );
 }
 
+/** Readers and cards, re-read every two seconds so an inserted card shows up by itself. */
+function useCards(active: boolean): CardStatus | null {
+  const [status, setStatus] = useState<CardStatus | null>(null);
+  useEffect(() => {
+    if (!active) return;
+    let stopped = false;
+    const read = () =>
+      void call('auth.cards', {}).then((result) => {
+        if (!stopped && result.ok) setStatus(result.output);
+      });
+    read();
+    const timer = window.setInterval(read, 2000);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
+  }, [active]);
+  return status;
+}
+
+/** Smart-card sign-in (and unlock): pick the card, type its PIN. */
+function CardSignInForm({ cards, onSession }: { cards: CardStatus; onSession(session: SessionState): void }) {
+  const withCard = cards.readers.filter((r) => r.card);
+  const [slotId, setSlotId] = useState('');
+  const [pin, setPin] = useState('');
+  const pinId = useId();
+  const { busy, error, run } = useFormCall();
+  const chosen = withCard.find((r) => r.slotId === slotId) ?? withCard[0];
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!chosen) return;
+    const session = await run('auth.signInCard', { slotId: chosen.slotId, pin });
+    setPin('');
+    if (session) onSession(session);
+  }
+
+  if (cards.problem) return <ErrorAlert error={{ code: 'card_unavailable', message: cards.problem }} />;
+  if (!chosen) return <p className="muted" role="status" aria-label="Smart card">Insert your smart card to sign in with it.</p>;
+  return (
+    <form className="form" onSubmit={submit} noValidate aria-label="Smart card">
+      {withCard.length > 1 ? (
+        <div className="field">
+          <label className="field-label">
+            Card
+            <select value={chosen.slotId} onChange={(e) => setSlotId(e.target.value)}>
+              {withCard.map((r) => (
+                <option key={r.slotId} value={r.slotId}>
+                  {r.card!.label} ({r.reader})
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      ) : (
+        <p className="muted">
+          Card: {chosen.card!.label} ({chosen.reader})
+        </p>
+      )}
+      <div className="field">
+        <label htmlFor={pinId} className="field-label">
+          PIN
+        </label>
+        <input id={pinId} type="password" inputMode="numeric" autoComplete="off" value={pin} onChange={(e) => setPin(e.target.value)} required />
+      </div>
+      <ErrorAlert error={error} />
+      <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+        {busy ? 'Checking the card…' : 'Sign in with card'}
+      </button>
+    </form>
+  );
+}
+
 export function SignInScreen({ institution, onSession, evaluation, breakGlassEnabled }: Props & { evaluation: boolean; breakGlassEnabled: boolean }) {
+  const cards = useCards(!evaluation);
   const [emergency, setEmergency] = useState(false);
   if (emergency) return <BreakGlassScreen institution={institution} onSession={onSession} onCancel={() => setEmergency(false)} />;
   return (
@@ -120,6 +194,7 @@ export function SignInScreen({ institution, onSession, evaluation, breakGlassEna
       title="Sign in"
       subtitle={evaluation ? <p>Sign in with the local evaluation account created on this workstation.</p> : <p>Sign in with your institution account.</p>}
     >
+      {cards?.enabled ? <CardSignInForm cards={cards} onSession={onSession} /> : null}
       <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: 'name, DOMAIN\\name or name@domain' })} />
       {breakGlassEnabled ? (
         <button type="button" className="btn btn-link" onClick={() => setEmergency(true)}>
@@ -189,6 +264,8 @@ export function LockScreen({
   const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
   const [switching, setSwitching] = useState(false);
+  const cardSession = user.authMethod === 'smart-card';
+  const cards = useCards(cardSession);
   const { busy, error, run } = useFormCall();
 
   async function unlock(event: FormEvent) {
@@ -233,6 +310,18 @@ export function LockScreen({
         <SignInForm onSession={onSession} label="Sign in as someone else" onCancel={() => setSwitching(false)}>
           <p className="muted">Signing in ends {user.displayName}’s session. Their chats are kept for them.</p>
         </SignInForm>
+      ) : cardSession ? (
+        // A card session unlocks with the card and its PIN, never with a password.
+        <>
+          {cards ? <CardSignInForm cards={cards} onSession={onSession} /> : null}
+          <ErrorAlert error={error} />
+          <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
+            Sign out
+          </button>
+          <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
+            Not {user.displayName}? Sign in as someone else
+          </button>
+        </>
       ) : (
       <form className="form" onSubmit={unlock} noValidate>
         <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
@@ -265,6 +354,8 @@ function describeLockReason(reason: string): string {
       return 'locked with the computer’s screen lock';
     case 'suspend':
       return 'locked when the computer went to sleep';
+    case 'card_removed':
+      return 'locked because the smart card was removed';
     default:
       return reason;
   }

@@ -1,0 +1,174 @@
+// Checking a smart card's certificate offline, the way a domain controller
+// checks one at smart-card logon: validity dates, the chain to the
+// institution's CA, the required extended key usages and certificate policies,
+// the UPN in the subject alternative name, and revocation by CRL (signature
+// checked, freshness per policy). Node's X509Certificate verifies signatures
+// and dates; @peculiar/asn1-x509 reads what Node does not (CRLs, certificate
+// policies, the UPN otherName).
+import { createHash, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate, CertificateList, CertificatePolicies, id_ce_certificatePolicies, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import { EnclaveError } from '../../shared/errors.js';
+
+/** Microsoft's UPN otherName in the subject alternative name. */
+export const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
+
+export interface CardCertificatePolicy {
+  requiredEkus: readonly string[];
+  requiredPolicyOids: readonly string[];
+  staleCrl: 'refuse' | 'warn';
+  staleCrlGraceHours: number;
+}
+
+export interface CheckedCardCertificate {
+  upn: string;
+  /** SHA-256 of the certificate's DER: what the offline mapping remembers. */
+  sha256: string;
+  subject: string;
+  serialNumber: string;
+  /** Set when policy lets a CRL past its nextUpdate through, within the grace period. */
+  crlWarning: string | null;
+}
+
+function reject(message: string): never {
+  throw new EnclaveError('card_rejected', message);
+}
+
+/** Certificates from PEM bundles (the policy's CA files). */
+export function parsePemBundle(pem: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((block) => new X509Certificate(block));
+}
+
+/** A CRL file may be DER or PEM. */
+export function crlDer(bytes: Buffer): Buffer {
+  const text = bytes.toString('latin1');
+  const match = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text);
+  return match ? Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64') : bytes;
+}
+
+function describe(cert: X509Certificate): string {
+  return cert.subject.replace(/\n/g, ', ');
+}
+
+/** The issuer chain up to a self-signed CA in `cas`, or why there is none. */
+function chainToCa(cert: X509Certificate, cas: readonly X509Certificate[], now: Date): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = cert;
+  for (let depth = 0; depth < 8; depth++) {
+    const issuer = cas.find((ca) => ca.ca && current.checkIssued(ca) && current.verify(ca.publicKey));
+    if (!issuer) {
+      reject(depth === 0 ? `The card's certificate (${describe(cert)}) is not issued by your institution's CA (smartCard.caFiles).` : `The card's certificate chain stops at ${describe(current)}, which is not one of your institution's CAs.`);
+    }
+    if (now < new Date(issuer.validFrom) || now > new Date(issuer.validTo)) reject(`The CA certificate ${describe(issuer)} that issued the card is not valid now.`);
+    chain.push(issuer);
+    // A self-signed CA in the trusted list ends the chain.
+    if (issuer.checkIssued(issuer)) return chain;
+    current = issuer;
+  }
+  return reject('The card certificate chain is too long.');
+}
+
+function extension<T>(der: Buffer, oid: string, type: new () => T): T | null {
+  const parsed = AsnConvert.parse(der, Certificate);
+  const found = parsed.tbsCertificate.extensions?.find((e) => e.extnID === oid);
+  return found ? AsnConvert.parse(found.extnValue, type) : null;
+}
+
+/** The UTF8String inside the UPN otherName ([0] EXPLICIT UTF8String). */
+function utf8StringValue(der: ArrayBuffer): string | null {
+  const bytes = new Uint8Array(der);
+  if (bytes[0] !== 0x0c) return null;
+  let length = bytes[1]!;
+  let offset = 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < count; i++) length = (length << 8) | bytes[2 + i]!;
+    offset = 2 + count;
+  }
+  if (offset + length > bytes.length) return null;
+  return Buffer.from(bytes.subarray(offset, offset + length)).toString('utf8');
+}
+
+export function upnOf(der: Buffer): string | null {
+  const san = extension(der, id_ce_subjectAltName, SubjectAlternativeName);
+  for (const name of san ?? []) {
+    if (name.otherName?.typeId === UPN_OID) {
+      const upn = utf8StringValue(name.otherName.value);
+      if (upn) return upn;
+    }
+  }
+  return null;
+}
+
+function policyOids(der: Buffer): string[] {
+  return (extension(der, id_ce_certificatePolicies, CertificatePolicies) ?? []).map((p) => p.policyIdentifier);
+}
+
+const SIGNATURE_HASH: Record<string, string> = {
+  '1.2.840.113549.1.1.11': 'sha256', // sha256WithRSAEncryption
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+};
+
+function crlSignedBy(crl: CertificateList, key: KeyObject): boolean {
+  const hash = SIGNATURE_HASH[crl.signatureAlgorithm.algorithm];
+  if (!hash) return false;
+  return verifySignature(hash, Buffer.from(AsnConvert.serialize(crl.tbsCertList)), key, Buffer.from(crl.signature));
+}
+
+function sameName(a: unknown, b: unknown): boolean {
+  return Buffer.from(AsnConvert.serialize(a)).equals(Buffer.from(AsnConvert.serialize(b)));
+}
+
+function asnTime(time: { getTime(): Date } | undefined): Date | null {
+  return time ? time.getTime() : null;
+}
+
+/** Revocation by the issuer's CRL: fail closed when there is none, and treat a stale one per policy. */
+function checkRevocation(der: Buffer, issuer: X509Certificate, crls: readonly Buffer[], policy: CardCertificatePolicy, now: Date): string | null {
+  const cert = AsnConvert.parse(der, Certificate);
+  const candidates = crls.map((bytes) => AsnConvert.parse(crlDer(bytes), CertificateList)).filter((crl) => sameName(crl.tbsCertList.issuer, cert.tbsCertificate.issuer));
+  const crl = candidates.find((c) => crlSignedBy(c, issuer.publicKey));
+  if (!crl) {
+    reject(candidates.length > 0 ? `The CRL for ${describe(issuer)} does not carry that CA's signature (smartCard.crlFiles).` : `There is no CRL for ${describe(issuer)} in smartCard.crlFiles, so revocation cannot be checked.`);
+  }
+  let warning: string | null = null;
+  const nextUpdate = asnTime(crl.tbsCertList.nextUpdate);
+  if (nextUpdate && now > nextUpdate) {
+    const hoursLate = (now.getTime() - nextUpdate.getTime()) / 3_600_000;
+    const stale = `The CRL for ${describe(issuer)} expired on ${nextUpdate.toISOString()} (its nextUpdate)`;
+    if (policy.staleCrl === 'refuse' || hoursLate > policy.staleCrlGraceHours) reject(`${stale}; IT must publish a current one (smartCard.crlFiles).`);
+    warning = `${stale}; accepted for up to ${policy.staleCrlGraceHours} hours by policy.`;
+  }
+  const serial = Buffer.from(cert.tbsCertificate.serialNumber);
+  const revoked = crl.tbsCertList.revokedCertificates?.find((entry) => Buffer.from(entry.userCertificate).equals(serial));
+  if (revoked) reject(`This card's certificate (${describe(new X509Certificate(der))}) has been revoked. Contact IT.`);
+  return warning;
+}
+
+export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Certificate[]; crls: readonly Buffer[] }, policy: CardCertificatePolicy, now: Date): CheckedCardCertificate {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(der);
+  } catch {
+    return reject('The card holds a certificate that cannot be read.');
+  }
+  if (now < new Date(cert.validFrom)) reject(`The card's certificate is not valid until ${new Date(cert.validFrom).toISOString()}.`);
+  if (now > new Date(cert.validTo)) reject(`The card's certificate expired on ${new Date(cert.validTo).toISOString()}. Ask IT for a renewed card.`);
+  const [issuer] = chainToCa(cert, trust.cas, now);
+  const ekus = cert.keyUsage ?? [];
+  const missingEku = policy.requiredEkus.filter((oid) => !ekus.includes(oid));
+  if (missingEku.length > 0) reject(`The card's certificate is not for sign-in: it lacks the extended key usage ${missingEku.join(', ')} (smartCard.requiredEkus).`);
+  if (policy.requiredPolicyOids.length > 0 && !policyOids(der).some((oid) => policy.requiredPolicyOids.includes(oid))) {
+    reject(`The card's certificate carries none of the certificate policies ${policy.requiredPolicyOids.join(', ')} (smartCard.requiredPolicyOids).`);
+  }
+  const upn = upnOf(der);
+  if (!upn) reject('The card\'s certificate has no user principal name (UPN) in its subject alternative name, so Enclave cannot tell whose card it is.');
+  const crlWarning = checkRevocation(der, issuer!, trust.crls, policy, now);
+  return { upn: upn.toLowerCase(), sha256: createHash('sha256').update(der).digest('hex'), subject: describe(cert), serialNumber: cert.serialNumber, crlWarning };
+}

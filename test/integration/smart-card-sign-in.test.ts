@@ -1,0 +1,148 @@
+// Smart-card sign-in through the real core: SoftHSM2 tokens holding PIV-style
+// certificates from a test CA (test/support/smart-card.ts), the real Samba AD
+// DC for the accounts the cards map to, and the checks a domain controller
+// makes at smart-card logon: PIN, challenge signature, chain, EKU, UPN, CRL.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCore, type Core } from '../../src/main/core/index.js';
+import { sha256File } from '../../src/main/inference/index.js';
+import { policyFromDocument } from '../../src/main/policy/index.js';
+import { call, callError, nextEvent } from '../support/core.js';
+import { directoryPolicyDocument } from '../support/directory-policy.js';
+import type { SambaDcInfo } from '../support/samba-dc.js';
+import { createSmartCardLab, type SmartCardKey, type SmartCardLab } from '../support/smart-card.js';
+import { tempDir } from '../support/temp.js';
+import { testModelPath } from '../support/test-model.js';
+
+let dc: SambaDcInfo;
+let lab: SmartCardLab;
+let model: { path: string; sha256: string };
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  dc = inject('sambaDc');
+  const path = await testModelPath();
+  model = { path, sha256: await sha256File(path) };
+  lab = await createSmartCardLab({
+    upns: { clinician: dc.users.clinician.upn, admin: dc.users.admin.upn, revoked: dc.users.clinician.upn, expired: dc.users.clinician.upn, otherCa: dc.users.clinician.upn, noEku: dc.users.clinician.upn },
+  });
+  // SoftHSM2 reads its configuration when the module initialises.
+  process.env['SOFTHSM2_CONF'] = lab.softhsmConf;
+}, 120_000);
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const card of Object.keys(lab.cards) as SmartCardKey[]) {
+    await lab.remove(card);
+    await lab.unblockPin(card);
+  }
+});
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+async function start(smartCard: Record<string, unknown> = {}): Promise<Core> {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const document = { ...directoryPolicyDocument(dc, model), smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile], ...smartCard } };
+  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(document, 'smart-card test policy'), version: 'test', log: () => undefined });
+  cleanups.push(() => core.close());
+  return core;
+}
+
+/** The account a card maps to must have signed in here once with its password. */
+async function knownUser(core: Core, key: 'clinician' | 'admin'): Promise<void> {
+  const user = dc.users[key];
+  await call(core, 'auth.signIn', { username: user.username, password: user.password });
+  await call(core, 'auth.signOut', {});
+}
+
+async function slotOf(core: Core, card: SmartCardKey): Promise<string> {
+  const status = await call(core, 'auth.cards', {});
+  const reader = status.readers.find((r) => r.card?.label === lab.cards[card].tokenLabel);
+  if (!reader) throw new Error(`card ${card} is not in a reader: ${JSON.stringify(status)}`);
+  return reader.slotId;
+}
+
+async function cardSignIn(core: Core, card: SmartCardKey, pin = lab.cards[card].pin) {
+  await lab.insert(card);
+  return core.handle({ id: 1, method: 'auth.signInCard', input: { slotId: await slotOf(core, card), pin } });
+}
+
+describe('smart-card sign-in', () => {
+  it('PIN, challenge and certificate checks pass: the card\'s UPN signs its directory account in', async () => {
+    const core = await start();
+    await knownUser(core, 'clinician');
+    const response = await cardSignIn(core, 'clinician');
+    expect(response).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase(), roles: ['clinician'], authMethod: 'smart-card' } } });
+  });
+
+  it('a card whose owner never signed in here is refused with what to do', async () => {
+    const core = await start();
+    const response = await cardSignIn(core, 'clinician');
+    expect(response).toMatchObject({ ok: false, error: { code: 'no_role', message: expect.stringMatching(/has not signed in on this workstation yet\. Sign in once with your user name and password/) } });
+  });
+
+  it('a wrong PIN says so with the tries left, and the card locks; Enclave counts too', async () => {
+    const core = await start();
+    await knownUser(core, 'clinician');
+    const first = await cardSignIn(core, 'clinician', '000000');
+    expect(first).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect', message: expect.stringMatching(/^That PIN is not correct\./) } });
+    for (let i = 1; i < lab.maxPinTries; i++) await cardSignIn(core, 'clinician', '000000');
+    const locked = await cardSignIn(core, 'clinician');
+    expect(locked).toMatchObject({ ok: false, error: { code: expect.stringMatching(/card_pin_locked|too_many_attempts/) } });
+  });
+
+  it.each([
+    ['revoked', /has been revoked/],
+    ['expired', /expired on/],
+    ['otherCa', /not issued by your institution's CA/],
+    ['noEku', /lacks the extended key usage 1\.3\.6\.1\.4\.1\.311\.20\.2\.2/],
+    ['noUpn', /no user principal name/],
+  ] as const)('refuses the %s card with a plain reason, audited', async (card, message) => {
+    const core = await start();
+    await knownUser(core, 'clinician');
+    const response = await cardSignIn(core, card);
+    expect(response).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(message) } });
+    const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
+    expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_rejected' } });
+  });
+
+  it('a CRL past its nextUpdate: refused by default, accepted with a warning within the policy\'s grace', async () => {
+    const strict = await start({ crlFiles: [lab.staleCrlFile] });
+    await knownUser(strict, 'clinician');
+    expect(await cardSignIn(strict, 'clinician')).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(/CRL .* expired on .*nextUpdate/) } });
+    await lab.remove('clinician');
+    // One core per process holds the card library, as in the app.
+    await strict.close();
+
+    const lenient = await start({ crlFiles: [lab.staleCrlFile], staleCrl: 'warn', staleCrlGraceHours: 72 });
+    await knownUser(lenient, 'clinician');
+    expect(await cardSignIn(lenient, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+  });
+
+  it('pulling the card locks within two seconds; only the card unlocks; another person\'s card ends the session', async () => {
+    const core = await start();
+    await knownUser(core, 'clinician');
+    await knownUser(core, 'admin');
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true });
+    const locked = nextEvent(core, 'session.changed', (s) => s.state === 'locked', 10_000);
+    const pulledAt = Date.now();
+    await lab.remove('clinician');
+    expect(await locked).toMatchObject({ state: 'locked', reason: 'card_removed' });
+    expect(Date.now() - pulledAt).toBeLessThan(2_000);
+    expect((await callError(core, 'auth.unlock', { password: dc.users.clinician.password })).code).toBe('card_unavailable');
+
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase() } } });
+    await call(core, 'auth.lock', {});
+    expect(await cardSignIn(core, 'admin')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.admin.upn.toLowerCase() } } });
+    const reasons = (core.store.db.prepare("SELECT record FROM audit_events ORDER BY seq").all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } }).filter((r) => r.event.action === 'auth.logout').map((r) => r.event.reason);
+    expect(reasons).toContain('other_user');
+  });
+
+  it('a PKCS#11 module path that does not exist is a clear message, not a crash', async () => {
+    const core = await start({ pkcs11Module: '/nonexistent/opensc-pkcs11.so' });
+    const status = await call(core, 'auth.cards', {});
+    expect(status).toMatchObject({ enabled: true, readers: [], problem: expect.stringMatching(/\/nonexistent\/opensc-pkcs11\.so \(smartCard\.pkcs11Module\) cannot be loaded/) });
+    expect((await callError(core, 'auth.signInCard', { slotId: '00', pin: '123456' })).code).toBe('card_unavailable');
+  });
+});
