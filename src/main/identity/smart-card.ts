@@ -5,7 +5,8 @@
 // and CRL. The PIN never leaves the card's library; nothing of it is kept.
 import { randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as pkcs11js from 'pkcs11js';
+// The default import: Node's ESM loader does not see pkcs11js' constants as named exports.
+import pkcs11js, { type Handle, type Template } from 'pkcs11js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Policy } from '../policy/index.js';
 import { checkCardCertificate, parsePemBundle, type CheckedCardCertificate } from './certificates.js';
@@ -194,7 +195,7 @@ export class SmartCardService {
   }
 }
 
-function triesLeft(pkcs11: pkcs11js.PKCS11, slot: pkcs11js.Handle): string {
+function triesLeft(pkcs11: pkcs11js.PKCS11, slot: Handle): string {
   try {
     const flags = pkcs11.C_GetTokenInfo(slot).flags;
     if (flags & CKF_USER_PIN_LOCKED) return ' The card has now locked its PIN; contact IT.';
@@ -207,8 +208,8 @@ function triesLeft(pkcs11: pkcs11js.PKCS11, slot: pkcs11js.Handle): string {
 }
 
 /** The PIV authentication certificate and the private key with the same CKA_ID. */
-function findCertificateAndKey(pkcs11: pkcs11js.PKCS11, session: pkcs11js.Handle): { certificate: X509Certificate; key: pkcs11js.Handle } {
-  const find = (template: pkcs11js.Template): pkcs11js.Handle[] => {
+function findCertificateAndKey(pkcs11: pkcs11js.PKCS11, session: Handle): { certificate: X509Certificate; key: Handle } {
+  const find = (template: Template): Handle[] => {
     pkcs11.C_FindObjectsInit(session, template);
     try {
       return pkcs11.C_FindObjects(session, 16);
