@@ -74,7 +74,8 @@ describe('sign-in and the lock', () => {
     const locked = await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
     expect(locked.code).toBe('too_many_attempts');
     expect(locked.message).toMatch(/Try again in \d+ seconds/);
-    expect(auditActions(core).filter((e) => e.action === 'auth.login' && e.outcome === 'failure')).toHaveLength(3);
+    // Three wrong passwords (the third starts the lockout), then the refusal during it: all audited.
+    expect(auditActions(core).filter((e) => e.action === 'auth.login' && e.outcome === 'failure').map((e) => e.reason)).toEqual(['bad_password', 'bad_password', 'bad_password', 'too_many_attempts']);
     // An unknown user gets the same answer as a wrong password.
     expect((await callError(core, 'auth.signIn', { username: 'nobody', password: 'whatever' })).message).toBe('The user name or password is not correct.');
   });

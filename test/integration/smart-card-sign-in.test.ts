@@ -5,14 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, type Core } from '../../src/main/core/index.js';
-import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
 import { call, callError, nextEvent } from '../support/core.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import type { SambaDcInfo } from '../support/samba-dc.js';
 import { createSmartCardLab, type SmartCardKey, type SmartCardLab } from '../support/smart-card.js';
 import { tempDir } from '../support/temp.js';
-import { testModelPath } from '../support/test-model.js';
+import { approvedTestModel } from '../support/test-model.js';
 
 let dc: SambaDcInfo;
 let lab: SmartCardLab;
@@ -21,8 +20,7 @@ const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
   dc = inject('sambaDc');
-  const path = await testModelPath();
-  model = { path, sha256: await sha256File(path) };
+  model = await approvedTestModel();
   lab = await createSmartCardLab({
     upns: { clinician: dc.users.clinician.upn, admin: dc.users.admin.upn, revoked: dc.users.clinician.upn, expired: dc.users.clinician.upn, otherCa: dc.users.clinician.upn, noEku: dc.users.clinician.upn },
   });
@@ -79,7 +77,7 @@ describe('smart-card sign-in', () => {
   it('a card whose owner never signed in here is refused with what to do', async () => {
     const core = await start();
     const response = await cardSignIn(core, 'clinician');
-    expect(response).toMatchObject({ ok: false, error: { code: 'no_role', message: expect.stringMatching(/has not signed in on this workstation yet\. Sign in once with your user name and password/) } });
+    expect(response).toMatchObject({ ok: false, error: { code: 'no_role', message: expect.stringMatching(/is not known on this workstation yet\. Sign in once with your user name and password/) } });
   });
 
   it('a wrong PIN says so with the tries left, and the card locks; Enclave counts too', async () => {

@@ -14,3 +14,10 @@ export function testModelPath(): Promise<string> {
   })();
   return pending;
 }
+
+/** The test model with its SHA-256, as a managed policy lists it. */
+export async function approvedTestModel(): Promise<{ path: string; sha256: string }> {
+  const path = await testModelPath();
+  const { sha256File } = await import('../../src/main/inference/index.js');
+  return { path, sha256: await sha256File(path) };
+}

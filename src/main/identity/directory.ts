@@ -196,10 +196,39 @@ export class DirectoryClient {
 
   /**
    * Binds as the user on the first DC that answers and returns who they are.
-   * Throws DirectoryRefusal (the DC said no), DirectoryUnavailable (no DC
-   * could be asked) or EnclaveError('no_role').
+   * Throws DirectoryRefusal (the DC said no) or DirectoryUnavailable (no DC
+   * could be asked).
    */
-  async authenticate(login: LoginName, password: string): Promise<DirectoryAccount> {
+  authenticate(login: LoginName, password: string): Promise<DirectoryAccount> {
+    return this.#asBound(login.bindName, password, login.filter);
+  }
+
+  /**
+   * A smart card's owner, looked up by UPN with the policy's read-only lookup
+   * account (directory.lookupAccount); null when policy names none. A card
+   * proves who holds it; the directory still says whether the account is
+   * enabled and what roles it has today.
+   */
+  async lookup(upn: string): Promise<DirectoryAccount | null> {
+    const directory = this.#o.directory();
+    if (!directory.lookupAccount || !directory.lookupPasswordFile) return null;
+    let password: string;
+    try {
+      password = (this.#o.readFile ?? readFileSync)(directory.lookupPasswordFile).toString('utf8').trim();
+    } catch (error) {
+      throw new EnclaveError('directory_unreachable', `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${(error as Error).message}. Contact IT.`);
+    }
+    try {
+      return await this.#asBound(directory.lookupAccount, password, userFilter(new EqualityFilter({ attribute: 'userPrincipalName', value: upn })));
+    } catch (error) {
+      if (error instanceof DirectoryRefusal) {
+        throw new EnclaveError('directory_unreachable', `The directory refused the lookup account ${directory.lookupAccount} (directory.lookupAccount): ${error.message} Contact IT.`);
+      }
+      throw error;
+    }
+  }
+
+  async #asBound(bindName: string, password: string, filter: Filter): Promise<DirectoryAccount> {
     const directory = this.#o.directory();
     if (directory.servers.length === 0) throw new EnclaveError('directory_unreachable', 'No directory servers are configured in policy (directory.servers). Contact IT.');
     // An empty password is an LDAP "unauthenticated bind", which many servers accept.
@@ -218,7 +247,7 @@ export class DirectoryClient {
           // ldapts' own limits do not cover a TLS handshake that never completes.
           await withinTime(limitMs, async () => {
             if (!ldaps && directory.startTls) await client.startTLS(tlsOptions);
-            await client.bind(login.bindName, password);
+            await client.bind(bindName, password);
           });
         } catch (error) {
           const refusal = bindFailure(error);
@@ -234,7 +263,7 @@ export class DirectoryClient {
           failures.push(`${server}: ${failure.text}`);
           continue;
         }
-        return await this.#readAccount(client, directory, login);
+        return await this.#readAccount(client, directory, filter);
       } finally {
         // Not awaited past the limit: a DC that never answered will not answer an unbind either.
         await withinTime(limitMs, () => client.unbind()).catch(() => undefined);
@@ -257,18 +286,22 @@ export class DirectoryClient {
     return options;
   }
 
-  async #readAccount(client: Client, directory: DirectoryPolicy, login: LoginName): Promise<DirectoryAccount> {
+  async #readAccount(client: Client, directory: DirectoryPolicy, filter: Filter): Promise<DirectoryAccount> {
     const { searchEntries } = await client.search(directory.baseDn, {
       scope: 'sub',
-      filter: login.filter,
-      attributes: ['distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'objectGUID'],
+      filter,
+      attributes: ['distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'objectGUID', 'userAccountControl'],
       explicitBufferAttributes: ['objectGUID'],
       sizeLimit: 2,
     });
     const entry = searchEntries[0];
-    // The bind succeeded, so the account exists; not finding it means the base DN is wrong.
     if (!entry || searchEntries.length > 1) {
       throw new EnclaveError('directory_unreachable', `Your account was not found under ${directory.baseDn || 'the directory root'} (directory.baseDn). Contact IT.`);
+    }
+    // A user's own bind already fails for a disabled account; a lookup has to look (ACCOUNTDISABLE, 0x2).
+    if (Number(Array.isArray(entry['userAccountControl']) ? entry['userAccountControl'][0] : entry['userAccountControl']) & 0x2) {
+      // Not a DirectoryRefusal: that is what binds answer, and a lookup bind's refusal is about the lookup account.
+      throw new EnclaveError('account_disabled', AD_BIND_FAILURES['533']!.message);
     }
     const text = (value: unknown): string => (Array.isArray(value) ? String(value[0] ?? '') : typeof value === 'string' ? value : '');
     const guid = entry['objectGUID'];

@@ -122,7 +122,7 @@ export class IdentityService {
 
   async #signInEvaluation(input: { username: string; password: string }): Promise<SessionState> {
     const username = input.username.toLowerCase();
-    this.#checkLockout(username);
+    this.#checkLockout(username, 'auth.login', input.username);
     const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE username = ? AND kind = 'evaluation'").get(input.username) as AccountRow | undefined;
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     if (!row || !ok) {
@@ -135,7 +135,7 @@ export class IdentityService {
 
   async #signInDirectory(input: { username: string; password: string }): Promise<SessionState> {
     const login = parseLoginName(input.username, this.#o.policy().directory);
-    this.#checkLockout(login.key);
+    this.#checkLockout(login.key, 'auth.login', input.username);
     let account: DirectoryAccount;
     try {
       account = await this.#directory.authenticate(login, input.password);
@@ -152,19 +152,23 @@ export class IdentityService {
       throw new EnclaveError('no_role', `Your account (${account.upn}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
     }
     this.#failures.delete(login.key);
-    const verifier = await this.#remember(account, input.password);
+    const verifier = (await this.#remember(account, input.password))!;
     const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
     return this.#beginSession(user, verifier);
   }
 
-  /** After an online sign-in: the account row, with the offline verifier (the same slow salted hash as evaluation passwords). */
-  async #remember(account: DirectoryAccount, password: string): Promise<string> {
-    const verifier = await hashPassword(password);
+  /**
+   * After an online sign-in or card lookup: the account row. A password
+   * sign-in also refreshes the offline verifier (the same slow salted hash as
+   * evaluation passwords); a card lookup keeps the one there is.
+   */
+  async #remember(account: DirectoryAccount, password: string | null): Promise<string | null> {
+    const verifier = password === null ? null : await hashPassword(password);
     this.#o.store.db
       .prepare(
         `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
          VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
-         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = excluded.password_hash,
+         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = coalesce(excluded.password_hash, accounts.password_hash),
            roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn,
            last_online_at = excluded.last_online_at, break_glass = excluded.break_glass`,
       )
@@ -202,7 +206,7 @@ export class IdentityService {
     const reader = this.#cards.readers().find((r) => r.slotId === input.slotId);
     if (!reader?.card) throw new EnclaveError('card_unavailable', 'There is no card in that reader. Insert your card and try again.');
     const key = `card:${reader.card.serial}`;
-    this.#checkLockout(key);
+    this.#checkLockout(key, 'auth.login', `card ${reader.card.label}`, 'PIN');
     let card;
     try {
       card = this.#cards.authenticate(input.slotId, input.pin);
@@ -212,10 +216,21 @@ export class IdentityService {
       else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: code, user: { name: `card ${reader.card.label}` }, detail: { card_reader: reader.reader } });
       throw error;
     }
+    // The directory, when policy gives a lookup account and a DC answers; else the account that signed in here before.
+    try {
+      const account = await this.#directory.lookup(card.upn);
+      if (account) await this.#remember(account, null);
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
+        const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
+        this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: { name: card.upn }, detail: { certificate_sha256: card.sha256 } });
+        throw error;
+      }
+    }
     const row = this.#cachedAccount(card.upn);
     if (!row) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_unknown_user', user: { name: card.upn }, detail: { certificate_sha256: card.sha256 } });
-      throw new EnclaveError('no_role', `This card belongs to ${card.upn}, who has not signed in on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`);
+      throw new EnclaveError('no_role', `This card belongs to ${card.upn}, who is not known on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`);
     }
     if ((JSON.parse(row.roles) as Role[]).length === 0) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: row.id, name: row.username } });
@@ -259,7 +274,7 @@ export class IdentityService {
     if (policy.mode !== 'managed' || !policy.breakGlass.enabled) throw new EnclaveError('forbidden', 'Emergency access is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const login = parseLoginName(input.username, policy.directory);
-    this.#checkLockout(login.key);
+    this.#checkLockout(login.key, 'auth.breakglass', input.username);
     const fail = (reason: string, error: EnclaveError, user: { id?: string; name: string } = { name: input.username }): never => {
       this.#o.audit.record({ action: 'auth.breakglass', outcome: 'failure', reason, user, detail: { stated_reason: input.reason } });
       throw error;
@@ -269,7 +284,7 @@ export class IdentityService {
     let eligible: boolean;
     try {
       const account = await this.#directory.authenticate(login, input.password);
-      verifier = await this.#remember(account, input.password);
+      verifier = (await this.#remember(account, input.password))!;
       eligible = account.breakGlass;
       user = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'break-glass' };
     } catch (error) {
@@ -306,7 +321,7 @@ export class IdentityService {
       const why = days === 0 ? 'Policy does not allow signing in offline.' : `Signing in offline works only within ${days} days of your last sign-in on this workstation while the network worked.`;
       throw new EnclaveError('directory_unreachable', `${unavailable.message} ${why} Try again when the network is back, or contact IT.`);
     }
-    this.#checkLockout(key);
+    this.#checkLockout(key, 'auth.login', input.username);
     if (!(await verifyPassword(input.password, row.password_hash ?? DUMMY_PASSWORD_HASH))) {
       this.#recordFailure(key, 'auth.login', 'bad_password_offline', { id: row.id, name: row.username });
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
@@ -322,7 +337,7 @@ export class IdentityService {
     // A card session comes back only with the card: the lock happened because it was pulled, or could have.
     if (state.user.authMethod === 'smart-card') throw new EnclaveError('card_unavailable', 'This session was opened with a smart card. Insert the card and enter its PIN to unlock.');
     const key = state.user.username.toLowerCase();
-    this.#checkLockout(key);
+    this.#checkLockout(key, 'auth.unlock', state.user.username);
     if (!this.#passwordHash || !(await verifyPassword(password, this.#passwordHash))) {
       this.#recordFailure(key, 'auth.unlock', 'bad_password', auditUser(state.user));
       throw new EnclaveError('bad_credentials', 'That password is not correct.');
@@ -404,11 +419,13 @@ export class IdentityService {
     return (this.#o.store.db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
   }
 
-  #checkLockout(key: string): void {
+  /** Refuses (and audits) an attempt while this name or card is locked out after too many failures. */
+  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', name: string, secret: 'password' | 'PIN' = 'password'): void {
     const entry = this.#failures.get(key);
     if (entry && entry.until > this.#o.now()) {
       const seconds = Math.ceil((entry.until - this.#o.now()) / 1000);
-      throw new EnclaveError('too_many_attempts', `Too many wrong passwords. Try again in ${seconds} seconds.`);
+      this.#o.audit.record({ action, outcome: 'failure', reason: 'too_many_attempts', user: { name }, detail: { locked_out_for_seconds: seconds } });
+      throw new EnclaveError('too_many_attempts', `Too many wrong ${secret}s. Try again in ${seconds} seconds.`);
     }
   }
 
@@ -416,12 +433,14 @@ export class IdentityService {
     const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
     const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
     entry.count += 1;
-    if (entry.count >= maxFailedSignIns) {
+    const lockout = entry.count >= maxFailedSignIns;
+    if (lockout) {
       entry.count = 0;
       entry.until = this.#o.now() + failedSignInLockoutSeconds * 1000;
     }
     this.#failures.set(key, entry);
-    this.#o.audit.record({ action, outcome: 'failure', reason, user });
+    // The failure that starts a lockout says so: the lockout is part of the audit trail.
+    this.#o.audit.record({ action, outcome: 'failure', reason, user, ...(lockout ? { detail: { lockout_started_seconds: failedSignInLockoutSeconds } } : {}) });
   }
 
   #armIdleTimer(): void {

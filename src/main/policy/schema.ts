@@ -120,6 +120,10 @@ export const PolicySchema = z
         upnSuffix: z.string().max(253).default('').meta({ description: 'Appended to a bare user name to form the UPN, e.g. corp.example.org.' }),
         timeoutSeconds: z.number().int().min(1).max(120).default(10).meta({ description: 'How long to wait for one domain controller before trying the next.' }),
         offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({ description: 'Days after an online sign-in that the same user may sign in while no domain controller answers (0: never offline).' }),
+        lookupAccount: z.string().max(256).default('').meta({
+          description: 'Optional read-only account (UPN or DOMAIN\\name) used to look up a smart card\'s owner, so a card works before its owner ever signed in with a password here and roles are current. Empty: cards map to accounts that signed in here before.',
+        }),
+        lookupPasswordFile: FilePath.optional().meta({ description: 'File holding the lookup account\'s password; readable only by administrators and the app.' }),
         roleGroups: z
           .object({
             clinician: roleGroups.meta({ description: 'Distinguished names of the AD groups (nested membership counts) whose members are clinicians.' }),
@@ -221,6 +225,9 @@ export const PolicySchema = z
     const plain = policy.directory.servers.filter((s) => s.startsWith('ldap://'));
     if (plain.length > 0 && !policy.directory.startTls && !policy.directory.allowUnencryptedLab) {
       ctx.addIssue({ code: 'custom', path: ['directory', 'startTls'], message: `must be true for ${plain[0]}: plain LDAP sends passwords in the clear (allowUnencryptedLab permits it in a lab)` });
+    }
+    if (Boolean(policy.directory.lookupAccount) !== Boolean(policy.directory.lookupPasswordFile)) {
+      ctx.addIssue({ code: 'custom', path: ['directory', 'lookupPasswordFile'], message: 'directory.lookupAccount and directory.lookupPasswordFile go together' });
     }
     if (policy.smartCard.enabled && !policy.smartCard.pkcs11Module) {
       ctx.addIssue({ code: 'custom', path: ['smartCard', 'pkcs11Module'], message: 'is required when smartCard.enabled is true' });
