@@ -38,11 +38,11 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-async function start(smartCard: Record<string, unknown> = {}): Promise<Core> {
+async function start(smartCard: Record<string, unknown> = {}, now?: () => number): Promise<Core> {
   const dir = tempDir();
   cleanups.push(dir.remove);
   const document = { ...directoryPolicyDocument(dc, model), smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile], ...smartCard } };
-  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(document, 'smart-card test policy'), version: 'test', log: () => undefined });
+  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(document, 'smart-card test policy'), version: 'test', log: () => undefined, ...(now ? { now } : {}) });
   cleanups.push(() => core.close());
   return core;
 }
@@ -103,6 +103,12 @@ describe('smart-card sign-in', () => {
     expect(response).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(message) } });
     const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
     expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_rejected' } });
+  });
+
+  it('a certificate that is not valid yet (a workstation clock far behind) is refused', async () => {
+    const core = await start({}, () => Date.parse('2001-01-01T00:00:00Z'));
+    await knownUser(core, 'clinician');
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(/is not valid until \d{4}-/) } });
   });
 
   it('a CRL past its nextUpdate: refused by default, accepted with a warning within the policy\'s grace', async () => {
