@@ -157,6 +157,34 @@ describe('policy: Linux /etc/enclave', () => {
     );
   });
 
+  it('malformed identity and SIEM sections name what is missing', async () => {
+    const doc = {
+      ...managed,
+      smartCard: { enabled: true },
+      breakGlass: { enabled: true },
+      directory: { lookupAccount: 'svc-enclave@corp.example.org' },
+      siem: {
+        destinations: [
+          { id: 'siem', type: 'syslog-tls', address: 'siem.example.org:6514', clientCertFile: '/etc/enclave/client.pem' },
+          { id: 'siem', type: 'https-json', url: 'http://collector.example.org' },
+        ],
+      },
+    };
+    const messages = expectProblems(await readPolicy(linuxEtc({ 'policy.json': doc }))).map((p) => `${p.key}: ${p.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'smartCard.pkcs11Module: is required when smartCard.enabled is true',
+        'smartCard.caFiles: needs at least one CA file when smartCard.enabled is true',
+        'breakGlass.groups: needs at least one group when breakGlass.enabled is true',
+        'directory.lookupPasswordFile: directory.lookupAccount and directory.lookupPasswordFile go together',
+        'siem.destinations[1].url: must be an https:// URL',
+      ]),
+    );
+    const valid = { ...doc, smartCard: {}, breakGlass: {}, directory: {}, siem: { destinations: [doc.siem.destinations[0], { id: 'siem', type: 'https-json', url: 'https://collector.example.org' }] } };
+    const again = expectProblems(await readPolicy(linuxEtc({ 'policy.json': valid }))).map((p) => `${p.key}: ${p.message}`);
+    expect(again.sort()).toEqual(['siem.destinations[0].clientKeyFile: clientCertFile and clientKeyFile go together', 'siem.destinations[1].id: "siem" is used by two destinations']);
+  });
+
   it('an explicit file replaces every managed source; a missing one is an error, not evaluation mode', async () => {
     const dir = tempDir();
     dirs.push(dir);
