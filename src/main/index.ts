@@ -132,15 +132,15 @@ app.setName('Enclave');
  * binary cannot run as plain Node (the runAsNode fuse is off), so main runs the
  * same CLI code itself, without a window or the single-instance lock.
  */
-const CLI_GROUPS = new Set(['doctor', 'policy', 'audit', 'model']);
+const CLI_GROUPS = new Set(['doctor', 'enroll', 'policy', 'audit', 'model']);
 const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2);
 // The doctor checks this user's own database unless told otherwise.
-if (cliArgs[0] === 'doctor' && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
+if ((cliArgs[0] === 'doctor' || cliArgs[0] === 'enroll') && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
 
 if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
   const withKey = async (): Promise<Buffer | undefined> => {
     // Only the app can unwrap the production key, so only `Enclave doctor` can verify a managed workstation's audit chain.
-    if (cliArgs[0] !== 'doctor') return undefined;
+    if (cliArgs[0] !== 'doctor' && cliArgs[0] !== 'enroll') return undefined;
     await app.whenReady();
     return (await readWrappedDatabaseKey(app.getPath('userData')).catch(() => null)) ?? undefined;
   };

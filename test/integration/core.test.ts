@@ -61,7 +61,7 @@ describe('sign-in and the lock', () => {
     const state = await call(core, 'auth.createFirstAccount', EVAL_USER);
     expect(state).toMatchObject({ state: 'active', user: { username: 'dr.grey', roles: ['clinician', 'researcher', 'compliance', 'administrator'] } });
     expect((await callError(core, 'auth.createFirstAccount', { ...EVAL_USER, username: 'other' })).code).toBe('already_set_up');
-    expect(auditActions(core).map((e) => e.action)).toEqual(['store.open', 'policy.apply', 'auth.account_create', 'auth.login']);
+    expect(auditActions(core).map((e) => e.action)).toEqual(['store.open', 'audit.enroll', 'policy.apply', 'auth.account_create', 'auth.login']);
   });
 
   it('a wrong password is refused, audited, and repeated failures lock the account out for a while', async () => {

@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS = [
   'audit.corruption_detected',
   'store.open',
   'policy.apply',
+  'audit.enroll',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

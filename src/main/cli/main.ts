@@ -1,14 +1,15 @@
 // `enclave`: the command-line tool for IT, compliance and the SIEM team.
 // Plain Node; exit 0 = fine, 1 = the check found a problem, 2 = could not run.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EnclaveError } from '../../shared/errors.js';
-import { describeVerifyReport, verifyAuditChain } from '../audit/index.js';
+import { currentEnrolmentKey, describeVerifyReport, verifyAuditChain } from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
-import { readKeyFile } from '../keys/index.js';
+import { KEY_FILE, readKeyFile } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
-import { openStore } from '../store/index.js';
+import { DATABASE_FILE, openStore } from '../store/index.js';
 
 const USAGE = `enclave ${ENCLAVE_VERSION} — Enclave's command-line tool
 
@@ -26,6 +27,9 @@ Usage:
   enclave policy show [--policy <file.json>] [--json]
       The effective policy on this machine, each value with the source it came
       from (registry, managed preferences, /etc/enclave, default).
+  enclave enroll show --data-dir <dir> [--key-file <file>] [--json]
+      This workstation's audit signing key: key id, algorithm and public key,
+      for IT to register with the SIEM side.
   enclave doctor [--data-dir <dir>] [--policy <file.json>] [--json]
       Check this workstation: policy, database and audit chain, models and
       their hashes, GPU backend, directory servers and SIEM destinations
@@ -62,6 +66,7 @@ export async function runCli(
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
     if (group === 'policy' && command === 'validate') return await policyValidate(rest, io);
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
+    if (group === 'enroll' && command === 'show') return enrollShow(rest, io, context);
     if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io, context);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);
@@ -112,6 +117,29 @@ async function policyShow(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, policy: { type: 'string' } }, strict: true });
   const resolution = await readPolicy({ overridePath: values.policy });
   return reportResolution(resolution, values.json, io, () => (resolution.ok ? formatPolicyReport(policyReport(resolution.effective)) : ''));
+}
+
+function enrollShow(args: string[], io: CliIo, context: CliContext): number {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  if (!values['data-dir']) {
+    io.err('enclave: enroll show needs --data-dir <dir> (the folder that holds enclave.db)');
+    return 2;
+  }
+  const key = context.databaseKey ?? readKeyFile(values['key-file'] ?? join(values['data-dir'], KEY_FILE));
+  const store = openStore({ path: join(values['data-dir'], DATABASE_FILE), key, readonly: true });
+  try {
+    const enrolment = currentEnrolmentKey(store);
+    if (!enrolment) {
+      io.err('enclave: this database has no audit signing key yet; it is made when Enclave first starts with it');
+      return 1;
+    }
+    const hostId = store.getMeta('host.id') ?? null;
+    if (values.json) io.out(JSON.stringify({ hostId, ...enrolment }));
+    else io.out([`Host id:    ${hostId ?? 'unknown'}`, `Key id:     ${enrolment.keyId}`, `Algorithm:  ${enrolment.algorithm}`, `Created:    ${new Date(enrolment.createdAt).toISOString()}`, '', enrolment.publicKeyPem.trimEnd()].join('\n'));
+    return 0;
+  } finally {
+    store.close();
+  }
 }
 
 function auditVerify(args: string[], io: CliIo): number {

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
-import { AuditLog, verifyAuditChain } from '../audit/index.js';
+import { AuditLog, ensureEnrolmentKey, verifyAuditChain } from '../audit/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
 import { policyReport, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
 import { createDispatcher, type Handlers } from './dispatcher.js';
 import { PolicyRuntime } from './policy-runtime.js';
 
-export const DATABASE_FILE = 'enclave.db';
+export { DATABASE_FILE } from '../store/index.js';
 export { KEY_FILE } from '../keys/index.js';
 
 export interface CoreOptions {
@@ -63,6 +63,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     audit.record({ action: 'audit.corruption_detected', outcome: 'failure', reason: chain.firstBad.problem, detail: { first_bad_sequence: chain.firstBad.sequence, detail: chain.firstBad.detail } });
   }
   audit.record({ action: 'store.open', outcome: 'success' });
+  // Enrolment: the audit signing key is made once, on the first start.
+  ensureEnrolmentKey(store, audit, now);
   const policy = new PolicyRuntime(initialPolicy, audit);
 
   const engine = options.engine ?? createLlamaEngine();

@@ -6,6 +6,10 @@ import { EnclaveError } from '../../shared/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 
+
+/** The database's file name inside the data folder. */
+export const DATABASE_FILE = 'enclave.db';
+
 export type Db = Database.Database;
 
 export interface Store {

@@ -8,11 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { verifyAuditChain } from '../../audit/index.js';
 import { KEY_FILE, readKeyFile } from '../../keys/index.js';
 import type { Policy } from '../../policy/index.js';
-import { openStore } from '../../store/index.js';
+import { DATABASE_FILE, openStore } from '../../store/index.js';
 import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 
-/** core/index.ts DATABASE_FILE; importing it would load the whole core. */
-export const DATABASE_FILE = 'enclave.db';
 /** electron/key-protector.ts WRAPPED_KEY_FILE, kept in the app's userData folder (the data folder's parent). */
 const WRAPPED_KEY_FILE = 'database-key.wrapped';
 

@@ -1,0 +1,69 @@
+// The workstation's enrolment: an Ed25519 key pair made on first start, whose
+// public key and key id IT registers with the SIEM side (`enclave enroll
+// show`). Signed batches (the next step of issue 5) are signed with it. The
+// key id is the SHA-256 of the public key's SubjectPublicKeyInfo, as the
+// design's manifest names it.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import type { AuditLog } from './log.js';
+
+export interface EnrolmentKey {
+  keyId: string;
+  algorithm: 'Ed25519';
+  /** SubjectPublicKeyInfo as PEM, for the SIEM side. */
+  publicKeyPem: string;
+  createdAt: number;
+}
+
+interface KeyRow {
+  key_id: string;
+  algorithm: 'Ed25519';
+  public_key: Buffer;
+  private_key: Buffer;
+  created_at: number;
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+function toEnrolment(row: KeyRow): EnrolmentKey {
+  const publicKey = createPublicKey({ key: row.public_key, format: 'der', type: 'spki' });
+  return { keyId: row.key_id, algorithm: row.algorithm, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), createdAt: row.created_at };
+}
+
+/** The current signing key, or null before enrolment (and in a read-only store that never enrolled). */
+export function currentEnrolmentKey(store: Store): EnrolmentKey | null {
+  const row = store.db.prepare('SELECT * FROM audit_signing_keys WHERE retired_at IS NULL').get() as KeyRow | undefined;
+  return row ? toEnrolment(row) : null;
+}
+
+/** Enrols on first start: makes the key pair and audits it; later starts find it. */
+export function ensureEnrolmentKey(store: Store, audit: AuditLog, now: () => number): EnrolmentKey {
+  const existing = currentEnrolmentKey(store);
+  if (existing) return existing;
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const keyId = keyIdOf(publicKey);
+  const createdAt = now();
+  audit.run(
+    (db) =>
+      db
+        .prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(keyId, 'Ed25519', publicKey.export({ type: 'spki', format: 'der' }), privateKey.export({ type: 'pkcs8', format: 'der' }), createdAt),
+    () => ({ action: 'audit.enroll', outcome: 'success', detail: { key_id: keyId, algorithm: 'Ed25519' } }),
+  );
+  return currentEnrolmentKey(store)!;
+}
+
+/** Signs with the current key (Ed25519 signs the message itself; no separate hash). */
+export function signWithEnrolmentKey(store: Store, message: Uint8Array): { keyId: string; signature: Buffer } {
+  const row = store.db.prepare('SELECT * FROM audit_signing_keys WHERE retired_at IS NULL').get() as KeyRow | undefined;
+  if (!row) throw new Error('This workstation has no audit signing key yet.');
+  const privateKey = createPrivateKey({ key: row.private_key, format: 'der', type: 'pkcs8' });
+  return { keyId: row.key_id, signature: sign(null, message, privateKey) };
+}
+
+/** What the SIEM side runs: nothing from the workstation but the public key. */
+export function verifyWithPublicKey(publicKeyPem: string, message: Uint8Array, signature: Uint8Array): boolean {
+  return verify(null, message, createPublicKey(publicKeyPem), signature);
+}

@@ -1,0 +1,73 @@
+// Enrolment: the workstation's Ed25519 audit signing key, made once and shown
+// to IT by `enclave enroll show` for registration with the SIEM side.
+import { createHash, createPublicKey } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signWithEnrolmentKey, verifyWithPublicKey } from '../../src/main/audit/index.js';
+import { runCli } from '../../src/main/cli/index.js';
+import { createHeadlessCore } from '../../src/main/core/headless.js';
+import { tempDir } from '../support/temp.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (l) => (out += `${l}\n`), err: (l) => (err += `${l}\n`) });
+  return { code, out, err };
+}
+
+describe('enrolment', () => {
+  it('makes one Ed25519 key on the first start, audits it, and keeps it across restarts', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const first = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    const events = () => (first.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.enroll'").all() as { record: string }[]).map((r) => JSON.parse(r.record) as { enclave: { detail: { key_id: string } } });
+    expect(events()).toHaveLength(1);
+    const keyId = events()[0]!.enclave.detail.key_id;
+    await first.close();
+
+    const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    cleanups.push(() => again.close());
+    expect((again.store.db.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.enroll'").get() as { n: number }).n).toBe(1);
+    expect((again.store.db.prepare('SELECT key_id FROM audit_signing_keys').all() as { key_id: string }[]).map((r) => r.key_id)).toEqual([keyId]);
+    // Only one key may be current.
+    expect(() =>
+      again.store.db.prepare("INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ('x', 'Ed25519', x'00', x'00', 1)").run(),
+    ).toThrow(/UNIQUE constraint failed/);
+  });
+
+  it('enroll show prints the key id (SHA-256 of the public key) and the public key, never the private key; a signature verifies with it', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    const message = Buffer.from('enclave-audit-batch/v1\n{"batch_seq":1}');
+    const { keyId, signature } = signWithEnrolmentKey(core.store, message);
+    const hostId = core.store.getMeta('host.id');
+    await core.close();
+
+    const shown = await cli(['enroll', 'show', '--data-dir', dir.path, '--json']);
+    expect(shown.code).toBe(0);
+    const enrolment = JSON.parse(shown.out) as { hostId: string; keyId: string; algorithm: string; publicKeyPem: string };
+    expect(enrolment).toMatchObject({ hostId, keyId, algorithm: 'Ed25519' });
+    expect(createHash('sha256').update(createPublicKey(enrolment.publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex')).toBe(keyId);
+    expect(shown.out).not.toMatch(/PRIVATE/);
+    expect(verifyWithPublicKey(enrolment.publicKeyPem, message, signature)).toBe(true);
+    expect(verifyWithPublicKey(enrolment.publicKeyPem, Buffer.from('enclave-audit-batch/v1\n{"batch_seq":2}'), signature)).toBe(false);
+
+    const text = await cli(['enroll', 'show', '--data-dir', dir.path]);
+    expect(text.out).toContain(`Key id:     ${keyId}`);
+    expect(text.out).toContain('-----BEGIN PUBLIC KEY-----');
+  });
+
+  it('says what is missing: no data folder argument (exit 2), a folder without a database (exit 2)', async () => {
+    expect((await cli(['enroll', 'show'])).code).toBe(2);
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const missing = await cli(['enroll', 'show', '--data-dir', dir.path]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/enclave: /);
+  });
+});
