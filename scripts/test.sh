@@ -47,11 +47,14 @@ if [ ! -f node_modules/.enclave-lock-hash ] || [ "$(cat node_modules/.enclave-lo
   echo "$lock_hash" > node_modules/.enclave-lock-hash
 fi
 
-# `npm start` rebuilds the SQLCipher module for Electron's ABI; the tests run on plain Node.
-if ! node -e "require('better-sqlite3-multiple-ciphers')" >/dev/null 2>&1; then
-  step "rebuilding better-sqlite3-multiple-ciphers for Node $(node -v)"
-  npm rebuild better-sqlite3-multiple-ciphers
-fi
+# `npm start` rebuilds the native modules (SQLCipher, PKCS#11) for Electron's ABI;
+# the tests run on plain Node.
+for module in better-sqlite3-multiple-ciphers pkcs11js; do
+  if ! node -e "require('$module')" >/dev/null 2>&1; then
+    step "rebuilding $module for Node $(node -v)"
+    npm rebuild "$module"
+  fi
+done
 
 step typecheck
 npm run --silent typecheck

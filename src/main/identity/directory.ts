@@ -190,10 +190,6 @@ export class DirectoryClient {
     this.#o = options;
   }
 
-  get configured(): boolean {
-    return this.#o.directory().servers.length > 0;
-  }
-
   /**
    * Binds as the user on the first DC that answers and returns who they are.
    * Throws DirectoryRefusal (the DC said no) or DirectoryUnavailable (no DC

@@ -20,9 +20,9 @@ import type { Policy } from './schema.js';
 
 export { PolicySchema, type Policy, type PolicyInput, type ModelEntry, type WorkloadEntry, type SiemDestination } from './schema.js';
 export { policyReport, formatPolicyReport } from './report.js';
-export { describeNotices, policyHash, type EffectivePolicy, type PolicyNotice, type PolicyResolution, type SettingProvenance } from './resolve.js';
+export { describeNotices, type EffectivePolicy, type PolicyNotice, type PolicyResolution, type SettingProvenance } from './resolve.js';
 export { POLICY_SETTINGS, POLICY_SECTIONS, policyJsonSchema, type PolicySetting } from './catalog.js';
-export { layerFromJsonText, readJsonPolicyFile } from './sources/json-file.js';
+export { readJsonPolicyFile } from './sources/json-file.js';
 export { MAC_BUNDLE_ID, MAC_MANAGED_PREFERENCES_PATH } from './sources/plist.js';
 export { REGISTRY_POLICY_KEY, parseRegQueryOutput } from './sources/registry.js';
 
