@@ -5,7 +5,7 @@
 // entry here plus its handler in the core.
 import { z } from 'zod';
 
-import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, ROLES, type Role as RoleName } from './roles.js';
+import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, COMPLIANCE_ROLES, ROLES, type Role as RoleName } from './roles.js';
 
 export { ROLES } from './roles.js';
 export const Role = z.enum(ROLES);
@@ -154,6 +154,80 @@ export const AuditVerifyReport = z.object({
 });
 export type AuditVerifyReport = z.infer<typeof AuditVerifyReport>;
 
+/** What the compliance officer filters by: times are UTC milliseconds, both ends inclusive. */
+export const AuditFilter = z
+  .object({
+    from: z.number().int().nonnegative().optional(),
+    to: z.number().int().nonnegative().optional(),
+    /** The user's name as recorded (UPN or local name), matched exactly, ignoring case. */
+    user: z.string().trim().min(1).max(256).optional(),
+    action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'An action looks like auth.login.').max(64).optional(),
+    outcome: z.enum(['success', 'failure', 'unknown']).optional(),
+  })
+  .strict()
+  .refine((f) => f.from === undefined || f.to === undefined || f.from <= f.to, { message: 'The start of the range is after its end.', path: ['from'] });
+export type AuditFilter = z.infer<typeof AuditFilter>;
+
+export const AuditEventSummary = z.object({
+  sequence: z.number(),
+  id: z.string(),
+  timestamp: z.string(),
+  action: z.string(),
+  outcome: z.enum(['success', 'failure', 'unknown']),
+  reason: z.string().nullable(),
+  user: z.string().nullable(),
+  roles: z.array(z.string()),
+  authMethod: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  /** The batch that seals the event, or null while it waits to be sealed. */
+  batchSeq: z.number().nullable(),
+  /** The whole canonical record, for the detail view. */
+  record: z.string(),
+});
+export type AuditEventSummary = z.infer<typeof AuditEventSummary>;
+
+export const AuditSearchResult = z.object({
+  events: z.array(AuditEventSummary),
+  /** How many events match in all (the page holds at most `limit`). */
+  total: z.number(),
+  /** Pass as `beforeSequence` for the next (older) page; null on the last. */
+  nextBeforeSequence: z.number().nullable(),
+});
+
+export const AuditExportResult = z.object({
+  /** The bundle folder: verify it anywhere with `enclave audit verify --bundle <folder> --key-id <id>`. */
+  directory: z.string(),
+  csvFile: z.string(),
+  selectedEvents: z.number(),
+  coveredEvents: z.number(),
+  batches: z.number(),
+  keyIds: z.array(Sha256),
+});
+export type AuditExportResult = z.infer<typeof AuditExportResult>;
+
+export const SiemDestinationStatus = z.object({
+  id: z.string(),
+  type: z.enum(['syslog-tls', 'splunk-hec', 'https-json']),
+  /** host:port or URL without credentials. */
+  target: z.string(),
+  /** online: the last attempt succeeded; offline: it failed and a retry is scheduled; sending: a batch is in flight. */
+  state: z.enum(['online', 'offline', 'sending', 'idle']),
+  queuedBatches: z.number(),
+  lastSuccessAt: z.number().nullable(),
+  lastFailure: z.object({ at: z.number(), code: z.string(), message: z.string() }).nullable(),
+  nextAttemptAt: z.number().nullable(),
+});
+export type SiemDestinationStatus = z.infer<typeof SiemDestinationStatus>;
+
+export const SiemStatus = z.object({
+  destinations: z.array(SiemDestinationStatus),
+  /** Events written but not yet sealed into a signed batch. */
+  pendingEvents: z.number(),
+  lastBatchSeq: z.number().nullable(),
+  lastSealedAt: z.number().nullable(),
+});
+export type SiemStatus = z.infer<typeof SiemStatus>;
+
 const Empty = z.object({}).strict();
 const Ok = z.object({ ok: z.literal(true) });
 
@@ -263,6 +337,19 @@ export const calls = {
   'chat.cancel': { input: z.object({ sessionId: Id }).strict(), output: z.object({ cancelled: z.boolean() }), access: CHAT_ROLES, summary: 'Stop the answer being generated.' },
 
   'audit.verify': { input: Empty, output: AuditVerifyReport, access: AUDIT_ROLES, summary: 'Verify the local audit chain.' },
+  'audit.search': {
+    input: AuditFilter.and(z.object({ limit: z.number().int().min(1).max(500).default(100), beforeSequence: z.number().int().positive().optional() }).strict()),
+    output: AuditSearchResult,
+    access: COMPLIANCE_ROLES,
+    summary: 'Audit events matching a filter, newest first; the search itself is audited.',
+  },
+  'audit.export': {
+    input: AuditFilter,
+    output: AuditExportResult,
+    access: COMPLIANCE_ROLES,
+    summary: 'Seal what is waiting and write a self-contained, verifiable bundle (and CSV) of the matching events; audited.',
+  },
+  'siem.status': { input: Empty, output: SiemStatus, access: ALL_ROLES, summary: 'Delivery to each SIEM destination: online or not, queued batches, last success and failure.' },
 
   'policy.show': { input: Empty, output: PolicyReport, access: ADMIN_ROLES, summary: 'The effective policy, each value with the source it came from.' },
 } as const satisfies Record<string, CallSpec>;
@@ -280,6 +367,8 @@ export const events = {
   }),
   /** The policy in force changed (or failed to); read app.status again. */
   'policy.changed': PolicyState,
+  /** Delivery state changed (a batch sealed, sent, or a destination failed). */
+  'siem.changed': SiemStatus,
   'model.loading': z.object({ modelId: z.string(), phase: z.enum(['verifying', 'loading', 'ready', 'failed']), message: z.string().nullable() }),
 } as const;
 

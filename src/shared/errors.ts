@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'busy',
   'not_found',
   'audit_write_failed',
+  'audit_corrupt',
+  'export_failed',
   'storage_failed',
   'internal',
 ] as const;

@@ -6,8 +6,10 @@ export type Role = (typeof ROLES)[number];
 
 /** Chat with the model. */
 export const CHAT_ROLES = ['clinician', 'researcher'] as const satisfies readonly Role[];
-/** Verify and (later) export the audit. */
+/** Verify the local audit chain. */
 export const AUDIT_ROLES = ['compliance', 'administrator'] as const satisfies readonly Role[];
+/** Search and export audit events: the compliance officer alone. */
+export const COMPLIANCE_ROLES = ['compliance'] as const satisfies readonly Role[];
 /** Configure the workstation (evaluation models). */
 export const ADMIN_ROLES = ['administrator'] as const satisfies readonly Role[];
 

@@ -9,6 +9,7 @@
 // attachSambaDc(inject('sambaDc')).stop() / .start(): an outage for every file
 // using the DC at that moment, so keep such tests out of concurrently running
 // files. If vitest is killed, samba exits on its own (see samba-dc.ts).
+// ENCLAVE_TEST_NO_SAMBA=1 skips the DC, for files that do not use it.
 import type { TestProject } from 'vitest/node';
 import { releaseSharedSambaDc, sharedSambaDc, type SambaDcInfo } from './samba-dc.js';
 
@@ -19,6 +20,8 @@ declare module 'vitest' {
 }
 
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
+  // For running files that need no directory while another run holds the DC's fixed ports.
+  if (process.env.ENCLAVE_TEST_NO_SAMBA === '1') return async () => undefined;
   const dc = await sharedSambaDc();
   provide('sambaDc', dc.info());
   return async () => {

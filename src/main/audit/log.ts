@@ -19,6 +19,7 @@ export interface AuditContext {
 export class AuditLog {
   readonly #store: Store;
   readonly #context: AuditContext;
+  readonly #listeners = new Set<(record: AuditRecord) => void>();
 
   constructor(store: Store, context: AuditContext) {
     this.#store = store;
@@ -30,24 +31,60 @@ export class AuditLog {
    * one transaction. Any failure (disk full included) leaves neither behind.
    */
   run<T>(action: (db: Db) => T, describe: (result: T) => AuditEventInput): T {
+    let written: AuditRecord | undefined;
+    let result: T;
     try {
-      return this.#store.transaction((db) => {
-        const result = action(db);
-        this.#append(db, describe(result));
-        return result;
+      result = this.#store.transaction((db) => {
+        const value = action(db);
+        written = this.#append(db, describe(value));
+        return value;
       });
     } catch (error) {
       throw translateWriteError(error);
     }
+    this.#announce(written);
+    return result;
+  }
+
+  /** Like run, for an action that may find nothing to do (null): then nothing is written or audited. */
+  runOptional<T>(action: (db: Db) => T | null, describe: (result: T) => AuditEventInput): T | null {
+    let written: AuditRecord | undefined;
+    let result: T | null;
+    try {
+      result = this.#store.transaction((db) => {
+        const value = action(db);
+        if (value !== null) written = this.#append(db, describe(value));
+        return value;
+      });
+    } catch (error) {
+      throw translateWriteError(error);
+    }
+    this.#announce(written);
+    return result;
   }
 
   /** Writes one event on its own (for actions that touch nothing else in the database). */
   record(event: AuditEventInput): AuditRecord {
+    let written: AuditRecord;
     try {
-      return this.#store.transaction((db) => this.#append(db, event));
+      written = this.#store.transaction((db) => this.#append(db, event));
     } catch (error) {
       throw translateWriteError(error);
     }
+    this.#announce(written);
+    return written;
+  }
+
+  /** Called after each event is committed (the batch sealer counts them). Returns the unsubscribe. */
+  onAppended(listener: (record: AuditRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #announce(record: AuditRecord | undefined): void {
+    // Inside an outer transaction (key rotation) the commit is the caller's; announcing early is harmless: listeners only schedule work.
+    if (!record) return;
+    for (const listener of this.#listeners) listener(record);
   }
 
   head(): { sequence: number; hash: string | null } {

@@ -27,6 +27,11 @@ export const AUDIT_ACTIONS = [
   'store.open',
   'policy.apply',
   'audit.enroll',
+  'audit.key_rotate',
+  'audit.search',
+  'audit.export',
+  'audit.prune',
+  'sync.destination',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

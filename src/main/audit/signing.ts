@@ -1,11 +1,14 @@
 // The workstation's enrolment: an Ed25519 key pair made on first start, whose
 // public key and key id IT registers with the SIEM side (`enclave enroll
-// show`). Signed batches (the next step of issue 5) are signed with it. The
+// show`). Signed batches are signed with it. The
 // key id is the SHA-256 of the public key's SubjectPublicKeyInfo, as the
 // design's manifest names it.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { EnclaveError } from '../../shared/errors.js';
 import type { Store } from '../store/index.js';
+import { sealNextBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
+import type { AuditEventInput } from './record.js';
 
 export interface EnrolmentKey {
   keyId: string;
@@ -66,4 +69,45 @@ export function signWithEnrolmentKey(store: Store, message: Uint8Array): { keyId
 /** What the SIEM side runs: nothing from the workstation but the public key. */
 export function verifyWithPublicKey(publicKeyPem: string, message: Uint8Array, signature: Uint8Array): boolean {
   return verify(null, message, createPublicKey(publicKeyPem), signature);
+}
+
+/**
+ * Key rotation (`enclave enroll rotate`), in one transaction: an audit.key_rotate
+ * event naming the new key is written, everything waiting is sealed with the
+ * OLD key (so the old key vouches for the new one), then the old key is retired.
+ * The next manifest, signed by the new key, starts a new signature chain and
+ * says why (start.reason key_rotation); the Merkle tree carries on unbroken.
+ */
+export function rotateEnrolmentKey(store: Store, audit: AuditLog, seal: SealOptions, actor: AuditEventInput['user']): { previous: EnrolmentKey; current: EnrolmentKey } {
+  const previous = currentEnrolmentKey(store);
+  if (!previous) throw new EnclaveError('invalid_input', 'This workstation has no audit signing key yet; it is made when Enclave first starts.');
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const newKeyId = keyIdOf(publicKey);
+  const publicDer = publicKey.export({ type: 'spki', format: 'der' });
+  const now = seal.now();
+  store.transaction((db) => {
+    audit.run(
+      () => undefined,
+      () => ({
+        action: 'audit.key_rotate',
+        outcome: 'success',
+        user: actor ?? null,
+        detail: { old_key_id: previous.keyId, new_key_id: newKeyId, new_public_key: publicDer.toString('base64'), algorithm: 'Ed25519' },
+      }),
+    );
+    while (sealNextBatch(db, { ...seal, signingKeyId: previous.keyId })) {
+      // every waiting event, the rotation included, sealed by the old key
+    }
+    // Retire first (one current key at a time), then add the successor, then name it.
+    db.prepare('UPDATE audit_signing_keys SET retired_at = ? WHERE key_id = ?').run(now, previous.keyId);
+    db.prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      newKeyId,
+      'Ed25519',
+      publicDer,
+      privateKey.export({ type: 'pkcs8', format: 'der' }),
+      now,
+    );
+    db.prepare('UPDATE audit_signing_keys SET replaced_by = ? WHERE key_id = ?').run(newKeyId, previous.keyId);
+  });
+  return { previous, current: currentEnrolmentKey(store)! };
 }

@@ -2,6 +2,7 @@
 // claims to be. Used at start-up, by `enclave audit verify` and by the UI.
 import type { AuditVerifyReport } from '../../shared/api.js';
 import type { Db } from '../store/index.js';
+import { PRUNED_HASH_KEY, PRUNED_THROUGH_SEQ_KEY } from './batches.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from './log.js';
 import { AuditRecordSchema, hashRecord } from './record.js';
 
@@ -17,8 +18,10 @@ interface Row {
 type Problem = NonNullable<AuditVerifyReport['firstBad']>;
 
 export function verifyAuditChain(db: Db): AuditVerifyReport {
-  let expected = 1;
-  let prevHash: string | null = null;
+  // Events delivered to every SIEM destination and past retention were pruned; the chain resumes after them.
+  const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  let expected = Number(meta(PRUNED_THROUGH_SEQ_KEY) ?? '0') + 1;
+  let prevHash: string | null = meta(PRUNED_HASH_KEY) ?? null;
   let checked = 0;
   const fail = (problem: Problem): AuditVerifyReport => ({ ok: false, eventsChecked: checked, headSequence: expected - 1, headHash: prevHash, firstBad: problem });
 
@@ -61,8 +64,8 @@ export function verifyAuditChain(db: Db): AuditVerifyReport {
   }
 
   // Deleting the newest events leaves a valid chain; the head kept in meta shows the cut.
-  const headSeq = Number((db.prepare('SELECT value FROM meta WHERE key = ?').get(HEAD_SEQ_KEY) as { value: string } | undefined)?.value ?? '0');
-  const headHash = (db.prepare('SELECT value FROM meta WHERE key = ?').get(HEAD_HASH_KEY) as { value: string } | undefined)?.value ?? null;
+  const headSeq = Number(meta(HEAD_SEQ_KEY) ?? '0');
+  const headHash = meta(HEAD_HASH_KEY) ?? null;
   const last = expected - 1;
   if (headSeq > last) {
     return fail({ sequence: last + 1, problem: 'missing', detail: `the log ends at ${last} but ${headSeq} events were written: events ${last + 1}–${headSeq} are missing` });

@@ -6,11 +6,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
+import { EnclaveError } from '../../shared/errors.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
-import { AuditLog, ensureEnrolmentKey, verifyAuditChain } from '../audit/index.js';
+import { randomUUID } from 'node:crypto';
+import { AuditLog, BatchSealer, ensureEnrolmentKey, quarantineUnsealedTail, verifyAuditChain, type SealSchedule } from '../audit/index.js';
+import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
-import { policyReport, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
+import { policyReport, PolicySchema, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
 import { createDispatcher, type Handlers } from './dispatcher.js';
 import { PolicyRuntime } from './policy-runtime.js';
@@ -30,6 +33,9 @@ export interface CoreOptions {
   engine?: InferenceEngine;
   now?: () => number;
   log?: (message: string, error?: unknown) => void;
+  /** Tests substitute SIEM transports and a short back-off; production builds them from policy. */
+  createSiemTransport?: (destination: SiemDestination) => Transport;
+  siemBackoff?: BackoffOptions;
 }
 
 export interface Core {
@@ -57,15 +63,65 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   }
   const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: options.version, now });
 
-  // A damaged chain is reported, never silently repaired (quarantine comes with signed batches).
+  // A damaged chain is reported, never silently repaired. A damaged tail that
+  // was never sealed is moved to audit_quarantine so sealing can go on; damage
+  // under a signed manifest stays where it is, for the verifier to name.
   const chain = verifyAuditChain(store.db);
   if (!chain.ok && chain.firstBad) {
-    audit.record({ action: 'audit.corruption_detected', outcome: 'failure', reason: chain.firstBad.problem, detail: { first_bad_sequence: chain.firstBad.sequence, detail: chain.firstBad.detail } });
+    const bad = chain.firstBad;
+    const quarantined = store.transaction((db) => quarantineUnsealedTail(db, bad.sequence, bad.problem, now()));
+    audit.record({
+      action: 'audit.corruption_detected',
+      outcome: 'failure',
+      reason: bad.problem,
+      detail: { first_bad_sequence: bad.sequence, detail: bad.detail, quarantined_events: quarantined },
+    });
   }
   audit.record({ action: 'store.open', outcome: 'success' });
   // Enrolment: the audit signing key is made once, on the first start.
   ensureEnrolmentKey(store, audit, now);
   const policy = new PolicyRuntime(initialPolicy, audit);
+  // Batching and delivery go on under a broken policy: the last valid one, else the defaults.
+  const defaults = { audit: PolicySchema.shape.audit.parse(undefined), siem: PolicySchema.shape.siem.parse(undefined), institution: PolicySchema.shape.institution.parse(undefined) };
+  const auditPolicy = (): SealSchedule & { localRetentionDays: number } => policy.effective?.policy.audit ?? defaults.audit;
+  const hostName = hostname();
+
+  const outbox = new SiemOutbox({
+    store,
+    audit,
+    destinations: () => policy.effective?.policy.siem.destinations ?? [],
+    localRetentionDays: () => auditPolicy().localRetentionDays,
+    createTransport:
+      options.createSiemTransport ??
+      ((destination) =>
+        createTransport(destination, {
+          render: { enterpriseNumber: policy.effective?.policy.siem.enterpriseNumber ?? defaults.siem.enterpriseNumber, productVersion: options.version, vendor: 'Enclave' },
+          hecChannel: (id) => {
+            const key = `siem.hec_channel.${id}`;
+            let channel = store.getMeta(key);
+            if (!channel) {
+              channel = randomUUID();
+              store.setMeta(key, channel);
+            }
+            return channel;
+          },
+        })),
+    now,
+    onChange: (state) => emit('siem.changed', state),
+    log,
+    ...(options.siemBackoff ? { backoff: options.siemBackoff } : {}),
+  });
+  const sealer = new BatchSealer({
+    store,
+    audit,
+    schedule: auditPolicy,
+    identity: () => ({ institution: policy.effective?.policy.institution.name ?? defaults.institution.name, hostId, hostName }),
+    now,
+    onSealed: () => outbox.kick(),
+    log,
+  });
+  sealer.start();
+  await outbox.reconcile();
 
   const engine = options.engine ?? createLlamaEngine();
   const currentPolicy = () => policy.require();
@@ -116,6 +172,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
           if (policy.effective && !services) services = buildServices();
           // Evaluation accounts mean nothing under a managed policy, and the reverse.
           if (services && before && before !== policy.effective?.policy.mode) void services.identity.signOut('policy').catch((error: unknown) => log('sign-out after a mode change failed', error));
+          void outbox.reconcile().catch((error: unknown) => log('applying SIEM destinations failed', error));
           emit('policy.changed', policy.state());
         },
         { intervalMs: options.policyWatch.intervalMs, onError: (error) => log('reading the policy sources failed', error) },
@@ -169,6 +226,13 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       });
       return report;
     },
+    'audit.search': () => {
+      throw new EnclaveError('internal', 'Not wired yet.');
+    },
+    'audit.export': () => {
+      throw new EnclaveError('internal', 'Not wired yet.');
+    },
+    'siem.status': () => outbox.status(),
     'policy.show': (_input, { user }): PolicyReport => {
       requireUser(user);
       policy.require();
@@ -202,12 +266,20 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (closed) return;
       closed = true;
       stopWatching();
+      sealer.stop();
       try {
         if (services) {
           services.identity.dispose();
           if (services.identity.state.state !== 'signed-out') await services.identity.signOut('shutdown');
           await services.inference.chat.close();
         }
+        // What happened up to shutdown is sealed now, not at the next start.
+        try {
+          sealer.sealNow();
+        } catch (error) {
+          log('sealing at shutdown failed; the events are sealed at the next start', error);
+        }
+        await outbox.stop();
       } finally {
         listeners.clear();
         store.close();

@@ -1,0 +1,356 @@
+// Signed batches on the real encrypted store: sealing, heartbeats, key
+// rotation, the quarantine of a damaged unsealed tail, and the outbox's
+// delivery rules (own cursor per destination, whole-batch resend, break-glass
+// first, pruning only after every destination confirmed). Transports here are
+// scripted stand-ins for the Transport interface; the real ones against real
+// receivers are in siem-syslog.test.ts and siem-http.test.ts.
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AuditLog,
+  BatchManifestSchema,
+  currentEnrolmentKey,
+  ensureEnrolmentKey,
+  lastBatch,
+  manifestHash,
+  rootOf,
+  rotateEnrolmentKey,
+  sealNextBatch,
+  sealPending,
+  verifyAuditChain,
+  verifyManifestSignature,
+  type BatchManifest,
+  type SealOptions,
+} from '../../src/main/audit/index.js';
+import { createHeadlessCore } from '../../src/main/core/headless.js';
+import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
+import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, type Transport } from '../../src/main/siem/index.js';
+import { openStore, type Store } from '../../src/main/store/index.js';
+import { call } from '../support/core.js';
+import { tempDir } from '../support/temp.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function freshStore(): { store: Store; audit: AuditLog; seal: SealOptions } {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const store = openStore({ path: `${dir.path}/enclave.db`, key: randomBytes(32) });
+  cleanups.push(() => store.close());
+  let clock = Date.parse('2026-11-23T08:00:00.000Z');
+  const now = () => (clock += 1000);
+  const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
+  ensureEnrolmentKey(store, audit, now);
+  return { store, audit, seal: { maxEvents: 10, institution: 'St Elsewhere', hostId: 'host-1', hostName: 'ward7-ws12', now } };
+}
+
+function writeEvents(audit: AuditLog, count: number, action: 'auth.login' | 'auth.breakglass' = 'auth.login'): void {
+  for (let i = 0; i < count; i++) audit.record({ action, outcome: 'success', user: { name: `user${i}@example.org` } });
+}
+
+function manifests(store: Store): BatchManifest[] {
+  return (store.db.prepare('SELECT manifest FROM audit_batches ORDER BY batch_seq').all() as { manifest: string }[]).map((r) => BatchManifestSchema.parse(JSON.parse(r.manifest)));
+}
+
+function leaves(store: Store, size: number): Buffer[] {
+  return (store.db.prepare('SELECT hash FROM audit_events WHERE seq <= ? ORDER BY seq').all(size) as { hash: string }[]).map((r) => Buffer.from(r.hash, 'hex'));
+}
+
+describe('sealing', () => {
+  it('seals every N events into signed, chained manifests whose root covers every event since enrolment', () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 22); // plus audit.enroll: 23 events
+    const sealed = sealPending(store, seal);
+    expect(sealed.map((b) => b.manifest.event_count)).toEqual([10, 10, 3]);
+    const key = currentEnrolmentKey(store)!;
+    const all = manifests(store);
+    for (const [i, m] of all.entries()) {
+      expect(verifyManifestSignature(m, key.publicKeyPem)).toBe(true);
+      expect(m.key_id).toBe(key.keyId);
+      expect(m.root).toBe(rootOf(leaves(store, m.tree_size)).toString('hex'));
+      expect(m.origin).toEqual({ institution: 'St Elsewhere', host_id: 'host-1', host_name: 'ward7-ws12' });
+      if (i === 0) {
+        expect(m.start).toEqual({ reason: 'enrolment' });
+        expect(m.prev_manifest_hash).toBeNull();
+      } else {
+        expect(m.start).toBeNull();
+        expect(m.prev_manifest_hash).toBe(manifestHash(all[i - 1]!));
+        expect(m.prev_signature).toBe(all[i - 1]!.signature);
+        expect(m.first_seq).toBe(all[i - 1]!.last_seq! + 1);
+      }
+    }
+    expect(all.at(-1)!).toMatchObject({ first_seq: 21, last_seq: 23, tree_size: 23 });
+    // Nothing waiting: nothing sealed.
+    expect(sealPending(store, seal)).toEqual([]);
+  });
+
+  it('a heartbeat holds no events, keeps the tree, and chains like any batch', () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 2);
+    sealPending(store, seal);
+    const before = lastBatch(store.db)!.manifest;
+    const heartbeat = store.transaction((db) => sealNextBatch(db, { ...seal, heartbeat: true }))!;
+    expect(heartbeat.manifest).toMatchObject({ kind: 'heartbeat', event_count: 0, first_seq: null, last_seq: null, tree_size: before.tree_size, root: before.root, prev_manifest_hash: manifestHash(before) });
+    expect(verifyManifestSignature(heartbeat.manifest, currentEnrolmentKey(store)!.publicKeyPem)).toBe(true);
+  });
+
+  it('refuses to seal an event that does not match its hash, and seals nothing', () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 3);
+    store.db.prepare("UPDATE audit_events SET record = replace(record, 'user1@', 'mallory@') WHERE seq = 3").run();
+    expect(() => sealPending(store, seal)).toThrow(/Audit event 3 does not match its hash/);
+    expect(lastBatch(store.db)).toBeNull();
+  });
+
+  it('a damaged unsealed tail is moved to quarantine at start and reported; sealing goes on from the last good event', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const first = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    await call(first, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    const sealedThrough = first.store.transaction((db) => sealNextBatch(db, { maxEvents: 1000, institution: 'x', hostId: 'h', hostName: 'n', now: Date.now }))!.manifest.tree_size;
+    await call(first, 'auth.signOut', {});
+    const head = (first.store.db.prepare('SELECT max(seq) AS s FROM audit_events').get() as { s: number }).s;
+    // close() seals what is left, so damage the tail by reopening the store ourselves after writing more.
+    await first.close();
+    const store = openStore({ path: `${dir.path}/enclave.db`, key: Buffer.from((await import('node:fs')).readFileSync(first.keyFile, 'utf8').trim(), 'hex') });
+    const sealedNow = lastBatch(store.db)!.manifest.tree_size;
+    expect(sealedNow).toBeGreaterThanOrEqual(head);
+    const audit = new AuditLog(store, { hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
+    writeEvents(audit, 4);
+    const firstUnsealed = sealedNow + 1;
+    store.db.prepare("UPDATE audit_events SET record = replace(record, '\"success\"', '\"failure\"') WHERE seq = ?").run(firstUnsealed + 1);
+    store.close();
+
+    const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    cleanups.push(() => again.close());
+    const quarantined = again.store.db.prepare('SELECT seq, problem FROM audit_quarantine ORDER BY seq').all() as { seq: number; problem: string }[];
+    expect(quarantined.map((q) => q.seq)).toEqual([firstUnsealed + 1, firstUnsealed + 2, firstUnsealed + 3]);
+    expect(quarantined[0]!.problem).toBe('modified');
+    const report = again.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").get() as { record: string };
+    expect(JSON.parse(report.record).enclave.detail).toMatchObject({ first_bad_sequence: firstUnsealed + 1, quarantined_events: 3 });
+    expect(verifyAuditChain(again.store.db).ok).toBe(true);
+    expect(sealPending(again.store, { maxEvents: 1000, institution: 'x', hostId: 'h', hostName: 'n', now: Date.now }).length).toBeGreaterThan(0);
+    expect(sealedThrough).toBeGreaterThan(0);
+  });
+
+  it('the disk filling up stops sealing, loses nothing, and sealing resumes where it stopped', () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 400);
+    // SQLite answers SQLITE_FULL once the page cap is reached, exactly as on a full disk: fill the last free pages.
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages}`);
+    const fill = store.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    for (let i = 0; ; i++) {
+      try {
+        fill.run(`filler.${i}`, 'x'.repeat(200));
+      } catch {
+        break;
+      }
+    }
+    // One event per batch: hundreds of manifests need pages the disk no longer has.
+    expect(() => sealPending(store, { ...seal, maxEvents: 1 })).toThrow(/disk is full.*kept and sealed once there is space/);
+    const stoppedAt = lastBatch(store.db)?.manifest.tree_size ?? 0;
+    expect(stoppedAt).toBeLessThan(401);
+    store.db.prepare("DELETE FROM meta WHERE key LIKE 'filler.%'").run();
+    store.db.pragma('max_page_count = 1073741823');
+    const rest = sealPending(store, { ...seal, maxEvents: 1000 });
+    expect(rest[0]!.manifest.first_seq).toBe(stoppedAt + 1);
+    expect(lastBatch(store.db)!.manifest.tree_size).toBe(401);
+    expect(lastBatch(store.db)!.manifest.root).toBe(rootOf(leaves(store, 401)).toString('hex'));
+  });
+});
+
+describe('key rotation', () => {
+  it('seals everything waiting with the old key, names the new key in an event the old key signs, and starts a new signature chain', () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 3);
+    const { previous, current } = rotateEnrolmentKey(store, audit, seal, { name: 'it.admin', authMethod: 'os-account' });
+    expect(current.keyId).not.toBe(previous.keyId);
+    const before = manifests(store);
+    const rotationBatch = before.at(-1)!;
+    expect(rotationBatch.key_id).toBe(previous.keyId);
+    expect(verifyManifestSignature(rotationBatch, previous.publicKeyPem)).toBe(true);
+    const rotateEvent = JSON.parse((store.db.prepare('SELECT record FROM audit_events WHERE seq = ?').get(rotationBatch.last_seq) as { record: string }).record);
+    expect(rotateEvent.event.action).toBe('audit.key_rotate');
+    expect(rotateEvent.enclave.detail).toMatchObject({ old_key_id: previous.keyId, new_key_id: current.keyId });
+
+    writeEvents(audit, 2);
+    const [next] = sealPending(store, seal);
+    expect(next!.manifest).toMatchObject({ key_id: current.keyId, prev_manifest_hash: null, prev_signature: null, start: { reason: 'key_rotation', previous_key_id: previous.keyId } });
+    expect(verifyManifestSignature(next!.manifest, current.publicKeyPem)).toBe(true);
+    expect(verifyManifestSignature(next!.manifest, previous.publicKeyPem)).toBe(false);
+    // The Merkle tree carries on across the rotation.
+    expect(next!.manifest.root).toBe(rootOf(leaves(store, next!.manifest.tree_size)).toString('hex'));
+  });
+});
+
+/** A scripted Transport: records what it was handed; fails while `down` says so. */
+class ScriptedTransport implements Transport {
+  readonly received: OutgoingBatch[] = [];
+  attempts = 0;
+  down: (attempt: number) => DeliveryError | null = () => null;
+  async send(batch: OutgoingBatch): Promise<void> {
+    this.attempts += 1;
+    const failure = this.down(this.attempts);
+    if (failure) throw failure;
+    this.received.push(batch);
+  }
+  async close(): Promise<void> {}
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function outboxFor(store: Store, audit: AuditLog, destinations: SiemDestination[], transports: Map<string, ScriptedTransport>, retentionDays = 0) {
+  const outbox = new SiemOutbox({
+    store,
+    audit,
+    destinations: () => destinations,
+    localRetentionDays: () => retentionDays,
+    createTransport: (d) => transports.get(d.id)!,
+    now: Date.now,
+    onChange: () => undefined,
+    log: () => undefined,
+    backoff: { initialMs: 5, maxMs: 20 },
+  });
+  cleanups.push(() => outbox.stop());
+  return outbox;
+}
+
+const hec: SiemDestination = { id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088', token: 't', indexerAcknowledgement: true };
+const syslog: SiemDestination = { id: 'qradar', type: 'syslog-tls', address: 'qradar.example.org:6514', format: 'leef' };
+
+describe('the outbox', () => {
+  it('a destination that is down does not hold up the other; both end with every batch, in order, the failing one by whole-batch resend', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 29);
+    sealPending(store, seal);
+    const up = new ScriptedTransport();
+    const flaky = new ScriptedTransport();
+    flaky.down = (attempt) => (attempt <= 4 ? new DeliveryError('host_unreachable', 'no route to qradar.example.org') : null);
+    const outbox = outboxFor(store, audit, [hec, syslog], new Map([['splunk', up], ['qradar', flaky]]));
+    await outbox.reconcile();
+    await until(() => up.received.length >= 3, 'the healthy destination');
+    expect(up.received.map((b) => b.batchSeq)).toEqual([1, 2, 3]);
+    await until(() => flaky.received.length >= 3, 'the flaky destination to catch up');
+    // Later batches include the audit of the flaky destination going down and coming back.
+    expect(flaky.received.map((b) => b.batchSeq).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(flaky.attempts).toBeGreaterThanOrEqual(7);
+    const events = up.received.flatMap((b) => b.events.map((e) => e.seq));
+    expect(events).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const transitions = (store.db.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").all() as { record: string }[]).map((r) => JSON.parse(r.record));
+    expect(transitions.map((t) => [t.event.outcome, t.enclave.detail.destination, t.event.reason ?? null])).toEqual([
+      ['failure', 'qradar', 'host_unreachable'],
+      ['success', 'qradar', null],
+    ]);
+    const status = outbox.status().destinations.find((d) => d.id === 'qradar')!;
+    expect(status).toMatchObject({ state: expect.stringMatching(/online|idle/), lastFailure: null, queuedBatches: 0 });
+  });
+
+  it('shows the plain reason while a destination is failing, and keeps the cursor across a restart', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 19);
+    sealPending(store, seal);
+    const refusing = new ScriptedTransport();
+    refusing.down = (attempt) => (attempt === 1 ? null : new DeliveryError('token_refused', 'Splunk refused the HEC token (invalid token).'));
+    const first = outboxFor(store, audit, [hec], new Map([['splunk', refusing]]));
+    await first.reconcile();
+    await until(() => first.status().destinations[0]!.lastFailure !== null, 'the failure to show');
+    expect(first.status().destinations[0]).toMatchObject({ state: 'offline', queuedBatches: 1, lastFailure: { code: 'token_refused', message: 'Splunk refused the HEC token (invalid token).' } });
+    await first.stop();
+
+    const fixed = new ScriptedTransport();
+    const second = outboxFor(store, audit, [hec], new Map([['splunk', fixed]]));
+    await second.reconcile();
+    await until(() => fixed.received.length >= 1, 'the resend');
+    // Batch 1 was confirmed before the restart; only batch 2 (and the audit of the outage) is sent again.
+    expect(fixed.received[0]!.batchSeq).toBe(2);
+  });
+
+  it('a batch holding a break-glass sign-in is sent before the backlog', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 39);
+    sealPending(store, seal);
+    writeEvents(audit, 1, 'auth.breakglass');
+    const [urgent] = sealPending(store, seal);
+    expect(urgent!.priority).toBe(true);
+    const transport = new ScriptedTransport();
+    const outbox = outboxFor(store, audit, [hec], new Map([['splunk', transport]]));
+    await outbox.reconcile();
+    await until(() => transport.received.length >= 5, 'the backlog');
+    expect(transport.received.map((b) => b.batchSeq).slice(0, 5)).toEqual([urgent!.batchSeq, 1, 2, 3, 4]);
+    expect(outbox.status().destinations[0]!.queuedBatches).toBe(0);
+  });
+
+  it('prunes local events only after every destination confirmed them and retention passed; the chain still verifies', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 29);
+    sealPending(store, seal);
+    const up = new ScriptedTransport();
+    const down = new ScriptedTransport();
+    down.down = () => new DeliveryError('host_unreachable', 'unreachable');
+    const outbox = outboxFor(store, audit, [hec, syslog], new Map([['splunk', up], ['qradar', down]]));
+    await outbox.reconcile();
+    await until(() => up.received.length >= 3, 'delivery');
+    expect(outbox.pruneDelivered()).toBeNull();
+    expect((store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBeGreaterThanOrEqual(30);
+
+    down.down = () => null;
+    await until(() => down.received.length >= 3, 'the second destination');
+    const pruned = outbox.pruneDelivered();
+    // The newest sealed batch stays as the anchor; batches 1 and 2 went.
+    expect(pruned).toEqual({ events: 20, throughSeq: 20 });
+    expect((store.db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(21);
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: true });
+    const event = JSON.parse((store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune'").get() as { record: string }).record);
+    expect(event.enclave.detail).toMatchObject({ through_sequence: 20, events: 20 });
+    // Sealing carries on after pruning.
+    writeEvents(audit, 2);
+    expect(sealPending(store, seal).length).toBeGreaterThan(0);
+  });
+
+  it('with no destination (an air-gapped unit) nothing is ever pruned', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 15);
+    sealPending(store, seal);
+    const outbox = outboxFor(store, audit, [], new Map());
+    await outbox.reconcile();
+    expect(outbox.pruneDelivered()).toBeNull();
+    expect((store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBe(16);
+  });
+});
+
+describe('in the core', () => {
+  function policyWith(overrides: (p: Policy) => void) {
+    const input = structuredClone(evaluationPolicy);
+    overrides(input);
+    return policyFromDocument(input, 'test policy');
+  }
+
+  it('seals at batchMaxEvents, delivers to the destination, and reports it in siem.status', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const transport = new ScriptedTransport();
+    const policy = policyWith((p) => {
+      p.audit.batchMaxEvents = 5;
+      p.siem.destinations = [hec];
+    });
+    const core = await createHeadlessCore({ dataDir: dir.path, policy, log: () => undefined, createSiemTransport: () => transport });
+    cleanups.push(() => core.close());
+    await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    await call(core, 'auth.lock', { reason: 'user' });
+    await call(core, 'auth.unlock', { password: 'correct horse battery' });
+    await until(() => transport.received.length >= 1, 'the first batch');
+    const status = await call(core, 'siem.status', {});
+    expect(status.destinations).toEqual([expect.objectContaining({ id: 'splunk', type: 'splunk-hec', target: 'https://splunk.example.org:8088/' })]);
+    expect(status.lastBatchSeq).toBeGreaterThanOrEqual(1);
+    expect(transport.received[0]!.events.map((e) => e.record.event.sequence)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
