@@ -14,9 +14,13 @@ step() { printf '\n== %s ==\n' "$*"; }
 # OpenSSL headers for the native modules (SQLCipher twice, llama.cpp fallback);
 # the openssl tool, SoftHSM2 and OpenSC for the certificate and PKCS#11 tests (the
 # smart-card lab compiles its test card reader with gcc);
-# Samba's AD domain controller for the directory sign-in tests (test/support/samba-dc.ts). ---
+# Samba's AD domain controller for the directory sign-in tests (test/support/samba-dc.ts);
+# rsyslog with its GnuTLS driver as the syslog-over-TLS receiver of the SIEM tests
+# (test/support/rsyslog.ts runs its own rsyslogd: private config, port, pid file and
+# work directory. The package starts no daemon where systemd is not running, as in a
+# container; where it is, the system rsyslogd reads only local logs and opens no port). ---
 need_apt=()
-for pkg in chromium gcc g++ make python3 libssl-dev openssl softhsm2 opensc samba samba-ad-dc samba-ad-provision; do
+for pkg in chromium gcc g++ make python3 libssl-dev openssl softhsm2 opensc samba samba-ad-dc samba-ad-provision rsyslog rsyslog-gnutls; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -5,6 +5,7 @@
 // scripted stand-ins for the Transport interface; the real ones against real
 // receivers are in siem-syslog.test.ts and siem-http.test.ts.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuditLog,
@@ -27,6 +28,7 @@ import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/mai
 import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, type Transport } from '../../src/main/siem/index.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
 import { call } from '../support/core.js';
+import { runCli } from '../../src/main/cli/index.js';
 import { tempDir } from '../support/temp.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -200,6 +202,13 @@ class ScriptedTransport implements Transport {
   async close(): Promise<void> {}
 }
 
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (l) => (out += `${l}\n`), err: (l) => (err += `${l}\n`) });
+  return { code, out, err };
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
@@ -352,5 +361,70 @@ describe('in the core', () => {
     expect(status.destinations).toEqual([expect.objectContaining({ id: 'splunk', type: 'splunk-hec', target: 'https://splunk.example.org:8088/' })]);
     expect(status.lastBatchSeq).toBeGreaterThanOrEqual(1);
     expect(transport.received[0]!.events.map((e) => e.record.event.sequence)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('the compliance screen: search and export are audited, and the export verifies elsewhere with the workstation key', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined, exportDir: join(dir.path, 'out') });
+    cleanups.push(() => core.close());
+    await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    await call(core, 'auth.lock', { reason: 'user' });
+    await call(core, 'auth.unlock', { password: 'correct horse battery' });
+    const found = await call(core, 'audit.search', { action: 'auth.unlock', user: 'DR.GREY', limit: 10 });
+    expect(found.total).toBe(1);
+    expect(found.events[0]).toMatchObject({ action: 'auth.unlock', user: 'dr.grey', batchSeq: null });
+    const searched = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.search'").get() as { record: string }).record);
+    expect(searched.user.name).toBe('dr.grey');
+    expect(searched.enclave.detail).toMatchObject({ filter_action: 'auth.unlock', filter_user: 'DR.GREY', matches: 1 });
+
+    const exported = await call(core, 'audit.export', { user: 'dr.grey' });
+    expect(exported.directory.startsWith(join(dir.path, 'out'))).toBe(true);
+    expect(exported.selectedEvents).toBeGreaterThanOrEqual(4);
+    const keyId = currentEnrolmentKey(core.store)!.keyId;
+    expect(exported.keyIds).toEqual([keyId]);
+    const verified = await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', keyId]);
+    expect(verified.code, verified.out + verified.err).toBe(0);
+    const exportEvent = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string }).record);
+    expect(exportEvent.enclave.detail).toMatchObject({ filter_user: 'dr.grey', selected_events: exported.selectedEvents });
+    // The search is now itself a matching event.
+    expect((await call(core, 'audit.search', { action: 'audit.search', limit: 10 })).total).toBe(1);
+  });
+});
+
+describe('enclave enroll rotate', () => {
+  it('rotates the key: the old key signs the batch that names the new one, enroll show prints the new key, and a bundle spanning it verifies with the old key id', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    const oldKey = currentEnrolmentKey(core.store)!.keyId;
+    await core.close();
+
+    const rotated = await cli(['enroll', 'rotate', '--data-dir', dir.path, '--json']);
+    expect(rotated.code, rotated.err).toBe(0);
+    const result = JSON.parse(rotated.out) as { previousKeyId: string; keyId: string; rotationBatch: number };
+    expect(result.previousKeyId).toBe(oldKey);
+    expect(result.keyId).not.toBe(oldKey);
+    const shown = await cli(['enroll', 'show', '--data-dir', dir.path, '--json']);
+    expect(JSON.parse(shown.out).keyId).toBe(result.keyId);
+
+    const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined, exportDir: join(dir.path, 'out') });
+    cleanups.push(() => again.close());
+    await call(again, 'auth.signIn', { username: 'dr.grey', password: 'correct horse battery' });
+    const exported = await call(again, 'audit.export', {});
+    expect(exported.keyIds.sort()).toEqual([oldKey, result.keyId].sort());
+    expect((await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', oldKey])).code).toBe(0);
+    const stranger = await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', 'ab'.repeat(32)]);
+    expect(stranger.code).toBe(1);
+    expect(stranger.out + stranger.err).toMatch(/key/i);
+  });
+
+  it('refuses a folder that holds no Enclave database, with exit 2', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const result = await cli(['enroll', 'rotate', '--data-dir', dir.path, '--key-file', join(dir.path, 'nope.key')]);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/enclave: /);
   });
 });

@@ -7,3 +7,7 @@ export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey, s
 export { BatchManifestSchema, manifestHash, manifestSigningInput, MANIFEST_FORMAT, SIGNING_CONTEXT, verifyManifestSignature, type BatchManifest } from './manifest.js';
 export { batchEventTexts, frontierAfter, lastBatch, pendingEvents, pruneSealedEvents, PRUNED_HASH_KEY, PRUNED_THROUGH_SEQ_KEY, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealedBatch, type SealOptions } from './batches.js';
 export { BatchSealer, type SealSchedule } from './sealer.js';
+export { MerkleProofBuilder } from './merkle.js';
+export { auditFilterDetail, batchSealing, foldUserName, matchesAuditFilter, searchAuditEvents, summarizeAuditEvent, type AuditSearch, type AuditSearchPage } from './query.js';
+export { exportAuditBundle, exportAuditedBundle, removeAuditBundle, type BundleExportResult, type ExportMeta } from './bundle.js';
+export { BUNDLE_FILES, BUNDLE_FORMAT, csvCell, describeBundleReport, verifyAuditBundle, type BundleFault, type BundleVerifyReport, type VerifyBundleOptions } from './bundle-verify.js';

@@ -158,3 +158,125 @@ export class MerkleFrontier {
     return new MerkleFrontier(value.size, nodes);
   }
 }
+
+/**
+ * Roots and inclusion proofs for the leaves appended after a known frontier,
+ * without the leaves before it: what an export needs to prove each selected
+ * event against the signed root of its batch when it holds only the anchor
+ * batch's stored frontier and the events after it.
+ *
+ * It works because of the compact-range property of RFC 6962 trees: every
+ * subtree of a tree of size T ≥ A that lies wholly before leaf A is either one
+ * of the perfect subtrees on A's frontier or is never needed (a proof for a
+ * leaf at or after A only uses, to its left, perfect aligned subtrees whose
+ * right neighbour contains A or the leaf, and those are exactly A's frontier
+ * nodes; a subtree straddling A splits into frontier nodes and later leaves).
+ * Perfect subtrees after A are computed once and cached, so a proof costs
+ * O(log² T) hashes at worst, not the O(T) of inclusionProof over all leaves.
+ */
+export class MerkleProofBuilder {
+  /** A: leaves before this index are known only through the frontier. */
+  readonly #start: number;
+  /** Frontier nodes by the index of their first leaf: [subtree size, root]. */
+  readonly #frontier: Map<number, [number, Hash]>;
+  /** #levels[h][j - (A >> h)]: the root of the perfect subtree of 2^h leaves starting at leaf j·2^h. Level 0 holds the leaves. */
+  readonly #levels: (Hash | undefined)[][] = [[]];
+  /** Roots of the incomplete right-edge subtrees already computed, by "start:end". */
+  readonly #edges = new Map<string, Hash>();
+
+  constructor(anchor: MerkleFrontier) {
+    const { size, nodes } = anchor.toJSON();
+    this.#start = size;
+    this.#frontier = new Map();
+    let offset = 0;
+    for (const [nodeSize, hex] of nodes) {
+      this.#frontier.set(offset, [nodeSize, Buffer.from(hex, 'hex')]);
+      offset += nodeSize;
+    }
+  }
+
+  /** The anchor's size: the first leaf this builder holds. */
+  get start(): number {
+    return this.#start;
+  }
+
+  /** The tree's size so far (anchor plus appended leaves). */
+  get size(): number {
+    return this.#start + this.#levels[0]!.length;
+  }
+
+  append(leaf: Hash): void {
+    this.#levels[0]!.push(leaf);
+  }
+
+  /** An appended leaf, by its index in the whole tree. */
+  leaf(index: number): Hash {
+    const leaf = this.#levels[0]![index - this.#start];
+    if (!leaf) throw new RangeError(`leaf ${index} is not among the appended leaves ${this.#start}..${this.size - 1}`);
+    return leaf;
+  }
+
+  /** MTH of the first `treeSize` leaves, for any treeSize from the anchor's size to the current size. */
+  root(treeSize: number): Hash {
+    if (!Number.isSafeInteger(treeSize) || treeSize < this.#start || treeSize > this.size) {
+      throw new RangeError(`no root for a tree of ${treeSize} from leaves ${this.#start}..${this.size}`);
+    }
+    return treeSize === 0 ? EMPTY_ROOT : this.#range(0, treeSize);
+  }
+
+  /** PATH(index, D[treeSize]) for a leaf after the anchor: equal to inclusionProof(index, leaves.slice(0, treeSize)). */
+  inclusionProof(index: number, treeSize: number): Hash[] {
+    if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < this.#start || index >= treeSize || treeSize > this.size) {
+      throw new RangeError(`no proof for leaf ${index} in a tree of ${treeSize} from leaves ${this.#start}..${this.size}`);
+    }
+    // Walk down from the root, collecting the sibling at each split; the
+    // proof lists them from the leaf up.
+    const siblings: Hash[] = [];
+    let low = 0;
+    let high = treeSize;
+    while (high - low > 1) {
+      const k = split(high - low);
+      if (index < low + k) {
+        siblings.push(this.#range(low + k, high));
+        high = low + k;
+      } else {
+        siblings.push(this.#range(low, low + k));
+        low += k;
+      }
+    }
+    return siblings.reverse();
+  }
+
+  /** MTH of leaves [low, high), a subtree of some RFC 6962 tree (so `low` is aligned to the split). */
+  #range(low: number, high: number): Hash {
+    const n = high - low;
+    if (n <= 2 ** 30 && (n & (n - 1)) === 0 && low % n === 0) return this.#perfect(Math.log2(n), low / n);
+    const key = `${low}:${high}`;
+    const cached = this.#edges.get(key);
+    if (cached) return cached;
+    const k = split(n);
+    const hash = nodeHash(this.#range(low, low + k), this.#range(low + k, high));
+    this.#edges.set(key, hash);
+    return hash;
+  }
+
+  /** The perfect subtree of 2^height leaves starting at leaf index·2^height. */
+  #perfect(height: number, index: number): Hash {
+    const width = 2 ** height;
+    const first = index * width;
+    const end = first + width;
+    if (end <= this.#start) {
+      const node = this.#frontier.get(first);
+      if (!node || node[0] !== width) throw new RangeError(`leaves ${first}..${end - 1} are before the anchor and not a node of its frontier`);
+      return node[1];
+    }
+    if (end > this.size) throw new RangeError(`leaves ${first}..${end - 1} are not all appended yet`);
+    const level = (this.#levels[height] ??= []);
+    const slot = index - Math.floor(this.#start / width);
+    const cached = level[slot];
+    if (cached) return cached;
+    const hash = height === 0 ? this.#levels[0]![slot]! : nodeHash(this.#perfect(height - 1, 2 * index), this.#perfect(height - 1, 2 * index + 1));
+    if (height > 0) level[slot] = hash;
+    return hash;
+  }
+}

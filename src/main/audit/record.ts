@@ -5,35 +5,9 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { Role } from '../../shared/api.js';
+import { AUDIT_ACTIONS, type AuditAction } from '../../shared/audit-actions.js';
 
-export const AUDIT_ACTIONS = [
-  'auth.login',
-  'auth.logout',
-  'auth.lock',
-  'auth.unlock',
-  'auth.denied',
-  'auth.breakglass',
-  'auth.account_create',
-  'session.create',
-  'session.end',
-  'ai.prompt',
-  'ai.response',
-  'ai.cancel',
-  'model.add',
-  'model.load',
-  'model.reject',
-  'audit.verify',
-  'audit.corruption_detected',
-  'store.open',
-  'policy.apply',
-  'audit.enroll',
-  'audit.key_rotate',
-  'audit.search',
-  'audit.export',
-  'audit.prune',
-  'sync.destination',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS, type AuditAction };
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 

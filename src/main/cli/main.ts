@@ -1,14 +1,29 @@
 // `enclave`: the command-line tool for IT, compliance and the SIEM team.
 // Plain Node; exit 0 = fine, 1 = the check found a problem, 2 = could not run.
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AuditFilter } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import { currentEnrolmentKey, describeVerifyReport, verifyAuditChain } from '../audit/index.js';
+import {
+  AUDIT_ACTIONS,
+  AuditLog,
+  currentEnrolmentKey,
+  describeBundleReport,
+  describeVerifyReport,
+  exportAuditedBundle,
+  lastBatch,
+  sealPending,
+  verifyAuditBundle,
+  verifyAuditChain,
+} from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
 import { KEY_FILE, readKeyFile } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
+import { enrollRotate, enrollShow } from './enroll.js';
 import { DATABASE_FILE, openStore } from '../store/index.js';
 
 const USAGE = `enclave ${ENCLAVE_VERSION} — Enclave's command-line tool
@@ -17,6 +32,21 @@ Usage:
   enclave audit verify --db <file> --key-file <file> [--json]
       Verify the audit chain of an Enclave database. Exit 0 when intact,
       1 naming the first bad sequence number and what is wrong with it.
+  enclave audit verify --bundle <dir> --key-id <hex> [--key-id <hex> ...] [--json]
+      Verify an exported audit bundle, on any machine: manifest signatures by
+      the given key id (the one IT registered for the workstation) or by keys
+      it rotated to, the manifest chain, every event, the Merkle roots, the
+      inclusion proofs, and that the selection holds every matching event.
+      One line per range of events and batches; exit 0 when everything
+      verifies, 1 naming the first fault (event or batch, file and line).
+  enclave audit export --data-dir <dir> --out <dir> [--key-file <file>]
+                       [--from <time>] [--to <time>] [--user <UPN>]
+                       [--action <action>] [--outcome success|failure|unknown] [--json]
+      Seal the events waiting, then write a verifiable bundle of the matching
+      events (with events.csv for reading) into a new or empty folder; the
+      export itself is audited. Times are ISO 8601 dates or date-times, UTC
+      unless they name an offset; a date alone as --to means the end of that
+      day. "0 events matched" is not an error (exit 0).
   enclave model inspect <file.gguf> [--json]
       SHA-256, architecture, parameter count, context length and quantisation.
   enclave model make-test <out.gguf> [--shape ${Object.keys(TEST_MODEL_SHAPES).join('|')}]
@@ -30,6 +60,9 @@ Usage:
   enclave enroll show --data-dir <dir> [--key-file <file>] [--json]
       This workstation's audit signing key: key id, algorithm and public key,
       for IT to register with the SIEM side.
+  enclave enroll rotate --data-dir <dir> [--key-file <file>] [--json]
+      Make a new signing key. Waiting events are sealed with the old key, in a
+      batch that names the new one, so the SIEM can follow the change.
   enclave doctor [--data-dir <dir>] [--policy <file.json>] [--json]
       Check this workstation: policy, database and audit chain, models and
       their hashes, GPU backend, directory servers and SIEM destinations
@@ -64,9 +97,11 @@ export async function runCli(
       return 0;
     }
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
+    if (group === 'audit' && command === 'export') return auditExport(rest, io, context);
     if (group === 'policy' && command === 'validate') return await policyValidate(rest, io);
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
     if (group === 'enroll' && command === 'show') return enrollShow(rest, io, context);
+    if (group === 'enroll' && command === 'rotate') return enrollRotate(rest, io, context);
     if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io, context);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);
@@ -119,33 +154,21 @@ async function policyShow(args: string[], io: CliIo): Promise<number> {
   return reportResolution(resolution, values.json, io, () => (resolution.ok ? formatPolicyReport(policyReport(resolution.effective)) : ''));
 }
 
-function enrollShow(args: string[], io: CliIo, context: CliContext): number {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } }, strict: true });
-  if (!values['data-dir']) {
-    io.err('enclave: enroll show needs --data-dir <dir> (the folder that holds enclave.db)');
-    return 2;
-  }
-  const key = context.databaseKey ?? readKeyFile(values['key-file'] ?? join(values['data-dir'], KEY_FILE));
-  const store = openStore({ path: join(values['data-dir'], DATABASE_FILE), key, readonly: true });
-  try {
-    const enrolment = currentEnrolmentKey(store);
-    if (!enrolment) {
-      io.err('enclave: this database has no audit signing key yet; it is made when Enclave first starts with it');
-      return 1;
-    }
-    const hostId = store.getMeta('host.id') ?? null;
-    if (values.json) io.out(JSON.stringify({ hostId, ...enrolment }));
-    else io.out([`Host id:    ${hostId ?? 'unknown'}`, `Key id:     ${enrolment.keyId}`, `Algorithm:  ${enrolment.algorithm}`, `Created:    ${new Date(enrolment.createdAt).toISOString()}`, '', enrolment.publicKeyPem.trimEnd()].join('\n'));
-    return 0;
-  } finally {
-    store.close();
-  }
-}
-
 function auditVerify(args: string[], io: CliIo): number {
-  const { values } = parseArgs({ args, options: { db: { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { db: { type: 'string' }, 'key-file': { type: 'string' }, bundle: { type: 'string' }, 'key-id': { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.bundle !== undefined) {
+    if (values.db !== undefined || values['key-file'] !== undefined) {
+      io.err('enclave: audit verify takes either --bundle <dir> --key-id <hex>, or --db <file> --key-file <file>, not both');
+      return 2;
+    }
+    return auditVerifyBundle(values.bundle, values['key-id'] ?? [], values.json ?? false, io);
+  }
   if (!values.db || !values['key-file']) {
-    io.err('enclave: audit verify needs --db <file> and --key-file <file>');
+    io.err('enclave: audit verify needs --db <file> and --key-file <file> (a database), or --bundle <dir> and --key-id <hex> (an exported bundle)');
     return 2;
   }
   const store = openStore({ path: values.db, key: readKeyFile(values['key-file']), readonly: true });
@@ -153,6 +176,157 @@ function auditVerify(args: string[], io: CliIo): number {
     const report = verifyAuditChain(store.db);
     io.out(values.json ? JSON.stringify(report) : describeVerifyReport(report));
     return report.ok ? 0 : 1;
+  } finally {
+    store.close();
+  }
+}
+
+/** Verifies an exported bundle: needs nothing from the workstation but the key id IT registered. */
+function auditVerifyBundle(bundle: string, keyIds: string[], json: boolean, io: CliIo): number {
+  if (keyIds.length === 0) {
+    io.err('enclave: audit verify --bundle needs --key-id <hex>: the key id registered for the workstation (enclave enroll show on it). A key id taken from the bundle itself proves nothing.');
+    return 2;
+  }
+  const malformed = keyIds.find((id) => !/^[0-9a-fA-F]{64}$/.test(id));
+  if (malformed !== undefined) {
+    io.err(`enclave: --key-id ${malformed} is not a key id (64 hex digits, the SHA-256 of the public key)`);
+    return 2;
+  }
+  if (!existsSync(bundle) || !statSync(bundle).isDirectory()) {
+    io.err(`enclave: there is no bundle folder at ${bundle}`);
+    return 2;
+  }
+  const report = verifyAuditBundle(bundle, { expectedKeyIds: keyIds });
+  if (json) io.out(JSON.stringify(report));
+  else for (const line of describeBundleReport(report)) io.out(line);
+  return report.ok ? 0 : 1;
+}
+
+const DAY_MS = 86_400_000;
+
+/** An ISO 8601 date or date-time as UTC milliseconds; a date alone is its first (or, as an end, last) millisecond. */
+function parseTimeOption(value: string, endOfDay: boolean): number | null {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (date) {
+    const start = Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]));
+    // Date.UTC rolls 2025-02-30 over to March: refuse it instead.
+    if (new Date(start).toISOString().slice(0, 10) !== value) return null;
+    return endOfDay ? start + DAY_MS - 1 : start;
+  }
+  const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/i.exec(value);
+  if (!dateTime) return null;
+  const time = Date.parse(dateTime[3] ? value : `${value}Z`);
+  return Number.isNaN(time) || time < 0 ? null : time;
+}
+
+/** The person running the command, as the OS knows them (DOMAIN\\user on Windows). */
+function osAccount(): string {
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+  const domain = process.platform === 'win32' ? process.env.USERDOMAIN : undefined;
+  return domain ? `${domain}\\${name}` : name;
+}
+
+function auditExport(args: string[], io: CliIo, context: CliContext): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      'key-file': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      user: { type: 'string' },
+      action: { type: 'string' },
+      outcome: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const usage = (message: string) => {
+    io.err(`enclave: ${message}`);
+    return 2;
+  };
+  if (!values['data-dir']) return usage(`audit export needs --data-dir <dir> (the folder that holds ${DATABASE_FILE})`);
+  if (!values.out) return usage('audit export needs --out <dir>: a new or empty folder for the bundle');
+  const from = values.from === undefined ? undefined : parseTimeOption(values.from, false);
+  const to = values.to === undefined ? undefined : parseTimeOption(values.to, true);
+  if (from === null) return usage(`--from ${values.from} is not an ISO 8601 date or date-time (e.g. 2025-03-01 or 2025-03-01T08:00:00Z)`);
+  if (to === null) return usage(`--to ${values.to} is not an ISO 8601 date or date-time (e.g. 2025-03-31 or 2025-03-31T17:00:00Z)`);
+  if (values.action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(values.action)) {
+    return usage(`--action ${values.action} is not an audit action; one of: ${AUDIT_ACTIONS.join(', ')}`);
+  }
+  const parsedFilter = AuditFilter.safeParse({ from, to, user: values.user, action: values.action, outcome: values.outcome });
+  if (!parsedFilter.success) {
+    const issue = parsedFilter.error.issues[0];
+    return usage(`the filter is not valid: ${issue?.path.length ? `--${String(issue.path[0])}: ` : ''}${issue?.message ?? 'unknown problem'}`);
+  }
+  const filter = parsedFilter.data;
+  const out = resolve(values.out);
+  const outExisted = existsSync(out);
+  if (outExisted && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) return usage(`${out} exists and is not an empty folder; choose a new or empty folder for the bundle`);
+  const dbPath = join(values['data-dir'], DATABASE_FILE);
+  if (!existsSync(dbPath)) return usage(`there is no database at ${dbPath}`);
+
+  const key = context.databaseKey ?? readKeyFile(values['key-file'] ?? join(values['data-dir'], KEY_FILE));
+  const store = openStore({ path: dbPath, key });
+  try {
+    const hostId = store.getMeta('host.id');
+    if (!hostId || !currentEnrolmentKey(store)) {
+      io.err('enclave: this database has no audit signing key yet, so nothing is sealed to export; it is made when Enclave first starts with it');
+      return 1;
+    }
+    const now = Date.now;
+    let sealed: ReturnType<typeof sealPending>;
+    try {
+      sealed = sealPending(store, {
+        maxEvents: 500,
+        // Policy is not read here: the institution as the last manifest named it.
+        institution: lastBatch(store.db)?.manifest.origin.institution ?? 'Enclave',
+        hostId,
+        hostName: hostname(),
+        now,
+      });
+    } catch (error) {
+      // A damaged event that cannot be sealed is a finding about the log, not a usage error.
+      if (!(error instanceof EnclaveError)) throw error;
+      io.err(`enclave: ${error.message} Nothing was exported; run enclave audit verify --db on this database.`);
+      return 1;
+    }
+    const actor = osAccount();
+    const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now });
+    let result: ReturnType<typeof exportAuditedBundle>;
+    try {
+      result = exportAuditedBundle(audit, filter, out, { user: { name: actor, authMethod: 'os-account' }, exportedBy: actor }, now);
+    } catch (error) {
+      if (error instanceof EnclaveError && error.code !== 'invalid_input') {
+        io.err(`enclave: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+
+    const c = result.coverage;
+    if (values.json) {
+      io.out(JSON.stringify({ ...result, sealedBatches: sealed.length }));
+      return 0;
+    }
+    if (sealed.length > 0) io.out(`Sealed ${sealed.length} batch${sealed.length === 1 ? '' : 'es'} of waiting events first.`);
+    io.out(`${result.selectedEvents} event${result.selectedEvents === 1 ? '' : 's'} matched the filter.`);
+    io.out(
+      c
+        ? `The bundle covers batches ${c.first_batch_seq}–${c.last_batch_seq}${c.first_seq !== null ? ` (events ${c.first_seq}–${c.last_seq}, ${c.events} in all)` : ' (heartbeats only)'}, and proves that no other event there matches.`
+        : 'No sealed batch falls in the time range, so the bundle covers nothing.',
+    );
+    if (c?.pruned_through_seq) io.out(`Note: events up to ${c.pruned_through_seq} were removed from this workstation after the SIEM confirmed them; the SIEM holds them.`);
+    io.out(`Wrote ${result.directory} (for reading: ${result.csvFile}).`);
+    io.out(`Verify it anywhere: enclave audit verify --bundle ${result.directory} --key-id <the key id registered for this workstation>`);
+    if (result.keyIds.length > 0) io.out(`(signed with key${result.keyIds.length > 1 ? 's' : ''} ${result.keyIds.join(', ')})`);
+    return 0;
   } finally {
     store.close();
   }

@@ -6,10 +6,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
-import { EnclaveError } from '../../shared/errors.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
 import { randomUUID } from 'node:crypto';
-import { AuditLog, BatchSealer, ensureEnrolmentKey, quarantineUnsealedTail, verifyAuditChain, type SealSchedule } from '../audit/index.js';
+import { auditFilterDetail, AuditLog, BatchSealer, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, verifyAuditChain, type SealSchedule } from '../audit/index.js';
 import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
@@ -35,6 +34,8 @@ export interface CoreOptions {
   log?: (message: string, error?: unknown) => void;
   /** Tests substitute SIEM transports and a short back-off; production builds them from policy. */
   createSiemTransport?: (destination: SiemDestination) => Transport;
+  /** Where the compliance screen's exports go; default: exports/ in the data folder. */
+  exportDir?: string;
   siemBackoff?: BackoffOptions;
 }
 
@@ -226,11 +227,20 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       });
       return report;
     },
-    'audit.search': () => {
-      throw new EnclaveError('internal', 'Not wired yet.');
+    'audit.search': (input, { user }) => {
+      const officer = requireUser(user);
+      const page = searchAuditEvents(store.db, input);
+      // Looking at the audit is itself audited: who searched for what.
+      audit.record({ action: 'audit.search', outcome: 'success', user: auditUser(officer), detail: { ...auditFilterDetail(input), matches: page.total } });
+      return page;
     },
-    'audit.export': () => {
-      throw new EnclaveError('internal', 'Not wired yet.');
+    'audit.export': (input, { user }) => {
+      const officer = requireUser(user);
+      // What happened up to now is sealed first, so the bundle can prove it.
+      sealer.sealNow();
+      const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
+      const directory = join(options.exportDir ?? join(options.dataDir, 'exports'), `audit-${hostName}-${stamp}`);
+      return exportAuditedBundle(audit, input, directory, { user: auditUser(officer), exportedBy: officer.username }, now);
     },
     'siem.status': () => outbox.status(),
     'policy.show': (_input, { user }): PolicyReport => {

@@ -15,6 +15,10 @@
 // audit_quarantine: events of a corrupt, unsealed tail found at start, kept
 // (never silently discarded) and reported as audit.corruption_detected.
 export const sql = `
+-- The compliance screen's search and the export narrow by time and action.
+CREATE INDEX audit_events_by_ts ON audit_events (ts);
+CREATE INDEX audit_events_by_action ON audit_events (action, seq);
+
 CREATE TABLE audit_batches (
   batch_seq     INTEGER PRIMARY KEY,
   kind          TEXT NOT NULL CHECK (kind IN ('events', 'heartbeat')),

@@ -1,0 +1,472 @@
+// The audit export: a self-contained folder that proves, on any machine, with
+// nothing but the workstation's registered key id, which events match a
+// filter and that none is missing or altered (format and checks in
+// bundle-verify.ts). Exports sealed events only: the caller seals first.
+//
+// A bundle covers whole batches: every batch whose events (or, for a
+// heartbeat, whose sealing time) fall in the time range, made contiguous, plus
+// the anchor batch just before them. It holds every event of the covered
+// batches, not only the selected ones, so the verifier can re-apply the
+// filter and prove that the selection is complete. Audit records carry no
+// prompt or response text (only hashes and metadata), so this discloses no
+// conversation; they may carry patient references (MRN or pseudonym), so the
+// bundle is written readable by its owner only.
+import { createPublicKey } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AuditFilter, type AuditExportResult } from '../../shared/api.js';
+import { EnclaveError } from '../../shared/errors.js';
+import type { Db } from '../store/index.js';
+import { PRUNED_THROUGH_SEQ_KEY } from './batches.js';
+import {
+  BUNDLE_FILES,
+  BUNDLE_FORMAT,
+  BUNDLE_KEYS_FORMAT,
+  CSV_BOM,
+  CSV_LINE_END,
+  csvEventLine,
+  csvHeaderLine,
+  FrontierJsonSchema,
+  type BundleHeader,
+  type BundleKeys,
+  type FrontierJson,
+  type InclusionProofLine,
+} from './bundle-verify.js';
+import type { AuditLog } from './log.js';
+import { BatchManifestSchema } from './manifest.js';
+import { MerkleFrontier, MerkleProofBuilder } from './merkle.js';
+import { auditFilterDetail, matchesAuditFilter } from './query.js';
+import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecord } from './record.js';
+
+/** What the export wrote, with the coverage the CLI reports. */
+export interface BundleExportResult extends AuditExportResult {
+  coverage: BundleHeader['coverage'];
+}
+
+export interface ExportMeta {
+  /** Who exported: the signed-in compliance officer, or the OS account for the CLI. */
+  exportedBy: string;
+  now: number;
+}
+
+interface BatchRow {
+  batch_seq: number;
+  kind: 'events' | 'heartbeat';
+  first_seq: number | null;
+  last_seq: number | null;
+  tree_size: number;
+  frontier: string;
+  manifest: string;
+  key_id: string;
+}
+
+/** What the export walks: only what it needs of each covered batch (a long history has many). */
+interface CoveredBatch {
+  batchSeq: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  treeSize: number;
+}
+
+interface Coverage {
+  first: number;
+  last: number;
+  /** Set when the range reached back before the events still kept here. */
+  prunedThroughSeq: number | null;
+}
+
+/**
+ * Writes the bundle for `filter` into `outDir` (which must not exist, or be
+ * empty) and returns what it holds. Synchronous, so a caller can run it inside
+ * the transaction that also writes the audit.export event: the bundle and
+ * its audit record stand or fall together.
+ */
+export function exportAuditBundle(db: Db, filterInput: AuditFilter, outDir: string, meta: ExportMeta): BundleExportResult {
+  const parsedFilter = AuditFilter.safeParse(filterInput);
+  if (!parsedFilter.success) throw new EnclaveError('invalid_input', parsedFilter.error.issues[0]?.message ?? 'The filter is not valid.');
+  const filter = parsedFilter.data;
+  const directory = resolve(outDir);
+  const createdDirectory = prepareDirectory(directory);
+  try {
+    return writeBundle(db, filter, directory, meta);
+  } catch (error) {
+    removeAuditBundle(directory, createdDirectory);
+    if (error instanceof EnclaveError) throw error;
+    throw new EnclaveError('export_failed', `The audit bundle could not be written to ${directory}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * The export as an audited action, for the app and the CLI alike: the bundle
+ * is written inside the transaction that writes its audit.export event, so if
+ * the event cannot be written the bundle is removed again; a failed export is
+ * audited as a failure (as far as the disk allows).
+ */
+export function exportAuditedBundle(
+  audit: AuditLog,
+  filter: AuditFilter,
+  outDir: string,
+  who: { user: NonNullable<AuditEventInput['user']>; exportedBy: string },
+  now: () => number,
+): BundleExportResult {
+  const directory = resolve(outDir);
+  const existed = existsSync(directory);
+  const detail = { ...auditFilterDetail(filter), out_dir: directory };
+  const event = (outcome: 'success' | 'failure', extra: AuditEventInput['detail'], reason?: string): AuditEventInput => ({
+    action: 'audit.export',
+    outcome,
+    ...(reason !== undefined ? { reason } : {}),
+    user: who.user,
+    detail: { ...detail, ...extra },
+  });
+  try {
+    return audit.run(
+      (db) => exportAuditBundle(db, filter, directory, { exportedBy: who.exportedBy, now: now() }),
+      (r) => event('success', { selected_events: r.selectedEvents, covered_events: r.coveredEvents, batches: r.batches }),
+    );
+  } catch (error) {
+    removeAuditBundle(directory, !existed);
+    try {
+      audit.record(event('failure', {}, error instanceof EnclaveError ? error.code : 'internal'));
+    } catch {
+      // The failure reaches the caller either way.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Deletes what an export wrote (on failure, or when its audit record could
+ * not be written): the bundle's own files, and the folder when the export
+ * made it. Nothing else in the folder is touched.
+ */
+export function removeAuditBundle(directory: string, removeDirectory: boolean): void {
+  for (const file of Object.values(BUNDLE_FILES)) rmSync(join(directory, file), { force: true });
+  if (removeDirectory) {
+    try {
+      rmdirSync(directory);
+    } catch {
+      // Not empty or already gone: leave it.
+    }
+  }
+}
+
+/** Refuses a folder that holds anything; makes it (owner-only) if absent. Returns whether it was made. */
+function prepareDirectory(directory: string): boolean {
+  if (existsSync(directory)) {
+    if (!statSync(directory).isDirectory()) throw new EnclaveError('invalid_input', `${directory} exists and is not a folder.`);
+    if (readdirSync(directory).length > 0) throw new EnclaveError('invalid_input', `${directory} is not empty; choose a new or empty folder for the bundle.`);
+    return false;
+  }
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  return true;
+}
+
+/** Buffered line-by-line writing to a new owner-only file. */
+class LineWriter {
+  readonly #fd: number;
+  #buffer: string[] = [];
+  #buffered = 0;
+
+  constructor(path: string) {
+    this.#fd = openSync(path, 'wx', 0o600);
+  }
+
+  write(text: string): void {
+    this.#buffer.push(text);
+    this.#buffered += text.length;
+    if (this.#buffered >= 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.#buffer.length === 0) return;
+    writeSync(this.#fd, this.#buffer.join(''));
+    this.#buffer = [];
+    this.#buffered = 0;
+  }
+
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+}
+
+function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: ExportMeta): BundleExportResult {
+  const coverage = findCoverage(db, filter);
+  const hostId = (db.prepare("SELECT value FROM meta WHERE key = 'host.id'").get() as { value: string } | undefined)?.value ?? 'unknown';
+  const anchorRow = coverage && coverage.first > 1 ? (db.prepare('SELECT * FROM audit_batches WHERE batch_seq = ?').get(coverage.first - 1) as BatchRow | undefined) : undefined;
+  if (coverage && coverage.first > 1 && !anchorRow) throw new EnclaveError('export_failed', `Audit batch ${coverage.first - 1} is not on this workstation, so the bundle has no anchor.`);
+  const anchorFrontier: FrontierJson = anchorRow ? FrontierJsonSchema.parse(JSON.parse(anchorRow.frontier)) : { size: 0, nodes: [] };
+
+  const writers: LineWriter[] = [];
+  const open = (file: string) => {
+    const writer = new LineWriter(join(directory, file));
+    writers.push(writer);
+    return writer;
+  };
+  try {
+    const manifests = open(BUNDLE_FILES.manifests);
+    const events = open(BUNDLE_FILES.events);
+    const proofs = open(BUNDLE_FILES.proofs);
+    const csv = open(BUNDLE_FILES.csv);
+    csv.write(CSV_BOM + csvHeaderLine() + CSV_LINE_END);
+
+    // Manifests: the anchor, then the covered batches; each in canonical JSON, whose SHA-256 is the manifest hash the next one chains to.
+    const keyIds = new Set<string>();
+    const covered: CoveredBatch[] = [];
+    if (anchorRow) {
+      manifests.write(canonicalJson(JSON.parse(anchorRow.manifest)) + '\n');
+      keyIds.add(anchorRow.key_id);
+    }
+    if (coverage) {
+      const rows = db.prepare('SELECT batch_seq, kind, first_seq, last_seq, tree_size, manifest, key_id FROM audit_batches WHERE batch_seq BETWEEN ? AND ? ORDER BY batch_seq').iterate(coverage.first, coverage.last) as IterableIterator<BatchRow>;
+      let expectedBatch = coverage.first;
+      for (const row of rows) {
+        if (row.batch_seq !== expectedBatch) throw new EnclaveError('export_failed', `Audit batch ${expectedBatch} is not on this workstation, so the bundle cannot be made.`);
+        expectedBatch += 1;
+        manifests.write(canonicalJson(JSON.parse(row.manifest)) + '\n');
+        keyIds.add(row.key_id);
+        covered.push({ batchSeq: row.batch_seq, firstSeq: row.first_seq, lastSeq: row.last_seq, treeSize: row.tree_size });
+      }
+      if (expectedBatch !== coverage.last + 1) throw new EnclaveError('export_failed', `Audit batch ${expectedBatch} is not on this workstation, so the bundle cannot be made.`);
+    }
+
+    // Events: every event of the covered batches, as stored; the selection, its proofs and its CSV rows on the way.
+    const firstSeq = anchorFrontier.size + 1;
+    const lastSeq = covered.at(-1)?.treeSize ?? anchorFrontier.size;
+    const prover = new MerkleProofBuilder(MerkleFrontier.fromJSON(anchorFrontier));
+    const selectedIds: string[] = [];
+    let batchIndex = 0;
+    let waitingForProof: { seq: number; id: string; hash: string }[] = [];
+    const flushProofs = (batch: CoveredBatch) => {
+      for (const event of waitingForProof) {
+        // Keys in code-unit order, so JSON.stringify writes the line's canonical (JCS) form.
+        const proof: InclusionProofLine = {
+          batch_seq: batch.batchSeq,
+          event_id: event.id,
+          leaf_hash: event.hash,
+          leaf_index: event.seq - 1,
+          path: prover.inclusionProof(event.seq - 1, batch.treeSize).map((h) => h.toString('hex')),
+          seq: event.seq,
+          tree_size: batch.treeSize,
+        };
+        proofs.write(JSON.stringify(proof) + '\n');
+      }
+      waitingForProof = [];
+    };
+    let expectedSeq = firstSeq;
+    if (lastSeq >= firstSeq) {
+      const rows = db.prepare('SELECT seq, record, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq').iterate(firstSeq, lastSeq) as IterableIterator<{ seq: number; record: string; hash: string }>;
+      for (const row of rows) {
+        if (row.seq !== expectedSeq) throw new EnclaveError('export_failed', `Audit event ${expectedSeq} is missing on this workstation, so the bundle cannot be made; run enclave audit verify on the database.`);
+        expectedSeq += 1;
+        // The batch that seals this event (heartbeats seal none).
+        while (batchIndex < covered.length && (covered[batchIndex]!.lastSeq === null || covered[batchIndex]!.lastSeq! < row.seq)) batchIndex += 1;
+        const batch = covered[batchIndex];
+        if (!batch) throw new EnclaveError('export_failed', `Audit event ${row.seq} is in no covered batch; run enclave audit verify on the database.`);
+        events.write(row.record + '\n');
+        prover.append(Buffer.from(row.hash, 'hex'));
+        const record = parseRecord(row.seq, row.record);
+        if (matchesAuditFilter(record, filter)) {
+          selectedIds.push(record.event.id);
+          waitingForProof.push({ seq: row.seq, id: record.event.id, hash: row.hash });
+          csv.write(csvEventLine(record, batch.batchSeq) + CSV_LINE_END);
+        }
+        if (row.seq === batch.lastSeq) flushProofs(batch);
+      }
+    }
+    if (expectedSeq !== lastSeq + 1) throw new EnclaveError('export_failed', `Audit event ${expectedSeq} is missing on this workstation, so the bundle cannot be made; run enclave audit verify on the database.`);
+
+    writeKeys(db, directory, [...keyIds]);
+    const header: BundleHeader = {
+      format: BUNDLE_FORMAT,
+      created: new Date(meta.now).toISOString(),
+      exported_by: meta.exportedBy,
+      host: { id: hostId, name: hostname() },
+      filter,
+      anchor: { batch_seq: anchorRow?.batch_seq ?? null, frontier: anchorFrontier },
+      coverage: coverage
+        ? {
+            first_batch_seq: coverage.first,
+            last_batch_seq: coverage.last,
+            batches: covered.length,
+            first_seq: lastSeq >= firstSeq ? firstSeq : null,
+            last_seq: lastSeq >= firstSeq ? lastSeq : null,
+            events: Math.max(0, lastSeq - firstSeq + 1),
+            pruned_through_seq: coverage.prunedThroughSeq,
+          }
+        : null,
+      selection: { count: selectedIds.length, event_ids: [] },
+    };
+    writeFile(directory, BUNDLE_FILES.readme, readme(header, [...keyIds]));
+    for (const writer of writers.splice(0)) writer.close();
+    // Last, so that a bundle cut short has no header and cannot pass for complete.
+    writeHeader(directory, header, selectedIds);
+    return {
+      directory,
+      csvFile: join(directory, BUNDLE_FILES.csv),
+      selectedEvents: selectedIds.length,
+      coveredEvents: header.coverage?.events ?? 0,
+      batches: covered.length,
+      keyIds: [...keyIds],
+      coverage: header.coverage,
+    };
+  } finally {
+    for (const writer of writers) {
+      try {
+        writer.close();
+      } catch {
+        // Closing after a failure: the caller removes the files anyway.
+      }
+    }
+  }
+}
+
+function parseRecord(seq: number, text: string): AuditRecord {
+  const parsed = AuditRecordSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new EnclaveError('export_failed', `Audit event ${seq} is damaged, so the bundle cannot be made; run enclave audit verify on the database.`);
+  return parsed.data;
+}
+
+/**
+ * Which batches the bundle covers: those holding an event in the time range
+ * and the heartbeats sealed in it, made contiguous; never before the events
+ * this workstation still keeps (older ones were pruned after the SIEM
+ * confirmed them, and the SIEM holds them). A range that begins right after
+ * a key rotation reaches back to the batch holding the audit.key_rotate
+ * event, so the old key's signature still vouches for the new key.
+ */
+function findCoverage(db: Db, filter: AuditFilter): Coverage | null {
+  const newest = db.prepare('SELECT batch_seq, tree_size FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { batch_seq: number; tree_size: number } | undefined;
+  if (!newest) return null;
+  const from = filter.from ?? 0;
+  const to = filter.to ?? Number.MAX_SAFE_INTEGER;
+
+  // Events before keptFrom are gone from this workstation: the anchor must be at or after it.
+  const prunedThrough = Number((db.prepare('SELECT value FROM meta WHERE key = ?').get(PRUNED_THROUGH_SEQ_KEY) as { value: string } | undefined)?.value ?? '0');
+  const minKept = (db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number | null }).s;
+  const keptFrom = Math.max(prunedThrough, (minKept ?? newest.tree_size + 1) - 1);
+  const earliest = keptFrom === 0 ? 1 : ((db.prepare('SELECT min(batch_seq) AS b FROM audit_batches WHERE tree_size >= ?').get(keptFrom) as { b: number | null }).b ?? newest.batch_seq) + 1;
+
+  const events = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit_events WHERE seq <= ? AND ts >= ? AND ts <= ?').get(newest.tree_size, from, to) as { lo: number | null; hi: number | null };
+  const sealing = db.prepare("SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND last_seq >= ? AND first_seq <= ? ORDER BY last_seq LIMIT 1");
+  const batchOf = (seq: number | null) => (seq === null ? null : ((sealing.get(seq, seq) as { batch_seq: number } | undefined)?.batch_seq ?? null));
+  const heartbeats = db.prepare("SELECT min(batch_seq) AS lo, max(batch_seq) AS hi FROM audit_batches WHERE kind = 'heartbeat' AND created_at >= ? AND created_at <= ?").get(from, to) as { lo: number | null; hi: number | null };
+  const firsts = [batchOf(events.lo), heartbeats.lo].filter((b): b is number => b !== null);
+  const lasts = [batchOf(events.hi), heartbeats.hi].filter((b): b is number => b !== null);
+  if (firsts.length === 0 || lasts.length === 0) return null;
+  let first = Math.min(...firsts);
+  const last = Math.max(...lasts);
+  let prunedThroughSeq: number | null = null;
+  if (first < earliest) {
+    first = earliest;
+    prunedThroughSeq = keptFrom;
+  }
+  if (first > last) return null;
+
+  const manifestOf = db.prepare('SELECT manifest FROM audit_batches WHERE batch_seq = ?');
+  const startsAfterRotation = (batchSeq: number) => BatchManifestSchema.parse(JSON.parse((manifestOf.get(batchSeq) as { manifest: string }).manifest)).start?.reason === 'key_rotation';
+  if (startsAfterRotation(first)) {
+    // Back to the old key's last events batch, which holds the rotation event.
+    const kinds = db.prepare('SELECT kind FROM audit_batches WHERE batch_seq = ?');
+    let candidate = first - 1;
+    while (candidate >= earliest && (kinds.get(candidate) as { kind: string } | undefined)?.kind === 'heartbeat') candidate -= 1;
+    if (candidate >= earliest) first = candidate;
+  }
+  return { first, last, prunedThroughSeq };
+}
+
+function writeFile(directory: string, file: string, text: string): void {
+  const writer = new LineWriter(join(directory, file));
+  try {
+    writer.write(text);
+  } finally {
+    writer.close();
+  }
+}
+
+function writeKeys(db: Db, directory: string, keyIds: string[]): void {
+  const read = db.prepare('SELECT key_id, algorithm, public_key, created_at, retired_at, replaced_by FROM audit_signing_keys WHERE key_id = ?');
+  const keys: BundleKeys = { format: BUNDLE_KEYS_FORMAT, keys: [] };
+  for (const keyId of keyIds) {
+    const row = read.get(keyId) as { key_id: string; algorithm: 'Ed25519'; public_key: Buffer; created_at: number; retired_at: number | null; replaced_by: string | null } | undefined;
+    // A key that is gone cannot be listed; the verifier then names the manifests it signed.
+    if (!row) continue;
+    keys.keys.push({
+      key_id: row.key_id,
+      algorithm: row.algorithm,
+      public_key_pem: createPublicKey({ key: row.public_key, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString(),
+      created: new Date(row.created_at).toISOString(),
+      retired: row.retired_at === null ? null : new Date(row.retired_at).toISOString(),
+      replaced_by: row.replaced_by,
+    });
+  }
+  writeFile(directory, BUNDLE_FILES.keys, JSON.stringify(keys, null, 2) + '\n');
+}
+
+/** bundle.json, readable, with the selected ids one per line (streamed: there may be 100,000 of them). */
+function writeHeader(directory: string, header: BundleHeader, selectedIds: string[]): void {
+  const { selection: _replaced, ...rest } = header;
+  const writer = new LineWriter(join(directory, BUNDLE_FILES.header));
+  try {
+    const head = JSON.stringify(rest, null, 2);
+    writer.write(`${head.slice(0, -2)},\n  "selection": {\n    "count": ${selectedIds.length},\n    "event_ids": [`);
+    selectedIds.forEach((id, i) => writer.write(`${i === 0 ? '' : ','}\n      ${JSON.stringify(id)}`));
+    writer.write(`${selectedIds.length > 0 ? '\n    ' : ''}]\n  }\n}\n`);
+  } finally {
+    writer.close();
+  }
+}
+
+function readme(header: BundleHeader, keyIds: string[]): string {
+  const range = (ms: number | undefined, open: string) => (ms === undefined ? open : new Date(ms).toISOString());
+  const f = header.filter;
+  const criteria = [
+    `time ${range(f.from, 'the beginning')} to ${range(f.to, 'the export')} (UTC, inclusive)`,
+    f.user ? `user ${f.user} (any letter case)` : null,
+    f.action ? `action ${f.action}` : null,
+    f.outcome ? `outcome ${f.outcome}` : null,
+  ].filter(Boolean);
+  const c = header.coverage;
+  return [
+    'Enclave audit export bundle (enclave-audit-bundle/v1)',
+    '',
+    `Workstation ${header.host.name} (host id ${header.host.id}), exported ${header.created} by ${header.exported_by}.`,
+    `Filter: ${criteria.join('; ')}.`,
+    c
+      ? `Covers signed batches ${c.first_batch_seq}-${c.last_batch_seq}${c.first_seq !== null ? ` (events ${c.first_seq}-${c.last_seq})` : ''}.`
+      : 'No sealed batch falls in the time range: the bundle covers nothing.',
+    c?.pruned_through_seq ? `Events up to ${c.pruned_through_seq} were removed from this workstation after the SIEM confirmed them; the SIEM holds them.` : null,
+    '',
+    'To verify it, on any machine with Enclave installed:',
+    '',
+    '    enclave audit verify --bundle <this folder> --key-id <the workstation key id>',
+    '',
+    'Use the key id that IT registered for this workstation (shown on it by',
+    '"enclave enroll show"), not one taken from this folder: the bundle is only as',
+    `trustworthy as that key. This bundle was signed with: ${keyIds.join(', ') || '(none)'}.`,
+    'Verification checks every signature and the chain of manifests, that every',
+    'event is unaltered, in order and none is missing, the Merkle roots, an',
+    'inclusion proof for each selected event, and that the selection is exactly',
+    'the covered events matching the filter.',
+    '',
+    'Files:',
+    '  events.csv       the selected events, for reading (a value starting with = + - @',
+    "                   is shown with a leading ' so spreadsheets do not run it as a formula)",
+    '  events.jsonl     every event of the covered batches, canonical JSON as signed',
+    '  manifests.jsonl  the signed batch manifests: the anchor batch, then the covered ones',
+    '  proofs.jsonl     an RFC 6962 inclusion proof for each selected event',
+    '  keys.json        the public keys that signed the manifests',
+    '  bundle.json      the filter, the selection, and the Merkle frontier of the anchor batch',
+    '',
+    'Audit records hold no prompt or response text, only hashes and metadata; they',
+    'may hold patient references (MRN or pseudonym). Handle this folder as PHI.',
+    '',
+  ]
+    .filter((line): line is string => line !== null)
+    .join('\n');
+}

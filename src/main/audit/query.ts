@@ -1,0 +1,148 @@
+// What the compliance officer asks of the audit log: which events match a
+// filter (user, action, outcome, time range), newest first, a page at a time.
+// matchesAuditFilter is the one definition of "matches": the search, the
+// export's selection and the bundle verifier (which re-applies the filter on
+// another machine) all use it, so they cannot disagree.
+import type { AuditEventSummary, AuditFilter } from '../../shared/api.js';
+import { EnclaveError } from '../../shared/errors.js';
+import type { Db } from '../store/index.js';
+import { AuditRecordSchema, type AuditRecord } from './record.js';
+
+/** How user names are compared: exactly, ignoring case (Unicode default case mapping, no locale). */
+export function foldUserName(name: string): string {
+  return name.toLowerCase();
+}
+
+/** Does the event match? Every given criterion must hold; times are inclusive UTC milliseconds. */
+export function matchesAuditFilter(record: AuditRecord, filter: AuditFilter): boolean {
+  if (filter.from !== undefined || filter.to !== undefined) {
+    const time = Date.parse(record['@timestamp']);
+    if (filter.from !== undefined && time < filter.from) return false;
+    if (filter.to !== undefined && time > filter.to) return false;
+  }
+  if (filter.action !== undefined && record.event.action !== filter.action) return false;
+  if (filter.outcome !== undefined && record.event.outcome !== filter.outcome) return false;
+  if (filter.user !== undefined && (record.user === undefined || foldUserName(record.user.name) !== foldUserName(filter.user.trim()))) return false;
+  return true;
+}
+
+/** A search or export filter as audit detail: who looked for what is itself audited. */
+export function auditFilterDetail(filter: AuditFilter): Record<string, string | null> {
+  return {
+    filter_from: filter.from === undefined ? null : new Date(filter.from).toISOString(),
+    filter_to: filter.to === undefined ? null : new Date(filter.to).toISOString(),
+    filter_user: filter.user ?? null,
+    filter_action: filter.action ?? null,
+    filter_outcome: filter.outcome ?? null,
+  };
+}
+
+export interface AuditSearch extends AuditFilter {
+  /** Page size (the contract allows 1..500). */
+  limit: number;
+  /** Only events older than this sequence: the previous page's nextBeforeSequence. */
+  beforeSequence?: number | undefined;
+}
+
+export interface AuditSearchPage {
+  events: AuditEventSummary[];
+  /** How many events match in all, on every page. */
+  total: number;
+  /** Pass as beforeSequence for the next (older) page; null on the last page. */
+  nextBeforeSequence: number | null;
+}
+
+/**
+ * Matching events, newest first. The time range and action narrow the rows in
+ * SQL on audit_events' own columns (ts, action), the outcome with the JSON
+ * of the record, so SQLite hands back only candidates; the user name is then
+ * compared here (case folding must be the same as matchesAuditFilter's, which
+ * SQLite's ASCII-only lower() is not). Only the page's records are parsed.
+ */
+export function searchAuditEvents(db: Db, search: AuditSearch): AuditSearchPage {
+  if (!Number.isSafeInteger(search.limit) || search.limit < 1) throw new EnclaveError('invalid_input', 'The page size must be a positive whole number.');
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (search.from !== undefined) {
+    where.push('ts >= ?');
+    params.push(search.from);
+  }
+  if (search.to !== undefined) {
+    where.push('ts <= ?');
+    params.push(search.to);
+  }
+  if (search.action !== undefined) {
+    where.push('action = ?');
+    params.push(search.action);
+  }
+  if (search.outcome !== undefined) {
+    where.push("json_extract(record, '$.event.outcome') = ?");
+    params.push(search.outcome);
+  }
+  if (where.length === 0 && search.user === undefined) return pageWithoutFilter(db, search);
+  const userColumn = search.user !== undefined ? ", json_extract(record, '$.user.name') AS user_name" : '';
+  const sql = `SELECT seq${userColumn} FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
+
+  const wantedUser = search.user !== undefined ? foldUserName(search.user.trim()) : null;
+  const before = search.beforeSequence ?? Number.POSITIVE_INFINITY;
+  const page: number[] = [];
+  let total = 0;
+  let more = false;
+  for (const row of db.prepare(sql).iterate(...params) as IterableIterator<{ seq: number; user_name?: unknown }>) {
+    if (wantedUser !== null && (typeof row.user_name !== 'string' || foldUserName(row.user_name) !== wantedUser)) continue;
+    total += 1;
+    if (row.seq >= before) continue;
+    if (page.length < search.limit) page.push(row.seq);
+    else more = true;
+  }
+
+  return { events: summaries(db, page), total, nextBeforeSequence: more ? page.at(-1)! : null };
+}
+
+/** No criteria: the count comes from the small id index and the page from the rowid, without reading every record. */
+function pageWithoutFilter(db: Db, search: AuditSearch): AuditSearchPage {
+  const total = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
+  const rows = db.prepare('SELECT seq FROM audit_events WHERE seq < ? ORDER BY seq DESC LIMIT ?').all(search.beforeSequence ?? Number.MAX_SAFE_INTEGER, search.limit + 1) as { seq: number }[];
+  const page = rows.slice(0, search.limit).map((r) => r.seq);
+  return { events: summaries(db, page), total, nextBeforeSequence: rows.length > search.limit ? page.at(-1)! : null };
+}
+
+function summaries(db: Db, seqs: number[]): AuditEventSummary[] {
+  const readEvent = db.prepare('SELECT seq, record FROM audit_events WHERE seq = ?');
+  return seqs.map((seq) => {
+    const row = readEvent.get(seq) as { seq: number; record: string };
+    return summarizeAuditEvent(row.seq, row.record, batchSealing(db, row.seq));
+  });
+}
+
+/** The batch that seals an event, or null while it waits to be sealed. */
+export function batchSealing(db: Db, seq: number): number | null {
+  const row = db.prepare("SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND last_seq >= ? AND first_seq <= ? ORDER BY last_seq LIMIT 1").get(seq, seq) as
+    | { batch_seq: number }
+    | undefined;
+  return row?.batch_seq ?? null;
+}
+
+/** The list view of one event, with its canonical record for the detail view. */
+export function summarizeAuditEvent(seq: number, text: string, batchSeq: number | null): AuditEventSummary {
+  let record: AuditRecord;
+  try {
+    record = AuditRecordSchema.parse(JSON.parse(text));
+  } catch (cause) {
+    throw new EnclaveError('audit_corrupt', `Audit event ${seq} is damaged and cannot be shown; run enclave audit verify to see what is wrong.`, { cause });
+  }
+  return {
+    sequence: record.event.sequence,
+    id: record.event.id,
+    timestamp: record['@timestamp'],
+    action: record.event.action,
+    outcome: record.event.outcome,
+    reason: record.event.reason ?? null,
+    user: record.user?.name ?? null,
+    roles: record.user?.roles ?? [],
+    authMethod: record.user?.auth_method ?? null,
+    sessionId: record.enclave.session_id ?? null,
+    batchSeq,
+    record: text,
+  };
+}

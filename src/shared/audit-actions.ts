@@ -1,0 +1,73 @@
+// The fixed vocabulary of audit event actions (shared/design/audit-and-siem.md).
+// The core's record schema (main/audit/record.ts) accepts exactly these; the
+// compliance screen offers them as a filter. No zod, no Node: the renderer
+// imports this file.
+export const AUDIT_ACTIONS = [
+  'auth.login',
+  'auth.logout',
+  'auth.lock',
+  'auth.unlock',
+  'auth.denied',
+  'auth.breakglass',
+  'auth.account_create',
+  'session.create',
+  'session.end',
+  'ai.prompt',
+  'ai.response',
+  'ai.cancel',
+  'model.add',
+  'model.load',
+  'model.reject',
+  'audit.verify',
+  'audit.corruption_detected',
+  'store.open',
+  'policy.apply',
+  'audit.enroll',
+  'audit.key_rotate',
+  'audit.search',
+  'audit.export',
+  'audit.prune',
+  'sync.destination',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Each action in words, for people reading the audit log (the compliance screen). */
+export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
+  'auth.login': 'Sign-in',
+  'auth.logout': 'Sign-out',
+  'auth.lock': 'Locked',
+  'auth.unlock': 'Unlocked',
+  'auth.denied': 'Access refused',
+  'auth.breakglass': 'Emergency access (break-glass)',
+  'auth.account_create': 'Local account created',
+  'session.create': 'Chat session started',
+  'session.end': 'Chat session ended',
+  'ai.prompt': 'Prompt sent to the model',
+  'ai.response': 'Model answer',
+  'ai.cancel': 'Answer stopped',
+  'model.add': 'Model added',
+  'model.load': 'Model loaded',
+  'model.reject': 'Model refused',
+  'audit.verify': 'Audit chain verified',
+  'audit.corruption_detected': 'Audit damage detected',
+  'store.open': 'Encrypted database opened',
+  'policy.apply': 'Managed policy applied',
+  'audit.enroll': 'Audit signing key enrolled',
+  'audit.key_rotate': 'Audit signing key rotated',
+  'audit.search': 'Audit log searched',
+  'audit.export': 'Audit log exported',
+  'audit.prune': 'Delivered audit events removed',
+  'sync.destination': 'SIEM destination changed state',
+};
+
+/** The actions grouped as the filter offers them. Every action is in exactly one group. */
+export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
+  { label: 'Sign-in and access', actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create'] },
+  { label: 'Chat and model', actions: ['session.create', 'session.end', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
+  { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune'] },
+  { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination'] },
+];
+
+export function auditActionLabel(action: string): string {
+  return (AUDIT_ACTION_LABELS as Record<string, string | undefined>)[action] ?? action;
+}
