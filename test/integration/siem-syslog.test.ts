@@ -35,6 +35,9 @@ import { DeliveryError, type OutgoingBatch, type RenderContext } from '../../src
 import { openStore } from '../../src/main/store/index.js';
 import { parseRfc5424, startRsyslog, type ParsedSyslogMessage, type Rsyslog } from '../support/rsyslog.js';
 import { tempDir } from '../support/temp.js';
+import { call, nextEvent } from '../support/core.js';
+import { createHeadlessCore } from '../../src/main/core/headless.js';
+import { evaluationPolicy, policyFromDocument } from '../../src/main/policy/index.js';
 
 const CTX: RenderContext = { enterpriseNumber: 32473, productVersion: '0.1.0-test', vendor: 'Enclave Test' };
 const SD_ID = 'enclave@32473';
@@ -508,3 +511,33 @@ describe('syslog over TLS to receivers that misbehave', () => {
     await expect(sending).rejects.toThrow('outbox stopping');
   });
 });
+
+describe('in the app: an untrusted receiver is refused, shown and audited, never silently retried', () => {
+  it('certificate rejected shows in siem.status and as sync.destination; once IT puts the right CA in place the backlog is delivered', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    // The policy names a CA file that, for now, holds the wrong CA.
+    const caFile = join(dir.path, 'siem-ca.pem');
+    copyFileSync(rsyslog.wrongCaFile, caFile);
+    const policy = structuredClone(evaluationPolicy);
+    policy.audit.batchMaxEvents = 3;
+    policy.siem.destinations = [{ id: 'soc', type: 'syslog-tls', address: rsyslog.address, format: 'cef', caFile, clientCertFile: rsyslog.clientCertFile, clientKeyFile: rsyslog.clientKeyFile }];
+    const before = (await rsyslog.messages()).length;
+    const core = await createHeadlessCore({ dataDir: dir.path, policy: policyFromDocument(policy, 'test policy'), log: () => undefined, siemBackoff: { initialMs: 50, maxMs: 200 } });
+    cleanups.push(() => core.close());
+    await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    const failing = await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.lastFailure?.code === 'certificate_rejected', 30_000);
+    expect(failing.destinations[0]).toMatchObject({ id: 'soc', state: 'offline', lastFailure: { code: 'certificate_rejected', message: expect.stringMatching(/not trusted/i) } });
+    expect(failing.destinations[0]!.queuedBatches).toBeGreaterThan(0);
+    const audited = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").get() as { record: string }).record);
+    expect(audited).toMatchObject({ event: { outcome: 'failure', reason: 'certificate_rejected' }, enclave: { detail: { destination: 'soc', target: rsyslog.address } } });
+
+    copyFileSync(rsyslog.caFile, caFile);
+    await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.state === 'idle' && s.destinations[0].queuedBatches === 0 && s.destinations[0].lastFailure === null, 30_000);
+    const received = (await rsyslog.messages()).slice(before).map(parseRfc5424);
+    const seqs = received.filter((m) => m.msgId === 'AUDIT_EVENT').map((m) => Number(m.structuredData[0]!.params.seq));
+    expect(seqs.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(received.some((m) => m.msg.startsWith('CEF:0|'))).toBe(true);
+  });
+});
+

@@ -138,6 +138,29 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The items in order, in chunks of whole items for one request each: at most
+ * maxBytes of `text(item)` in UTF-8 and at most maxItems items per chunk (an
+ * item larger than maxBytes goes alone).
+ */
+export function chunkItems<T>(items: readonly T[], text: (item: T) => string, maxBytes: number, maxItems = Number.POSITIVE_INFINITY): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const bytes = Buffer.byteLength(text(item), 'utf8');
+    if (current.length > 0 && (size + bytes > maxBytes || current.length >= maxItems)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /** Parses a JSON answer, or returns undefined when it is not JSON. */
 export function parseJson(text: string): unknown {
   try {

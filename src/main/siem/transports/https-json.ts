@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { bulkBody, renderBulkBatch, type BulkItem } from '../formats/ecs.js';
 import { loadTlsMaterial } from '../tls-errors.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
-import { excerpt, httpsPost, parseJson, type HttpsResponse } from './http.js';
+import { chunkItems, excerpt, httpsPost, parseJson, type HttpsResponse } from './http.js';
 
 export type HttpsJsonDestination = Extract<SiemDestination, { type: 'https-json' }>;
 
@@ -60,7 +60,7 @@ export function createHttpsJsonTransport(destination: HttpsJsonDestination, ctx:
       if (closing.signal.aborted) throw new Error(`The HTTPS JSON transport for "${destination.id}" is closed.`);
       const combined = AbortSignal.any([signal, closing.signal]);
       const tls = await loadTlsMaterial(destination);
-      const queue = splitItems(renderBulkBatch(batch), maxRequestBytes, maxItems);
+      const queue = chunkItems(renderBulkBatch(batch), (item) => item.lines, maxRequestBytes, maxItems);
       for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
         const response = await httpsPost(url, bulkBody(chunk), tls, { headers, signal: combined, timeoutMs: requestTimeoutMs, maxResponseBytes: MAX_ANSWER_BYTES });
         if (response.status === 413) {
@@ -78,25 +78,6 @@ export function createHttpsJsonTransport(destination: HttpsJsonDestination, ctx:
       closing.abort(new Error(`The HTTPS JSON transport for "${destination.id}" was closed.`));
     },
   };
-}
-
-/** Chunks of whole items, each under maxBytes and maxItems (an item larger than maxBytes goes alone). */
-function splitItems(items: readonly BulkItem[], maxBytes: number, maxItems: number): BulkItem[][] {
-  const chunks: BulkItem[][] = [];
-  let current: BulkItem[] = [];
-  let size = 0;
-  for (const item of items) {
-    const bytes = Buffer.byteLength(item.lines, 'utf8');
-    if (current.length > 0 && (size + bytes > maxBytes || current.length >= maxItems)) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /**

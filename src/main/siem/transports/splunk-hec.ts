@@ -30,7 +30,7 @@ import { z } from 'zod';
 import { hecBody, renderHecBatch, type HecItem } from '../formats/hec.js';
 import { loadTlsMaterial, type TlsMaterial } from '../tls-errors.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
-import { excerpt, httpsPost, parseJson, sleep, type HttpsResponse } from './http.js';
+import { chunkItems, excerpt, httpsPost, parseJson, sleep, type HttpsResponse } from './http.js';
 
 export type SplunkHecDestination = Extract<SiemDestination, { type: 'splunk-hec' }>;
 
@@ -134,7 +134,7 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
   /** Posts the items, splitting on 413; returns the ackIds (empty without acknowledgement). */
   async function postEvents(items: HecItem[], tls: TlsMaterial, cookies: CookieJar, signal: AbortSignal): Promise<number[]> {
     const ackIds: number[] = [];
-    const queue = splitBySize(items, maxRequestBytes);
+    const queue = chunkItems(items, (item) => item.json, maxRequestBytes);
     for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
       const response = await post(endpoints.event, hecBody(chunk), tls, cookies, signal);
       if (response.status === 413 && chunk.length > 1) {
@@ -195,25 +195,6 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
       closing.abort(new Error(`The Splunk HEC transport for "${destination.id}" was closed.`));
     },
   };
-}
-
-/** Greedy split into chunks of whole items under maxBytes (an item larger than that goes alone). */
-function splitBySize(items: readonly HecItem[], maxBytes: number): HecItem[][] {
-  const chunks: HecItem[][] = [];
-  let current: HecItem[] = [];
-  let size = 0;
-  for (const item of items) {
-    const bytes = Buffer.byteLength(item.json, 'utf8');
-    if (current.length > 0 && size + bytes > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /** Maps a HEC error answer (documented status and code) to a DeliveryError. Exported for tests. */
