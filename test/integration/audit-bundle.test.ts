@@ -13,6 +13,8 @@ import {
   AuditRecordSchema,
   canonicalJson,
   ensureEnrolmentKey,
+  exportAuditBundle,
+  exportAuditedBundle,
   keyIdOf,
   matchesAuditFilter,
   MerkleFrontier,
@@ -129,8 +131,10 @@ const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filte
 const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 
 interface Header {
+  filter: AuditFilter;
   anchor: { batch_seq: number | null; frontier: { size: number; nodes: [number, string][] } };
   coverage: { first_seq: number; last_seq: number; first_batch_seq: number; last_batch_seq: number; events: number; batches: number };
+  closing_batch_seq?: number | null;
   selection: { count: number; event_ids: string[] };
 }
 
@@ -140,6 +144,45 @@ function expectedSelection(lab: Lab, filter: AuditFilter): AuditRecord[] {
   return (lab.store.db.prepare('SELECT record FROM audit_events WHERE seq <= ? ORDER BY seq').all(sealedThrough) as { record: string }[])
     .map((r) => AuditRecordSchema.parse(JSON.parse(r.record)))
     .filter((r) => matchesAuditFilter(r, filter));
+}
+
+interface ManifestLine {
+  batch_seq: number;
+  kind: string;
+  event_count: number;
+  tree_size: number;
+}
+
+/**
+ * What someone holding the bundle can do to hide the end of the range: drop
+ * the last `count` covered batches with their events (and their selection,
+ * proofs and CSV rows), and make bundle.json agree. The manifest that then
+ * ends manifests.jsonl is the first dropped batch's (the batch that really
+ * follows what is left) or the original closing one.
+ */
+function dropTrailingBatches(dir: string, count: number, closing: 'first dropped' | 'original'): { droppedIds: Set<string>; lastKept: ManifestLine; firstDropped: ManifestLine; newestKeptEvent: string } {
+  const lines = readLines(join(dir, 'manifests.jsonl'));
+  const covered = lines.slice(1, -1);
+  const kept = covered.slice(0, -count);
+  const dropped = covered.slice(-count);
+  const droppedEvents = dropped.map((l) => (JSON.parse(l) as ManifestLine).event_count).reduce((a, b) => a + b, 0);
+  const events = readLines(join(dir, 'events.jsonl'));
+  const keptEvents = events.slice(0, events.length - droppedEvents);
+  const droppedIds = new Set(events.slice(events.length - droppedEvents).map((l) => (JSON.parse(l) as AuditRecord).event.id));
+  const lastKept = JSON.parse(kept.at(-1)!) as ManifestLine;
+  const firstDropped = JSON.parse(dropped[0]!) as ManifestLine;
+  writeLines(join(dir, 'manifests.jsonl'), [lines[0]!, ...kept, closing === 'first dropped' ? dropped[0]! : lines.at(-1)!]);
+  writeLines(join(dir, 'events.jsonl'), keptEvents);
+  const edited = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Header;
+  edited.coverage = { ...edited.coverage, last_batch_seq: lastKept.batch_seq, last_seq: lastKept.tree_size, events: edited.coverage.events - droppedEvents, batches: edited.coverage.batches - count };
+  edited.closing_batch_seq = closing === 'first dropped' ? firstDropped.batch_seq : edited.closing_batch_seq!;
+  edited.selection.event_ids = edited.selection.event_ids.filter((id) => !droppedIds.has(id));
+  edited.selection.count = edited.selection.event_ids.length;
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify(edited, null, 2));
+  writeLines(join(dir, 'proofs.jsonl'), readLines(join(dir, 'proofs.jsonl')).filter((l) => ![...droppedIds].some((id) => l.includes(id))));
+  const csv = readFileSync(join(dir, 'events.csv'), 'utf8');
+  writeFileSync(join(dir, 'events.csv'), csv.split('\r\n').filter((row) => ![...droppedIds].some((id) => row.includes(id))).join('\r\n'));
+  return { droppedIds, lastKept, firstDropped, newestKeptEvent: (JSON.parse(keptEvents.at(-1)!) as AuditRecord)['@timestamp'] };
 }
 
 describe('enclave audit export and verify --bundle', () => {
@@ -192,13 +235,19 @@ describe('enclave audit export and verify --bundle', () => {
     expect(header.selection.count).toBe(expected.length);
     expect(expected.every((r) => r.user?.name === ALICE)).toBe(true);
 
-    // Whole batches are covered, with the anchor before them and the evening heartbeats inside the range.
-    const manifests = readLines(join(bundle, 'manifests.jsonl')).map((l) => JSON.parse(l) as { batch_seq: number; kind: string; created: string });
+    // Whole batches are covered, with the anchor before them, the evening heartbeats inside the range, and the closing batch after them.
+    const manifests = readLines(join(bundle, 'manifests.jsonl')).map((l) => JSON.parse(l) as { batch_seq: number; kind: string; created: string; oldest: string | null });
     expect(manifests[0]!.batch_seq).toBe(header.anchor.batch_seq);
-    expect(manifests.slice(1).map((m) => m.batch_seq)).toEqual(Array.from({ length: header.coverage.last_batch_seq - header.coverage.first_batch_seq + 1 }, (_, i) => header.coverage.first_batch_seq + i));
-    expect(manifests.slice(1).filter((m) => m.kind === 'heartbeat').map((m) => m.created)).toEqual(['2025-03-02T23:00:00.000Z', '2025-03-03T23:00:00.000Z']);
+    // (Changed with the closing manifest: the covered ones are now all but the first and the last line.)
+    const coveredManifests = manifests.slice(1, -1);
+    expect(coveredManifests.map((m) => m.batch_seq)).toEqual(Array.from({ length: header.coverage.last_batch_seq - header.coverage.first_batch_seq + 1 }, (_, i) => header.coverage.first_batch_seq + i));
+    expect(coveredManifests.filter((m) => m.kind === 'heartbeat').map((m) => m.created)).toEqual(['2025-03-02T23:00:00.000Z', '2025-03-03T23:00:00.000Z']);
     // Here the anchor is the previous evening's heartbeat: the last batch before the range.
     expect(manifests[0]).toMatchObject({ kind: 'heartbeat', created: '2025-03-01T23:00:00.000Z' });
+    // And the closing batch is the next morning's first: it already existed, so the export sealed no heartbeat for it; its events are not in the bundle.
+    expect(header.closing_batch_seq).toBe(header.coverage.last_batch_seq + 1);
+    expect(manifests.at(-1)).toMatchObject({ batch_seq: header.closing_batch_seq, kind: 'events', oldest: '2025-03-04T08:00:00.000Z' });
+    expect(exportRun.out).toContain(`Signed batch ${header.closing_batch_seq} follows the range, so the bundle proves it complete from 2025-03-02T00:00:00.000Z to 2025-03-03T23:59:59.999Z.`);
     const events = readLines(join(bundle, 'events.jsonl'));
     expect(events).toHaveLength(header.coverage.events);
     expect(events.length).toBeGreaterThan(expected.length);
@@ -212,6 +261,7 @@ describe('enclave audit export and verify --bundle', () => {
     expect(verified.code).toBe(0);
     expect(verified.out).toContain(`events ${header.coverage.first_seq}–${header.coverage.last_seq}: valid`);
     expect(verified.out).toMatch(/audit bundle verified: \d+ events in \d+ signed batches/);
+    expect(verified.out).toContain(`complete from 2025-03-02T00:00:00.000Z to 2025-03-03T23:59:59.999Z, closed by signed batch ${header.closing_batch_seq}`);
 
     // The export is itself audited, with the filter and what it selected.
     const exportEvent = lab.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string };
@@ -413,6 +463,87 @@ describe('enclave audit export and verify --bundle', () => {
     expect(JSON.parse(alice.record)).toMatchObject({ event: { sequence: alice.sequence } });
   });
 
+  it('catches trailing batches cut off the end, with their events and bundle.json edited to match: the batch that follows is inside the range', async () => {
+    // The last day of the range (two events batches and the evening heartbeat), dropped; its first batch's manifest now closes the bundle.
+    const copy = copyOfBundle();
+    const { droppedIds, firstDropped, newestKeptEvent } = dropTrailingBatches(copy, 3, 'first dropped');
+    expect(header.selection.event_ids.some((id) => droppedIds.has(id))).toBe(true);
+    const { code, report } = await verifyBundle(copy, [lab.keyId]);
+    expect(code).toBe(1);
+    expect(report.firstFault).toMatchObject({ problem: 'selection_mismatch', batchSeq: firstDropped.batch_seq, file: 'manifests.jsonl' });
+    expect(report.firstFault!.detail).toContain(`the bundle does not prove its range is complete after ${newestKeptEvent}`);
+    expect(report.firstFault!.detail).toContain('inside the range');
+    expect(report.faultCount).toBe(1);
+    expect(report.provenRange).toBeNull();
+    expect(report.batchRanges).toContainEqual({ first: firstDropped.batch_seq, last: firstDropped.batch_seq, status: 'inside_range' });
+    // The rest verifies: every remaining event and batch is valid, only the end is not proven.
+    expect(report.eventRanges.every((r) => r.status === 'valid')).toBe(true);
+
+    // Only the evening heartbeat dropped: it was sealed inside the range, so it cannot close it either.
+    const heartbeatCut = copyOfBundle();
+    const cut = dropTrailingBatches(heartbeatCut, 1, 'first dropped');
+    expect(cut.firstDropped.kind).toBe('heartbeat');
+    const second = await verifyBundle(heartbeatCut, [lab.keyId]);
+    expect(second.code).toBe(1);
+    expect(second.report.firstFault).toMatchObject({ problem: 'selection_mismatch', batchSeq: cut.firstDropped.batch_seq });
+    expect(second.report.firstFault!.detail).toContain('heartbeat sealed at 2025-03-03T23:00:00.000Z, inside the range');
+    expect(second.report.faultCount).toBe(1);
+  });
+
+  it('catches trailing batches cut off the end with the original closing manifest kept: the batch that follows the range is missing', async () => {
+    const copy = copyOfBundle();
+    const { lastKept, firstDropped, newestKeptEvent } = dropTrailingBatches(copy, 3, 'original');
+    const { code, report, out } = await verifyBundle(copy, [lab.keyId]);
+    expect(code, out).toBe(1);
+    expect(report.firstFault).toMatchObject({ problem: 'missing', batchSeq: firstDropped.batch_seq, file: 'manifests.jsonl' });
+    expect(report.firstFault!.detail).toBe(
+      `the bundle does not prove its range is complete after ${newestKeptEvent}: the signed batch that follows the range is missing: manifests.jsonl closes with batch ${header.closing_batch_seq}, but the batch after batch ${lastKept.batch_seq} is batch ${firstDropped.batch_seq}`,
+    );
+    expect(report.faultCount).toBe(1);
+    const text = await cli(['audit', 'verify', '--bundle', copy, '--key-id', lab.keyId]);
+    expect(text.out).toContain('the signed batch that follows the range is missing');
+    expect(text.out).toContain('audit bundle NOT verified');
+  });
+
+  it('catches the closing manifest removed, whether or not bundle.json still names it', async () => {
+    const newest = (JSON.parse(readLines(join(bundle, 'events.jsonl')).at(-1)!) as AuditRecord)['@timestamp'];
+    const copy = copyOfBundle();
+    writeLines(join(copy, 'manifests.jsonl'), readLines(join(copy, 'manifests.jsonl')).slice(0, -1));
+    const { code, report } = await verifyBundle(copy, [lab.keyId]);
+    expect(code).toBe(1);
+    expect(report.firstFault).toMatchObject({ problem: 'missing', batchSeq: header.closing_batch_seq, file: 'manifests.jsonl', line: null });
+    expect(report.firstFault!.detail).toBe(
+      `the bundle does not prove its range is complete after ${newest}: the signed batch that follows the range is missing: bundle.json names batch ${header.closing_batch_seq}, but manifests.jsonl does not end with its manifest`,
+    );
+    expect(report.faultCount).toBe(1);
+
+    const unnamed = copyOfBundle();
+    writeLines(join(unnamed, 'manifests.jsonl'), readLines(join(unnamed, 'manifests.jsonl')).slice(0, -1));
+    const edited = JSON.parse(readFileSync(join(unnamed, 'bundle.json'), 'utf8')) as Header;
+    delete edited.closing_batch_seq;
+    writeFileSync(join(unnamed, 'bundle.json'), JSON.stringify(edited, null, 2));
+    const second = await verifyBundle(unnamed, [lab.keyId]);
+    expect(second.code).toBe(1);
+    expect(second.report.firstFault).toMatchObject({ problem: 'missing', batchSeq: header.closing_batch_seq });
+    expect(second.report.firstFault!.detail).toContain('the signed batch that follows the range is missing: bundle.json names no closing batch');
+    expect(second.report.faultCount).toBe(1);
+  });
+
+  it('catches a filter whose range was stretched past the closing batch: that batch holds events inside it, which the bundle lacks', async () => {
+    const copy = copyOfBundle();
+    const edited = JSON.parse(readFileSync(join(copy, 'bundle.json'), 'utf8')) as Header;
+    // The auditor asked through the 4th; the bundle says so, but covers only through the 3rd.
+    edited.filter = { ...edited.filter, to: Date.parse('2025-03-04T12:00:00.000Z') };
+    writeFileSync(join(copy, 'bundle.json'), JSON.stringify(edited, null, 2));
+    const { code, report } = await verifyBundle(copy, [lab.keyId]);
+    expect(code).toBe(1);
+    expect(report.firstFault).toMatchObject({ problem: 'selection_mismatch', batchSeq: header.closing_batch_seq, file: 'manifests.jsonl' });
+    expect(report.firstFault!.detail).toContain('the bundle does not prove its range is complete after');
+    expect(report.firstFault!.detail).toContain('it holds events from 2025-03-04T08:00:00.000Z');
+    expect(report.firstFault!.detail).toContain('inside the range (which ends 2025-03-04T12:00:00.000Z)');
+    expect(report.faultCount).toBe(1);
+  });
+
   it('catches events.csv that does not say what the events say', async () => {
     const copy = copyOfBundle();
     const csv = readFileSync(join(copy, 'events.csv'), 'utf8');
@@ -527,6 +658,36 @@ describe('a bundle across a key rotation', () => {
     expect(text.out).toContain('audit bundle NOT verified');
   });
 
+  it('a range that ends right after the rotation is closed by the new key\'s first manifest, which the old key vouched for', async () => {
+    const out = join(work.path, 'until-rotation');
+    const run = await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out, '--from', '2025-03-02', '--to', new Date(rotatedAt + 3_600_000).toISOString()]);
+    expect(run.code, run.err).toBe(0);
+    const manifests = readLines(join(out, 'manifests.jsonl')).map((l) => JSON.parse(l) as { batch_seq: number; key_id: string; start: { reason: string } | null });
+    // The last covered batch holds the audit.key_rotate event; the closing one is the new key's first.
+    expect(manifests.at(-2)).toMatchObject({ key_id: oldKeyId });
+    expect(manifests.at(-1)).toMatchObject({ key_id: newKeyId, start: { reason: 'key_rotation' } });
+    expect((JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')) as Header).closing_batch_seq).toBe(manifests.at(-1)!.batch_seq);
+    const { code, report } = await verifyBundle(out, [oldKeyId]);
+    expect(report.firstFault).toBeNull();
+    expect(code).toBe(0);
+    expect(report.trustedKeyIds).toEqual([oldKeyId, newKeyId]);
+    expect(report.provenRange).toEqual({ from: '2025-03-02T00:00:00.000Z', to: new Date(rotatedAt + 3_600_000).toISOString(), endsAtExport: false });
+  });
+
+  it('a range with nothing in it, between the rotation and the new key\'s first batch, covers the batch that names the new key', async () => {
+    const out = join(work.path, 'between');
+    const run = await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out, '--from', new Date(rotatedAt + 1).toISOString(), '--to', new Date(rotatedAt + 3_600_000).toISOString()]);
+    expect(run.code, run.err).toBe(0);
+    const manifests = readLines(join(out, 'manifests.jsonl')).map((l) => JSON.parse(l) as { key_id: string; start: { reason: string } | null; kind: string });
+    expect(manifests.map((m) => m.key_id)).toEqual([oldKeyId, oldKeyId, newKeyId]);
+    expect(manifests[2]).toMatchObject({ start: { reason: 'key_rotation' } });
+    const { code, report } = await verifyBundle(out, [oldKeyId]);
+    expect(report.firstFault).toBeNull();
+    expect(code).toBe(0);
+    expect(report.selectedEvents).toBe(0);
+    expect(report.eventsChecked).toBe(1);
+  });
+
   it('a forged rotation (a key_rotate event that keys.json contradicts) does not extend trust', async () => {
     const out = join(work.path, 'forged');
     expect((await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out])).code).toBe(0);
@@ -560,6 +721,160 @@ describe('a bundle after local pruning', () => {
       const { code, report } = await verifyBundle(out, [lab.keyId]);
       expect(report.firstFault).toBeNull();
       expect(code).toBe(0);
+    } finally {
+      lab.remove();
+      work.remove();
+    }
+  });
+});
+
+describe('the end of the range', () => {
+  let lab: Lab;
+  let work: ReturnType<typeof tempDir>;
+  const who = { user: { name: 'compliance@hospital.example', roles: ['compliance' as const] }, exportedBy: 'compliance@hospital.example' };
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  beforeAll(() => {
+    lab = openLab();
+    for (let day = 0; day < 3; day++) writeDay(lab, day);
+    work = tempDir('enclave-bundle-end-');
+  });
+  afterAll(() => {
+    lab?.remove();
+    work?.remove();
+  });
+
+  it('an export without `to` seals what waited and then the heartbeat that closes the range at the export', async () => {
+    const exportedAt = START + 3 * DAY + 2 * 3_600_000;
+    lab.setTime(exportedAt - 60_000);
+    lab.audit.record({ action: 'auth.login', outcome: 'success', user: { name: ALICE } });
+    lab.setTime(exportedAt);
+    const out = join(work.path, 'open-ended');
+    const result = exportAuditedBundle(lab.audit, { from: Date.parse('2025-03-02T00:00:00.000Z'), user: ALICE }, out, who, lab.now, lab.seal);
+    // The waiting event's batch, then the heartbeat.
+    expect(result.sealedBatches).toBe(2);
+    const newest = lab.store.db.prepare('SELECT batch_seq, kind, created_at FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { batch_seq: number; kind: string; created_at: number };
+    expect(newest).toEqual({ batch_seq: result.closingBatchSeq, kind: 'heartbeat', created_at: exportedAt });
+    const header = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')) as Header;
+    expect(header.closing_batch_seq).toBe(result.closingBatchSeq);
+    expect(header.coverage.last_batch_seq).toBe(result.closingBatchSeq - 1);
+    expect(JSON.parse(readLines(join(out, 'manifests.jsonl')).at(-1)!)).toMatchObject({ batch_seq: result.closingBatchSeq, kind: 'heartbeat', created: iso(exportedAt) });
+    // The login that waited is covered and selected; the heartbeat closes the range just after it.
+    expect(expectedSelection(lab, { from: Date.parse('2025-03-02T00:00:00.000Z'), user: ALICE }).at(-1)!['@timestamp']).toBe(iso(exportedAt - 60_000));
+    expect(header.selection.count).toBe(result.selectedEvents);
+    expect(result.provenRange).toEqual({ from: '2025-03-02T00:00:00.000Z', to: iso(exportedAt - 1), endsAtExport: true });
+
+    const { code, report } = await verifyBundle(out, [lab.keyId]);
+    expect(report.firstFault).toBeNull();
+    expect(code).toBe(0);
+    expect(report.provenRange).toEqual(result.provenRange);
+    expect(report.closingBatchSeq).toBe(result.closingBatchSeq);
+    const text = await cli(['audit', 'verify', '--bundle', out, '--key-id', lab.keyId]);
+    expect(text.out).toContain(`complete from 2025-03-02T00:00:00.000Z to ${iso(exportedAt - 1)} (the export), closed by signed batch ${result.closingBatchSeq}`);
+    // The export's own audit record comes after the closing heartbeat: not in the bundle, and not claimed by it.
+    const exportEvent = lab.store.db.prepare("SELECT seq, record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { seq: number; record: string };
+    expect(exportEvent.seq).toBe(header.coverage.last_seq + 1);
+    expect((JSON.parse(exportEvent.record) as AuditRecord).enclave.detail).toMatchObject({ closing_batch: result.closingBatchSeq, complete_to: iso(exportedAt - 1) });
+
+    // Cut off the end (the batch holding the waiting login), its manifest made the closing one: without a `to`, only a heartbeat closes the range.
+    const copy = join(work.path, 'open-ended-cut');
+    cpSync(out, copy, { recursive: true });
+    const cut = dropTrailingBatches(copy, 1, 'first dropped');
+    expect(cut.firstDropped).toMatchObject({ kind: 'events', event_count: 1 });
+    const truncated = await verifyBundle(copy, [lab.keyId]);
+    expect(truncated.code).toBe(1);
+    expect(truncated.report.firstFault).toMatchObject({ problem: 'selection_mismatch', batchSeq: cut.firstDropped.batch_seq, file: 'manifests.jsonl' });
+    expect(truncated.report.firstFault!.detail).toContain(`the bundle does not prove its range is complete after ${cut.newestKeptEvent}`);
+    expect(truncated.report.firstFault!.detail).toContain('a range without an end takes in every event up to the export');
+    expect(truncated.report.faultCount).toBe(1);
+  });
+
+  it('a `to` after the export is left out: the range ends at the export', async () => {
+    const exportedAt = START + 3 * DAY + 4 * 3_600_000;
+    lab.setTime(exportedAt);
+    const out = join(work.path, 'until-tomorrow');
+    const result = exportAuditedBundle(lab.audit, { from: Date.parse('2025-03-03T00:00:00.000Z'), to: exportedAt + DAY }, out, who, lab.now, lab.seal);
+    expect(result.filter).toEqual({ from: Date.parse('2025-03-03T00:00:00.000Z') });
+    expect((JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')) as Header).filter).toEqual({ from: Date.parse('2025-03-03T00:00:00.000Z') });
+    expect(result.provenRange).toEqual({ from: '2025-03-03T00:00:00.000Z', to: iso(exportedAt - 1), endsAtExport: true });
+    const { code, report } = await verifyBundle(out, [lab.keyId]);
+    expect(report.firstFault).toBeNull();
+    expect(code).toBe(0);
+    expect(report.provenRange).toEqual(result.provenRange);
+    // A range that starts after now holds nothing yet.
+    expect(() => exportAuditedBundle(lab.audit, { from: exportedAt + DAY }, join(work.path, 'future'), who, lab.now, lab.seal)).toThrow(/after now/);
+    expect(existsSync(join(work.path, 'future'))).toBe(false);
+  });
+
+  it('a range with nothing in it is proven empty by the anchor before it and the batch after it', async () => {
+    lab.setTime(START + 3 * DAY + 6 * 3_600_000);
+    // Day 1 (2 March): events 08:00–13:30, the heartbeat at 23:00. Nothing between 14:00 and 20:00.
+    const filter = { from: Date.parse('2025-03-02T14:00:00.000Z'), to: Date.parse('2025-03-02T20:00:00.000Z') };
+    const out = join(work.path, 'quiet-afternoon');
+    const result = exportAuditedBundle(lab.audit, filter, out, who, lab.now, lab.seal);
+    // (It sealed the previous export's audit record, which waited; no heartbeat was needed: the evening one closes the range.)
+    expect(result).toMatchObject({ selectedEvents: 0, coveredEvents: 0, batches: 0, sealedBatches: 1, coverage: null });
+    const manifests = readLines(join(out, 'manifests.jsonl')).map((l) => JSON.parse(l) as { batch_seq: number; kind: string; newest: string | null; created: string });
+    expect(manifests).toHaveLength(2);
+    expect(manifests[0]).toMatchObject({ kind: 'events', newest: '2025-03-02T13:30:00.000Z' });
+    expect(manifests[1]).toMatchObject({ batch_seq: manifests[0]!.batch_seq + 1, kind: 'heartbeat', created: '2025-03-02T23:00:00.000Z' });
+    expect(readLines(join(out, 'events.jsonl'))).toEqual([]);
+    const { code, report } = await verifyBundle(out, [lab.keyId]);
+    expect(report.firstFault).toBeNull();
+    expect(code).toBe(0);
+    expect(report.provenRange).toEqual({ from: '2025-03-02T14:00:00.000Z', to: '2025-03-02T20:00:00.000Z', endsAtExport: false });
+
+    // Stretched at either end, the range takes in the anchor's events or the closing heartbeat: not proven.
+    for (const [stretch, fault] of [
+      [{ from: Date.parse('2025-03-02T12:00:00.000Z') }, 'complete from its start: the anchor'],
+      [{ to: Date.parse('2025-03-02T23:30:00.000Z') }, 'heartbeat sealed at 2025-03-02T23:00:00.000Z, inside the range'],
+    ] as const) {
+      const copy = join(work.path, `quiet-${randomBytes(4).toString('hex')}`);
+      cpSync(out, copy, { recursive: true });
+      const edited = JSON.parse(readFileSync(join(copy, 'bundle.json'), 'utf8')) as Header;
+      edited.filter = { ...edited.filter, ...stretch };
+      writeFileSync(join(copy, 'bundle.json'), JSON.stringify(edited, null, 2));
+      const stretched = await verifyBundle(copy, [lab.keyId]);
+      expect(stretched.code).toBe(1);
+      expect(stretched.report.firstFault!.detail).toContain(fault);
+    }
+  });
+});
+
+describe('exportAuditBundle without seal options', () => {
+  it('closes the range with a heartbeat under the identity the newest batch names', async () => {
+    const lab = openLab();
+    const work = tempDir('enclave-bundle-plain-');
+    try {
+      writeDay(lab, 0);
+      const exportedAt = START + DAY;
+      const out = join(work.path, 'b');
+      const result = lab.store.transaction((db) => exportAuditBundle(db, {}, out, { exportedBy: 'bench', now: exportedAt }));
+      const closing = JSON.parse(readLines(join(out, 'manifests.jsonl')).at(-1)!) as { batch_seq: number; kind: string; created: string; origin: { institution: string; host_id: string } };
+      expect(closing).toMatchObject({ batch_seq: result.closingBatchSeq, kind: 'heartbeat', created: new Date(exportedAt).toISOString(), origin: { institution: 'St Example Hospital', host_id: lab.hostId } });
+      const { code, report } = await verifyBundle(out, [lab.keyId]);
+      expect(report.firstFault).toBeNull();
+      expect(code).toBe(0);
+      expect(report.provenRange).toEqual({ from: null, to: new Date(exportedAt - 1).toISOString(), endsAtExport: true });
+    } finally {
+      lab.remove();
+      work.remove();
+    }
+  });
+});
+
+describe('a range wholly pruned from the workstation', () => {
+  it('is refused: the bundle could not prove anything about it', async () => {
+    const lab = openLab();
+    const work = tempDir('enclave-bundle-gone-');
+    try {
+      for (let day = 0; day < 3; day++) writeDay(lab, day);
+      expect(lab.store.transaction((db) => pruneSealedEvents(db, 4))).not.toBeNull();
+      const out = join(work.path, 'b');
+      const run = await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out, '--from', '2025-03-01', '--to', '2025-03-01']);
+      expect(run.code).toBe(1);
+      expect(run.err).toContain('removed from this workstation after the SIEM confirmed them');
+      expect(existsSync(out)).toBe(false);
     } finally {
       lab.remove();
       work.remove();

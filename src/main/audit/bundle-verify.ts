@@ -15,10 +15,20 @@
 // - each selected event has an inclusion proof against its batch's root;
 // - the selection is exactly the covered events that match the stated filter
 //   (the verifier re-applies it, so nothing matching was left out), and
-//   events.csv is exactly those events rendered for people.
-// It does not prove that events outside the covered batches miss the filter's
-// time range: that rests on the covered range chosen at export (batches whose
-// events or heartbeat times fall in the range) and on the SIEM's own copy.
+//   events.csv is exactly those events rendered for people;
+// - the range is closed at both ends: the anchor manifest before the covered
+//   batches holds nothing inside the filter's time range (so nothing was cut
+//   off the front), and the signed CLOSING manifest after them — chained to
+//   the last covered one, its batch's events (or heartbeat time) after the
+//   range — proves that nothing was cut off the end. Events are written and
+//   sealed in sequence, so every event after the closing batch came later
+//   still (by the workstation's clock: a clock set back defeats this, as it
+//   defeats any time filter). Without a `to` the range ends at the export:
+//   the closing manifest is the heartbeat the export sealed, and the range is
+//   proven up to it.
+// The report states the time range proven complete (`provenRange`), so an
+// auditor compares it with what was asked for: bundle.json itself is not
+// signed, and a filter edited there shows in that range.
 import { createHash, createPublicKey } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +43,9 @@ import { AuditRecordSchema, canonicalJson, hashRecord, type AuditRecord } from '
 // ---------------------------------------------------------------------------
 // The format
 
-export const BUNDLE_FORMAT = 'enclave-audit-bundle/v1';
+/** v2: the closing manifest after the covered batches (closing_batch_seq). A v1 bundle has none, so it cannot prove where its range ends. */
+export const BUNDLE_FORMAT = 'enclave-audit-bundle/v2';
+const BUNDLE_FORMAT_V1 = 'enclave-audit-bundle/v1';
 export const BUNDLE_KEYS_FORMAT = 'enclave-audit-keys/v1';
 
 /** The files of a bundle folder. bundle.json is written last: a bundle cut short by a crash has none and fails to verify. */
@@ -71,7 +83,7 @@ export type FrontierJson = z.infer<typeof FrontierJsonSchema>;
 /** bundle.json */
 export const BundleHeaderSchema = z
   .object({
-    format: z.literal(BUNDLE_FORMAT),
+    format: z.enum([BUNDLE_FORMAT, BUNDLE_FORMAT_V1]),
     created: Time,
     exported_by: z.string(),
     host: z.object({ id: z.string(), name: z.string() }).strict(),
@@ -93,10 +105,73 @@ export const BundleHeaderSchema = z
       })
       .strict()
       .nullable(),
+    /**
+     * The batch right after the covered ones (after the anchor when nothing is
+     * covered): its signed manifest is the last line of manifests.jsonl, its
+     * events are not in the bundle. It holds nothing inside the time range, so
+     * it proves where the range ends. Absent only in a v1 bundle.
+     */
+    closing_batch_seq: Seq.nullable().optional(),
     selection: z.object({ count: Count, event_ids: z.array(z.string()) }).strict(),
   })
   .strict();
 export type BundleHeader = z.infer<typeof BundleHeaderSchema>;
+
+/**
+ * Why a batch cannot close the range of `filter` — it holds something inside
+ * it — or null when it does. With `to`: an events batch whose events (oldest
+ * and newest) are after `to`, or a heartbeat sealed after `to`. Without `to`
+ * the range ends at the export: only a heartbeat closes it, sealed no earlier
+ * than the newest covered event (`newestCovered`, ISO time, null when none).
+ * The exporter and the verifier both decide by this.
+ */
+export function closingProblem(m: BatchManifest, filter: AuditFilter, newestCovered: string | null): string | null {
+  if (filter.to !== undefined) {
+    const to = new Date(filter.to).toISOString();
+    if (m.kind === 'heartbeat') return Date.parse(m.created) > filter.to ? null : `it is a heartbeat sealed at ${m.created}, inside the range (which ends ${to})`;
+    return Date.parse(m.oldest!) > filter.to && Date.parse(m.newest!) > filter.to ? null : `it holds events from ${m.oldest} to ${m.newest}, inside the range (which ends ${to}), and they are not in the bundle`;
+  }
+  if (m.kind !== 'heartbeat') return `it holds events (${m.oldest} to ${m.newest}), and a range without an end takes in every event up to the export; they are not in the bundle`;
+  if (newestCovered !== null && Date.parse(m.created) < Date.parse(newestCovered)) return `it is a heartbeat sealed at ${m.created}, before the newest covered event (${newestCovered})`;
+  return null;
+}
+
+/**
+ * Why a batch cannot be the anchor — it does not lie wholly before the range
+ * of `filter` — or null when it can: an events batch whose events (oldest and
+ * newest) are before `from`, or a heartbeat sealed before it. A range without
+ * `from` starts at enrolment, so nothing comes before it. The exporter and
+ * the verifier both decide by this.
+ */
+export function anchorProblem(m: BatchManifest, filter: AuditFilter): string | null {
+  if (filter.from === undefined) return 'the range has no start, so it takes in every batch since enrolment';
+  const from = new Date(filter.from).toISOString();
+  if (m.kind === 'heartbeat') return Date.parse(m.created) < filter.from ? null : `it is a heartbeat sealed at ${m.created}, not before the range (which starts ${from})`;
+  return Date.parse(m.oldest!) < filter.from && Date.parse(m.newest!) < filter.from ? null : `it holds events from ${m.oldest} to ${m.newest}, not all before the range (which starts ${from})`;
+}
+
+/** A time range proven complete: every event in it that matches the filter is in the selection. */
+export interface ProvenRange {
+  /** ISO time; null: from the first event since enrolment. */
+  from: string | null;
+  /** ISO time, inclusive. */
+  to: string;
+  /** No `to` was given (or it lay after the export): the range ends just before the closing heartbeat, sealed at the export. */
+  endsAtExport: boolean;
+}
+
+/**
+ * The range a bundle proves complete once its closing manifest holds: to the
+ * filter's `to`, or without one to just before the closing heartbeat was
+ * sealed (an event written in that same millisecond may follow it). From the
+ * filter's `from`, or — where local pruning clipped the range — from
+ * `clippedFrom`, the first covered event.
+ */
+export function provenRangeOf(filter: AuditFilter, closing: BatchManifest, clippedFrom: string | null): ProvenRange {
+  const from = clippedFrom ?? (filter.from === undefined ? null : new Date(filter.from).toISOString());
+  if (filter.to !== undefined) return { from, to: new Date(filter.to).toISOString(), endsAtExport: false };
+  return { from, to: new Date(Date.parse(closing.created) - 1).toISOString(), endsAtExport: true };
+}
 
 /** keys.json */
 export const BundleKeysSchema = z
@@ -197,6 +272,7 @@ export type BatchRangeStatus =
   | 'events_mismatch'
   | 'root_mismatch'
   | 'proof_invalid'
+  | 'inside_range'
   | 'unverified';
 export type BundleProblem =
   | 'malformed'
@@ -243,6 +319,10 @@ export interface BundleVerifyReport {
   proofsChecked: number;
   /** Keys whose signatures were accepted: the expected ones and those they introduced by rotation. */
   trustedKeyIds: string[];
+  /** The time range the bundle proves complete (null unless it verifies): what an auditor compares with what was asked for. */
+  provenRange: ProvenRange | null;
+  /** The batch after the covered ones whose signed manifest closes the range (null when the bundle has none). */
+  closingBatchSeq: number | null;
   eventRanges: BundleRange<EventRangeStatus>[];
   batchRanges: BundleRange<BatchRangeStatus>[];
   firstFault: BundleFault | null;
@@ -454,6 +534,12 @@ class BundleVerifier {
   #expectedBatch = 1;
   /** The highest tree size whose signed root, by a trusted key, was recomputed from the events. */
   #confirmedThrough = 0;
+  /** The closing manifest's line (the last of manifests.jsonl), taken out of the covered ones. */
+  #closing: ManifestSlot | null = null;
+  /** The newest and the first covered event's time (from events that match their hash). */
+  #newestEventTime: string | null = null;
+  #firstEventTime: string | null = null;
+  #provenRange: ProvenRange | null = null;
 
   // The Merkle tree recomputed from the anchor's frontier and the events' hashes.
   #tree = new MerkleProofBuilder(new MerkleFrontier());
@@ -652,6 +738,8 @@ class BundleVerifier {
       }
     }
 
+    this.#takeClosing();
+
     // Where each covered batch begins and ends, to compare its oldest/newest with its events.
     let lastSeq = header.coverage?.last_seq ?? 0;
     for (const slot of this.#slots) {
@@ -671,9 +759,22 @@ class BundleVerifier {
   }
 
   /**
+   * The closing manifest is the last line of manifests.jsonl, the batch that
+   * bundle.json names as closing_batch_seq. It is set aside here: its events
+   * are not in the bundle, and it is checked once the covered batches are.
+   */
+  #takeClosing(): void {
+    const closingSeq = this.#header!.closing_batch_seq;
+    const last = this.#slots.at(-1);
+    if (closingSeq === null || closingSeq === undefined || !last) return;
+    if ((last.manifest?.batch_seq ?? last.claimedBatch) !== closingSeq) return;
+    this.#closing = this.#slots.pop()!;
+  }
+
+  /**
    * The export starts the coverage at the first batch with an event (or a
-   * heartbeat) in the time range, so the anchor has none there: its first and
-   * last events (or its heartbeat time) lie outside the range. Otherwise
+   * heartbeat) in the time range, so the anchor lies wholly before it: its
+   * first and last events (or its heartbeat time) are before `from`. Otherwise
    * batches were cut off the front and their events are missing from the
    * selection. Only a range clipped by local pruning (which bundle.json says,
    * and the report shows) starts later.
@@ -681,46 +782,40 @@ class BundleVerifier {
   #checkAnchorOutsideRange(anchor: BatchManifest, line: number, key: number): void {
     const { filter, coverage } = this.#header!;
     if (coverage?.pruned_through_seq) return;
-    const from = filter.from ?? Number.NEGATIVE_INFINITY;
-    const to = filter.to ?? Number.POSITIVE_INFINITY;
-    const inRange = (time: string | null) => time !== null && Date.parse(time) >= from && Date.parse(time) <= to;
-    const inside = anchor.kind === 'heartbeat' ? inRange(anchor.created) : inRange(anchor.oldest) || inRange(anchor.newest);
-    if (inside) {
+    const problem = anchorProblem(anchor, filter);
+    if (problem) {
       this.#fault(key, {
         problem: 'selection_mismatch',
         sequence: null,
         batchSeq: anchor.batch_seq,
         file: BUNDLE_FILES.manifests,
         line,
-        detail: `the anchor, batch ${anchor.batch_seq}, has ${anchor.kind === 'heartbeat' ? 'its heartbeat' : 'events'} inside the filter's time range, so the coverage should have begun with it: batches were cut off the front and matching events may be left out`,
+        detail: `the bundle does not prove its range is complete from its start: the anchor, batch ${anchor.batch_seq}, does not lie wholly before the range (${problem}), so the coverage should have begun with it: batches were cut off the front and events inside the filter's time range may be left out`,
       });
     }
   }
 
   /** Is the signer known, the signature good, and the signer trusted? */
   #checkSignature(m: BatchManifest, line: number, key: number): BatchRangeStatus {
+    const problem = this.#signatureProblem(m);
+    if (!problem) return 'valid';
+    this.#fault(key, { problem: problem.problem, sequence: null, batchSeq: m.batch_seq, file: BUNDLE_FILES.manifests, line, detail: problem.detail });
+    return problem.problem;
+  }
+
+  /** What is wrong with a manifest's signature, or null (and its signer noted) when a trusted key made it. */
+  #signatureProblem(m: BatchManifest): { problem: 'wrong_key' | 'bad_signature'; detail: string } | null {
     const entry = this.#keys.get(m.key_id);
-    if (!entry) {
-      this.#fault(key, { problem: 'wrong_key', sequence: null, batchSeq: m.batch_seq, file: BUNDLE_FILES.manifests, line, detail: `batch ${m.batch_seq} is signed by key ${m.key_id}, which keys.json does not hold` });
-      return 'wrong_key';
-    }
-    if (!verifyManifestSignature(m, entry.pem)) {
-      this.#fault(key, { problem: 'bad_signature', sequence: null, batchSeq: m.batch_seq, file: BUNDLE_FILES.manifests, line, detail: `the signature of batch ${m.batch_seq} does not verify with key ${short(m.key_id)}: the manifest was altered` });
-      return 'bad_signature';
-    }
+    if (!entry) return { problem: 'wrong_key', detail: `batch ${m.batch_seq} is signed by key ${m.key_id}, which keys.json does not hold` };
+    if (!verifyManifestSignature(m, entry.pem)) return { problem: 'bad_signature', detail: `the signature of batch ${m.batch_seq} does not verify with key ${short(m.key_id)}: the manifest was altered` };
     if (!this.#trusted.has(m.key_id)) {
-      this.#fault(key, {
+      return {
         problem: 'wrong_key',
-        sequence: null,
-        batchSeq: m.batch_seq,
-        file: BUNDLE_FILES.manifests,
-        line,
         detail: `batch ${m.batch_seq} is signed by key ${m.key_id}, which is not an expected key id (${[...this.#expected].map(short).join(', ')}) and was not introduced by an audit.key_rotate event in a batch signed by a trusted key. Check the key id registered for this workstation (enclave enroll show on it, or IT's records).`,
-      });
-      return 'wrong_key';
+      };
     }
     this.#signers.add(m.key_id);
-    return 'valid';
+    return null;
   }
 
   #checkHost(m: BatchManifest, line: number, key: number): void {
@@ -860,6 +955,9 @@ class BundleVerifier {
     }
     if (record.event.action === 'audit.key_rotate') this.#noteRotation(seq, record);
     if (this.#boundarySeqs.has(seq)) this.#boundaryTimes.set(seq, record['@timestamp']);
+    const time = record['@timestamp'];
+    if (this.#newestEventTime === null || Date.parse(time) > Date.parse(this.#newestEventTime)) this.#newestEventTime = time;
+    if (seq === this.#anchorSize + 1) this.#firstEventTime = time;
     this.#checkSelection(seq, line, record, proofs, csv);
     return { seq, hash: claimedHash };
   }
@@ -1100,6 +1198,102 @@ class BundleVerifier {
     }
   }
 
+  /**
+   * The end of the range: the signed manifest right after the covered batches
+   * (after the anchor when nothing is covered), chained to the last of them,
+   * whose batch holds nothing inside the time range. Without it, trailing
+   * batches could be dropped with their events, bundle.json edited to match,
+   * and what is left would still verify.
+   */
+  #checkClosing(): void {
+    const header = this.#header!;
+    const previous = this.#previous;
+    const previousSize = previous?.tree_size ?? this.#anchorSize;
+    const key = previousSize + 0.7;
+    const after = this.#newestEventTime ?? (header.filter.from !== undefined ? new Date(header.filter.from).toISOString() : null);
+    const lead = `the bundle does not prove its range is complete after ${after ?? 'its start'}`;
+    const expectedBatch = previous ? previous.batch_seq + 1 : (header.anchor.batch_seq ?? 0) + 1;
+    const problems: BatchRangeStatus[] = [];
+    const fail = (problem: BundleProblem, batchStatus: BatchRangeStatus, batchSeq: number, line: number | null, why: string) => {
+      problems.push(batchStatus);
+      this.#fault(key, { problem, sequence: null, batchSeq, file: BUNDLE_FILES.manifests, line, detail: `${lead}: ${why}` });
+    };
+    /** The closing batch's status in the report, unless a covered batch of that number already has one. */
+    const settle = (batchSeq: number, status: BatchRangeStatus = problems[0] ?? 'valid') => {
+      const known = this.#batchStatus.get(batchSeq);
+      if (known === undefined || known === 'valid') this.#batchStatus.set(batchSeq, status);
+    };
+
+    const named = header.closing_batch_seq ?? null;
+    if (named === null) {
+      const old = header.format !== BUNDLE_FORMAT ? ` (an ${header.format} bundle has none; export it again)` : '';
+      fail('missing', 'missing', expectedBatch, null, `the signed batch that follows the range is missing: bundle.json names no closing batch${old}`);
+      return settle(expectedBatch);
+    }
+    const slot = this.#closing;
+    if (!slot) {
+      fail('missing', 'missing', named, null, `the signed batch that follows the range is missing: bundle.json names batch ${named}, but ${BUNDLE_FILES.manifests} does not end with its manifest`);
+      return settle(named);
+    }
+    this.#batchesChecked += 1;
+    if (!slot.manifest) {
+      fail('malformed', 'malformed', named, slot.line, `the manifest of batch ${named}, which follows the range, cannot be read: ${slot.error}`);
+      return settle(named);
+    }
+    const m = slot.manifest;
+    const line = slot.line;
+    if (m.batch_seq !== expectedBatch) {
+      fail('missing', 'missing', expectedBatch, line, `the signed batch that follows the range is missing: ${BUNDLE_FILES.manifests} closes with batch ${m.batch_seq}, but the batch after ${previous ? `batch ${previous.batch_seq}` : 'the start'} is batch ${expectedBatch}`);
+      settle(expectedBatch, 'missing');
+      // The manifest in its place is out of place, whatever its signature says.
+      return settle(m.batch_seq, this.#signatureProblem(m)?.problem ?? 'reordered');
+    }
+
+    const signature = this.#signatureProblem(m);
+    if (signature) fail(signature.problem, signature.problem, m.batch_seq, line, signature.detail);
+    this.#checkHost(m, line, key);
+
+    // Chained to the last covered manifest (or the anchor), or a key rotation that batch announced.
+    if (previous) {
+      if (m.prev_manifest_hash !== null) {
+        if (m.prev_manifest_hash !== manifestHash(previous) || m.prev_signature !== previous.signature) {
+          fail('broken_chain', 'broken_chain', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, does not chain to batch ${previous.batch_seq}: its prev_manifest_hash / prev_signature name another manifest`);
+        }
+      } else if (m.start?.reason === 'key_rotation') {
+        if (m.start.previous_key_id !== previous.key_id || m.key_id === previous.key_id) {
+          fail('broken_chain', 'broken_chain', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, claims a key rotation from key ${short(m.start.previous_key_id ?? '(none)')}, but batch ${previous.batch_seq} is signed by key ${short(previous.key_id)}`);
+        } else if (previous.first_seq !== null && previous.batch_seq !== header.anchor.batch_seq) {
+          const announced = this.#rotations.some((r) => r.seq >= previous.first_seq! && r.seq <= previous.last_seq! && r.oldKeyId === previous.key_id && r.newKeyId === m.key_id);
+          if (!announced) fail('broken_chain', 'broken_chain', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, starts a new chain with key ${short(m.key_id)}, but batch ${previous.batch_seq} holds no audit.key_rotate event naming it`);
+        }
+      } else {
+        fail('broken_chain', 'broken_chain', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, claims to start the chain (${m.start?.reason ?? 'no reason'}) after batch ${previous.batch_seq}`);
+      }
+    } else if (header.anchor.batch_seq === null && m.start?.reason !== 'enrolment') {
+      fail('broken_chain', 'broken_chain', m.batch_seq, line, `batch ${m.batch_seq} is the first manifest and follows nothing, but it is not the enrolment manifest`);
+    }
+
+    // It continues the tree where the covered batches left it.
+    if (m.kind === 'heartbeat') {
+      if (m.tree_size !== previousSize || (previous && previous.tree_size === m.tree_size && previous.root !== m.root)) {
+        fail('events_mismatch', 'events_mismatch', m.batch_seq, line, `heartbeat batch ${m.batch_seq}, which follows the range, signs a tree of ${m.tree_size} events (root ${short(m.root)}), not the ${previousSize} events the covered batches end with`);
+      }
+    } else if (m.first_seq !== previousSize + 1) {
+      fail('events_mismatch', 'events_mismatch', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, starts at event ${m.first_seq}, but the covered events end at event ${previousSize}`);
+    }
+
+    // And it holds nothing inside the range.
+    const inside = closingProblem(m, header.filter, this.#newestEventTime);
+    if (inside) fail('selection_mismatch', 'inside_range', m.batch_seq, line, `batch ${m.batch_seq}, the signed batch that follows the range, cannot close it: ${inside}. Batches were cut off the end, and events in the range may be left out`);
+
+    if (problems.length === 0) {
+      const clipped = header.coverage?.pruned_through_seq ? (this.#firstEventTime ?? previous?.newest ?? previous?.created ?? null) : null;
+      const from = clipped !== null && header.filter.from !== undefined && Date.parse(clipped) < header.filter.from ? null : clipped;
+      this.#provenRange = provenRangeOf(header.filter, m, from);
+    }
+    settle(m.batch_seq);
+  }
+
   /** A batch signed by a trusted key, whose events are proven, vouches for the key its audit.key_rotate event names. */
   #trustRotations(m: BatchManifest): void {
     if (m.first_seq === null) return;
@@ -1280,6 +1474,7 @@ class BundleVerifier {
   }
 
   #finishEvents(): void {
+    this.#checkClosing();
     const header = this.#header!;
     const end = Number.MAX_SAFE_INTEGER;
     // Selected ids that no covered event carries.
@@ -1375,6 +1570,8 @@ class BundleVerifier {
       selectedEvents: this.#selected.size,
       proofsChecked: this.#proofsChecked,
       trustedKeyIds: [...this.#signers],
+      provenRange: this.#faultCount === 0 ? this.#provenRange : null,
+      closingBatchSeq: this.#closing?.manifest?.batch_seq ?? header?.closing_batch_seq ?? null,
       eventRanges,
       batchRanges,
       firstFault: sorted[0] ?? null,
@@ -1420,9 +1617,13 @@ export function describeBundleReport(report: BundleVerifyReport): string[] {
     const what = f.sequence !== null ? `event ${f.sequence}` : f.batchSeq !== null ? `batch ${f.batchSeq}` : f.file;
     lines.push(`first fault: ${what} ${f.problem.replaceAll('_', ' ')} (${where}) — ${f.detail}`);
   }
+  const r = report.provenRange;
+  const complete = r
+    ? `; complete from ${r.from ?? 'the start of the log'} to ${r.to}${r.endsAtExport ? ' (the export)' : ''}, closed by signed batch ${report.closingBatchSeq}`
+    : '';
   lines.push(
     report.ok
-      ? `audit bundle verified: ${report.eventsChecked} events in ${report.batchesChecked} signed batches${report.firstSeq !== null ? ` (events ${report.firstSeq}–${report.lastSeq})` : ''}, ${report.selectedEvents} selected, ${report.proofsChecked} inclusion proofs; signed by ${report.trustedKeyIds.join(', ') || 'no key (nothing was covered)'}`
+      ? `audit bundle verified: ${report.eventsChecked} events in ${report.batchesChecked} signed batches${report.firstSeq !== null ? ` (events ${report.firstSeq}–${report.lastSeq})` : ''}, ${report.selectedEvents} selected, ${report.proofsChecked} inclusion proofs${complete}; signed by ${report.trustedKeyIds.join(', ') || 'no key'}`
       : `audit bundle NOT verified: ${report.faultCount} fault${report.faultCount === 1 ? '' : 's'}`,
   );
   return lines;

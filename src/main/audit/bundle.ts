@@ -1,13 +1,18 @@
 // The audit export: a self-contained folder that proves, on any machine, with
 // nothing but the workstation's registered key id, which events match a
 // filter and that none is missing or altered (format and checks in
-// bundle-verify.ts). Exports sealed events only: the caller seals first.
+// bundle-verify.ts). Exports sealed events only: it seals what is waiting
+// first, in the export's own transaction.
 //
 // A bundle covers whole batches: every batch whose events (or, for a
-// heartbeat, whose sealing time) fall in the time range, made contiguous, plus
-// the anchor batch just before them. It holds every event of the covered
-// batches, not only the selected ones, so the verifier can re-apply the
-// filter and prove that the selection is complete. Audit records carry no
+// heartbeat, whose sealing time) fall in the time range, made contiguous,
+// between two signed manifests that close the range — the anchor batch just
+// before them, wholly before the range, and the closing batch just after
+// them, wholly after it (a heartbeat sealed by the export when no batch
+// follows the range yet). Only the two manifests go in, not their events. It
+// holds every event of the covered batches, not only the selected ones, so
+// the verifier can re-apply the filter and prove that the selection is
+// complete, from the anchor to the closing batch. Audit records carry no
 // prompt or response text (only hashes and metadata), so this discloses no
 // conversation; they may carry patient references (MRN or pseudonym), so the
 // bundle is written readable by its owner only.
@@ -18,23 +23,27 @@ import { join, resolve } from 'node:path';
 import { AuditFilter, type AuditExportResult } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Db } from '../store/index.js';
-import { PRUNED_THROUGH_SEQ_KEY } from './batches.js';
+import { lastBatch, PRUNED_THROUGH_SEQ_KEY, sealNextBatch, type SealOptions } from './batches.js';
 import {
+  anchorProblem,
   BUNDLE_FILES,
   BUNDLE_FORMAT,
   BUNDLE_KEYS_FORMAT,
+  closingProblem,
   CSV_BOM,
   CSV_LINE_END,
   csvEventLine,
   csvHeaderLine,
   FrontierJsonSchema,
+  provenRangeOf,
   type BundleHeader,
   type BundleKeys,
   type FrontierJson,
   type InclusionProofLine,
+  type ProvenRange,
 } from './bundle-verify.js';
 import type { AuditLog } from './log.js';
-import { BatchManifestSchema } from './manifest.js';
+import { BatchManifestSchema, type BatchManifest } from './manifest.js';
 import { MerkleFrontier, MerkleProofBuilder } from './merkle.js';
 import { auditFilterDetail, matchesAuditFilter } from './query.js';
 import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecord } from './record.js';
@@ -42,12 +51,25 @@ import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecor
 /** What the export wrote, with the coverage the CLI reports. */
 export interface BundleExportResult extends AuditExportResult {
   coverage: BundleHeader['coverage'];
+  /** The batch after the covered ones whose signed manifest closes the range. */
+  closingBatchSeq: number;
+  /** The time range the bundle proves complete (what the verifier reports when it holds). */
+  provenRange: ProvenRange;
+  /** The filter the bundle states: a `to` at or after the export is left out (the range ends at the export). */
+  filter: AuditFilter;
+  /** Batches this export sealed itself: waiting events, and the heartbeat that closes the range. */
+  sealedBatches: number;
 }
 
 export interface ExportMeta {
   /** Who exported: the signed-in compliance officer, or the OS account for the CLI. */
   exportedBy: string;
   now: number;
+  /**
+   * How to seal waiting events and, where no batch follows the range yet, the
+   * heartbeat that closes it. Without it: the identity the newest batch names.
+   */
+  seal?: SealOptions;
 }
 
 interface BatchRow {
@@ -69,11 +91,30 @@ interface CoveredBatch {
   treeSize: number;
 }
 
-interface Coverage {
-  first: number;
-  last: number;
-  /** Set when the range reached back before the events still kept here. */
+/** What findCoverage found in the time range. */
+type Coverage =
+  | {
+      kind: 'covered';
+      first: number;
+      last: number;
+      /** Set when the range reached back before the events still kept here. */
+      prunedThroughSeq: number | null;
+      earliest: number;
+      keptFrom: number;
+    }
+  /** No sealed batch has anything in the range. */
+  | { kind: 'none'; earliest: number; keptFrom: number }
+  /** Everything in the range was pruned here (after SIEM delivery). */
+  | { kind: 'pruned' };
+
+/** The batches a bundle holds: anchor, covered, closing. */
+interface BundlePlan {
+  anchor: number | null;
+  covered: { first: number; last: number } | null;
+  closing: BatchManifest;
   prunedThroughSeq: number | null;
+  /** Batches sealed on the way. */
+  sealed: number;
 }
 
 /**
@@ -109,6 +150,7 @@ export function exportAuditedBundle(
   outDir: string,
   who: { user: NonNullable<AuditEventInput['user']>; exportedBy: string },
   now: () => number,
+  seal: SealOptions,
 ): BundleExportResult {
   const directory = resolve(outDir);
   const existed = existsSync(directory);
@@ -122,8 +164,8 @@ export function exportAuditedBundle(
   });
   try {
     return audit.run(
-      (db) => exportAuditBundle(db, filter, directory, { exportedBy: who.exportedBy, now: now() }),
-      (r) => event('success', { selected_events: r.selectedEvents, covered_events: r.coveredEvents, batches: r.batches }),
+      (db) => exportAuditBundle(db, filter, directory, { exportedBy: who.exportedBy, now: now(), seal }),
+      (r) => event('success', { selected_events: r.selectedEvents, covered_events: r.coveredEvents, batches: r.batches, closing_batch: r.closingBatchSeq, complete_to: r.provenRange.to }),
     );
   } catch (error) {
     removeAuditBundle(directory, !existed);
@@ -195,11 +237,13 @@ class LineWriter {
   }
 }
 
-function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: ExportMeta): BundleExportResult {
-  const coverage = findCoverage(db, filter);
+function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: ExportMeta): BundleExportResult {
+  const filter = rangeOfExport(requested, meta.now);
+  const plan = planBundle(db, filter, meta);
+  const coverage = plan.covered;
   const hostId = (db.prepare("SELECT value FROM meta WHERE key = 'host.id'").get() as { value: string } | undefined)?.value ?? 'unknown';
-  const anchorRow = coverage && coverage.first > 1 ? (db.prepare('SELECT * FROM audit_batches WHERE batch_seq = ?').get(coverage.first - 1) as BatchRow | undefined) : undefined;
-  if (coverage && coverage.first > 1 && !anchorRow) throw new EnclaveError('export_failed', `Audit batch ${coverage.first - 1} is not on this workstation, so the bundle has no anchor.`);
+  const anchorRow = plan.anchor !== null ? (db.prepare('SELECT * FROM audit_batches WHERE batch_seq = ?').get(plan.anchor) as BatchRow | undefined) : undefined;
+  if (plan.anchor !== null && !anchorRow) throw new EnclaveError('export_failed', `Audit batch ${plan.anchor} is not on this workstation, so the bundle has no anchor.`);
   const anchorFrontier: FrontierJson = anchorRow ? FrontierJsonSchema.parse(JSON.parse(anchorRow.frontier)) : { size: 0, nodes: [] };
 
   const writers: LineWriter[] = [];
@@ -215,7 +259,7 @@ function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: Expor
     const csv = open(BUNDLE_FILES.csv);
     csv.write(CSV_BOM + csvHeaderLine() + CSV_LINE_END);
 
-    // Manifests: the anchor, then the covered batches; each in canonical JSON, whose SHA-256 is the manifest hash the next one chains to.
+    // Manifests: the anchor, then the covered batches, then the closing one; each in canonical JSON, whose SHA-256 is the manifest hash the next one chains to.
     const keyIds = new Set<string>();
     const covered: CoveredBatch[] = [];
     if (anchorRow) {
@@ -281,6 +325,13 @@ function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: Expor
     }
     if (expectedSeq !== lastSeq + 1) throw new EnclaveError('export_failed', `Audit event ${expectedSeq} is missing on this workstation, so the bundle cannot be made; run enclave audit verify on the database.`);
 
+    // The closing manifest: the end of the range, proven. Its events are not the bundle's.
+    manifests.write(canonicalJson(plan.closing) + '\n');
+    keyIds.add(plan.closing.key_id);
+    const firstCoveredTime = plan.prunedThroughSeq !== null ? firstEventTime(db, firstSeq, lastSeq) : null;
+    const clippedFrom = firstCoveredTime !== null && (filter.from === undefined || Date.parse(firstCoveredTime) >= filter.from) ? firstCoveredTime : null;
+    const provenRange = provenRangeOf(filter, plan.closing, clippedFrom);
+
     writeKeys(db, directory, [...keyIds]);
     const header: BundleHeader = {
       format: BUNDLE_FORMAT,
@@ -297,12 +348,13 @@ function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: Expor
             first_seq: lastSeq >= firstSeq ? firstSeq : null,
             last_seq: lastSeq >= firstSeq ? lastSeq : null,
             events: Math.max(0, lastSeq - firstSeq + 1),
-            pruned_through_seq: coverage.prunedThroughSeq,
+            pruned_through_seq: plan.prunedThroughSeq,
           }
         : null,
+      closing_batch_seq: plan.closing.batch_seq,
       selection: { count: selectedIds.length, event_ids: [] },
     };
-    writeFile(directory, BUNDLE_FILES.readme, readme(header, [...keyIds]));
+    writeFile(directory, BUNDLE_FILES.readme, readme(header, [...keyIds], plan.closing, provenRange));
     for (const writer of writers.splice(0)) writer.close();
     // Last, so that a bundle cut short has no header and cannot pass for complete.
     writeHeader(directory, header, selectedIds);
@@ -314,6 +366,10 @@ function writeBundle(db: Db, filter: AuditFilter, directory: string, meta: Expor
       batches: covered.length,
       keyIds: [...keyIds],
       coverage: header.coverage,
+      closingBatchSeq: plan.closing.batch_seq,
+      provenRange,
+      filter,
+      sealedBatches: plan.sealed,
     };
   } finally {
     for (const writer of writers) {
@@ -333,6 +389,126 @@ function parseRecord(seq: number, text: string): AuditRecord {
 }
 
 /**
+ * The range as the bundle states it. A `to` at or after the export is left
+ * out: what has not happened yet cannot be proven, and the range then ends at
+ * the export — the closing heartbeat it seals. A range that starts after now
+ * holds nothing yet.
+ */
+function rangeOfExport(filter: AuditFilter, now: number): AuditFilter {
+  if (filter.from !== undefined && filter.from > now) {
+    throw new EnclaveError('invalid_input', `The range starts at ${new Date(filter.from).toISOString()}, after now: there is nothing to export yet.`);
+  }
+  if (filter.to === undefined || filter.to < now) return filter;
+  const { to: _afterTheExport, ...untilNow } = filter;
+  return untilNow;
+}
+
+/** Sealing as the newest batch names this workstation, for a caller that gave no seal options. */
+function sealingAsLastBatch(db: Db, now: number): SealOptions {
+  const origin = lastBatch(db)?.manifest.origin;
+  const hostId = origin?.host_id ?? (db.prepare("SELECT value FROM meta WHERE key = 'host.id'").get() as { value: string } | undefined)?.value ?? 'unknown';
+  return { maxEvents: 500, institution: origin?.institution ?? 'Enclave', hostId, hostName: origin?.host_name ?? hostname(), now: () => now };
+}
+
+/**
+ * Seals what is waiting, then chooses the bundle's batches: the covered ones
+ * (findCoverage), the anchor before them — wholly before the range, or the
+ * coverage reaches back to include it — and the closing batch after them,
+ * wholly after the range (closingProblem), sealing a heartbeat for it when no
+ * batch follows yet. Where nothing is in the range, anchor and closing are
+ * adjacent and together prove that. Runs in the export's transaction.
+ */
+function planBundle(db: Db, filter: AuditFilter, meta: ExportMeta): BundlePlan {
+  const seal = meta.seal ?? sealingAsLastBatch(db, meta.now);
+  let sealed = 0;
+  while (sealNextBatch(db, seal)) sealed += 1;
+
+  const found = findCoverage(db, filter);
+  if (found.kind === 'pruned') {
+    throw new EnclaveError('export_failed', 'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.');
+  }
+  const readManifest = db.prepare('SELECT manifest FROM audit_batches WHERE batch_seq = ?');
+  const manifestOf = (batchSeq: number): BatchManifest | null => {
+    const row = readManifest.get(batchSeq) as { manifest: string } | undefined;
+    return row ? BatchManifestSchema.parse(JSON.parse(row.manifest)) : null;
+  };
+  const sealHeartbeat = (): BatchManifest => {
+    const batch = sealNextBatch(db, { ...seal, heartbeat: true });
+    if (!batch) throw new EnclaveError('export_failed', 'No heartbeat batch could be sealed to close the range.');
+    sealed += 1;
+    return batch.manifest;
+  };
+  const newestOf = db.prepare("SELECT max(json_extract(manifest, '$.newest')) AS t FROM audit_batches WHERE kind = 'events' AND batch_seq BETWEEN ? AND ?");
+  const newestCovered = (first: number, last: number) => (newestOf.get(first, last) as { t: string | null }).t;
+  const clockTrouble = (what: string, problem: string) =>
+    new EnclaveError('export_failed', `The ${what} that follows the range cannot close it: ${problem}. Check this workstation's clock, then export again.`);
+
+  let first: number;
+  let last: number;
+  let closing: BatchManifest;
+  if (found.kind === 'covered') {
+    first = found.first;
+    last = found.last;
+    for (;;) {
+      const existing = manifestOf(last + 1);
+      const next = existing ?? sealHeartbeat();
+      const problem = closingProblem(next, filter, newestCovered(first, last));
+      if (problem === null) {
+        closing = next;
+        break;
+      }
+      if (!existing) throw clockTrouble('heartbeat', problem);
+      // A batch after the range that still holds something in it (the clock was set back): it is covered too.
+      last += 1;
+    }
+  } else {
+    // Nothing in the range: the first batch wholly after it closes it, and the one before it is the anchor.
+    const after =
+      filter.to === undefined
+        ? undefined
+        : (db
+            .prepare("SELECT batch_seq FROM audit_batches WHERE (kind = 'heartbeat' AND created_at > ?) OR (kind = 'events' AND json_extract(manifest, '$.oldest') > ?) ORDER BY batch_seq LIMIT 1")
+            .get(filter.to, new Date(filter.to).toISOString()) as { batch_seq: number } | undefined);
+    closing = (after ? manifestOf(after.batch_seq) : null) ?? sealHeartbeat();
+    const problem = closingProblem(closing, filter, null);
+    if (problem !== null) throw clockTrouble(`batch ${closing.batch_seq}`, problem);
+    first = closing.batch_seq;
+    last = closing.batch_seq - 1;
+    if (closing.start?.reason === 'key_rotation' && last >= 1) {
+      // The batch before holds the audit.key_rotate event that vouches for the closing manifest's key: covered, so the verifier can trust it.
+      first = last;
+    }
+  }
+
+  // The anchor must lie wholly before the range; where it does not (a batch
+  // whose span takes in a range with nothing kept in it, a clock set back)
+  // the coverage reaches back to include it — down to the events still kept
+  // here. Below them, pruning took what the range held: the bundle says so.
+  let prunedThroughSeq = found.kind === 'covered' ? found.prunedThroughSeq : null;
+  for (let anchor = first > 1 ? manifestOf(first - 1) : null; anchor && anchorProblem(anchor, filter) !== null; anchor = first > 1 ? manifestOf(first - 1) : null) {
+    if (first - 1 < found.earliest) {
+      if (first > last) {
+        throw new EnclaveError('export_failed', 'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.');
+      }
+      prunedThroughSeq = found.keptFrom;
+      break;
+    }
+    first -= 1;
+  }
+  // Reaching back can only add older events, unless the clock was set back: then the closing batch may no longer close.
+  const reopened = first <= last ? closingProblem(closing, filter, newestCovered(first, last)) : null;
+  if (reopened !== null) throw clockTrouble(`batch ${closing.batch_seq}`, reopened);
+  return { anchor: first > 1 ? first - 1 : null, covered: first <= last ? { first, last } : null, closing, prunedThroughSeq, sealed };
+}
+
+/** The time of the first covered event. */
+function firstEventTime(db: Db, firstSeq: number, lastSeq: number): string | null {
+  if (lastSeq < firstSeq) return null;
+  const row = db.prepare('SELECT ts FROM audit_events WHERE seq = ?').get(firstSeq) as { ts: number } | undefined;
+  return row ? new Date(row.ts).toISOString() : null;
+}
+
+/**
  * Which batches the bundle covers: those holding an event in the time range
  * and the heartbeats sealed in it, made contiguous; never before the events
  * this workstation still keeps (older ones were pruned after the SIEM
@@ -340,9 +516,9 @@ function parseRecord(seq: number, text: string): AuditRecord {
  * a key rotation reaches back to the batch holding the audit.key_rotate
  * event, so the old key's signature still vouches for the new key.
  */
-function findCoverage(db: Db, filter: AuditFilter): Coverage | null {
+function findCoverage(db: Db, filter: AuditFilter): Coverage {
   const newest = db.prepare('SELECT batch_seq, tree_size FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { batch_seq: number; tree_size: number } | undefined;
-  if (!newest) return null;
+  if (!newest) return { kind: 'none', earliest: 1, keptFrom: 0 };
   const from = filter.from ?? 0;
   const to = filter.to ?? Number.MAX_SAFE_INTEGER;
 
@@ -358,7 +534,8 @@ function findCoverage(db: Db, filter: AuditFilter): Coverage | null {
   const heartbeats = db.prepare("SELECT min(batch_seq) AS lo, max(batch_seq) AS hi FROM audit_batches WHERE kind = 'heartbeat' AND created_at >= ? AND created_at <= ?").get(from, to) as { lo: number | null; hi: number | null };
   const firsts = [batchOf(events.lo), heartbeats.lo].filter((b): b is number => b !== null);
   const lasts = [batchOf(events.hi), heartbeats.hi].filter((b): b is number => b !== null);
-  if (firsts.length === 0 || lasts.length === 0) return null;
+  // Nothing kept here is in the range (whether pruning took something from it shows at the anchor: planBundle).
+  if (firsts.length === 0 || lasts.length === 0) return { kind: 'none', earliest, keptFrom };
   let first = Math.min(...firsts);
   const last = Math.max(...lasts);
   let prunedThroughSeq: number | null = null;
@@ -366,7 +543,7 @@ function findCoverage(db: Db, filter: AuditFilter): Coverage | null {
     first = earliest;
     prunedThroughSeq = keptFrom;
   }
-  if (first > last) return null;
+  if (first > last) return { kind: 'pruned' };
 
   const manifestOf = db.prepare('SELECT manifest FROM audit_batches WHERE batch_seq = ?');
   const startsAfterRotation = (batchSeq: number) => BatchManifestSchema.parse(JSON.parse((manifestOf.get(batchSeq) as { manifest: string }).manifest)).start?.reason === 'key_rotation';
@@ -377,7 +554,7 @@ function findCoverage(db: Db, filter: AuditFilter): Coverage | null {
     while (candidate >= earliest && (kinds.get(candidate) as { kind: string } | undefined)?.kind === 'heartbeat') candidate -= 1;
     if (candidate >= earliest) first = candidate;
   }
-  return { first, last, prunedThroughSeq };
+  return { kind: 'covered', first, last, prunedThroughSeq, earliest, keptFrom };
 }
 
 function writeFile(directory: string, file: string, text: string): void {
@@ -422,7 +599,7 @@ function writeHeader(directory: string, header: BundleHeader, selectedIds: strin
   }
 }
 
-function readme(header: BundleHeader, keyIds: string[]): string {
+function readme(header: BundleHeader, keyIds: string[], closing: BatchManifest, proven: ProvenRange): string {
   const range = (ms: number | undefined, open: string) => (ms === undefined ? open : new Date(ms).toISOString());
   const f = header.filter;
   const criteria = [
@@ -433,13 +610,15 @@ function readme(header: BundleHeader, keyIds: string[]): string {
   ].filter(Boolean);
   const c = header.coverage;
   return [
-    'Enclave audit export bundle (enclave-audit-bundle/v1)',
+    `Enclave audit export bundle (${BUNDLE_FORMAT})`,
     '',
     `Workstation ${header.host.name} (host id ${header.host.id}), exported ${header.created} by ${header.exported_by}.`,
     `Filter: ${criteria.join('; ')}.`,
     c
       ? `Covers signed batches ${c.first_batch_seq}-${c.last_batch_seq}${c.first_seq !== null ? ` (events ${c.first_seq}-${c.last_seq})` : ''}.`
-      : 'No sealed batch falls in the time range: the bundle covers nothing.',
+      : 'No sealed batch has anything in the time range: the bundle covers no batch.',
+    `Closed by signed batch ${closing.batch_seq} (${closing.kind === 'heartbeat' ? `a heartbeat sealed ${closing.created}` : `events from ${closing.oldest}`}), which follows the range,`,
+    `so it proves the range complete from ${proven.from ?? 'the start of the log'} to ${proven.to}${proven.endsAtExport ? ' (the export)' : ''}.`,
     c?.pruned_through_seq ? `Events up to ${c.pruned_through_seq} were removed from this workstation after the SIEM confirmed them; the SIEM holds them.` : null,
     '',
     'To verify it, on any machine with Enclave installed:',
@@ -451,17 +630,21 @@ function readme(header: BundleHeader, keyIds: string[]): string {
     `trustworthy as that key. This bundle was signed with: ${keyIds.join(', ') || '(none)'}.`,
     'Verification checks every signature and the chain of manifests, that every',
     'event is unaltered, in order and none is missing, the Merkle roots, an',
-    'inclusion proof for each selected event, and that the selection is exactly',
-    'the covered events matching the filter.',
+    'inclusion proof for each selected event, that the selection is exactly',
+    'the covered events matching the filter, and that signed batches close the',
+    'range at both ends: the anchor before it and the closing batch after it hold',
+    'nothing inside it, so no batch was cut off either end.',
     '',
     'Files:',
     '  events.csv       the selected events, for reading (a value starting with = + - @',
     "                   is shown with a leading ' so spreadsheets do not run it as a formula)",
     '  events.jsonl     every event of the covered batches, canonical JSON as signed',
-    '  manifests.jsonl  the signed batch manifests: the anchor batch, then the covered ones',
+    '  manifests.jsonl  the signed batch manifests: the anchor batch, the covered ones, and',
+    '                   last the closing batch (its events are not in the bundle)',
     '  proofs.jsonl     an RFC 6962 inclusion proof for each selected event',
     '  keys.json        the public keys that signed the manifests',
-    '  bundle.json      the filter, the selection, and the Merkle frontier of the anchor batch',
+    '  bundle.json      the filter, the selection, the Merkle frontier of the anchor batch,',
+    '                   and which batch closes the range',
     '',
     'Audit records hold no prompt or response text, only hashes and metadata; they',
     'may hold patient references (MRN or pseudonym). Handle this folder as PHI.',

@@ -56,13 +56,14 @@ export class BatchSealer {
 
   /** Seals whatever is waiting now (before an export, at shutdown). Throws what sealing throws. */
   sealNow(): SealedBatch[] {
-    const sealed = sealPending(this.#options.store, this.#sealOptions());
+    const sealed = sealPending(this.#options.store, this.sealOptions());
     this.#pending = 0;
     if (sealed.length > 0) this.#options.onSealed(sealed);
     return sealed;
   }
 
-  #sealOptions(): SealOptions {
+  /** What a seal right now would use (the export seals its closing heartbeat with it). */
+  sealOptions(): SealOptions {
     return { ...this.#options.identity(), maxEvents: this.#options.schedule().batchMaxEvents, now: this.#options.now };
   }
 
@@ -100,7 +101,7 @@ export class BatchSealer {
       if (dueByAge || dueByCount || urgent) {
         this.sealNow();
       } else if (heartbeatDue) {
-        const batch = store.transaction((db) => sealNextBatch(db, { ...this.#sealOptions(), heartbeat: true }));
+        const batch = store.transaction((db) => sealNextBatch(db, { ...this.sealOptions(), heartbeat: true }));
         if (batch) this.#options.onSealed([batch]);
       }
       this.#failedAt = null;

@@ -36,17 +36,22 @@ Usage:
       Verify an exported audit bundle, on any machine: manifest signatures by
       the given key id (the one IT registered for the workstation) or by keys
       it rotated to, the manifest chain, every event, the Merkle roots, the
-      inclusion proofs, and that the selection holds every matching event.
-      One line per range of events and batches; exit 0 when everything
-      verifies, 1 naming the first fault (event or batch, file and line).
+      inclusion proofs, that the selection holds every matching event, and
+      that signed batches close the time range at both ends. One line per
+      range of events and batches, and the time range proven complete; exit 0
+      when everything verifies, 1 naming the first fault (event or batch, file
+      and line).
   enclave audit export --data-dir <dir> --out <dir> [--key-file <file>]
                        [--from <time>] [--to <time>] [--user <UPN>]
                        [--action <action>] [--outcome success|failure|unknown] [--json]
       Seal the events waiting, then write a verifiable bundle of the matching
       events (with events.csv for reading) into a new or empty folder; the
-      export itself is audited. Times are ISO 8601 dates or date-times, UTC
-      unless they name an offset; a date alone as --to means the end of that
-      day. "0 events matched" is not an error (exit 0).
+      export itself is audited. The bundle ends with the signed batch that
+      follows the range (a heartbeat sealed by the export when none does
+      yet), which proves where the range ends; without --to, or with one after
+      now, the range ends at the export. Times are ISO 8601 dates or
+      date-times, UTC unless they name an offset; a date alone as --to means
+      the end of that day. "0 events matched" is not an error (exit 0).
   enclave model inspect <file.gguf> [--json]
       SHA-256, architecture, parameter count, context length and quantisation.
   enclave model make-test <out.gguf> [--shape ${Object.keys(TEST_MODEL_SHAPES).join('|')}]
@@ -281,16 +286,17 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
       return 1;
     }
     const now = Date.now;
+    const seal = {
+      maxEvents: 500,
+      // Policy is not read here: the institution as the last manifest named it.
+      institution: lastBatch(store.db)?.manifest.origin.institution ?? 'Enclave',
+      hostId,
+      hostName: hostname(),
+      now,
+    };
     let sealed: ReturnType<typeof sealPending>;
     try {
-      sealed = sealPending(store, {
-        maxEvents: 500,
-        // Policy is not read here: the institution as the last manifest named it.
-        institution: lastBatch(store.db)?.manifest.origin.institution ?? 'Enclave',
-        hostId,
-        hostName: hostname(),
-        now,
-      });
+      sealed = sealPending(store, seal);
     } catch (error) {
       // A damaged event that cannot be sealed is a finding about the log, not a usage error.
       if (!(error instanceof EnclaveError)) throw error;
@@ -301,7 +307,8 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
     const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now });
     let result: ReturnType<typeof exportAuditedBundle>;
     try {
-      result = exportAuditedBundle(audit, filter, out, { user: { name: actor, authMethod: 'os-account' }, exportedBy: actor }, now);
+      // It also seals, in its own transaction, the heartbeat that closes the range when no batch follows it yet.
+      result = exportAuditedBundle(audit, filter, out, { user: { name: actor, authMethod: 'os-account' }, exportedBy: actor }, now, seal);
     } catch (error) {
       if (error instanceof EnclaveError && error.code !== 'invalid_input') {
         io.err(`enclave: ${error.message}`);
@@ -311,16 +318,23 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
     }
 
     const c = result.coverage;
+    const proven = result.provenRange;
     if (values.json) {
-      io.out(JSON.stringify({ ...result, sealedBatches: sealed.length }));
+      io.out(JSON.stringify({ ...result, sealedBatches: sealed.length + result.sealedBatches }));
       return 0;
     }
     if (sealed.length > 0) io.out(`Sealed ${sealed.length} batch${sealed.length === 1 ? '' : 'es'} of waiting events first.`);
     io.out(`${result.selectedEvents} event${result.selectedEvents === 1 ? '' : 's'} matched the filter.`);
+    if (filter.to !== undefined && result.filter.to === undefined) {
+      io.out(`--to ${new Date(filter.to).toISOString()} is after the export, so the range ends at the export.`);
+    }
     io.out(
       c
         ? `The bundle covers batches ${c.first_batch_seq}–${c.last_batch_seq}${c.first_seq !== null ? ` (events ${c.first_seq}–${c.last_seq}, ${c.events} in all)` : ' (heartbeats only)'}, and proves that no other event there matches.`
-        : 'No sealed batch falls in the time range, so the bundle covers nothing.',
+        : 'No sealed batch has anything in the time range, so the bundle covers no batch.',
+    );
+    io.out(
+      `Signed batch ${result.closingBatchSeq} follows the range${proven.endsAtExport ? ' (a heartbeat sealed for this export)' : ''}, so the bundle proves it complete from ${proven.from ?? 'the start of the log'} to ${proven.to}${proven.endsAtExport ? ' (the export)' : ''}.`,
     );
     if (c?.pruned_through_seq) io.out(`Note: events up to ${c.pruned_through_seq} were removed from this workstation after the SIEM confirmed them; the SIEM holds them.`);
     io.out(`Wrote ${result.directory} (for reading: ${result.csvFile}).`);

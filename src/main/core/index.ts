@@ -240,7 +240,11 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       sealer.sealNow();
       const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
       const directory = join(options.exportDir ?? join(options.dataDir, 'exports'), `audit-${hostName}-${stamp}`);
-      return exportAuditedBundle(audit, input, directory, { user: auditUser(officer), exportedBy: officer.username }, now);
+      // The export seals, in its own transaction, the heartbeat that closes the range when no batch follows it yet.
+      const result = exportAuditedBundle(audit, input, directory, { user: auditUser(officer), exportedBy: officer.username }, now, sealer.sealOptions());
+      // A batch it sealed goes to the SIEM like any other.
+      if (result.sealedBatches > 0) outbox.kick();
+      return result;
     },
     'siem.status': () => outbox.status(),
     'policy.show': (_input, { user }): PolicyReport => {
