@@ -298,6 +298,38 @@ describe('the outbox', () => {
     expect(outbox.status().destinations[0]!.queuedBatches).toBe(0);
   });
 
+  it('a transport that confirms several batches at once (syslog) gets the backlog in bounded groups, in order; a break-glass batch still goes first, alone', async () => {
+    const { store, audit, seal } = freshStore();
+    writeEvents(audit, 69);
+    sealPending(store, seal); // 7 batches of 10
+    writeEvents(audit, 1, 'auth.breakglass');
+    const [urgent] = sealPending(store, seal);
+    const groups: number[][] = [];
+    const transport = new ScriptedTransport();
+    const grouping: Transport = {
+      send: (batch) => transport.send(batch),
+      sendBatches: async (batches) => {
+        groups.push(batches.map((b) => b.batchSeq));
+      },
+      close: async () => undefined,
+    };
+    const outbox = new SiemOutbox({
+      store,
+      audit,
+      destinations: () => [syslog],
+      localRetentionDays: () => 30,
+      createTransport: () => grouping,
+      now: Date.now,
+      onChange: () => undefined,
+      log: () => undefined,
+    });
+    cleanups.push(() => outbox.stop());
+    await outbox.reconcile();
+    await until(() => outbox.status().destinations[0]?.queuedBatches === 0, 'the backlog');
+    expect(transport.received.map((b) => b.batchSeq)).toEqual([urgent!.batchSeq]);
+    expect(groups).toEqual([[1, 2, 3, 4, 5, 6, 7]]);
+  });
+
   it('prunes local events only after every destination confirmed them and retention passed; the chain still verifies', async () => {
     const { store, audit, seal } = freshStore();
     writeEvents(audit, 29);

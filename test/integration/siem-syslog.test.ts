@@ -283,6 +283,14 @@ describe('syslog over TLS to rsyslog', () => {
     checkStream(messages, sealed, format);
   });
 
+  it('carries several batches down one connection (a backlog): every event once, in order, each batch followed by its manifest', async () => {
+    const sealed = sealedBatches();
+    const transport = transportFor();
+    const expected = sealed.batches.reduce((n, b) => n + b.events.length + 1, 0);
+    const messages = await receivedAfter(() => transport.sendBatches!(sealed.batches, new AbortController().signal), expected);
+    checkStream(messages, sealed, 'rfc5424-json');
+  });
+
   it('a client without a client certificate is refused: client_certificate_rejected, nothing delivered', async () => {
     const sealed = sealedBatches();
     const before = (await rsyslog.messages()).length;
@@ -478,7 +486,7 @@ describe('syslog over TLS to receivers that misbehave', () => {
     expect(error.code).toBe('connection_reset');
     // A reset (ECONNRESET, EPIPE) or, where the receiver had read all that had arrived, its close in mid-batch.
     expect(error.message).toMatch(
-      new RegExp(`^The SIEM at ${address} (broke off the connection before the batch was confirmed \\((ECONNRESET|EPIPE)\\)|closed the connection after \\d+ of \\d+ messages of batch \\d+, before the batch was complete); it will be sent again\\.$`),
+      new RegExp(`^The SIEM at ${address} (broke off the connection before the batch was confirmed \\((ECONNRESET|EPIPE)\\)|closed the connection after \\d+ of \\d+ messages of batch \\d+, before it was complete); it will be sent again\\.$`),
     );
     expect(received).toBeGreaterThan(100_000);
   });
@@ -500,7 +508,7 @@ describe('syslog over TLS to receivers that misbehave', () => {
     const batch = sealed.batches.at(-1)!;
     const error = await rejection(transportFor({ address }).send(batch, new AbortController().signal));
     expect(error.code).toBe('connection_reset');
-    expect(error.message).toMatch(new RegExp(`^The SIEM at ${address} closed the connection after \\d+ of ${batch.events.length + 1} messages of batch ${batch.batchSeq}, before the batch was complete`));
+    expect(error.message).toMatch(new RegExp(`^The SIEM at ${address} closed the connection after \\d+ of ${batch.events.length + 1} messages of batch ${batch.batchSeq}, before it was complete`));
   });
 
   it('cancellation destroys the connection and rejects with the abort reason', async () => {

@@ -60,3 +60,30 @@ export function queuedBatches(db: Db, destinationId: string): number {
     .get(cursor, destinationId, cursor) as { queued: number };
   return row.queued;
 }
+
+/**
+ * The batches right after `batchSeq` that this destination still lacks, while
+ * they keep the cursor's order and stay under the limits: what a transport
+ * that confirms several batches at once (syslog) may carry in one go.
+ */
+export function followingBatches(db: Db, destinationId: string, batchSeq: number, limits: { batches: number; events: number }): number[] {
+  const cursor = (db.prepare('SELECT confirmed_through FROM siem_cursors WHERE destination_id = ?').get(destinationId) as { confirmed_through: number } | undefined)?.confirmed_through ?? 0;
+  // Only on the in-order path: a break-glass batch sent ahead of the queue goes alone.
+  if (batchSeq !== cursor + 1) return [];
+  const rows = db
+    .prepare(
+      `SELECT batch_seq, event_count FROM audit_batches
+       WHERE batch_seq > ? AND batch_seq NOT IN (SELECT batch_seq FROM siem_confirmations WHERE destination_id = ?)
+       ORDER BY batch_seq LIMIT ?`,
+    )
+    .all(batchSeq, destinationId, limits.batches - 1) as { batch_seq: number; event_count: number }[];
+  const first = db.prepare('SELECT event_count FROM audit_batches WHERE batch_seq = ?').get(batchSeq) as { event_count: number } | undefined;
+  let events = first?.event_count ?? 0;
+  const following: number[] = [];
+  for (const row of rows) {
+    if (row.batch_seq !== batchSeq + following.length + 1 || events + row.event_count > limits.events) break;
+    events += row.event_count;
+    following.push(row.batch_seq);
+  }
+  return following;
+}

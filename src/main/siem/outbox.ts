@@ -6,7 +6,7 @@
 import type { SiemDestinationStatus, SiemStatus } from '../../shared/api.js';
 import { AuditRecordSchema, lastBatch, pendingEvents, pruneSealedEvents, readBatch, batchEventTexts, type AuditLog } from '../audit/index.js';
 import type { Store } from '../store/index.js';
-import { confirmBatch, ensureCursor, nextBatchFor, queuedBatches, recordFailure, type CursorRow } from './cursors.js';
+import { confirmBatch, ensureCursor, followingBatches, nextBatchFor, queuedBatches, recordFailure, type CursorRow } from './cursors.js';
 import { DeliveryError, type OutgoingBatch, type SiemDestination, type Transport } from './types.js';
 
 export interface BackoffOptions {
@@ -29,6 +29,8 @@ export interface OutboxOptions {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 5 * 60_000 };
+/** What one send may carry where the transport confirms batches together (syslog): bounded, so memory stays flat. */
+const SEND_TOGETHER_LIMITS = { batches: 50, events: 5_000 };
 /** Pruning runs after confirmations, at most this often. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 
@@ -114,8 +116,15 @@ class DestinationWorker {
         if (!this.#kicked) await this.#sleep(null);
         continue;
       }
-      const batch = loadOutgoingBatch(this.#outbox.store, batchSeq);
-      if (!batch) {
+      const sendMany = this.#transport.sendBatches?.bind(this.#transport);
+      const seqs = [batchSeq, ...(sendMany ? followingBatches(this.#outbox.store.db, this.destination.id, batchSeq, SEND_TOGETHER_LIMITS) : [])];
+      const batches: OutgoingBatch[] = [];
+      for (const seq of seqs) {
+        const batch = loadOutgoingBatch(this.#outbox.store, seq);
+        if (!batch) break;
+        batches.push(batch);
+      }
+      if (batches.length === 0) {
         // Only a damaged store gets here; say so and try again later rather than skip a batch.
         await this.#failed(new DeliveryError('configuration', `Audit batch ${batchSeq} cannot be read from the local database.`));
         continue;
@@ -123,14 +132,15 @@ class DestinationWorker {
       this.state = 'sending';
       this.#outbox.changed();
       try {
-        await this.#transport.send(batch, signal);
+        if (sendMany && batches.length > 1) await sendMany(batches, signal);
+        else await this.#transport.send(batches[0]!, signal);
       } catch (error) {
         if (signal.aborted) return;
         await this.#failed(error instanceof DeliveryError ? error : new DeliveryError('server_error', `Delivery failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
         continue;
       }
       if (signal.aborted) return; // sent but not recorded: it is sent again next time, which is allowed
-      this.#outbox.confirmed(this, batchSeq);
+      this.#outbox.confirmed(this, batches.map((b) => b.batchSeq));
     }
   }
 
@@ -218,9 +228,11 @@ export class SiemOutbox {
     return Math.round(ceiling / 2 + (this.#options.random ?? Math.random)() * (ceiling / 2));
   }
 
-  confirmed(worker: DestinationWorker, batchSeq: number): void {
+  confirmed(worker: DestinationWorker, batchSeqs: readonly number[]): void {
     const now = this.now();
-    this.store.transaction((db) => confirmBatch(db, worker.destination.id, batchSeq, now));
+    this.store.transaction((db) => {
+      for (const batchSeq of batchSeqs) confirmBatch(db, worker.destination.id, batchSeq, now);
+    });
     if (worker.succeeded(now)) this.#auditTransition(worker, 'success', null);
     this.#maybePrune(now);
     this.changed();

@@ -70,6 +70,11 @@ export class DeliveryError extends Error {
 export interface Transport {
   /** Delivers the whole batch (its events, then its manifest) and resolves only once the receiver confirmed it. */
   send(batch: OutgoingBatch, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: delivers consecutive batches as one unit (all confirmed, or none),
+   * where one confirmation per batch would be costly (syslog's clean close).
+   */
+  sendBatches?(batches: readonly OutgoingBatch[], signal: AbortSignal): Promise<void>;
   /** Releases sockets and agents. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { AppStatus, SessionState } from '../../shared/api.js';
 import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
 import { BreakGlassBanner, ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
 import { PolicyErrorScreen, PolicyNoticeBanner } from './components/PolicyScreens.js';
+import { SiemStatusBar } from './components/SiemStatusBar.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
 
@@ -143,9 +144,16 @@ export function App() {
       <div className="app-body">{screen}</div>
       {status ? (
         <footer className="app-footer">
-          <span>Enclave {status.version}</span>
-          <span>Policy: {status.policySource}</span>
-          <span>Records are encrypted on this workstation and every action is audited.</span>
+          {/* Where the audit goes, for everyone signed in; the core allows siem.status to every role. */}
+          {status.session.state === 'active' ? (
+            <SiemStatusBar key={status.session.user.id} />
+          ) : (
+            <span className="app-footer-main">Records are encrypted on this workstation and every action is audited.</span>
+          )}
+          <span className="app-footer-meta">Enclave {status.version}</span>
+          <span className="app-footer-meta" title={status.policySource}>
+            Policy: {status.policySource}
+          </span>
         </footer>
       ) : null}
     </div>

@@ -93,7 +93,8 @@ interface Delivery {
   host: string;
   port: number;
   address: string;
-  batchSeq: number;
+  /** "batch 7" or "batches 7–12", for messages. */
+  batches: string;
   frames: readonly Buffer[];
   material: TlsMaterial;
   signal: AbortSignal;
@@ -145,7 +146,7 @@ function deliver(job: Delivery): Promise<void> {
     };
     const onAbort = (): void => fail(job.signal.reason);
     job.signal.addEventListener('abort', onAbort, { once: true });
-    unregister = job.register(() => fail(new DeliveryError('connection_reset', `Delivery to the SIEM at ${address} was stopped before batch ${job.batchSeq} was confirmed; it will be sent again.`)));
+    unregister = job.register(() => fail(new DeliveryError('connection_reset', `Delivery to the SIEM at ${address} was stopped before ${job.batches} was confirmed; it will be sent again.`)));
 
     connectTimer = setTimeout(() => {
       fail(
@@ -206,7 +207,7 @@ function deliver(job: Delivery): Promise<void> {
         fail(
           new DeliveryError(
             'connection_reset',
-            `The SIEM at ${address} closed the connection after ${messagesWritten} of ${job.frames.length} messages of batch ${job.batchSeq}, before the batch was complete; it will be sent again.`,
+            `The SIEM at ${address} closed the connection after ${messagesWritten} of ${job.frames.length} messages of ${job.batches}, before it was complete; it will be sent again.`,
           ),
         );
       } else {
@@ -223,8 +224,8 @@ function deliver(job: Delivery): Promise<void> {
         new DeliveryError(
           'timeout',
           phase === 'closing'
-            ? `The SIEM at ${address} did not close the connection within ${seconds(timeouts.idleTimeoutMs)} after batch ${job.batchSeq} was written, so its delivery is not confirmed; it will be sent again.`
-            : `The SIEM at ${address} stopped taking data for ${seconds(timeouts.idleTimeoutMs)} while batch ${job.batchSeq} was being sent; it will be sent again.`,
+            ? `The SIEM at ${address} did not close the connection within ${seconds(timeouts.idleTimeoutMs)} after ${job.batches} was written, so its delivery is not confirmed; it will be sent again.`
+            : `The SIEM at ${address} stopped taking data for ${seconds(timeouts.idleTimeoutMs)} while ${job.batches} was being sent; it will be sent again.`,
         ),
       );
     });
@@ -232,7 +233,7 @@ function deliver(job: Delivery): Promise<void> {
       if (settled) return;
       // Delivered: we wrote everything and closed our side, then the receiver closed its side, and nothing failed.
       if (phase === 'closing' && receiverClosed && socket.writableFinished && !hadError) succeed();
-      else fail(new DeliveryError('connection_reset', `The connection to the SIEM at ${address} closed before batch ${job.batchSeq} was confirmed; it will be sent again.`));
+      else fail(new DeliveryError('connection_reset', `The connection to the SIEM at ${address} closed before ${job.batches} was confirmed; it will be sent again.`));
     });
   });
 }
@@ -251,29 +252,39 @@ export function createSyslogTlsTransport(destination: SyslogTlsDestination, ctx:
   const inFlight = new Set<() => void>();
   let closed = false;
 
+  // Several batches down one connection: the wait for a refusal after the
+  // handshake (above) is paid once for a backlog, not once per batch.
+  const sendBatches = async (batches: readonly OutgoingBatch[], signal: AbortSignal): Promise<void> => {
+    signal.throwIfAborted();
+    if (closed) throw new DeliveryError('configuration', `The syslog transport for SIEM destination "${destination.id}" has been closed.`);
+    if (batches.length === 0) return;
+    const { host, port } = parseSyslogAddress(destination.address);
+    const frames = batches.flatMap((batch) => renderSyslogBatch(batch, destination.format, ctx).map(octetCountedFrame));
+    const material = await loadTlsMaterial(destination);
+    signal.throwIfAborted();
+    const first = batches[0]!.batchSeq;
+    const last = batches.at(-1)!.batchSeq;
+    await deliver({
+      host,
+      port,
+      address: destination.address,
+      batches: first === last ? `batch ${first}` : `batches ${first}–${last}`,
+      frames,
+      material,
+      signal,
+      timeouts,
+      register: (stop) => {
+        inFlight.add(stop);
+        return () => inFlight.delete(stop);
+      },
+    });
+  };
+
   return {
-    async send(batch: OutgoingBatch, signal: AbortSignal): Promise<void> {
-      signal.throwIfAborted();
-      if (closed) throw new DeliveryError('configuration', `The syslog transport for SIEM destination "${destination.id}" has been closed.`);
-      const { host, port } = parseSyslogAddress(destination.address);
-      const frames = renderSyslogBatch(batch, destination.format, ctx).map(octetCountedFrame);
-      const material = await loadTlsMaterial(destination);
-      signal.throwIfAborted();
-      await deliver({
-        host,
-        port,
-        address: destination.address,
-        batchSeq: batch.batchSeq,
-        frames,
-        material,
-        signal,
-        timeouts,
-        register: (stop) => {
-          inFlight.add(stop);
-          return () => inFlight.delete(stop);
-        },
-      });
+    send(batch: OutgoingBatch, signal: AbortSignal): Promise<void> {
+      return sendBatches([batch], signal);
     },
+    sendBatches,
     async close(): Promise<void> {
       closed = true;
       for (const stop of [...inFlight]) stop();

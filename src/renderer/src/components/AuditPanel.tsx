@@ -1,4 +1,6 @@
-// Compliance view: re-verifies the local audit hash chain on demand.
+// Audit for those who may verify but not search (administrators): the drawer
+// that re-verifies the local audit hash chain on demand. The verification
+// result is shared with the compliance officer's screen (AuditSearch.tsx).
 import { useCallback, useEffect, useState } from 'react';
 import type { AuditVerifyReport } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
@@ -12,7 +14,8 @@ const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport['firstBad']>['problem']
   malformed: 'malformed',
 };
 
-export function AuditPanel({ onClose }: { onClose(): void }) {
+/** audit.verify with its busy flag, last report and error; verifies once on mount unless told not to. */
+export function useAuditVerify({ onMount }: { onMount: boolean }) {
   const [report, setReport] = useState<{ report: AuditVerifyReport; at: number } | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,10 +30,57 @@ export function AuditPanel({ onClose }: { onClose(): void }) {
   }, []);
 
   useEffect(() => {
-    void verify();
-  }, [verify]);
+    if (onMount) void verify();
+  }, [verify, onMount]);
 
-  const r = report?.report;
+  return { report, error, busy, verify };
+}
+
+/** Intact, or the first bad sequence and what is wrong with it. */
+export function AuditVerifyResult({ report, at, compact }: { report: AuditVerifyReport; at: number; compact?: boolean }) {
+  const r = report;
+  if (r.ok) {
+    return (
+      <div className={compact ? 'audit-result audit-ok audit-result-compact' : 'audit-result audit-ok'} role="status" aria-label="Audit result">
+        <strong>
+          Audit intact — {formatNumber(r.eventsChecked)} events, head {r.headHash ? r.headHash.slice(0, 12) : 'none'}
+        </strong>
+        {compact ? (
+          <span className="audit-result-detail">
+            · every event up to sequence {r.headSequence} matches its hash and the one before it · checked {fullTime(at)}
+          </span>
+        ) : (
+          <dl className="facts">
+            <dt>Events checked</dt>
+            <dd>{formatNumber(r.eventsChecked)}</dd>
+            <dt>Head sequence</dt>
+            <dd>{r.headSequence}</dd>
+            <dt>Head hash</dt>
+            <dd className="mono break">{r.headHash ?? '—'}</dd>
+            <dt>Verified</dt>
+            <dd>{fullTime(at)}</dd>
+          </dl>
+        )}
+      </div>
+    );
+  }
+  return (
+    <div className="audit-result audit-bad" role="alert">
+      <strong>
+        {r.firstBad ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}` : 'Audit chain did not verify'}
+      </strong>
+      {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
+      <p className="muted">
+        {formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer; do not
+        delete the database.
+      </p>
+    </div>
+  );
+}
+
+export function AuditPanel({ onClose }: { onClose(): void }) {
+  const { report, error, busy, verify } = useAuditVerify({ onMount: true });
+
   return (
     <Drawer title="Audit" closeLabel="Close audit panel" onClose={onClose}>
       <p className="muted">
@@ -44,37 +94,7 @@ export function AuditPanel({ onClose }: { onClose(): void }) {
         {busy ? <Spinner label="Verifying" /> : null}
       </div>
       <ErrorAlert error={error} />
-      {r && r.ok ? (
-        <div className="audit-result audit-ok" role="status" aria-label="Audit result">
-          <strong>
-            Audit intact — {formatNumber(r.eventsChecked)} events, head {r.headHash ? r.headHash.slice(0, 12) : 'none'}
-          </strong>
-          <dl className="facts">
-            <dt>Events checked</dt>
-            <dd>{formatNumber(r.eventsChecked)}</dd>
-            <dt>Head sequence</dt>
-            <dd>{r.headSequence}</dd>
-            <dt>Head hash</dt>
-            <dd className="mono break">{r.headHash ?? '—'}</dd>
-            <dt>Verified</dt>
-            <dd>{report ? fullTime(report.at) : ''}</dd>
-          </dl>
-        </div>
-      ) : null}
-      {r && !r.ok ? (
-        <div className="audit-result audit-bad" role="alert">
-          <strong>
-            {r.firstBad
-              ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}`
-              : 'Audit chain did not verify'}
-          </strong>
-          {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
-          <p className="muted">
-            {formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer;
-            do not delete the database.
-          </p>
-        </div>
-      ) : null}
+      {report ? <AuditVerifyResult report={report.report} at={report.at} /> : null}
     </Drawer>
   );
 }

@@ -1,10 +1,11 @@
 // Everything behind a signed-in, unlocked session: header, model setup or
-// chat, and the audit drawer.
+// chat, the compliance officer's audit log, and the audit drawer.
 import { useCallback, useEffect, useState } from 'react';
 import type { AppStatus, InferenceStatus, ModelSummary, SessionState, User } from '../../../shared/api.js';
-import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, holdsAnyRole } from '../../../shared/roles.js';
+import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, COMPLIANCE_ROLES, holdsAnyRole } from '../../../shared/roles.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
 import { AuditPanel } from './AuditPanel.js';
+import { AuditSearch } from './AuditSearch.js';
 import { ChatWorkspace } from './ChatWorkspace.js';
 import { ErrorAlert, Spinner } from './common.js';
 import { Header } from './Header.js';
@@ -39,6 +40,11 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const canChat = holdsAnyRole(user.roles, CHAT_ROLES);
   const canAudit = holdsAnyRole(user.roles, AUDIT_ROLES);
   const isAdmin = holdsAnyRole(user.roles, ADMIN_ROLES);
+  // The compliance officer gets the audit log screen in place of chat (and as
+  // their home screen when they cannot chat); others who may audit keep the
+  // verify drawer.
+  const canSearchAudit = holdsAnyRole(user.roles, COMPLIANCE_ROLES);
+  const [auditScreen, setAuditScreen] = useState(canSearchAudit && !canChat);
 
   const refreshInference = useCallback(async () => {
     const result = await call('model.status', {});
@@ -77,7 +83,9 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
 
   const model = currentModel(inference);
   let body;
-  if (inferenceError && !inference) {
+  if (canSearchAudit && auditScreen) {
+    body = <AuditSearch onClose={canChat ? () => setAuditScreen(false) : undefined} onSessionError={onStaleSession} />;
+  } else if (inferenceError && !inference) {
     body = (
       <div className="center-screen">
         <ErrorAlert error={inferenceError} title="Cannot read the model configuration." />
@@ -127,9 +135,13 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
         model={model}
         canAudit={canAudit}
         canAdminister={isAdmin}
-        drawer={drawer}
+        drawer={drawer ?? (canSearchAudit && auditScreen ? 'audit' : null)}
         busy={busy}
-        onAudit={() => setDrawer((d) => (d === 'audit' ? null : 'audit'))}
+        onAudit={() => {
+          if (!canSearchAudit) setDrawer((d) => (d === 'audit' ? null : 'audit'));
+          // Without chat the audit log is the only screen: the button brings it back, never away.
+          else setAuditScreen((open) => !open || !canChat);
+        }}
         onAbout={() => setDrawer((d) => (d === 'about' ? null : 'about'))}
         onLock={() => void act('auth.lock')}
         onSignOut={() => void act('auth.signOut')}

@@ -1,0 +1,88 @@
+// Display helpers for the audit screens and the delivery status bar: relative
+// times ("2 min ago", "in 40 s"), local dates for the filter, and the short,
+// plain reason for a failed SIEM delivery.
+import type { SiemDestinationStatus } from '../../../shared/api.js';
+
+/** "just now", "40 s ago", "2 min ago", "3 h ago", "4 days ago". */
+export function timeAgo(at: number, now: number): string {
+  const seconds = Math.max(0, Math.round((now - at) / 1000));
+  if (seconds < 5) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+/** "now", "in 40 s", "in 3 min", "in 2 h". */
+export function timeUntil(at: number, now: number): string {
+  // Up, so a retry due in 0.4 s reads "in 1 s", never "now" before it happens.
+  const seconds = Math.ceil((at - now) / 1000);
+  if (seconds <= 0) return 'now';
+  if (seconds < 60) return `in ${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `in ${minutes} min`;
+  return `in ${Math.round(minutes / 60)} h`;
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+}
+
+/** A delivery failure in a few plain words; the full sentence (lastFailure.message) goes in the details. */
+const FAILURE_WORDS: Record<string, string> = {
+  certificate_rejected: 'certificate rejected',
+  client_certificate_rejected: 'our certificate refused',
+  host_unreachable: 'host unreachable',
+  timeout: 'no answer in time',
+  connection_reset: 'connection dropped',
+  token_refused: 'token refused',
+  rejected: 'data refused',
+  server_busy: 'receiver busy',
+  server_error: 'receiver error',
+  ack_pending: 'receipt not confirmed yet',
+  configuration: 'setup problem on this workstation',
+};
+
+export function failureWords(failure: NonNullable<SiemDestinationStatus['lastFailure']>): string {
+  return FAILURE_WORDS[failure.code] ?? failure.code.replaceAll('_', ' ');
+}
+
+/** A reason code as recorded (e.g. wrong_password), in words. */
+export function reasonWords(reason: string): string {
+  return reason.replaceAll('_', ' ');
+}
+
+/** Parses an <input type="date"> value (YYYY-MM-DD) as a local calendar day: its first and last millisecond, in UTC ms. */
+export function localDayRange(value: string): { start: number; end: number } | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return null;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const start = new Date(year, month - 1, day).getTime();
+  const end = new Date(year, month - 1, day + 1).getTime() - 1;
+  if (!Number.isFinite(start) || start < 0) return null;
+  return { start, end };
+}
+
+/** A Date as the value an <input type="date"> holds, in local time. */
+export function dateInputValue(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+const eventTimeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** An event's time to the second, in local time: audit rows need the seconds. */
+export function eventTime(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? eventTimeFormat.format(new Date(ms)) : iso;
+}
+
+/** This workstation's offset from UTC, e.g. "UTC+01:00". */
+export function utcOffsetLabel(at = new Date()): string {
+  const minutes = -at.getTimezoneOffset();
+  const sign = minutes >= 0 ? '+' : '−';
+  const abs = Math.abs(minutes);
+  return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
