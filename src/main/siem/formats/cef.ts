@@ -7,40 +7,12 @@
 // fields. Absent fields are left out. CEF carries the fields a SIEM searches
 // and correlates on; the complete record, byte for byte as hashed, travels in
 // the rfc5424-json format.
-import type { AuditAction, AuditRecord } from '../../audit/index.js';
+import { AUDIT_ACTION_LABELS } from '../../../shared/audit-actions.js';
+import type { AuditRecord } from '../../audit/index.js';
 import type { RenderContext } from '../types.js';
 import { SEVERITY, severityOf, type SyslogSeverity } from './rfc5424.js';
 
 export const CEF_PRODUCT = 'Enclave';
-
-/** The header's Name field: what happened, in words, the same for every event of an action. */
-export const ACTION_NAMES: Record<AuditAction, string> = {
-  'auth.login': 'Sign-in',
-  'auth.logout': 'Sign-out',
-  'auth.lock': 'Workstation session locked',
-  'auth.unlock': 'Workstation session unlocked',
-  'auth.denied': 'Access denied',
-  'auth.breakglass': 'Break-glass emergency access',
-  'auth.account_create': 'Local account created',
-  'session.create': 'Chat session started',
-  'session.end': 'Chat session ended',
-  'ai.prompt': 'Prompt sent to the model',
-  'ai.response': 'Model response',
-  'ai.cancel': 'Model response cancelled',
-  'model.add': 'Model added',
-  'model.load': 'Model loaded',
-  'model.reject': 'Model refused',
-  'audit.verify': 'Audit chain verified',
-  'audit.corruption_detected': 'Audit log corruption detected',
-  'store.open': 'Encrypted database opened',
-  'policy.apply': 'Managed policy applied',
-  'audit.enroll': 'Audit signing key enrolled',
-  'audit.key_rotate': 'Audit signing key rotated',
-  'audit.search': 'Audit log searched',
-  'audit.export': 'Audit log exported',
-  'audit.prune': 'Delivered audit events pruned',
-  'sync.destination': 'SIEM destination state changed',
-};
 
 /** CEF severity (0-10: 0-3 low, 4-6 medium, 7-8 high) for each syslog severity Enclave sends. */
 const CEF_SEVERITY: Record<SyslogSeverity, number> = {
@@ -94,7 +66,7 @@ export function renderCef(record: AuditRecord, batchSeq: number, ctx: RenderCont
     CEF_PRODUCT,
     escapeCefHeader(ctx.productVersion),
     escapeCefHeader(event.action),
-    escapeCefHeader(ACTION_NAMES[event.action]),
+    escapeCefHeader(AUDIT_ACTION_LABELS[event.action]),
     String(CEF_SEVERITY[severityOf(record)]),
   ].join('|');
   const ext = extension
