@@ -210,7 +210,7 @@ export const SiemDestinationStatus = z.object({
   type: z.enum(['syslog-tls', 'splunk-hec', 'https-json']),
   /** host:port or URL without credentials. */
   target: z.string(),
-  /** online: the last attempt succeeded; offline: it failed and a retry is scheduled; sending: a batch is in flight. */
+  /** online: the last attempt succeeded; offline: it failed and a retry is scheduled; sending: a batch is in flight; idle: nothing sent yet and nothing to send. */
   state: z.enum(['online', 'offline', 'sending', 'idle']),
   queuedBatches: z.number(),
   lastSuccessAt: z.number().nullable(),

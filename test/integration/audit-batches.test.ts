@@ -271,7 +271,8 @@ describe('the outbox', () => {
     refusing.down = (attempt) => (attempt === 1 ? null : new DeliveryError('token_refused', 'Splunk refused the HEC token (invalid token).'));
     const first = outboxFor(store, audit, [hec], new Map([['splunk', refusing]]));
     await first.reconcile();
-    await until(() => first.status().destinations[0]!.lastFailure !== null, 'the failure to show');
+    // Retries run in the background: check between two attempts (offline), not during one.
+    await until(() => first.status().destinations[0]!.state === 'offline' && first.status().destinations[0]!.lastFailure !== null, 'the failure to show');
     expect(first.status().destinations[0]).toMatchObject({ state: 'offline', queuedBatches: 1, lastFailure: { code: 'token_refused', message: 'Splunk refused the HEC token (invalid token).' } });
     await first.stop();
 

@@ -534,14 +534,15 @@ describe('in the app: an untrusted receiver is refused, shown and audited, never
     const core = await createHeadlessCore({ dataDir: dir.path, policy: policyFromDocument(policy, 'test policy'), log: () => undefined, siemBackoff: { initialMs: 50, maxMs: 200 } });
     cleanups.push(() => core.close());
     await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
-    const failing = await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.lastFailure?.code === 'certificate_rejected', 30_000);
+    // Retries go on in the background, so wait for a moment between attempts (offline), not one in flight.
+    const failing = await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.state === 'offline' && s.destinations[0].lastFailure?.code === 'certificate_rejected', 30_000);
     expect(failing.destinations[0]).toMatchObject({ id: 'soc', state: 'offline', lastFailure: { code: 'certificate_rejected', message: expect.stringMatching(/not trusted/i) } });
     expect(failing.destinations[0]!.queuedBatches).toBeGreaterThan(0);
     const audited = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").get() as { record: string }).record);
     expect(audited).toMatchObject({ event: { outcome: 'failure', reason: 'certificate_rejected' }, enclave: { detail: { destination: 'soc', target: rsyslog.address } } });
 
     copyFileSync(rsyslog.caFile, caFile);
-    await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.state === 'idle' && s.destinations[0].queuedBatches === 0 && s.destinations[0].lastFailure === null, 30_000);
+    await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.state === 'online' && s.destinations[0].queuedBatches === 0 && s.destinations[0].lastFailure === null, 30_000);
     const received = (await rsyslog.messages()).slice(before).map(parseRfc5424);
     const seqs = received.filter((m) => m.msgId === 'AUDIT_EVENT').map((m) => Number(m.structuredData[0]!.params.seq));
     expect(seqs.slice(0, 3)).toEqual([1, 2, 3]);

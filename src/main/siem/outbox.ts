@@ -82,7 +82,7 @@ class DestinationWorker {
   /** A new batch was sealed: look again (does not cut a back-off short). */
   kick(): void {
     this.#kicked = true;
-    if (this.state === 'idle') this.#wake?.();
+    if (this.state === 'idle' || this.state === 'online') this.#wake?.();
   }
 
   async stop(): Promise<void> {
@@ -111,7 +111,8 @@ class DestinationWorker {
       this.#kicked = false;
       const batchSeq = this.#outbox.next(this.destination.id);
       if (batchSeq === null) {
-        this.state = 'idle';
+        // Caught up: online once anything was ever delivered, else simply waiting for a first batch.
+        this.state = this.lastSuccessAt !== null ? 'online' : 'idle';
         this.#outbox.changed();
         if (!this.#kicked) await this.#sleep(null);
         continue;

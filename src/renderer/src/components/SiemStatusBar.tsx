@@ -16,7 +16,7 @@ const STATE_WORD: Record<SiemDestinationStatus['state'], string> = {
   online: 'online',
   offline: 'offline',
   sending: 'sending',
-  idle: 'idle',
+  idle: 'waiting for a first batch',
 };
 
 const TYPE_WORD: Record<SiemDestinationStatus['type'], string> = {
