@@ -2,7 +2,7 @@
 // to IT by `enclave enroll show` for registration with the SIEM side.
 import { createHash, createPublicKey } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWithEnrolmentKey, verifyWithPublicKey } from '../../src/main/audit/index.js';
+import { lastBatch, verifyManifestSignature } from '../../src/main/audit/index.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { tempDir } from '../support/temp.js';
@@ -39,14 +39,19 @@ describe('enrolment', () => {
     ).toThrow(/UNIQUE constraint failed/);
   });
 
-  it('enroll show prints the key id (SHA-256 of the public key) and the public key, never the private key; a signature verifies with it', async () => {
+  it('enroll show prints the key id (SHA-256 of the public key) and the public key, never the private key; the first signed batch verifies with it', async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
-    const message = Buffer.from('enclave-audit-batch/v1\n{"batch_seq":1}');
-    const { keyId, signature } = signWithEnrolmentKey(core.store, message);
     const hostId = core.store.getMeta('host.id');
+    // Closing seals what is waiting: the first signed batch.
     await core.close();
+    const { openStore } = await import('../../src/main/store/index.js');
+    const { readKeyFile } = await import('../../src/main/keys/index.js');
+    const store = openStore({ path: `${dir.path}/enclave.db`, key: readKeyFile(core.keyFile), readonly: true });
+    const manifest = lastBatch(store.db)!.manifest;
+    store.close();
+    const keyId = manifest.key_id;
 
     const shown = await cli(['enroll', 'show', '--data-dir', dir.path, '--json']);
     expect(shown.code).toBe(0);
@@ -54,8 +59,9 @@ describe('enrolment', () => {
     expect(enrolment).toMatchObject({ hostId, keyId, algorithm: 'Ed25519' });
     expect(createHash('sha256').update(createPublicKey(enrolment.publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex')).toBe(keyId);
     expect(shown.out).not.toMatch(/PRIVATE/);
-    expect(verifyWithPublicKey(enrolment.publicKeyPem, message, signature)).toBe(true);
-    expect(verifyWithPublicKey(enrolment.publicKeyPem, Buffer.from('enclave-audit-batch/v1\n{"batch_seq":2}'), signature)).toBe(false);
+    // IT can check a batch with nothing but what enroll show printed.
+    expect(verifyManifestSignature(manifest, enrolment.publicKeyPem)).toBe(true);
+    expect(verifyManifestSignature({ ...manifest, batch_seq: manifest.batch_seq + 1 }, enrolment.publicKeyPem)).toBe(false);
 
     const text = await cli(['enroll', 'show', '--data-dir', dir.path]);
     expect(text.out).toContain(`Key id:     ${keyId}`);

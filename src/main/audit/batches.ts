@@ -67,14 +67,6 @@ export function readBatch(db: Db, batchSeq: number): SealedBatch | null {
   return row ? toSealed(row) : null;
 }
 
-/** The stored Merkle frontier after a batch (before the first: the empty tree). */
-export function frontierAfter(db: Db, batchSeq: number): MerkleFrontier {
-  if (batchSeq === 0) return new MerkleFrontier();
-  const row = db.prepare('SELECT frontier FROM audit_batches WHERE batch_seq = ?').get(batchSeq) as { frontier: string } | undefined;
-  if (!row) throw new EnclaveError('audit_corrupt', `Audit batch ${batchSeq} is not on this workstation.`);
-  return MerkleFrontier.fromJSON(JSON.parse(row.frontier) as { size: number; nodes: [number, string][] });
-}
-
 /** The canonical JSON of a batch's events, in order (as the SIEM receives them). */
 export function* batchEventTexts(db: Db, manifest: BatchManifest): Generator<{ seq: number; record: string }> {
   if (manifest.first_seq === null || manifest.last_seq === null) return;

@@ -3,7 +3,7 @@
 // show`). Signed batches are signed with it. The
 // key id is the SHA-256 of the public key's SubjectPublicKeyInfo, as the
 // design's manifest names it.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Store } from '../store/index.js';
 import { sealNextBatch, type SealOptions } from './batches.js';
@@ -56,19 +56,6 @@ export function ensureEnrolmentKey(store: Store, audit: AuditLog, now: () => num
     () => ({ action: 'audit.enroll', outcome: 'success', detail: { key_id: keyId, algorithm: 'Ed25519' } }),
   );
   return currentEnrolmentKey(store)!;
-}
-
-/** Signs with the current key (Ed25519 signs the message itself; no separate hash). */
-export function signWithEnrolmentKey(store: Store, message: Uint8Array): { keyId: string; signature: Buffer } {
-  const row = store.db.prepare('SELECT * FROM audit_signing_keys WHERE retired_at IS NULL').get() as KeyRow | undefined;
-  if (!row) throw new Error('This workstation has no audit signing key yet.');
-  const privateKey = createPrivateKey({ key: row.private_key, format: 'der', type: 'pkcs8' });
-  return { keyId: row.key_id, signature: sign(null, message, privateKey) };
-}
-
-/** What the SIEM side runs: nothing from the workstation but the public key. */
-export function verifyWithPublicKey(publicKeyPem: string, message: Uint8Array, signature: Uint8Array): boolean {
-  return verify(null, message, createPublicKey(publicKeyPem), signature);
 }
 
 /**
