@@ -34,9 +34,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as netConnect } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { portOpen } from './net.js';
 
 export interface RsyslogPki {
   /** PEM: the CA that issued the receiver's server certificate and the workstation's client certificate. */
@@ -141,19 +142,6 @@ function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolvePromise(port));
     });
-  });
-}
-
-function portOpen(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = netConnect({ host: HOST, port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolvePromise(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
   });
 }
 
@@ -435,7 +423,7 @@ export async function startRsyslog(options: RsyslogOptions = {}): Promise<Rsyslo
       async start() {
         if (destroyed) throw new Error('this rsyslog was destroyed');
         if (handle.isRunning()) return;
-        if (await portOpen(port)) throw new Error(`${HOST}:${port} is taken by another process; the test rsyslog cannot start on it`);
+        if (await portOpen(HOST, port, 500)) throw new Error(`${HOST}:${port} is taken by another process; the test rsyslog cannot start on it`);
         const logFd = openSync(logFile, 'a');
         let child: ChildProcess;
         try {
@@ -456,7 +444,7 @@ export async function startRsyslog(options: RsyslogOptions = {}): Promise<Rsyslo
         child.unref();
         (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
         process.once('exit', onExit);
-        const up = await waitFor(async () => exited || (daemonPid() !== undefined && (await portOpen(port))), 10_000, 25);
+        const up = await waitFor(async () => exited || (daemonPid() !== undefined && (await portOpen(HOST, port, 500))), 10_000, 25);
         if (!up || exited) {
           killGroup('SIGKILL');
           throw new Error(`rsyslogd did not start listening on ${HOST}:${port}; end of ${logFile}:\n${await tailOf(logFile, 30)}`);
@@ -483,7 +471,7 @@ export async function startRsyslog(options: RsyslogOptions = {}): Promise<Rsyslo
         process.off('exit', onExit);
         watchdog = undefined;
         await rm(pidFile, { force: true });
-        if (!(await waitFor(async () => !(await portOpen(port)), 5_000))) throw new Error(`${HOST}:${port} still accepts connections after rsyslogd was stopped`);
+        if (!(await waitFor(async () => !(await portOpen(HOST, port, 500)), 5_000))) throw new Error(`${HOST}:${port} still accepts connections after rsyslogd was stopped`);
       },
       async destroy() {
         if (destroyed) return;

@@ -39,10 +39,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
+import { portOpen } from './net.js';
 
 export type SambaDcUserKey =
   | 'clinician'
@@ -265,20 +265,6 @@ async function killSambaGroup(pid: number, graceMs = 5_000): Promise<void> {
   if (await waitFor(() => !isAlive(pid), graceMs)) return;
   signal('SIGKILL');
   if (!(await waitFor(() => !isAlive(pid), 5_000))) throw new Error(`samba (pid ${pid}) did not exit after SIGKILL`);
-}
-
-/** Resolves true if something accepts TCP connections on host:port. */
-function portOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = netConnect({ host, port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolvePromise(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function filetime(date: Date): string {
