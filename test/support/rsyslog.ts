@@ -37,7 +37,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portOpen } from './net.js';
+import { isAlive, portOpen, sleep, waitFor } from './daemon.js';
 
 export interface RsyslogPki {
   /** PEM: the CA that issued the receiver's server certificate and the workstation's client certificate. */
@@ -109,7 +109,6 @@ const SERVER_NAMES = ['IP:127.0.0.1', 'DNS:localhost', 'DNS:siem.enclave.test'];
 
 // --- Small helpers -------------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -143,30 +142,6 @@ function freePort(): Promise<number> {
       server.close(() => resolvePromise(port));
     });
   });
-}
-
-/** Whether a process exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(intervalMs);
-  }
 }
 
 async function tailOf(file: string, lines: number): Promise<string> {

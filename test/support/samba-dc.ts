@@ -42,7 +42,7 @@ import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
-import { portOpen } from './net.js';
+import { isAlive, portOpen, sleep, waitFor } from './daemon.js';
 
 export type SambaDcUserKey =
   | 'clinician'
@@ -170,7 +170,6 @@ const UF_NORMAL_ACCOUNT = 0x200;
 
 // --- Small helpers -------------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -213,37 +212,12 @@ function findBinary(name: string, dirs: string[]): string {
   );
 }
 
-/** Whether a process exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // "pid (comm) S ...": the state follows the last ')'
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-}
-
 function isSambaProcess(pid: number): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return /(^|\/)samba(\0|$)/.test(cmdline.split('\0')[0] ?? '') || cmdline.startsWith('samba:');
   } catch {
     return false;
-  }
-}
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(intervalMs);
   }
 }
 
