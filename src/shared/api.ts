@@ -73,7 +73,8 @@ export const ModelSummary = z.object({
 });
 export type ModelSummary = z.infer<typeof ModelSummary>;
 
-export const Workload = z.object({ id: z.string(), name: z.string(), modelId: z.string().nullable() });
+/** A workload the signed-in user's roles allow (model.status lists no others). */
+export const Workload = z.object({ id: z.string(), name: z.string(), description: z.string().nullable(), modelId: z.string().nullable() });
 export type Workload = z.infer<typeof Workload>;
 
 export const PolicyNotice = z.object({ key: z.string().nullable(), source: z.string(), message: z.string() });
@@ -109,6 +110,7 @@ export type AppStatus = z.infer<typeof AppStatus>;
 
 export const InferenceStatus = z.object({
   models: z.array(ModelSummary),
+  /** The workloads the signed-in user may use, in policy order; the first is their default. Empty: none is open to their roles. */
   workloads: z.array(Workload),
   allowUserModels: z.boolean(),
   loadedModelId: z.string().nullable(),
@@ -305,7 +307,7 @@ export const calls = {
   },
   'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },
 
-  'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: 'Models, workloads and the inference device.' },
+  'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: "Models, the workloads the user's roles allow, and the inference device." },
   'model.addFile': {
     input: z.object({ path: z.string().min(1).max(4096) }).strict(),
     output: ModelSummary,
@@ -319,7 +321,7 @@ export const calls = {
     input: z.object({ workloadId: z.string().min(1).max(64).optional(), title: z.string().max(200).optional() }).strict(),
     output: ChatSessionSummary,
     access: CHAT_ROLES,
-    summary: 'Start a chat session.',
+    summary: "Start a chat session with a workload the user's roles allow (default: the first of them); any other is refused and audited.",
   },
   'chat.open': {
     input: z.object({ sessionId: Id }).strict(),

@@ -206,8 +206,8 @@ describe('chat on the local model', () => {
     const core = await start({
       policy: policyWith((p) => {
         p.inference.allowUserModels = false;
-        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64), contextSize: 4096 }];
-        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64), contextSize: 4096, gpuLayers: 'auto' }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'] }];
       }),
     });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
@@ -235,8 +235,8 @@ describe('chat on the local model', () => {
     const realHash = await sha256File(copy);
     const core = await start({
       policy: policyWith((p) => {
-        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash, contextSize: 4096 }];
-        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
+        p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash, contextSize: 4096, gpuLayers: 'auto' }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'] }];
       }),
     });
     await call(core, 'auth.createFirstAccount', EVAL_USER);

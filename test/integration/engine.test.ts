@@ -63,7 +63,7 @@ async function rejection(promise: Promise<unknown>): Promise<EnclaveError> {
 
 describe('llama engine', () => {
   it('loads the generated model on the CPU and says so; loading it again is a no-op', async () => {
-    expect(engine.loaded()).toEqual({ modelId: 'tiny', path: modelPath, device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) } });
+    expect(engine.loaded()).toEqual({ modelId: 'tiny', path: modelPath, device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) }, gpuLayers: 0 });
     const started = Date.now();
     const again = await engine.load({ id: 'tiny', path: modelPath, contextSize: 2048 }, { gpu: 'off' });
     expect(again).toEqual(engine.loaded());

@@ -1,37 +1,23 @@
 // The core under managed policy: the locked policy-error state, watched
 // changes applied without a restart, refused changes keeping the last valid
 // policy, and every outcome audited as policy.apply.
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/main/core/index.js';
-import { readPolicy, type PolicyInput } from '../../src/main/policy/index.js';
-import { call, callError, EVAL_USER, nextEvent } from '../support/core.js';
-import { tempDir } from '../support/temp.js';
+import type { Core } from '../../src/main/core/index.js';
+import type { PolicyInput } from '../../src/main/policy/index.js';
+import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A data folder and a policy file the core watches (the override path, as unpackaged test builds use). */
+/** A watched core (test/support/core.ts), closed and removed after the test. */
 async function startWatched(policyText: string): Promise<{ core: Core; policyFile: string }> {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const policyFile = join(dir.path, 'policy.json');
-  writeFileSync(policyFile, policyText);
-  const environment = { overridePath: policyFile };
-  const core = await createCore({
-    dataDir: dir.path,
-    databaseKey: randomBytes(32),
-    policy: await readPolicy(environment),
-    policyWatch: { ...environment, intervalMs: 100 },
-    version: 'test',
-    log: () => undefined,
-  });
-  cleanups.push(() => core.close());
-  return { core, policyFile };
+  const started = await startWatchedCore(policyText);
+  cleanups.push(started.dispose);
+  return started;
 }
 
 function policyEvents(core: Core): { outcome: string; reason?: string; detail: Record<string, unknown> }[] {

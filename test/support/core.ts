@@ -2,7 +2,12 @@
 import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '../../src/shared/api.js';
 import type { ErrorInfo } from '../../src/shared/errors.js';
 import type { EventMessage } from '../../src/shared/rpc.js';
-import type { Core } from '../../src/main/core/index.js';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCore, type Core } from '../../src/main/core/index.js';
+import { readPolicy } from '../../src/main/policy/index.js';
+import { tempDir } from './temp.js';
 
 let nextId = 1;
 
@@ -36,3 +41,32 @@ export function nextEvent<E extends EventName>(core: Core, event: E, predicate: 
 }
 
 export const EVAL_USER = { username: 'dr.grey', displayName: 'Dr Meredith Grey', password: 'correct horse battery' } as const;
+
+/**
+ * A core on a fresh data folder whose policy is a file it watches (the
+ * override path, as unpackaged test builds use): write the file to change
+ * policy while it runs. dispose() closes the core and removes the folder.
+ */
+export async function startWatchedCore(policyText: string): Promise<{ core: Core; policyFile: string; dispose: () => Promise<void> }> {
+  const dir = tempDir();
+  const policyFile = join(dir.path, 'policy.json');
+  writeFileSync(policyFile, policyText);
+  const environment = { overridePath: policyFile };
+  const core = await createCore({
+    dataDir: dir.path,
+    databaseKey: randomBytes(32),
+    policy: await readPolicy(environment),
+    policyWatch: { ...environment, intervalMs: 100 },
+    version: 'test',
+    log: () => undefined,
+  });
+  return {
+    core,
+    policyFile,
+    dispose: async () => {
+      await core.close();
+      dir.remove();
+    },
+  };
+}
+

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CHAT_TEMPLATES,
   evaluationPolicy,
   formatPolicyReport,
   loadEffectivePolicy,
@@ -276,6 +277,84 @@ describe('policy: macOS managed preferences', () => {
     const path = join(dir.path, 'org.enclave.desktop.plist');
     writeFileSync(path, 'bplist00 this is not a property list');
     expect(expectProblems(await readPolicy({ platform: 'darwin', macPlistPath: path }))[0]).toMatchObject({ key: null, source: path, message: expect.stringMatching(/not a readable property list/) });
+  });
+});
+
+describe('policy: models and workloads', () => {
+  const model = managed.inference.models[0]!;
+  const workload = managed.inference.workloads[0]!;
+  /** The managed example with one model and one workload changed as given. */
+  const withEntries = (modelFields: Record<string, unknown>, workloadFields: Record<string, unknown> = {}) => ({
+    ...managed,
+    inference: { models: [{ ...model, ...modelFields }], workloads: [{ ...workload, ...workloadFields }] },
+  });
+  const problemsOf = async (doc: unknown) => expectProblems(await readPolicy(linuxEtc({ 'policy.json': doc }))).map((p) => `${p.key}: ${p.message}`);
+
+  it('defaults: GPU layers auto, no chat template, the chat roles, and the policy\'s answer limit and temperature', () => {
+    const { policy } = policyFromDocument(managed, 'p');
+    expect(policy.inference.models[0]).toEqual({ ...model, contextSize: 4096, gpuLayers: 'auto' });
+    expect(policy.inference.workloads[0]).toEqual({ ...workload, roles: ['clinician', 'researcher'] });
+  });
+
+  it('accepts every new field within its bounds', () => {
+    const doc = withEntries({ gpuLayers: 0, chatTemplate: 'chatML' }, { description: 'Summaries of discharge notes.', roles: ['researcher'], maxTokens: 32_768, temperature: 2 });
+    const { policy } = policyFromDocument(doc, 'p');
+    expect(policy.inference.models[0]).toMatchObject({ gpuLayers: 0, chatTemplate: 'chatML' });
+    expect(policy.inference.workloads[0]).toMatchObject({ description: 'Summaries of discharge notes.', roles: ['researcher'], maxTokens: 32_768, temperature: 2 });
+    expect(policyFromDocument(withEntries({ gpuLayers: 1024 }, { temperature: 0, maxTokens: 1 }), 'p').policy.inference.models[0]!.gpuLayers).toBe(1024);
+  });
+
+  it('a bad gpuLayers names the key and says what is allowed', async () => {
+    for (const gpuLayers of [-1, 2.5, 1025, 'max', 'AUTO', null]) {
+      expect(await problemsOf(withEntries({ gpuLayers })), String(gpuLayers)).toEqual(['inference.models[0].gpuLayers: must be "auto" or a whole number of layers from 0 to 1024']);
+    }
+  });
+
+  it('an unknown chatTemplate names the key and lists the templates node-llama-cpp knows', async () => {
+    const [problem, ...rest] = await problemsOf(withEntries({ chatTemplate: 'chatml' }));
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^inference\.models\[0\]\.chatTemplate: must be one of general, /);
+    for (const name of ['chatML', 'llama3', 'mistral', 'gemma']) expect(problem).toContain(` ${name},`);
+    // A template body is not a name: those wrappers need settings a policy cannot give.
+    expect(await problemsOf(withEntries({ chatTemplate: 'jinjaTemplate' }))).toEqual([expect.stringMatching(/^inference\.models\[0\]\.chatTemplate: must be one of/)]);
+  });
+
+  it('the chat templates are exactly the wrappers node-llama-cpp builds from a name', async () => {
+    const { specializedChatWrapperTypeNames } = await import('node-llama-cpp');
+    expect([...CHAT_TEMPLATES].sort()).toEqual([...specializedChatWrapperTypeNames].sort());
+  });
+
+  it('temperature and maxTokens out of range name the key and the bound', async () => {
+    expect(await problemsOf(withEntries({}, { temperature: 2.5 }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.temperature: .*<=\s*2/)]);
+    expect(await problemsOf(withEntries({}, { temperature: -0.1 }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.temperature: .*>=\s*0/)]);
+    expect(await problemsOf(withEntries({}, { temperature: 'hot' }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.temperature: .*expected number/i)]);
+    expect(await problemsOf(withEntries({}, { maxTokens: 0 }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.maxTokens: .*>=\s*1/)]);
+    expect(await problemsOf(withEntries({}, { maxTokens: 40_000 }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.maxTokens: .*<=\s*32768/)]);
+    expect(await problemsOf(withEntries({}, { maxTokens: 1.5 }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.maxTokens: .*int/i)]);
+    expect(await problemsOf(withEntries({}, { description: 'x'.repeat(501) }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.description: .*<=\s*500/)]);
+  });
+
+  it('unknown role names, no roles, or only roles that cannot chat are refused with the key', async () => {
+    expect(await problemsOf(withEntries({}, { roles: ['clinician', 'nurse'] }))).toEqual([
+      'inference.workloads[0].roles[1]: must be one of clinician, researcher, compliance, administrator',
+    ]);
+    expect(await problemsOf(withEntries({}, { roles: 'clinician' }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.roles: .*expected array/i)]);
+    expect(await problemsOf(withEntries({}, { roles: [] }))).toEqual(['inference.workloads[0].roles: needs at least one role; to offer a workload to nobody, remove it']);
+    expect(await problemsOf(withEntries({}, { roles: ['compliance', 'administrator'] }))).toEqual([
+      'inference.workloads[0].roles: needs clinician or researcher: only they can chat, so no one with compliance, administrator alone could use this workload',
+    ]);
+    expect(policyFromDocument(withEntries({}, { roles: ['administrator', 'clinician'] }), 'p').policy.inference.workloads[0]!.roles).toEqual(['administrator', 'clinician']);
+  });
+
+  it('two models or two workloads with one id are refused', async () => {
+    const doc = {
+      ...managed,
+      inference: { models: [model, { ...model, name: 'Again' }], workloads: [workload, { ...workload, name: 'Again' }] },
+    };
+    expect((await problemsOf(doc)).sort()).toEqual([
+      'inference.models[1].id: "llama-8b" is used by two models',
+      'inference.workloads[1].id: "note-summary" is used by two workloads',
+    ]);
   });
 });
 

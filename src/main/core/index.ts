@@ -207,7 +207,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'auth.signOut': () => identityOf().signOut('user'),
     'auth.lock': (input) => identityOf().lock(input.reason),
     'auth.unlock': (input) => identityOf().unlock(input.password),
-    'model.status': () => inferenceOf().chat.status(),
+    'model.status': (_input, { user }) => inferenceOf().chat.status(requireUser(user)),
     'model.addFile': (input, { user }) => inferenceOf().addModelFile(requireUser(user), input.path),
     'model.createTestModel': (_input, { user }) => inferenceOf().createTestModel(requireUser(user)),
     'chat.list': (_input, { user }) => inferenceOf().chat.list(requireUser(user)),

@@ -6,10 +6,10 @@ import type { ChatMessage, ChatSessionSummary, EventPayload, InferenceStatus, Us
 import { EnclaveError } from '../../shared/errors.js';
 import { sha256Hex, type AuditLog } from '../audit/index.js';
 import { auditUser } from '../identity/index.js';
-import type { Policy } from '../policy/index.js';
+import type { Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ChatTurn, InferenceEngine } from './engine-types.js';
-import { toModelSummary, type AllowedModel, type ModelRegistry } from './models.js';
+import { mayUseWorkload, toModelSummary, type AllowedModel, type ModelRegistry } from './models.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
@@ -46,6 +46,8 @@ interface Generation {
 export class ChatService {
   readonly #generations = new Map<string, Generation>();
   #loading: Promise<void> | null = null;
+  /** What the loaded model was loaded with: a policy change to any of it reloads the model. */
+  #loadedKey: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -57,11 +59,12 @@ export class ChatService {
     private readonly now: () => number,
   ) {}
 
-  status(): InferenceStatus {
+  /** Only the workloads the user's roles allow are listed. */
+  status(user: User): InferenceStatus {
     const loaded = this.engine.loaded();
     return {
       models: this.models.list().map(toModelSummary),
-      workloads: this.policy().inference.workloads.map((w) => ({ id: w.id, name: w.name, modelId: w.model })),
+      workloads: this.models.workloadsFor(user).map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model })),
       allowUserModels: this.policy().inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
@@ -74,7 +77,13 @@ export class ChatService {
   }
 
   create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): ChatSessionSummary {
-    const workloadId = input.workloadId ?? this.policy().inference.workloads[0]!.id;
+    const workloadId = input.workloadId ?? this.#defaultWorkload(user).id;
+    const workload = this.models.workload(workloadId);
+    if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
+    if (!mayUseWorkload(user, workload)) {
+      this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'forbidden', user: auditUser(user), workload: workload.id, detail: { allowed_roles: workload.roles.join(',') } });
+      throw new EnclaveError('forbidden', `The workload "${workload.name}" is not open to your roles (${user.roles.join(', ')}); it is for ${workload.roles.join(' or ')}.`);
+    }
     this.models.forWorkload(workloadId);
     const time = this.now();
     const row: SessionRow = { id: uuidv7({ msecs: time }), user_id: user.id, title: input.title?.trim() || NEW_SESSION_TITLE, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
@@ -107,15 +116,20 @@ export class ChatService {
     const session = this.#ownSession(user, input.sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
     if (this.#generations.has(session.id)) throw new EnclaveError('busy', 'An answer is still being written in this session. Stop it or wait for it.');
-    const { model, systemPrompt } = this.models.forWorkload(session.workload_id);
+    const { model, workload } = this.models.forWorkload(session.workload_id);
     const promptHash = { sha256: sha256Hex(input.text), chars: input.text.length };
+    if (!mayUseWorkload(user, workload)) {
+      // Policy changed since the session began: its roles no longer include this user's.
+      this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'forbidden', user: auditUser(user), sessionId: session.id, workload: workload.id, prompt: promptHash });
+      throw new EnclaveError('forbidden', `The workload "${workload.name}" of this session is no longer open to your roles (${user.roles.join(', ')}). Start a new session — nothing was sent.`);
+    }
     const limit = this.policy().inference.maxPromptChars;
     if (input.text.length > limit) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
       throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
     }
     await this.#ensureLoaded(user, model);
-    const maxTokens = this.policy().inference.maxResponseTokens;
+    const maxTokens = responseTokenLimit(workload, this.policy());
     const promptTokens = this.engine.countTokens(input.text);
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
@@ -137,7 +151,13 @@ export class ChatService {
 
     const controller = new AbortController();
     const generation: Generation = { controller, cancelReason: null, finished: Promise.resolve() };
-    generation.finished = this.#generate(user, session, model, { promptId, responseId, text: input.text, history, systemPrompt, maxTokens }, generation);
+    generation.finished = this.#generate(
+      user,
+      session,
+      model,
+      { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, temperature: workload.temperature },
+      generation,
+    );
     this.#generations.set(session.id, generation);
     return { promptId, responseId };
   }
@@ -162,7 +182,7 @@ export class ChatService {
     user: User,
     session: SessionRow,
     model: AllowedModel,
-    turn: { promptId: string; responseId: string; text: string; history: ChatTurn[]; systemPrompt: string | undefined; maxTokens: number },
+    turn: { promptId: string; responseId: string; text: string; history: ChatTurn[]; systemPrompt: string | undefined; maxTokens: number; temperature: number | undefined },
     generation: Generation,
   ): Promise<void> {
     const base = { sessionId: session.id, responseId: turn.responseId };
@@ -175,6 +195,7 @@ export class ChatService {
         history: turn.history,
         prompt: turn.text,
         maxTokens: turn.maxTokens,
+        temperature: turn.temperature,
         signal: generation.controller.signal,
         onText: (chunk) => {
           text += chunk;
@@ -222,17 +243,31 @@ export class ChatService {
   }
 
   async #ensureLoaded(user: User, model: AllowedModel): Promise<void> {
-    if (this.engine.loaded()?.modelId === model.id) return;
+    const gpu = this.policy().inference.gpu;
+    const key = JSON.stringify([model.id, model.path, model.sha256, model.contextSize, model.gpuLayers, model.chatTemplate ?? null, gpu]);
+    const ready = () => this.engine.loaded()?.modelId === model.id && this.#loadedKey === key;
+    if (ready()) return;
     while (this.#loading) await this.#loading.catch(() => undefined);
-    if (this.engine.loaded()?.modelId === model.id) return;
+    if (ready()) return;
     const load = (async () => {
       this.events.modelLoading({ modelId: model.id, phase: 'verifying', message: null });
       try {
         await this.models.verifyBeforeLoad(user, model);
         this.events.modelLoading({ modelId: model.id, phase: 'loading', message: null });
         await this.dropAllContexts('model_change');
-        const info = await this.engine.load({ id: model.id, path: model.path, contextSize: model.contextSize }, { gpu: this.policy().inference.gpu });
-        this.audit.record({ action: 'model.load', outcome: 'success', user: auditUser(user), model: { id: model.id, sha256: model.sha256 }, detail: { device: info.device.kind, device_name: info.device.name } });
+        this.#loadedKey = null;
+        const info = await this.engine.load(
+          { id: model.id, path: model.path, contextSize: model.contextSize, gpuLayers: model.gpuLayers, chatTemplate: model.chatTemplate },
+          { gpu },
+        );
+        this.#loadedKey = key;
+        this.audit.record({
+          action: 'model.load',
+          outcome: 'success',
+          user: auditUser(user),
+          model: { id: model.id, sha256: model.sha256 },
+          detail: { device: info.device.kind, device_name: info.device.name, gpu_layers: info.gpuLayers, chat_template: model.chatTemplate ?? 'auto' },
+        });
         this.events.modelLoading({ modelId: model.id, phase: 'ready', message: `${model.name} on ${info.device.name}` });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -260,6 +295,14 @@ export class ChatService {
     return true;
   }
 
+  /** The first workload the user's roles allow; a user who may use none is told so, and the refusal audited. */
+  #defaultWorkload(user: User): WorkloadEntry {
+    const first = this.models.workloadsFor(user)[0];
+    if (first) return first;
+    this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'no_workload', user: auditUser(user) });
+    throw new EnclaveError('forbidden', `None of the workloads set by policy is open to your roles (${user.roles.join(', ')}), so you cannot start a session. Ask IT to give your role a workload.`);
+  }
+
   #ownSession(user: User, sessionId: string): SessionRow {
     const row = this.store.db.prepare('SELECT * FROM chat_sessions WHERE id = ? AND user_id = ?').get(sessionId, user.id) as SessionRow | undefined;
     if (!row) throw new EnclaveError('not_found', 'That session does not exist or belongs to someone else.');
@@ -276,6 +319,12 @@ export class ChatService {
       .filter((m) => m.status !== 'failed')
       .map((m) => ({ role: m.role, text: m.content }));
   }
+}
+
+/** A workload's own answer limit, never above the policy's. */
+function responseTokenLimit(workload: WorkloadEntry, policy: Policy): number {
+  const limit = policy.inference.maxResponseTokens;
+  return Math.min(workload.maxTokens ?? limit, limit);
 }
 
 function titleFrom(text: string): string {

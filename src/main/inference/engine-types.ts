@@ -1,5 +1,7 @@
 // The seam between Enclave's chat logic and llama.cpp. The chat service keeps
 // sessions, messages and audit; the engine only loads weights and generates.
+import type { ChatTemplate } from '../policy/index.js';
+
 export type DeviceKind = 'cpu' | 'cuda' | 'vulkan' | 'metal';
 
 export interface EngineDevice {
@@ -12,12 +14,18 @@ export interface EngineModel {
   id: string;
   path: string;
   contextSize: number;
+  /** Layers to offload to the GPU: 'auto' (the default) fits them to free VRAM; 0 keeps the model on the CPU. */
+  gpuLayers?: 'auto' | number | undefined;
+  /** Forces a chat wrapper; undefined lets node-llama-cpp detect it from the file. */
+  chatTemplate?: ChatTemplate | undefined;
 }
 
 export interface LoadedModelInfo {
   modelId: string;
   path: string;
   device: EngineDevice;
+  /** Layers llama.cpp offloaded to the GPU (0 on the CPU). */
+  gpuLayers: number;
 }
 
 export interface ChatTurn {
@@ -33,6 +41,8 @@ export interface GenerateRequest {
   history: ChatTurn[];
   prompt: string;
   maxTokens: number;
+  /** Sampling temperature; 0 or undefined is greedy (always the most likely token). */
+  temperature?: number | undefined;
   signal: AbortSignal;
   onText(text: string): void;
 }

@@ -8,6 +8,7 @@ import {
   InsufficientMemoryError,
   LlamaChatSession,
   LlamaLogLevel,
+  resolveChatWrapper,
   type ChatHistoryItem,
   type Llama,
   type LlamaContext,
@@ -24,6 +25,7 @@ import type {
   InferenceEngine,
   LoadedModelInfo,
 } from './engine-types.js';
+import type { ChatTemplate } from '../policy/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
 
 export interface LlamaEngineOptions {
@@ -46,6 +48,9 @@ interface Loaded {
   info: LoadedModelInfo;
   model: LlamaModel;
   gpu: GpuSetting;
+  /** As requested ('auto' or a number), not as resolved: a changed request reloads. */
+  gpuLayers: 'auto' | number;
+  chatTemplate: ChatTemplate | undefined;
   contextSize: number;
   threads: number;
 }
@@ -187,7 +192,12 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
       }
       throw error;
     }
-    const session = new LlamaChatSession({ contextSequence: context.getSequence(), autoDisposeSequence: false });
+    const session = new LlamaChatSession({
+      contextSequence: context.getSequence(),
+      autoDisposeSequence: false,
+      // A policy override names a wrapper node-llama-cpp builds from the name alone; otherwise it detects one from the file.
+      ...(current.chatTemplate ? { chatWrapper: resolveChatWrapper(current.model, { type: current.chatTemplate }) } : {}),
+    });
     const state: ChatState = { context, session, synced: false, systemPrompt: undefined, turns: [], lastUsed: Date.now() };
     chats.set(chatId, state);
     return state;
@@ -221,6 +231,8 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     try {
       result = await state.session.promptWithMeta(request.prompt, {
         maxTokens: request.maxTokens,
+        // node-llama-cpp's default (0) is greedy; only a workload's own temperature changes it.
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         signal,
         stopOnAbortSignal: true,
         onTextChunk: (chunk) => {
@@ -253,12 +265,15 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
 
   return {
     load(model: EngineModel, loadOptions: { gpu: GpuSetting }): Promise<LoadedModelInfo> {
+      const gpuLayers = model.gpuLayers ?? 'auto';
       return serialise(async () => {
         if (
           loaded &&
           loaded.info.modelId === model.id &&
           loaded.info.path === model.path &&
           loaded.gpu === loadOptions.gpu &&
+          loaded.gpuLayers === gpuLayers &&
+          loaded.chatTemplate === model.chatTemplate &&
           loaded.contextSize === model.contextSize
         ) {
           return loaded.info;
@@ -270,7 +285,8 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
         let llamaModel: LlamaModel;
         recentErrors.length = 0;
         try {
-          llamaModel = await instance.loadModel({ modelPath: model.path, gpuLayers: loadOptions.gpu === 'off' ? 0 : 'auto' });
+          // gpu 'off' wins over a model's gpuLayers; 'auto' is node-llama-cpp's own fit to free VRAM.
+          llamaModel = await instance.loadModel({ modelPath: model.path, gpuLayers: loadOptions.gpu === 'off' ? 0 : gpuLayers });
         } catch (error) {
           if (error instanceof InsufficientMemoryError) {
             throw new EnclaveError('internal', `There is not enough memory to load the model ${model.path}.`, { cause: error });
@@ -279,8 +295,8 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
           throw new EnclaveError('model_corrupt', `llama.cpp could not load the model ${model.path}: ${reason.replace(/^.*error loading model:\s*/, '')}`, { cause: error });
         }
         const threads = options.threads ?? defaultThreadCount(instance);
-        const info: LoadedModelInfo = { modelId: model.id, path: model.path, device: await deviceOf(instance, llamaModel, threads) };
-        loaded = { info, model: llamaModel, gpu: loadOptions.gpu, contextSize: model.contextSize, threads };
+        const info: LoadedModelInfo = { modelId: model.id, path: model.path, device: await deviceOf(instance, llamaModel, threads), gpuLayers: llamaModel.gpuLayers };
+        loaded = { info, model: llamaModel, gpu: loadOptions.gpu, gpuLayers, chatTemplate: model.chatTemplate, contextSize: model.contextSize, threads };
         return info;
       });
     },

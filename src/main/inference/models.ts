@@ -6,20 +6,28 @@ import { resolve } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { ModelSummary, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
+import { holdsAnyRole } from '../../shared/roles.js';
 import { auditUser } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Policy } from '../policy/index.js';
+import type { ChatTemplate, Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { inspectGguf } from './gguf/inspect.js';
 import { hashModelFileCached } from './model-file.js';
 
 export interface AllowedModel extends ModelSummary {
   contextSize: number;
+  gpuLayers: 'auto' | number;
+  chatTemplate: ChatTemplate | undefined;
 }
 
 /** What the UI sees of an allowed model. */
-export function toModelSummary({ contextSize: _contextSize, ...summary }: AllowedModel): ModelSummary {
+export function toModelSummary({ contextSize: _contextSize, gpuLayers: _gpuLayers, chatTemplate: _chatTemplate, ...summary }: AllowedModel): ModelSummary {
   return summary;
+}
+
+/** Whether the user's roles let them use the workload. */
+export function mayUseWorkload(user: User, workload: WorkloadEntry): boolean {
+  return holdsAnyRole(user.roles, workload.roles);
 }
 
 interface EvaluationModelRow {
@@ -33,6 +41,14 @@ interface EvaluationModelRow {
 
 const EVALUATION_CONTEXT_SIZE = 4096;
 
+/** A file the evaluator added: node-llama-cpp's defaults for GPU layers and chat template. */
+function evaluationModel(row: EvaluationModelRow): AllowedModel {
+  return {
+    id: row.id, name: row.name, path: row.path, sha256: row.sha256, sizeBytes: row.size_bytes, source: 'evaluation', isTestModel: row.is_test_model === 1,
+    contextSize: EVALUATION_CONTEXT_SIZE, gpuLayers: 'auto', chatTemplate: undefined,
+  };
+}
+
 export class ModelRegistry {
   constructor(
     private readonly store: Store,
@@ -42,24 +58,34 @@ export class ModelRegistry {
 
   list(): AllowedModel[] {
     const fromPolicy: AllowedModel[] = this.policy().inference.models.map((m) => ({
-      id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize,
+      id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize, gpuLayers: m.gpuLayers, chatTemplate: m.chatTemplate,
     }));
     if (!this.policy().inference.allowUserModels) return fromPolicy;
     const rows = this.store.db.prepare('SELECT id, name, path, sha256, size_bytes, is_test_model FROM evaluation_models ORDER BY created_at DESC').all() as EvaluationModelRow[];
     return [
       ...fromPolicy,
-      ...rows.map((r) => ({ id: r.id, name: r.name, path: r.path, sha256: r.sha256, sizeBytes: r.size_bytes, source: 'evaluation' as const, isTestModel: r.is_test_model === 1, contextSize: EVALUATION_CONTEXT_SIZE })),
+      ...rows.map((r) => evaluationModel(r)),
     ];
   }
 
+  /** The policy's workloads that the user's roles allow, in policy order: the first is the user's default. */
+  workloadsFor(user: User): WorkloadEntry[] {
+    return this.policy().inference.workloads.filter((w) => mayUseWorkload(user, w));
+  }
+
+  /** A workload by id, or null when policy has none with that id. */
+  workload(workloadId: string): WorkloadEntry | null {
+    return this.policy().inference.workloads.find((w) => w.id === workloadId) ?? null;
+  }
+
   /** The model a workload routes to; a workload without one uses the newest evaluation model. */
-  forWorkload(workloadId: string): { model: AllowedModel; systemPrompt: string | undefined } {
-    const workload = this.policy().inference.workloads.find((w) => w.id === workloadId);
+  forWorkload(workloadId: string): { model: AllowedModel; workload: WorkloadEntry } {
+    const workload = this.workload(workloadId);
     if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
     const models = this.list();
     const model = workload.model === null ? models.find((m) => m.source === 'evaluation') : models.find((m) => m.id === workload.model);
     if (!model) throw new EnclaveError('model_not_configured', 'No model is set up yet. Choose a GGUF model file or generate the test model first.');
-    return { model, systemPrompt: workload.systemPrompt };
+    return { model, workload };
   }
 
   assertUserModelsAllowed(): void {
@@ -82,16 +108,14 @@ export class ModelRegistry {
       throw error;
     }
     const { sha256, sizeBytes } = report;
-    const model: AllowedModel = {
+    const model = evaluationModel({
       id: uuidv7(),
       name: report.name ?? absolute.split(/[\\/]/).at(-1) ?? absolute,
       path: absolute,
       sha256,
-      sizeBytes,
-      source: 'evaluation',
-      isTestModel: report.isTestModel,
-      contextSize: EVALUATION_CONTEXT_SIZE,
-    };
+      size_bytes: sizeBytes,
+      is_test_model: report.isTestModel ? 1 : 0,
+    });
     this.audit.run(
       (db) => {
         db.prepare('INSERT INTO evaluation_models (id, name, path, sha256, size_bytes, is_test_model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(

@@ -18,7 +18,7 @@ import { readPlistPolicy, MAC_MANAGED_PREFERENCES_PATH } from './sources/plist.j
 import { queryRegistry, registryLayer, type RegistryHive } from './sources/registry.js';
 import type { Policy } from './schema.js';
 
-export { PolicySchema, type Policy, type PolicyInput, type ModelEntry, type WorkloadEntry, type SiemDestination } from './schema.js';
+export { CHAT_TEMPLATES, PolicySchema, type ChatTemplate, type Policy, type PolicyInput, type ModelEntry, type WorkloadEntry, type SiemDestination } from './schema.js';
 export { policyReport, formatPolicyReport } from './report.js';
 export { describeNotices, type EffectivePolicy, type PolicyNotice, type PolicyResolution, type SettingProvenance } from './resolve.js';
 export { POLICY_SETTINGS, POLICY_SECTIONS, policyJsonSchema, type PolicySetting } from './catalog.js';

@@ -8,7 +8,7 @@
 // - userSettable: HKCU (the user's own registry hive) may set it when HKLM
 //   does not. Only preferences that weaken nothing are user-settable.
 import { z } from 'zod';
-import { ROLES } from '../../shared/roles.js';
+import { CHAT_ROLES, ROLES } from '../../shared/roles.js';
 
 const Role = z.enum(ROLES);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)');
@@ -17,25 +17,80 @@ const FilePath = z.string().min(1).max(4096);
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, 'must be a dotted object identifier such as 1.3.6.1.4.1.311.20.2.2');
 const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be host:port');
 
+/**
+ * Chat templates a model entry may force: the chat wrappers node-llama-cpp
+ * 3.21 builds from a name alone (its `specializedChatWrapperTypeNames`; a unit
+ * test keeps the two lists equal). Left out on purpose: `auto` (the default,
+ * so leave the key out) and `template` / `jinjaTemplate`, which need a
+ * template body; without one node-llama-cpp silently picks another wrapper.
+ */
+export const CHAT_TEMPLATES = [
+  'general', 'deepSeek', 'qwen', 'llama3.2-lightweight', 'llama3.1', 'llama3', 'llama2Chat', 'mistral', 'alpacaChat',
+  'functionary', 'chatML', 'falconChat', 'gemma4', 'gemma', 'harmony', 'muse', 'seed',
+] as const;
+export type ChatTemplate = (typeof CHAT_TEMPLATES)[number];
+
+const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
+const GPU_LAYERS_ERROR = 'must be "auto" or a whole number of layers from 0 to 1024';
+
 export const ModelEntry = z
   .object({
-    id: Slug,
-    name: z.string().min(1).max(200),
-    path: FilePath,
-    sha256: Sha256,
-    contextSize: z.number().int().min(256).max(1_048_576).default(4096),
+    id: Slug.meta({ description: 'Short identifier that workloads name in `model`, e.g. clinical-8b.' }),
+    name: z.string().min(1).max(200).meta({ description: 'The name users see.' }),
+    path: FilePath.meta({ description: 'Where the GGUF file is on the workstation.' }),
+    sha256: Sha256.meta({ description: 'SHA-256 of the file; a file with any other hash is never loaded.' }),
+    contextSize: z.number().int().min(256).max(1_048_576).default(4096).meta({ description: 'Context window in tokens (prompt, history and answer together).' }),
+    gpuLayers: z
+      .union([z.literal('auto'), z.number().int(GPU_LAYERS_ERROR).min(0, GPU_LAYERS_ERROR).max(1024, GPU_LAYERS_ERROR)], { error: GPU_LAYERS_ERROR })
+      .default('auto')
+      .meta({
+        description:
+          'Layers to offload to the GPU: auto fits as many as free VRAM allows; 0 keeps the model on the CPU; a number above the model\'s layer count offloads all of them. inference.gpu = off overrides it.',
+      }),
+    chatTemplate: z
+      .enum(CHAT_TEMPLATES, { error: oneOf(CHAT_TEMPLATES) })
+      .optional()
+      .meta({ description: `Force a chat template (node-llama-cpp chat wrapper) when the one detected from the file is wrong: ${CHAT_TEMPLATES.join(', ')}. Leave out to detect it.` }),
   })
   .strict();
 
 export const WorkloadEntry = z
   .object({
-    id: Slug,
-    name: z.string().min(1).max(200),
+    id: Slug.meta({ description: 'Short identifier recorded in every audit event of the workload, e.g. note-summary.' }),
+    name: z.string().min(1).max(200).meta({ description: 'The name users pick.' }),
+    description: z.string().min(1).max(500).optional().meta({ description: 'One or two sentences shown under the name in the picker.' }),
     /** A model id from `models`, or null to use the evaluation model chosen on first run. */
-    model: Slug.nullable(),
-    systemPrompt: z.string().max(20_000).optional(),
+    model: Slug.nullable().meta({ description: 'The id of the model in inference.models it routes to (null: the evaluation model, evaluation only).' }),
+    systemPrompt: z.string().max(20_000).optional().meta({ description: 'Instructions the model reads before every conversation of this workload.' }),
+    roles: z
+      .array(z.enum(ROLES, { error: oneOf(ROLES) }))
+      .min(1, 'needs at least one role; to offer a workload to nobody, remove it')
+      .default([...CHAT_ROLES])
+      .meta({ description: `Roles whose holders may use it (default: ${CHAT_ROLES.join(' and ')}). Only ${CHAT_ROLES.join(' and ')} can chat at all.` }),
+    maxTokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(32_768)
+      .optional()
+      .meta({ description: 'Longest answer in tokens for this workload; never more than inference.maxResponseTokens (default: that limit).' }),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .meta({ description: 'Sampling temperature from 0 to 2; 0 always picks the most likely token, so the same prompt gets the same answer (default: 0).' }),
   })
-  .strict();
+  .strict()
+  .superRefine((workload, ctx) => {
+    if (workload.roles.length > 0 && !workload.roles.some((role) => (CHAT_ROLES as readonly string[]).includes(role))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roles'],
+        message: `needs ${CHAT_ROLES.join(' or ')}: only they can chat, so no one with ${workload.roles.join(', ')} alone could use this workload`,
+      });
+    }
+  });
 
 const TlsClientFiles = {
   caFile: FilePath.optional().meta({ description: 'PEM file of the CA(s) that signed the receiver\'s certificate; default: the operating system\'s trust store.' }),
@@ -183,12 +238,18 @@ export const PolicySchema = z
       .meta({ title: 'SIEM delivery' }),
     inference: z
       .object({
-        models: z.array(ModelEntry).default([]).meta({ description: 'The models IT deployed, each with id, name, path, sha256 and contextSize. A file whose hash differs is never loaded. A JSON array (a string in the registry).' }),
+        models: z.array(ModelEntry).default([]).meta({
+          description:
+            'The models IT deployed, each with id, name, path, sha256, contextSize, gpuLayers (auto or a number; 0 keeps it on the CPU) and an optional chatTemplate override. A file whose hash differs is never loaded. A JSON array (a string in the registry).',
+        }),
         workloads: z
           .array(WorkloadEntry)
           .min(1)
-          .default([{ id: 'general', name: 'General', model: null }])
-          .meta({ description: 'What users can pick, each naming the model it routes to. A JSON array (a string in the registry).' }),
+          .default([{ id: 'general', name: 'General', model: null, roles: [...CHAT_ROLES] }])
+          .meta({
+            description:
+              'What users can pick, each naming the model it routes to, with an optional description and system prompt, the roles allowed to use it (default: clinician and researcher) and its own maxTokens and temperature. Users see only the workloads their roles allow. A JSON array (a string in the registry).',
+          }),
         allowUserModels: z.boolean().default(false).meta({ description: 'Evaluation only: the first-run screen may add a local GGUF file or generate the test model.' }),
         gpu: z.enum(['auto', 'off']).default('auto').meta({ description: 'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU.', userSettable: true }),
         maxPromptChars: z.number().int().min(1).max(200_000).default(16_000).meta({ description: 'Longest prompt a user may send, in characters.' }),
@@ -208,6 +269,13 @@ export const PolicySchema = z
   .strict()
   .superRefine((policy, ctx) => {
     const modelIds = new Set(policy.inference.models.map((m) => m.id));
+    for (const [list, entries] of [['models', policy.inference.models], ['workloads', policy.inference.workloads]] as const) {
+      const seen = new Set<string>();
+      entries.forEach((entry, i) => {
+        if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: ['inference', list, i, 'id'], message: `"${entry.id}" is used by two ${list}` });
+        seen.add(entry.id);
+      });
+    }
     policy.inference.workloads.forEach((w, i) => {
       if (w.model === null && !policy.inference.allowUserModels) {
         ctx.addIssue({ code: 'custom', path: ['inference', 'workloads', i, 'model'], message: 'a workload without a model needs inference.allowUserModels (evaluation only)' });

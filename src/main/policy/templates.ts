@@ -503,7 +503,8 @@ function toPlist(value: unknown, path: string): PlistValue {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toPlist(v, path ? `${path}.${k}` : k)]));
   }
   if (typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  // Whole numbers become <integer>, others (a workload's temperature) <real>; both read back as numbers.
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
   throw new Error(`${path} is ${JSON.stringify(value)}, which policy does not use`);
 }
 

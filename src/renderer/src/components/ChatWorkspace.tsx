@@ -4,7 +4,7 @@
 // chat.send has told us the response id: they are kept by response id until
 // claimed.
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
-import type { ChatMessage, ChatSessionSummary, EventPayload, ModelSummary, User } from '../../../shared/api.js';
+import type { ChatMessage, ChatSessionSummary, EventPayload, ModelSummary, User, Workload } from '../../../shared/api.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
 import { formatNumber, fullTime, shortTime } from '../format.js';
@@ -31,6 +31,8 @@ interface Generation {
 interface Props {
   user: User;
   model: ModelSummary | null;
+  /** The workloads the user's roles allow (the core lists no others); the first is the default. Never empty here. */
+  workloads: Workload[];
   maxPromptChars: number;
   loading: ModelLoadingEvent | null;
   selectedId: string | null;
@@ -48,7 +50,7 @@ function upsert(messages: ChatMessage[], message: ChatMessage): ChatMessage[] {
   return copy;
 }
 
-export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
+export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
   const [sessions, setSessions] = useState<ChatSessionSummary[] | null>(null);
   const [listError, setListError] = useState<ErrorInfo | null>(null);
   const [conversation, setConversation] = useState<Conversation | null>(null);
@@ -62,6 +64,9 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
   const [sending, setSending] = useState(false);
   const [stopping, setStopping] = useState(false);
   const [creating, setCreating] = useState(false);
+  const [chosenWorkloadId, setChosenWorkloadId] = useState<string | null>(null);
+  // The user's choice while policy still offers it; otherwise their default.
+  const workload = workloads.find((w) => w.id === chosenWorkloadId) ?? workloads[0] ?? null;
 
   const generationRef = useRef<Generation | null>(null);
   const unclaimedDone = useRef(new Map<string, ChatDone>());
@@ -193,7 +198,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
 
   async function newSession() {
     setCreating(true);
-    const result = await call('chat.create', {});
+    const result = await call('chat.create', workload ? { workloadId: workload.id } : {});
     setCreating(false);
     if (!result.ok) {
       setListError(result.error);
@@ -280,6 +285,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
   const current = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
   const generatingHere = generation !== null && current !== null && generation.sessionId === current.id;
   const errorHere = chatError && current && chatError.sessionId === current.id ? chatError.error : null;
+  const currentWorkloadName = current ? (workloads.find((w) => w.id === current.workloadId)?.name ?? current.workloadId) : null;
 
   return (
     <div className="chat-layout">
@@ -290,6 +296,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
             New session
           </button>
         </div>
+        <WorkloadPicker workloads={workloads} value={workload} onChange={setChosenWorkloadId} disabled={creating} />
         <ErrorAlert error={listError} />
         {sessions === null && !listError ? (
           <p className="sidebar-empty">
@@ -345,7 +352,7 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
               <div>
                 <h2 className="chat-title">{current.title || 'Untitled session'}</h2>
                 <p className="chat-subtitle">
-                  Started {fullTime(current.createdAt)}
+                  {currentWorkloadName} · Started {fullTime(current.createdAt)}
                   {current.endedAt !== null ? ` · Ended ${fullTime(current.endedAt)}` : ''}
                 </p>
               </div>
@@ -417,6 +424,40 @@ export function ChatWorkspace({ user, model, maxPromptChars, loading, selectedId
           </>
         )}
       </section>
+    </div>
+  );
+}
+
+/** Which workload a new session uses: a list when policy offers the user more than one, each with its description. */
+function WorkloadPicker({ workloads, value, onChange, disabled }: { workloads: Workload[]; value: Workload | null; onChange(id: string): void; disabled: boolean }) {
+  const id = useId();
+  const descriptionId = useId();
+  if (!value) return null;
+  if (workloads.length === 1) {
+    // Nothing to choose; say what the one workload is for when policy describes it.
+    return value.description ? (
+      <p className="workload-picker workload-single">
+        <strong>{value.name}</strong> — {value.description}
+      </p>
+    ) : null;
+  }
+  return (
+    <div className="workload-picker field">
+      <label htmlFor={id} className="field-label">
+        Workload for new sessions
+      </label>
+      <select id={id} value={value.id} onChange={(e) => onChange(e.target.value)} disabled={disabled} aria-describedby={value.description ? descriptionId : undefined}>
+        {workloads.map((w) => (
+          <option key={w.id} value={w.id}>
+            {w.name}
+          </option>
+        ))}
+      </select>
+      {value.description ? (
+        <p id={descriptionId} className="field-hint">
+          {value.description}
+        </p>
+      ) : null}
     </div>
   );
 }

@@ -13,7 +13,7 @@ import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelS
 import { AboutPanel } from './PolicyScreens.js';
 
 
-/** The model chats run on: the loaded one, else the one the first workload routes to, else the only one. */
+/** The model chats run on: the loaded one, else the one the user's first workload routes to, else the only one. */
 export function currentModel(inference: InferenceStatus | null): ModelSummary | null {
   if (!inference) return null;
   const byId = (id: string | null | undefined) => (id ? inference.models.find((m) => m.id === id) : undefined);
@@ -111,11 +111,23 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
         </section>
       </div>
     );
+  } else if (inference.workloads.length === 0) {
+    body = (
+      <div className="center-screen">
+        <section className="panel setup-panel">
+          <h1>No workload for your roles</h1>
+          <p>
+            None of the workloads set by policy is open to your roles ({user.roles.join(', ')}), so you cannot start a session. Ask IT to give your role a workload.
+          </p>
+        </section>
+      </div>
+    );
   } else {
     body = (
       <ChatWorkspace
         user={user}
         model={model}
+        workloads={inference.workloads}
         maxPromptChars={status.limits.maxPromptChars}
         loading={loading}
         selectedId={selectedSessionId}

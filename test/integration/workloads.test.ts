@@ -1,0 +1,249 @@
+// Workloads and models as managed policy describes them, through the real core
+// and the real llama.cpp engine on the generated test model: who may use which
+// workload, and how a workload's limits and a model's load settings reach
+// node-llama-cpp.
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
+import type { Core } from '../../src/main/core/index.js';
+import { createLlamaEngine } from '../../src/main/inference/index.js';
+import { evaluationPolicy, policyFromDocument, type ChatTemplate, type Policy } from '../../src/main/policy/index.js';
+import type { Role } from '../../src/shared/roles.js';
+import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
+import { tempDir } from '../support/temp.js';
+import { approvedTestModel } from '../support/test-model.js';
+
+let model: { path: string; sha256: string };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+beforeAll(async () => {
+  model = await approvedTestModel();
+});
+
+type Inference = Policy['inference'];
+type WorkloadInput = Omit<Inference['workloads'][number], 'roles'> & { roles?: Role[] };
+type ModelInput = Omit<Inference['models'][number], 'gpuLayers' | 'contextSize'> & Partial<Pick<Inference['models'][number], 'gpuLayers' | 'contextSize'>>;
+
+/** Two workloads on the test model; the researchers' one comes first, so a clinician's default must skip it. */
+const WORKLOADS: WorkloadInput[] = [
+  { id: 'research', name: 'Research questions', description: 'Questions about de-identified cohorts.', model: 'test', roles: ['researcher'] },
+  { id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', model: 'test' },
+];
+
+/** The evaluation policy with the test model listed by hash, these workloads, and the evaluation account holding `roles`. */
+function policyDocument(roles: Role[], options: { workloads?: WorkloadInput[]; model?: Partial<ModelInput>; inference?: Partial<Inference> } = {}) {
+  const document = structuredClone(evaluationPolicy) as unknown as Record<string, unknown> & { inference: Record<string, unknown> };
+  document.roles = { evaluationAccount: roles };
+  document.inference = {
+    ...document.inference,
+    ...options.inference,
+    models: [{ id: 'test', name: 'Test model', path: model.path, sha256: model.sha256, contextSize: 2048, ...options.model }],
+    workloads: options.workloads ?? WORKLOADS,
+  };
+  return document;
+}
+
+async function start(roles: Role[], options: Parameters<typeof policyDocument>[1] = {}): Promise<HeadlessCore> {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const core = await createHeadlessCore({ dataDir: dir.path, policy: policyFromDocument(policyDocument(roles, options), 'test policy'), log: () => undefined });
+  cleanups.push(() => core.close());
+  await call(core, 'auth.createFirstAccount', EVAL_USER);
+  return core;
+}
+
+interface AuditEntry {
+  action: string;
+  outcome: string;
+  reason?: string;
+  workload?: string;
+  sessionId?: string;
+  model?: { id: string; sha256?: string };
+  response?: { tokens?: number };
+  detail?: Record<string, unknown>;
+}
+
+function auditEvents(core: Core): AuditEntry[] {
+  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((row) => {
+    const record = JSON.parse(row.record) as {
+      event: { action: string; outcome: string; reason?: string };
+      enclave?: { workload?: string; session_id?: string; model?: { id: string; sha256?: string }; detail?: Record<string, unknown> };
+      ai?: { response?: { tokens?: number } };
+    };
+    return {
+      action: record.event.action,
+      outcome: record.event.outcome,
+      ...(record.event.reason ? { reason: record.event.reason } : {}),
+      ...(record.enclave?.workload ? { workload: record.enclave.workload } : {}),
+      ...(record.enclave?.session_id ? { sessionId: record.enclave.session_id } : {}),
+      ...(record.enclave?.model ? { model: record.enclave.model } : {}),
+      ...(record.ai?.response ? { response: record.ai.response } : {}),
+      ...(record.enclave?.detail ? { detail: record.enclave.detail } : {}),
+    };
+  });
+}
+
+/** Sends a prompt and waits for the whole answer; returns its text and the token count the audit recorded. */
+async function answer(core: Core, sessionId: string, text: string): Promise<{ text: string; tokens: number }> {
+  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === sessionId);
+  await call(core, 'chat.send', { sessionId, text });
+  const result = await done;
+  expect(result).toMatchObject({ status: 'complete', error: null });
+  const audited = auditEvents(core).findLast((e) => e.action === 'ai.response' && e.sessionId === sessionId);
+  return { text: result.message!.content, tokens: audited!.response!.tokens! };
+}
+
+describe('workloads by role', () => {
+  it('model.status lists only the workloads the user\'s roles allow, with their descriptions', async () => {
+    const clinician = await start(['clinician']);
+    expect((await call(clinician, 'model.status', {})).workloads).toEqual([
+      { id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', modelId: 'test' },
+    ]);
+    const researcher = await start(['researcher']);
+    expect((await call(researcher, 'model.status', {})).workloads.map((w) => w.id)).toEqual(['research', 'notes']);
+    // A compliance officer may read the status but chats with nothing.
+    const officer = await start(['compliance']);
+    expect((await call(officer, 'model.status', {})).workloads).toEqual([]);
+  });
+
+  it('a clinician\'s default is the first workload they may use; one they may not is refused, audited, and nothing is created', async () => {
+    const core = await start(['clinician']);
+    const session = await call(core, 'chat.create', {});
+    expect(session.workloadId).toBe('notes');
+    expect(auditEvents(core).at(-1)).toMatchObject({ action: 'session.create', outcome: 'success', workload: 'notes' });
+
+    expect(await callError(core, 'chat.create', { workloadId: 'research' })).toEqual({
+      code: 'forbidden',
+      message: 'The workload "Research questions" is not open to your roles (clinician); it is for researcher.',
+    });
+    expect(auditEvents(core).at(-1)).toEqual({ action: 'session.create', outcome: 'failure', reason: 'forbidden', workload: 'research', detail: { allowed_roles: 'researcher' } });
+    expect((await call(core, 'chat.list', {})).map((s) => s.workloadId)).toEqual(['notes']);
+    // A workload policy does not have is not found, not forbidden.
+    expect((await callError(core, 'chat.create', { workloadId: 'no-such' })).code).toBe('not_found');
+
+    // The researcher gets the researchers' workload by default, the first in policy order.
+    const researcher = await start(['researcher']);
+    expect((await call(researcher, 'chat.create', {})).workloadId).toBe('research');
+    expect((await call(researcher, 'chat.create', { workloadId: 'notes' })).workloadId).toBe('notes');
+  });
+
+  it('a user whose roles allow no workload is told so, and the refusal is audited', async () => {
+    const core = await start(['clinician'], { workloads: [WORKLOADS[0]!] });
+    expect((await call(core, 'model.status', {})).workloads).toEqual([]);
+    const error = await callError(core, 'chat.create', {});
+    expect(error).toEqual({
+      code: 'forbidden',
+      message: 'None of the workloads set by policy is open to your roles (clinician), so you cannot start a session. Ask IT to give your role a workload.',
+    });
+    expect(auditEvents(core).at(-1)).toEqual({ action: 'session.create', outcome: 'failure', reason: 'no_workload' });
+    expect(await call(core, 'chat.list', {})).toEqual([]);
+  });
+
+  it('when policy takes a workload away from a role, its open sessions take no more prompts', async () => {
+    const { core, policyFile, dispose } = await startWatchedCore(JSON.stringify(policyDocument(['clinician'])));
+    cleanups.push(dispose);
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const session = await call(core, 'chat.create', { workloadId: 'notes' });
+
+    const changed = nextEvent(core, 'policy.changed', () => true, 10_000);
+    writeFileSync(policyFile, JSON.stringify(policyDocument(['clinician'], { workloads: [WORKLOADS[0]!, { ...WORKLOADS[1]!, roles: ['researcher'] }] })));
+    await changed;
+    expect((await call(core, 'model.status', {})).workloads).toEqual([]);
+    expect(await callError(core, 'chat.send', { sessionId: session.id, text: 'Summarise this note.' })).toEqual({
+      code: 'forbidden',
+      message: 'The workload "Clinical notes" of this session is no longer open to your roles (clinician). Start a new session — nothing was sent.',
+    });
+    expect(auditEvents(core).at(-1)).toMatchObject({ action: 'ai.prompt', outcome: 'failure', reason: 'forbidden', workload: 'notes', sessionId: session.id });
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages).toEqual([]);
+  });
+});
+
+describe('a workload\'s generation settings', () => {
+  it('maxTokens caps the answer, and inference.maxResponseTokens caps maxTokens; each prompt names workload, model and hash', async () => {
+    const core = await start(['clinician'], {
+      inference: { maxResponseTokens: 40 },
+      workloads: [
+        { id: 'brief', name: 'Brief', model: 'test', maxTokens: 5, temperature: 0 },
+        { id: 'capped', name: 'Capped by policy', model: 'test', maxTokens: 500, temperature: 0 },
+        { id: 'default', name: 'Policy limit', model: 'test', temperature: 0 },
+      ],
+    });
+    const prompt = 'Write a long discharge summary for a patient admitted with pneumonia.';
+    const lengths: Record<string, number> = {};
+    for (const workloadId of ['brief', 'capped', 'default']) {
+      const session = await call(core, 'chat.create', { workloadId });
+      lengths[workloadId] = (await answer(core, session.id, prompt)).tokens;
+      const promptEvent = auditEvents(core).findLast((e) => e.action === 'ai.prompt' && e.sessionId === session.id);
+      expect(promptEvent).toMatchObject({ outcome: 'success', workload: workloadId, model: { id: 'test', sha256: model.sha256 } });
+    }
+    // The random-weight model never stops by itself this early, so each answer runs to its limit.
+    expect(lengths).toEqual({ brief: 5, capped: 40, default: 40 });
+  });
+
+  it('temperature 0 gives the same answer to the same prompt every time; a high temperature samples another', async () => {
+    const core = await start(['clinician'], {
+      workloads: [
+        { id: 'greedy', name: 'Deterministic', model: 'test', maxTokens: 24, temperature: 0 },
+        { id: 'creative', name: 'Creative', model: 'test', maxTokens: 24, temperature: 2 },
+      ],
+    });
+    const prompt = 'List three causes of chest pain.';
+    const ask = async (workloadId: string) => (await answer(core, (await call(core, 'chat.create', { workloadId })).id, prompt)).text;
+    const greedy = [await ask('greedy'), await ask('greedy'), await ask('greedy')];
+    expect(greedy[0]!.length).toBeGreaterThan(0);
+    expect(new Set(greedy).size).toBe(1);
+    // At temperature 2 the 24 tokens are sampled, not the most likely ones. (Two sampled answers are not
+    // compared with each other: node-llama-cpp seeds its sampler with the current second when none is given.)
+    expect(await ask('creative')).not.toBe(greedy[0]);
+  });
+
+  it('gpuLayers 0 loads the model on the CPU, and model.load records the device and the layers offloaded', async () => {
+    const core = await start(['clinician'], { model: { gpuLayers: 0 } });
+    const session = await call(core, 'chat.create', {});
+    await answer(core, session.id, 'Hello.');
+    expect((await call(core, 'model.status', {})).device).toMatchObject({ kind: 'cpu' });
+    expect(auditEvents(core).find((e) => e.action === 'model.load')).toMatchObject({
+      outcome: 'success',
+      model: { id: 'test', sha256: model.sha256 },
+      detail: { device: 'cpu', gpu_layers: 0, chat_template: 'auto' },
+    });
+  });
+});
+
+describe('the model\'s load settings in the engine', () => {
+  it('gpuLayers 0 keeps the model on the CPU even where "auto" offloads it to a GPU', async () => {
+    const engine = createLlamaEngine();
+    cleanups.push(() => engine.unload());
+    const auto = await engine.load({ id: 'test', path: model.path, contextSize: 1024 }, { gpu: 'auto' });
+    const cpu = await engine.load({ id: 'test', path: model.path, contextSize: 1024, gpuLayers: 0 }, { gpu: 'auto' });
+    expect(cpu).toMatchObject({ gpuLayers: 0, device: { kind: 'cpu' } });
+    // Where this runs on a GPU machine, 'auto' really offloaded, so the 0 above is the setting at work.
+    if (auto.device.kind !== 'cpu') expect(auto.gpuLayers).toBeGreaterThan(0);
+    else expect(auto.gpuLayers).toBe(0);
+  });
+
+  it('chatTemplate chooses the chat wrapper the prompt is written in; a changed setting reloads the model', async () => {
+    const engine = createLlamaEngine();
+    cleanups.push(() => engine.unload());
+    const promptTokens = async (chatTemplate: ChatTemplate | undefined) => {
+      await engine.load({ id: 'test', path: model.path, contextSize: 1024, chatTemplate }, { gpu: 'off' });
+      const result = await engine.generate({
+        chatId: `chat-${chatTemplate ?? 'auto'}`,
+        systemPrompt: 'You are brief.',
+        history: [],
+        prompt: 'Hello.',
+        maxTokens: 1,
+        signal: new AbortController().signal,
+        onText: () => undefined,
+      });
+      return result.promptTokens;
+    };
+    const counts = { auto: await promptTokens(undefined), llama3: await promptTokens('llama3'), mistral: await promptTokens('mistral'), gemma: await promptTokens('gemma') };
+    // Each wrapper frames the same turn with its own markers, so the model reads a different number of tokens.
+    expect(new Set(Object.values(counts)).size).toBe(4);
+    expect(await promptTokens('llama3')).toBe(counts.llama3);
+  });
+});
