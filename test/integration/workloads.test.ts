@@ -200,6 +200,22 @@ describe('a workload\'s generation settings', () => {
     expect(await ask('creative')).not.toBe(greedy[0]);
   });
 
+  it('deterministic mode (policy) overrides a workload\'s temperature: the same answer across seconds, equal to the greedy one', async () => {
+    const workloads: WorkloadInput[] = [
+      { id: 'greedy', name: 'Deterministic', model: 'test', maxTokens: 24, temperature: 0 },
+      { id: 'creative', name: 'Creative', model: 'test', maxTokens: 24, temperature: 2 },
+    ];
+    const prompt = 'List three causes of chest pain.';
+    const askIn = async (core: Core, workloadId: string) => (await answer(core, (await call(core, 'chat.create', { workloadId })).id, prompt)).text;
+    const reference = await askIn(await start(['clinician'], { workloads }), 'greedy');
+    const core = await start(['clinician'], { workloads, inference: { deterministic: true } });
+    const first = await askIn(core, 'creative');
+    // node-llama-cpp would otherwise seed by the current second: cross one.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await askIn(core, 'creative')).toBe(first);
+    expect(first).toBe(reference);
+  });
+
   it('gpuLayers 0 loads the model on the CPU, and model.load records the device and the layers offloaded', async () => {
     const core = await start(['clinician'], { model: { gpuLayers: 0 } });
     const session = await call(core, 'chat.create', {});

@@ -155,7 +155,7 @@ export class ChatService {
       user,
       session,
       model,
-      { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, temperature: workload.temperature },
+      { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, ...sampling(workload, this.policy()) },
       generation,
     );
     this.#generations.set(session.id, generation);
@@ -182,7 +182,7 @@ export class ChatService {
     user: User,
     session: SessionRow,
     model: AllowedModel,
-    turn: { promptId: string; responseId: string; text: string; history: ChatTurn[]; systemPrompt: string | undefined; maxTokens: number; temperature: number | undefined },
+    turn: { promptId: string; responseId: string; text: string; history: ChatTurn[]; systemPrompt: string | undefined; maxTokens: number; temperature: number | undefined; seed: number | undefined },
     generation: Generation,
   ): Promise<void> {
     const base = { sessionId: session.id, responseId: turn.responseId };
@@ -196,6 +196,7 @@ export class ChatService {
         prompt: turn.text,
         maxTokens: turn.maxTokens,
         temperature: turn.temperature,
+        seed: turn.seed,
         signal: generation.controller.signal,
         onText: (chunk) => {
           text += chunk;
@@ -339,3 +340,12 @@ function toSummary(row: SessionRow): ChatSessionSummary {
 function toMessage(row: MessageRow): ChatMessage {
   return { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: row.created_at, replyTo: row.reply_to };
 }
+
+/** The seed of deterministic mode: any fixed number would do; this one is recorded here so IT's acceptance checks can be repeated. */
+export const DETERMINISTIC_SEED = 20_261_123;
+
+/** Deterministic mode (policy) overrides a workload's temperature: greedy, with a fixed seed. */
+function sampling(workload: { temperature?: number | undefined }, policy: Policy): { temperature: number | undefined; seed: number | undefined } {
+  return policy.inference.deterministic ? { temperature: 0, seed: DETERMINISTIC_SEED } : { temperature: workload.temperature, seed: undefined };
+}
+

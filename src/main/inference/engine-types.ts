@@ -43,6 +43,8 @@ export interface GenerateRequest {
   maxTokens: number;
   /** Sampling temperature; 0 or undefined is greedy (always the most likely token). */
   temperature?: number | undefined;
+  /** A fixed sampling seed (deterministic mode); undefined lets node-llama-cpp pick one. */
+  seed?: number | undefined;
   signal: AbortSignal;
   onText(text: string): void;
 }

@@ -233,6 +233,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
         maxTokens: request.maxTokens,
         // node-llama-cpp's default (0) is greedy; only a workload's own temperature changes it.
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
         signal,
         stopOnAbortSignal: true,
         onTextChunk: (chunk) => {

@@ -254,6 +254,9 @@ export const PolicySchema = z
         gpu: z.enum(['auto', 'off']).default('auto').meta({ description: 'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU.', userSettable: true }),
         maxPromptChars: z.number().int().min(1).max(200_000).default(16_000).meta({ description: 'Longest prompt a user may send, in characters.' }),
         maxResponseTokens: z.number().int().min(1).max(32_768).default(1024).meta({ description: 'Longest answer the model may write, in tokens.' }),
+        deterministic: z.boolean().default(false).meta({
+          description: 'For tests and IT acceptance checks: every answer uses temperature 0 and a fixed sampling seed, so the same prompt to the same model always gives the same answer.',
+        }),
       })
       .strict()
       .prefault({})
