@@ -27,7 +27,7 @@ import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
 import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, type Transport } from '../../src/main/siem/index.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
-import { call } from '../support/core.js';
+import { call, callError } from '../support/core.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { tempDir } from '../support/temp.js';
 
@@ -422,6 +422,14 @@ describe('in the core', () => {
     expect(exportEvent.enclave.detail).toMatchObject({ filter_user: 'dr.grey', selected_events: exported.selectedEvents });
     // The search is now itself a matching event.
     expect((await call(core, 'audit.search', { action: 'audit.search', limit: 10 })).total).toBe(1);
+
+    // A range that ends before it starts is refused before anything is searched, exported or audited.
+    const searchesBefore = (await call(core, 'audit.search', { action: 'audit.search', limit: 1 })).total;
+    for (const method of ['audit.search', 'audit.export'] as const) {
+      const refused = await callError(core, method, { from: Date.parse('2026-11-02T00:00:00Z'), to: Date.parse('2026-11-01T00:00:00Z') });
+      expect(refused).toMatchObject({ code: 'invalid_input', message: expect.stringContaining('The start of the range is after its end.') });
+    }
+    expect((await call(core, 'audit.search', { action: 'audit.search', limit: 1 })).total).toBe(searchesBefore + 1);
   });
 });
 

@@ -1,5 +1,7 @@
-// What the harnesses that run real daemons (Samba, rsyslog) share: is a port
-// open, is a process alive, wait until something holds.
+// What the harnesses that run real daemons and tools (Samba, rsyslog, SoftHSM,
+// openssl) share: run a tool, is a port open, is a process alive, wait until
+// something holds.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
@@ -44,3 +46,19 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
     await sleep(intervalMs);
   }
 }
+
+/** Runs a command-line tool; rejects with the end of its output when it fails. */
+export function runTool(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(file, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (error) {
+        const how = (error as NodeJS.ErrnoException).code ?? error.signal ?? error.message;
+        reject(new Error(`${file} ${args.join(' ')} failed (${String(how)}):\n${output.split('\n').slice(-40).join('\n')}`));
+      } else {
+        resolvePromise(output);
+      }
+    });
+  });
+}
+

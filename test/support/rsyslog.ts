@@ -31,13 +31,13 @@
 // watchdog's process group. No root needed; needs `openssl` and `rsyslogd`
 // with the gtls driver (scripts/test.sh installs rsyslog and rsyslog-gnutls).
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, portOpen, sleep, waitFor } from './daemon.js';
+import { isAlive, portOpen, runTool, sleep, waitFor } from './daemon.js';
 
 export interface RsyslogPki {
   /** PEM: the CA that issued the receiver's server certificate and the workstation's client certificate. */
@@ -110,20 +110,6 @@ const SERVER_NAMES = ['IP:127.0.0.1', 'DNS:localhost', 'DNS:siem.enclave.test'];
 // --- Small helpers -------------------------------------------------------------------------------
 
 
-function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(file, args, { env: options.env ?? process.env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`;
-      if (error) {
-        const how = (error as NodeJS.ErrnoException).code ?? error.signal ?? error.message;
-        reject(new Error(`${file} ${args.join(' ')} failed (${String(how)}):\n${output.split('\n').slice(-40).join('\n')}`));
-      } else {
-        resolvePromise(output);
-      }
-    });
-  });
-}
-
 function findRsyslogd(): string {
   for (const candidate of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd', '/usr/bin/rsyslogd']) {
     if (existsSync(candidate)) return candidate;
@@ -157,7 +143,7 @@ async function tailOf(file: string, lines: number): Promise<string> {
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 async function makeCa(dir: string, name: string, commonName: string): Promise<void> {
-  await run('openssl', [
+  await runTool('openssl', [
     'req', '-x509', ...EC_KEY, '-sha256', '-days', '30',
     '-subj', `/O=Enclave tests/CN=${commonName}`,
     '-addext', 'basicConstraints=critical,CA:TRUE',
@@ -181,8 +167,8 @@ async function issue(dir: string, ca: string, name: string, commonName: string, 
     ].join('\n'),
   );
   const csr = join(dir, `${name}.csr`);
-  await run('openssl', ['req', '-new', ...EC_KEY, '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', join(dir, `${name}.key`), '-out', csr]);
-  await run('openssl', [
+  await runTool('openssl', ['req', '-new', ...EC_KEY, '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', join(dir, `${name}.key`), '-out', csr]);
+  await runTool('openssl', [
     'x509', '-req', '-in', csr, '-CA', join(dir, `${ca}.pem`), '-CAkey', join(dir, `${ca}.key`),
     '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
     '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.pem`),
@@ -334,11 +320,11 @@ export async function startRsyslog(options: RsyslogOptions = {}): Promise<Rsyslo
     const logFile = join(dir, 'rsyslogd.log');
     const pidFile = join(dir, 'rsyslogd.pid');
     const workDir = join(dir, 'work');
-    await run('mkdir', ['-p', workDir]);
+    await runTool('mkdir', ['-p', workDir]);
     await writeFile(configFile, rsyslogConfig({ workDir, port, caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, outputFile, logFile }));
     // Fails here, with rsyslog's own words, on a config error or a missing gtls driver.
     try {
-      await run(rsyslogd, ['-N1', '-f', configFile]);
+      await runTool(rsyslogd, ['-N1', '-f', configFile]);
     } catch (error) {
       const hint = /gtls|lmnsd/i.test(String(error)) ? '\n(the GnuTLS stream driver is missing: apt-get install rsyslog-gnutls)' : '';
       throw new Error(`rsyslogd rejected the test configuration ${configFile}:\n${String(error)}${hint}`);

@@ -70,13 +70,13 @@
 // `softhsm2-util` (softhsm2), `pkcs11-tool` (opensc) and a C compiler (`cc`, or
 // $CC); no root, no network.
 
-import { execFile } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runTool } from './daemon.js';
 
 export type SmartCardKey = 'clinician' | 'admin' | 'revoked' | 'noUpn' | 'expired' | 'otherCa' | 'noEku';
 
@@ -189,20 +189,6 @@ const DAY_MS = 86_400_000;
 
 // --- Small helpers -------------------------------------------------------------------------------
 
-function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(file, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`;
-      if (error) {
-        const how = (error as NodeJS.ErrnoException).code ?? error.signal ?? error.message;
-        reject(new Error(`${file} ${args.join(' ')} failed (${String(how)}):\n${output.split('\n').slice(-40).join('\n')}`));
-      } else {
-        resolvePromise(output);
-      }
-    });
-  });
-}
-
 /** YYYYMMDDHHMMSSZ, as `openssl ca` takes dates. */
 function asn1Time(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace(/[-:T]/g, '')}Z`;
@@ -296,11 +282,11 @@ async function makeCa(
   const caKeyArgs = ['-newkey', 'rsa:2048', '-nodes', '-sha256', '-config', config];
   // The CA and the cards' keys and requests in parallel, then the signatures one by one.
   const [, ...requests] = await Promise.all([
-    run('openssl', ['req', '-x509', ...caKeyArgs, '-days', '3650', '-extensions', 'v3_ca', '-subj', `/C=US/O=Enclave Test Hospital/CN=${commonName}`, '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.pem')], { env }),
+    runTool('openssl', ['req', '-x509', ...caKeyArgs, '-days', '3650', '-extensions', 'v3_ca', '-subj', `/C=US/O=Enclave Test Hospital/CN=${commonName}`, '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.pem')], { env }),
     ...cards.map(async ({ key, spec }) => {
       const keyFile = join(cardsDir, `${key}.key`);
       const csr = join(cardsDir, `${key}.csr`);
-      await run('openssl', ['req', '-new', ...caKeyArgs, '-subj', `/C=US/O=Enclave Test Hospital/OU=People/CN=${spec.displayName}`, '-keyout', keyFile, '-out', csr], { env });
+      await runTool('openssl', ['req', '-new', ...caKeyArgs, '-subj', `/C=US/O=Enclave Test Hospital/OU=People/CN=${spec.displayName}`, '-keyout', keyFile, '-out', csr], { env });
       return { key, keyFile, csr };
     }),
   ]);
@@ -310,7 +296,7 @@ async function makeCa(
     const certFile = join(cardsDir, `${key}.pem`);
     // An expired card: valid through 2020 only (notBefore 2020-01-01, notAfter 2021-01-01).
     const dates = spec.expired ? ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z'] : ['-startdate', asn1Time(Date.now() - DAY_MS)];
-    await run('openssl', ['ca', '-batch', '-notext', '-config', config, '-extensions', `card_${key}`, ...dates, '-in', csr, '-out', certFile], { env });
+    await runTool('openssl', ['ca', '-batch', '-notext', '-config', config, '-extensions', `card_${key}`, ...dates, '-in', csr, '-out', certFile], { env });
     issued.push({ key, keyFile, certFile });
   }
   return { config, env, issued };
@@ -318,8 +304,8 @@ async function makeCa(
 
 async function makeCrl(config: string, env: NodeJS.ProcessEnv, out: string, extra: string[]): Promise<void> {
   const pem = `${out}.pem`;
-  await run('openssl', ['ca', '-batch', '-gencrl', '-config', config, ...extra, '-out', pem], { env });
-  await run('openssl', ['crl', '-in', pem, '-outform', 'DER', '-out', out], { env });
+  await runTool('openssl', ['ca', '-batch', '-gencrl', '-config', config, ...extra, '-out', pem], { env });
+  await runTool('openssl', ['crl', '-in', pem, '-outform', 'DER', '-out', out], { env });
 }
 
 // --- The test card reader (PKCS#11 module in front of SoftHSM2) ------------------------------------
@@ -725,7 +711,7 @@ async function buildReader(
   );
   await writeFile(source, READER_SOURCE.replace('/*@WRAPPERS@*/', wrappers).replace('/*@ASSIGNMENTS@*/', assignments));
   const out = join(readerDir, 'enclave-test-reader.so');
-  await run(process.env.CC ?? 'cc', [
+  await runTool(process.env.CC ?? 'cc', [
     '-shared', '-fPIC', '-O2', '-fvisibility=hidden', '-Wall', '-Werror=incompatible-pointer-types', '-Werror=implicit-function-declaration',
     '-I', includes, '-I', readerDir, '-o', out, source, '-ldl', '-lpthread',
   ]);
@@ -790,7 +776,7 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
     const crlFile = join(dir, 'current.crl');
     const now = Date.now();
     await makeCrl(ca.config, ca.env, staleCrlFile, ['-crl_lastupdate', asn1Time(now - 10 * DAY_MS), '-crl_nextupdate', asn1Time(now - 2 * DAY_MS)]);
-    await run('openssl', ['ca', '-batch', '-config', ca.config, '-revoke', join(cardsDir, 'revoked.pem'), '-crl_reason', 'keyCompromise'], { env: ca.env });
+    await runTool('openssl', ['ca', '-batch', '-config', ca.config, '-revoke', join(cardsDir, 'revoked.pem'), '-crl_reason', 'keyCompromise'], { env: ca.env });
     await makeCrl(ca.config, ca.env, crlFile, ['-crldays', '7']);
     const pkiMs = performance.now() - pkiStarted;
 
@@ -811,7 +797,7 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
         const stagingConf = join(staging, 'softhsm2.conf');
         await writeFile(stagingConf, [`directories.tokendir = ${join(staging, 'tokens')}`, 'objectstore.backend = file', 'log.level = ERROR', ''].join('\n'));
         const stagingEnv = { ...process.env, SOFTHSM2_CONF: stagingConf };
-        await run('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', spec.pin, '--so-pin', SO_PIN], { env: stagingEnv });
+        await runTool('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', spec.pin, '--so-pin', SO_PIN], { env: stagingEnv });
         const certPem = readFileSync(certFile, 'utf8');
         const cert = new X509Certificate(certPem);
         const files = { key: join(cardsDir, `${key}.key.der`), pub: join(cardsDir, `${key}.pub.der`), cert: join(cardsDir, `${key}.cer`) };
@@ -819,10 +805,10 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
         await writeFile(files.pub, createPublicKey(certPem).export({ type: 'spki', format: 'der' }));
         await writeFile(files.cert, cert.raw);
         const p11 = ['--module', SOFTHSM2_MODULE, '--token-label', tokenLabel, '--login', '--pin', spec.pin, '--id', '01'];
-        await run('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign'], { env: stagingEnv });
-        await run('pkcs11-tool', [...p11, '--write-object', files.pub, '--type', 'pubkey', '--label', PIV_LABELS.publicKey], { env: stagingEnv });
-        await run('pkcs11-tool', [...p11, '--write-object', files.cert, '--type', 'cert', '--label', PIV_LABELS.certificate], { env: stagingEnv });
-        const tokenSerial = parseShowSlots(await run('softhsm2-util', ['--show-slots'], { env: stagingEnv })).get(tokenLabel);
+        await runTool('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign'], { env: stagingEnv });
+        await runTool('pkcs11-tool', [...p11, '--write-object', files.pub, '--type', 'pubkey', '--label', PIV_LABELS.publicKey], { env: stagingEnv });
+        await runTool('pkcs11-tool', [...p11, '--write-object', files.cert, '--type', 'cert', '--label', PIV_LABELS.certificate], { env: stagingEnv });
+        const tokenSerial = parseShowSlots(await runTool('softhsm2-util', ['--show-slots'], { env: stagingEnv })).get(tokenLabel);
         if (!tokenSerial) throw new Error(`smart-card lab: token ${tokenLabel} not found after softhsm2-util --init-token`);
         const [tokenDir, ...others] = await readdir(join(staging, 'tokens'));
         if (!tokenDir || others.length) throw new Error(`smart-card lab: expected one token directory in ${staging}`);
