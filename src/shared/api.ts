@@ -61,6 +61,20 @@ export const SessionState = z.discriminatedUnion('state', [
 ]);
 export type SessionState = z.infer<typeof SessionState>;
 
+/**
+ * Whether an allowed model may be used. checking: its file is being verified
+ * (progress 0–1 while hashed). ready: verified (reason 'cached' when from the
+ * hash cache, while a fresh hash runs in the background). rejected: refused,
+ * reason model_file_missing, model_corrupt or hash_mismatch, with a message.
+ */
+export const ModelAvailability = z.object({
+  state: z.enum(['checking', 'ready', 'rejected']),
+  reason: z.string().nullable(),
+  message: z.string().nullable(),
+  progress: z.number().min(0).max(1).nullable(),
+});
+export type ModelAvailability = z.infer<typeof ModelAvailability>;
+
 export const ModelSummary = z.object({
   id: z.string(),
   name: z.string(),
@@ -70,6 +84,7 @@ export const ModelSummary = z.object({
   source: z.enum(['policy', 'evaluation']),
   /** True for the generated random-weight test model: its output is noise. */
   isTestModel: z.boolean(),
+  availability: ModelAvailability,
 });
 export type ModelSummary = z.infer<typeof ModelSummary>;
 
@@ -108,6 +123,25 @@ export const AppStatus = z.object({
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
+/** A model being verified or loaded (for the status bar). */
+export const ModelLoading = z.object({
+  modelId: z.string(),
+  phase: z.enum(['verifying', 'loading', 'ready', 'failed']),
+  /** 0–1 while loading, where llama.cpp reports it. */
+  progress: z.number().min(0).max(1).nullable(),
+  message: z.string().nullable(),
+});
+
+/**
+ * Answers waiting for the model: one is written at a time (the model's
+ * compute is shared), the others wait in order and can be stopped.
+ */
+export const GenerationQueue = z.object({
+  running: z.object({ sessionId: Id, responseId: Id }).nullable(),
+  waiting: z.array(z.object({ sessionId: Id, responseId: Id })),
+});
+export type GenerationQueue = z.infer<typeof GenerationQueue>;
+
 export const InferenceStatus = z.object({
   models: z.array(ModelSummary),
   /** The workloads the signed-in user may use, in policy order; the first is their default. Empty: none is open to their roles. */
@@ -116,6 +150,11 @@ export const InferenceStatus = z.object({
   loadedModelId: z.string().nullable(),
   /** What llama.cpp runs on, e.g. 'cpu' or 'cuda'; null until a model was loaded. */
   device: z.object({ kind: z.enum(['cpu', 'cuda', 'vulkan', 'metal']), name: z.string() }).nullable(),
+  /** The loaded model's layers on the GPU, and why it runs on fewer than asked (e.g. not enough VRAM); null until loaded. */
+  offload: z.object({ gpuLayers: z.number(), totalLayers: z.number(), fallback: z.string().nullable() }).nullable(),
+  /** A model being verified or loaded now, with progress 0–1 where known. */
+  loading: ModelLoading.nullable(),
+  queue: GenerationQueue,
 });
 export type InferenceStatus = z.infer<typeof InferenceStatus>;
 
@@ -371,7 +410,11 @@ export const events = {
   'policy.changed': PolicyState,
   /** Delivery state changed (a batch sealed, sent, or a destination failed). */
   'siem.changed': SiemStatus,
-  'model.loading': z.object({ modelId: z.string(), phase: z.enum(['verifying', 'loading', 'ready', 'failed']), message: z.string().nullable() }),
+  'model.loading': ModelLoading,
+  /** A model's availability changed (checked, refused, or its check progressed); read model.status again. */
+  'model.changed': z.object({ modelId: z.string() }),
+  /** The answers waiting for the model changed. */
+  'chat.queue': GenerationQueue,
 } as const;
 
 export type Calls = typeof calls;

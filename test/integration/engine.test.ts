@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } fro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlamaEngine, type LlamaEngine } from '../../src/main/inference/engine.js';
-import type { ChatTurn, GenerateRequest, GenerateResult } from '../../src/main/inference/engine-types.js';
+import type { ChatTurn, EngineModel, GenerateRequest, GenerateResult } from '../../src/main/inference/engine-types.js';
 import { writeTestModel } from '../../src/main/inference/gguf/test-model.js';
 import { hashModelFileCached, sha256File } from '../../src/main/inference/model-file.js';
 import { openStore } from '../../src/main/store/index.js';
@@ -14,12 +14,14 @@ import { tempDir } from '../support/temp.js';
 
 const dir = tempDir('enclave-engine-');
 let modelPath: string;
+let tinyModel: EngineModel;
 let engine: LlamaEngine;
 
 beforeAll(async () => {
   modelPath = (await writeTestModel(join(dir.path, 'tiny.gguf'))).path;
   engine = createLlamaEngine();
-  await engine.load({ id: 'tiny', path: modelPath, contextSize: 2048 }, { gpu: 'off' });
+  tinyModel = { id: 'tiny', path: modelPath, contextSize: 2048 };
+  await engine.load(tinyModel, { gpu: 'off' });
 });
 
 afterAll(async () => {
@@ -63,12 +65,14 @@ async function rejection(promise: Promise<unknown>): Promise<EnclaveError> {
 
 describe('llama engine', () => {
   it('loads the generated model on the CPU and says so; loading it again is a no-op', async () => {
-    expect(engine.loaded()).toEqual({ modelId: 'tiny', path: modelPath, device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) }, gpuLayers: 0 });
+    expect(engine.loaded()).toEqual({
+      modelId: 'tiny', path: modelPath, device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) }, gpuLayers: 0, totalLayers: 3, fallback: null,
+    });
     const started = Date.now();
     const again = await engine.load({ id: 'tiny', path: modelPath, contextSize: 2048 }, { gpu: 'off' });
     expect(again).toEqual(engine.loaded());
     expect(Date.now() - started).toBeLessThan(100);
-    expect(engine.countTokens('the patient has a fever')).toBe(5);
+    expect(await engine.countTokens(tinyModel, 'the patient has a fever')).toBe(5);
   });
 
   it('streams the answer in chunks that add up to the returned text, and stops at maxTokens', async () => {
@@ -81,7 +85,7 @@ describe('llama engine', () => {
     expect(result.text).not.toContain('<|im_');
     expect(result).toMatchObject({ responseTokens: 24, stopReason: 'max-tokens' });
     // The prompt as the model reads it: ChatML framing around the user's words.
-    expect(result.promptTokens).toBeGreaterThan(engine.countTokens('Summarise the clinic note.'));
+    expect(result.promptTokens).toBeGreaterThan(await engine.countTokens(tinyModel, 'Summarise the clinic note.'));
   });
 
   it('honours a small maxTokens', async () => {

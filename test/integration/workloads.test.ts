@@ -10,6 +10,7 @@ import { createLlamaEngine } from '../../src/main/inference/index.js';
 import { evaluationPolicy, policyFromDocument, type ChatTemplate, type Policy } from '../../src/main/policy/index.js';
 import type { Role } from '../../src/shared/roles.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
+import { answer, auditEvents, policyDocument as policyDocumentFor, startWithPolicy, WORKLOADS, type WorkloadInput } from '../support/workload-core.js';
 import { tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
 
@@ -23,77 +24,12 @@ beforeAll(async () => {
   model = await approvedTestModel();
 });
 
-type Inference = Policy['inference'];
-type WorkloadInput = Omit<Inference['workloads'][number], 'roles'> & { roles?: Role[] };
-type ModelInput = Omit<Inference['models'][number], 'gpuLayers' | 'contextSize'> & Partial<Pick<Inference['models'][number], 'gpuLayers' | 'contextSize'>>;
-
-/** Two workloads on the test model; the researchers' one comes first, so a clinician's default must skip it. */
-const WORKLOADS: WorkloadInput[] = [
-  { id: 'research', name: 'Research questions', description: 'Questions about de-identified cohorts.', model: 'test', roles: ['researcher'] },
-  { id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', model: 'test' },
-];
-
-/** The evaluation policy with the test model listed by hash, these workloads, and the evaluation account holding `roles`. */
-function policyDocument(roles: Role[], options: { workloads?: WorkloadInput[]; model?: Partial<ModelInput>; inference?: Partial<Inference> } = {}) {
-  const document = structuredClone(evaluationPolicy) as unknown as Record<string, unknown> & { inference: Record<string, unknown> };
-  document.roles = { evaluationAccount: roles };
-  document.inference = {
-    ...document.inference,
-    ...options.inference,
-    models: [{ id: 'test', name: 'Test model', path: model.path, sha256: model.sha256, contextSize: 2048, ...options.model }],
-    workloads: options.workloads ?? WORKLOADS,
-  };
-  return document;
+function policyDocument(roles: Role[], options: Parameters<typeof policyDocumentFor>[2] = {}) {
+  return policyDocumentFor(model, roles, options);
 }
 
-async function start(roles: Role[], options: Parameters<typeof policyDocument>[1] = {}): Promise<HeadlessCore> {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const core = await createHeadlessCore({ dataDir: dir.path, policy: policyFromDocument(policyDocument(roles, options), 'test policy'), log: () => undefined });
-  cleanups.push(() => core.close());
-  await call(core, 'auth.createFirstAccount', EVAL_USER);
-  return core;
-}
-
-interface AuditEntry {
-  action: string;
-  outcome: string;
-  reason?: string;
-  workload?: string;
-  sessionId?: string;
-  model?: { id: string; sha256?: string };
-  response?: { tokens?: number };
-  detail?: Record<string, unknown>;
-}
-
-function auditEvents(core: Core): AuditEntry[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((row) => {
-    const record = JSON.parse(row.record) as {
-      event: { action: string; outcome: string; reason?: string };
-      enclave?: { workload?: string; session_id?: string; model?: { id: string; sha256?: string }; detail?: Record<string, unknown> };
-      ai?: { response?: { tokens?: number } };
-    };
-    return {
-      action: record.event.action,
-      outcome: record.event.outcome,
-      ...(record.event.reason ? { reason: record.event.reason } : {}),
-      ...(record.enclave?.workload ? { workload: record.enclave.workload } : {}),
-      ...(record.enclave?.session_id ? { sessionId: record.enclave.session_id } : {}),
-      ...(record.enclave?.model ? { model: record.enclave.model } : {}),
-      ...(record.ai?.response ? { response: record.ai.response } : {}),
-      ...(record.enclave?.detail ? { detail: record.enclave.detail } : {}),
-    };
-  });
-}
-
-/** Sends a prompt and waits for the whole answer; returns its text and the token count the audit recorded. */
-async function answer(core: Core, sessionId: string, text: string): Promise<{ text: string; tokens: number }> {
-  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === sessionId);
-  await call(core, 'chat.send', { sessionId, text });
-  const result = await done;
-  expect(result).toMatchObject({ status: 'complete', error: null });
-  const audited = auditEvents(core).findLast((e) => e.action === 'ai.response' && e.sessionId === sessionId);
-  return { text: result.message!.content, tokens: audited!.response!.tokens! };
+function start(roles: Role[], options: Parameters<typeof startWithPolicy>[3] = {}): Promise<HeadlessCore> {
+  return startWithPolicy(cleanups, model, roles, options);
 }
 
 describe('workloads by role', () => {

@@ -16,6 +16,7 @@ import { policyReport, PolicySchema, watchPolicy, type EffectivePolicy, type Pol
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
 import { createDispatcher, type Handlers } from './dispatcher.js';
 import { PolicyRuntime } from './policy-runtime.js';
+import { TokenBatcher } from './token-stream.js';
 
 export { DATABASE_FILE } from '../store/index.js';
 export { KEY_FILE } from '../keys/index.js';
@@ -56,6 +57,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const emit = <E extends EventName>(event: E, payload: EventPayload<E>): void => {
     for (const listener of listeners) listener({ event, payload });
   };
+  // Answer text goes out once per frame, not once per token: every event crosses two IPC hops to the renderer.
+  const tokenStream = new TokenBatcher((payload) => emit('chat.token', payload), { onError: (error) => log('sending answer text failed', error) });
 
   let hostId = store.getMeta('host.id');
   if (!hostId) {
@@ -136,10 +139,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     dataDir: options.dataDir,
     now,
     events: {
-      token: (payload) => emit('chat.token', payload),
-      done: (payload) => emit('chat.done', payload),
+      token: (payload) => tokenStream.push(payload),
+      // The answer's last text is sent before its chat.done, never after.
+      done: (payload) => {
+        tokenStream.end(payload);
+        emit('chat.done', payload);
+      },
       modelLoading: (payload) => emit('model.loading', payload),
+      queue: (payload) => emit('chat.queue', payload),
+      modelChanged: (payload) => emit('model.changed', payload),
     },
+    log,
   });
   const identity = new IdentityService({
     store,
@@ -171,6 +181,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
           const before = policy.effective?.policy.mode;
           if (policy.update(resolution, 'change') === 'unchanged') return;
           if (policy.effective && !services) services = buildServices();
+          // A model swapped in policy is checked now, in the background, and used from the next session.
+          else if (policy.effective) services?.inference.policyChanged();
           // Evaluation accounts mean nothing under a managed policy, and the reverse.
           if (services && before && before !== policy.effective?.policy.mode) void services.identity.signOut('policy').catch((error: unknown) => log('sign-out after a mode change failed', error));
           void outbox.reconcile().catch((error: unknown) => log('applying SIEM destinations failed', error));
@@ -285,7 +297,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         if (services) {
           services.identity.dispose();
           if (services.identity.state.state !== 'signed-out') await services.identity.signOut('shutdown');
-          await services.inference.chat.close();
+          await services.inference.close();
         }
         // What happened up to shutdown is sealed now, not at the next start.
         try {
@@ -295,6 +307,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         }
         await outbox.stop();
       } finally {
+        tokenStream.close();
         listeners.clear();
         store.close();
       }

@@ -2,14 +2,14 @@
 // and response is audited by hash in the same transaction that stores it, and
 // each session's model context lives only while the session is unlocked.
 import { v7 as uuidv7 } from 'uuid';
-import type { ChatMessage, ChatSessionSummary, EventPayload, InferenceStatus, User } from '../../shared/api.js';
+import type { ChatMessage, ChatSessionSummary, EventPayload, GenerationQueue, InferenceStatus, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { sha256Hex, type AuditLog } from '../audit/index.js';
 import { auditUser } from '../identity/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import type { ChatTurn, InferenceEngine } from './engine-types.js';
-import { mayUseWorkload, toModelSummary, type AllowedModel, type ModelRegistry } from './models.js';
+import type { ChatTurn, EngineModel, InferenceEngine } from './engine-types.js';
+import { mayUseWorkload, type AllowedModel, type ModelRegistry } from './models.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
@@ -35,19 +35,50 @@ export interface ChatEvents {
   token(payload: EventPayload<'chat.token'>): void;
   done(payload: EventPayload<'chat.done'>): void;
   modelLoading(payload: EventPayload<'model.loading'>): void;
+  queue(payload: EventPayload<'chat.queue'>): void;
 }
 
-interface Generation {
+interface Turn {
+  promptId: string;
+  responseId: string;
+  text: string;
+  history: ChatTurn[];
+  systemPrompt: string | undefined;
+  maxTokens: number;
+  temperature: number | undefined;
+  seed: number | undefined;
+}
+
+/** One answer to write: waiting its turn for the model, then running. */
+interface Job {
+  user: User;
+  session: SessionRow;
+  model: AllowedModel;
+  turn: Turn;
   controller: AbortController;
   cancelReason: string | null;
+  started: boolean;
   finished: Promise<void>;
 }
 
+function engineModel(model: AllowedModel): EngineModel {
+  return { id: model.id, path: model.path, contextSize: model.contextSize, gpuLayers: model.gpuLayers, chatTemplate: model.chatTemplate };
+}
+
+/**
+ * Answers are written one at a time, in the order they were sent. The engine
+ * holds one model, and an answer uses all of its compute: two at once would
+ * each run at half speed (and a model switch would stop the other), so a
+ * second answer waits in a visible queue, where it can be stopped.
+ */
 export class ChatService {
-  readonly #generations = new Map<string, Generation>();
-  #loading: Promise<void> | null = null;
+  /** Every answer waiting or running, by session: a session has at most one. */
+  readonly #jobs = new Map<string, Job>();
+  readonly #waiting: Job[] = [];
+  #running: Job | null = null;
   /** What the loaded model was loaded with: a policy change to any of it reloads the model. */
   #loadedKey: string | null = null;
+  #loadingState: EventPayload<'model.loading'> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -63,11 +94,14 @@ export class ChatService {
   status(user: User): InferenceStatus {
     const loaded = this.engine.loaded();
     return {
-      models: this.models.list().map(toModelSummary),
+      models: this.models.summaries(),
       workloads: this.models.workloadsFor(user).map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model })),
       allowUserModels: this.policy().inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
+      offload: loaded ? { gpuLayers: loaded.gpuLayers, totalLayers: loaded.totalLayers, fallback: loaded.fallback } : null,
+      loading: this.#loadingState,
+      queue: this.#queueState(),
     };
   }
 
@@ -76,7 +110,7 @@ export class ChatService {
     return rows.map(toSummary);
   }
 
-  create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): ChatSessionSummary {
+  async create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): Promise<ChatSessionSummary> {
     const workloadId = input.workloadId ?? this.#defaultWorkload(user).id;
     const workload = this.models.workload(workloadId);
     if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
@@ -84,7 +118,20 @@ export class ChatService {
       this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'forbidden', user: auditUser(user), workload: workload.id, detail: { allowed_roles: workload.roles.join(',') } });
       throw new EnclaveError('forbidden', `The workload "${workload.name}" is not open to your roles (${user.roles.join(', ')}); it is for ${workload.roles.join(' or ')}.`);
     }
-    this.models.forWorkload(workloadId);
+    const { model } = this.models.forWorkload(workloadId);
+    if (this.models.availability(model).state === 'rejected') {
+      // Looked at again first (cheap): IT may have redeployed the file since it was refused.
+      try {
+        await this.models.verifyBeforeLoad(user, model);
+      } catch (error) {
+        this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'model_rejected', user: auditUser(user), workload: workload.id, model: { id: model.id, sha256: model.sha256 } });
+        throw new EnclaveError(
+          'model_not_allowed',
+          `The workload "${workload.name}" cannot be used now. ${error instanceof Error ? error.message : `Its model "${model.name}" was refused.`}`,
+          { cause: error },
+        );
+      }
+    }
     const time = this.now();
     const row: SessionRow = { id: uuidv7({ msecs: time }), user_id: user.id, title: input.title?.trim() || NEW_SESSION_TITLE, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
     this.audit.run(
@@ -115,7 +162,7 @@ export class ChatService {
   async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
     const session = this.#ownSession(user, input.sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
-    if (this.#generations.has(session.id)) throw new EnclaveError('busy', 'An answer is still being written in this session. Stop it or wait for it.');
+    if (this.#jobs.has(session.id)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
     const { model, workload } = this.models.forWorkload(session.workload_id);
     const promptHash = { sha256: sha256Hex(input.text), chars: input.text.length };
     if (!mayUseWorkload(user, workload)) {
@@ -128,9 +175,10 @@ export class ChatService {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
       throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
     }
-    await this.#ensureLoaded(user, model);
+    // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
+    await this.models.verifyBeforeLoad(user, model);
     const maxTokens = responseTokenLimit(workload, this.policy());
-    const promptTokens = this.engine.countTokens(input.text);
+    const promptTokens = await this.engine.countTokens(engineModel(model), input.text);
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
       throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);
@@ -149,16 +197,20 @@ export class ChatService {
       () => ({ action: 'ai.prompt', outcome: 'success', user: auditUser(user), sessionId: session.id, messageId: promptId, workload: session.workload_id, model: { id: model.id, sha256: model.sha256 }, prompt: { ...promptHash, tokens: promptTokens } }),
     );
 
-    const controller = new AbortController();
-    const generation: Generation = { controller, cancelReason: null, finished: Promise.resolve() };
-    generation.finished = this.#generate(
+    const job: Job = {
       user,
       session,
       model,
-      { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, ...sampling(workload, this.policy()) },
-      generation,
-    );
-    this.#generations.set(session.id, generation);
+      turn: { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, ...sampling(workload, this.policy()) },
+      controller: new AbortController(),
+      cancelReason: null,
+      started: false,
+      finished: Promise.resolve(),
+    };
+    this.#jobs.set(session.id, job);
+    this.#waiting.push(job);
+    this.#pump();
+    this.#emitQueue();
     return { promptId, responseId };
   }
 
@@ -167,10 +219,19 @@ export class ChatService {
     return { cancelled: await this.#stop(sessionId, 'user') };
   }
 
-  /** Lock or sign-out: stop every answer and drop every context, so no KV cache outlives the unlocked session. */
+  /** Lock or sign-out: stop every answer (waiting ones too) and drop every context, so no KV cache outlives the unlocked session. */
   async dropAllContexts(reason: string): Promise<void> {
-    await Promise.all([...this.#generations.keys()].map((id) => this.#stop(id, reason)));
+    await Promise.all([...this.#jobs.keys()].map((id) => this.#stop(id, reason)));
     await this.engine.disposeAllChats();
+  }
+
+  /** A loaded model whose file failed its background re-check: stop what uses it and unload it. */
+  async modelRejected(modelId: string): Promise<void> {
+    await Promise.all([...this.#jobs.values()].filter((job) => job.model.id === modelId).map((job) => this.#stop(job.session.id, 'model_rejected')));
+    if (this.engine.loaded()?.modelId === modelId) {
+      this.#loadedKey = null;
+      await this.engine.unload();
+    }
   }
 
   async close(): Promise<void> {
@@ -178,36 +239,67 @@ export class ChatService {
     await this.engine.unload();
   }
 
-  async #generate(
-    user: User,
-    session: SessionRow,
-    model: AllowedModel,
-    turn: { promptId: string; responseId: string; text: string; history: ChatTurn[]; systemPrompt: string | undefined; maxTokens: number; temperature: number | undefined; seed: number | undefined },
-    generation: Generation,
-  ): Promise<void> {
+  /** Starts the next waiting answer when none is running. */
+  #pump(): void {
+    if (this.#running) return;
+    const job = this.#waiting.shift();
+    if (!job) return;
+    this.#running = job;
+    job.started = true;
+    job.finished = this.#generate(job).finally(() => {
+      this.#pump();
+      this.#emitQueue();
+    });
+  }
+
+  /** The job is over: its session may take the next prompt (before chat.done reaches the UI). */
+  #release(job: Job): void {
+    if (this.#jobs.get(job.session.id) === job) this.#jobs.delete(job.session.id);
+    if (this.#running === job) this.#running = null;
+  }
+
+  #queueState(): GenerationQueue {
+    const ids = (job: Job) => ({ sessionId: job.session.id, responseId: job.turn.responseId });
+    return { running: this.#running ? ids(this.#running) : null, waiting: this.#waiting.map(ids) };
+  }
+
+  #emitQueue(): void {
+    this.events.queue(this.#queueState());
+  }
+
+  async #generate(job: Job): Promise<void> {
+    const { user, session, model, turn } = job;
     const base = { sessionId: session.id, responseId: turn.responseId };
     let text = '';
     let outcome: { status: ChatMessage['status']; responseTokens: number | undefined; error: EnclaveError | null };
     try {
-      const result = await this.engine.generate({
-        chatId: session.id,
-        systemPrompt: turn.systemPrompt,
-        history: turn.history,
-        prompt: turn.text,
-        maxTokens: turn.maxTokens,
-        temperature: turn.temperature,
-        seed: turn.seed,
-        signal: generation.controller.signal,
-        onText: (chunk) => {
-          text += chunk;
-          this.events.token({ ...base, text: chunk });
-        },
-      });
-      text = result.text;
-      outcome = { status: result.stopReason === 'cancelled' ? 'cancelled' : 'complete', responseTokens: result.responseTokens, error: null };
+      if (job.controller.signal.aborted) {
+        // Stopped while it waited: nothing was generated.
+        outcome = { status: 'cancelled', responseTokens: 0, error: null };
+      } else {
+        await this.#ensureLoaded(user, model, job.controller.signal);
+        const result = await this.engine.generate({
+          chatId: session.id,
+          systemPrompt: turn.systemPrompt,
+          history: turn.history,
+          prompt: turn.text,
+          maxTokens: turn.maxTokens,
+          temperature: turn.temperature,
+          seed: turn.seed,
+          signal: job.controller.signal,
+          onText: (chunk) => {
+            text += chunk;
+            this.events.token({ ...base, text: chunk });
+          },
+        });
+        text = result.text;
+        outcome = { status: result.stopReason === 'cancelled' ? 'cancelled' : 'complete', responseTokens: result.responseTokens, error: null };
+      }
     } catch (error) {
       const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
-      outcome = { status: 'failed', responseTokens: undefined, error: enclaveError };
+      outcome = job.controller.signal.aborted
+        ? { status: 'cancelled', responseTokens: 0, error: null }
+        : { status: 'failed', responseTokens: undefined, error: enclaveError };
     }
 
     const time = this.now();
@@ -223,76 +315,80 @@ export class ChatService {
         () => ({
           action: outcome.status === 'cancelled' ? 'ai.cancel' : 'ai.response',
           outcome: outcome.status === 'failed' ? 'failure' : 'success',
-          ...(outcome.status === 'cancelled' ? { reason: generation.cancelReason ?? 'user' } : outcome.error ? { reason: outcome.error.code } : {}),
+          ...(outcome.status === 'cancelled' ? { reason: job.cancelReason ?? 'user' } : outcome.error ? { reason: outcome.error.code } : {}),
           user: auditUser(user),
           sessionId: session.id,
           messageId: turn.responseId,
           workload: session.workload_id,
           model: { id: model.id, sha256: model.sha256 },
           response,
-          detail: { reply_to: turn.promptId },
+          // while_queued: stopped before the model began this answer.
+          detail: { reply_to: turn.promptId, ...(outcome.status === 'cancelled' ? { while_queued: !job.started } : {}) },
         }),
       );
       message = { id: turn.responseId, role: 'assistant', content: text, status: outcome.status, createdAt: time, replyTo: turn.promptId };
     } catch (writeError) {
       // The answer could not be stored with its audit record, so it is not kept.
       error = writeError instanceof EnclaveError ? writeError : new EnclaveError('storage_failed', `The answer could not be saved: ${(writeError as Error).message}`);
-    } finally {
-      this.#generations.delete(session.id);
     }
+    this.#release(job);
     this.events.done({ ...base, status: message ? outcome.status : 'failed', message, error: error ? error.toInfo() : null });
   }
 
-  async #ensureLoaded(user: User, model: AllowedModel): Promise<void> {
+  async #ensureLoaded(user: User, model: AllowedModel, signal: AbortSignal): Promise<void> {
     const gpu = this.policy().inference.gpu;
     const key = JSON.stringify([model.id, model.path, model.sha256, model.contextSize, model.gpuLayers, model.chatTemplate ?? null, gpu]);
-    const ready = () => this.engine.loaded()?.modelId === model.id && this.#loadedKey === key;
-    if (ready()) return;
-    while (this.#loading) await this.#loading.catch(() => undefined);
-    if (ready()) return;
-    const load = (async () => {
-      this.events.modelLoading({ modelId: model.id, phase: 'verifying', message: null });
-      try {
-        await this.models.verifyBeforeLoad(user, model);
-        this.events.modelLoading({ modelId: model.id, phase: 'loading', message: null });
-        await this.dropAllContexts('model_change');
-        this.#loadedKey = null;
-        const info = await this.engine.load(
-          { id: model.id, path: model.path, contextSize: model.contextSize, gpuLayers: model.gpuLayers, chatTemplate: model.chatTemplate },
-          { gpu },
-        );
-        this.#loadedKey = key;
-        this.audit.record({
-          action: 'model.load',
-          outcome: 'success',
-          user: auditUser(user),
-          model: { id: model.id, sha256: model.sha256 },
-          detail: { device: info.device.kind, device_name: info.device.name, gpu_layers: info.gpuLayers, chat_template: model.chatTemplate ?? 'auto' },
-        });
-        this.events.modelLoading({ modelId: model.id, phase: 'ready', message: `${model.name} on ${info.device.name}` });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (error instanceof EnclaveError && error.code === 'model_corrupt') {
-          this.audit.record({ action: 'model.reject', outcome: 'failure', reason: 'model_corrupt', user: auditUser(user), model: { id: model.id, sha256: model.sha256 } });
-        }
-        this.events.modelLoading({ modelId: model.id, phase: 'failed', message });
-        throw error;
-      }
-    })();
-    this.#loading = load;
+    if (this.engine.loaded()?.modelId === model.id && this.#loadedKey === key) return;
+    const loading = (phase: EventPayload<'model.loading'>['phase'], progress: number | null, message: string | null) => {
+      const payload = { modelId: model.id, phase, progress, message };
+      this.#loadingState = phase === 'ready' || phase === 'failed' ? null : payload;
+      this.events.modelLoading(payload);
+    };
+    loading('verifying', null, null);
     try {
-      await load;
-    } finally {
-      this.#loading = null;
+      await this.models.verifyBeforeLoad(user, model);
+      loading('loading', 0, null);
+      this.#loadedKey = null;
+      const info = await this.engine.load(engineModel(model), { gpu, signal, onProgress: (progress) => loading('loading', progress, null) });
+      this.#loadedKey = key;
+      this.audit.record({
+        action: 'model.load',
+        outcome: 'success',
+        user: auditUser(user),
+        model: { id: model.id, sha256: model.sha256 },
+        detail: {
+          device: info.device.kind,
+          device_name: info.device.name,
+          gpu_layers: info.gpuLayers,
+          total_layers: info.totalLayers,
+          chat_template: model.chatTemplate ?? 'auto',
+          ...(info.fallback ? { fallback: info.fallback } : {}),
+        },
+      });
+      loading('ready', 1, `${model.name} on ${info.device.name}${info.fallback ? ` (${info.fallback})` : ''}`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof EnclaveError && error.code === 'model_corrupt' && !signal.aborted) {
+        // llama.cpp could not load a file that passed its checks: refused like one that failed them.
+        this.models.rejectUnloadable(user, model, message);
+      }
+      loading('failed', null, message);
+      throw error;
     }
   }
 
   async #stop(sessionId: string, reason: string): Promise<boolean> {
-    const generation = this.#generations.get(sessionId);
-    if (!generation) return false;
-    generation.cancelReason = reason;
-    generation.controller.abort();
-    await generation.finished;
+    const job = this.#jobs.get(sessionId);
+    if (!job) return false;
+    job.cancelReason ??= reason;
+    job.controller.abort();
+    const waitingAt = this.#waiting.indexOf(job);
+    if (waitingAt >= 0) {
+      // Never started: recorded as cancelled at once, and the others move up.
+      this.#waiting.splice(waitingAt, 1);
+      job.finished = this.#generate(job).finally(() => this.#emitQueue());
+    }
+    await job.finished;
     return true;
   }
 

@@ -26,6 +26,21 @@ export interface LoadedModelInfo {
   device: EngineDevice;
   /** Layers llama.cpp offloaded to the GPU (0 on the CPU). */
   gpuLayers: number;
+  /** The model's layers in all (llama.cpp counts the output layer too). */
+  totalLayers: number;
+  /** Why the model runs on fewer GPU layers than asked, or on the CPU (e.g. the GPU backend could not start); null when as asked. */
+  fallback: string | null;
+}
+
+/** 'auto' offloads to any GPU backend found; 'off' is the CPU; a backend name asks for that one. */
+export type GpuSetting = 'auto' | 'off' | 'cuda' | 'vulkan' | 'metal';
+
+export interface LoadOptions {
+  gpu: GpuSetting;
+  /** Stops a load in progress (the answer that needed it was cancelled). */
+  signal?: AbortSignal | undefined;
+  /** Load progress, 0–1, as llama.cpp reads the weights. */
+  onProgress?: ((progress: number) => void) | undefined;
 }
 
 export interface ChatTurn {
@@ -58,10 +73,10 @@ export interface GenerateResult {
 
 export interface InferenceEngine {
   /** Loads the model (unloading any other). Loading the loaded model again is a no-op. */
-  load(model: EngineModel, options: { gpu: 'auto' | 'off' }): Promise<LoadedModelInfo>;
+  load(model: EngineModel, options: LoadOptions): Promise<LoadedModelInfo>;
   loaded(): LoadedModelInfo | null;
-  /** Tokens the loaded model's tokenizer makes of text. */
-  countTokens(text: string): number;
+  /** Tokens the model's tokenizer makes of text; a model not loaded lends just its vocabulary, without its weights. */
+  countTokens(model: EngineModel, text: string): Promise<number>;
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Drops the chat's context sequence (KV cache) and its chat state. */
   disposeChat(chatId: string): Promise<void>;

@@ -8,6 +8,7 @@ import {
   InsufficientMemoryError,
   LlamaChatSession,
   LlamaLogLevel,
+  NoBinaryFoundError,
   resolveChatWrapper,
   type ChatHistoryItem,
   type Llama,
@@ -22,11 +23,13 @@ import type {
   EngineModel,
   GenerateRequest,
   GenerateResult,
+  GpuSetting,
   InferenceEngine,
   LoadedModelInfo,
+  LoadOptions,
 } from './engine-types.js';
 import type { ChatTemplate } from '../policy/index.js';
-import { readGgufHeader } from './gguf/inspect.js';
+import { readGgufHeader, type GgufHeader } from './gguf/inspect.js';
 
 export interface LlamaEngineOptions {
   /** CPU threads for evaluation. Default: all math cores, less one on machines with 4 or fewer, so the UI keeps a core. */
@@ -36,8 +39,6 @@ export interface LlamaEngineOptions {
   /** llama.cpp log level (default: warnings and errors). */
   logLevel?: LlamaLogLevel;
 }
-
-type GpuSetting = 'auto' | 'off';
 
 export interface LlamaEngine extends InferenceEngine {
   /** Chats that hold a context (KV cache) now: lets tests and diagnostics check that none outlives its chat. */
@@ -99,7 +100,7 @@ function sharedLlama(gpu: GpuSetting, logLevel: LlamaLogLevel): Promise<Llama> {
   let llama = llamas.get(gpu);
   if (!llama) {
     llama = getLlama({
-      gpu: gpu === 'off' ? false : 'auto',
+      gpu: gpu === 'off' ? false : gpu,
       // Workstations are offline and have no compiler: use the shipped binaries or fail.
       build: 'never',
       progressLogs: false,
@@ -131,9 +132,28 @@ export function defaultThreadCount(llama: Llama): number {
   return cores <= 4 ? Math.max(1, cores - 1) : cores;
 }
 
+/** Layers llama.cpp counts for offloading: the blocks plus the output layer. */
+function layerCountOf(header: GgufHeader): number {
+  const architecture = header.metadata.get('general.architecture');
+  const blocks = header.metadata.get(`${String(architecture)}.block_count`);
+  return typeof blocks === 'number' ? blocks + 1 : 1;
+}
+
+/** llama.cpp reports load progress many times a second; whole percents are enough for a status bar. */
+function throttledProgress(onProgress: (progress: number) => void): (progress: number) => void {
+  let last = -1;
+  return (progress) => {
+    const percent = Math.floor(progress * 100);
+    if (percent === last) return;
+    last = percent;
+    onProgress(percent / 100);
+  };
+}
+
 export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine {
   const maxLiveChats = Math.max(1, options.maxLiveChats ?? 4);
   let loaded: Loaded | null = null;
+  let vocabulary: { path: string; model: Promise<LlamaModel> } | null = null;
   const chats = new Map<string, ChatState>();
   const inFlight = new Map<string, InFlight>();
   // load/unload run one at a time.
@@ -173,6 +193,80 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     const current = loaded;
     loaded = null;
     if (current) await current.model.dispose();
+  }
+
+  /** The Llama for the GPU setting; a GPU backend that cannot start gives the CPU one, and says why. */
+  async function llamaFor(gpu: GpuSetting, logLevel: LlamaLogLevel): Promise<{ instance: Llama; fallback: string | null }> {
+    try {
+      return { instance: await sharedLlama(gpu, logLevel), fallback: null };
+    } catch (error) {
+      if (gpu === 'off') throw error;
+      const reason = error instanceof NoBinaryFoundError ? 'no usable driver or binary' : messageOf(error);
+      const backend = gpu === 'auto' ? 'the GPU backend' : `the ${gpu.toUpperCase()} backend`;
+      return { instance: await sharedLlama('off', logLevel), fallback: `${backend} could not start (${reason}); running on the CPU` };
+    }
+  }
+
+  /**
+   * Loads with the asked-for GPU layers; where that fails for memory (or the
+   * GPU fails while loading), with half as many, then on the CPU, saying so.
+   */
+  async function loadWithFallback(
+    instance: Llama,
+    model: EngineModel,
+    gpuLayers: 'auto' | number,
+    loadOptions: LoadOptions,
+  ): Promise<{ model: LlamaModel; fallback: string | null }> {
+    const onGpu = loadOptions.gpu !== 'off' && instance.gpu !== false;
+    const first: 'auto' | number = onGpu ? gpuLayers : 0;
+    const attempts: Array<'auto' | number> = [first];
+    let fallback: string | null = null;
+    for (let i = 0; ; i++) {
+      const layers = attempts[i] ?? 0;
+      recentErrors.length = 0;
+      try {
+        const llamaModel = await instance.loadModel({
+          modelPath: model.path,
+          gpuLayers: layers,
+          ...(loadOptions.signal ? { loadSignal: loadOptions.signal } : {}),
+          ...(loadOptions.onProgress ? { onLoadProgress: throttledProgress(loadOptions.onProgress) } : {}),
+        });
+        return { model: llamaModel, fallback };
+      } catch (error) {
+        if (loadOptions.signal?.aborted) throw new EnclaveError('internal', 'Loading the model was stopped.', { cause: error });
+        const reason = error instanceof InsufficientMemoryError ? 'not enough GPU memory' : recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error);
+        if (layers === 0) {
+          if (error instanceof InsufficientMemoryError) {
+            throw new EnclaveError('internal', `There is not enough memory to load the model ${model.path}.`, { cause: error });
+          }
+          throw new EnclaveError('model_corrupt', `llama.cpp could not load the model ${model.path}: ${reason.replace(/^.*error loading model:\s*/, '')}`, { cause: error });
+        }
+        // Fewer layers: half of those asked for (or of the model's, for 'auto'), then none.
+        const header = await readGgufHeader(model.path);
+        const total = layerCountOf(header);
+        const half = Math.floor((layers === 'auto' ? total : Math.min(layers, total)) / 2);
+        const next = attempts.length === 1 && half > 0 ? half : 0;
+        attempts.push(next);
+        fallback = next === 0 ? `the GPU could not load it (${reason}); running on the CPU` : `the GPU could not load all layers (${reason}); ${next} of ${total} layers on the GPU`;
+      }
+    }
+  }
+
+  /** A model's vocabulary alone (no weights), to measure prompts for a model not loaded now. */
+  function vocabularyOf(path: string): Promise<LlamaModel> {
+    if (vocabulary?.path === path) return vocabulary.model;
+    const previous = vocabulary;
+    const model = (async () => {
+      await readGgufHeader(path);
+      const instance = await sharedLlama('off', options.logLevel ?? LlamaLogLevel.warn);
+      return instance.loadModel({ modelPath: path, vocabOnly: true });
+    })();
+    vocabulary = { path, model };
+    model.catch(() => {
+      if (vocabulary?.model === model) vocabulary = null;
+    });
+    if (previous) void previous.model.then((m) => m.dispose()).catch(() => undefined);
+    return model;
   }
 
   async function chatState(current: Loaded, chatId: string): Promise<ChatState> {
@@ -265,7 +359,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
   }
 
   return {
-    load(model: EngineModel, loadOptions: { gpu: GpuSetting }): Promise<LoadedModelInfo> {
+    load(model: EngineModel, loadOptions: LoadOptions): Promise<LoadedModelInfo> {
       const gpuLayers = model.gpuLayers ?? 'auto';
       return serialise(async () => {
         if (
@@ -282,21 +376,17 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
         // Specific errors (missing, not GGUF, truncated) before llama.cpp sees the file.
         await readGgufHeader(model.path);
         await unloadNow();
-        const instance = await sharedLlama(loadOptions.gpu, options.logLevel ?? LlamaLogLevel.warn);
-        let llamaModel: LlamaModel;
-        recentErrors.length = 0;
-        try {
-          // gpu 'off' wins over a model's gpuLayers; 'auto' is node-llama-cpp's own fit to free VRAM.
-          llamaModel = await instance.loadModel({ modelPath: model.path, gpuLayers: loadOptions.gpu === 'off' ? 0 : gpuLayers });
-        } catch (error) {
-          if (error instanceof InsufficientMemoryError) {
-            throw new EnclaveError('internal', `There is not enough memory to load the model ${model.path}.`, { cause: error });
-          }
-          const reason = recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error);
-          throw new EnclaveError('model_corrupt', `llama.cpp could not load the model ${model.path}: ${reason.replace(/^.*error loading model:\s*/, '')}`, { cause: error });
-        }
+        const { instance, fallback: backendFallback } = await llamaFor(loadOptions.gpu, options.logLevel ?? LlamaLogLevel.warn);
+        const { model: llamaModel, fallback: memoryFallback } = await loadWithFallback(instance, model, gpuLayers, loadOptions);
         const threads = options.threads ?? defaultThreadCount(instance);
-        const info: LoadedModelInfo = { modelId: model.id, path: model.path, device: await deviceOf(instance, llamaModel, threads), gpuLayers: llamaModel.gpuLayers };
+        const info: LoadedModelInfo = {
+          modelId: model.id,
+          path: model.path,
+          device: await deviceOf(instance, llamaModel, threads),
+          gpuLayers: llamaModel.gpuLayers,
+          totalLayers: llamaModel.fileInsights.totalLayers,
+          fallback: backendFallback ?? memoryFallback,
+        };
         loaded = { info, model: llamaModel, gpu: loadOptions.gpu, gpuLayers, chatTemplate: model.chatTemplate, contextSize: model.contextSize, threads };
         return info;
       });
@@ -306,9 +396,9 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
       return loaded?.info ?? null;
     },
 
-    countTokens(text: string): number {
-      if (!loaded) throw new EnclaveError('model_not_configured', 'No model is loaded, so the prompt cannot be measured.');
-      return loaded.model.tokenize(text).length;
+    async countTokens(model: EngineModel, text: string): Promise<number> {
+      if (loaded?.info.path === model.path) return loaded.model.tokenize(text).length;
+      return (await vocabularyOf(model.path)).tokenize(text).length;
     },
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -340,7 +430,12 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     },
 
     unload(): Promise<void> {
-      return serialise(unloadNow);
+      return serialise(async () => {
+        await unloadNow();
+        const current = vocabulary;
+        vocabulary = null;
+        if (current) await (await current.model.catch(() => null))?.dispose();
+      });
     },
 
     liveChatIds(): string[] {

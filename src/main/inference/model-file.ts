@@ -1,8 +1,9 @@
 // Hashing of model files. A model is allowed by its SHA-256, and models are
 // gigabytes, so the hash is cached per path and reused while the file's size,
-// modification time and change time are unchanged. The change time (ctime)
-// matters: `touch -r` can restore an mtime after a swap, but nothing in user
-// space can set ctime back.
+// modification time, change time and inode are unchanged. The change time
+// (ctime) matters: `touch -r` can restore an mtime after a swap, but nothing in
+// user space can set ctime back; the inode changes when a file is replaced by
+// rename, the way deployment tools swap files.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -26,11 +27,30 @@ export function modelFileError(path: string, error: unknown): unknown {
   return error;
 }
 
+/** The file changed while it was hashed (still being copied, or swapped): check it again later. */
+export class ModelFileChangingError extends EnclaveError {
+  constructor(path: string) {
+    super('model_corrupt', `The model file ${path} changed while it was being checked. Wait until it is fully copied, then try again.`);
+  }
+}
+
+/** Bytes hashed so far, of the file's size: for the status bar while a large model is checked. */
+export type HashProgress = (hashedBytes: number, totalBytes: number) => void;
+
 /** SHA-256 (hex) of a file, streamed so a model never sits in memory whole. */
-export async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string, onProgress?: HashProgress): Promise<string> {
   const hash = createHash('sha256');
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
+    const stream = createReadStream(path, { highWaterMark: 4 << 20 });
+    if (onProgress) {
+      const total = (await stat(path)).size;
+      let done = 0;
+      stream.on('data', (chunk) => {
+        done += chunk.length;
+        onProgress(done, total);
+      });
+    }
+    await pipeline(stream, hash);
   } catch (error) {
     throw modelFileError(path, error);
   }
@@ -41,6 +61,7 @@ interface HashCacheRow {
   size_bytes: number;
   mtime_ms: number;
   ctime_ms: number;
+  inode: string;
   sha256: string;
 }
 
@@ -48,52 +69,65 @@ interface FileStamp {
   sizeBytes: number;
   mtimeMs: number;
   ctimeMs: number;
+  inode: string;
 }
 
 function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  return a.sizeBytes === b.sizeBytes && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+  return a.sizeBytes === b.sizeBytes && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.inode === b.inode;
 }
 
 async function stampOf(path: string): Promise<FileStamp> {
   let stats;
   try {
-    stats = await stat(path);
+    // bigint: a Windows file id is 64 bits and would lose precision as a number.
+    stats = await stat(path, { bigint: true });
   } catch (error) {
     throw modelFileError(path, error);
   }
   if (!stats.isFile()) throw new EnclaveError('model_corrupt', `${path} is not a regular file.`);
-  // The column is an integer; sub-millisecond precision is not worth a schema change.
-  return { sizeBytes: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ctimeMs: Math.trunc(stats.ctimeMs) };
+  // The columns are integers; sub-millisecond precision is not worth a schema change.
+  return { sizeBytes: Number(stats.size), mtimeMs: Number(stats.mtimeMs), ctimeMs: Number(stats.ctimeMs), inode: `${stats.dev}:${stats.ino}` };
+}
+
+/** The cached SHA-256 of a model file when its size, times and inode still match; null when it must be hashed. */
+export async function cachedModelHash(store: Store, path: string): Promise<{ sha256: string; sizeBytes: number } | null> {
+  const absolute = resolve(path);
+  const stamp = await stampOf(absolute);
+  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, inode, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as HashCacheRow | undefined;
+  if (row && sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms, inode: row.inode }, stamp)) {
+    return { sha256: row.sha256, sizeBytes: stamp.sizeBytes };
+  }
+  return null;
 }
 
 /**
- * SHA-256 of a model file, from model_hash_cache when the file's size, mtime
- * and ctime still match what was hashed; otherwise hashed now and cached.
+ * SHA-256 of a model file, from model_hash_cache when the file's size, times
+ * and inode still match what was hashed; otherwise (or when `fresh`) hashed
+ * now and cached.
  */
 export async function hashModelFileCached(
   store: Store,
   path: string,
+  options: { fresh?: boolean; onProgress?: HashProgress } = {},
 ): Promise<{ sha256: string; sizeBytes: number; fromCache: boolean }> {
   const absolute = resolve(path);
-  const before = await stampOf(absolute);
-  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as
-    | HashCacheRow
-    | undefined;
-  if (row && sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms }, before)) {
-    return { sha256: row.sha256, sizeBytes: before.sizeBytes, fromCache: true };
+  if (!options.fresh) {
+    const cached = await cachedModelHash(store, absolute);
+    if (cached) return { ...cached, fromCache: true };
   }
-  const sha256 = await sha256File(absolute);
+  const before = await stampOf(absolute);
+  const sha256 = await sha256File(absolute, options.onProgress);
   const after = await stampOf(absolute);
   if (!sameStamp(after, before)) {
     // The hash matches no one state of the file, so it must not be trusted or cached.
-    throw new EnclaveError('model_corrupt', `The model file ${absolute} changed while it was being checked. Wait until it is fully copied, then try again.`);
+    throw new ModelFileChangingError(absolute);
   }
   store.db
     .prepare(
-      `INSERT INTO model_hash_cache (path, size_bytes, mtime_ms, ctime_ms, sha256, hashed_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO model_hash_cache (path, size_bytes, mtime_ms, ctime_ms, inode, sha256, hashed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, ctime_ms = excluded.ctime_ms,
-         sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
+         inode = excluded.inode, sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
     )
-    .run(absolute, after.sizeBytes, after.mtimeMs, after.ctimeMs, sha256, Date.now());
+    .run(absolute, after.sizeBytes, after.mtimeMs, after.ctimeMs, after.inode, sha256, Date.now());
   return { sha256, sizeBytes: after.sizeBytes, fromCache: false };
 }

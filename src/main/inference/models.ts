@@ -1,10 +1,9 @@
 // Which model files may be loaded: the policy's allowlist, plus (evaluation
 // only) files the evaluator added. A file is loaded only if its SHA-256 is on
 // the list, checked right before loading.
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { ModelSummary, User } from '../../shared/api.js';
+import type { ModelAvailability, ModelSummary, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { holdsAnyRole } from '../../shared/roles.js';
 import { auditUser } from '../identity/index.js';
@@ -13,16 +12,20 @@ import type { ChatTemplate, Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { inspectGguf } from './gguf/inspect.js';
 import { hashModelFileCached } from './model-file.js';
+import { ModelVerifier, type ModelVerifierOptions } from './verification.js';
 
-export interface AllowedModel extends ModelSummary {
+export interface AllowedModel extends Omit<ModelSummary, 'availability'> {
   contextSize: number;
   gpuLayers: 'auto' | number;
   chatTemplate: ChatTemplate | undefined;
 }
 
 /** What the UI sees of an allowed model. */
-export function toModelSummary({ contextSize: _contextSize, gpuLayers: _gpuLayers, chatTemplate: _chatTemplate, ...summary }: AllowedModel): ModelSummary {
-  return summary;
+export function toModelSummary(
+  { contextSize: _contextSize, gpuLayers: _gpuLayers, chatTemplate: _chatTemplate, ...summary }: AllowedModel,
+  availability: ModelAvailability,
+): ModelSummary {
+  return { ...summary, availability };
 }
 
 /** Whether the user's roles let them use the workload. */
@@ -50,11 +53,44 @@ function evaluationModel(row: EvaluationModelRow): AllowedModel {
 }
 
 export class ModelRegistry {
+  readonly #verifier: ModelVerifier;
+
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly policy: () => Policy,
-  ) {}
+    verifier: Pick<ModelVerifierOptions, 'onChange' | 'onRejected' | 'log'>,
+  ) {
+    this.#verifier = new ModelVerifier({ store, audit, ...verifier });
+  }
+
+  /** Checks, in the background, every allowed model that is new or changed: at start, and when policy or the evaluation list changes. */
+  refresh(): void {
+    this.#verifier.refresh(this.list());
+  }
+
+  /** What the UI sees: each allowed model with whether it may be used now. */
+  summaries(): ModelSummary[] {
+    return this.list().map((m) => toModelSummary(m, this.#verifier.availability(m)));
+  }
+
+  availability(model: AllowedModel): ModelAvailability {
+    return this.#verifier.availability(model);
+  }
+
+  /** Resolves once every check asked for so far is done. */
+  checked(): Promise<void> {
+    return this.#verifier.idle();
+  }
+
+  /** A model llama.cpp could not load is refused like a file that failed its check. */
+  rejectUnloadable(user: User, model: AllowedModel, message: string): void {
+    this.#verifier.reject(user, model, 'model_corrupt', message);
+  }
+
+  close(): void {
+    this.#verifier.close();
+  }
 
   list(): AllowedModel[] {
     const fromPolicy: AllowedModel[] = this.policy().inference.models.map((m) => ({
@@ -124,21 +160,12 @@ export class ModelRegistry {
       },
       () => ({ action: 'model.add', outcome: 'success', user: auditUser(user), model: { id: model.id, sha256 }, detail: { file: absolute, test_model: model.isTestModel } }),
     );
+    this.refresh();
     return model;
   }
 
-  /** Right before loading: the file must still exist and still hash to the allowed value. */
-  async verifyBeforeLoad(user: User, model: AllowedModel): Promise<void> {
-    try {
-      await stat(model.path);
-    } catch {
-      this.audit.record({ action: 'model.reject', outcome: 'failure', reason: 'model_file_missing', user: auditUser(user), model: { id: model.id, sha256: model.sha256 } });
-      throw new EnclaveError('model_file_missing', `The model file ${model.path} is missing. Ask IT to redeploy it.`);
-    }
-    const { sha256 } = await hashModelFileCached(this.store, model.path);
-    if (sha256 !== model.sha256) {
-      this.audit.record({ action: 'model.reject', outcome: 'failure', reason: 'hash_mismatch', user: auditUser(user), model: { id: model.id, sha256 }, detail: { expected_sha256: model.sha256 } });
-      throw new EnclaveError('model_not_allowed', `The model file ${model.path} is not the one policy allows (its SHA-256 is ${sha256.slice(0, 12)}…, policy lists ${model.sha256.slice(0, 12)}…). It was not loaded.`);
-    }
+  /** Right before loading: the file must have passed its check and be unchanged since (see ModelVerifier.require). */
+  verifyBeforeLoad(user: User, model: AllowedModel): Promise<void> {
+    return this.#verifier.require(user, model);
   }
 }

@@ -251,7 +251,14 @@ export const PolicySchema = z
               'What users can pick, each naming the model it routes to, with an optional description and system prompt, the roles allowed to use it (default: clinician and researcher) and its own maxTokens and temperature. Users see only the workloads their roles allow. A JSON array (a string in the registry).',
           }),
         allowUserModels: z.boolean().default(false).meta({ description: 'Evaluation only: the first-run screen may add a local GGUF file or generate the test model.' }),
-        gpu: z.enum(['auto', 'off']).default('auto').meta({ description: 'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU.', userSettable: true }),
+        gpu: z
+          .enum(['auto', 'off', 'cuda', 'vulkan', 'metal'])
+          .default('auto')
+          .meta({
+            description:
+              'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU; cuda, vulkan or metal asks for that backend alone. Where the GPU cannot be used (no driver, not enough memory), Enclave falls back to fewer GPU layers, then the CPU, and says so.',
+            userSettable: true,
+          }),
         maxPromptChars: z.number().int().min(1).max(200_000).default(16_000).meta({ description: 'Longest prompt a user may send, in characters.' }),
         maxResponseTokens: z.number().int().min(1).max(32_768).default(1024).meta({ description: 'Longest answer the model may write, in tokens.' }),
         deterministic: z.boolean().default(false).meta({

@@ -18,7 +18,7 @@ export async function checkGpu(policy: Policy | null, timeoutMs = GPU_TIMEOUT_MS
   const setting = policy?.inference.gpu ?? 'auto';
   const errors: string[] = [];
   const loading = getLlama({
-    gpu: setting === 'off' ? false : 'auto',
+    gpu: setting === 'off' ? false : setting,
     // As the engine: workstations have no compiler; use the shipped binaries or fail.
     build: 'never',
     progressLogs: false,
@@ -35,6 +35,8 @@ export async function checkGpu(policy: Policy | null, timeoutMs = GPU_TIMEOUT_MS
     loading.then((late) => late.dispose()).catch(() => undefined);
     if (error instanceof TimeoutError) return fail(name, `llama.cpp did not start within ${seconds(timeoutMs)}; the GPU driver may be hung`);
     const detail = [messageOf(error), ...errors.slice(-3)].filter(Boolean).join('; ');
+    // A named backend that cannot start is not fatal: the engine falls back to the CPU and says so.
+    if (setting !== 'auto') return warn(name, `inference.gpu asks for ${BACKENDS[setting] ?? setting}, which could not start (${detail}); inference falls back to the CPU. Install the GPU driver or set inference.gpu to auto`);
     return fail(name, `llama.cpp could not start: ${detail}; reinstall Enclave or check the GPU driver`);
   }
   try {

@@ -1,0 +1,140 @@
+// The allowed models' files are checked in the background, one bad file never
+// stops the others, and a check is cached yet redone: through the real core,
+// the encrypted store and llama.cpp on generated models.
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Core } from '../../src/main/core/index.js';
+import type { ModelSummary } from '../../src/shared/api.js';
+import { call, callError } from '../support/core.js';
+import { tempDir } from '../support/temp.js';
+import { approvedTestModel } from '../support/test-model.js';
+import { answer, auditEvents, startWithPolicy, type ModelInput, type WorkloadInput } from '../support/workload-core.js';
+
+let model: { path: string; sha256: string };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+beforeAll(async () => {
+  model = await approvedTestModel();
+});
+
+async function settledModels(core: Core): Promise<ModelSummary[]> {
+  for (let i = 0; i < 400; i++) {
+    const { models } = await call(core, 'model.status', {});
+    if (models.every((m) => m.availability.state !== 'checking' && m.availability.reason !== 'cached')) return models;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the model checks did not finish');
+}
+
+function byId(models: ModelSummary[]): Record<string, ModelSummary['availability']> {
+  return Object.fromEntries(models.map((m) => [m.id, m.availability]));
+}
+
+describe('checking the allowed model files', () => {
+  it('refuses a missing, a not-GGUF, a truncated and a swapped file, each named with its reason and audited once; the good one still answers', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const notGguf = join(dir.path, 'notes.gguf');
+    writeFileSync(notGguf, 'This is a text file, renamed.\n');
+    const truncated = join(dir.path, 'truncated.gguf');
+    copyFileSync(model.path, truncated);
+    truncateSync(truncated, Math.floor(statSync(truncated).size / 2));
+    const swapped = join(dir.path, 'swapped.gguf');
+    const bytes = readFileSync(model.path);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x07;
+    writeFileSync(swapped, bytes);
+    const models: ModelInput[] = [
+      { id: 'good', name: 'Good model', path: model.path, sha256: model.sha256 },
+      { id: 'missing', name: 'Missing model', path: join(dir.path, 'nowhere.gguf'), sha256: model.sha256 },
+      { id: 'text', name: 'Text file', path: notGguf, sha256: model.sha256 },
+      { id: 'cut', name: 'Cut-off model', path: truncated, sha256: model.sha256 },
+      { id: 'swapped', name: 'Swapped model', path: swapped, sha256: model.sha256 },
+    ];
+    const workloads: WorkloadInput[] = models.map((m) => ({ id: `on-${m.id}`, name: `On ${m.name}`, model: m.id }));
+    const core = await startWithPolicy(cleanups, model, ['clinician'], { models, workloads });
+
+    const states = byId(await settledModels(core));
+    expect(states['good']).toEqual({ state: 'ready', reason: null, message: null, progress: null });
+    expect(states['missing']).toMatchObject({ state: 'rejected', reason: 'model_file_missing', message: expect.stringMatching(/^The model "Missing model" was refused: its file is missing/) });
+    expect(states['text']).toMatchObject({ state: 'rejected', reason: 'model_corrupt', message: expect.stringMatching(/^The model "Text file" was refused: its file is not a whole GGUF model/) });
+    expect(states['cut']).toMatchObject({ state: 'rejected', reason: 'model_corrupt', message: expect.stringContaining('is truncated') });
+    expect(states['swapped']).toMatchObject({ state: 'rejected', reason: 'hash_mismatch', message: expect.stringContaining('"Swapped model" was refused: its file') });
+
+    const rejects = auditEvents(core).filter((e) => e.action === 'model.reject');
+    expect(rejects.map((e) => [e.model?.id, e.reason]).sort()).toEqual([
+      ['cut', 'model_corrupt'],
+      ['missing', 'model_file_missing'],
+      ['swapped', 'hash_mismatch'],
+      ['text', 'model_corrupt'],
+    ]);
+    expect(rejects.find((e) => e.model?.id === 'swapped')?.detail).toMatchObject({ file: swapped, expected_sha256: model.sha256 });
+
+    // A workload on a refused model cannot be started, with the reason; the refusal is audited.
+    const refused = await callError(core, 'chat.create', { workloadId: 'on-swapped' });
+    expect(refused).toMatchObject({ code: 'model_not_allowed', message: expect.stringContaining('"Swapped model" was refused') });
+    expect(auditEvents(core).at(-1)).toMatchObject({ action: 'session.create', outcome: 'failure', reason: 'model_rejected', workload: 'on-swapped' });
+
+    // The good model is untouched by the others.
+    const session = await call(core, 'chat.create', { workloadId: 'on-good' });
+    expect((await answer(core, session.id, 'Summarise the note.')).text.length).toBeGreaterThan(0);
+    // Asking again does not audit the same refusal again.
+    await callError(core, 'chat.create', { workloadId: 'on-missing' });
+    expect(auditEvents(core).filter((e) => e.action === 'model.reject')).toHaveLength(4);
+  });
+
+  it('sign-in does not wait for the check; a file IT fixes is taken at the next use', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const later = join(dir.path, 'later.gguf');
+    const core = await startWithPolicy(cleanups, model, ['clinician'], {
+      models: [{ id: 'later', name: 'Late model', path: later, sha256: model.sha256 }],
+      workloads: [{ id: 'notes', name: 'Notes', model: 'later' }],
+    });
+    // Signed in (startWithPolicy did) with the model refused: the file is not deployed yet.
+    expect(byId(await settledModels(core))['later']).toMatchObject({ state: 'rejected', reason: 'model_file_missing' });
+    expect((await callError(core, 'chat.create', {})).code).toBe('model_not_allowed');
+    copyFileSync(model.path, later);
+    // Starting a session looks at a refused file again, and now it is the allowed one.
+    const session = await call(core, 'chat.create', {});
+    expect((await answer(core, session.id, 'Hello.')).text.length).toBeGreaterThan(0);
+    expect(byId((await call(core, 'model.status', {})).models)['later']).toMatchObject({ state: 'ready' });
+  });
+
+  it('a file checked before is used again from the cached hash, which is re-checked in the background: a change its stamp hides is caught and audited', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const copy = join(dir.path, 'model.gguf');
+    copyFileSync(model.path, copy);
+    const dataDir = join(dir.path, 'data');
+    const options = { dataDir, models: [{ id: 'cached', name: 'Cached model', path: copy, sha256: model.sha256 }], workloads: [{ id: 'notes', name: 'Notes', model: 'cached' }] };
+    const first = await startWithPolicy(cleanups, model, ['clinician'], options);
+    expect(byId(await settledModels(first))['cached']).toMatchObject({ state: 'ready' });
+    await first.close();
+
+    // Started again: the cached check makes the model usable without waiting for a hash.
+    const second = await startWithPolicy(cleanups, model, ['clinician'], options);
+    const session = await call(second, 'chat.create', {});
+    expect((await answer(second, session.id, 'Hello.')).text.length).toBeGreaterThan(0);
+    expect(auditEvents(second).filter((e) => e.action === 'model.reject')).toHaveLength(0);
+    // The file is altered without its stamp showing it: simulated by giving the cache row the
+    // altered file's stamp with the allowed hash (no user-space tool can do this to a real stamp).
+    const altered = readFileSync(copy);
+    altered[altered.length - 1] = altered[altered.length - 1]! ^ 0x55;
+    writeFileSync(copy, altered);
+    const stamp = statSync(copy, { bigint: true });
+    second.store.db
+      .prepare('UPDATE model_hash_cache SET size_bytes = ?, mtime_ms = ?, ctime_ms = ?, inode = ?, sha256 = ? WHERE path = ?')
+      .run(Number(stamp.size), Number(stamp.mtimeMs), Number(stamp.ctimeMs), `${stamp.dev}:${stamp.ino}`, model.sha256, copy);
+    await second.close();
+
+    // Accepted from the cache at start; the background re-hash then finds the change and refuses it.
+    const third = await startWithPolicy(cleanups, model, ['clinician'], options);
+    expect(byId(await settledModels(third))['cached']).toMatchObject({ state: 'rejected', reason: 'hash_mismatch' });
+    expect(auditEvents(third).filter((e) => e.action === 'model.reject')).toMatchObject([{ reason: 'hash_mismatch', model: { id: 'cached' } }]);
+    expect((await callError(third, 'chat.create', {})).code).toBe('model_not_allowed');
+  });
+});
