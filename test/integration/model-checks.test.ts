@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
 import type { ModelSummary } from '../../src/shared/api.js';
-import { call, callError } from '../support/core.js';
+import { writeTestModel } from '../../src/main/inference/gguf/test-model.js';
+import { sha256File } from '../../src/main/inference/model-file.js';
+import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 import { tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
-import { answer, auditEvents, startWithPolicy, type ModelInput, type WorkloadInput } from '../support/workload-core.js';
+import { answer, auditEvents, policyDocument, startWithPolicy, type ModelInput, type WorkloadInput } from '../support/workload-core.js';
 
 let model: { path: string; sha256: string };
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -86,7 +88,7 @@ describe('checking the allowed model files', () => {
     expect(auditEvents(core).filter((e) => e.action === 'model.reject')).toHaveLength(4);
   });
 
-  it('sign-in does not wait for the check; a file IT fixes is taken at the next use', async () => {
+  it('a file not deployed yet is refused with its reason, and taken at the next session once IT deploys it', async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const later = join(dir.path, 'later.gguf');
@@ -136,5 +138,34 @@ describe('checking the allowed model files', () => {
     expect(byId(await settledModels(third))['cached']).toMatchObject({ state: 'rejected', reason: 'hash_mismatch' });
     expect(auditEvents(third).filter((e) => e.action === 'model.reject')).toMatchObject([{ reason: 'hash_mismatch', model: { id: 'cached' } }]);
     expect((await callError(third, 'chat.create', {})).code).toBe('model_not_allowed');
+  });
+
+  it('a model swapped in policy is checked while the old one serves, and used from the next session, audited as policy.apply and model.load', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    // The replacement: another generated model (another seed, so another hash), deployed next to the first.
+    const replacement = join(dir.path, 'clinical-v2.gguf');
+    await writeTestModel(replacement, { seed: 2 });
+    const v2 = { path: replacement, sha256: await sha256File(replacement) };
+    const workloads: WorkloadInput[] = [{ id: 'notes', name: 'Notes', model: 'clinical' }];
+    const policyWith = (file: { path: string; sha256: string }) =>
+      JSON.stringify(policyDocument(model, ['clinician'], { models: [{ id: 'clinical', name: 'Clinical', path: file.path, sha256: file.sha256 }], workloads }));
+    const { core, policyFile, dispose } = await startWatchedCore(policyWith(model));
+    cleanups.push(dispose);
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const before = await call(core, 'chat.create', {});
+    await answer(core, before.id, 'Hello.');
+
+    const applied = nextEvent(core, 'policy.changed');
+    writeFileSync(policyFile, policyWith(v2));
+    await applied;
+    expect(auditEvents(core).findLast((e) => e.action === 'policy.apply')).toMatchObject({ outcome: 'success' });
+    expect((await settledModels(core)).map((m) => [m.id, m.sha256, m.availability.state])).toEqual([['clinical', v2.sha256, 'ready']]);
+
+    const after = await call(core, 'chat.create', {});
+    await answer(core, after.id, 'Hello again.');
+    const loads = auditEvents(core).filter((e) => e.action === 'model.load');
+    expect(loads.map((e) => e.model)).toEqual([{ id: 'clinical', sha256: model.sha256 }, { id: 'clinical', sha256: v2.sha256 }]);
+    expect(auditEvents(core).findLast((e) => e.action === 'ai.prompt')).toMatchObject({ sessionId: after.id, model: { id: 'clinical', sha256: v2.sha256 } });
   });
 });
