@@ -2,12 +2,19 @@
 // own reader, independently of ours), and damaged model files are refused
 // with an error that says what is wrong with which file.
 import { createHash } from 'node:crypto';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectGguf } from '../../src/main/inference/gguf/inspect.js';
-import { isTestModelMetadata, TEST_MODEL_NAME, TEST_MODEL_SHAPES, writeTestModel } from '../../src/main/inference/gguf/test-model.js';
+import {
+  isTestModelMetadata,
+  quantiseQ4_0,
+  quantiseQ8_0,
+  TEST_MODEL_NAME,
+  TEST_MODEL_SHAPES,
+  writeTestModel,
+} from '../../src/main/inference/gguf/test-model.js';
 import { sha256File } from '../../src/main/inference/model-file.js';
 import { EnclaveError } from '../../src/shared/errors.js';
 import { tempDir } from '../support/temp.js';
@@ -210,5 +217,284 @@ describe('isTestModelMetadata', () => {
     expect(isTestModelMetadata({ enclave: { test_model: 'true' } })).toBe(false);
     expect(isTestModelMetadata({ general: { name: 'Llama 3.1 8B Instruct' } })).toBe(false);
     expect(isTestModelMetadata(null)).toBe(false);
+  });
+});
+
+// ---- quantised weights -------------------------------------------------------
+
+// Written from ggml's own dequantize_row_q8_0 / dequantize_row_q4_0 (ggml-quants.c),
+// independently of the quantisers under test.
+const GGML_F32 = 0;
+const GGML_Q4_0 = 2;
+const GGML_Q8_0 = 8;
+
+function halfToFloat(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exp = (half >>> 10) & 0x1f;
+  const mant = half & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant !== 0 ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+function dequantiseQ8_0(bytes: Uint8Array): Float32Array {
+  const blocks = bytes.length / 34;
+  const out = new Float32Array(blocks * 32);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let b = 0; b < blocks; b++) {
+    const d = halfToFloat(view.getUint16(b * 34, true));
+    for (let j = 0; j < 32; j++) out[b * 32 + j] = view.getInt8(b * 34 + 2 + j) * d;
+  }
+  return out;
+}
+
+function dequantiseQ4_0(bytes: Uint8Array): Float32Array {
+  const blocks = bytes.length / 18;
+  const out = new Float32Array(blocks * 32);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let b = 0; b < blocks; b++) {
+    const d = halfToFloat(view.getUint16(b * 18, true));
+    for (let j = 0; j < 16; j++) {
+      const q = view.getUint8(b * 18 + 2 + j);
+      out[b * 32 + j] = ((q & 0x0f) - 8) * d;
+      out[b * 32 + j + 16] = ((q >> 4) - 8) * d;
+    }
+  }
+  return out;
+}
+
+/** Deterministic, roughly normal test data (not the generator's own noise). */
+function sampleValues(count: number, seed: number): Float32Array {
+  let state = seed;
+  const uniform = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state + 0.5) / 4294967296;
+  };
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  return values;
+}
+
+function blockOf(entries: Record<number, number>): Float32Array {
+  const values = new Float32Array(32);
+  for (const [index, value] of Object.entries(entries)) values[Number(index)] = value;
+  return values;
+}
+
+describe('quantiseQ8_0 and quantiseQ4_0', () => {
+  it('write ggml block_q8_0: an f16 scale amax/127, then 32 int8 quants rounded half away from zero', () => {
+    // amax 127 makes d exactly 1, so each quant is roundf(x).
+    const bytes = quantiseQ8_0(blockOf({ 0: 127, 1: 2.5, 2: -2.5, 3: 0.49, 4: -0.5, 5: 1.5, 6: -1.5, 7: -126.6 }));
+    expect(bytes).toHaveLength(34);
+    expect([...bytes.subarray(0, 2)]).toEqual([0x00, 0x3c]); // f16 1.0
+    expect([...new Int8Array(bytes.buffer, bytes.byteOffset + 2, 8)]).toEqual([127, 3, -3, 0, -1, 2, -2, -127]);
+    expect([...bytes.subarray(10)].every((b) => b === 0)).toBe(true);
+  });
+
+  it('write ggml block_q4_0: d = max/-8, elements 0..15 in the low nibbles and 16..31 in the high ones', () => {
+    // max -8 makes d exactly 1, so each nibble is min(15, trunc(x + 8.5)).
+    const bytes = quantiseQ4_0(blockOf({ 0: -8, 1: 7, 2: -0.5, 3: 0.5, 16: 8, 17: -0.6, 18: 7.4 }));
+    expect(bytes).toHaveLength(18);
+    expect([...bytes.subarray(0, 2)]).toEqual([0x00, 0x3c]);
+    // Low nibble: element j; high nibble: element j + 16 (8 clamps to 15; -0.6 truncates to 7).
+    expect([...bytes.subarray(2, 6)]).toEqual([0xf0, 0x7f, 0xf8, 0x89]);
+    expect([...bytes.subarray(6)].every((b) => b === 0x88)).toBe(true);
+    // A positive max gives a negative d: 4 is then nibble 0, and (0 - 8) * -0.5 is 4 again.
+    const positive = quantiseQ4_0(blockOf({ 5: 4, 6: -2 }));
+    expect([...positive.subarray(0, 2)]).toEqual([0x00, 0xb8]); // f16 -0.5
+    expect(dequantiseQ4_0(positive)[5]).toBe(4);
+    expect(dequantiseQ4_0(positive)[6]).toBe(-2);
+  });
+
+  it('quantise a zero block to d = 0 and zero quants, which dequantise to exactly 0', () => {
+    const zeros = new Float32Array(64);
+    const q8 = quantiseQ8_0(zeros);
+    expect([...q8].every((b) => b === 0)).toBe(true);
+    expect([...dequantiseQ8_0(q8)].every((v) => v === 0)).toBe(true);
+    const q4 = quantiseQ4_0(zeros);
+    for (let b = 0; b < 2; b++) {
+      // d is -0 (0 / -8 in ggml's C too); every nibble is 8, i.e. (8 - 8) * d.
+      expect(halfToFloat(q4[b * 18]! | (q4[b * 18 + 1]! << 8))).toBe(-0);
+      expect([...q4.subarray(b * 18 + 2, b * 18 + 18)].every((q) => q === 0x88)).toBe(true);
+    }
+    expect([...dequantiseQ4_0(q4)].every((v) => v === 0)).toBe(true);
+  });
+
+  it('reproduce their input within half a quantisation step (a whole one where Q4_0 clamps)', () => {
+    const values = sampleValues(32 * 256, 42);
+    // Blocks of very different scales, and one with a single outlier.
+    for (let i = 0; i < 32; i++) values[i] = (values[i] ?? 0) * 1e-4;
+    for (let i = 32; i < 64; i++) values[i] = (values[i] ?? 0) * 1e3;
+    values[70] = 40;
+    const q8 = dequantiseQ8_0(quantiseQ8_0(values));
+    const q4 = dequantiseQ4_0(quantiseQ4_0(values));
+    let q8Error = 0;
+    let q4Error = 0;
+    let energy = 0;
+    for (let b = 0; b < values.length / 32; b++) {
+      const block = values.subarray(b * 32, b * 32 + 32);
+      const amax = Math.max(...block.map(Math.abs));
+      const q8Step = amax / 127;
+      const q4Step = amax / 8;
+      // Storing d as f16 adds 2^-11 relative error, or 2^-25 absolute where d is f16-subnormal (the 1e-4 block).
+      const halfError = (d: number): number => Math.max(d * 2 ** -11, 2 ** -25);
+      for (let j = 0; j < 32; j++) {
+        const i = b * 32 + j;
+        const x = values[i] ?? 0;
+        expect(Math.abs((q8[i] ?? 0) - x)).toBeLessThanOrEqual(q8Step / 2 + 127 * halfError(q8Step));
+        expect(Math.abs((q4[i] ?? 0) - x)).toBeLessThanOrEqual(q4Step + 8 * halfError(q4Step));
+        q8Error += ((q8[i] ?? 0) - x) ** 2;
+        q4Error += ((q4[i] ?? 0) - x) ** 2;
+        energy += x * x;
+      }
+    }
+    // Dominated by the 1e3 block; both well inside what 8 and 4 bits give normal data.
+    expect(Math.sqrt(q8Error / energy)).toBeLessThan(0.01);
+    expect(Math.sqrt(q4Error / energy)).toBeLessThan(0.15);
+  });
+
+  it('refuse values that are not whole blocks of 32', () => {
+    expect(() => quantiseQ8_0(new Float32Array(48))).toThrow('Q8_0 quantises whole blocks of 32 values; got 48 values.');
+    expect(() => quantiseQ4_0(new Float32Array(33))).toThrow('Q4_0 quantises whole blocks of 32 values; got 33 values.');
+  });
+});
+
+describe('writeTestModel in Q8_0 and Q4_0', () => {
+  const blockSizes = new Map<number, [number, number]>([
+    [GGML_F32, [1, 4]],
+    [GGML_Q4_0, [32, 18]],
+    [GGML_Q8_0, [32, 34]],
+  ]);
+  const alignUp = (n: number): number => Math.ceil(n / 32) * 32;
+
+  for (const [shapeName, matrixType, fileType] of [
+    ['tinyQ8', GGML_Q8_0, 7],
+    ['tinyQ4', GGML_Q4_0, 2],
+  ] as const) {
+    it(`${shapeName}: matrices in ${matrixType === GGML_Q8_0 ? 'Q8_0' : 'Q4_0'}, norms in F32, output in Q8_0, packed by ggml's block sizes`, async () => {
+      const written = await writeTestModel(join(dir.path, `${shapeName}.gguf`), TEST_MODEL_SHAPES[shapeName]);
+      const info = await readGgufFileInfo(written.path, { logWarnings: false });
+      expect(info.metadata.general.file_type).toBe(fileType);
+      expect((info.metadata.general as Record<string, unknown>)['quantization_version']).toBe(2);
+      const tensors = info.tensorInfo ?? [];
+      expect(tensors).toHaveLength(3 + 9 * TEST_MODEL_SHAPES[shapeName].blockCount);
+      let expectedOffset = 0;
+      for (const t of tensors) {
+        const dims = t.dimensions.map(Number);
+        // As llama-quantize: norms stay F32; its Q6_K output becomes Q8_0 here (see test-model.ts).
+        const expectedType = dims.length === 1 ? GGML_F32 : t.name === 'output.weight' ? GGML_Q8_0 : matrixType;
+        expect([t.name, t.ggmlType]).toEqual([t.name, expectedType]);
+        expect(Number(t.offset)).toBe(expectedOffset);
+        const [blockLength, blockBytes] = blockSizes.get(expectedType) ?? [0, 0];
+        const bytes = (dims.reduce((a, d) => a * d, 1) / blockLength) * blockBytes;
+        expectedOffset = alignUp(expectedOffset + bytes);
+      }
+      expect(written.sizeBytes).toBe((info.infoEndOffset ?? 0) + expectedOffset);
+      expect(statSync(written.path).size).toBe(written.sizeBytes);
+
+      const report = await inspectGguf(written.path);
+      expect(report.quantisation).toBe(shapeName === 'tinyQ8' ? 'Q8_0' : 'Q4_0');
+      expect(report.parameterCount).toBe((await inspectGguf(tiny.path)).parameterCount);
+      expect(report.isTestModel).toBe(true);
+    });
+  }
+
+  function tensorBytes(path: string, tensor: { fileOffset: number | bigint; dimensions: readonly (number | bigint)[] }, blockBytes: number): Uint8Array {
+    const elements = tensor.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+    const start = Number(tensor.fileOffset);
+    return new Uint8Array(readFileSync(path).subarray(start, start + (elements / 32) * blockBytes));
+  }
+
+  it('keeps the rows of tokens the model must not emit exactly zero in the quantised output', async () => {
+    const path = join(dir.path, 'rows-q4.gguf');
+    await writeTestModel(path, TEST_MODEL_SHAPES.tinyQ4);
+    const info = await readGgufFileInfo(path, { logWarnings: false });
+    const tokens = info.metadata.tokenizer.ggml.tokens;
+    const output = info.tensorInfo?.find((t) => t.name === 'output.weight');
+    if (!output) throw new Error('no output.weight');
+    const rowLength = Number(output.dimensions[0]);
+    const values = dequantiseQ8_0(tensorBytes(path, output, 34));
+    const row = (token: string): Float32Array => {
+      const id = tokens.indexOf(token);
+      expect(id).toBeGreaterThanOrEqual(0);
+      return values.subarray(id * rowLength, (id + 1) * rowLength);
+    };
+    for (const token of ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>', '<0x0A>', '▁', 'a', '▁pa']) {
+      expect([token, row(token).every((v) => v === 0)]).toEqual([token, true]);
+    }
+    for (const token of ['▁patient', '▁the', ',', '.']) {
+      expect([token, row(token).some((v) => v !== 0)]).toEqual([token, true]);
+    }
+    let nonZeroRows = 0;
+    for (let id = 0; id < tokens.length; id++) if (values.subarray(id * rowLength, (id + 1) * rowLength).some((v) => v !== 0)) nonZeroRows++;
+    expect(nonZeroRows).toBeGreaterThan(200);
+    expect(nonZeroRows).toBeLessThan(tokens.length / 2);
+  });
+
+  it('fills the quantised matrices with finite noise of the intended scale', async () => {
+    const path = join(dir.path, 'scale-q8.gguf');
+    await writeTestModel(path, TEST_MODEL_SHAPES.tinyQ8);
+    const info = await readGgufFileInfo(path, { logWarnings: false });
+    const { embeddingLength } = TEST_MODEL_SHAPES.tinyQ8;
+    for (const [name, std] of [
+      ['token_embd.weight', 1],
+      ['blk.0.attn_q.weight', 1 / Math.sqrt(embeddingLength)],
+      ['blk.1.ffn_down.weight', 1 / Math.sqrt(TEST_MODEL_SHAPES.tinyQ8.feedForwardLength)],
+    ] as const) {
+      const tensor = info.tensorInfo?.find((t) => t.name === name);
+      if (!tensor) throw new Error(`no ${name}`);
+      const values = dequantiseQ8_0(tensorBytes(path, tensor, 34));
+      const mean = values.reduce((a, v) => a + v, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+      expect(values.every(Number.isFinite)).toBe(true);
+      expect(Math.abs(mean)).toBeLessThan(0.05 * std);
+      expect(sd / std).toBeGreaterThan(0.95);
+      expect(sd / std).toBeLessThan(1.05);
+    }
+  });
+
+  it('writes the same bytes for the same seed, and other bytes for another', async () => {
+    const a = await writeTestModel(join(dir.path, 'seed-a.gguf'), TEST_MODEL_SHAPES.tinyQ4);
+    const b = await writeTestModel(join(dir.path, 'seed-b.gguf'), TEST_MODEL_SHAPES.tinyQ4);
+    const c = await writeTestModel(join(dir.path, 'seed-c.gguf'), { ...TEST_MODEL_SHAPES.tinyQ4, seed: 7 });
+    expect(await sha256File(a.path)).toBe(await sha256File(b.path));
+    expect(c.sizeBytes).toBe(a.sizeBytes);
+    expect(await sha256File(c.path)).not.toBe(await sha256File(a.path));
+  });
+
+  it('refuses a shape whose rows are not whole blocks of 32, naming the field', async () => {
+    await expect(writeTestModel(join(dir.path, 'odd-embd.gguf'), { ...TEST_MODEL_SHAPES.tinyQ8, embeddingLength: 48 })).rejects.toThrow(
+      'embeddingLength 48 must be a multiple of 32 for Q8_0: ggml stores each matrix row in blocks of 32 values.',
+    );
+    await expect(writeTestModel(join(dir.path, 'odd-ff.gguf'), { ...TEST_MODEL_SHAPES.tinyQ4, feedForwardLength: 100 })).rejects.toThrow(
+      'feedForwardLength 100 must be a multiple of 32 for Q4_0: ggml stores each matrix row in blocks of 32 values.',
+    );
+    // F32 and F16 have no blocks.
+    await writeTestModel(join(dir.path, 'odd-f16.gguf'), { fileType: 'F16', embeddingLength: 48, feedForwardLength: 100, blockCount: 1 });
+  });
+
+  it('lists the 1B benchmark shapes with Llama 3.2 1B layer sizes', () => {
+    for (const name of ['llama1bQ8', 'llama1bQ4'] as const) {
+      const shape = TEST_MODEL_SHAPES[name];
+      expect(shape).toMatchObject({ embeddingLength: 2048, blockCount: 16, headCount: 32, headCountKv: 8, feedForwardLength: 8192, contextLength: 4096 });
+    }
+    expect(TEST_MODEL_SHAPES.llama1bQ8.fileType).toBe('Q8_0');
+    expect(TEST_MODEL_SHAPES.llama1bQ4.fileType).toBe('Q4_0');
+  });
+});
+
+describe('inspectGguf on quantised files', () => {
+  it('refuses a tensor whose rows are not whole blocks of its type', async () => {
+    const source = await writeTestModel(join(dir.path, 'rows-source.gguf'), TEST_MODEL_SHAPES.tinyQ8);
+    const path = join(dir.path, 'bad-rows.gguf');
+    const bytes = readFileSync(source.path);
+    const name = Buffer.from('blk.0.attn_q.weight');
+    const at = bytes.indexOf(name);
+    // name, then n_dims (u32), then ne[0] (u64).
+    bytes.writeBigUInt64LE(48n, at + name.length + 4);
+    writeFileSync(path, bytes);
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toBe(`${path} is damaged: tensor blk.0.attn_q.weight has rows of 48 values, not a whole number of Q8_0 blocks of 32.`);
   });
 });

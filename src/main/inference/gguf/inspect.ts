@@ -52,7 +52,10 @@ const FIRST_READ_BYTES = 8 << 20;
 // Real headers (vocabulary included) are a few MB; this only bounds memory on a damaged file.
 const MAX_HEADER_BYTES = 1 << 30;
 
-// [block size in elements, bytes per block] for each GGML tensor type (ggml.c type_traits).
+// [block size in elements, bytes per block] for each GGML tensor type (ggml.c
+// type_traits; the block structs are in ggml-common.h). A row (ne[0] values)
+// is always a whole number of blocks. The interleaved Q4_0_4_4 etc. (31-33,
+// 36-38) are gone from ggml, which refuses files that use them.
 const TYPE_SIZES: ReadonlyMap<number, readonly [number, number]> = new Map([
   [GgmlType.F32, [1, 4]], [GgmlType.F16, [1, 2]], [GgmlType.BF16, [1, 2]], [GgmlType.F64, [1, 8]],
   [GgmlType.I8, [1, 1]], [GgmlType.I16, [1, 2]], [GgmlType.I32, [1, 4]], [GgmlType.I64, [1, 8]],
@@ -62,6 +65,7 @@ const TYPE_SIZES: ReadonlyMap<number, readonly [number, number]> = new Map([
   [GgmlType.Q6_K, [256, 210]], [GgmlType.Q8_K, [256, 292]], [GgmlType.IQ2_XXS, [256, 66]], [GgmlType.IQ2_XS, [256, 74]],
   [GgmlType.IQ3_XXS, [256, 98]], [GgmlType.IQ1_S, [256, 50]], [GgmlType.IQ3_S, [256, 110]], [GgmlType.IQ2_S, [256, 82]],
   [GgmlType.IQ4_XS, [256, 136]], [GgmlType.IQ1_M, [256, 56]], [GgmlType.TQ1_0, [256, 54]], [GgmlType.TQ2_0, [256, 66]],
+  [GgmlType.NVFP4, [64, 36]], [GgmlType.Q1_0, [128, 18]], [GgmlType.Q2_0, [64, 18]],
 ]);
 
 // GGUF value types: fixed byte sizes (string = 8, array = 9 are variable).
@@ -191,6 +195,12 @@ function parseHeader(buf: Buffer, fileSize: number, path: string): GgufHeader {
     const ggmlType = c.u32();
     const offset = c.u64();
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(path, `is damaged: tensor ${name} has an impossible offset.`);
+    // llama.cpp refuses such a tensor too (gguf.cpp); checking here keeps tensorBytes exact.
+    const blockSize = TYPE_SIZES.get(ggmlType)?.[0] ?? 1;
+    const rowLength = dims[0] ?? 1;
+    if (rowLength % blockSize !== 0) {
+      throw corrupt(path, `is damaged: tensor ${name} has rows of ${rowLength} values, not a whole number of ${typeName(ggmlType)} blocks of ${blockSize}.`);
+    }
     tensors.push({ name, dims, ggmlType, offset: Number(offset) });
   }
   const alignmentValue = metadata.get('general.alignment');
@@ -199,13 +209,22 @@ function parseHeader(buf: Buffer, fileSize: number, path: string): GgufHeader {
   return { path, sizeBytes: fileSize, version, metadata, tensors, dataOffset };
 }
 
-/** Bytes a tensor's data takes, or null for a type this build does not know. */
+function typeName(ggmlType: number): string {
+  return (GgmlType as unknown as Record<number, string | undefined>)[ggmlType] ?? `type ${ggmlType}`;
+}
+
+/**
+ * Bytes a tensor's data takes (ggml_nbytes: blocks per row times block bytes
+ * times rows; parseHeader has checked rows are whole blocks), or null for a
+ * type this build does not know, whose extent then goes unchecked rather than misjudged.
+ */
 function tensorBytes(tensor: GgufTensor): bigint | null {
   const size = TYPE_SIZES.get(tensor.ggmlType);
   if (!size) return null;
   const [blockSize, blockBytes] = size;
-  const elements = tensor.dims.reduce((a, d) => a * BigInt(d), 1n);
-  return ((elements + BigInt(blockSize) - 1n) / BigInt(blockSize)) * BigInt(blockBytes);
+  const [rowLength = 1, ...outer] = tensor.dims;
+  const rows = outer.reduce((a, d) => a * BigInt(d), 1n);
+  return (BigInt(rowLength) / BigInt(blockSize)) * BigInt(blockBytes) * rows;
 }
 
 async function readAt(file: FileHandle, length: number): Promise<Buffer> {
@@ -283,7 +302,7 @@ function quantisationOf(header: GgufHeader): string {
   }
   const top = [...elementsByType.entries()].sort((a, b) => b[1] - a[1])[0];
   if (!top) return 'unknown';
-  return (GgmlType as unknown as Record<number, string | undefined>)[top[0]] ?? `type ${top[0]}`;
+  return typeName(top[0]);
 }
 
 /**
