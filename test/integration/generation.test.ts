@@ -116,8 +116,17 @@ describe('the GPU and the contexts', () => {
   it('when the GPU backend asked for cannot start, the model loads on the CPU, and the status bar and the audit say why', async () => {
     // node-llama-cpp's own option: ask for CUDA alone. Where CUDA works this is a real GPU load instead.
     const core = await startWithPolicy(cleanups, model, ['clinician'], { inference: { gpu: 'cuda' } });
+    const loading: EventPayload<'model.loading'>[] = [];
+    cleanups.push(core.onEvent(({ event, payload }) => void (event === 'model.loading' && loading.push(payload as EventPayload<'model.loading'>))));
     const session = await call(core, 'chat.create', {});
     expect((await answer(core, session.id, 'Hello.')).text.length).toBeGreaterThan(0);
+    // The status bar saw the check, the load with its progress, and the result with the reason.
+    expect(loading[0]).toMatchObject({ phase: 'verifying' });
+    const progress = loading.filter((e) => e.phase === 'loading').map((e) => e.progress);
+    expect(progress[0]).toBe(0);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress).toEqual([...progress].sort((x, y) => x! - y!));
+    expect(loading.at(-1)).toMatchObject({ phase: 'ready', progress: 1 });
     const status = await call(core, 'model.status', {});
     const load = auditEvents(core).find((e) => e.action === 'model.load');
     if (status.device?.kind === 'cuda') {
@@ -127,6 +136,7 @@ describe('the GPU and the contexts', () => {
     expect(status.device).toMatchObject({ kind: 'cpu' });
     expect(status.offload).toEqual({ gpuLayers: 0, totalLayers: 3, fallback: expect.stringMatching(/^the CUDA backend could not start \(.+\); running on the CPU$/) });
     expect(load?.detail).toMatchObject({ device: 'cpu', gpu_layers: 0, fallback: status.offload!.fallback });
+    expect(loading.at(-1)!.message).toContain('the CUDA backend could not start');
   });
 
   it('lock disposes every context: a new session answers exactly as one on a fresh start, with nothing of the disposed one', async () => {
