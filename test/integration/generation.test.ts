@@ -123,10 +123,13 @@ describe('the GPU and the contexts', () => {
     // The status bar saw the check, the load with its progress, and the result with the reason.
     expect(loading[0]).toMatchObject({ phase: 'verifying' });
     const progress = loading.filter((e) => e.phase === 'loading').map((e) => e.progress);
+    // (llama.cpp reports progress from its loading thread; for a model this small most reports land after the load.)
     expect(progress[0]).toBe(0);
-    expect(progress.length).toBeGreaterThan(1);
     expect(progress).toEqual([...progress].sort((x, y) => x! - y!));
+    // Progress reported late by llama.cpp never brings back "loading" after "ready".
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(loading.at(-1)).toMatchObject({ phase: 'ready', progress: 1 });
+    expect((await call(core, 'model.status', {})).loading).toBeNull();
     const status = await call(core, 'model.status', {});
     const load = auditEvents(core).find((e) => e.action === 'model.load');
     if (status.device?.kind === 'cuda') {

@@ -339,7 +339,11 @@ export class ChatService {
     const gpu = this.policy().inference.gpu;
     const key = JSON.stringify([model.id, model.path, model.sha256, model.contextSize, model.gpuLayers, model.chatTemplate ?? null, gpu]);
     if (this.engine.loaded()?.modelId === model.id && this.#loadedKey === key) return;
+    let ended = false;
     const loading = (phase: EventPayload<'model.loading'>['phase'], progress: number | null, message: string | null) => {
+      // llama.cpp's progress callbacks can arrive after the load resolved: the status bar must not go back to "loading".
+      if (ended) return;
+      ended = phase === 'ready' || phase === 'failed';
       const payload = { modelId: model.id, phase, progress, message };
       this.#loadingState = phase === 'ready' || phase === 'failed' ? null : payload;
       this.events.modelLoading(payload);

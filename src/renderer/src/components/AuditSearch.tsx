@@ -7,7 +7,7 @@ import type { AuditEventSummary, AuditExportResult, AuditFilter, CallOutput } fr
 import { AUDIT_ACTION_GROUPS, auditActionLabel } from '../../../shared/audit-actions.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { formatNumber } from '../format.js';
-import { dateInputValue, eventTime, localDayRange, plural, reasonWords, utcOffsetLabel } from './audit-format.js';
+import { dateInputValue, eventTime, localDayRange, plural, reasonWords, recordModel, utcOffsetLabel } from './audit-format.js';
 import { AuditVerifyResult, useAuditVerify } from './AuditPanel.js';
 import { ErrorAlert, Spinner } from './common.js';
 
@@ -131,6 +131,7 @@ function EventDetail({ event, onClose }: { event: AuditEventSummary; onClose(): 
   const headingRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => headingRef.current?.focus(), [event.sequence]);
   const record = prettyRecord(event.record);
+  const { workload, model } = recordModel(event.record);
   return (
     <section className="audit-detail" aria-labelledby={titleId}>
       <div className="audit-detail-header">
@@ -172,6 +173,27 @@ function EventDetail({ event, onClose }: { event: AuditEventSummary; onClose(): 
           ) : null}
           <dt>Session</dt>
           <dd className="mono break">{event.sessionId ?? '—'}</dd>
+          {workload ? (
+            <>
+              <dt>Workload</dt>
+              <dd className="mono break">{workload}</dd>
+            </>
+          ) : null}
+          {model ? (
+            <>
+              <dt>Model</dt>
+              <dd className="break">
+                <span className="mono">{model.id}</span>
+                {/* The file's hash pins which weights answered; the prefix is enough to compare by eye, the full one is in the record. */}
+                {model.sha256 ? (
+                  <span className="mono muted audit-model-hash" title={`SHA-256 ${model.sha256}`}>
+                    {' '}
+                    SHA-256 {model.sha256.slice(0, 12)}…
+                  </span>
+                ) : null}
+              </dd>
+            </>
+          ) : null}
           <dt>Batch</dt>
           <dd>
             <BatchCell batchSeq={event.batchSeq} />

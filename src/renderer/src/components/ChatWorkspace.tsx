@@ -2,13 +2,16 @@
 // and are replaced by the stored message when chat.done arrives. Events and
 // call results travel separately, so tokens (even chat.done) may arrive before
 // chat.send has told us the response id: they are kept by response id until
-// claimed.
+// claimed. The model writes one answer at a time: each session may have one
+// answer under way, and those behind another wait in the core's queue
+// (chat.queue) until their turn, stoppable like a running one.
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
-import type { ChatMessage, ChatSessionSummary, EventPayload, ModelSummary, User, Workload } from '../../../shared/api.js';
+import type { ChatMessage, ChatSessionSummary, EventPayload, GenerationQueue, ModelSummary, User, Workload } from '../../../shared/api.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
 import { formatNumber, fullTime, shortTime } from '../format.js';
 import { ErrorAlert, Spinner } from './common.js';
+import { answersAhead, modelOfWorkload, percent, waitingText, workloadAvailability, workloadOptionLabel } from './inference-format.js';
 import { MarkdownView } from './Markdown.js';
 import { ModelLoadingStatus, type ModelLoadingEvent } from './ModelSetup.js';
 
@@ -19,20 +22,25 @@ interface Conversation {
   messages: ChatMessage[];
 }
 
-/** The answer being generated; ids are null until chat.send resolves. */
+/** A session's answer under way (waiting or being written); ids are null until chat.send resolves. */
 interface Generation {
   sessionId: string;
   promptText: string;
   promptId: string | null;
   responseId: string | null;
   startedAt: number;
+  stopping: boolean;
 }
 
 interface Props {
   user: User;
+  /** The model chats run on when a session's workload names none we know. */
   model: ModelSummary | null;
+  models: readonly ModelSummary[];
   /** The workloads the user's roles allow (the core lists no others); the first is the default. Never empty here. */
   workloads: Workload[];
+  /** The answers the model is writing and those waiting for it; null until known. */
+  queue: GenerationQueue | null;
   maxPromptChars: number;
   loading: ModelLoadingEvent | null;
   selectedId: string | null;
@@ -50,34 +58,37 @@ function upsert(messages: ChatMessage[], message: ChatMessage): ChatMessage[] {
   return copy;
 }
 
-export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
+export function ChatWorkspace({ user, model, models, workloads, queue, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
   const [sessions, setSessions] = useState<ChatSessionSummary[] | null>(null);
   const [listError, setListError] = useState<ErrorInfo | null>(null);
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [openError, setOpenError] = useState<ErrorInfo | null>(null);
-  const [generation, setGeneration] = useState<Generation | null>(null);
+  // By session id: one answer under way per session.
+  const [generations, setGenerations] = useState<ReadonlyMap<string, Generation>>(() => new Map());
   // Streamed text by response id; a ref so finish() reads it synchronously, state to re-render.
   const streams = useRef(new Map<string, string>());
   const [, setStreamVersion] = useState(0);
   const [chatError, setChatError] = useState<{ sessionId: string; error: ErrorInfo } | null>(null);
   const [draft, setDraft] = useState('');
-  const [sending, setSending] = useState(false);
-  const [stopping, setStopping] = useState(false);
   const [creating, setCreating] = useState(false);
   const [chosenWorkloadId, setChosenWorkloadId] = useState<string | null>(null);
-  // The user's choice while policy still offers it; otherwise their default.
-  const workload = workloads.find((w) => w.id === chosenWorkloadId) ?? workloads[0] ?? null;
+  // The user's choice while policy still offers it; otherwise their default, skipping workloads whose model was refused.
+  const workload =
+    workloads.find((w) => w.id === chosenWorkloadId) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ?? workloads[0] ?? null;
 
-  const generationRef = useRef<Generation | null>(null);
+  const generationsRef = useRef<ReadonlyMap<string, Generation>>(generations);
   const unclaimedDone = useRef(new Map<string, ChatDone>());
   const openRequest = useRef(0);
   const promptRef = useRef<HTMLTextAreaElement>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
 
-  const setGen = useCallback((g: Generation | null) => {
-    generationRef.current = g;
-    setGeneration(g);
+  const setGen = useCallback((sessionId: string, g: Generation | null) => {
+    const next = new Map(generationsRef.current);
+    if (g) next.set(sessionId, g);
+    else next.delete(sessionId);
+    generationsRef.current = next;
+    setGenerations(next);
   }, []);
 
   const reportError = useCallback(
@@ -100,9 +111,8 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
 
   const finish = useCallback(
     (done: ChatDone) => {
-      const g = generationRef.current;
-      setGen(null);
-      setStopping(false);
+      const g = generationsRef.current.get(done.sessionId);
+      setGen(done.sessionId, null);
       const partial = streams.current.get(done.responseId) ?? '';
       streams.current.delete(done.responseId);
       setStreamVersion((v) => v + 1);
@@ -132,7 +142,7 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
       setStreamVersion((v) => v + 1);
     });
     const offDone = on('chat.done', (done) => {
-      const g = generationRef.current;
+      const g = generationsRef.current.get(done.sessionId);
       if (g && g.responseId === done.responseId) finish(done);
       else unclaimedDone.current.set(done.responseId, done);
     });
@@ -169,6 +179,8 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
     // conversation is read only to skip a redundant open, so it is not a dependency.
   }, [selectedId, reportError]);
 
+  // The open session's answer under way, if any.
+  const generation = selectedId ? (generations.get(selectedId) ?? null) : null;
   const liveText = generation?.responseId ? (streams.current.get(generation.responseId) ?? '') : '';
 
   // Follow the answer as it grows, unless the user scrolled up to read. A
@@ -223,18 +235,17 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
   async function send() {
     const session = conversation?.session;
     const text = draft;
-    if (!session || text.trim() === '' || generationRef.current || sending) return;
-    setSending(true);
+    // One answer per session; another session's answer only makes this one wait its turn.
+    if (!session || text.trim() === '' || generationsRef.current.has(session.id)) return;
     setChatError(null);
-    const g: Generation = { sessionId: session.id, promptText: text.trim(), promptId: null, responseId: null, startedAt: Date.now() };
-    setGen(g);
+    const g: Generation = { sessionId: session.id, promptText: text.trim(), promptId: null, responseId: null, startedAt: Date.now(), stopping: false };
+    setGen(session.id, g);
     stickToBottom.current = true;
     setDraft('');
     const result = await call('chat.send', { sessionId: session.id, text });
-    setSending(false);
     if (!result.ok) {
       // Nothing is lost: the prompt goes back into the box for the user to fix.
-      setGen(null);
+      setGen(session.id, null);
       setDraft(text);
       setChatError({ sessionId: session.id, error: result.error });
       reportError(result.error);
@@ -244,8 +255,11 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
     const { promptId, responseId } = result.output;
     const prompt: ChatMessage = { id: promptId, role: 'user', content: g.promptText, status: 'complete', createdAt: g.startedAt, replyTo: null };
     setConversation((c) => (c && c.session.id === session.id ? { ...c, messages: upsert(c.messages, prompt) } : c));
-    const claimed: Generation = { ...g, promptId, responseId };
-    setGen(claimed);
+    // Stop may have been pressed meanwhile; keep what it set.
+    const claimed: Generation = { ...(generationsRef.current.get(session.id) ?? g), promptId, responseId };
+    setGen(session.id, claimed);
+    // The core titles a session from its first prompt: with answers under way in several sessions, the sidebar should say which is which.
+    void refreshList();
     const early = unclaimedDone.current.get(responseId);
     if (early) {
       unclaimedDone.current.delete(responseId);
@@ -253,18 +267,25 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
     }
   }
 
+  /** Marks a session's answer as stopping (or not), if it is still the one under way. */
+  function markStopping(sessionId: string, stopping: boolean) {
+    const g = generationsRef.current.get(sessionId);
+    if (g) setGen(sessionId, { ...g, stopping });
+  }
+
   async function stop() {
-    const g = generationRef.current;
+    const g = selectedId ? generationsRef.current.get(selectedId) : undefined;
     if (!g) return;
-    setStopping(true);
+    markStopping(g.sessionId, true);
+    // Stops a waiting answer too: it ends as a stopped answer with no text.
     const result = await call('chat.cancel', { sessionId: g.sessionId });
     if (!result.ok) {
-      setStopping(false);
+      markStopping(g.sessionId, false);
       setChatError({ sessionId: g.sessionId, error: result.error });
       reportError(result.error);
     } else if (!result.output.cancelled) {
       // Nothing was running any more; chat.done is on its way or already handled.
-      setStopping(false);
+      markStopping(g.sessionId, false);
     }
   }
 
@@ -283,9 +304,15 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
 
   // The list has the freshest summary (the core titles a session from its first prompt).
   const current = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
-  const generatingHere = generation !== null && current !== null && generation.sessionId === current.id;
+  const generatingHere = generation !== null;
+  const busyElsewhere = [...generations.keys()].some((id) => id !== selectedId);
+  // Its place in the core's queue, while it waits for another session's answer.
+  const aheadHere = generation ? answersAhead(queue, generation.responseId) : null;
   const errorHere = chatError && current && chatError.sessionId === current.id ? chatError.error : null;
-  const currentWorkloadName = current ? (workloads.find((w) => w.id === current.workloadId)?.name ?? current.workloadId) : null;
+  const currentWorkload = current ? (workloads.find((w) => w.id === current.workloadId) ?? null) : null;
+  const currentWorkloadName = current ? (currentWorkload?.name ?? current.workloadId) : null;
+  // Answers are written by the session's workload's model; the default one when policy no longer lists the workload.
+  const sessionModel = modelOfWorkload(models, currentWorkload) ?? model;
 
   return (
     <div className="chat-layout">
@@ -296,7 +323,7 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
             New session
           </button>
         </div>
-        <WorkloadPicker workloads={workloads} value={workload} onChange={setChosenWorkloadId} disabled={creating} />
+        <WorkloadPicker workloads={workloads} models={models} value={workload} onChange={setChosenWorkloadId} disabled={creating} />
         <ErrorAlert error={listError} />
         {sessions === null && !listError ? (
           <p className="sidebar-empty">
@@ -316,7 +343,7 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
                 >
                   <span className="session-item-title">{s.title || 'Untitled session'}</span>
                   <span className="session-item-meta">
-                    {generation?.sessionId === s.id ? <span className="tag tag-info">Answering</span> : null}
+                    <SessionAnswerTag generation={generations.get(s.id)} queue={queue} />
                     {s.endedAt !== null ? <span className="tag">Ended</span> : null}
                     <time dateTime={new Date(s.updatedAt).toISOString()}>{shortTime(s.updatedAt)}</time>
                   </span>
@@ -362,7 +389,7 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
                 </button>
               ) : null}
             </div>
-            {model?.isTestModel ? (
+            {sessionModel?.isTestModel ? (
               <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
                 <strong>Test model:</strong> random weights — the answers below are noise, not language or clinical information.
               </p>
@@ -373,31 +400,34 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
                 <p className="log-empty">No messages yet. Type a prompt below.</p>
               ) : null}
               {conversation?.messages.map((m) => (
-                <MessageView key={m.id} message={m} user={user} model={model} />
+                <MessageView key={m.id} message={m} user={user} model={sessionModel} />
               ))}
-              {generatingHere && generation ? (
+              {generation ? (
                 <>
                   {generation.promptId === null ? (
                     <MessageView
                       message={{ id: 'pending-prompt', role: 'user', content: generation.promptText, status: 'complete', createdAt: generation.startedAt, replyTo: null }}
                       user={user}
-                      model={model}
+                      model={sessionModel}
                     />
                   ) : null}
-                  <article className="message message-assistant is-streaming" aria-label="Answer" aria-busy="true">
+                  <article className={`message message-assistant is-streaming ${aheadHere !== null ? 'is-queued' : ''}`} aria-label="Answer" aria-busy="true">
                     <div className="message-meta">
-                      <span className="message-author">{model?.name ?? 'Model'}</span>
-                      <span className="tag tag-info">{stopping ? 'Stopping…' : 'Generating…'}</span>
+                      <span className="message-author">{sessionModel?.name ?? 'Model'}</span>
+                      <span className="tag tag-info">{generation.stopping ? 'Stopping…' : aheadHere !== null ? 'Waiting' : 'Generating…'}</span>
                     </div>
                     <div className="message-body">
                       {liveText ? (
                         <MarkdownView text={liveText} />
                       ) : (
+                        // One label for every placeholder, so "no answer text yet" is one thing to look for.
                         <div className="typing" role="status" aria-label="Waiting for the answer">
-                          <Spinner /> <span>{generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
+                          <Spinner />{' '}
+                          <span>{aheadHere !== null ? waitingText(aheadHere) : generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
                         </div>
                       )}
-                      {loading && (loading.phase === 'verifying' || loading.phase === 'loading') ? <ModelLoadingStatus event={loading} /> : null}
+                      {/* The load belongs to the answer being written, not to one still waiting. */}
+                      {aheadHere === null && loading && (loading.phase === 'verifying' || loading.phase === 'loading') ? <ModelLoadingStatus event={loading} models={models} /> : null}
                     </div>
                   </article>
                 </>
@@ -413,9 +443,9 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
                 onDraft={setDraft}
                 maxChars={maxPromptChars}
                 generating={generatingHere}
-                sending={sending}
-                stopping={stopping}
-                busyElsewhere={generation !== null && !generatingHere}
+                sending={generation !== null && generation.responseId === null}
+                stopping={generation?.stopping ?? false}
+                busyElsewhere={busyElsewhere}
                 onSend={() => void send()}
                 onStop={() => void stop()}
                 textareaRef={promptRef}
@@ -428,36 +458,89 @@ export function ChatWorkspace({ user, model, workloads, maxPromptChars, loading,
   );
 }
 
-/** Which workload a new session uses: a list when policy offers the user more than one, each with its description. */
-function WorkloadPicker({ workloads, value, onChange, disabled }: { workloads: Workload[]; value: Workload | null; onChange(id: string): void; disabled: boolean }) {
+/** A session's answer in the sidebar: being written, or waiting for the model. */
+function SessionAnswerTag({ generation, queue }: { generation: Generation | undefined; queue: GenerationQueue | null }) {
+  if (!generation) return null;
+  return answersAhead(queue, generation.responseId) !== null ? <span className="tag">Waiting</span> : <span className="tag tag-info">Answering</span>;
+}
+
+/**
+ * Which workload a new session uses: a list when policy offers the user more
+ * than one, each with its description. A workload whose model file was refused
+ * cannot be picked and says why; one whose file is still being checked can
+ * (its first answer waits for the check).
+ */
+function WorkloadPicker({
+  workloads,
+  models,
+  value,
+  onChange,
+  disabled,
+}: {
+  workloads: Workload[];
+  models: readonly ModelSummary[];
+  value: Workload | null;
+  onChange(id: string): void;
+  disabled: boolean;
+}) {
   const id = useId();
   const descriptionId = useId();
+  const availabilityId = useId();
   if (!value) return null;
-  if (workloads.length === 1) {
-    // Nothing to choose; say what the one workload is for when policy describes it.
-    return value.description ? (
-      <p className="workload-picker workload-single">
-        <strong>{value.name}</strong> — {value.description}
+  const availability = workloadAvailability(models, value);
+  const checked = percent(availability?.state === 'checking' ? availability.progress : null);
+  const availabilityNote =
+    availability?.state === 'rejected' ? (
+      <p id={availabilityId} className="note note-warning workload-availability" role="note" aria-label="Workload unavailable">
+        <strong>Unavailable:</strong> {availability.message ?? 'its model file was refused.'}
+      </p>
+    ) : availability?.state === 'checking' ? (
+      <p id={availabilityId} className="field-hint workload-availability">
+        Checking its model file…{checked ? ` ${checked}` : ''}
       </p>
     ) : null;
+  if (workloads.length === 1) {
+    // Nothing to choose; say what the one workload is for when policy describes it.
+    return value.description || availabilityNote ? (
+      <div className="workload-picker workload-single">
+        {value.description ? (
+          <p>
+            <strong>{value.name}</strong> — {value.description}
+          </p>
+        ) : null}
+        {availabilityNote}
+      </div>
+    ) : null;
   }
+  const describedBy = [value.description ? descriptionId : null, availabilityNote ? availabilityId : null].filter(Boolean).join(' ');
   return (
     <div className="workload-picker field">
       <label htmlFor={id} className="field-label">
         Workload for new sessions
       </label>
-      <select id={id} value={value.id} onChange={(e) => onChange(e.target.value)} disabled={disabled} aria-describedby={value.description ? descriptionId : undefined}>
-        {workloads.map((w) => (
-          <option key={w.id} value={w.id}>
-            {w.name}
-          </option>
-        ))}
+      <select
+        id={id}
+        value={value.id}
+        onChange={(e) => onChange(e.target.value)}
+        disabled={disabled}
+        aria-describedby={describedBy || undefined}
+        title={availability?.state === 'rejected' ? (availability.message ?? undefined) : undefined}
+      >
+        {workloads.map((w) => {
+          const a = workloadAvailability(models, w);
+          return (
+            <option key={w.id} value={w.id} disabled={a?.state === 'rejected'} title={a?.state === 'rejected' ? (a.message ?? undefined) : undefined}>
+              {workloadOptionLabel(w, a)}
+            </option>
+          );
+        })}
       </select>
       {value.description ? (
         <p id={descriptionId} className="field-hint">
           {value.description}
         </p>
       ) : null}
+      {availabilityNote}
     </div>
   );
 }
@@ -473,7 +556,13 @@ function MessageView({ message, user, model }: { message: ChatMessage; user: Use
         {message.status === 'failed' ? <span className="tag tag-error">Failed</span> : null}
       </div>
       <div className="message-body">
-        {isUser ? <p className="plain-text">{message.content}</p> : message.content ? <MarkdownView text={message.content} /> : <p className="muted">(no text)</p>}
+        {isUser ? (
+          <p className="plain-text">{message.content}</p>
+        ) : message.content ? (
+          <MarkdownView text={message.content} />
+        ) : (
+          <p className="muted">{message.status === 'cancelled' ? 'Stopped before any text.' : '(no text)'}</p>
+        )}
       </div>
     </article>
   );
@@ -533,7 +622,7 @@ function Composer({ draft, onDraft, maxChars, generating, sending, stopping, bus
           {formatNumber(draft.length)} / {formatNumber(maxChars)} characters
           {over ? ` — ${formatNumber(draft.length - maxChars)} over the limit` : ''}
         </span>
-        <span className="composer-hint">{busyElsewhere ? 'Another session is answering.' : 'Enter to send · Shift+Enter for a new line'}</span>
+        <span className="composer-hint">{busyElsewhere && !generating ? 'Another session is answering; yours will wait its turn.' : 'Enter to send · Shift+Enter for a new line'}</span>
         {generating ? (
           <button type="button" className="btn btn-danger" onClick={onStop} disabled={stopping}>
             {stopping ? 'Stopping…' : 'Stop'}

@@ -3,6 +3,7 @@
 import type { InferenceStatus, ModelSummary, User } from '../../../shared/api.js';
 import { roleLabel } from '../format.js';
 import { initials } from './AuthScreens.js';
+import { deviceText, offloadWarning } from './inference-format.js';
 
 interface Props {
   institution: string;
@@ -19,14 +20,9 @@ interface Props {
   onSignOut(): void;
 }
 
-export function deviceText(inference: InferenceStatus | null): string {
-  const device = inference?.device;
-  if (!device) return 'Loads with the first prompt';
-  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : `CPU · ${device.name}`;
-  return `GPU · ${device.name}`;
-}
-
 export function Header({ institution, user, inference, model, canAudit, canAdminister, drawer, busy, onAudit, onAbout, onLock, onSignOut }: Props) {
+  const device = deviceText(inference);
+  const fallback = offloadWarning(inference);
   return (
     <header className="app-header">
       <div className="brand">
@@ -46,8 +42,14 @@ export function Header({ institution, user, inference, model, canAudit, canAdmin
           </div>
           <div className="header-fact">
             <dt>Device</dt>
-            <dd title={deviceText(inference)}>
-              <span className="header-fact-value">{deviceText(inference)}</span>
+            <dd title={fallback ? `${device}. ${fallback.detail}` : device}>
+              <span className="header-fact-value">{device}</span>
+              {/* Slower answers have a cause IT can fix; the badge names it, the tooltip says why. */}
+              {fallback ? (
+                <span className="tag tag-warning" role="note" aria-label={`${fallback.badge}: ${fallback.detail}`} title={fallback.detail}>
+                  {fallback.badge}
+                </span>
+              ) : null}
             </dd>
           </div>
         </dl>

@@ -1,28 +1,36 @@
 // Shown when the policy names no model yet: in evaluation mode an
 // administrator may point at a local GGUF file or generate the test model.
 import { useState, type FormEvent } from 'react';
-import type { EventPayload, InferenceStatus } from '../../../shared/api.js';
+import type { EventPayload, InferenceStatus, ModelSummary } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { ErrorAlert, Spinner, TextField } from './common.js';
+import { hashProgress, percent } from './inference-format.js';
 
 export type ModelLoadingEvent = EventPayload<'model.loading'>;
 
 const PHASE_TEXT: Record<ModelLoadingEvent['phase'], string> = {
-  verifying: 'Verifying the model file (SHA-256)…',
+  verifying: 'Checking model file…',
   loading: 'Loading the model…',
   ready: 'Model ready.',
   failed: 'The model failed to load.',
 };
 
-/** The latest model.loading event, as a live status line. */
-export function ModelLoadingStatus({ event, className }: { event: ModelLoadingEvent | null; className?: string }) {
+/**
+ * The latest model.loading event (or a model file being checked), as a live
+ * status line with its progress. The core's 'verifying' event carries no
+ * progress of its own: the file's hash progress comes from model.status.
+ */
+export function ModelLoadingStatus({ event, models, className }: { event: ModelLoadingEvent | null; models?: readonly ModelSummary[]; className?: string }) {
   if (!event) return null;
   const busy = event.phase === 'verifying' || event.phase === 'loading';
+  const progress = event.phase === 'verifying' ? (event.progress ?? hashProgress(models ?? [], event.modelId)) : event.phase === 'loading' ? event.progress : null;
+  const done = percent(progress);
   return (
     <div role="status" aria-label="Model loading" className={`model-loading model-loading-${event.phase} ${className ?? ''}`}>
       {busy ? <Spinner /> : <span className="model-loading-dot" aria-hidden="true" />}
       <span>
         {PHASE_TEXT[event.phase]}
+        {done ? <span className="model-loading-percent"> {done}</span> : null}
         {event.message ? ` ${event.message}` : ''}
       </span>
     </div>
@@ -119,7 +127,7 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
             </button>
           </div>
         </div>
-        <ModelLoadingStatus event={loading} className="setup-loading" />
+        <ModelLoadingStatus event={loading} models={inference.models} className="setup-loading" />
       </section>
     </div>
   );

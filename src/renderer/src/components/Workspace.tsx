@@ -1,7 +1,7 @@
 // Everything behind a signed-in, unlocked session: header, model setup or
 // chat, the compliance officer's audit log, and the audit drawer.
-import { useCallback, useEffect, useState } from 'react';
-import type { AppStatus, InferenceStatus, ModelSummary, SessionState, User } from '../../../shared/api.js';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { AppStatus, GenerationQueue, InferenceStatus, ModelSummary, SessionState, User } from '../../../shared/api.js';
 import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, COMPLIANCE_ROLES, holdsAnyRole } from '../../../shared/roles.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
 import { AuditPanel } from './AuditPanel.js';
@@ -12,12 +12,25 @@ import { Header } from './Header.js';
 import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelSetup.js';
 import { AboutPanel } from './PolicyScreens.js';
 
+/** model.changed comes with every step of a file check: re-read model.status at most this often. */
+const MODEL_CHANGED_DELAY_MS = 200;
 
 /** The model chats run on: the loaded one, else the one the user's first workload routes to, else the only one. */
 export function currentModel(inference: InferenceStatus | null): ModelSummary | null {
   if (!inference) return null;
   const byId = (id: string | null | undefined) => (id ? inference.models.find((m) => m.id === id) : undefined);
   return byId(inference.loadedModelId) ?? byId(inference.workloads[0]?.modelId) ?? inference.models[0] ?? null;
+}
+
+function isBusy(loading: ModelLoadingEvent | null): boolean {
+  return loading !== null && (loading.phase === 'verifying' || loading.phase === 'loading');
+}
+
+/** What the status strip shows: a load in progress (or failed), else a model file being checked. */
+function modelActivity(inference: InferenceStatus | null, loading: ModelLoadingEvent | null): ModelLoadingEvent | null {
+  if (loading && loading.phase !== 'ready') return loading;
+  const checking = inference?.models.find((m) => m.availability.state === 'checking');
+  return checking ? { modelId: checking.id, phase: 'verifying', progress: checking.availability.progress, message: null } : null;
 }
 
 interface Props {
@@ -33,6 +46,10 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const [inference, setInference] = useState<InferenceStatus | null>(null);
   const [inferenceError, setInferenceError] = useState<ErrorInfo | null>(null);
   const [loading, setLoading] = useState<ModelLoadingEvent | null>(null);
+  const [queue, setQueue] = useState<GenerationQueue | null>(null);
+  // Events counted, so a model.status answer older than an event does not undo it.
+  const heard = useRef({ loading: 0, queue: 0 });
+  const latestRead = useRef(0);
   const [drawer, setDrawer] = useState<'audit' | 'about' | null>(null);
   const [actionError, setActionError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
@@ -47,10 +64,19 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const [auditScreen, setAuditScreen] = useState(canSearchAudit && !canChat);
 
   const refreshInference = useCallback(async () => {
+    const read = ++latestRead.current;
+    const before = { ...heard.current };
     const result = await call('model.status', {});
+    // A newer read is on its way and will say more.
+    if (read !== latestRead.current) return;
     if (result.ok) {
       setInference(result.output);
       setInferenceError(null);
+      const nowLoading = result.output.loading;
+      const nowQueue = result.output.queue;
+      // After a reload this is the only way to learn of a load in progress; a finished one clears a stale busy line.
+      if (heard.current.loading === before.loading) setLoading((prev) => nowLoading ?? (isBusy(prev) ? null : prev));
+      if (heard.current.queue === before.queue) setQueue(nowQueue);
     } else {
       setInferenceError(result.error);
       if (result.error.code === 'locked' || result.error.code === 'not_signed_in') onStaleSession();
@@ -59,11 +85,31 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
 
   useEffect(() => {
     void refreshInference();
-    return on('model.loading', (event) => {
+    const offLoading = on('model.loading', (event) => {
+      heard.current.loading += 1;
       setLoading(event);
       // The device is only known once a model is loaded.
       if (event.phase === 'ready' || event.phase === 'failed') void refreshInference();
     });
+    // Coalesced rather than debounced: a long file check sends a steady stream, and its progress should still show.
+    let pending: number | null = null;
+    const offChanged = on('model.changed', () => {
+      if (pending !== null) return;
+      pending = window.setTimeout(() => {
+        pending = null;
+        void refreshInference();
+      }, MODEL_CHANGED_DELAY_MS);
+    });
+    const offQueue = on('chat.queue', (next) => {
+      heard.current.queue += 1;
+      setQueue(next);
+    });
+    return () => {
+      offLoading();
+      offChanged();
+      offQueue();
+      if (pending !== null) window.clearTimeout(pending);
+    };
   }, [refreshInference]);
 
   async function act(method: 'auth.lock' | 'auth.signOut') {
@@ -82,6 +128,7 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   }, [refreshInference]);
 
   const model = currentModel(inference);
+  const activity = modelActivity(inference, loading);
   let body;
   if (canSearchAudit && auditScreen) {
     body = <AuditSearch onClose={canChat ? () => setAuditScreen(false) : undefined} onSessionError={onStaleSession} />;
@@ -127,7 +174,9 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
       <ChatWorkspace
         user={user}
         model={model}
+        models={inference.models}
         workloads={inference.workloads}
+        queue={queue}
         maxPromptChars={status.limits.maxPromptChars}
         loading={loading}
         selectedId={selectedSessionId}
@@ -163,9 +212,9 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
           <ErrorAlert error={actionError} />
         </div>
       ) : null}
-      {inference && inference.models.length > 0 && loading && loading.phase !== 'ready' ? (
+      {inference && inference.models.length > 0 && activity ? (
         <div className="status-strip">
-          <ModelLoadingStatus event={loading} />
+          <ModelLoadingStatus event={activity} models={inference.models} />
         </div>
       ) : null}
       <div className="workspace-body">

@@ -86,3 +86,20 @@ export function utcOffsetLabel(at = new Date()): string {
   const abs = Math.abs(minutes);
   return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
+
+/** The workload and model an event names (prompts, answers, model loads), read from its canonical record. */
+export function recordModel(record: string): { workload: string | null; model: { id: string; sha256: string | null } | null } {
+  let enclave: unknown;
+  try {
+    enclave = (JSON.parse(record) as { enclave?: unknown }).enclave;
+  } catch {
+    return { workload: null, model: null };
+  }
+  if (typeof enclave !== 'object' || enclave === null) return { workload: null, model: null };
+  const { workload, model } = enclave as { workload?: unknown; model?: unknown };
+  const modelFields = typeof model === 'object' && model !== null ? (model as { id?: unknown; sha256?: unknown }) : null;
+  return {
+    workload: typeof workload === 'string' ? workload : null,
+    model: modelFields && typeof modelFields.id === 'string' ? { id: modelFields.id, sha256: typeof modelFields.sha256 === 'string' ? modelFields.sha256 : null } : null,
+  };
+}
