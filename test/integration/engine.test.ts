@@ -72,7 +72,7 @@ describe('llama engine', () => {
     const again = await engine.load({ id: 'tiny', path: modelPath, contextSize: 2048 }, { gpu: 'off' });
     expect(again).toEqual(engine.loaded());
     expect(Date.now() - started).toBeLessThan(100);
-    expect(await engine.countTokens(tinyModel, 'the patient has a fever')).toBe(5);
+    expect(await engine.countTokens(tinyModel, 'the patient has a fever', 'off')).toBe(5);
   });
 
   it('streams the answer in chunks that add up to the returned text, and stops at maxTokens', async () => {
@@ -85,7 +85,7 @@ describe('llama engine', () => {
     expect(result.text).not.toContain('<|im_');
     expect(result).toMatchObject({ responseTokens: 24, stopReason: 'max-tokens' });
     // The prompt as the model reads it: ChatML framing around the user's words.
-    expect(result.promptTokens).toBeGreaterThan(await engine.countTokens(tinyModel, 'Summarise the clinic note.'));
+    expect(result.promptTokens).toBeGreaterThan(await engine.countTokens(tinyModel, 'Summarise the clinic note.', 'off'));
   });
 
   it('honours a small maxTokens', async () => {

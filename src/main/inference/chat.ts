@@ -178,7 +178,7 @@ export class ChatService {
     // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
     await this.models.verifyBeforeLoad(user, model);
     const maxTokens = responseTokenLimit(workload, this.policy());
-    const promptTokens = await this.engine.countTokens(engineModel(model), input.text);
+    const promptTokens = await this.engine.countTokens(engineModel(model), input.text, this.policy().inference.gpu);
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
       throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);

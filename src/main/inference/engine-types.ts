@@ -76,7 +76,7 @@ export interface InferenceEngine {
   load(model: EngineModel, options: LoadOptions): Promise<LoadedModelInfo>;
   loaded(): LoadedModelInfo | null;
   /** Tokens the model's tokenizer makes of text; a model not loaded lends just its vocabulary, without its weights. */
-  countTokens(model: EngineModel, text: string): Promise<number>;
+  countTokens(model: EngineModel, text: string, gpu: GpuSetting): Promise<number>;
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Drops the chat's context sequence (KV cache) and its chat state. */
   disposeChat(chatId: string): Promise<void>;

@@ -253,12 +253,13 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
   }
 
   /** A model's vocabulary alone (no weights), to measure prompts for a model not loaded now. */
-  function vocabularyOf(path: string): Promise<LlamaModel> {
+  function vocabularyOf(path: string, gpu: GpuSetting): Promise<LlamaModel> {
     if (vocabulary?.path === path) return vocabulary.model;
     const previous = vocabulary;
     const model = (async () => {
       await readGgufHeader(path);
-      const instance = await sharedLlama('off', options.logLevel ?? LlamaLogLevel.warn);
+      // The Llama the model will load with: a second native instance would cost memory and hide llama.cpp's errors.
+      const { instance } = await llamaFor(gpu, options.logLevel ?? LlamaLogLevel.warn);
       return instance.loadModel({ modelPath: path, vocabOnly: true });
     })();
     vocabulary = { path, model };
@@ -396,9 +397,9 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
       return loaded?.info ?? null;
     },
 
-    async countTokens(model: EngineModel, text: string): Promise<number> {
+    async countTokens(model: EngineModel, text: string, gpu: GpuSetting): Promise<number> {
       if (loaded?.info.path === model.path) return loaded.model.tokenize(text).length;
-      return (await vocabularyOf(model.path)).tokenize(text).length;
+      return (await vocabularyOf(model.path, gpu)).tokenize(text).length;
     },
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {

@@ -78,11 +78,6 @@ export class ModelRegistry {
     return this.#verifier.availability(model);
   }
 
-  /** Resolves once every check asked for so far is done. */
-  checked(): Promise<void> {
-    return this.#verifier.idle();
-  }
-
   /** A model llama.cpp could not load is refused like a file that failed its check. */
   rejectUnloadable(user: User, model: AllowedModel, message: string): void {
     this.#verifier.reject(user, model, 'model_corrupt', message);

@@ -111,16 +111,6 @@ export class ModelVerifier {
     if (entry && entry.key === keyOf(model)) this.#rejectEntry(entry, user, reason, message, model.sha256);
   }
 
-  /** Resolves when every check and background hash asked for so far has finished (tests, shutdown). */
-  async idle(): Promise<void> {
-    for (;;) {
-      const pending = [...this.#entries.values()].map((e) => e.settled);
-      const hashing = this.#hashing;
-      await Promise.all([...pending, hashing]);
-      if (hashing === this.#hashing && pending.length === this.#entries.size) return;
-    }
-  }
-
   close(): void {
     this.#closed = true;
   }
@@ -164,12 +154,13 @@ export class ModelVerifier {
     const cached = await cachedModelHash(this.options.store, model.path);
     if (cached) {
       if (!this.#current(entry)) return;
-      this.#judge(entry, user, cached.sha256);
-      if (entry.availability.state === 'ready') {
-        // Usable now; hashed again behind the scenes, and refused if that finds a different file.
-        this.#set(entry, { state: 'ready', reason: 'cached', message: null, progress: null });
-        void this.#queueHash(entry, null, { background: true });
+      if (cached.sha256 !== model.sha256) {
+        this.#judge(entry, user, cached.sha256);
+        return;
       }
+      // Usable now; hashed again behind the scenes, and refused if that finds a different file.
+      this.#set(entry, { state: 'ready', reason: 'cached', message: null, progress: null });
+      this.#queueHash(entry, null, { background: true }).catch((error: unknown) => this.options.log(`re-checking the model ${model.id} failed`, error));
       return;
     }
     await this.#queueHash(entry, user, { background: false });
