@@ -59,8 +59,11 @@ describe('checking the allowed model files', () => {
     const workloads: WorkloadInput[] = models.map((m) => ({ id: `on-${m.id}`, name: `On ${m.name}`, model: m.id }));
     const core = await startWithPolicy(cleanups, model, ['clinician'], { models, workloads });
 
-    const states = byId(await settledModels(core));
+    const settled = await settledModels(core);
+    const states = byId(settled);
     expect(states['good']).toEqual({ state: 'ready', reason: null, message: null, progress: null });
+    // The check read the file's size and saw that it is the random-weight test model (the UI then says its output is noise).
+    expect(settled.find((m) => m.id === 'good')).toMatchObject({ sizeBytes: statSync(model.path).size, isTestModel: true });
     expect(states['missing']).toMatchObject({ state: 'rejected', reason: 'model_file_missing', message: expect.stringMatching(/^The model "Missing model" was refused: its file is missing/) });
     expect(states['text']).toMatchObject({ state: 'rejected', reason: 'model_corrupt', message: expect.stringMatching(/^The model "Text file" was refused: its file is not a whole GGUF model/) });
     expect(states['cut']).toMatchObject({ state: 'rejected', reason: 'model_corrupt', message: expect.stringContaining('is truncated') });

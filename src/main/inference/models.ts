@@ -71,7 +71,11 @@ export class ModelRegistry {
 
   /** What the UI sees: each allowed model with whether it may be used now. */
   summaries(): ModelSummary[] {
-    return this.list().map((m) => toModelSummary(m, this.#verifier.availability(m)));
+    return this.list().map((m) => {
+      // Policy lists no size or kind: the file's check supplies them once it has read the header.
+      const file = m.source === 'policy' ? this.#verifier.fileFacts(m) : null;
+      return toModelSummary(file ? { ...m, ...file } : m, this.#verifier.availability(m));
+    });
   }
 
   availability(model: AllowedModel): ModelAvailability {

@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/index.js';
 import { auditUser } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
+import { isTestModelMetadata } from './gguf/test-model.js';
 import { cachedModelHash, hashModelFileCached, ModelFileChangingError } from './model-file.js';
 
 /** What the verifier needs of an allowed model. */
@@ -30,6 +31,13 @@ interface Entry {
   availability: ModelAvailability;
   /** Settles when the check that decides availability has finished. */
   settled: Promise<void>;
+  /** What the header said, once read: for the UI (size, and whether it is the random-weight test model). */
+  file: ModelFileFacts | null;
+}
+
+export interface ModelFileFacts {
+  sizeBytes: number;
+  isTestModel: boolean;
 }
 
 export interface ModelVerifierOptions {
@@ -74,6 +82,12 @@ export class ModelVerifier {
       if (existing?.key === keyOf(model) && existing.availability.state !== 'rejected') continue;
       this.#start(model, null);
     }
+  }
+
+  /** Size and kind of the model's file as its check read them; null until read. */
+  fileFacts(model: VerifiableModel): ModelFileFacts | null {
+    const entry = this.#entries.get(model.id);
+    return entry && entry.key === keyOf(model) ? entry.file : null;
   }
 
   availability(model: VerifiableModel): ModelAvailability {
@@ -121,6 +135,7 @@ export class ModelVerifier {
       model,
       availability: { state: 'checking', reason: null, message: null, progress: null },
       settled: Promise.resolve(),
+      file: null,
     };
     this.#entries.set(model.id, entry);
     entry.settled = this.#check(entry, user).catch((error: unknown) => {
@@ -144,7 +159,8 @@ export class ModelVerifier {
     const { model } = entry;
     // Missing, not GGUF or truncated: found from the header alone, in milliseconds.
     try {
-      await readGgufHeader(model.path);
+      const header = await readGgufHeader(model.path);
+      entry.file = { sizeBytes: header.sizeBytes, isTestModel: isTestModelMetadata(Object.fromEntries(header.metadata)) };
     } catch (error) {
       if (!(error instanceof EnclaveError) || (error.code !== 'model_file_missing' && error.code !== 'model_corrupt')) throw error;
       const what = error.code === 'model_file_missing' ? 'its file is missing or unreadable' : 'its file is not a whole GGUF model';
