@@ -6,7 +6,7 @@
 // receivers are in siem-syslog.test.ts and siem-http.test.ts.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuditLog,
   BatchManifestSchema,
@@ -29,12 +29,9 @@ import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, ty
 import { openStore, type Store } from '../../src/main/store/index.js';
 import { call, callError } from '../support/core.js';
 import { runCli } from '../../src/main/cli/index.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 function freshStore(): { store: Store; audit: AuditLog; seal: SealOptions } {
   const dir = tempDir();

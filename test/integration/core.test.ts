@@ -3,21 +3,18 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
 import { createCore } from '../../src/main/core/index.js';
 import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import type { EventMessage } from '../../src/shared/rpc.js';
 import { call, callError, EVAL_USER, nextEvent } from '../support/core.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 
 let modelPath: string;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   modelPath = await testModelPath();

@@ -1,16 +1,13 @@
 // Enrolment: the workstation's Ed25519 audit signing key, made once and shown
 // to IT by `enclave enroll show` for registration with the SIEM side.
 import { createHash, createPublicKey } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lastBatch, verifyManifestSignature } from '../../src/main/audit/index.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

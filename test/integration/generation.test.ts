@@ -2,19 +2,17 @@
 // queue that can be cancelled, conversations longer than the context, a GPU
 // that cannot be used, and contexts that never outlive their session. Through
 // the real core and llama.cpp on the generated test model.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
 import { createLlamaEngine } from '../../src/main/inference/index.js';
 import type { EventPayload } from '../../src/shared/api.js';
 import { call, EVAL_USER, nextEvent } from '../support/core.js';
 import { approvedTestModel } from '../support/test-model.js';
 import { answer, auditEvents, startWithPolicy } from '../support/workload-core.js';
+import { cleanupsAfterEach } from '../support/temp.js';
 
 let model: { path: string; sha256: string };
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   model = await approvedTestModel();

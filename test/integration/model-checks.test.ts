@@ -3,21 +3,18 @@
 // the encrypted store and llama.cpp on generated models.
 import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
 import type { ModelSummary } from '../../src/shared/api.js';
 import { writeTestModel } from '../../src/main/inference/gguf/test-model.js';
 import { sha256File } from '../../src/main/inference/model-file.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
 import { answer, auditEvents, policyDocument, startWithPolicy, type ModelInput, type WorkloadInput } from '../support/workload-core.js';
 
 let model: { path: string; sha256: string };
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   model = await approvedTestModel();

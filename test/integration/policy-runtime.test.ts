@@ -3,15 +3,13 @@
 // policy, and every outcome audited as policy.apply.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
 import type { PolicyInput } from '../../src/main/policy/index.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
+import { cleanupsAfterEach } from '../support/temp.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** A watched core (test/support/core.ts), closed and removed after the test. */
 async function startWatched(policyText: string): Promise<{ core: Core; policyFile: string }> {

@@ -1,17 +1,14 @@
 // Answer text is batched per frame on its way out of the core: a whole answer
 // of the generated test model, real llama.cpp and the real store.
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
 import type { EventPayload } from '../../src/shared/api.js';
 import { call, EVAL_USER, nextEvent } from '../support/core.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 
 let modelPath: string;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   modelPath = await testModelPath();

@@ -3,7 +3,7 @@
 // workload, and how a workload's limits and a model's load settings reach
 // node-llama-cpp.
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
 import type { Core } from '../../src/main/core/index.js';
 import { createLlamaEngine } from '../../src/main/inference/index.js';
@@ -11,14 +11,11 @@ import { evaluationPolicy, policyFromDocument, type ChatTemplate, type Policy } 
 import type { Role } from '../../src/shared/roles.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 import { answer, auditEvents, policyDocument as policyDocumentFor, startWithPolicy, WORKLOADS, type WorkloadInput } from '../support/workload-core.js';
-import { tempDir } from '../support/temp.js';
+import { cleanupsAfterEach } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
 
 let model: { path: string; sha256: string };
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   model = await approvedTestModel();

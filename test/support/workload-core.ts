@@ -39,7 +39,7 @@ export function policyDocument(
 
 /** A signed-in core on that policy; what it leaves behind is added to `cleanups`. */
 export async function startWithPolicy(
-  cleanups: (() => Promise<void> | void)[],
+  cleanups: (() => unknown)[],
   model: { path: string; sha256: string },
   roles: Role[],
   options: Parameters<typeof policyDocument>[2] & { dataDir?: string; engine?: InferenceEngine } = {},
