@@ -59,6 +59,21 @@ describe('one answer at a time', () => {
     expect((await call(core, 'chat.open', { sessionId: second.id })).messages.map((m) => m.status)).toEqual(['complete', 'cancelled']);
   });
 
+  it('two prompts sent at once to one session: one is taken, the other refused as busy and not stored', async () => {
+    const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: [{ id: 'short', name: 'Short', model: 'test', maxTokens: 8 }] });
+    const session = await call(core, 'chat.create', {});
+    const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
+    const outcomes = await Promise.allSettled([
+      call(core, 'chat.send', { sessionId: session.id, text: 'First.' }),
+      call(core, 'chat.send', { sessionId: session.id, text: 'Second.' }),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
+    expect((refused.reason as { info: { code: string } }).info.code).toBe('busy');
+    expect((await done).status).toBe('complete');
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages).toHaveLength(2);
+  });
+
   it('waiting answers run in order once the one before them ends, and the queue empties', async () => {
     const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: [{ id: 'short', name: 'Short', model: 'test', maxTokens: 24 }] });
     const seen = queueEvents(core);

@@ -162,7 +162,7 @@ export class ChatService {
   async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
     const session = this.#ownSession(user, input.sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
-    if (this.#jobs.has(session.id)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
+    this.#assertNoAnswerUnderWay(session.id);
     const { model, workload } = this.models.forWorkload(session.workload_id);
     const promptHash = { sha256: sha256Hex(input.text), chars: input.text.length };
     if (!mayUseWorkload(user, workload)) {
@@ -184,6 +184,8 @@ export class ChatService {
       throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);
     }
 
+    // Asked again: a second send to this session may have been queued while this one awaited the checks above.
+    this.#assertNoAnswerUnderWay(session.id);
     const history = this.#history(session.id);
     const time = this.now();
     const promptId = uuidv7({ msecs: time });
@@ -237,6 +239,10 @@ export class ChatService {
   async close(): Promise<void> {
     await this.dropAllContexts('shutdown');
     await this.engine.unload();
+  }
+
+  #assertNoAnswerUnderWay(sessionId: string): void {
+    if (this.#jobs.has(sessionId)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
   }
 
   /** Starts the next waiting answer when none is running. */
