@@ -30,7 +30,7 @@ import { createTransport, loadOutgoingBatch, SiemOutbox, type SiemDestination } 
 import { renderSyslogBatch } from '../../src/main/siem/formats/syslog.js';
 import { octetCountedFrame } from '../../src/main/siem/transports/syslog-tls.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
-import { startRsyslog } from '../support/rsyslog.js';
+import { rsyslogDestination, startRsyslog } from '../support/rsyslog.js';
 
 const EVENTS = Number(process.env.ENCLAVE_BENCH_AUDIT_EVENTS ?? 100_000);
 const BATCH = 500;
@@ -91,15 +91,7 @@ async function main(): Promise<void> {
   // 2. Drain to rsyslog over mutual TLS.
   const rsyslog = await startRsyslog({ parentDir: dir });
   try {
-    const destination: SiemDestination = {
-      id: 'rsyslog',
-      type: 'syslog-tls',
-      address: rsyslog.address,
-      format: 'rfc5424-json',
-      caFile: rsyslog.caFile,
-      clientCertFile: rsyslog.clientCertFile,
-      clientKeyFile: rsyslog.clientKeyFile,
-    };
+    const destination: SiemDestination = rsyslogDestination(rsyslog, { id: 'rsyslog' });
     // Baseline: the same frames down one connection, no per-batch close.
     const frames: Buffer[] = [];
     for (const batch of sealed) frames.push(...renderSyslogBatch(loadOutgoingBatch(store, batch.batchSeq)!, 'rfc5424-json', RENDER).map(octetCountedFrame));

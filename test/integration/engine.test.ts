@@ -11,6 +11,7 @@ import { hashModelFileCached, sha256File } from '../../src/main/inference/model-
 import { openStore } from '../../src/main/store/index.js';
 import { EnclaveError } from '../../src/shared/errors.js';
 import { tempDir } from '../support/temp.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const dir = tempDir('enclave-engine-');
 let modelPath: string;
@@ -54,14 +55,7 @@ async function generate(
   return { ...result, chunks };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<EnclaveError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(EnclaveError);
-  return error as EnclaveError;
-}
+const rejection = (promise: Promise<unknown>): Promise<EnclaveError> => rejectionOf(promise, EnclaveError);
 
 describe('llama engine', () => {
   it('loads the generated model on the CPU and says so; loading it again is a no-op', async () => {

@@ -33,11 +33,12 @@ import { loadOutgoingBatch } from '../../src/main/siem/index.js';
 import { createSyslogTlsTransport, type SyslogTlsDestination, type SyslogTlsOptions } from '../../src/main/siem/transports/syslog-tls.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext } from '../../src/main/siem/types.js';
 import { openStore } from '../../src/main/store/index.js';
-import { parseRfc5424, startRsyslog, type ParsedSyslogMessage, type Rsyslog } from '../support/rsyslog.js';
+import { parseRfc5424, rsyslogDestination, startRsyslog, type ParsedSyslogMessage, type Rsyslog } from '../support/rsyslog.js';
 import { tempDir } from '../support/temp.js';
 import { call, nextEvent } from '../support/core.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { evaluationPolicy, policyFromDocument } from '../../src/main/policy/index.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const CTX: RenderContext = { enterpriseNumber: 32473, productVersion: '0.1.0-test', vendor: 'Enclave Test' };
 const SD_ID = 'enclave@32473';
@@ -55,16 +56,7 @@ afterAll(async () => {
 });
 
 function destination(overrides: Partial<SyslogTlsDestination> = {}): SyslogTlsDestination {
-  return {
-    id: 'test-syslog',
-    type: 'syslog-tls',
-    address: rsyslog.address,
-    format: 'rfc5424-json',
-    caFile: rsyslog.caFile,
-    clientCertFile: rsyslog.clientCertFile,
-    clientKeyFile: rsyslog.clientKeyFile,
-    ...overrides,
-  };
+  return rsyslogDestination(rsyslog, overrides);
 }
 
 function transportFor(overrides: Partial<SyslogTlsDestination> = {}, options?: SyslogTlsOptions) {
@@ -85,14 +77,7 @@ async function receivedAfter(send: () => Promise<void>, expected: number): Promi
   return received.map(parseRfc5424);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DeliveryError> {
-  const outcome = await promise.then(
-    () => null,
-    (error: unknown) => error,
-  );
-  expect(outcome, 'the send must reject, never resolve').toBeInstanceOf(DeliveryError);
-  return outcome as DeliveryError;
-}
+const rejection = (promise: Promise<unknown>): Promise<DeliveryError> => rejectionOf(promise, DeliveryError);
 
 // --- Sealed batches on the real store ------------------------------------------------------------
 

@@ -38,6 +38,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, portOpen, runTool, sleep, waitFor } from './daemon.js';
+import type { SyslogTlsDestination } from '../../src/main/siem/transports/syslog-tls.js';
 
 export interface RsyslogPki {
   /** PEM: the CA that issued the receiver's server certificate and the workstation's client certificate. */
@@ -87,6 +88,20 @@ export interface Rsyslog extends RsyslogPki {
   isRunning(): boolean;
   /** Stops rsyslogd and deletes the private directory. */
   destroy(): Promise<void>;
+}
+
+/** A syslog-tls destination for this rsyslog with mutual TLS, as IT would configure it. */
+export function rsyslogDestination(rsyslog: Rsyslog, overrides: Partial<SyslogTlsDestination> = {}): SyslogTlsDestination {
+  return {
+    id: 'test-syslog',
+    type: 'syslog-tls',
+    address: rsyslog.address,
+    format: 'rfc5424-json',
+    caFile: rsyslog.caFile,
+    clientCertFile: rsyslog.clientCertFile,
+    clientKeyFile: rsyslog.clientKeyFile,
+    ...overrides,
+  };
 }
 
 /** One parsed RFC 5424 message, as a SIEM would see it. */

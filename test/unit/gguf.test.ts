@@ -18,6 +18,7 @@ import {
 import { sha256File } from '../../src/main/inference/model-file.js';
 import { EnclaveError } from '../../src/shared/errors.js';
 import { tempDir } from '../support/temp.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const dir = tempDir('enclave-gguf-');
 afterAll(() => dir.remove());
@@ -27,14 +28,7 @@ beforeAll(async () => {
   tiny = await writeTestModel(join(dir.path, 'tiny.gguf'));
 });
 
-async function enclaveError(promise: Promise<unknown>): Promise<EnclaveError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(EnclaveError);
-  return error as EnclaveError;
-}
+const enclaveError = (promise: Promise<unknown>): Promise<EnclaveError> => rejectionOf(promise, EnclaveError);
 
 function copyOfTiny(name: string): string {
   const path = join(dir.path, name);

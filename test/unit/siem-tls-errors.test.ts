@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type ConnectionContext } from '../../src/main/siem/tls-errors.js';
 import { DeliveryError, type DeliveryErrorCode } from '../../src/main/siem/types.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const ADDRESS = 'siem.example.org:6514';
 const CA = '/etc/enclave/siem-ca.pem';
@@ -79,14 +80,7 @@ describe('loadTlsMaterial', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function rejection(promise: Promise<unknown>): Promise<DeliveryError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DeliveryError);
-    return error as DeliveryError;
-  }
+  const rejection = (promise: Promise<unknown>): Promise<DeliveryError> => rejectionOf(promise, DeliveryError);
 
   it('uses the trust store and no client certificate when policy names no file', async () => {
     const material = await loadTlsMaterial({ id: 'siem' });

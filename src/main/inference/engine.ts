@@ -30,6 +30,7 @@ import type {
 } from './engine-types.js';
 import type { ChatTemplate } from '../policy/index.js';
 import { readGgufHeader, type GgufHeader } from './gguf/inspect.js';
+import { byWholePercent } from './model-file.js';
 
 export interface LlamaEngineOptions {
   /** CPU threads for evaluation. Default: all math cores, less one on machines with 4 or fewer, so the UI keeps a core. */
@@ -139,17 +140,6 @@ function layerCountOf(header: GgufHeader): number {
   return typeof blocks === 'number' ? blocks + 1 : 1;
 }
 
-/** llama.cpp reports load progress many times a second; whole percents are enough for a status bar. */
-function throttledProgress(onProgress: (progress: number) => void): (progress: number) => void {
-  let last = -1;
-  return (progress) => {
-    const percent = Math.floor(progress * 100);
-    if (percent === last) return;
-    last = percent;
-    onProgress(percent / 100);
-  };
-}
-
 export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine {
   const maxLiveChats = Math.max(1, options.maxLiveChats ?? 4);
   let loaded: Loaded | null = null;
@@ -229,7 +219,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
           modelPath: model.path,
           gpuLayers: layers,
           ...(loadOptions.signal ? { loadSignal: loadOptions.signal } : {}),
-          ...(loadOptions.onProgress ? { onLoadProgress: throttledProgress(loadOptions.onProgress) } : {}),
+          ...(loadOptions.onProgress ? { onLoadProgress: byWholePercent(loadOptions.onProgress) } : {}),
         });
         return { model: llamaModel, fallback };
       } catch (error) {

@@ -32,6 +32,21 @@ export class ModelFileChangingError extends EnclaveError {
   }
 }
 
+/**
+ * Passes progress (0–1) on only when its whole percent changes: llama.cpp's
+ * load and a multi-gigabyte hash report many times a second, and the status
+ * bar needs no more than a hundred steps.
+ */
+export function byWholePercent(onProgress: (progress: number) => void): (progress: number) => void {
+  let last = -1;
+  return (progress) => {
+    const percent = Math.floor(progress * 100);
+    if (percent === last) return;
+    last = percent;
+    onProgress(percent / 100);
+  };
+}
+
 /** Bytes hashed so far, of the file's size: for the status bar while a large model is checked. */
 export type HashProgress = (hashedBytes: number, totalBytes: number) => void;
 

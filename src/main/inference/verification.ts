@@ -12,7 +12,7 @@ import { auditUser } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
 import { isTestModelMetadata } from './gguf/test-model.js';
-import { cachedModelHash, hashModelFileCached, ModelFileChangingError } from './model-file.js';
+import { byWholePercent, cachedModelHash, hashModelFileCached, ModelFileChangingError } from './model-file.js';
 
 /** What the verifier needs of an allowed model. */
 export interface VerifiableModel {
@@ -57,10 +57,6 @@ function keyOf(model: VerifiableModel): string {
   return JSON.stringify([model.id, model.path, model.sha256]);
 }
 
-/** Progress reports are throttled to whole percents: a 5 GB file would otherwise send thousands. */
-function percent(done: number, total: number): number {
-  return total === 0 ? 1 : Math.floor((done / total) * 100) / 100;
-}
 
 export class ModelVerifier {
   readonly #entries = new Map<string, Entry>();
@@ -186,17 +182,12 @@ export class ModelVerifier {
   #queueHash(entry: Entry, user: User | null, { background }: { background: boolean }): Promise<void> {
     const run = this.#hashing.then(async () => {
       if (!this.#current(entry)) return;
-      let lastPercent = -1;
+      // A background re-hash of a usable model shows no progress: the model stays "ready" meanwhile.
+      const progress = byWholePercent((fraction) => {
+        if (!background && this.#current(entry)) this.#set(entry, { state: 'checking', reason: null, message: null, progress: fraction });
+      });
       const hash = () =>
-        hashModelFileCached(this.options.store, entry.model.path, {
-          fresh: true,
-          onProgress: (done, total) => {
-            const now = percent(done, total);
-            if (background || now === lastPercent || !this.#current(entry)) return;
-            lastPercent = now;
-            this.#set(entry, { state: 'checking', reason: null, message: null, progress: now });
-          },
-        });
+        hashModelFileCached(this.options.store, entry.model.path, { fresh: true, onProgress: (done, total) => progress(total === 0 ? 1 : done / total) });
       try {
         let result: Awaited<ReturnType<typeof hash>> | null = null;
         // A file still being copied changes under the hash: give the copy a little time, then judge what is there.
