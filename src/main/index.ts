@@ -145,7 +145,7 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
     return (await readWrappedDatabaseKey(app.getPath('userData')).catch(() => null)) ?? undefined;
   };
   void Promise.all([import('./cli/main.js'), withKey()])
-    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }))
+    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }).finally(() => databaseKey?.fill(0)))
     .then(
       (code) => app.exit(code),
       (error: unknown) => {

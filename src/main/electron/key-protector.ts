@@ -6,7 +6,7 @@ import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATABASE_KEY_BYTES, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
+import { DATABASE_KEY_BYTES, databaseHoldsData, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
 /** Evaluation only: the key in the clear, in the data folder, where the headless core and the `enclave` tool look too. */
@@ -77,8 +77,8 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
     return { key, protection: 'os-key-store', path: wrappedPath };
   }
 
-  if (existsSync(options.databasePath)) {
-    // A new key would not open it, and would hide what happened.
+  if (databaseHoldsData(options.databasePath)) {
+    // A new key would not open it, and would hide what happened (the rule is keys/index.ts's, shared with the key file).
     throw new KeyProtectionError(
       `The Enclave database ${options.databasePath} exists, but its key (${wrappedPath}) is missing. ` +
         'A wrapped key can only be restored on the same computer and user account it was made on. Contact IT; nothing was changed.',
@@ -93,7 +93,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
   }
 
   if (!options.allowKeyFile) throw noKeyStore();
-  const key = loadOrCreateKeyFile(plainPath);
+  const key = loadOrCreateKeyFile(plainPath, { databasePath: options.databasePath });
   log(
     `[key] Evaluation mode: ${keyStoreName()} is not available and the policy allows a key file, so the database key is kept in the clear in ${plainPath}. ` +
       'This protects nothing; do not use this workstation for real patient data.',
