@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { createCore, DATABASE_FILE, KEY_FILE } from '../../src/main/core/index.js';
 import { runCli } from '../../src/main/cli/index.js';
-import { readKeyFile } from '../../src/main/keys/index.js';
+import { loadOrCreateKeyFile, MissingKeyFileError, readKeyFile } from '../../src/main/keys/index.js';
 import { evaluationPolicy, policyFromDocument } from '../../src/main/policy/index.js';
 import { openStore } from '../../src/main/store/index.js';
 import { EnclaveError } from '../../src/shared/errors.js';
@@ -104,6 +104,19 @@ describe('a missing or damaged key file', () => {
     expect(err.join('\n')).toBe(`enclave: The key file ${keyFile} does not exist. Nothing was changed.`);
     expect(existsSync(keyFile)).toBe(false);
     expect(existsSync(database)).toBe(true);
+  });
+
+  it('an empty database file (a first start that stopped) is no reason to refuse a new key; a write-ahead log with data is', () => {
+    const dataDir = folder();
+    const database = join(dataDir, DATABASE_FILE);
+    const keyFile = join(dataDir, KEY_FILE);
+    writeFileSync(database, '');
+    writeFileSync(`${database}-wal`, 'committed pages');
+    expect(() => loadOrCreateKeyFile(keyFile, { databasePath: database })).toThrow(MissingKeyFileError);
+    expect(existsSync(keyFile)).toBe(false);
+    rmSync(`${database}-wal`);
+    expect(loadOrCreateKeyFile(keyFile, { databasePath: database })).toHaveLength(32);
+    expect(existsSync(keyFile)).toBe(true);
   });
 
   it('the first start still makes a key file (mode 0600) when there is no database yet', async () => {

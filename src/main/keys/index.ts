@@ -31,13 +31,16 @@ export function generateDatabaseKey(): Buffer {
  * holds nothing to lose.
  */
 export function databaseHoldsData(databasePath: string): boolean {
-  try {
-    return statSync(databasePath).size > 0;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    // Cannot tell (permission, not a file): assume it does, and make nothing.
-    return true;
-  }
+  // The write-ahead log counts too: committed transactions may live only there until a checkpoint.
+  return [databasePath, `${databasePath}-wal`].some((path) => {
+    try {
+      return statSync(path).size > 0;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      // Cannot tell (permission, not a file): assume it does, and make nothing.
+      return true;
+    }
+  });
 }
 
 /** The database exists but its key file does not: say so, and what to do, and make nothing. */
