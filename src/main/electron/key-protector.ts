@@ -4,7 +4,8 @@
 // fall back to a plain key file, and the log says so.
 import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../files/index.js';
 import { join } from 'node:path';
 import { DATABASE_KEY_BYTES, databaseHoldsData, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
 
@@ -129,18 +130,35 @@ function noKeyStore(): KeyProtectionError {
 export async function readWrappedDatabaseKey(userDataDir: string): Promise<Buffer | null> {
   const path = join(userDataDir, WRAPPED_KEY_FILE);
   if (!existsSync(path) || !safeStorage.isEncryptionAvailable()) return null;
-  const hex = await safeStorage.decryptStringAsync(readFileSync(path)).then(
+  let wrapped: Buffer;
+  try {
+    wrapped = readWrappedFile(path);
+  } catch {
+    return null;
+  }
+  const hex = await safeStorage.decryptStringAsync(wrapped).then(
     (r) => r.result,
     () => '',
   );
   return /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : null;
 }
 
+/** The wrapped key file, in the user's profile: a regular file of a few hundred bytes, never a FIFO or a device that would stall startup. */
+function readWrappedFile(path: string): Buffer {
+  return readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret });
+}
+
 async function unwrap(path: string): Promise<Buffer> {
   let hex: string;
   let shouldReEncrypt = false;
+  let wrapped: Buffer;
   try {
-    const result = await safeStorage.decryptStringAsync(readFileSync(path));
+    wrapped = readWrappedFile(path);
+  } catch (cause) {
+    throw new KeyProtectionError(`The wrapped database key cannot be read: ${(cause as Error).message}. Nothing was changed. Contact IT.`, { cause });
+  }
+  try {
+    const result = await safeStorage.decryptStringAsync(wrapped);
     hex = result.result;
     shouldReEncrypt = result.shouldReEncrypt;
   } catch (cause) {
