@@ -30,7 +30,8 @@
 // auditor compares it with what was asked for: bundle.json itself is not
 // signed, and a filter edited there shows in that range.
 import { createHash, createPublicKey } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { openRegularFileSync, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
@@ -354,7 +355,8 @@ const EVENT_STATUS: Record<number, EventRangeStatus> = { [MISSING]: 'missing', [
 
 /** Lines of a file, read in chunks (never the whole file at once); a CR before the LF is dropped. */
 function* fileLines(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
+  // A regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood the verifier.
+  const fd = openRegularFileSync(path);
   try {
     const chunk = Buffer.alloc(1 << 20);
     const decoder = new StringDecoder('utf8');
@@ -379,7 +381,8 @@ function* fileLines(path: string): Generator<string> {
 
 /** RFC 4180 records of a CSV file, as their raw text without the line end (quoted line breaks stay inside). */
 function* csvRecords(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
+  // A regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood the verifier.
+  const fd = openRegularFileSync(path);
   try {
     const chunk = Buffer.alloc(1 << 20);
     const decoder = new StringDecoder('utf8');
@@ -448,10 +451,20 @@ function isCanonicalText(text: string, value: unknown): boolean {
   }
 }
 
+/** bundle.json and keys.json hold a header and a few public keys: kilobytes. */
+const BUNDLE_JSON_MAX_BYTES = 16 * 1024 * 1024;
+
 function readJsonFile(path: string): { ok: true; value: unknown } | { ok: false; why: string } {
   if (!existsSync(path)) return { ok: false, why: 'the file is missing' };
+  let text: string;
   try {
-    return { ok: true, value: JSON.parse(readFileSync(path, 'utf8')) as unknown };
+    text = readLimitedFileSync(path, { maxBytes: BUNDLE_JSON_MAX_BYTES }).toString('utf8');
+  } catch (error) {
+    if (error instanceof UnreadableFileError) return { ok: false, why: `it ${error.problem}` };
+    throw error;
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     return { ok: false, why: `it is not valid JSON (${(error as Error).message})` };
   }

@@ -115,6 +115,27 @@ function grown(path: string, buffer: Buffer, maxBytes: number): Buffer {
 }
 
 /**
+ * Opens a regular file for reading, of any size, for a caller that streams it
+ * in bounded chunks (the audit bundle's events); the caller closes the fd.
+ * A FIFO, a device or a folder is refused at once, as by readLimitedFileSync.
+ */
+export function openRegularFileSync(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, readFlags());
+  } catch (error) {
+    throw openError(path, error);
+  }
+  try {
+    checkOpened(path, fstatSync(fd), Number.MAX_SAFE_INTEGER);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/**
  * Reads a regular file of at most `maxBytes`, or throws UnreadableFileError
  * naming the path and the problem. Reads at most maxBytes + 1 bytes, so a file
  * that grows after the size check is refused too.
