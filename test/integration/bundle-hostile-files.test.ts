@@ -4,7 +4,7 @@
 // or read until memory runs out. The tool runs as a child process with a time
 // limit, so a regression fails instead of hanging the run.
 import { execFile, execFileSync } from 'node:child_process';
-import { rmSync, symlinkSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -66,5 +66,15 @@ describe.skipIf(process.platform === 'win32')('enclave audit verify --bundle on 
     const zero = await spawnCli(['audit', 'verify', '--bundle', bundle, '--key-id', keyId]);
     expect(zero.code).not.toBe(0);
     expect(zero.out + zero.err).toContain('is a character device, not a regular file');
+  });
+
+  it('an events.jsonl that is one endless line is refused once the line passes 16 M characters, not read into memory whole', async () => {
+    const { bundle, keyId } = await exportedBundle();
+    const events = join(bundle, 'events.jsonl');
+    writeFileSync(events, 'x'.repeat(17 * 1024 * 1024));
+    const result = await cli(['audit', 'verify', '--bundle', bundle, '--key-id', keyId]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(`the bundle could not be read: ${events} has a line of more than 16,777,216 characters; it is not a file of an Enclave audit bundle.`);
+    expect(result.out).toContain('audit bundle NOT verified');
   });
 });

@@ -32,6 +32,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { closeSync, existsSync, readSync } from 'node:fs';
 import { openRegularFileSync, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
+import { EnclaveError } from '../../shared/errors.js';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
@@ -353,6 +354,13 @@ const EVENT_STATUS: Record<number, EventRangeStatus> = { [MISSING]: 'missing', [
 // ---------------------------------------------------------------------------
 // Reading
 
+/** One event, manifest, proof or CSV record is kilobytes; a "line" of gigabytes would only fill memory. */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
+function lineTooLong(path: string): EnclaveError {
+  return new EnclaveError('invalid_input', `${path} has a line of more than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; it is not a file of an Enclave audit bundle.`);
+}
+
 /** Lines of a file, read in chunks (never the whole file at once); a CR before the LF is dropped. */
 function* fileLines(path: string): Generator<string> {
   // A regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood the verifier.
@@ -371,6 +379,7 @@ function* fileLines(path: string): Generator<string> {
         start = end + 1;
       }
       rest = rest.slice(start);
+      if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path);
     }
     rest += decoder.end();
     if (rest.length > 0) yield rest;
@@ -418,6 +427,7 @@ function* csvRecords(path: string): Generator<string> {
         }
       }
       record += text.slice(start);
+      if (record.length > MAX_LINE_CHARS) throw lineTooLong(path);
       if (read === 0) break;
     }
     if (pendingCr) record += '\r';
