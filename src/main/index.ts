@@ -4,12 +4,17 @@
 import { app, dialog, Menu, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import { describeNotices, readPolicy } from './policy/index.js';
+import { describeCoreDumpLimit, limitCoreDumps } from './core/process-hardening.js';
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
 import { obtainDatabaseKey, readWrappedDatabaseKey } from './electron/key-protector.js';
 import { appPaths, createMainWindow, guardWebContents, rendererLocation } from './electron/window.js';
 
 const log = (line: string): void => console.log(line);
+
+// Main holds the unwrapped key for a moment and relays every answer: keep its memory out of crash dumps too.
+const coreDumps = describeCoreDumpLimit(limitCoreDumps());
+if (coreDumps) log(`[main] ${coreDumps}`);
 
 let mainWindow: BrowserWindow | null = null;
 let core: CoreHost | null = null;
@@ -145,7 +150,7 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
     return (await readWrappedDatabaseKey(app.getPath('userData')).catch(() => null)) ?? undefined;
   };
   void Promise.all([import('./cli/main.js'), withKey()])
-    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }))
+    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }).finally(() => databaseKey?.fill(0)))
     .then(
       (code) => app.exit(code),
       (error: unknown) => {

@@ -5,6 +5,7 @@
 // entry here plus its handler in the core.
 import { z } from 'zod';
 
+import { AbsoluteLocalPath } from './local-path.js';
 import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, COMPLIANCE_ROLES, ROLES, type Role as RoleName } from './roles.js';
 
 export { ROLES } from './roles.js';
@@ -348,7 +349,7 @@ export const calls = {
 
   'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: "Models, the workloads the user's roles allow, and the inference device." },
   'model.addFile': {
-    input: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    input: z.object({ path: AbsoluteLocalPath }).strict(),
     output: ModelSummary,
     access: ADMIN_ROLES,
     summary: 'Evaluation mode: allow a local GGUF file (hashed and checked) as the model.',

@@ -239,7 +239,7 @@ async function startup(dir: string, path: string): Promise<void> {
   input.inference.workloads = [{ id: 'w', name: 'Bench', model: 'm' }];
   const timeToReady = async (): Promise<{ coreMs: number; readyMs: number }> => {
     const started = performance.now();
-    const core = await createCore({ dataDir, databaseKey, policy: policyFromDocument(input, 'bench policy'), version: 'bench', log: () => undefined });
+    const core = await createCore({ dataDir, databaseKey: Buffer.from(databaseKey), policy: policyFromDocument(input, 'bench policy'), version: 'bench', log: () => undefined });
     const coreMs = performance.now() - started;
     try {
       if ((await call(core, 'app.status', {})).needsFirstAccount) await call(core, 'auth.createFirstAccount', { username: 'bench', displayName: 'Benchmark', password: 'benchmark password' });

@@ -134,7 +134,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
         const environment = { overridePath: policyFile };
         const core: Core = await createCore({
           dataDir,
-          databaseKey: loadOrCreateKeyFile(keyFile),
+          databaseKey: loadOrCreateKeyFile(keyFile, { databasePath: join(dataDir, DATABASE_FILE) }),
           policy: await readPolicy(environment),
           policyWatch: { ...environment, intervalMs: 250 },
           version: ENCLAVE_VERSION,

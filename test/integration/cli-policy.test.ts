@@ -1,7 +1,9 @@
 // `enclave policy validate` and `enclave policy show`: what IT runs before
 // rollout and on a workstation.
-import { writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main/cli/main.js';
 import { tempDir } from '../support/temp.js';
@@ -71,5 +73,59 @@ describe('enclave policy', () => {
     expect(result.out).toMatch(/^Effective policy [0-9a-f]{64}/);
     expect(result.out).toMatch(new RegExp(`institution\\.name\\s+St Elsewhere\\s+\\[${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\]`));
     expect(result.out).toMatch(/session\.idleLockSeconds\s+900\s+\[default\]/);
+  });
+});
+
+// A FIFO, a device or a huge file where a policy file should be: each must be
+// refused at once, naming the path and the problem. The tool runs as a child
+// process with a time limit, so a regression fails instead of hanging the run.
+describe('enclave policy on something that is not a policy file', () => {
+  const run = promisify(execFile);
+  async function spawnCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['bin/enclave.mjs', ...args], { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 });
+      return { code: 0, out: stdout, err: stderr };
+    } catch (error) {
+      const e = error as { code?: unknown; killed?: boolean; stdout?: string; stderr?: string };
+      if (e.killed) throw new Error(`enclave ${args.join(' ')} did not finish within 30 s (it hung or read without end)`);
+      return { code: typeof e.code === 'number' ? e.code : -1, out: e.stdout ?? '', err: e.stderr ?? '' };
+    }
+  }
+  function folder(): string {
+    const dir = tempDir();
+    dirs.push(dir);
+    return dir.path;
+  }
+
+  it.skipIf(process.platform === 'win32')('validate and show refuse a FIFO at once instead of waiting for a writer', async () => {
+    const fifo = join(folder(), 'policy.json');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [['policy', 'validate', fifo], ['policy', 'show', '--policy', fifo]]) {
+      const result = await spawnCli(args);
+      expect(result.code).toBe(1);
+      expect(result.out).toContain(`(${fifo}): is a FIFO (named pipe), not a regular file`);
+    }
+  });
+
+  it.skipIf(process.platform === 'win32')('validate refuses /dev/zero, also behind a symbolic link named like a policy, instead of reading it until memory runs out', async () => {
+    const link = join(folder(), 'policy.json');
+    symlinkSync('/dev/zero', link);
+    for (const path of ['/dev/zero', link]) {
+      const result = await spawnCli(['policy', 'validate', path, '--json']);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.out) as { ok: boolean; problems: { source: string; message: string }[] };
+      expect(report.problems).toContainEqual({ key: null, source: path, message: 'is a character device, not a regular file' });
+    }
+  });
+
+  it('validate refuses a policy file over 1 MiB, even one that is valid JSON', async () => {
+    const path = join(folder(), 'policy.json');
+    writeFileSync(path, JSON.stringify(managed) + ' '.repeat(1024 * 1024));
+    const result = await spawnCli(['policy', 'validate', path]);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(new RegExp(`\\(${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): is larger than 1 MiB \\(1,048,[0-9]{3} bytes\\)`));
+    // Exactly at the limit is still read.
+    writeFileSync(path, JSON.stringify(managed).padEnd(1024 * 1024, ' '));
+    expect((await spawnCli(['policy', 'validate', path])).code).toBe(0);
   });
 });

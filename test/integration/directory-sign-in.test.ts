@@ -46,7 +46,7 @@ async function start(options: { directory?: Record<string, unknown>; dataDir?: s
     dataDir = dir.path;
   }
   const key = options.key ?? randomBytes(32);
-  const core = await createCore({ dataDir, databaseKey: key, policy: managedPolicy(options.directory), version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
+  const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy: managedPolicy(options.directory), version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
   cleanups.push(() => core.close());
   return Object.assign(core, { dataDir, key });
 }

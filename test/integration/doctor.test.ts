@@ -454,7 +454,7 @@ describe('enclave doctor: database and audit chain', () => {
   it('verifies a managed workstation\'s chain with the key the installed app unwraps, and says so for the wrong key', async () => {
     const data = join(dir.path, 'managed-data');
     const key = randomBytes(32);
-    const core = await createCore({ dataDir: data, databaseKey: key, policy: policyFromDocument(managedPolicy(), 'managed test policy'), version: 'test', log: () => undefined });
+    const core = await createCore({ dataDir: data, databaseKey: Buffer.from(key), policy: policyFromDocument(managedPolicy(), 'managed test policy'), version: 'test', log: () => undefined });
     await core.close();
     const policyFile = writePolicy(managedPolicy());
     const run = async (databaseKey: Buffer) => {

@@ -1,7 +1,8 @@
 // The core under managed policy: the locked policy-error state, watched
 // changes applied without a restart, refused changes keeping the last valid
 // policy, and every outcome audited as policy.apply.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
@@ -109,5 +110,27 @@ describe('core under managed policy', () => {
     expect(report.sources).toEqual([policyFile]);
     expect(report.settings.find((s) => s.key === 'session.idleLockSeconds')).toEqual({ key: 'session.idleLockSeconds', value: 900, source: policyFile, overridden: [] });
     expect(report.settings.find((s) => s.key === 'directory.timeoutSeconds')).toMatchObject({ source: 'default' });
+  });
+});
+
+describe('the running core re-reading its policy', () => {
+  // The watcher reads the policy sources in the core's own process: a FIFO put
+  // where the policy file was must be refused at once, not block the core.
+  // A writer is attached to the FIFO so that a regression (a plain read) reads
+  // its broken JSON and fails the assertion instead of hanging the test.
+  it.skipIf(process.platform === 'win32')('a FIFO in place of the policy file is refused as such; the previous policy stays', async () => {
+    const { core, policyFile } = await startWatched(evaluationText());
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const before = await call(core, 'app.status', {});
+    const refused = nextEvent(core, 'policy.changed', (p) => p.state === 'previous', 10_000);
+    rmSync(policyFile);
+    execFileSync('mkfifo', [policyFile]);
+    const writer = spawn('sh', ['-c', 'printf "{ \\"mode\\": " > "$1"', 'sh', policyFile], { stdio: 'ignore' });
+    cleanups.push(() => writer.kill('SIGKILL'));
+    await refused;
+    const during = await call(core, 'app.status', {});
+    expect(during.policy).toMatchObject({ state: 'previous', hash: before.policy.hash });
+    expect(during.policy.problems).toContainEqual({ key: null, source: policyFile, message: 'is a FIFO (named pipe), not a regular file' });
+    expect(during.session.state).toBe('active');
   });
 });

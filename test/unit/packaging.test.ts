@@ -58,6 +58,51 @@ const REQUIRED_UNPACKED = [
  */
 const UPGRADE_CODE = 'DFA721B4-FE1D-4894-80C3-56B6A3527B96';
 
+/** The executable every Enclave process runs as on Windows, and WER's key that excludes it. */
+const EXECUTABLE = 'Enclave.exe';
+const WER_EXCLUDED_KEY = 'SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\ExcludedApplications';
+
+/** The WiX project electron-builder would write for this configuration, from its own template and code. */
+async function generatedWxs(): Promise<string> {
+  builderRequire('app-builder-lib'); // load order: the target modules need the package's index first
+  const MsiTarget = (builderRequire('./out/targets/MsiTarget.js') as { default: new (packager: unknown, outDir: string) => MsiTargetLike }).default;
+  const { getEffectiveOptions } = builderRequire('./out/options/CommonWindowsInstallerConfiguration.js') as {
+    getEffectiveOptions(options: unknown, packager: unknown): unknown;
+  };
+  const { Arch } = builderRequire('builder-util') as { Arch: { x64: number } };
+  interface MsiTargetLike {
+    options: unknown;
+    writeManifest(appOutDir: string, arch: number, commonOptions: unknown): Promise<string>;
+  }
+  // The identity electron-builder would take from package.json; the rest of the
+  // project file comes from electron-builder's own template and code.
+  const packager = {
+    config,
+    platformSpecificBuildOptions: config['win'],
+    appInfo: {
+      id: config['appId'],
+      productName: 'Enclave',
+      productFilename: 'Enclave',
+      sanitizedProductName: 'Enclave',
+      companyName: config.extraMetadata?.author?.name,
+      description: 'Enclave',
+      getVersionInWeirdWindowsForm: () => '1.2.3.0',
+    },
+    getIconPath: async () => null,
+    compression: 'normal',
+    fileAssociations: [],
+    expandMacro: (s: string) => s,
+  };
+  const appOutDir = mkdtempSync(join(tmpdir(), 'enclave-msi-'));
+  try {
+    writeFileSync(join(appOutDir, `${config['productName'] as string}.exe`), '');
+    const target = new MsiTarget(packager, join(appOutDir, 'out'));
+    return await target.writeManifest(appOutDir, Arch.x64, getEffectiveOptions(target.options, packager));
+  } finally {
+    rmSync(appOutDir, { recursive: true, force: true });
+  }
+}
+
 /** @electron/fuses' option for each electron-builder key. */
 const FUSE_OPTION: Record<keyof typeof REQUIRED_FUSES, string> = {
   runAsNode: 'RunAsNode',
@@ -156,51 +201,50 @@ describe('electron-builder.yml: installers for managed deployment', () => {
   });
 
   it('MSI: the WiX project electron-builder generates installs silently, per machine, as an upgrade', async () => {
-    builderRequire('app-builder-lib'); // load order: the target modules need the package's index first
-    const MsiTarget = (builderRequire('./out/targets/MsiTarget.js') as { default: new (packager: unknown, outDir: string) => MsiTargetLike }).default;
-    const { getEffectiveOptions } = builderRequire('./out/options/CommonWindowsInstallerConfiguration.js') as {
-      getEffectiveOptions(options: unknown, packager: unknown): unknown;
-    };
-    const { Arch } = builderRequire('builder-util') as { Arch: { x64: number } };
-    interface MsiTargetLike {
-      options: unknown;
-      writeManifest(appOutDir: string, arch: number, commonOptions: unknown): Promise<string>;
-    }
-    // The identity electron-builder would take from package.json; the rest of the
-    // project file comes from electron-builder's own template and code.
-    const packager = {
-      config,
-      platformSpecificBuildOptions: config['win'],
-      appInfo: {
-        id: config['appId'],
-        productName: 'Enclave',
-        productFilename: 'Enclave',
-        sanitizedProductName: 'Enclave',
-        companyName: config.extraMetadata?.author?.name,
-        description: 'Enclave',
-        getVersionInWeirdWindowsForm: () => '1.2.3.0',
-      },
-      getIconPath: async () => null,
-      compression: 'normal',
-      fileAssociations: [],
-      expandMacro: (s: string) => s,
-    };
-    const appOutDir = mkdtempSync(join(tmpdir(), 'enclave-msi-'));
+    const wxs = await generatedWxs();
+    expect(wxs).toContain(`UpgradeCode="${UPGRADE_CODE}"`);
+    expect(wxs).toContain('<MajorUpgrade ');
+    expect(wxs).toContain('Manufacturer="Enclave contributors"');
+    expect(wxs).toMatch(/<Property Id="ALLUSERS" Secure="yes" Value="1"\/>/); // per machine
+    expect(wxs).toContain('<Directory Id="ProgramFiles64Folder">');
+    expect(wxs).not.toContain('runAfterFinish'); // no custom action that starts the app (as SYSTEM, under Intune)
+    expect(wxs).not.toContain('<UIRef'); // no dialogs
+    expect(wxs).not.toContain('DesktopFolder');
+  });
+
+  it('MSI: excludes Enclave.exe from Windows Error Reporting (HKLM, 64-bit view), as a component uninstall removes', async () => {
+    expect(config['msiProjectCreated']).toBe('./build/msi-wer-exclusion.cjs');
+    const hook = require(`${root}build/msi-wer-exclusion.cjs`) as { default: (projectFile: string) => Promise<void> };
+    const dir = mkdtempSync(join(tmpdir(), 'enclave-wxs-'));
     try {
-      writeFileSync(join(appOutDir, 'Enclave.exe'), '');
-      const target = new MsiTarget(packager, join(appOutDir, 'out'));
-      const wxs = await target.writeManifest(appOutDir, Arch.x64, getEffectiveOptions(target.options, packager));
-      expect(wxs).toContain(`UpgradeCode="${UPGRADE_CODE}"`);
-      expect(wxs).toContain('<MajorUpgrade ');
-      expect(wxs).toContain('Manufacturer="Enclave contributors"');
-      expect(wxs).toMatch(/<Property Id="ALLUSERS" Secure="yes" Value="1"\/>/); // per machine
-      expect(wxs).toContain('<Directory Id="ProgramFiles64Folder">');
-      expect(wxs).not.toContain('runAfterFinish'); // no custom action that starts the app (as SYSTEM, under Intune)
-      expect(wxs).not.toContain('<UIRef'); // no dialogs
-      expect(wxs).not.toContain('DesktopFolder');
+      const projectFile = join(dir, 'project.wxs');
+      writeFileSync(projectFile, await generatedWxs());
+      await hook.default(projectFile);
+      const wxs = readFileSync(projectFile, 'utf8');
+      const group = /<ComponentGroup Id="ProductComponents"[^>]*>([\s\S]*?)<\/ComponentGroup>/.exec(wxs)?.[1] ?? '';
+      const component = /<Component Id="EnclaveWerExclusion" Guid="\{[0-9A-F-]{36}\}" Win64="yes">([\s\S]*?)<\/Component>/.exec(group)?.[1];
+      expect(component, 'the exclusion is a component of the product').toBeDefined();
+      expect(component).toContain(
+        `<RegistryValue Root="HKLM" Key="${WER_EXCLUDED_KEY}" Name="${EXECUTABLE}" Type="integer" Value="1" KeyPath="yes"/>`,
+      );
     } finally {
-      rmSync(appOutDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('NSIS: writes the same Windows Error Reporting exclusion at install and removes it at uninstall (not on update)', () => {
+    expect(config.nsis?.['include']).toBe('build/installer.nsh');
+    const script = readFileSync(`${root}build/installer.nsh`, 'utf8');
+    const macro = (name: string): string => new RegExp(`!macro ${name}\\n([\\s\\S]*?)!macroend`).exec(script)?.[1] ?? '';
+    const defined = (name: string): string | undefined => new RegExp(`!define ${name} "([^"]*)"`).exec(script)?.[1];
+    expect(defined('ENCLAVE_WER_EXCLUDED_KEY')).toBe(WER_EXCLUDED_KEY);
+    expect(defined('ENCLAVE_WER_EXCLUDED_NAME')).toBe(EXECUTABLE);
+    expect(macro('customInstall')).toMatch(/SetRegView 64\s+WriteRegDWORD HKLM "\$\{ENCLAVE_WER_EXCLUDED_KEY\}" "\$\{ENCLAVE_WER_EXCLUDED_NAME\}" 1\s+SetRegView lastused/);
+    expect(macro('customUnInstall')).toMatch(
+      /\$\{ifNot\} \$\{isUpdated\}\s+SetRegView 64\s+DeleteRegValue HKLM "\$\{ENCLAVE_WER_EXCLUDED_KEY\}" "\$\{ENCLAVE_WER_EXCLUDED_NAME\}"\s+SetRegView lastused\s+\$\{endIf\}/,
+    );
+    // No LocalDumps key: its presence would turn local dumps on.
+    expect(script).not.toMatch(/^\s*WriteReg\w+ .*LocalDumps/m);
   });
 
   it('names the installers without spaces, so deployment scripts need no quoting', () => {

@@ -1,6 +1,7 @@
 // The one classification of Node's network and TLS errors that every SIEM
 // transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports, and the checks
 // of the TLS files a destination names.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,26 @@ describe('loadTlsMaterial', () => {
     const error = await rejection(loadTlsMaterial({ id: 'siem', caFile: missing }));
     expect(error.code).toBe('configuration');
     expect(error.message).toBe(`The caFile of SIEM destination "siem" cannot be read: ${missing} (the file does not exist).`);
-    expect((await rejection(loadTlsMaterial({ id: 'siem', clientCertFile: dir, clientKeyFile: dir }))).message).toMatch(/it is a folder, not a file/);
+    expect((await rejection(loadTlsMaterial({ id: 'siem', clientCertFile: dir, clientKeyFile: dir }))).message).toMatch(/it is a folder, not a regular file/);
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses a FIFO or an oversized file named as TLS material, at once and by name', async () => {
+    const fifo = join(dir, 'fifo.pem');
+    execFileSync('mkfifo', [fifo]);
+    // A writer, so a regression (a plain read) gets an answer and fails the assertion instead of hanging.
+    const writer = spawn('sh', ['-c', 'printf "not a certificate" > "$1"', 'sh', fifo], { stdio: 'ignore' });
+    try {
+      const error = await rejection(loadTlsMaterial({ id: 'siem', caFile: fifo }));
+      expect(error.code).toBe('configuration');
+      expect(error.message).toBe(`The caFile of SIEM destination "siem" cannot be read: ${fifo} (it is a FIFO (named pipe), not a regular file).`);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+    const huge = join(dir, 'huge.pem');
+    await writeFile(huge, Buffer.alloc(4 * 1024 * 1024 + 1, 0x41));
+    expect((await rejection(loadTlsMaterial({ id: 'siem', caFile: huge }))).message).toBe(
+      `The caFile of SIEM destination "siem" cannot be read: ${huge} (it is larger than 4 MiB (4,194,305 bytes)).`,
+    );
   });
 
   it('refuses a caFile without a certificate, and a certificate without its key', async () => {

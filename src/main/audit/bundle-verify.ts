@@ -30,7 +30,9 @@
 // auditor compares it with what was asked for: bundle.json itself is not
 // signed, and a filter edited there shows in that range.
 import { createHash, createPublicKey } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { openRegularFileSync, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
+import { EnclaveError } from '../../shared/errors.js';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
@@ -352,9 +354,17 @@ const EVENT_STATUS: Record<number, EventRangeStatus> = { [MISSING]: 'missing', [
 // ---------------------------------------------------------------------------
 // Reading
 
+/** One event, manifest, proof or CSV record is kilobytes; a "line" of gigabytes would only fill memory. */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
+function lineTooLong(path: string): EnclaveError {
+  return new EnclaveError('invalid_input', `${path} has a line of more than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; it is not a file of an Enclave audit bundle.`);
+}
+
 /** Lines of a file, read in chunks (never the whole file at once); a CR before the LF is dropped. */
 function* fileLines(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
+  // A regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood the verifier.
+  const fd = openRegularFileSync(path);
   try {
     const chunk = Buffer.alloc(1 << 20);
     const decoder = new StringDecoder('utf8');
@@ -369,6 +379,7 @@ function* fileLines(path: string): Generator<string> {
         start = end + 1;
       }
       rest = rest.slice(start);
+      if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path);
     }
     rest += decoder.end();
     if (rest.length > 0) yield rest;
@@ -379,7 +390,8 @@ function* fileLines(path: string): Generator<string> {
 
 /** RFC 4180 records of a CSV file, as their raw text without the line end (quoted line breaks stay inside). */
 function* csvRecords(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
+  // A regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood the verifier.
+  const fd = openRegularFileSync(path);
   try {
     const chunk = Buffer.alloc(1 << 20);
     const decoder = new StringDecoder('utf8');
@@ -415,6 +427,7 @@ function* csvRecords(path: string): Generator<string> {
         }
       }
       record += text.slice(start);
+      if (record.length > MAX_LINE_CHARS) throw lineTooLong(path);
       if (read === 0) break;
     }
     if (pendingCr) record += '\r';
@@ -448,10 +461,20 @@ function isCanonicalText(text: string, value: unknown): boolean {
   }
 }
 
+/** bundle.json and keys.json hold a header and a few public keys: kilobytes. */
+const BUNDLE_JSON_MAX_BYTES = 16 * 1024 * 1024;
+
 function readJsonFile(path: string): { ok: true; value: unknown } | { ok: false; why: string } {
   if (!existsSync(path)) return { ok: false, why: 'the file is missing' };
+  let text: string;
   try {
-    return { ok: true, value: JSON.parse(readFileSync(path, 'utf8')) as unknown };
+    text = readLimitedFileSync(path, { maxBytes: BUNDLE_JSON_MAX_BYTES }).toString('utf8');
+  } catch (error) {
+    if (error instanceof UnreadableFileError) return { ok: false, why: `it ${error.problem}` };
+    throw error;
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     return { ok: false, why: `it is not valid JSON (${(error as Error).message})` };
   }

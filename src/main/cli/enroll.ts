@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog, currentEnrolmentKey, lastBatch, rotateEnrolmentKey } from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
-import { KEY_FILE, readKeyFile } from '../keys/index.js';
+import { KEY_FILE } from '../keys/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
+import { openStoreWithKeyFile } from './key-file.js';
 import type { CliContext, CliIo } from './main.js';
 
 const OPTIONS = { 'data-dir': { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } } as const;
@@ -17,8 +18,9 @@ function openDataDir(command: string, args: string[], io: CliIo, context: CliCon
     io.err(`enclave: enroll ${command} needs --data-dir <dir> (the folder that holds ${DATABASE_FILE})`);
     return null;
   }
-  const key = context.databaseKey ?? readKeyFile(values['key-file'] ?? join(values['data-dir'], KEY_FILE));
-  return { store: openStore({ path: join(values['data-dir'], DATABASE_FILE), key, readonly }), json: values.json ?? false };
+  const path = join(values['data-dir'], DATABASE_FILE);
+  const store = context.databaseKey ? openStore({ path, key: context.databaseKey, readonly }) : openStoreWithKeyFile(path, values['key-file'] ?? join(values['data-dir'], KEY_FILE), { readonly });
+  return { store, json: values.json ?? false };
 }
 
 export function enrollShow(args: string[], io: CliIo, context: CliContext): number {

@@ -20,9 +20,10 @@ import {
 } from '../audit/index.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
-import { KEY_FILE, readKeyFile } from '../keys/index.js';
+import { KEY_FILE } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
+import { openStoreWithKeyFile } from './key-file.js';
 import { enrollRotate, enrollShow } from './enroll.js';
 import { DATABASE_FILE, openStore } from '../store/index.js';
 
@@ -176,7 +177,7 @@ function auditVerify(args: string[], io: CliIo): number {
     io.err('enclave: audit verify needs --db <file> and --key-file <file> (a database), or --bundle <dir> and --key-id <hex> (an exported bundle)');
     return 2;
   }
-  const store = openStore({ path: values.db, key: readKeyFile(values['key-file']), readonly: true });
+  const store = openStoreWithKeyFile(values.db, values['key-file'], { readonly: true });
   try {
     const report = verifyAuditChain(store.db);
     io.out(values.json ? JSON.stringify(report) : describeVerifyReport(report));
@@ -277,8 +278,9 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
   const dbPath = join(values['data-dir'], DATABASE_FILE);
   if (!existsSync(dbPath)) return usage(`there is no database at ${dbPath}`);
 
-  const key = context.databaseKey ?? readKeyFile(values['key-file'] ?? join(values['data-dir'], KEY_FILE));
-  const store = openStore({ path: dbPath, key });
+  const store = context.databaseKey
+    ? openStore({ path: dbPath, key: context.databaseKey })
+    : openStoreWithKeyFile(dbPath, values['key-file'] ?? join(values['data-dir'], KEY_FILE), { readonly: false });
   try {
     const hostId = store.getMeta('host.id');
     if (!hostId || !currentEnrolmentKey(store)) {

@@ -3,7 +3,7 @@
 // before any service runs.
 import type { z } from 'zod';
 import { calls, isCallName, type Access, type CallName, type CallOutput, type User } from '../../shared/api.js';
-import { EnclaveError } from '../../shared/errors.js';
+import { capText, echoInput, EnclaveError, ERROR_MESSAGE_MAX_CHARS } from '../../shared/errors.js';
 import { holdsAnyRole } from '../../shared/roles.js';
 import type { CallRequest, CallResponse } from '../../shared/rpc.js';
 import type { SessionState } from '../../shared/api.js';
@@ -31,7 +31,7 @@ export function createDispatcher(options: DispatcherOptions): (request: CallRequ
     const id = request.id;
     try {
       const method = request.method;
-      if (!isCallName(method)) throw new EnclaveError('unknown_call', `There is no call named "${String(method).slice(0, 80)}".`);
+      if (!isCallName(method)) throw new EnclaveError('unknown_call', `There is no call named "${echoInput(String(method))}".`);
       const spec = calls[method];
       const parsed = spec.input.safeParse(request.input ?? {});
       if (!parsed.success) throw new EnclaveError('invalid_input', describeIssues(method, parsed.error.issues));
@@ -68,7 +68,25 @@ function authorize(method: CallName, access: Access, options: DispatcherOptions)
   return session.user;
 }
 
+/**
+ * The schema's complaints, for the person (or program) that sent the call.
+ * Anything taken from the input (an unknown key, a key in the path) is quoted
+ * at most ECHOED_INPUT_MAX_CHARS long, and at most a few of each: a 1 MB key
+ * is not sent back. Schema messages themselves never quote the input.
+ */
 function describeIssues(method: string, issues: readonly z.core.$ZodIssue[]): string {
-  const parts = issues.slice(0, 3).map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
-  return `The request "${method}" was malformed — ${parts.join('; ')}.`;
+  const describe = (issue: z.core.$ZodIssue): string => {
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length === 1 ? '' : 's'} ${listOf(issue.keys.map((key) => `"${echoInput(key)}"`))}`
+        : capText(issue.message, 200).replace(/\.$/, '');
+    return issue.path.length ? `${issue.path.map((part) => echoInput(String(part))).join('.')}: ${message}` : message;
+  };
+  const parts = issues.slice(0, 3).map(describe);
+  if (issues.length > 3) parts.push(`and ${issues.length - 3} more`);
+  return capText(`The request "${method}" was malformed — ${parts.join('; ')}.`, ERROR_MESSAGE_MAX_CHARS);
+}
+
+function listOf(items: string[], max = 3): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }

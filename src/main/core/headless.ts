@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { loadEffectivePolicy, type EffectivePolicy } from '../policy/index.js';
 import { KEY_FILE, loadOrCreateKeyFile } from '../keys/index.js';
-import { createCore, type Core, type CoreOptions } from './index.js';
+import { createCore, DATABASE_FILE, type Core, type CoreOptions } from './index.js';
+import { describeCoreDumpLimit, limitCoreDumps } from './process-hardening.js';
 import { ENCLAVE_VERSION } from './version.js';
 
 export interface HeadlessCoreOptions extends Partial<Omit<CoreOptions, 'dataDir' | 'databaseKey' | 'policy'>> {
@@ -27,8 +28,13 @@ export async function createHeadlessCore(options: HeadlessCoreOptions): Promise<
   if (!policy.policy.storage.allowKeyFile) {
     throw new EnclaveError('forbidden', `The policy (${policy.source}) does not allow the database key in a key file; run the Enclave desktop app, which keeps the key in the OS key store.`);
   }
+  // The CLI and the browser test bridge hold the key and PHI too.
+  const dumps = describeCoreDumpLimit(limitCoreDumps());
+  if (dumps) (options.log ?? console.error)(dumps);
   const keyFile = options.keyFile ?? join(options.dataDir, KEY_FILE);
-  const databaseKey = loadOrCreateKeyFile(keyFile);
+  // A missing key file beside an existing database is an error, never a new key.
+  const databaseKey = loadOrCreateKeyFile(keyFile, { databasePath: join(options.dataDir, DATABASE_FILE) });
+  // createCore zeroes the key once the store is open (or fails to open).
   const core = await createCore({ ...options, version: options.version ?? ENCLAVE_VERSION, dataDir: options.dataDir, databaseKey, policy });
   return Object.assign(core, { dataDir: options.dataDir, keyFile, policy });
 }

@@ -23,6 +23,7 @@ export { KEY_FILE } from '../keys/index.js';
 
 export interface CoreOptions {
   dataDir: string;
+  /** Consumed: zeroed once the store is open, or failed to open. Pass a copy to keep it. */
   databaseKey: Buffer;
   /** The policy read at start: an effective policy, or the resolution with its problems. */
   policy: EffectivePolicy | PolicyResolution;
@@ -51,7 +52,13 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message, error) => console.error(`[enclave core] ${message}`, error ?? ''));
   const initialPolicy: PolicyResolution = 'ok' in options.policy ? options.policy : { ok: true, effective: options.policy };
-  const store = openStore({ path: join(options.dataDir, DATABASE_FILE), key: options.databaseKey });
+  let store: Store;
+  try {
+    store = openStore({ path: join(options.dataDir, DATABASE_FILE), key: options.databaseKey });
+  } finally {
+    // The core owns the key it is given, and needs it only to open the store.
+    options.databaseKey.fill(0);
+  }
 
   const listeners = new Set<(message: EventMessage) => void>();
   const emit = <E extends EventName>(event: E, payload: EventPayload<E>): void => {

@@ -7,6 +7,7 @@ import { CallRequestSchema, InitMessage, ShutdownMessage, type CoreStatusMessage
 import type { CallResponse, EventMessage } from '../../shared/rpc.js';
 import { readPolicy, type PolicyEnvironment } from '../policy/index.js';
 import { createCore, type Core } from './index.js';
+import { describeCoreDumpLimit, limitCoreDumps } from './process-hardening.js';
 
 interface PortMessageEvent {
   data: unknown;
@@ -75,6 +76,9 @@ function serve(core: Core, port: MessagePortLike, shutdown: () => void): void {
 }
 
 function start(): void {
+  // Before the key arrives: nothing of this process's memory goes into a crash dump.
+  const dumps = describeCoreDumpLimit(limitCoreDumps());
+  if (dumps) console.error(`[core] ${dumps}`);
   if (!parentPort) {
     console.error('This is the Enclave core for the desktop app; Electron starts it. For the command line, use `enclave`.');
     process.exit(2);
@@ -98,6 +102,8 @@ async function boot(init: InitMessage, channel: MessagePortLike): Promise<void> 
   const environment: PolicyEnvironment = { overridePath: init.policyOverridePath ?? undefined };
   const core = await createCore({
     dataDir: init.dataDir,
+    // createCore zeroes this Buffer once the store is open. The hex string it
+    // came in (a structured-clone copy of main's) cannot be zeroed; see keys/index.ts.
     databaseKey: Buffer.from(init.databaseKeyHex, 'hex'),
     policy: await readPolicy(environment),
     policyWatch: environment,

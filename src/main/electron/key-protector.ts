@@ -4,9 +4,10 @@
 // fall back to a plain key file, and the log says so.
 import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../files/index.js';
 import { join } from 'node:path';
-import { DATABASE_KEY_BYTES, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
+import { DATABASE_KEY_BYTES, databaseHoldsData, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
 /** Evaluation only: the key in the clear, in the data folder, where the headless core and the `enclave` tool look too. */
@@ -77,8 +78,8 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
     return { key, protection: 'os-key-store', path: wrappedPath };
   }
 
-  if (existsSync(options.databasePath)) {
-    // A new key would not open it, and would hide what happened.
+  if (databaseHoldsData(options.databasePath)) {
+    // A new key would not open it, and would hide what happened (the rule is keys/index.ts's, shared with the key file).
     throw new KeyProtectionError(
       `The Enclave database ${options.databasePath} exists, but its key (${wrappedPath}) is missing. ` +
         'A wrapped key can only be restored on the same computer and user account it was made on. Contact IT; nothing was changed.',
@@ -93,7 +94,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
   }
 
   if (!options.allowKeyFile) throw noKeyStore();
-  const key = loadOrCreateKeyFile(plainPath);
+  const key = loadOrCreateKeyFile(plainPath, { databasePath: options.databasePath });
   log(
     `[key] Evaluation mode: ${keyStoreName()} is not available and the policy allows a key file, so the database key is kept in the clear in ${plainPath}. ` +
       'This protects nothing; do not use this workstation for real patient data.',
@@ -129,18 +130,35 @@ function noKeyStore(): KeyProtectionError {
 export async function readWrappedDatabaseKey(userDataDir: string): Promise<Buffer | null> {
   const path = join(userDataDir, WRAPPED_KEY_FILE);
   if (!existsSync(path) || !safeStorage.isEncryptionAvailable()) return null;
-  const hex = await safeStorage.decryptStringAsync(readFileSync(path)).then(
+  let wrapped: Buffer;
+  try {
+    wrapped = readWrappedFile(path);
+  } catch {
+    return null;
+  }
+  const hex = await safeStorage.decryptStringAsync(wrapped).then(
     (r) => r.result,
     () => '',
   );
   return /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : null;
 }
 
+/** The wrapped key file, in the user's profile: a regular file of a few hundred bytes, never a FIFO or a device that would stall startup. */
+function readWrappedFile(path: string): Buffer {
+  return readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret });
+}
+
 async function unwrap(path: string): Promise<Buffer> {
   let hex: string;
   let shouldReEncrypt = false;
+  let wrapped: Buffer;
   try {
-    const result = await safeStorage.decryptStringAsync(readFileSync(path));
+    wrapped = readWrappedFile(path);
+  } catch (cause) {
+    throw new KeyProtectionError(`The wrapped database key cannot be read: ${(cause as Error).message}. Nothing was changed. Contact IT.`, { cause });
+  }
+  try {
+    const result = await safeStorage.decryptStringAsync(wrapped);
     hex = result.result;
     shouldReEncrypt = result.shouldReEncrypt;
   } catch (cause) {

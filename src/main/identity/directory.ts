@@ -4,7 +4,7 @@
 // the policy's time limit. What the user typed only ever reaches a filter
 // through ldapts' filter classes, which escape it (RFC 4515); no DN is ever
 // built from it.
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 import type { ConnectionOptions } from 'node:tls';
 import { AndFilter, Client, EqualityFilter, ExtensibleFilter, type Filter } from 'ldapts';
 import type { Role } from '../../shared/api.js';
@@ -210,9 +210,10 @@ export class DirectoryClient {
     if (!directory.lookupAccount || !directory.lookupPasswordFile) return null;
     let password: string;
     try {
-      password = (this.#o.readFile ?? readFileSync)(directory.lookupPasswordFile).toString('utf8').trim();
+      const read = this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret }));
+      password = read(directory.lookupPasswordFile).toString('utf8').trim();
     } catch (error) {
-      throw new EnclaveError('directory_unreachable', `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${(error as Error).message}. Contact IT.`);
+      throw new EnclaveError('directory_unreachable', `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
     }
     try {
       return await this.#asBound(directory.lookupAccount, password, userFilter(new EqualityFilter({ attribute: 'userPrincipalName', value: upn })));
@@ -274,9 +275,9 @@ export class DirectoryClient {
     const options: ConnectionOptions = { minVersion: 'TLSv1.2' };
     if (directory.caFile) {
       try {
-        options.ca = (this.#o.readFile ?? readFileSync)(directory.caFile);
+        options.ca = (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
       } catch (error) {
-        throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${(error as Error).message}. Contact IT.`);
+        throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
       }
     }
     return options;
@@ -317,4 +318,9 @@ export class DirectoryClient {
     const roles = ROLES.filter((role) => inAny(directory.roleGroups[role]));
     return { id: formatGuid(guidBytes), dn, samAccountName: sam, upn: upn.toLowerCase(), displayName: text(entry['displayName']) || sam, roles, breakGlass: inAny(this.#o.breakGlassGroups()) };
   }
+}
+
+/** Why a file named by policy could not be read, without repeating its path. */
+function whyUnreadable(error: unknown): string {
+  return error instanceof UnreadableFileError ? `it ${error.problem}` : (error as Error).message;
 }

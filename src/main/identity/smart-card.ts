@@ -4,7 +4,7 @@
 // certificate, which certificates.ts then checks against the institution's CA
 // and CRL. The PIN never leaves the card's library; nothing of it is kept.
 import { randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 // The default import: Node's ESM loader does not see pkcs11js' constants as named exports.
 import pkcs11js, { type Handle, type Template } from 'pkcs11js';
 import { EnclaveError } from '../../shared/errors.js';
@@ -164,17 +164,18 @@ export class SmartCardService {
   }
 
   #trust(policy: SmartCardPolicy): { cas: X509Certificate[]; crls: Buffer[] } {
-    const read = this.#o.readFile ?? readFileSync;
-    const load = (path: string, setting: string): Buffer => {
+    // Regular files only, each under its cap: a FIFO or a device here must not stall sign-in.
+    const load = (path: string, setting: string, maxBytes: number): Buffer => {
       try {
-        return read(path);
+        return this.#o.readFile ? this.#o.readFile(path) : readLimitedFileSync(path, { maxBytes });
       } catch (error) {
-        throw new EnclaveError('card_unavailable', `${path} (${setting}) cannot be read: ${(error as Error).message}. Contact IT.`);
+        const why = error instanceof UnreadableFileError ? `it ${error.problem}` : (error as Error).message;
+        throw new EnclaveError('card_unavailable', `${path} (${setting}) cannot be read: ${why}. Contact IT.`);
       }
     };
     return {
-      cas: policy.caFiles.flatMap((path) => parsePemBundle(load(path, 'smartCard.caFiles').toString('utf8'))),
-      crls: policy.crlFiles.map((path) => load(path, 'smartCard.crlFiles')),
+      cas: policy.caFiles.flatMap((path) => parsePemBundle(load(path, 'smartCard.caFiles', FILE_SIZE_LIMITS.pem).toString('utf8'))),
+      crls: policy.crlFiles.map((path) => load(path, 'smartCard.crlFiles', FILE_SIZE_LIMITS.crl)),
     };
   }
 

@@ -1,10 +1,18 @@
 // Front door of the keys service: the database key and its key-file form. The
 // key file is allowed only by the evaluation policy and by tests: in production
 // the key is wrapped by the OS key store in main (electron/key-protector.ts).
+//
+// The key is a Buffer from the moment it is read to the moment the store is
+// open, and whoever read it zeroes it then (createCore does for the core).
+// What cannot be zeroed: the hex text of SQLite's `key` pragma (store/index.ts)
+// and, in the desktop app, the hex string handed to the core process and the
+// one Electron's safeStorage returns; JS strings are immutable and are freed
+// only when the garbage collector gets to them.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
+import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 
 export const DATABASE_KEY_BYTES = 32;
 /** The key file's name in the data directory (evaluation and tests only). */
@@ -14,26 +22,127 @@ export function generateDatabaseKey(): Buffer {
   return randomBytes(DATABASE_KEY_BYTES);
 }
 
-/** Reads a key file: 64 hex characters (surrounding white space ignored). */
-export function readKeyFile(path: string): Buffer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').trim();
-  } catch (cause) {
-    throw new EnclaveError('invalid_input', `Cannot read the key file ${path}: ${(cause as Error).message}`, { cause });
-  }
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new EnclaveError('invalid_input', `The key file ${path} must hold the 256-bit database key as 64 hex characters.`);
-  }
-  return Buffer.from(text, 'hex');
+/**
+ * The one rule for every way a key is kept (key file here, OS key store in
+ * electron/key-protector.ts): a database that holds data can only be opened
+ * with the key it was made with, so when its key is missing a new key must
+ * never be made; that would hide the loss and, at the next write, risk the
+ * data. An empty file (a first start that stopped before writing anything)
+ * holds nothing to lose.
+ */
+export function databaseHoldsData(databasePath: string): boolean {
+  // The write-ahead log counts too: committed transactions may live only there until a checkpoint.
+  return [databasePath, `${databasePath}-wal`].some((path) => {
+    try {
+      return statSync(path).size > 0;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      // Cannot tell (permission, not a file): assume it does, and make nothing.
+      return true;
+    }
+  });
 }
 
-/** Reads the key file, or creates one with a fresh key (mode 0600) on first run. */
-export function loadOrCreateKeyFile(path: string): Buffer {
-  if (existsSync(path)) return readKeyFile(path);
+/** The database exists but its key file does not: say so, and what to do, and make nothing. */
+export class MissingKeyFileError extends EnclaveError {
+  constructor(keyPath: string, databasePath: string) {
+    super(
+      'storage_failed',
+      `The database key file ${keyPath} is missing, but the database ${databasePath} exists. Restore the key file from your backup to ${keyPath}; ` +
+        'without it the database cannot be opened. Nothing was created or changed.',
+    );
+    this.name = 'MissingKeyFileError';
+  }
+}
+
+const isHexDigit = (byte: number): boolean => (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
+const isSpace = (byte: number): boolean => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+const hexValue = (byte: number): number => (byte <= 0x39 ? byte - 0x30 : (byte | 0x20) - 0x61 + 10);
+
+/**
+ * The key in a key file's bytes (64 hex digits, white space around them
+ * ignored), decoded without making a string of it; null when the bytes are
+ * not exactly that. Says why not in `problem`.
+ */
+function decodeKeyText(raw: Buffer): { key: Buffer } | { problem: string } {
+  let start = 0;
+  let end = raw.length;
+  while (start < end && isSpace(raw[start]!)) start++;
+  while (end > start && isSpace(raw[end - 1]!)) end--;
+  if (start === end) return { problem: 'is empty' };
+  const length = end - start;
+  for (let i = start; i < end; i++) {
+    if (!isHexDigit(raw[i]!)) return { problem: `holds a character that is not a hex digit (at byte ${i + 1})` };
+  }
+  if (length !== DATABASE_KEY_BYTES * 2) return { problem: `holds ${length} hex digits, not ${DATABASE_KEY_BYTES * 2}` };
+  const key = Buffer.alloc(DATABASE_KEY_BYTES);
+  for (let i = 0; i < DATABASE_KEY_BYTES; i++) key[i] = (hexValue(raw[start + 2 * i]!) << 4) | hexValue(raw[start + 2 * i + 1]!);
+  return { key };
+}
+
+/** The key as the key file holds it (hex and a newline), built without a string that could not be zeroed. */
+function hexLine(key: Buffer): Buffer {
+  const digits = Buffer.from('0123456789abcdef', 'latin1');
+  const line = Buffer.alloc(key.length * 2 + 1);
+  for (let i = 0; i < key.length; i++) {
+    line[2 * i] = digits[key[i]! >> 4]!;
+    line[2 * i + 1] = digits[key[i]! & 0x0f]!;
+  }
+  line[line.length - 1] = 0x0a;
+  return line;
+}
+
+/** Reads a key file: 64 hex characters (surrounding white space ignored). Never changes the file. */
+export function readKeyFile(path: string): Buffer {
+  let raw: Buffer;
+  try {
+    raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.keyFile });
+  } catch (error) {
+    if (error instanceof UnreadableFileError) {
+      throw new EnclaveError('invalid_input', `The key file ${error.message}. Nothing was changed.`, { cause: error });
+    }
+    throw error;
+  }
+  try {
+    const decoded = decodeKeyText(raw);
+    if ('problem' in decoded) {
+      throw new EnclaveError(
+        'invalid_input',
+        `The key file ${path} ${decoded.problem}: it must hold the 256-bit database key as 64 hex characters. It is damaged or not a key file; restore it from your backup. Nothing was changed.`,
+      );
+    }
+    return decoded.key;
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/**
+ * Reads the key file; on first run (no key file and no database holding data)
+ * creates one with a fresh key (mode 0600). A missing key file beside a
+ * database is an error (MissingKeyFileError); a damaged one is an error too,
+ * and neither is ever replaced.
+ */
+export function loadOrCreateKeyFile(path: string, options: { databasePath: string }): Buffer {
+  try {
+    return readKeyFile(path);
+  } catch (error) {
+    const missing = error instanceof EnclaveError && error.cause instanceof UnreadableFileError && error.cause.errno === 'ENOENT';
+    if (!missing) throw error;
+  }
+  if (databaseHoldsData(options.databasePath)) throw new MissingKeyFileError(path, options.databasePath);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const key = generateDatabaseKey();
-  writeFileSync(path, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  const text = hexLine(key);
+  try {
+    // wx: never over a file that appeared meanwhile (or a dangling symlink).
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (cause) {
+    key.fill(0);
+    throw new EnclaveError('storage_failed', `Cannot create the key file ${path}: ${(cause as Error).message}. Nothing was changed.`, { cause });
+  } finally {
+    text.fill(0);
+  }
   chmodSync(path, 0o600);
   return key;
 }

@@ -8,12 +8,14 @@
 // - userSettable: HKCU (the user's own registry hive) may set it when HKLM
 //   does not. Only preferences that weaken nothing are user-settable.
 import { z } from 'zod';
+import { LocalPath } from '../../shared/local-path.js';
 import { CHAT_ROLES, ROLES } from '../../shared/roles.js';
 
 const Role = z.enum(ROLES);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)');
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lower-case letters, digits and dashes');
-const FilePath = z.string().min(1).max(4096);
+// No NUL or control characters (see shared/local-path.ts); the bounds are as before.
+const FilePath = LocalPath;
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, 'must be a dotted object identifier such as 1.3.6.1.4.1.311.20.2.2');
 const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be host:port');
 

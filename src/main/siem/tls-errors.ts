@@ -13,7 +13,7 @@
 // The wording follows the doctor's TLS probe (cli/doctor/tls-probe.ts), which
 // diagnoses the same failures ahead of time.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { FILE_SIZE_LIMITS, readLimitedFile, UnreadableFileError } from '../files/index.js';
 import tls from 'node:tls';
 import { DeliveryError, type SiemDestination } from './types.js';
 
@@ -315,9 +315,10 @@ async function readPolicyFile(destination: TlsFiles, setting: TlsSetting): Promi
   const path = destination[setting];
   if (!path) return undefined;
   try {
-    return await readFile(path);
+    // A regular file of at most 4 MiB: a FIFO or a device named here must not stall or flood the sender.
+    return await readLimitedFile(path, { maxBytes: FILE_SIZE_LIMITS.pem });
   } catch (error) {
-    const code = errorCode(error);
+    const code = error instanceof UnreadableFileError ? error.errno : errorCode(error);
     const why =
       code === 'ENOENT' || code === 'ENOTDIR'
         ? 'the file does not exist'
@@ -325,7 +326,9 @@ async function readPolicyFile(destination: TlsFiles, setting: TlsSetting): Promi
           ? 'permission denied: Enclave must be able to read it'
           : code === 'EISDIR'
             ? 'it is a folder, not a file'
-            : errorText(error);
+            : error instanceof UnreadableFileError
+              ? `it ${error.problem}`
+              : errorText(error);
     throw configurationError(`The ${setting} of SIEM destination "${destination.id}" cannot be read: ${path} (${why}).`, error);
   }
 }

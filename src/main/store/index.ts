@@ -45,6 +45,9 @@ export function openStore(options: OpenStoreOptions): Store {
     // SQLCipher 4 format, so stock SQLCipher tools open the file with the key.
     db.pragma(`cipher='sqlcipher'`);
     db.pragma(`legacy=4`);
+    // SQLite takes the key only as pragma text: this hex string (and SQLite's
+    // own copy of the pragma) cannot be zeroed, as JS strings are immutable; it
+    // is built here and dropped at once. The Buffer is the caller's to zero.
     db.pragma(`key="x'${options.key.toString('hex')}'"`);
     try {
       // The first read is where a wrong key shows.
@@ -60,6 +63,9 @@ export function openStore(options: OpenStoreOptions): Store {
       }
       throw cause;
     }
+    // Sorts, indices being built and temporary tables stay in memory:
+    // SQLite3MultipleCiphers does not encrypt temporary files.
+    db.pragma('temp_store = MEMORY');
     if (options.readonly) {
       checkSchemaVersion(db);
     } else {

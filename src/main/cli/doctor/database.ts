@@ -51,7 +51,17 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
       `${keyPath} holds the database key in the clear, but the policy does not allow a key file (storage.allowKeyFile): the app moves the key into the OS key store at its next start, or refuses to start where there is none. The audit chain was not checked`,
     );
   }
-  return verifyWith(databasePath, readKeyFile(keyPath), `the key file (${keyPath})`);
+  let key: Buffer;
+  try {
+    key = readKeyFile(keyPath);
+  } catch (error) {
+    return fail(name, messageOf(error));
+  }
+  try {
+    return verifyWith(databasePath, key, `the key file (${keyPath})`);
+  } finally {
+    key.fill(0);
+  }
 }
 
 function verifyWith(databasePath: string, key: Buffer, keyName: string): CheckResult {

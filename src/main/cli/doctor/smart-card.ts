@@ -1,7 +1,7 @@
 // Smart card (PIV/CAC): the CA and CRL files policy names, and the PKCS#11
 // module: it loads, initialises, says what it is, and lists its readers and
 // whether a card is in each. No session is opened and no PIN is asked for.
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../../files/index.js';
 import { createRequire } from 'node:module';
 import type { PKCS11 as Pkcs11Type } from 'pkcs11js';
 import type { Policy } from '../../policy/index.js';
@@ -56,7 +56,7 @@ function derTime(der: Buffer, tlv: Tlv): Date {
 
 /** thisUpdate and nextUpdate of a CRL file (DER or PEM). */
 export function readCrlDates(path: string): { thisUpdate: Date; nextUpdate: Date | null } {
-  const raw = readFileSync(path);
+  const raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.crl });
   const pem = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(raw.toString('latin1'));
   const der = pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw;
   const list = readTlv(der, 0);

@@ -4,7 +4,7 @@
 // certificate is not trusted and which setting fixes it, hostname mismatch,
 // client certificate rejected.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../../files/index.js';
 import https from 'node:https';
 import net, { isIP } from 'node:net';
 import tls from 'node:tls';
@@ -45,7 +45,7 @@ export function certName(dn: string | undefined): string {
 
 /** Every certificate in a PEM file (or the one certificate of a DER file). */
 export function readCertificates(path: string): X509Certificate[] {
-  const data = readFileSync(path);
+  const data = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem });
   const text = data.toString('latin1');
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (blocks) return blocks.map((block) => new X509Certificate(block));
@@ -106,7 +106,7 @@ export function loadTlsMaterial(files: TlsFiles, prefix: string, now = Date.now(
     const problem = fileProblem(files.clientCertFile, `${prefix}.clientCertFile`);
     if (problem) problems.push(problem);
     else {
-      cert = readFileSync(files.clientCertFile);
+      cert = readLimitedFileSync(files.clientCertFile, { maxBytes: FILE_SIZE_LIMITS.pem });
       try {
         clientCert = readCertificates(files.clientCertFile)[0];
       } catch {
@@ -126,7 +126,7 @@ export function loadTlsMaterial(files: TlsFiles, prefix: string, now = Date.now(
     const problem = fileProblem(files.clientKeyFile, `${prefix}.clientKeyFile`);
     if (problem) problems.push(problem);
     else {
-      key = readFileSync(files.clientKeyFile);
+      key = readLimitedFileSync(files.clientKeyFile, { maxBytes: FILE_SIZE_LIMITS.pem });
       try {
         const privateKey = createPrivateKey(key);
         if (clientCert && !clientCert.checkPrivateKey(privateKey)) {

@@ -1,6 +1,6 @@
 // JSON policy files: /etc/enclave/policy.json and policy.d/*.json on Linux, the
 // built-in evaluation policy, and any file given to `enclave policy validate`.
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../../files/index.js';
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { emptyLayer, layerFromDocument, type PolicyLayer } from '../resolve.js';
 
@@ -44,15 +44,21 @@ export function layerFromJsonText(text: string, source: string): PolicyLayer {
   return layerFromDocument(document, source);
 }
 
-/** A missing file is no source at all (null); an unreadable one is a problem. */
+/**
+ * A missing file is no source at all (null); an unreadable one is a problem.
+ * Only a regular file of at most 1 MiB is read: a FIFO or a device in its place
+ * (a mistake, or a planted one) is refused at once rather than blocking or
+ * filling memory, here and in the running core's policy watcher.
+ */
 export function readJsonPolicyFile(path: string, options: { required?: boolean } = {}): PolicyLayer | null {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.policy }).toString('utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !options.required) return null;
+    if (!(error instanceof UnreadableFileError)) throw error;
+    if (error.errno === 'ENOENT' && !options.required) return null;
     const layer = emptyLayer(path);
-    layer.problems.push({ key: null, source: path, message: `cannot be read: ${(error as Error).message}` });
+    layer.problems.push({ key: null, source: path, message: error.reason === 'missing' ? 'cannot be read: the file does not exist' : error.problem });
     return layer;
   }
   return layerFromJsonText(text, path);

@@ -3,7 +3,7 @@
 // /Library/Managed Preferences/<bundle id>.plist, in binary or XML form.
 // Its keys mirror the JSON policy: dictionaries for sections, arrays of
 // dictionaries for models, workloads and SIEM destinations.
-import { readFileSync } from 'node:fs';
+import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../../files/index.js';
 import { parse, parseBinary, type PlistValue } from 'plist';
 import { emptyLayer, layerFromDocument, type PolicyLayer } from '../resolve.js';
 
@@ -42,11 +42,13 @@ export function layerFromPlist(bytes: Uint8Array, source: string): PolicyLayer {
 export function readPlistPolicy(path: string = MAC_MANAGED_PREFERENCES_PATH): PolicyLayer | null {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    // Regular file, at most 1 MiB: see readJsonPolicyFile.
+    bytes = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.policy });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (!(error instanceof UnreadableFileError)) throw error;
+    if (error.errno === 'ENOENT') return null;
     const layer = emptyLayer(path);
-    layer.problems.push({ key: null, source: path, message: `cannot be read: ${(error as Error).message}` });
+    layer.problems.push({ key: null, source: path, message: error.reason === 'missing' ? 'cannot be read: the file does not exist' : error.problem });
     return layer;
   }
   return layerFromPlist(bytes, path);
