@@ -153,7 +153,8 @@ export class ModelVerifier {
     const entry = this.#entries.get(model.id);
     if (entry && entry.key === keyOf(model)) {
       const after = now ? `${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}` : 'removed';
-      this.#rejectEntry(entry, user, 'model_file_changed', message, null, { auditKey: after, detail: { resolved_file: verified.path, changes } });
+      // Not passed to onRejected: the caller unloads it and fails this answer with the reason, rather than see it cancelled.
+      this.#rejectEntry(entry, user, 'model_file_changed', message, null, { auditKey: after, detail: { resolved_file: verified.path, changes }, notify: false });
     }
     throw new EnclaveError('model_not_allowed', message);
   }
@@ -283,7 +284,7 @@ export class ModelVerifier {
     reason: RejectReason,
     message: string,
     actualSha256: string | null,
-    extra: { auditKey?: string; detail?: Record<string, string> } = {},
+    extra: { auditKey?: string; detail?: Record<string, string>; notify?: boolean } = {},
   ): void {
     const wasReady = entry.availability.state === 'ready';
     this.#set(entry, { state: 'rejected', reason, message, progress: null });
@@ -299,7 +300,7 @@ export class ModelVerifier {
         detail: { file: entry.model.path, expected_sha256: entry.model.sha256, ...extra.detail },
       });
     }
-    if (wasReady) this.options.onRejected(entry.model.id);
+    if (wasReady && extra.notify !== false) this.options.onRejected(entry.model.id);
   }
 }
 
