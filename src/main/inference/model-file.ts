@@ -168,7 +168,20 @@ export async function hashModelFileCached(
  * Windows), size and the modification and change times to the nanosecond.
  * Replacing the file by rename changes the inode; rewriting it in place
  * changes mtime and ctime; a write that restores mtime (touch -r) still
- * changes ctime, which user space cannot set back.
+ * changes ctime, which user space cannot set back. On Windows libuv reports
+ * the volume serial number as dev, the 64-bit file index as ino and the NTFS
+ * ChangeTime as ctime, so the same comparison holds there.
+ *
+ * The window this leaves: llama.cpp opens the file by path after the check,
+ * and maps it. The identity is compared after the load, so a file replaced
+ * or rewritten in between is caught and unloaded; one rewritten after the
+ * load is caught by the next check (every new session's prompt re-reads the
+ * stamp), not at once. On Windows we would rather hold a handle that denies
+ * writes and deletes while llama.cpp loads, but Node cannot open one: libuv
+ * opens with FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, and its
+ * only alternative (UV_FS_O_EXLOCK, share mode 0, not even exported by Node's
+ * fs.constants) would deny llama.cpp's own read as well. That needs a native
+ * addon; until then Windows relies on this comparison and the folder ACLs.
  */
 export interface FileIdentity {
   dev: bigint;

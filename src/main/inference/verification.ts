@@ -125,7 +125,7 @@ export class ModelVerifier {
       const verified = await verifiedModelFile(this.options.store, model.path).catch(() => null);
       if (verified?.sha256 === model.sha256) {
         // Asked here too: a folder's permissions can change without the file's stamp showing it.
-        const problem = this.options.requireProtectedFiles() ? await modelFileProtectionProblem(verified.path).catch(() => null) : null;
+        const problem = this.options.requireProtectedFiles() ? await modelFileProtectionProblem(model.path) : null;
         if (problem) {
           this.#rejectEntry(entry, user, 'model_file_unprotected', unprotectedMessage(model, problem), model.sha256);
           throw refusalOf(model, entry.availability);
