@@ -105,12 +105,16 @@ class HeaderReader {
   pos = 0;
   #window: Buffer = Buffer.alloc(0);
   #windowStart = 0;
+  /** Where the header must end by: the end of the file or the cap, whichever comes first. */
+  readonly #headerLimit: number;
 
   constructor(
     private readonly file: FileHandle,
     private readonly fileSize: number,
     private readonly path: string,
-  ) {}
+  ) {
+    this.#headerLimit = Math.min(fileSize, MAX_HEADER_BYTES);
+  }
 
   /** Refuses `claimed` more bytes of header that the file or the cap cannot hold, saying what claimed them. */
   assertRoom(claimed: bigint, what: () => string): void {
@@ -156,7 +160,7 @@ class HeaderReader {
       return fast;
     }
     const at = this.#claim(BigInt(n));
-    const length = Math.min(Math.max(n, READ_CHUNK_BYTES), Math.min(this.fileSize, MAX_HEADER_BYTES) - at);
+    const length = Math.min(Math.max(n, READ_CHUNK_BYTES), this.#headerLimit - at);
     const buffer = await readAt(this.file, at, length);
     // The file shrank under us: judge what is there now.
     if (buffer.length < n) throw corrupt(this.path, `is truncated or damaged: its header runs past the end of the file (${at + buffer.length} bytes).`);
@@ -190,10 +194,31 @@ class HeaderReader {
     return (await this.#take(Number(length))).toString('utf8');
   }
   async skipString(): Promise<void> {
-    const length = this.#u64Now() ?? (await this.u64());
+    const length = await this.u64();
     this.#assertInFile(length);
     this.assertRoom(length, () => `a metadata string claims ${length} bytes`);
     this.pos += Number(length);
+  }
+  /**
+   * Skips up to `count` strings whose lengths the window holds, without
+   * awaiting, and says how many; it stops at one that needs a read or a
+   * length to refuse (the slow way, skipString). A vocabulary is hundreds of
+   * thousands of strings: an await each cost most of a second per header.
+   */
+  skipStringsNow(count: number): number {
+    const window = this.#window;
+    let at = this.pos - this.#windowStart;
+    let skipped = 0;
+    while (skipped < count && at >= 0 && at + 8 <= window.length) {
+      // Lengths of 4 GiB and more (a non-zero high word) go the slow way, to be refused.
+      if (window.readUInt32LE(at + 4) !== 0) break;
+      const end = this.#windowStart + at + 8 + window.readUInt32LE(at);
+      if (end > this.#headerLimit) break;
+      at = end - this.#windowStart;
+      skipped++;
+    }
+    this.pos = this.#windowStart + at;
+    return skipped;
   }
   async scalar(type: number, key: string): Promise<string | number | boolean> {
     if (type === TYPE_STRING) return this.string(() => `the metadata value ${key}`);
@@ -227,9 +252,14 @@ class HeaderReader {
       this.skip(count * BigInt(fixed));
       return;
     }
-    for (let i = 0n; i < count; i++) {
-      if (elementType === TYPE_STRING) await this.skipString();
-      else await this.skipArray(key, depth + 1);
+    // assertRoom bounded count by the cap: it fits a number.
+    for (let i = 0, n = Number(count); i < n; i++) {
+      if (elementType !== TYPE_STRING) {
+        await this.skipArray(key, depth + 1);
+        continue;
+      }
+      i += this.skipStringsNow(n - i);
+      if (i < n) await this.skipString();
     }
   }
 }
