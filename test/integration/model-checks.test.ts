@@ -320,6 +320,8 @@ describe('under managed policy, model files only administrators can change', () 
     const [reject, ...more] = await rejectionsOf(core);
     expect(more).toHaveLength(0);
     expect(reject).toMatchObject({ outcome: 'failure', reason: 'model_file_unprotected', model: { id: 'clinical' }, detail: { file } });
+    // Refused before it was hashed: the record names no hash for what is there.
+    expect(reject?.model?.sha256).toBeUndefined();
 
     const policyPath = join(dir.path, 'policy.json');
     writeFileSync(policyPath, JSON.stringify(managedDocument(file)));

@@ -112,7 +112,7 @@ export class ModelVerifier {
    * Right before loading: waits for a check in progress, refuses a rejected
    * model with its reason, and re-checks a file whose stamp changed since.
    * Returns the file that passed, symbolic links resolved, with its identity:
-   * load that path, then hold the file to that identity (bindLoad).
+   * load that path, then call assertUnchangedSinceCheck.
    */
   async require(user: User, model: VerifiableModel): Promise<VerifiedModelFile> {
     let entry = this.#entries.get(model.id);
@@ -201,7 +201,8 @@ export class ModelVerifier {
     try {
       const problem = this.options.requireProtectedFiles() ? await modelFileProtectionProblem(model.path) : null;
       if (problem) {
-        if (this.#current(entry)) this.#rejectEntry(entry, user, 'model_file_unprotected', unprotectedMessage(model, problem), model.sha256);
+        // Refused before it is hashed: the record names no hash for the file.
+        if (this.#current(entry)) this.#rejectEntry(entry, user, 'model_file_unprotected', unprotectedMessage(model, problem), null);
         return;
       }
       const header = await readGgufHeader(model.path);
