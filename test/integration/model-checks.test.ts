@@ -2,7 +2,7 @@
 // stops the others, and a check is cached yet redone: through the real core,
 // the encrypted store and llama.cpp on generated models.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main/cli/index.js';
@@ -315,6 +315,8 @@ describe('under managed policy, model files only administrators can change', () 
     chmodSync(file, 0o644);
     // Mode bits set here, not access tried: these tests run as root, whom permissions do not stop.
     chmodSync(folder, 0o775);
+    // A group of non-administrators (gid 0, root's group, may write).
+    chownSync(folder, -1, 4242);
     const core = await createCore({ dataDir: join(dir.path, 'data'), databaseKey: randomBytes(32), policy: policyFromDocument(managedDocument(file), 'managed test policy'), version: 'test', log: () => undefined });
     cleanups.push(() => core.close());
     const [reject, ...more] = await rejectionsOf(core);
@@ -329,15 +331,16 @@ describe('under managed policy, model files only administrators can change', () 
     expect(checks.find((c) => c.name === 'model clinical permissions')).toEqual({
       name: 'model clinical permissions',
       status: 'fail',
-      detail: `the folder ${folder} can be written by its group (group id ${statSync(folder).gid}) (mode 0775) (inference.models[0].path); under managed policy Enclave refuses "Clinical" until only administrators can change the file and every folder above it`,
+      detail: `the folder ${folder} can be written by its group (group id 4242) (mode 0775) (inference.models[0].path); under managed policy Enclave refuses "Clinical" until only administrators can change the file and every folder above it`,
     });
     // Put right: the doctor passes it.
     chmodSync(folder, 0o755);
     expect((await doctorModels(policyPath)).find((c) => c.name === 'model clinical permissions')).toMatchObject({ status: 'ok' });
     chmodSync(file, 0o664);
+    chownSync(file, -1, 4242);
     expect((await doctorModels(policyPath)).find((c) => c.name === 'model clinical permissions')).toMatchObject({
       status: 'fail',
-      detail: expect.stringMatching(/^the file \S+clinical\.gguf can be written by its group \(group id \d+\) \(mode 0664\)/),
+      detail: expect.stringMatching(/^the file \S+clinical\.gguf can be written by its group \(group id 4242\) \(mode 0664\)/),
     });
   });
 
@@ -349,6 +352,7 @@ describe('under managed policy, model files only administrators can change', () 
     const file = join(folder, 'clinical.gguf');
     copyFileSync(model.path, file);
     chmodSync(folder, 0o775);
+    chownSync(folder, -1, 4242);
     const core = await startWithPolicy(cleanups, model, ['clinician'], {
       models: [{ id: 'clinical', name: 'Clinical', path: file, sha256: model.sha256 }],
       workloads: [{ id: 'notes', name: 'Notes', model: 'clinical' }],

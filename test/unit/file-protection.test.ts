@@ -33,9 +33,12 @@ describe.skipIf(process.platform === 'win32')('modelFileProtectionProblem', () =
     expect(await modelFileProtectionProblem(file)).toBeNull();
   });
 
-  it('names a group-writable or world-writable file, with its mode', async () => {
+  it('names a group-writable or world-writable file, with its mode; an administrators\' group (gid 0) may write', async () => {
     chmodSync(file, 0o664);
-    expect(await modelFileProtectionProblem(file)).toMatch(new RegExp(`^the file ${file} can be written by its group \\(group id \\d+\\) \\(mode 0664\\)$`));
+    chownSync(file, -1, 0);
+    expect(await modelFileProtectionProblem(file)).toBeNull();
+    chownSync(file, -1, 4242);
+    expect(await modelFileProtectionProblem(file)).toBe(`the file ${file} can be written by its group (group id 4242) (mode 0664)`);
     chmodSync(file, 0o646);
     expect(await modelFileProtectionProblem(file)).toBe(`the file ${file} can be written by anyone (mode 0646)`);
   });
@@ -66,6 +69,7 @@ describe.skipIf(process.platform === 'win32')('modelFileProtectionProblem', () =
     const linkFolder = join(dir.path, `links-${n}`);
     mkdirSync(linkFolder);
     chmodSync(linkFolder, 0o775);
+    chownSync(linkFolder, -1, 4242);
     const link = join(linkFolder, 'current.gguf');
     symlinkSync(file, link);
     // Whoever may write the link's folder may point the link elsewhere.

@@ -7,9 +7,16 @@
 //
 // POSIX rule: each is owned by root or by the account the core runs as
 // (whoever holds that account controls the core's process anyway, so its
-// files add no one), and has no group or other write bit, except a folder
-// with the sticky bit (such as /tmp), where others may add files but not
-// rename or remove someone else's.
+// files add no one), and is writable by no one else: no write bit for
+// others, and none for its group unless that is an administrators' group
+// (gid 0, and admin on macOS). A folder with the sticky bit (such as /tmp) is
+// the exception: others may add files there but not rename or remove
+// someone else's.
+//
+// The limit of that rule: where the desktop app runs as the signed-in
+// clinician, that clinician's own files pass (the core cannot tell its
+// account from the person's). `enclave doctor`, run by IT as root or an
+// administrator, applies the rule with its own account, so it flags them.
 //
 // Windows: not checked. Deciding who may write needs the file's ACL (and the
 // folders'), which Node does not expose; calling icacls and parsing its
@@ -19,8 +26,11 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { modelFileError } from './model-file.js';
 
-const GROUP_OR_OTHER_WRITE = 0o022;
+const OTHER_WRITE = 0o002;
+const GROUP_WRITE = 0o020;
 const STICKY = 0o1000;
+/** Groups whose members are administrators anyway: root/wheel, and admin on macOS. */
+const ADMIN_GIDS: ReadonlySet<number> = new Set(process.platform === 'darwin' ? [0, 80] : [0]);
 
 /** True where the check means something; false on Windows (see above). */
 export const FILE_PROTECTION_CHECKED = process.platform !== 'win32';
@@ -63,9 +73,10 @@ export async function modelFileProtectionProblem(path: string): Promise<string |
     if (stats.uid !== 0 && stats.uid !== ownUid) {
       return `${what} ${candidate} is owned by user id ${stats.uid}, not by root or the account Enclave runs as (user id ${ownUid})`;
     }
-    const groupOrOtherWrite = (stats.mode & GROUP_OR_OTHER_WRITE) !== 0;
-    if (groupOrOtherWrite && (stats.isFile() || (stats.mode & STICKY) === 0)) {
-      const who = (stats.mode & 0o002) !== 0 ? 'anyone' : `its group (group id ${stats.gid})`;
+    const otherWrite = (stats.mode & OTHER_WRITE) !== 0;
+    const groupWrite = (stats.mode & GROUP_WRITE) !== 0 && !ADMIN_GIDS.has(stats.gid);
+    if ((otherWrite || groupWrite) && (stats.isFile() || (stats.mode & STICKY) === 0)) {
+      const who = otherWrite ? 'anyone' : `its group (group id ${stats.gid})`;
       return `${what} ${candidate} can be written by ${who} (mode ${octal(stats.mode)})`;
     }
   }
