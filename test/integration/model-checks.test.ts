@@ -191,7 +191,12 @@ function engineWithHook(beforeLoad: (path: string) => void): { engine: Inference
 }
 
 describe('what loads is what was checked', () => {
-  it('a file swapped after its check, before llama.cpp opens it, is unloaded, refused and audited, and nothing is answered', async () => {
+  it.each([
+    // Deployment tools swap files by rename: another inode.
+    { how: 'renamed over it', swap: (other: string, allowed: string) => renameSync(other, allowed), changes: 'replaced by another file' },
+    // The same inode, other bytes (the same size: another seed of the same shape): the times show it.
+    { how: 'rewritten in place', swap: (other: string, allowed: string) => writeFileSync(allowed, readFileSync(other)), changes: 'modification time, change time' },
+  ])('a file $how after its check, before llama.cpp opens it, is unloaded, refused and audited, and nothing is answered', async ({ swap, changes }) => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const allowed = join(dir.path, 'clinical.gguf');
@@ -203,7 +208,7 @@ describe('what loads is what was checked', () => {
     const { engine } = engineWithHook(() => {
       if (swapped) return;
       swapped = true;
-      renameSync(other, allowed);
+      swap(other, allowed);
     });
     const core = await startWithPolicy(cleanups, model, ['clinician'], {
       engine,
@@ -232,7 +237,7 @@ describe('what loads is what was checked', () => {
     expect(reject).toMatchObject({ outcome: 'failure', reason: 'model_file_changed', model: { id: 'clinical' } });
     // The audit does not name the allowed hash as what was loaded: what llama.cpp read is not known.
     expect(reject?.model?.sha256).toBeUndefined();
-    expect(reject?.detail).toMatchObject({ file: allowed, expected_sha256: model.sha256, changes: expect.stringContaining('replaced by another file') });
+    expect(reject?.detail).toMatchObject({ file: allowed, expected_sha256: model.sha256, changes: expect.stringContaining(changes) });
     expect(events.findLast((e) => e.action === 'ai.response')).toMatchObject({ outcome: 'failure', reason: 'model_not_allowed' });
 
     // The next prompt looks at the file again and finds the other model's hash.
