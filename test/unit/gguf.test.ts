@@ -265,7 +265,7 @@ describe('inspectGguf on headers that keep going for gigabytes', () => {
     expect(error.message).toContain('a metadata array claims 1099511627776 items (tokenizer.ggml.token_type), more than a model header may take (64 MiB');
   });
 
-  it('refuses tensor counts no header can hold: 2^60 (more than any file), 2^22 (more than the cap)', async () => {
+  it('refuses tensor counts no header can hold: 2^60 (more than any file), 2^22 (more than the cap), 100,000 (more than any model has)', async () => {
     const absurd = craftedFile('tensors-2-60.gguf', ggufHeader(2n ** 60n, []), GiB);
     expect((await enclaveError(inspectGguf(absurd))).message).toBe(
       `${absurd} is truncated or damaged: its header claims 0 metadata entries and 1152921504606846976 tensors, more than the rest of the file can hold.`,
@@ -274,6 +274,21 @@ describe('inspectGguf on headers that keep going for gigabytes', () => {
     expect((await enclaveError(inspectGguf(many))).message).toBe(
       `${many} is damaged or not a model: its header claims 0 metadata entries and 4194304 tensors, more than a model header may take (64 MiB; real headers, vocabulary included, are tens of MB at most).`,
     );
+    // Fits the cap (28 bytes each at least), but each entry is parsed and kept: bounded on its own.
+    const listed = craftedFile('tensors-100000.gguf', ggufHeader(100_000n, []), GiB);
+    expect((await enclaveError(inspectGguf(listed))).message).toBe(
+      `${listed} is damaged or not a model: its header claims 0 metadata entries and 100000 tensors; Enclave reads at most 65536 of each (real models have under a hundred entries and a few thousand tensors).`,
+    );
+  });
+
+  it('refuses an array of arrays (llama.cpp refuses them too) rather than walk millions of tiny ones', async () => {
+    // Five million empty arrays of bytes, 12 bytes each: a 60 MB walk of awaits before this was refused.
+    const count = 5_000_000n;
+    const header = ggufHeader(0n, [kvString('general.architecture', 'llama'), kvArrayStart('nested', 9, count)]);
+    const path = craftedFile('nested-arrays.gguf', header, header.length + 12 * Number(count) + 4096);
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toBe(`${path} is damaged or not a model llama.cpp can load: its metadata nested is an array of arrays.`);
   });
 
   it('refuses a well-formed header that is longer than the cap, at the entry that passes the cap', async () => {

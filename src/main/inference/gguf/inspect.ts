@@ -47,7 +47,6 @@ export interface GgufHeader {
 const MAGIC = Buffer.from('GGUF', 'ascii');
 const DEFAULT_ALIGNMENT = 32;
 const MAX_DIMS = 4; // GGML_MAX_DIMS
-const MAX_ARRAY_NESTING = 4;
 // llama.cpp refuses a tensor name of GGML_MAX_NAME (64) bytes or more (gguf.cpp).
 const MAX_TENSOR_NAME_BYTES = 63;
 /**
@@ -61,6 +60,15 @@ const MAX_TENSOR_NAME_BYTES = 63;
  * claims and relies on fread failing at the end), so the cap is ours.
  */
 export const MAX_HEADER_BYTES = 64 << 20;
+/**
+ * The most tensors and metadata entries a header may list. Real models list
+ * a few hundred to a few thousand tensors (the largest, MoE models with every
+ * expert a tensor of its own, some 13,000) and under a hundred metadata
+ * entries. Each entry is parsed and kept, so without a bound a 64 MiB header
+ * of two million minimal tensor entries took 16 s and 700 MB to read.
+ */
+export const MAX_TENSORS = 65_536;
+export const MAX_METADATA_ENTRIES = 65_536;
 /** Each read asks for at most this much (one buffer of it at a time, never the file's size). */
 const READ_CHUNK_BYTES = 1 << 20;
 const HEADER_CAP_TEXT = `${MAX_HEADER_BYTES >> 20} MiB`;
@@ -239,13 +247,15 @@ class HeaderReader {
       default: return b.readDoubleLE(0); // 12
     }
   }
-  async skipArray(key: string, depth: number): Promise<void> {
-    if (depth > MAX_ARRAY_NESTING) throw corrupt(this.path, 'is damaged: its metadata arrays nest too deeply.');
+  async skipArray(key: string): Promise<void> {
     const elementType = await this.u32();
+    // llama.cpp refuses arrays of arrays (gguf.cpp: "invalid GGUF type"), so no model it loads has them; refusing
+    // them here also spares a walk over millions of tiny nested arrays.
+    if (elementType === TYPE_ARRAY) throw corrupt(this.path, `is damaged or not a model llama.cpp can load: its metadata ${key} is an array of arrays.`);
     const count = await this.u64();
     const fixed = VALUE_SIZES.get(elementType);
-    // Every element takes at least one byte (a string at least 8, an array 12), so a count the header cannot hold is damage, not a long loop.
-    const minimum = fixed ?? (elementType === TYPE_STRING ? 8 : elementType === TYPE_ARRAY ? 12 : undefined);
+    // Every element takes at least one byte (a string at least 8), so a count the header cannot hold is damage, not a long loop.
+    const minimum = fixed ?? (elementType === TYPE_STRING ? 8 : undefined);
     if (minimum === undefined) throw corrupt(this.path, `is damaged: its metadata has an array of unknown type ${elementType}.`);
     this.assertRoom(count * BigInt(minimum), () => `a metadata array claims ${count} items (${key})`);
     if (fixed !== undefined) {
@@ -254,10 +264,6 @@ class HeaderReader {
     }
     // assertRoom bounded count by the cap: it fits a number.
     for (let i = 0, n = Number(count); i < n; i++) {
-      if (elementType !== TYPE_STRING) {
-        await this.skipArray(key, depth + 1);
-        continue;
-      }
       i += this.skipStringsNow(n - i);
       if (i < n) await this.skipString();
     }
@@ -273,11 +279,14 @@ async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHead
   const kvCount = await c.u64();
   // A key/value pair takes at least 13 bytes, a tensor entry at least 28.
   c.assertRoom(kvCount * 13n + tensorCount * 28n, () => `its header claims ${kvCount} metadata entries and ${tensorCount} tensors`);
+  if (tensorCount > BigInt(MAX_TENSORS) || kvCount > BigInt(MAX_METADATA_ENTRIES)) {
+    throw corrupt(path, `is damaged or not a model: its header claims ${kvCount} metadata entries and ${tensorCount} tensors; Enclave reads at most ${MAX_METADATA_ENTRIES} of each (real models have under a hundred entries and a few thousand tensors).`);
+  }
   const metadata = new Map<string, string | number | boolean>();
   for (let i = 0n; i < kvCount; i++) {
     const key = await c.string(() => `metadata key ${i}`);
     const type = await c.u32();
-    if (type === TYPE_ARRAY) await c.skipArray(key, 1);
+    if (type === TYPE_ARRAY) await c.skipArray(key);
     else metadata.set(key, await c.scalar(type, key));
   }
   const tensors: GgufTensor[] = [];
