@@ -270,6 +270,15 @@ class HeaderReader {
   }
 }
 
+/**
+ * Entries parsed between turns of the event loop. Reads from the window
+ * resolve as microtasks, which run before anything else: without a real
+ * turn now and then, a long tensor list held the core's event loop for
+ * half a second.
+ */
+const YIELD_EVERY = 2048n;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHeader, 'path' | 'sizeBytes'>> {
   const magic = await c.u32().catch(() => null);
   if (magic !== MAGIC.readUInt32LE(0)) throw corrupt(path, 'is not a GGUF model file (it does not start with the GGUF magic).');
@@ -284,6 +293,7 @@ async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHead
   }
   const metadata = new Map<string, string | number | boolean>();
   for (let i = 0n; i < kvCount; i++) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1n) await yieldToEventLoop();
     const key = await c.string(() => `metadata key ${i}`);
     const type = await c.u32();
     if (type === TYPE_ARRAY) await c.skipArray(key);
@@ -291,6 +301,7 @@ async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHead
   }
   const tensors: GgufTensor[] = [];
   for (let i = 0n; i < tensorCount; i++) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1n) await yieldToEventLoop();
     const name = await c.string(() => `the name of tensor ${i}`);
     if (Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw corrupt(path, `is damaged: tensor ${i} has a name of ${Buffer.byteLength(name)} bytes (llama.cpp allows ${MAX_TENSOR_NAME_BYTES}).`);
     const nDims = await c.u32();
