@@ -2,7 +2,7 @@
 // own reader, independently of ours), and damaged model files are refused
 // with an error that says what is wrong with which file.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,7 +179,7 @@ describe('inspectGguf', () => {
     truncateSync(path, 100);
     const early = await enclaveError(inspectGguf(path));
     expect(early.code).toBe('model_corrupt');
-    expect(early.message).toBe(`${path} is truncated or damaged: its header claims 27 metadata entries and 21 tensors, more than the file can hold.`);
+    expect(early.message).toBe(`${path} is truncated or damaged: its header claims 27 metadata entries and 21 tensors, more than the rest of the file can hold.`);
   });
 
   it('refuses a damaged array length quickly instead of reading on for ever', async () => {
@@ -201,6 +201,123 @@ describe('inspectGguf', () => {
     const error = await enclaveError(inspectGguf(path));
     expect(error.code).toBe('model_file_missing');
     expect(error.message).toBe(`The model file ${path} does not exist.`);
+  });
+});
+
+/** A GGUF v3 header: the counts, then each metadata entry as given (see kv*). */
+function ggufHeader(tensorCount: bigint, entries: Buffer[]): Buffer {
+  const counts = Buffer.alloc(24);
+  counts.write('GGUF', 0, 'ascii');
+  counts.writeUInt32LE(3, 4);
+  counts.writeBigUInt64LE(tensorCount, 8);
+  counts.writeBigUInt64LE(BigInt(entries.length), 16);
+  return Buffer.concat([counts, ...entries]);
+}
+function ggufString(text: string, declaredLength = BigInt(Buffer.byteLength(text))): Buffer {
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(declaredLength);
+  return Buffer.concat([length, Buffer.from(text)]);
+}
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+}
+function u64(value: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(value);
+  return b;
+}
+const kvString = (key: string, value: string): Buffer => Buffer.concat([ggufString(key), u32(8), ggufString(value)]);
+/** An array entry's key, type and count; its elements follow in the file (zeros, where the file is sparse). */
+const kvArrayStart = (key: string, elementType: number, count: bigint): Buffer => Buffer.concat([ggufString(key), u32(9), u32(elementType), u64(count)]);
+
+/** Writes the header, then makes the file `size` bytes long without writing them (sparse: the disk is not filled). */
+function craftedFile(name: string, header: Buffer, size: number): string {
+  const path = join(dir.path, name);
+  writeFileSync(path, header);
+  truncateSync(path, size);
+  return path;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+describe('inspectGguf on headers that keep going for gigabytes', () => {
+  // Before the cap these were read into one buffer as large as the file: a 2 GiB read aborted the
+  // process (a Node assertion, SIGABRT), 1.5 GiB was accepted after half a minute at 2 GB of memory.
+  it('refuses a 3 GiB metadata string by its declared length, without reading it', async () => {
+    const header = ggufHeader(0n, [Buffer.concat([ggufString('general.architecture'), u32(8), u64(3n * BigInt(GiB))])]);
+    const path = craftedFile('long-string.gguf', header, 4 * GiB);
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toBe(
+      `${path} is damaged or not a model: the metadata value general.architecture claims 3221225472 bytes, more than a model header may take (64 MiB; real headers, vocabulary included, are tens of MB at most).`,
+    );
+  });
+
+  it('refuses a 2^40-element array that the (sparse) file could hold but no header may', async () => {
+    const count = 2n ** 40n;
+    const header = ggufHeader(0n, [kvString('general.architecture', 'llama'), kvArrayStart('tokenizer.ggml.token_type', 0, count)]);
+    const path = craftedFile('huge-array.gguf', header, 2 ** 40 + 4096);
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toContain('a metadata array claims 1099511627776 items (tokenizer.ggml.token_type), more than a model header may take (64 MiB');
+  });
+
+  it('refuses tensor counts no header can hold: 2^60 (more than any file), 2^22 (more than the cap), 100,000 (more than any model has)', async () => {
+    const absurd = craftedFile('tensors-2-60.gguf', ggufHeader(2n ** 60n, []), GiB);
+    expect((await enclaveError(inspectGguf(absurd))).message).toBe(
+      `${absurd} is truncated or damaged: its header claims 0 metadata entries and 1152921504606846976 tensors, more than the rest of the file can hold.`,
+    );
+    const many = craftedFile('tensors-2-22.gguf', ggufHeader(2n ** 22n, []), GiB);
+    expect((await enclaveError(inspectGguf(many))).message).toBe(
+      `${many} is damaged or not a model: its header claims 0 metadata entries and 4194304 tensors, more than a model header may take (64 MiB; real headers, vocabulary included, are tens of MB at most).`,
+    );
+    // Fits the cap (28 bytes each at least), but each entry is parsed and kept: bounded on its own.
+    const listed = craftedFile('tensors-100000.gguf', ggufHeader(100_000n, []), GiB);
+    expect((await enclaveError(inspectGguf(listed))).message).toBe(
+      `${listed} is damaged or not a model: its header claims 0 metadata entries and 100000 tensors; Enclave reads at most 65536 of each (real models have under a hundred entries and a few thousand tensors).`,
+    );
+  });
+
+  it('refuses an array of arrays (llama.cpp refuses them too) rather than walk millions of tiny ones', async () => {
+    // Five million empty arrays of bytes, 12 bytes each: a 60 MB walk of awaits before this was refused.
+    const count = 5_000_000n;
+    const header = ggufHeader(0n, [kvString('general.architecture', 'llama'), kvArrayStart('nested', 9, count)]);
+    const path = craftedFile('nested-arrays.gguf', header, header.length + 12 * Number(count) + 4096);
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toBe(`${path} is damaged or not a model llama.cpp can load: its metadata nested is an array of arrays.`);
+  });
+
+  it('refuses a well-formed header that is longer than the cap, at the entry that passes the cap', async () => {
+    // Five arrays of 16 MiB of bytes: each fits on its own, together they pass 64 MiB. Each array's
+    // zeros lie (sparse) between its entry and the next one: a whole, valid header of 80 MiB.
+    const path = join(dir.path, 'long-header.gguf');
+    const file = openSync(path, 'w');
+    try {
+      let at = 0;
+      const write = (bytes: Buffer) => {
+        writeSync(file, bytes, 0, bytes.length, at);
+        at += bytes.length;
+      };
+      write(ggufHeader(0n, [kvString('general.architecture', 'llama')]).subarray(0, 16));
+      write(u64(6n));
+      write(kvString('general.architecture', 'llama'));
+      for (let i = 0; i < 5; i++) {
+        write(kvArrayStart(`padding.${i}`, 0, BigInt(16 * MiB)));
+        at += 16 * MiB;
+      }
+      ftruncateSync(file, at + 4096);
+    } finally {
+      closeSync(file);
+    }
+    const error = await enclaveError(inspectGguf(path));
+    expect(error.code).toBe('model_corrupt');
+    expect(error.message).toBe(
+      `${path} is damaged or not a model: a metadata array claims 16777216 items (padding.3), more than a model header may take (64 MiB; real headers, vocabulary included, are tens of MB at most).`,
+    );
   });
 });
 

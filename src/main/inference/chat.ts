@@ -176,9 +176,10 @@ export class ChatService {
       throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
     }
     // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
-    await this.models.verifyBeforeLoad(user, model);
+    const verified = await this.models.verifyBeforeLoad(user, model);
     const maxTokens = responseTokenLimit(workload, this.policy());
-    const promptTokens = await this.engine.countTokens(engineModel(model), input.text, this.policy().inference.gpu);
+    // The checked file (links resolved), not whatever the listed path leads to by now.
+    const promptTokens = await this.engine.countTokens({ ...engineModel(model), path: verified.path }, input.text, this.policy().inference.gpu);
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
       throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);
@@ -356,10 +357,16 @@ export class ChatService {
     };
     loading('verifying', null, null);
     try {
-      await this.models.verifyBeforeLoad(user, model);
+      const verified = await this.models.verifyBeforeLoad(user, model);
       loading('loading', 0, null);
       this.#loadedKey = null;
-      const info = await this.engine.load(engineModel(model), { gpu, signal, onProgress: (progress) => loading('loading', progress, null) });
+      // The checked file by its real path: a symbolic link changed from here on cannot redirect the load.
+      const info = await this.engine.load({ ...engineModel(model), path: verified.path }, { gpu, signal, onProgress: (progress) => loading('loading', progress, null) });
+      // What llama.cpp read must be what was checked: a file swapped or rewritten meanwhile is unloaded and refused.
+      await this.models.assertUnchangedSinceCheck(user, model, verified).catch(async (error: unknown) => {
+        await this.engine.unload();
+        throw error;
+      });
       this.#loadedKey = key;
       this.audit.record({
         action: 'model.load',

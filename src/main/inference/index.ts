@@ -14,6 +14,7 @@ export { createLlamaEngine } from './engine.js';
 export { inspectGguf, type GgufReport } from './gguf/inspect.js';
 export { writeTestModel, TEST_MODEL_SHAPES } from './gguf/test-model.js';
 export { sha256File, hashModelFileCached } from './model-file.js';
+export { FILE_PROTECTION_CHECKED, modelFileProtectionProblem } from './file-protection.js';
 export type { InferenceEngine, EngineDevice, GenerateRequest, GenerateResult, GpuSetting } from './engine-types.js';
 export type { ChatEvents } from './chat.js';
 

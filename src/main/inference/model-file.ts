@@ -5,7 +5,7 @@
 // user space can set ctime back; the inode changes when a file is replaced by
 // rename, the way deployment tools swap files.
 import { createHash } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Store } from '../store/index.js';
@@ -161,4 +161,82 @@ export async function hashModelFileCached(
     )
     .run(absolute, after.sizeBytes, after.mtimeMs, after.ctimeMs, after.inode, sha256, Date.now());
   return { sha256, sizeBytes: after.sizeBytes, fromCache: false };
+}
+
+/**
+ * Which file a path leads to, and in what state: device, inode (the file id on
+ * Windows), size and the modification and change times to the nanosecond.
+ * Replacing the file by rename changes the inode; rewriting it in place
+ * changes mtime and ctime; a write that restores mtime (touch -r) still
+ * changes ctime, which user space cannot set back. On Windows libuv reports
+ * the volume serial number as dev, the 64-bit file index as ino and the NTFS
+ * ChangeTime as ctime, so the same comparison holds there.
+ *
+ * The window this leaves: llama.cpp opens the file by path after the check,
+ * and maps it. The identity is compared after the load, so a file replaced
+ * or rewritten in between is caught and unloaded; one rewritten after the
+ * load is caught by the next check (every new session's prompt re-reads the
+ * stamp), not at once. On Windows we would rather hold a handle that denies
+ * writes and deletes while llama.cpp loads, but Node cannot open one: libuv
+ * opens with FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, and its
+ * only alternative (UV_FS_O_EXLOCK, share mode 0, not even exported by Node's
+ * fs.constants) would deny llama.cpp's own read as well. That needs a native
+ * addon; until then Windows relies on this comparison and the folder ACLs.
+ */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export async function fileIdentity(path: string): Promise<FileIdentity> {
+  let stats;
+  try {
+    stats = await stat(path, { bigint: true });
+  } catch (error) {
+    throw modelFileError(path, error);
+  }
+  if (!stats.isFile()) throw new EnclaveError('model_corrupt', `${path} is not a regular file.`);
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
+}
+
+/** What differs between two identities of a file ('' when none): for the refusal's audit record. */
+export function identityChanges(before: FileIdentity, after: FileIdentity): string {
+  const changed: string[] = [];
+  if (before.dev !== after.dev || before.ino !== after.ino) changed.push('replaced by another file');
+  if (before.size !== after.size) changed.push('size');
+  if (before.mtimeNs !== after.mtimeNs) changed.push('modification time');
+  if (before.ctimeNs !== after.ctimeNs) changed.push('change time');
+  return changed.join(', ');
+}
+
+/** The file a model path leads to now, symbolic links resolved, and that the hash cache's check still covers. */
+export interface VerifiedModelFile {
+  /** The real path (no symbolic links): what llama.cpp must be given, so a link changed later cannot redirect the load. */
+  path: string;
+  identity: FileIdentity;
+  sha256: string;
+}
+
+/**
+ * Resolves the model path (symbolic links included) and returns the file's
+ * identity with its cached SHA-256, or null when the file there is not the
+ * one last hashed for this path (its stamp differs): then it must be checked again.
+ */
+export async function verifiedModelFile(store: Store, path: string): Promise<VerifiedModelFile | null> {
+  const absolute = resolve(path);
+  let real: string;
+  try {
+    real = await realpath(absolute);
+  } catch (error) {
+    throw modelFileError(absolute, error);
+  }
+  const identity = await fileIdentity(real);
+  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, inode, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as HashCacheRow | undefined;
+  // The cache row was stamped through the listed path (stat follows links): the same stamp means the same file.
+  const stamp: FileStamp = { sizeBytes: Number(identity.size), mtimeMs: Number(identity.mtimeNs / 1_000_000n), ctimeMs: Number(identity.ctimeNs / 1_000_000n), inode: `${identity.dev}:${identity.ino}` };
+  if (!row || !sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms, inode: row.inode }, stamp)) return null;
+  return { path: real, identity, sha256: row.sha256 };
 }

@@ -11,7 +11,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { ChatTemplate, Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { inspectGguf } from './gguf/inspect.js';
-import { hashModelFileCached } from './model-file.js';
+import { hashModelFileCached, type VerifiedModelFile } from './model-file.js';
 import { ModelVerifier, type ModelVerifierOptions } from './verification.js';
 
 export interface AllowedModel extends Omit<ModelSummary, 'availability'> {
@@ -61,7 +61,8 @@ export class ModelRegistry {
     private readonly policy: () => Policy,
     verifier: Pick<ModelVerifierOptions, 'onChange' | 'onRejected' | 'log'>,
   ) {
-    this.#verifier = new ModelVerifier({ store, audit, ...verifier });
+    // Evaluation mode: the evaluator's own files on their own machine, not patient data; file permissions are not required there.
+    this.#verifier = new ModelVerifier({ store, audit, ...verifier, requireProtectedFiles: () => this.policy().mode === 'managed' });
   }
 
   /** Checks, in the background, every allowed model that is new or changed: at start, and when policy or the evaluation list changes. */
@@ -163,8 +164,17 @@ export class ModelRegistry {
     return model;
   }
 
-  /** Right before loading: the file must have passed its check and be unchanged since (see ModelVerifier.require). */
-  verifyBeforeLoad(user: User, model: AllowedModel): Promise<void> {
+  /**
+   * Right before loading: the file must have passed its check and be
+   * unchanged since (see ModelVerifier.require). Load the returned path (links
+   * resolved), then call assertUnchangedSinceCheck.
+   */
+  verifyBeforeLoad(user: User, model: AllowedModel): Promise<VerifiedModelFile> {
     return this.#verifier.require(user, model);
+  }
+
+  /** After the load: refuses (and audits) a model whose file changed while llama.cpp read it; the caller unloads it. */
+  assertUnchangedSinceCheck(user: User, model: AllowedModel, verified: VerifiedModelFile): Promise<void> {
+    return this.#verifier.assertUnchangedSinceCheck(user, model, verified);
   }
 }

@@ -12,7 +12,17 @@ import { auditUser } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
 import { isTestModelMetadata } from './gguf/test-model.js';
-import { byWholePercent, cachedModelHash, hashModelFileCached, ModelFileChangingError } from './model-file.js';
+import { modelFileProtectionProblem } from './file-protection.js';
+import {
+  byWholePercent,
+  cachedModelHash,
+  fileIdentity,
+  hashModelFileCached,
+  identityChanges,
+  ModelFileChangingError,
+  verifiedModelFile,
+  type VerifiedModelFile,
+} from './model-file.js';
 
 /** What the verifier needs of an allowed model. */
 export interface VerifiableModel {
@@ -22,7 +32,12 @@ export interface VerifiableModel {
   sha256: string;
 }
 
-type RejectReason = 'model_file_missing' | 'model_corrupt' | 'hash_mismatch';
+/**
+ * model_file_unprotected: managed policy, and people other than
+ * administrators can write the file or a folder above it.
+ * model_file_changed: the file changed between its check and llama.cpp loading it.
+ */
+type RejectReason = 'model_file_missing' | 'model_corrupt' | 'hash_mismatch' | 'model_file_unprotected' | 'model_file_changed';
 
 interface Entry {
   /** The model as listed when this check began: a changed path or hash starts a new check. */
@@ -47,6 +62,8 @@ export interface ModelVerifierOptions {
   onChange(modelId: string): void;
   /** A model that was usable is now refused (its file changed): whoever loaded it must drop it. */
   onRejected(modelId: string): void;
+  /** Managed policy: model files must be writable only by administrators (file-protection.ts). */
+  requireProtectedFiles(): boolean;
   log(message: string, error?: unknown): void;
 }
 
@@ -94,25 +111,52 @@ export class ModelVerifier {
   /**
    * Right before loading: waits for a check in progress, refuses a rejected
    * model with its reason, and re-checks a file whose stamp changed since.
+   * Returns the file that passed, symbolic links resolved, with its identity:
+   * load that path, then call assertUnchangedSinceCheck.
    */
-  async require(user: User, model: VerifiableModel): Promise<void> {
+  async require(user: User, model: VerifiableModel): Promise<VerifiedModelFile> {
     let entry = this.#entries.get(model.id);
     // A refused file is looked at again: IT may have redeployed it (cheap: a refused hash is cached too).
     if (!entry || entry.key !== keyOf(model) || entry.availability.state === 'rejected') entry = this.#start(model, user);
     await entry.settled;
-    if (entry.availability.state === 'ready') {
-      // Changed on disk since it was checked: check it again now, before llama.cpp reads it.
-      const stillSame = await cachedModelHash(this.options.store, model.path).catch(() => null);
-      if (stillSame?.sha256 !== model.sha256) {
-        entry = this.#start(model, user);
-        await entry.settled;
+    for (let attempt = 1; ; attempt++) {
+      if (entry.availability.state === 'rejected') throw refusalOf(model, entry.availability);
+      // The file there now, links resolved, must be the one the check hashed (same stamp).
+      const verified = await verifiedModelFile(this.options.store, model.path).catch(() => null);
+      if (verified?.sha256 === model.sha256) {
+        // Asked here too: a folder's permissions can change without the file's stamp showing it.
+        const problem = this.options.requireProtectedFiles() ? await modelFileProtectionProblem(model.path) : null;
+        if (problem) {
+          this.#rejectEntry(entry, user, 'model_file_unprotected', unprotectedMessage(model, problem), model.sha256);
+          throw refusalOf(model, entry.availability);
+        }
+        return verified;
       }
+      // Changed on disk since it was checked: check it again now, before llama.cpp reads it.
+      if (attempt > 1) throw new EnclaveError('model_not_allowed', `The model file ${model.path} changed again right after it was checked, so it was not loaded. Wait until it is fully copied, then try again.`);
+      entry = this.#start(model, user);
+      await entry.settled;
     }
-    if (entry.availability.state === 'rejected') {
-      const reason = entry.availability.reason;
-      const code = reason === 'hash_mismatch' ? 'model_not_allowed' : reason === 'model_file_missing' ? 'model_file_missing' : 'model_corrupt';
-      throw new EnclaveError(code, entry.availability.message ?? `The model "${model.name}" was refused.`);
+  }
+
+  /**
+   * After llama.cpp loaded `verified.path`: the file must still be the one
+   * that was checked (same device, inode, size and times). Otherwise what
+   * llama.cpp read may be another file: the model is refused (and audited)
+   * with that reason, and the error says so; the caller unloads it.
+   */
+  async assertUnchangedSinceCheck(user: User, model: VerifiableModel, verified: VerifiedModelFile): Promise<void> {
+    const now = await fileIdentity(verified.path).catch(() => null);
+    const changes = now ? identityChanges(verified.identity, now) : 'removed';
+    if (changes === '') return;
+    const message = `The model "${model.name}" was refused: the file changed while it was being loaded (${model.path}: ${changes}), so what was loaded may not be the file that was checked. It was unloaded. Ask IT to check the model folder.`;
+    const entry = this.#entries.get(model.id);
+    if (entry && entry.key === keyOf(model)) {
+      const after = now ? `${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}` : 'removed';
+      // Not passed to onRejected: the caller unloads it and fails this answer with the reason, rather than see it cancelled.
+      this.#rejectEntry(entry, user, 'model_file_changed', message, null, { auditKey: after, detail: { resolved_file: verified.path, changes }, notify: false });
     }
+    throw new EnclaveError('model_not_allowed', message);
   }
 
   /** Marks a model refused for a reason found outside the verifier (llama.cpp could not load it). */
@@ -155,6 +199,12 @@ export class ModelVerifier {
     const { model } = entry;
     // Missing, not GGUF or truncated: found from the header alone, in milliseconds.
     try {
+      const problem = this.options.requireProtectedFiles() ? await modelFileProtectionProblem(model.path) : null;
+      if (problem) {
+        // Refused before it is hashed: the record names no hash for the file.
+        if (this.#current(entry)) this.#rejectEntry(entry, user, 'model_file_unprotected', unprotectedMessage(model, problem), null);
+        return;
+      }
       const header = await readGgufHeader(model.path);
       entry.file = { sizeBytes: header.sizeBytes, isTestModel: isTestModelMetadata(Object.fromEntries(header.metadata)) };
     } catch (error) {
@@ -228,10 +278,18 @@ export class ModelVerifier {
     );
   }
 
-  #rejectEntry(entry: Entry, user: User | null, reason: RejectReason, message: string, actualSha256: string): void {
+  /** actualSha256: the hash of what is there, when known (null: unknown, e.g. a file that changed while llama.cpp read it). */
+  #rejectEntry(
+    entry: Entry,
+    user: User | null,
+    reason: RejectReason,
+    message: string,
+    actualSha256: string | null,
+    extra: { auditKey?: string; detail?: Record<string, string>; notify?: boolean } = {},
+  ): void {
     const wasReady = entry.availability.state === 'ready';
     this.#set(entry, { state: 'rejected', reason, message, progress: null });
-    const auditKey = `${entry.key}\0${reason}\0${actualSha256}`;
+    const auditKey = `${entry.key}\0${reason}\0${actualSha256 ?? ''}\0${extra.auditKey ?? ''}`;
     if (!this.#audited.has(auditKey)) {
       this.#audited.add(auditKey);
       this.options.audit.record({
@@ -239,10 +297,21 @@ export class ModelVerifier {
         outcome: 'failure',
         reason,
         ...(user ? { user: auditUser(user) } : {}),
-        model: { id: entry.model.id, sha256: actualSha256 },
-        detail: { file: entry.model.path, expected_sha256: entry.model.sha256 },
+        model: actualSha256 === null ? { id: entry.model.id } : { id: entry.model.id, sha256: actualSha256 },
+        detail: { file: entry.model.path, expected_sha256: entry.model.sha256, ...extra.detail },
       });
     }
-    if (wasReady) this.options.onRejected(entry.model.id);
+    if (wasReady && extra.notify !== false) this.options.onRejected(entry.model.id);
   }
+}
+
+function unprotectedMessage(model: VerifiableModel, problem: string): string {
+  return `The model "${model.name}" was refused: under managed policy its file must be writable only by administrators, and ${problem}. Ask IT to make the file and every folder above it writable only by administrators.`;
+}
+
+/** The error a refused model is refused with, by its reason. */
+function refusalOf(model: VerifiableModel, availability: ModelAvailability): EnclaveError {
+  const reason = availability.reason;
+  const code = reason === 'model_file_missing' ? 'model_file_missing' : reason === 'model_corrupt' ? 'model_corrupt' : 'model_not_allowed';
+  return new EnclaveError(code, availability.message ?? `The model "${model.name}" was refused.`);
 }

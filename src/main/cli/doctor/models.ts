@@ -1,7 +1,8 @@
 // The models policy deploys: each file is there, is the file IT approved (its
 // SHA-256 matches policy; models are gigabytes, and the doctor hashes them in
-// full), and holds a whole GGUF header.
-import { inspectGguf, sha256File } from '../../inference/index.js';
+// full), and holds a whole GGUF header; under managed policy, that only
+// administrators can change the file or a folder above it.
+import { FILE_PROTECTION_CHECKED, inspectGguf, modelFileProtectionProblem, sha256File } from '../../inference/index.js';
 import type { Policy } from '../../policy/index.js';
 import { fail, fileProblem, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 
@@ -15,6 +16,24 @@ function count(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)} B`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
   return n.toLocaleString('en-US');
+}
+
+/** The same rule the core applies before it loads a model under managed policy (inference/file-protection.ts). */
+async function checkProtection(model: Policy['inference']['models'][number], i: number): Promise<CheckResult> {
+  const name = `model ${model.id} permissions`;
+  if (!FILE_PROTECTION_CHECKED) {
+    return skip(name, `not checked on Windows: make sure the ACLs of ${model.path} and its folders let only administrators change them`);
+  }
+  let problem: string | null;
+  try {
+    problem = await modelFileProtectionProblem(model.path);
+  } catch (error) {
+    return fail(name, `${model.path}: ${messageOf(error)}`);
+  }
+  if (problem) {
+    return fail(name, `${problem} (inference.models[${i}].path); under managed policy Enclave refuses "${model.name}" until only administrators can change the file and every folder above it`);
+  }
+  return ok(name, `${model.path} and every folder above it can be changed only by root or the account this ran as (user id ${process.getuid?.() ?? 0})`);
 }
 
 export async function checkModels(policy: Policy): Promise<CheckResult[]> {
@@ -38,6 +57,7 @@ export async function checkModels(policy: Policy): Promise<CheckResult[]> {
       results.push(fail(name, `${problem}; "${model.name}" cannot be loaded`));
       continue;
     }
+    if (policy.mode === 'managed') results.push(await checkProtection(model, i));
     let sha256: string;
     try {
       sha256 = await sha256File(model.path);

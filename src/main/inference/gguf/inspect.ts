@@ -47,10 +47,31 @@ export interface GgufHeader {
 const MAGIC = Buffer.from('GGUF', 'ascii');
 const DEFAULT_ALIGNMENT = 32;
 const MAX_DIMS = 4; // GGML_MAX_DIMS
-const MAX_ARRAY_NESTING = 4;
-const FIRST_READ_BYTES = 8 << 20;
-// Real headers (vocabulary included) are a few MB; this only bounds memory on a damaged file.
-const MAX_HEADER_BYTES = 1 << 30;
+// llama.cpp refuses a tensor name of GGML_MAX_NAME (64) bytes or more (gguf.cpp).
+const MAX_TENSOR_NAME_BYTES = 63;
+/**
+ * The most a header (metadata and tensor list, up to the tensor data) may
+ * take. The largest real headers are tens of MB: a 256k-token vocabulary is
+ * about 4 MB of token strings plus 2 MB of scores and types, and merges for a
+ * 150k-200k BPE vocabulary add 3-10 MB; tensor entries are ~60 bytes each
+ * even for a thousand-tensor MoE model. 64 MiB leaves room for that several
+ * times over, yet is read and parsed in well under a second. llama.cpp's own
+ * reader has no such cap (it resizes vectors to whatever length the file
+ * claims and relies on fread failing at the end), so the cap is ours.
+ */
+export const MAX_HEADER_BYTES = 64 << 20;
+/**
+ * The most tensors and metadata entries a header may list. Real models list
+ * a few hundred to a few thousand tensors (the largest, MoE models with every
+ * expert a tensor of its own, some 13,000) and under a hundred metadata
+ * entries. Each entry is parsed and kept, so without a bound a 64 MiB header
+ * of two million minimal tensor entries took 16 s and 700 MB to read.
+ */
+export const MAX_TENSORS = 65_536;
+export const MAX_METADATA_ENTRIES = 65_536;
+/** Each read asks for at most this much (one buffer of it at a time, never the file's size). */
+const READ_CHUNK_BYTES = 1 << 20;
+const HEADER_CAP_TEXT = `${MAX_HEADER_BYTES >> 20} MiB`;
 
 // [block size in elements, bytes per block] for each GGML tensor type (ggml.c
 // type_traits; the block structs are in ggml-common.h). A row (ne[0] values)
@@ -75,125 +96,224 @@ const VALUE_SIZES: ReadonlyMap<number, number> = new Map([
 const TYPE_STRING = 8;
 const TYPE_ARRAY = 9;
 
-/** The header continues past what was read; read more and start again. */
-class NeedMoreBytes extends Error {}
-
 function corrupt(path: string, what: string): EnclaveError {
   return new EnclaveError('model_corrupt', `${path} ${what}`);
 }
 
-/** Synchronous, bounds-checked cursor over the first bytes of the file. */
-class Cursor {
+/**
+ * Bounds-checked reader over the start of the file that never holds more
+ * than one chunk (or one kept string) in memory and reads asynchronously, so
+ * the event loop runs between chunks. Every length the file declares is
+ * checked against what is left of the file and of MAX_HEADER_BYTES before
+ * anything is read or allocated, so a damaged or hostile length is refused at
+ * once instead of being read (or looped over) for gigabytes.
+ */
+class HeaderReader {
+  /** File offset of the next byte to parse. */
   pos = 0;
+  #window: Buffer = Buffer.alloc(0);
+  #windowStart = 0;
+  /** Where the header must end by: the end of the file or the cap, whichever comes first. */
+  readonly #headerLimit: number;
+
   constructor(
-    private readonly buf: Buffer,
+    private readonly file: FileHandle,
     private readonly fileSize: number,
     private readonly path: string,
-  ) {}
+  ) {
+    this.#headerLimit = Math.min(fileSize, MAX_HEADER_BYTES);
+  }
 
-  private need(n: number | bigint): number {
-    const end = BigInt(this.pos) + BigInt(n);
-    if (end > BigInt(this.buf.length)) {
-      if (this.buf.length < this.fileSize && end <= BigInt(this.fileSize)) throw new NeedMoreBytes();
+  /** Refuses `claimed` more bytes of header that the file or the cap cannot hold, saying what claimed them. */
+  assertRoom(claimed: bigint, what: () => string): void {
+    if (BigInt(this.pos) + claimed > BigInt(this.fileSize)) {
+      throw corrupt(this.path, `is truncated or damaged: ${what()}, more than the rest of the file can hold.`);
+    }
+    if (BigInt(this.pos) + claimed > BigInt(MAX_HEADER_BYTES)) {
+      throw corrupt(this.path, `is damaged or not a model: ${what()}, more than a model header may take (${HEADER_CAP_TEXT}; real headers, vocabulary included, are tens of MB at most).`);
+    }
+  }
+
+  /** A string's bytes are cut off by the end of the file: said like any other header cut short. */
+  #assertInFile(n: bigint): void {
+    if (BigInt(this.pos) + n > BigInt(this.fileSize)) {
       throw corrupt(this.path, `is truncated or damaged: its header runs past the end of the file (${this.fileSize} bytes).`);
+    }
+  }
+
+  /** Moves past n bytes, checking they are there; returns where they start. */
+  #claim(n: bigint): number {
+    this.#assertInFile(n);
+    const end = BigInt(this.pos) + n;
+    if (end > BigInt(MAX_HEADER_BYTES)) {
+      throw corrupt(this.path, `is damaged or not a model: its header runs on past ${HEADER_CAP_TEXT}, more than any real model header (tens of MB at most).`);
     }
     const at = this.pos;
     this.pos = Number(end);
     return at;
   }
-  remaining(): number {
-    return this.fileSize - this.pos;
+
+  /** n bytes at the cursor from the current window, or null when they must be read first. */
+  #windowed(n: number): Buffer | null {
+    const offset = this.pos - this.#windowStart;
+    if (offset < 0 || offset + n > this.#window.length) return null;
+    return this.#window.subarray(offset, offset + n);
   }
-  u32(): number {
-    return this.buf.readUInt32LE(this.need(4));
+
+  /** The next n bytes (n is small, or a checked string length), advancing past them. */
+  async #take(n: number): Promise<Buffer> {
+    const fast = this.#windowed(n);
+    if (fast) {
+      this.#claim(BigInt(n));
+      return fast;
+    }
+    const at = this.#claim(BigInt(n));
+    const length = Math.min(Math.max(n, READ_CHUNK_BYTES), this.#headerLimit - at);
+    const buffer = await readAt(this.file, at, length);
+    // The file shrank under us: judge what is there now.
+    if (buffer.length < n) throw corrupt(this.path, `is truncated or damaged: its header runs past the end of the file (${at + buffer.length} bytes).`);
+    this.#window = buffer;
+    this.#windowStart = at;
+    return buffer.subarray(0, n);
   }
-  u64(): bigint {
-    return this.buf.readBigUInt64LE(this.need(8));
+
+  /** A u64 from the window without awaiting, or null when the window does not hold it: the fast path for long arrays. */
+  #u64Now(): bigint | null {
+    const bytes = this.#windowed(8);
+    if (!bytes) return null;
+    this.pos += 8;
+    return bytes.readBigUInt64LE(0);
   }
-  skip(n: number | bigint): void {
-    this.need(n);
+
+  async u32(): Promise<number> {
+    return (await this.#take(4)).readUInt32LE(0);
   }
-  string(): string {
-    const length = this.u64();
-    const at = this.need(length);
-    return this.buf.toString('utf8', at, this.pos);
+  async u64(): Promise<bigint> {
+    return this.#u64Now() ?? (await this.#take(8)).readBigUInt64LE(0);
   }
-  skipString(): void {
-    this.need(this.u64());
+  skip(n: bigint): void {
+    this.#claim(n);
   }
-  scalar(type: number): string | number | boolean {
+  /** A string that is kept (a key or a value): its length is checked before anything is allocated. */
+  async string(what: () => string): Promise<string> {
+    const length = await this.u64();
+    this.#assertInFile(length);
+    this.assertRoom(length, () => `${what()} claims ${length} bytes`);
+    return (await this.#take(Number(length))).toString('utf8');
+  }
+  async skipString(): Promise<void> {
+    const length = await this.u64();
+    this.#assertInFile(length);
+    this.assertRoom(length, () => `a metadata string claims ${length} bytes`);
+    this.pos += Number(length);
+  }
+  /**
+   * Skips up to `count` strings whose lengths the window holds, without
+   * awaiting, and says how many; it stops at one that needs a read or a
+   * length to refuse (the slow way, skipString). A vocabulary is hundreds of
+   * thousands of strings: an await each cost most of a second per header.
+   */
+  skipStringsNow(count: number): number {
+    const window = this.#window;
+    let at = this.pos - this.#windowStart;
+    let skipped = 0;
+    while (skipped < count && at >= 0 && at + 8 <= window.length) {
+      // Lengths of 4 GiB and more (a non-zero high word) go the slow way, to be refused.
+      if (window.readUInt32LE(at + 4) !== 0) break;
+      const end = this.#windowStart + at + 8 + window.readUInt32LE(at);
+      if (end > this.#headerLimit) break;
+      at = end - this.#windowStart;
+      skipped++;
+    }
+    this.pos = this.#windowStart + at;
+    return skipped;
+  }
+  async scalar(type: number, key: string): Promise<string | number | boolean> {
+    if (type === TYPE_STRING) return this.string(() => `the metadata value ${key}`);
+    const fixed = VALUE_SIZES.get(type);
+    if (fixed === undefined) throw corrupt(this.path, `is damaged: its metadata has an unknown value type ${type}.`);
+    const b = await this.#take(fixed);
     switch (type) {
-      case 0: return this.buf.readUInt8(this.need(1));
-      case 1: return this.buf.readInt8(this.need(1));
-      case 2: return this.buf.readUInt16LE(this.need(2));
-      case 3: return this.buf.readInt16LE(this.need(2));
-      case 4: return this.buf.readUInt32LE(this.need(4));
-      case 5: return this.buf.readInt32LE(this.need(4));
-      case 6: return this.buf.readFloatLE(this.need(4));
-      case 7: return this.buf.readUInt8(this.need(1)) !== 0;
-      case TYPE_STRING: return this.string();
-      case 10: return Number(this.buf.readBigUInt64LE(this.need(8)));
-      case 11: return Number(this.buf.readBigInt64LE(this.need(8)));
-      case 12: return this.buf.readDoubleLE(this.need(8));
-      default: throw corrupt(this.path, `is damaged: its metadata has an unknown value type ${type}.`);
+      case 0: return b.readUInt8(0);
+      case 1: return b.readInt8(0);
+      case 2: return b.readUInt16LE(0);
+      case 3: return b.readInt16LE(0);
+      case 4: return b.readUInt32LE(0);
+      case 5: return b.readInt32LE(0);
+      case 6: return b.readFloatLE(0);
+      case 7: return b.readUInt8(0) !== 0;
+      case 10: return Number(b.readBigUInt64LE(0));
+      case 11: return Number(b.readBigInt64LE(0));
+      default: return b.readDoubleLE(0); // 12
     }
   }
-  skipArray(depth: number): void {
-    if (depth > MAX_ARRAY_NESTING) throw corrupt(this.path, 'is damaged: its metadata arrays nest too deeply.');
-    const elementType = this.u32();
-    const count = this.u64();
+  async skipArray(key: string): Promise<void> {
+    const elementType = await this.u32();
+    // llama.cpp refuses arrays of arrays (gguf.cpp: "invalid GGUF type"), so no model it loads has them; refusing
+    // them here also spares a walk over millions of tiny nested arrays.
+    if (elementType === TYPE_ARRAY) throw corrupt(this.path, `is damaged or not a model llama.cpp can load: its metadata ${key} is an array of arrays.`);
+    const count = await this.u64();
     const fixed = VALUE_SIZES.get(elementType);
-    // Every element takes at least one byte (a string or array at least 8), so a count the file cannot hold is damage, not a long loop.
-    const minimum = fixed ?? (elementType === TYPE_STRING ? 8 : elementType === TYPE_ARRAY ? 12 : undefined);
+    // Every element takes at least one byte (a string at least 8), so a count the header cannot hold is damage, not a long loop.
+    const minimum = fixed ?? (elementType === TYPE_STRING ? 8 : undefined);
     if (minimum === undefined) throw corrupt(this.path, `is damaged: its metadata has an array of unknown type ${elementType}.`);
-    if (count * BigInt(minimum) > BigInt(this.remaining())) {
-      throw corrupt(this.path, `is truncated or damaged: a metadata array claims ${count} items, more than the rest of the file can hold.`);
-    }
+    this.assertRoom(count * BigInt(minimum), () => `a metadata array claims ${count} items (${key})`);
     if (fixed !== undefined) {
       this.skip(count * BigInt(fixed));
       return;
     }
-    for (let i = 0n; i < count; i++) {
-      if (elementType === TYPE_STRING) this.skipString();
-      else this.skipArray(depth + 1);
+    // assertRoom bounded count by the cap: it fits a number.
+    for (let i = 0, n = Number(count); i < n; i++) {
+      i += this.skipStringsNow(n - i);
+      if (i < n) await this.skipString();
     }
   }
 }
 
-function parseHeader(buf: Buffer, fileSize: number, path: string): GgufHeader {
-  const c = new Cursor(buf, fileSize, path);
-  if (fileSize < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw corrupt(path, 'is not a GGUF model file (it does not start with the GGUF magic).');
-  }
-  c.skip(MAGIC.length);
-  const version = c.u32();
+/**
+ * Entries parsed between turns of the event loop. Reads from the window
+ * resolve as microtasks, which run before anything else: without a real
+ * turn now and then, a long tensor list held the core's event loop for
+ * half a second.
+ */
+const YIELD_EVERY = 2048n;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHeader, 'path' | 'sizeBytes'>> {
+  const magic = await c.u32().catch(() => null);
+  if (magic !== MAGIC.readUInt32LE(0)) throw corrupt(path, 'is not a GGUF model file (it does not start with the GGUF magic).');
+  const version = await c.u32();
   if (version !== 2 && version !== 3) throw corrupt(path, `is GGUF version ${version}, which this version of Enclave cannot read (it reads versions 2 and 3).`);
-  const tensorCount = c.u64();
-  const kvCount = c.u64();
+  const tensorCount = await c.u64();
+  const kvCount = await c.u64();
   // A key/value pair takes at least 13 bytes, a tensor entry at least 28.
-  if (kvCount * 13n + tensorCount * 28n > BigInt(c.remaining())) {
-    throw corrupt(path, `is truncated or damaged: its header claims ${kvCount} metadata entries and ${tensorCount} tensors, more than the file can hold.`);
+  c.assertRoom(kvCount * 13n + tensorCount * 28n, () => `its header claims ${kvCount} metadata entries and ${tensorCount} tensors`);
+  if (tensorCount > BigInt(MAX_TENSORS) || kvCount > BigInt(MAX_METADATA_ENTRIES)) {
+    throw corrupt(path, `is damaged or not a model: its header claims ${kvCount} metadata entries and ${tensorCount} tensors; Enclave reads at most ${MAX_METADATA_ENTRIES} of each (real models have under a hundred entries and a few thousand tensors).`);
   }
   const metadata = new Map<string, string | number | boolean>();
   for (let i = 0n; i < kvCount; i++) {
-    const key = c.string();
-    const type = c.u32();
-    if (type === TYPE_ARRAY) c.skipArray(1);
-    else metadata.set(key, c.scalar(type));
+    if (i % YIELD_EVERY === YIELD_EVERY - 1n) await yieldToEventLoop();
+    const key = await c.string(() => `metadata key ${i}`);
+    const type = await c.u32();
+    if (type === TYPE_ARRAY) await c.skipArray(key);
+    else metadata.set(key, await c.scalar(type, key));
   }
   const tensors: GgufTensor[] = [];
   for (let i = 0n; i < tensorCount; i++) {
-    const name = c.string();
-    const nDims = c.u32();
+    if (i % YIELD_EVERY === YIELD_EVERY - 1n) await yieldToEventLoop();
+    const name = await c.string(() => `the name of tensor ${i}`);
+    if (Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw corrupt(path, `is damaged: tensor ${i} has a name of ${Buffer.byteLength(name)} bytes (llama.cpp allows ${MAX_TENSOR_NAME_BYTES}).`);
+    const nDims = await c.u32();
     if (nDims < 1 || nDims > MAX_DIMS) throw corrupt(path, `is damaged: tensor ${name} has ${nDims} dimensions.`);
     const dims: number[] = [];
     for (let d = 0; d < nDims; d++) {
-      const dim = c.u64();
+      const dim = await c.u64();
       if (dim > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(path, `is damaged: tensor ${name} has an impossible size.`);
       dims.push(Number(dim));
     }
-    const ggmlType = c.u32();
-    const offset = c.u64();
+    const ggmlType = await c.u32();
+    const offset = await c.u64();
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(path, `is damaged: tensor ${name} has an impossible offset.`);
     // llama.cpp refuses such a tensor too (gguf.cpp); checking here keeps tensorBytes exact.
     const blockSize = TYPE_SIZES.get(ggmlType)?.[0] ?? 1;
@@ -206,7 +326,7 @@ function parseHeader(buf: Buffer, fileSize: number, path: string): GgufHeader {
   const alignmentValue = metadata.get('general.alignment');
   const alignment = typeof alignmentValue === 'number' && alignmentValue > 0 && Number.isInteger(alignmentValue) ? alignmentValue : DEFAULT_ALIGNMENT;
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
-  return { path, sizeBytes: fileSize, version, metadata, tensors, dataOffset };
+  return { version, metadata, tensors, dataOffset };
 }
 
 function typeName(ggmlType: number): string {
@@ -227,11 +347,12 @@ function tensorBytes(tensor: GgufTensor): bigint | null {
   return (BigInt(rowLength) / BigInt(blockSize)) * BigInt(blockBytes) * rows;
 }
 
-async function readAt(file: FileHandle, length: number): Promise<Buffer> {
+/** Up to `length` bytes from `position` (fewer at the end of the file); `length` is at most a chunk or a checked string. */
+async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   let filled = 0;
   while (filled < length) {
-    const { bytesRead } = await file.read(buffer, filled, length - filled, filled);
+    const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
@@ -261,18 +382,7 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
   }
   let header: GgufHeader;
   try {
-    for (let want = Math.min(size, FIRST_READ_BYTES); ; want = Math.min(size, want * 4)) {
-      const buf = await readAt(file, want);
-      // The file shrank under us: judge what is there now.
-      const sizeNow = buf.length < want ? buf.length : size;
-      try {
-        header = parseHeader(buf, sizeNow, path);
-        break;
-      } catch (error) {
-        if (!(error instanceof NeedMoreBytes)) throw error;
-        if (want >= MAX_HEADER_BYTES) throw corrupt(path, 'is damaged: its header is larger than any real model header.');
-      }
-    }
+    header = { path, sizeBytes: size, ...(await parseHeader(new HeaderReader(file, size, path), path)) };
   } finally {
     await file.close();
   }
