@@ -12,6 +12,8 @@ const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport['firstBad']>['problem']
   missing: 'missing',
   reordered: 'out of order',
   malformed: 'malformed',
+  bad_signature: 'a signed batch manifest does not verify',
+  broken_chain: 'the signed batch manifests do not chain',
 };
 
 /** audit.verify with its busy flag, last report and error; verifies once on mount unless told not to. */
