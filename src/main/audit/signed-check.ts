@@ -76,12 +76,14 @@ function sequenceOf(first: number | null, treeSize: number): number {
  */
 export class ManifestChainChecker {
   readonly #keys: Map<string, SigningKeyEntry>;
+  /** The first manifest may be any batch (an export's anchor): its own signature is checked, not what comes before it. */
+  readonly #fromAnyBatch: boolean;
   #previous: BatchManifest | null = null;
   #checked = 0;
 
-  constructor(keys: Map<string, SigningKeyEntry>, previous: BatchManifest | null = null) {
+  constructor(keys: Map<string, SigningKeyEntry>, options: { fromAnyBatch?: boolean } = {}) {
     this.#keys = keys;
-    this.#previous = previous;
+    this.#fromAnyBatch = options.fromAnyBatch ?? false;
   }
 
   get checked(): number {
@@ -129,9 +131,11 @@ export class ManifestChainChecker {
 
     const previous = this.#previous;
     if (previous === null) {
-      if (m.batch_seq !== 1) return fail('broken_chain', `the first stored batch is ${m.batch_seq}: batches 1–${m.batch_seq - 1} are missing`);
-      if (m.start?.reason !== 'enrolment') return fail('broken_chain', 'batch 1 does not start the chain at enrolment');
-      if (m.tree_size !== m.event_count) return fail('broken_chain', 'batch 1 does not start the Merkle tree at the first event');
+      if (!this.#fromAnyBatch) {
+        if (m.batch_seq !== 1) return fail('broken_chain', `the first stored batch is ${m.batch_seq}: batches 1–${m.batch_seq - 1} are missing`);
+        if (m.start?.reason !== 'enrolment') return fail('broken_chain', 'batch 1 does not start the chain at enrolment');
+        if (m.tree_size !== m.event_count) return fail('broken_chain', 'batch 1 does not start the Merkle tree at the first event');
+      }
     } else {
       if (m.batch_seq !== previous.batch_seq + 1) {
         return fail('broken_chain', m.batch_seq > previous.batch_seq + 1 ? `batches ${previous.batch_seq + 1}–${m.batch_seq - 1} are missing` : `batch ${m.batch_seq} is out of order`);
