@@ -49,7 +49,8 @@ export function verifyAuditChain(db: Db): AuditVerifyReport {
 
   const report = (firstBad: ChainProblem | null): AuditVerifyReport => ({
     ok: firstBad === null,
-    eventsChecked: checked,
+    // A signed root that does not hold condemns events already walked: only those before the problem count as verified.
+    eventsChecked: firstBad === null ? checked : Math.min(checked, Math.max(0, firstBad.sequence - 1 - prunedThrough)),
     headSequence: expected - 1,
     headHash: prevHash,
     manifestsChecked: manifests.checked,
