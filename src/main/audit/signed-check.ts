@@ -79,6 +79,8 @@ export class ManifestChainChecker {
   /** The first manifest may be any batch (an export's anchor): its own signature is checked, not what comes before it. */
   readonly #fromAnyBatch: boolean;
   #previous: BatchManifest | null = null;
+  /** manifestHash(#previous), computed once (canonical JSON of every manifest adds up at start-up). */
+  #previousHash: string | null = null;
   #checked = 0;
 
   constructor(keys: Map<string, SigningKeyEntry>, options: { fromAnyBatch?: boolean } = {}) {
@@ -106,6 +108,7 @@ export class ManifestChainChecker {
     }
     if (!parsed.success) return fail('malformed', `the stored manifest of batch ${row.batch_seq} is not a valid signed manifest (${parsed.error.issues[0]?.message ?? ''})`);
     const m = parsed.data;
+    const hash = manifestHash(m);
     const columnsAgree =
       m.batch_seq === row.batch_seq &&
       m.kind === row.kind &&
@@ -115,7 +118,7 @@ export class ManifestChainChecker {
       m.tree_size === row.tree_size &&
       m.root === row.root &&
       m.key_id === row.key_id &&
-      manifestHash(m) === row.manifest_hash;
+      hash === row.manifest_hash;
     if (!columnsAgree) return fail('modified', `the stored columns of batch ${row.batch_seq} do not match its signed manifest`);
 
     const key = this.#keys.get(m.key_id);
@@ -141,7 +144,7 @@ export class ManifestChainChecker {
         return fail('broken_chain', m.batch_seq > previous.batch_seq + 1 ? `batches ${previous.batch_seq + 1}–${m.batch_seq - 1} are missing` : `batch ${m.batch_seq} is out of order`);
       }
       if (m.start === null) {
-        if (m.prev_manifest_hash !== manifestHash(previous) || m.prev_signature !== previous.signature) return fail('broken_chain', `batch ${m.batch_seq} does not chain to batch ${previous.batch_seq}: its prev_manifest_hash names another manifest`);
+        if (m.prev_manifest_hash !== this.#previousHash || m.prev_signature !== previous.signature) return fail('broken_chain', `batch ${m.batch_seq} does not chain to batch ${previous.batch_seq}: its prev_manifest_hash names another manifest`);
         if (m.key_id !== previous.key_id) return fail('broken_chain', `batch ${m.batch_seq} changes the signing key without a stated key rotation`);
       } else if (m.start.reason !== 'key_rotation' || m.start.previous_key_id !== previous.key_id || m.key_id === previous.key_id || this.#keys.get(previous.key_id)?.replacedBy !== m.key_id) {
         return fail('broken_chain', `batch ${m.batch_seq} starts a new signature chain, but not as the rotation from key ${short(previous.key_id)} to its recorded successor`);
@@ -151,6 +154,7 @@ export class ManifestChainChecker {
       }
     }
     this.#previous = m;
+    this.#previousHash = hash;
     this.#checked += 1;
     return { manifest: m };
   }
