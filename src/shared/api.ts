@@ -186,11 +186,18 @@ export const AuditVerifyReport = z.object({
   eventsChecked: z.number(),
   headSequence: z.number(),
   headHash: Sha256.nullable(),
+  /** Signed batch manifests checked (signature, chain, and the events against their Merkle roots). */
+  manifestsChecked: z.number().optional(),
+  /** The last event a verified signed manifest covers: events after it are not signed yet (0: none). */
+  signedThroughSequence: z.number().optional(),
   firstBad: z
     .object({
       sequence: z.number(),
-      problem: z.enum(['modified', 'missing', 'reordered', 'malformed']),
+      /** bad_signature / broken_chain: a signed manifest itself (batchSeq names it) fails its signature or its chain. */
+      problem: z.enum(['modified', 'missing', 'reordered', 'malformed', 'bad_signature', 'broken_chain']),
       detail: z.string(),
+      /** The signed batch the problem lies under, when it lies under one. */
+      batchSeq: z.number().optional(),
     })
     .nullable(),
 });

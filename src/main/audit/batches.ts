@@ -226,7 +226,11 @@ export function pruneSealedEvents(db: Db, batchSeq: number): { events: number; t
  * reported. Returns how many events were moved (0 when the damage is sealed).
  */
 export function quarantineUnsealedTail(db: Db, fromSeq: number, problem: string, now: number): number {
-  const sealedThrough = lastBatchRow(db)?.tree_size ?? 0;
+  // Whatever any stored manifest claims, by its column or its signed JSON: a row edited to claim less never frees sealed events for moving.
+  const claimed = db
+    .prepare("SELECT max(tree_size) AS columns, max(CASE WHEN json_valid(manifest) THEN CAST(json_extract(manifest, '$.tree_size') AS INTEGER) END) AS signed FROM audit_batches")
+    .get() as { columns: number | null; signed: number | null };
+  const sealedThrough = Math.max(claimed.columns ?? 0, claimed.signed ?? 0);
   if (fromSeq <= sealedThrough) return 0;
   db.prepare(
     `INSERT INTO audit_quarantine (seq, id, ts, action, record, hash, problem, quarantined_at)

@@ -46,7 +46,8 @@ import type { AuditLog } from './log.js';
 import { BatchManifestSchema, type BatchManifest } from './manifest.js';
 import { MerkleFrontier, MerkleProofBuilder } from './merkle.js';
 import { auditFilterDetail, matchesAuditFilter } from './query.js';
-import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecord } from './record.js';
+import { canonicalJson, type AuditEventInput } from './record.js';
+import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, STORED_BATCH_COLUMNS, trustedFrontier, type ChainProblem, type StoredBatchRow } from './signed-check.js';
 
 /** What the export wrote, with the coverage the CLI reports. */
 export interface BundleExportResult extends AuditExportResult {
@@ -72,23 +73,27 @@ export interface ExportMeta {
   seal?: SealOptions;
 }
 
-interface BatchRow {
-  batch_seq: number;
-  kind: 'events' | 'heartbeat';
-  first_seq: number | null;
-  last_seq: number | null;
-  tree_size: number;
-  frontier: string;
-  manifest: string;
-  key_id: string;
-}
-
 /** What the export walks: only what it needs of each covered batch (a long history has many). */
 interface CoveredBatch {
   batchSeq: number;
   firstSeq: number | null;
   lastSeq: number | null;
   treeSize: number;
+  /** Its signed manifest and stored row, for the root check when its last event is written. */
+  manifest: BatchManifest;
+  row: StoredBatchRow;
+}
+
+/**
+ * The export's refusal to vouch for events the signed manifests do not: the
+ * bundle would not verify, and a bundle is what an auditor trusts.
+ */
+function unsignedEvents(problem: ChainProblem): EnclaveError {
+  const where = problem.batchSeq !== undefined ? `signed batch ${problem.batchSeq}, event ${problem.sequence}` : `event ${problem.sequence}`;
+  return new EnclaveError(
+    'audit_corrupt',
+    `The audit bundle was not written: the events here do not match the signed batches (${where} ${problem.problem}: ${problem.detail}). Run enclave audit verify on the database; the SIEM holds the signed copy.`,
+  );
 }
 
 /** What findCoverage found in the time range. */
@@ -242,9 +247,25 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
   const plan = planBundle(db, filter, meta);
   const coverage = plan.covered;
   const hostId = (db.prepare("SELECT value FROM meta WHERE key = 'host.id'").get() as { value: string } | undefined)?.value ?? 'unknown';
-  const anchorRow = plan.anchor !== null ? (db.prepare('SELECT * FROM audit_batches WHERE batch_seq = ?').get(plan.anchor) as BatchRow | undefined) : undefined;
+  const readBatchRow = db.prepare(`SELECT ${STORED_BATCH_COLUMNS} FROM audit_batches WHERE batch_seq = ?`);
+  const anchorRow = plan.anchor !== null ? (readBatchRow.get(plan.anchor) as StoredBatchRow | undefined) : undefined;
   if (plan.anchor !== null && !anchorRow) throw new EnclaveError('export_failed', `Audit batch ${plan.anchor} is not on this workstation, so the bundle has no anchor.`);
-  const anchorFrontier: FrontierJson = anchorRow ? FrontierJsonSchema.parse(JSON.parse(anchorRow.frontier)) : { size: 0, nodes: [] };
+  // Everything written is checked against the signed manifests on the way (signature, chain, Merkle roots): the bundle is refused, not written wrong.
+  const signed = new ManifestChainChecker(loadSigningKeys(db), { fromAnyBatch: true });
+  const checkManifest = (row: StoredBatchRow): BatchManifest => {
+    const result = signed.next(row);
+    if ('problem' in result) throw unsignedEvents(result.problem);
+    return result.manifest;
+  };
+  let anchorFrontier: FrontierJson = { size: 0, nodes: [] };
+  if (anchorRow) {
+    const anchor = checkManifest(anchorRow);
+    const trusted = trustedFrontier(anchorRow, anchor);
+    if (!trusted) {
+      throw unsignedEvents({ sequence: Math.max(1, anchor.tree_size), problem: 'modified', batchSeq: anchor.batch_seq, detail: `the stored Merkle frontier of batch ${anchor.batch_seq} does not reproduce its signed root` });
+    }
+    anchorFrontier = FrontierJsonSchema.parse(trusted.toJSON());
+  }
 
   const writers: LineWriter[] = [];
   const open = (file: string) => {
@@ -262,19 +283,23 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
     // Manifests: the anchor, then the covered batches, then the closing one; each in canonical JSON, whose SHA-256 is the manifest hash the next one chains to.
     const keyIds = new Set<string>();
     const covered: CoveredBatch[] = [];
+    let coveredBatches = 0;
     if (anchorRow) {
       manifests.write(canonicalJson(JSON.parse(anchorRow.manifest)) + '\n');
       keyIds.add(anchorRow.key_id);
     }
     if (coverage) {
-      const rows = db.prepare('SELECT batch_seq, kind, first_seq, last_seq, tree_size, manifest, key_id FROM audit_batches WHERE batch_seq BETWEEN ? AND ? ORDER BY batch_seq').iterate(coverage.first, coverage.last) as IterableIterator<BatchRow>;
+      const rows = db.prepare(`SELECT ${STORED_BATCH_COLUMNS} FROM audit_batches WHERE batch_seq BETWEEN ? AND ? ORDER BY batch_seq`).iterate(coverage.first, coverage.last) as IterableIterator<StoredBatchRow>;
       let expectedBatch = coverage.first;
       for (const row of rows) {
         if (row.batch_seq !== expectedBatch) throw new EnclaveError('export_failed', `Audit batch ${expectedBatch} is not on this workstation, so the bundle cannot be made.`);
         expectedBatch += 1;
+        const manifest = checkManifest(row);
         manifests.write(canonicalJson(JSON.parse(row.manifest)) + '\n');
         keyIds.add(row.key_id);
-        covered.push({ batchSeq: row.batch_seq, firstSeq: row.first_seq, lastSeq: row.last_seq, treeSize: row.tree_size });
+        // A heartbeat's root is its predecessor's (checked with its chain); only batches with events are kept for the root check.
+        if (manifest.kind === 'events') covered.push({ batchSeq: row.batch_seq, firstSeq: row.first_seq, lastSeq: row.last_seq, treeSize: row.tree_size, manifest, row: { ...row, manifest: '' } });
+        coveredBatches += 1;
       }
       if (expectedBatch !== coverage.last + 1) throw new EnclaveError('export_failed', `Audit batch ${expectedBatch} is not on this workstation, so the bundle cannot be made.`);
     }
@@ -283,6 +308,15 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
     const firstSeq = anchorFrontier.size + 1;
     const lastSeq = covered.at(-1)?.treeSize ?? anchorFrontier.size;
     const prover = new MerkleProofBuilder(MerkleFrontier.fromJSON(anchorFrontier));
+    const tree = MerkleFrontier.fromJSON(anchorFrontier);
+    /** The batch that signed an event. */
+    const batchHolding = (seq: number) => covered.find((b) => b.lastSeq !== null && b.firstSeq !== null && b.firstSeq <= seq && seq <= b.lastSeq);
+    const missing = (seq: number) => {
+      const batch = batchHolding(seq);
+      return unsignedEvents({ sequence: seq, problem: 'missing', ...(batch ? { batchSeq: batch.batchSeq } : {}), detail: `event ${seq} is not on this workstation${batch ? `, though batch ${batch.batchSeq} signed events ${batch.firstSeq}–${batch.lastSeq}` : ''}` });
+    };
+    // The event before the first covered one is outside the bundle (or pruned): the chain is checked from the first covered event on, the Merkle roots cover its link.
+    let prevHash: string | null | undefined = anchorFrontier.size === 0 ? null : undefined;
     const selectedIds: string[] = [];
     let batchIndex = 0;
     let waitingForProof: { seq: number; id: string; hash: string }[] = [];
@@ -306,26 +340,37 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
     if (lastSeq >= firstSeq) {
       const rows = db.prepare('SELECT seq, record, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq').iterate(firstSeq, lastSeq) as IterableIterator<{ seq: number; record: string; hash: string }>;
       for (const row of rows) {
-        if (row.seq !== expectedSeq) throw new EnclaveError('export_failed', `Audit event ${expectedSeq} is missing on this workstation, so the bundle cannot be made; run enclave audit verify on the database.`);
+        if (row.seq !== expectedSeq) throw missing(expectedSeq);
         expectedSeq += 1;
         // The batch that seals this event (heartbeats seal none).
         while (batchIndex < covered.length && (covered[batchIndex]!.lastSeq === null || covered[batchIndex]!.lastSeq! < row.seq)) batchIndex += 1;
         const batch = covered[batchIndex];
         if (!batch) throw new EnclaveError('export_failed', `Audit event ${row.seq} is in no covered batch; run enclave audit verify on the database.`);
+        const step = checkEventRow(row, prevHash);
+        if ('problem' in step) throw unsignedEvents({ ...step.problem, batchSeq: batch.batchSeq });
+        const record = step.record;
+        prevHash = row.hash;
         events.write(row.record + '\n');
-        prover.append(Buffer.from(row.hash, 'hex'));
-        const record = parseRecord(row.seq, row.record);
+        const leaf = Buffer.from(row.hash, 'hex');
+        prover.append(leaf);
+        tree.append(leaf);
         if (matchesAuditFilter(record, filter)) {
           selectedIds.push(record.event.id);
           waitingForProof.push({ seq: row.seq, id: record.event.id, hash: row.hash });
           csv.write(csvEventLine(record, batch.batchSeq) + CSV_LINE_END);
         }
-        if (row.seq === batch.lastSeq) flushProofs(batch);
+        if (row.seq === batch.lastSeq) {
+          if (tree.root().toString('hex') !== batch.manifest.root) throw unsignedEvents(rootMismatch(tree, batch.row, batch.manifest));
+          flushProofs(batch);
+        }
       }
     }
-    if (expectedSeq !== lastSeq + 1) throw new EnclaveError('export_failed', `Audit event ${expectedSeq} is missing on this workstation, so the bundle cannot be made; run enclave audit verify on the database.`);
+    if (expectedSeq !== lastSeq + 1) throw missing(expectedSeq);
 
-    // The closing manifest: the end of the range, proven. Its events are not the bundle's.
+    // The closing manifest: the end of the range, proven. Its events are not the bundle's; it must chain to the last covered one.
+    const closingRow = readBatchRow.get(plan.closing.batch_seq) as StoredBatchRow | undefined;
+    if (!closingRow) throw new EnclaveError('export_failed', `Audit batch ${plan.closing.batch_seq}, which closes the range, is not on this workstation.`);
+    checkManifest(closingRow);
     manifests.write(canonicalJson(plan.closing) + '\n');
     keyIds.add(plan.closing.key_id);
     const firstCoveredTime = plan.prunedThroughSeq !== null ? firstEventTime(db, firstSeq, lastSeq) : null;
@@ -344,7 +389,7 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
         ? {
             first_batch_seq: coverage.first,
             last_batch_seq: coverage.last,
-            batches: covered.length,
+            batches: coveredBatches,
             first_seq: lastSeq >= firstSeq ? firstSeq : null,
             last_seq: lastSeq >= firstSeq ? lastSeq : null,
             events: Math.max(0, lastSeq - firstSeq + 1),
@@ -363,7 +408,7 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
       csvFile: join(directory, BUNDLE_FILES.csv),
       selectedEvents: selectedIds.length,
       coveredEvents: header.coverage?.events ?? 0,
-      batches: covered.length,
+      batches: coveredBatches,
       keyIds: [...keyIds],
       coverage: header.coverage,
       closingBatchSeq: plan.closing.batch_seq,
@@ -380,12 +425,6 @@ function writeBundle(db: Db, requested: AuditFilter, directory: string, meta: Ex
       }
     }
   }
-}
-
-function parseRecord(seq: number, text: string): AuditRecord {
-  const parsed = AuditRecordSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new EnclaveError('export_failed', `Audit event ${seq} is damaged, so the bundle cannot be made; run enclave audit verify on the database.`);
-  return parsed.data;
 }
 
 /**

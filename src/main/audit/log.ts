@@ -94,7 +94,12 @@ export class AuditLog {
 
   #append(db: Db, input: AuditEventInput): AuditRecord {
     const head = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    const sequence = (head?.seq ?? 0) + 1;
+    // Never reuse a sequence a signed batch already covers: after a tail was
+    // cut from under a manifest, new events (the corruption report first)
+    // continue after it, so they can still be sealed and reach the SIEM, and
+    // the gap stays visible to verify.
+    const sealed = db.prepare('SELECT tree_size FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { tree_size: number } | undefined;
+    const sequence = Math.max(head?.seq ?? 0, sealed?.tree_size ?? 0) + 1;
     const time = this.#context.now();
     const unhashed = {
       '@timestamp': new Date(time).toISOString(),

@@ -1,10 +1,27 @@
 // Walks the local audit chain and reports the first event that is not what it
 // claims to be. Used at start-up, by `enclave audit verify` and by the UI.
+//
+// One pass over the events, in sequence order: each must match its hash and
+// follow the one before (the hash chain), and, alongside, the RFC 6962 tree
+// over them is built incrementally and compared with the root of every stored
+// signed manifest at its tree size, each manifest checked for its signature
+// and its chain to the one before (signed-check.ts). So a tail cut off with
+// the chain head in meta rewound, or a chain rewritten and re-hashed from some
+// event on, shows against the signed roots even though the chain alone looks
+// whole. Events after the newest manifest are not signed yet: for them only
+// the hash chain and the head in meta speak.
+//
+// Pruned events (delivered to every SIEM, past retention) cannot be
+// recomputed. The tree resumes from the stored frontier of the batch that
+// ends where pruning stopped, trusted because it reproduces that batch's
+// signed root; manifests before it are checked for signature and chain only.
 import type { AuditVerifyReport } from '../../shared/api.js';
 import type { Db } from '../store/index.js';
 import { PRUNED_HASH_KEY, PRUNED_THROUGH_SEQ_KEY } from './batches.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from './log.js';
-import { AuditRecordSchema, hashRecord } from './record.js';
+import type { BatchManifest } from './manifest.js';
+import { MerkleFrontier } from './merkle.js';
+import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, STORED_BATCH_COLUMNS, trustedFrontier, type ChainProblem, type StoredBatchRow } from './signed-check.js';
 
 interface Row {
   seq: number;
@@ -15,71 +32,130 @@ interface Row {
   hash: string;
 }
 
-type Problem = NonNullable<AuditVerifyReport['firstBad']>;
-
 export function verifyAuditChain(db: Db): AuditVerifyReport {
   // Events delivered to every SIEM destination and past retention were pruned; the chain resumes after them.
   const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-  let expected = Number(meta(PRUNED_THROUGH_SEQ_KEY) ?? '0') + 1;
+  const prunedThrough = Number(meta(PRUNED_THROUGH_SEQ_KEY) ?? '0');
+  let expected = prunedThrough + 1;
   let prevHash: string | null = meta(PRUNED_HASH_KEY) ?? null;
   let checked = 0;
-  const fail = (problem: Problem): AuditVerifyReport => ({ ok: false, eventsChecked: checked, headSequence: expected - 1, headHash: prevHash, firstBad: problem });
 
-  for (const row of db.prepare('SELECT seq, id, ts, action, record, hash FROM audit_events ORDER BY seq').iterate() as IterableIterator<Row>) {
-    if (row.seq !== expected) {
-      return fail({ sequence: expected, problem: 'missing', detail: row.seq > expected ? `events ${expected}–${row.seq - 1} are missing` : `sequence ${row.seq} appears out of order` });
+  const manifests = new ManifestChainChecker(loadSigningKeys(db));
+  const batches = db.prepare(`SELECT ${STORED_BATCH_COLUMNS} FROM audit_batches ORDER BY batch_seq`).iterate() as IterableIterator<StoredBatchRow>;
+  let waiting: StoredBatchRow | undefined = batches.next().value as StoredBatchRow | undefined;
+  /** The tree over the events walked so far; null while pruning hides where it starts. */
+  let tree: MerkleFrontier | null = prunedThrough === 0 ? new MerkleFrontier() : null;
+  let newestEvents: BatchManifest | null = null;
+
+  const report = (firstBad: ChainProblem | null): AuditVerifyReport => ({
+    ok: firstBad === null,
+    // A signed root that does not hold condemns events already walked: only those before the problem count as verified.
+    eventsChecked: firstBad === null ? checked : Math.min(checked, Math.max(0, firstBad.sequence - 1 - prunedThrough)),
+    headSequence: expected - 1,
+    headHash: prevHash,
+    manifestsChecked: manifests.checked,
+    signedThroughSequence: manifests.previous?.tree_size ?? 0,
+    firstBad,
+  });
+
+  /** Checks the next stored manifest against the events walked so far (the tree is at its tree size, or before the kept events). */
+  const checkManifest = (row: StoredBatchRow): ChainProblem | null => {
+    const result = manifests.next(row);
+    if ('problem' in result) return result.problem;
+    const m = result.manifest;
+    if (m.kind === 'events') newestEvents = m;
+    if (m.tree_size < prunedThrough) return null;
+    if (tree === null) {
+      // The first batch that ends where pruning stopped anchors the kept events.
+      tree = m.tree_size === prunedThrough ? trustedFrontier(row, m) : null;
+      if (tree) return null;
+      return {
+        sequence: Math.max(1, prunedThrough),
+        problem: 'missing',
+        batchSeq: m.batch_seq,
+        detail:
+          m.tree_size === prunedThrough
+            ? `events up to ${prunedThrough} were pruned, and the stored Merkle frontier of batch ${m.batch_seq}, where they end, does not reproduce its signed root: the pruned events cannot be vouched for`
+            : `events up to ${prunedThrough} are recorded as pruned, but no signed batch ends there: the pruning record was altered`,
+      };
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(row.record);
-    } catch {
-      return fail({ sequence: row.seq, problem: 'malformed', detail: 'the stored record is not valid JSON (cut short or overwritten)' });
+    return tree.root().toString('hex') === m.root ? null : rootMismatch(tree, row, m);
+  };
+  /** Every stored manifest whose tree ends at or before `size`. */
+  const settle = (size: number): ChainProblem | null => {
+    while (waiting && waiting.tree_size <= size) {
+      const problem = checkManifest(waiting);
+      if (problem) return problem;
+      waiting = batches.next().value as StoredBatchRow | undefined;
     }
-    const parsed = AuditRecordSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return fail({ sequence: row.seq, problem: 'malformed', detail: `the stored record does not match the event schema (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''})` });
+    return null;
+  };
+
+  try {
+    for (const row of db.prepare('SELECT seq, id, ts, action, record, hash FROM audit_events ORDER BY seq').iterate() as IterableIterator<Row>) {
+      const signedProblem = settle(expected - 1);
+      if (signedProblem) return report(signedProblem);
+      if (row.seq !== expected) {
+        return report({ sequence: expected, problem: 'missing', detail: row.seq > expected ? `events ${expected}–${row.seq - 1} are missing` : `sequence ${row.seq} appears out of order` });
+      }
+      const step = checkEventRow(row, prevHash);
+      if ('problem' in step) return report(step.problem);
+      (tree as MerkleFrontier | null)?.append(Buffer.from(row.hash, 'hex'));
+      prevHash = row.hash;
+      checked += 1;
+      expected += 1;
     }
-    const record = parsed.data;
-    const recomputed = hashRecord(record);
-    if (recomputed !== record.event.hash || row.hash !== record.event.hash) {
-      return fail({ sequence: row.seq, problem: 'modified', detail: 'the event does not match its hash' });
-    }
-    if (record.event.sequence !== row.seq) {
-      return fail({
-        sequence: row.seq,
-        problem: 'reordered',
-        detail: `the event stored at ${row.seq} is event ${record.event.sequence}`,
+    const last = expected - 1;
+    const signedProblem = settle(last);
+    if (signedProblem) return report(signedProblem);
+
+    // A signed manifest that reaches past the last stored event: the events it signed were cut off.
+    if (waiting) {
+      const beyond = waiting;
+      const result = manifests.next(beyond);
+      if ('problem' in result) return report(result.problem);
+      return report({
+        sequence: last + 1,
+        problem: 'missing',
+        batchSeq: beyond.batch_seq,
+        detail: `the log ends at ${last} but signed batch ${beyond.batch_seq} covers events up to ${beyond.tree_size}: events ${last + 1}–${beyond.tree_size} are missing`,
       });
     }
-    if (record.prev !== prevHash) {
-      return fail({ sequence: row.seq, problem: prevHash === null ? 'modified' : 'reordered', detail: `the event does not follow event ${row.seq - 1} (its prev hash differs)` });
+    if (prunedThrough > 0 && tree === null) {
+      return report({ sequence: prunedThrough, problem: 'missing', detail: `events up to ${prunedThrough} are recorded as pruned, but no signed batch ends there: the pruning record was altered` });
     }
-    if (row.id !== record.event.id || row.action !== record.event.action || row.ts !== Date.parse(record['@timestamp'])) {
-      return fail({ sequence: row.seq, problem: 'modified', detail: 'the row columns do not match the signed-off record' });
+    // Pruning always keeps the newest signed batch's events, so it stays an anchor.
+    const newest = newestEvents as BatchManifest | null;
+    if (newest !== null && prunedThrough >= newest.first_seq!) {
+      return report({
+        sequence: newest.first_seq!,
+        problem: 'missing',
+        batchSeq: newest.batch_seq,
+        detail: `events up to ${prunedThrough} are recorded as pruned, but pruning always keeps the newest signed batch (${newest.batch_seq}, events ${newest.first_seq}–${newest.last_seq}): events were deleted`,
+      });
     }
-    prevHash = record.event.hash;
-    checked += 1;
-    expected += 1;
-  }
 
-  // Deleting the newest events leaves a valid chain; the head kept in meta shows the cut.
-  const headSeq = Number(meta(HEAD_SEQ_KEY) ?? '0');
-  const headHash = meta(HEAD_HASH_KEY) ?? null;
-  const last = expected - 1;
-  if (headSeq > last) {
-    return fail({ sequence: last + 1, problem: 'missing', detail: `the log ends at ${last} but ${headSeq} events were written: events ${last + 1}–${headSeq} are missing` });
+    // Deleting the newest unsealed events leaves a valid chain; the head kept in meta shows the cut.
+    const headSeq = Number(meta(HEAD_SEQ_KEY) ?? '0');
+    const headHash = meta(HEAD_HASH_KEY) ?? null;
+    if (headSeq > last) {
+      return report({ sequence: last + 1, problem: 'missing', detail: `the log ends at ${last} but ${headSeq} events were written: events ${last + 1}–${headSeq} are missing` });
+    }
+    if (headSeq === last && headHash !== prevHash) {
+      return report({ sequence: last, problem: 'modified', detail: 'the newest event is not the one that was written last' });
+    }
+    return report(null);
+  } finally {
+    batches.return?.();
   }
-  if (headSeq === last && headHash !== prevHash) {
-    return fail({ sequence: last, problem: 'modified', detail: 'the newest event is not the one that was written last' });
-  }
-  return { ok: true, eventsChecked: checked, headSequence: last, headHash: prevHash, firstBad: null };
 }
 
 export function describeVerifyReport(report: AuditVerifyReport): string {
+  const signed = report.manifestsChecked !== undefined ? `, ${report.manifestsChecked} signed batches checked, signed through ${report.signedThroughSequence ?? 0}` : '';
   if (report.ok) {
-    return `audit intact: ${report.eventsChecked} events checked, head ${report.headSequence} ${report.headHash ?? '(empty)'}`;
+    return `audit intact: ${report.eventsChecked} events checked, head ${report.headSequence} ${report.headHash ?? '(empty)'}${signed}`;
   }
   const bad = report.firstBad;
-  return `audit NOT intact: event ${bad?.sequence} ${bad?.problem} — ${bad?.detail} (${report.eventsChecked} events before it verified)`;
+  const batch = bad?.batchSeq !== undefined ? ` (signed batch ${bad.batchSeq})` : '';
+  return `audit NOT intact: event ${bad?.sequence} ${bad?.problem}${batch} — ${bad?.detail} (${report.eventsChecked} events before it verified)`;
 }

@@ -12,6 +12,8 @@ const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport['firstBad']>['problem']
   missing: 'missing',
   reordered: 'out of order',
   malformed: 'malformed',
+  bad_signature: 'a signed batch manifest does not verify',
+  broken_chain: 'the signed batch manifests do not chain',
 };
 
 /** audit.verify with its busy flag, last report and error; verifies once on mount unless told not to. */
@@ -57,6 +59,14 @@ export function AuditVerifyResult({ report, at, compact }: { report: AuditVerify
             <dd>{r.headSequence}</dd>
             <dt>Head hash</dt>
             <dd className="mono break">{r.headHash ?? '—'}</dd>
+            {r.manifestsChecked !== undefined ? (
+              <>
+                <dt>Signed batches checked</dt>
+                <dd>{formatNumber(r.manifestsChecked)}</dd>
+                <dt>Signed through</dt>
+                <dd>{r.signedThroughSequence ? `event ${r.signedThroughSequence}${r.signedThroughSequence < r.headSequence ? ' (later events are not sealed yet)' : ''}` : 'nothing sealed yet'}</dd>
+              </>
+            ) : null}
             <dt>Verified</dt>
             <dd>{fullTime(at)}</dd>
           </dl>
