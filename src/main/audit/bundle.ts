@@ -45,7 +45,7 @@ import {
 import type { AuditLog } from './log.js';
 import { BatchManifestSchema, type BatchManifest } from './manifest.js';
 import { MerkleFrontier, MerkleProofBuilder } from './merkle.js';
-import { auditFilterDetail, matchesAuditFilter } from './query.js';
+import { matchesAuditFilter, statedAuditFilter } from './query.js';
 import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecord } from './record.js';
 
 /** What the export wrote, with the coverage the CLI reports. */
@@ -154,17 +154,20 @@ export function exportAuditedBundle(
 ): BundleExportResult {
   const directory = resolve(outDir);
   const existed = existsSync(directory);
-  const detail = { ...auditFilterDetail(filter), out_dir: directory };
+  // The bundle states (and its verifier re-applies) the filter as recorded: a typed name that names no account, by its keyed token.
+  const stated = statedAuditFilter(audit, filter);
+  const detail = { ...stated.detail, out_dir: directory };
   const event = (outcome: 'success' | 'failure', extra: AuditEventInput['detail'], reason?: string): AuditEventInput => ({
     action: 'audit.export',
     outcome,
     ...(reason !== undefined ? { reason } : {}),
     user: who.user,
     detail: { ...detail, ...extra },
+    ...(stated.privateText ? { privateText: stated.privateText } : {}),
   });
   try {
     return audit.run(
-      (db) => exportAuditBundle(db, filter, directory, { exportedBy: who.exportedBy, now: now(), seal }),
+      (db) => exportAuditBundle(db, stated.filter, directory, { exportedBy: who.exportedBy, now: now(), seal }),
       (r) => event('success', { selected_events: r.selectedEvents, covered_events: r.coveredEvents, batches: r.batches, closing_batch: r.closingBatchSeq, complete_to: r.provenRange.to }),
     );
   } catch (error) {
