@@ -201,7 +201,7 @@ describe('typed text the record is about', () => {
     expect(result.selectedEvents).toBeGreaterThanOrEqual(2);
     expect(leaks(bundleTexts(out), [REASON, 'hunter2-password'])).toEqual([]);
     const report = verifyAuditBundle(out, { expectedKeyIds: [currentEnrolmentKey(store)!.keyId] });
-    expect(report.ok, describeBundleReport(report)).toBe(true);
+    expect(report.ok, describeBundleReport(report).join('\n')).toBe(true);
   });
 
   it('a private text field must be a plain name, and cannot pose as the typed user name', () => {
@@ -252,7 +252,7 @@ describe('records written before keyed hashes', () => {
     const out = join(dir.path, 'bundle');
     store.transaction((db) => exportAuditBundle(db, { action: 'ai.prompt' }, out, { exportedBy: 'officer', now: now(), seal }));
     const report = verifyAuditBundle(out, { expectedKeyIds: [currentEnrolmentKey(store)!.keyId] });
-    expect(report.ok, describeBundleReport(report)).toBe(true);
+    expect(report.ok, describeBundleReport(report).join('\n')).toBe(true);
     expect(siemRenderings(canonicalJson(record)).find((m) => m.includes('promptSha256='))).toContain(`promptSha256=${sha256Of(PROMPT)}`);
     expect(checkEventTextOf(store, old.event.id, PROMPT)).toMatchObject({ matches: true, field: 'prompt' });
   });
