@@ -25,7 +25,9 @@ import {
 } from '../../src/main/audit/index.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from '../../src/main/audit/log.js';
 import type { Core } from '../../src/main/core/index.js';
-import { openStore } from '../../src/main/store/index.js';
+import { runCli } from '../../src/main/cli/main.js';
+import { KEY_FILE, loadOrCreateKeyFile } from '../../src/main/keys/index.js';
+import { DATABASE_FILE, openStore } from '../../src/main/store/index.js';
 import { renderLeef } from '../../src/main/siem/formats/leef.js';
 import { call, callError, EVAL_USER } from '../support/core.js';
 import { bundleTexts, leaks, sha256Of, siemRenderings } from '../support/phi.js';
@@ -261,3 +263,39 @@ describe('records written before keyed hashes', () => {
 function checkEventTextOf(store: ReturnType<typeof openStore>, eventId: string, text: string) {
   return store.transaction((db) => checkEventText(db, eventId, text));
 }
+
+describe('enclave audit check-text', () => {
+  it('reads the text from standard input, answers by exit code, and audits the check without the text', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const key = loadOrCreateKeyFile(join(dir.path, KEY_FILE));
+    const store = openStore({ path: join(dir.path, DATABASE_FILE), key });
+    store.setMeta('host.id', 'host-1');
+    const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now: Date.now });
+    const prompt = audit.record({ action: 'ai.prompt', outcome: 'success', user: { name: 'dr.grey' }, sessionId: 's-1', prompt: { text: PROMPT } });
+    store.close();
+
+    const run = async (args: string[], input: string) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(['audit', 'check-text', '--data-dir', dir.path, ...args], { out: (l) => out.push(l), err: (l) => err.push(l), readInput: async () => input });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    // As `echo ... | enclave audit check-text` gives it: with a line break.
+    expect(await run(['--event', prompt.event.id], `${PROMPT}\n`)).toMatchObject({ code: 0, out: expect.stringMatching(/^Matches: the text is exactly prompt of event 1/) });
+    expect(await run(['--event', prompt.event.id], 'MRN 4472 diabetic?')).toMatchObject({ code: 1, out: expect.stringMatching(/^No match/) });
+    expect(await run(['--event', '01900000-0000-7000-8000-000000000000'], PROMPT)).toMatchObject({ code: 2, err: expect.stringMatching(/no audit event 01900000-0000-7000-8000-000000000000/) });
+    expect(await run(['--event', 'not-an-id'], PROMPT)).toMatchObject({ code: 2, err: expect.stringMatching(/needs --event <id>/) });
+    expect(await run(['--event', prompt.event.id], '')).toMatchObject({ code: 2, err: expect.stringMatching(/standard input, and it was empty/) });
+
+    const reopened = openStore({ path: join(dir.path, DATABASE_FILE), key });
+    cleanups.push(() => reopened.close());
+    const checks = (reopened.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.text_check' ORDER BY seq").all() as { record: string }[]).map((r) => r.record);
+    expect(checks.map((r) => AuditRecordSchema.parse(JSON.parse(r))).map((r) => [r.event.outcome, r.enclave.detail?.matched ?? null, r.user?.auth_method])).toEqual([
+      ['success', true, 'os-account'],
+      ['success', false, 'os-account'],
+      ['failure', null, 'os-account'],
+    ]);
+    expect(leaks(everywhere(checks), [PROMPT, 'MRN 4472 diabetic?'])).toEqual([]);
+  });
+});
