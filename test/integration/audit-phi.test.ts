@@ -19,6 +19,7 @@ import {
   hashRecord,
   pruneSealedEvents,
   sealPending,
+  statedAuditFilter,
   verifyAuditBundle,
   verifyAuditChain,
   type AuditRecord,
@@ -204,6 +205,20 @@ describe('typed text the record is about', () => {
     expect(leaks(bundleTexts(out), [REASON, 'hunter2-password'])).toEqual([]);
     const report = verifyAuditBundle(out, { expectedKeyIds: [currentEnrolmentKey(store)!.keyId] });
     expect(report.ok, describeBundleReport(report).join('\n')).toBe(true);
+  });
+
+  it('a search term is stated as typed when an account or a record already names it so, else by its keyed token with the text kept here', () => {
+    const { audit } = lab();
+    // A card's UPN that names no account here is in the record as it is (it came from the certificate, not a keyboard).
+    audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_unknown_user', user: { name: 'card.owner@hospital.example' } });
+    expect(statedAuditFilter(audit, { user: 'Card.Owner@Hospital.Example' })).toEqual({
+      filter: { user: 'Card.Owner@Hospital.Example' },
+      detail: expect.objectContaining({ filter_user: 'Card.Owner@Hospital.Example' }),
+    });
+    const typed = statedAuditFilter(audit, { user: 'MRN 4471' });
+    expect(typed.filter.user).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(typed.detail.filter_user).toBe(typed.filter.user);
+    expect(typed.privateText).toEqual({ filter_user: 'MRN 4471' });
   });
 
   it('a private text field must be a plain name, and cannot pose as the typed user name', () => {

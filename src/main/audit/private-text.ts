@@ -71,12 +71,27 @@ export function isKnownAccountName(db: Db, name: string): boolean {
 }
 
 /**
- * A user name a person typed (a sign-in, a compliance search term), as the
- * record may carry it: the name itself when it names an account here,
- * else its token. Makes the secret if there is none yet (inside the caller's transaction).
+ * Does an audit record already name this user as it is (ignoring case)? Then
+ * naming it again discloses nothing the SIEM does not hold. Reads every
+ * record's user name, as a search by user does.
+ */
+export function isRecordedUserName(db: Db, name: string): boolean {
+  const wanted = foldUserName(name.trim());
+  const names = db.prepare("SELECT DISTINCT json_extract(record, '$.user.name') AS name FROM audit_events").iterate() as IterableIterator<{ name: unknown }>;
+  for (const row of names) {
+    if (typeof row.name === 'string' && !row.name.startsWith(TYPED_NAME_PREFIX) && foldUserName(row.name) === wanted) return true;
+  }
+  return false;
+}
+
+/**
+ * A user name a person typed (a compliance search term), as the record may
+ * carry it: the name itself when it names an account here or a record
+ * already names it so, else its token. Makes the secret if there is none yet
+ * (inside the caller's transaction).
  */
 export function recordableUserName(db: Db, typed: string): string {
-  return isKnownAccountName(db, typed) ? typed.trim() : typedNameToken(ensureTextKey(db), typed);
+  return isKnownAccountName(db, typed) || isRecordedUserName(db, typed) ? typed.trim() : typedNameToken(ensureTextKey(db), typed);
 }
 
 /** The private text kept for each event, by field. */
