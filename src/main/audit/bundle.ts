@@ -13,9 +13,11 @@
 // holds every event of the covered batches, not only the selected ones, so
 // the verifier can re-apply the filter and prove that the selection is
 // complete, from the anchor to the closing batch. Audit records carry no
-// prompt or response text (only hashes and metadata), so this discloses no
-// conversation; they may carry patient references (MRN or pseudonym), so the
-// bundle is written readable by its owner only.
+// prompt, answer or other typed text (only lengths, keyed hashes and
+// metadata; the typed text kept for the compliance screen, audit_private_text,
+// is never read here), so this discloses no conversation; they may carry
+// patient references (MRN or pseudonym), so the bundle is written readable by
+// its owner only.
 import { createPublicKey } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -649,8 +651,10 @@ function readme(header: BundleHeader, keyIds: string[], closing: BatchManifest, 
     '  bundle.json      the filter, the selection, the Merkle frontier of the anchor batch,',
     '                   and which batch closes the range',
     '',
-    'Audit records hold no prompt or response text, only hashes and metadata; they',
-    'may hold patient references (MRN or pseudonym). Handle this folder as PHI.',
+    'Audit records hold no prompt, answer or other typed text: only lengths, keyed',
+    'hashes (HMAC-SHA-256 with a secret that never leaves the workstation, so they',
+    'cannot be checked by guessing here) and metadata. They may hold patient',
+    'references (MRN or pseudonym). Handle this folder as PHI.',
     '',
   ]
     .filter((line): line is string => line !== null)

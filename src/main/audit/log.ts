@@ -93,11 +93,6 @@ export class AuditLog {
     return { sequence: seq, hash: this.#store.getMeta(HEAD_HASH_KEY) ?? null };
   }
 
-  /** The keyed hash of typed text (HMAC-SHA-256 with the workstation's secret, made on first use). */
-  keyedHash(text: string): string {
-    return this.#store.transaction((db) => keyedHash(ensureTextKey(db), text));
-  }
-
   /** A typed user name as a record may carry it: an account's name as it is, anything else as its keyed token. */
   recordableUserName(typed: string): string {
     return this.#store.transaction((db) => recordableUserName(db, typed));
