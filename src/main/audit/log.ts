@@ -93,7 +93,7 @@ export class AuditLog {
     return { sequence: seq, hash: this.#store.getMeta(HEAD_HASH_KEY) ?? null };
   }
 
-  /** A typed user name as a record may carry it: an account's name as it is, anything else as its keyed token. */
+  /** A typed user name (a search term) as a record may carry it: as typed when an account or a record already names it so, else its keyed token. */
   recordableUserName(typed: string): string {
     return this.#store.transaction((db) => recordableUserName(db, typed));
   }
@@ -167,9 +167,11 @@ export class AuditLog {
       canonicalJson(record),
       hash,
     );
-    const keepText = db.prepare('INSERT INTO audit_private_text (event_seq, field, text) VALUES (?, ?, ?)');
-    for (const [field, text] of privateText) keepText.run(sequence, field, text);
-    if (typedName !== null) keepText.run(sequence, TYPED_NAME_FIELD, typedName);
+    if (privateText.length > 0 || typedName !== null) {
+      const keepText = db.prepare('INSERT INTO audit_private_text (event_seq, field, text) VALUES (?, ?, ?)');
+      for (const [field, text] of privateText) keepText.run(sequence, field, text);
+      if (typedName !== null) keepText.run(sequence, TYPED_NAME_FIELD, typedName);
+    }
     const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     setMeta.run(HEAD_SEQ_KEY, String(sequence));
     setMeta.run(HEAD_HASH_KEY, hash);

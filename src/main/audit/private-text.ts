@@ -10,6 +10,7 @@
 // of event X" here, where the secret is (checkEventText).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Db } from '../store/index.js';
 import { AuditRecordSchema, type AuditRecord } from './record.js';
 
@@ -29,9 +30,17 @@ export const PRIVATE_FIELD = /^[a-z][a-z0-9_]{0,40}$/;
 /** The field of audit_private_text that holds a typed user name (user.name in the record holds its token). */
 export const TYPED_NAME_FIELD = 'user_name';
 
+// Read at every event that hashes text: the statement is prepared once per connection.
+const keyStatements = new WeakMap<Db, Statement>();
+
 /** The secret, or null before the first event that needed it (and in a database that never had one). */
 export function readTextKey(db: Db): Buffer | null {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(TEXT_KEY_META) as { value: string } | undefined;
+  let statement = keyStatements.get(db);
+  if (!statement) {
+    statement = db.prepare('SELECT value FROM meta WHERE key = ?');
+    keyStatements.set(db, statement);
+  }
+  const row = statement.get(TEXT_KEY_META) as { value: string } | undefined;
   if (!row) return null;
   if (!/^[0-9a-f]{64}$/.test(row.value)) throw new EnclaveError('storage_failed', 'The audit text key in the database is damaged; typed text cannot be hashed. Nothing was changed.');
   return Buffer.from(row.value, 'hex');
