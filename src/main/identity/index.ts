@@ -144,7 +144,7 @@ export class IdentityService {
       const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
       // The DC counts its own failures and locks the account; ours also covers offline attempts.
       if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.login', reason, this.#typedUser(input.username, login.key));
-      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: this.#typedUser(input.username, login.key) });
+      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: this.#refusedUser(error, input.username, login.key) });
       throw error;
     }
     if (account.roles.length === 0) {
@@ -294,7 +294,11 @@ export class IdentityService {
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
         if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.breakglass', error.reason, typed);
-        return fail(error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal', error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'));
+        return fail(
+          error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal',
+          error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'),
+          this.#refusedUser(error, input.username, login.key),
+        );
       }
       // The DCs are down: the verifier from the last online sign-in, however old, is the emergency path.
       const row = this.#cachedAccount(login.key);
@@ -430,6 +434,18 @@ export class IdentityService {
       .prepare('SELECT id, username FROM accounts WHERE username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE OR username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE LIMIT 1')
       .get(typed, typed, loginKey ?? typed, loginKey ?? typed) as { id: string; username: string } | undefined;
     return row ? { id: row.id, name: row.username } : { name: typed, typed: true };
+  }
+
+  /**
+   * The user of a failed directory sign-in: a refusal other than wrong
+   * credentials (disabled, expired, locked, restricted) comes only for a name
+   * the directory matched to an account, so the name is recorded as typed;
+   * anything else as #typedUser decides.
+   */
+  #refusedUser(error: unknown, typed: string, loginKey: string): NonNullable<AuditEventInput['user']> {
+    const known = this.#typedUser(typed, loginKey);
+    if (known.typed && error instanceof DirectoryRefusal && error.code !== 'bad_credentials') return { name: typed };
+    return known;
   }
 
   #accountCount(): number {
