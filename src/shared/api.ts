@@ -52,8 +52,12 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
-/** An emergency (break-glass) session: why, and when it ends by itself. */
-export const BreakGlass = z.object({ reason: z.string(), expiresAt: z.number() });
+/**
+ * An emergency (break-glass) session: when it ends by itself. The stated
+ * reason never leaves the core (it may name a patient, and app.status is
+ * public, shown on the lock screen too); compliance reads it on the audit screen.
+ */
+export const BreakGlass = z.object({ expiresAt: z.number() });
 
 export const SessionState = z.discriminatedUnion('state', [
   z.object({ state: z.literal('signed-out') }),
@@ -232,6 +236,8 @@ export const AuditEventSummary = z.object({
   batchSeq: z.number().nullable(),
   /** The whole canonical record, for the detail view. */
   record: z.string(),
+  /** Text a person typed that the event is about (a break-glass reason, a mistyped user name), by field: kept on this workstation only, never in the record. */
+  privateText: z.record(z.string(), z.string()),
 });
 export type AuditEventSummary = z.infer<typeof AuditEventSummary>;
 
@@ -253,6 +259,17 @@ export const AuditExportResult = z.object({
   keyIds: z.array(Sha256),
 });
 export type AuditExportResult = z.infer<typeof AuditExportResult>;
+
+/** audit.checkText's answer: whether the text matches, which field, and the fields the event could be checked against. */
+export const AuditTextCheck = z.object({
+  eventId: z.string(),
+  sequence: z.number(),
+  matches: z.boolean(),
+  /** prompt, response, user.name or detail.<field> (e.g. detail.stated_reason); null when nothing matched. */
+  field: z.string().nullable(),
+  fields: z.array(z.string()),
+});
+export type AuditTextCheck = z.infer<typeof AuditTextCheck>;
 
 export const SiemDestinationStatus = z.object({
   id: z.string(),
@@ -397,6 +414,12 @@ export const calls = {
     output: AuditExportResult,
     access: COMPLIANCE_ROLES,
     summary: 'Seal what is waiting and write a self-contained, verifiable bundle (and CSV) of the matching events; audited.',
+  },
+  'audit.checkText': {
+    input: z.object({ eventId: z.string().uuid(), text: z.string().min(1, 'Paste the text to check.').max(1_000_000) }).strict(),
+    output: AuditTextCheck,
+    access: COMPLIANCE_ROLES,
+    summary: "Was this exact text the prompt, answer or typed text of that event? Compared by keyed hash on this workstation; audited (never the text).",
   },
   'siem.status': { input: Empty, output: SiemStatus, access: ALL_ROLES, summary: 'Delivery to each SIEM destination: online or not, queued batches, last success and failure.' },
 

@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'audit.export',
   'audit.prune',
   'sync.destination',
+  'audit.text_check',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -58,13 +59,14 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'audit.export': 'Audit log exported',
   'audit.prune': 'Delivered audit events removed',
   'sync.destination': 'SIEM destination changed state',
+  'audit.text_check': 'Typed text checked against an event',
 };
 
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
 export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
   { label: 'Sign-in and access', actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create'] },
   { label: 'Chat and model', actions: ['session.create', 'session.end', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
-  { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune'] },
+  { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
   { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination'] },
 ];
 

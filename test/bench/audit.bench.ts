@@ -52,7 +52,7 @@ function writeEvents(store: Store, audit: AuditLog, count: number): void {
           outcome: 'success',
           user: { name: `clinician${(done + i) % 40}@hospital.example.org`, roles: ['clinician'], authMethod: 'directory-password' },
           sessionId: '0190f1b2-7a7e-7cc1-9a55-0b1f0c2d3e4f',
-          ...(i % 3 === 0 ? { prompt: { sha256: createHash('sha256').update(String(i)).digest('hex'), chars: 420, tokens: 96 } } : {}),
+          ...(i % 3 === 0 ? { prompt: { text: `prompt ${i} `.padEnd(420, '.'), tokens: 96 } } : {}),
         });
       }
     });

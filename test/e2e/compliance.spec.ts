@@ -147,6 +147,42 @@ test.describe('under a managed policy with directory roles', () => {
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
   });
 
+  test('a password typed as a user name: the record holds only its keyed token; the officer finds the attempt by what was typed, reads it here and checks a text against it', async ({ app }) => {
+    const { page } = app;
+    const { compliance } = dcInfo().users;
+    const typed = 'Spring2026!Tulips';
+    await signIn(page, { username: typed, password: 'not a password' });
+    await expect(page.getByRole('alert')).toContainText('not correct');
+
+    await signIn(page, compliance);
+    await expect(page.getByRole('heading', { name: 'Audit log', level: 1 })).toBeVisible();
+    const filters = page.getByRole('search', { name: 'Filter audit events' });
+    await filters.getByLabel('User', { exact: true }).fill(typed);
+    await filters.getByRole('button', { name: 'Search' }).click();
+    await expect(page.getByRole('status', { name: 'Result count' })).toContainText('1 of 1 event');
+    const rows = page.getByRole('table', { name: 'Audit events' }).locator('tbody').getByRole('row');
+    await expect(rows.first()).toContainText('hmac-sha256:');
+    await rows.first().click();
+    const detail = page.getByRole('region', { name: /^Event \d+: Sign-in$/ });
+    const record = detail.getByLabel('Full record', { exact: true });
+    await expect(record).toContainText('"name": "hmac-sha256:');
+    await expect(record).not.toContainText(typed);
+    // What was typed, from the encrypted store on this workstation.
+    const kept = detail.getByRole('region', { name: 'Typed text kept on this workstation' });
+    await expect(kept).toContainText('User name as typed');
+    await expect(kept).toContainText(typed);
+
+    const check = detail.getByRole('form', { name: 'Check a text against this event' });
+    const result = check.getByRole('status', { name: 'Text check result' });
+    await check.getByLabel('Check a text against this event').fill('Spring2026!Tulip');
+    await check.getByRole('button', { name: 'Check' }).click();
+    await expect(result).toContainText('No match');
+    await check.getByLabel('Check a text against this event').fill(typed);
+    await check.getByRole('button', { name: 'Check' }).click();
+    await expect(result).toContainText('Matches: this exact text is the user name as typed');
+    await page.screenshot({ path: `${SHOTS}/26-compliance-text-check.png` });
+  });
+
   test('a clinician has no audit screen and the core refuses audit search and export; an administrator keeps the verify drawer', async ({ app }) => {
     const { page } = app;
     const { clinician, admin } = dcInfo().users;

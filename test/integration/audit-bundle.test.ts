@@ -95,7 +95,7 @@ function writeDay(lab: Lab, day: number): void {
     const who = { name: user, roles: ['clinician' as const], authMethod: 'ldap' };
     const kind = (i + day) % 4;
     if (kind === 0) script.push({ action: 'auth.login', outcome: 'success', user: who });
-    else if (kind === 1) script.push({ action: 'ai.prompt', outcome: 'success', user: who, sessionId: user === ALICE ? AWKWARD_SESSION : `s-${day}-${i}`, model: { id: 'note-summary' }, prompt: { sha256: 'a'.repeat(64), chars: 120 } });
+    else if (kind === 1) script.push({ action: 'ai.prompt', outcome: 'success', user: who, sessionId: user === ALICE ? AWKWARD_SESSION : `s-${day}-${i}`, model: { id: 'note-summary' }, prompt: { text: 'a'.repeat(120) } });
     else if (kind === 2) script.push({ action: 'auth.unlock', outcome: 'failure', reason: i % 3 === 0 ? FORMULA_REASON : 'bad_credentials', user: who });
     else script.push({ action: 'auth.logout', outcome: 'success', user: who });
   }

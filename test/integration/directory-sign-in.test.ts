@@ -4,11 +4,14 @@
 // untrusted certificates, offline sign-in and a different person at the lock.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
+import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js';
 import { call, callError } from '../support/core.js';
+import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
 import { tempDir } from '../support/temp.js';
@@ -104,7 +107,10 @@ describe('directory sign-in against Samba AD', () => {
       const error = await callError(core, 'auth.signIn', { username, password });
       expect(error.code, username).toBe(code);
       expect(error.message).toMatch(message);
-      expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason, user: { name: username } });
+      // AD answers a wrong password and an unknown name alike, so a name that no account here has is recorded by keyed token
+      // (it may be a password typed into the wrong field); the other refusals come only for a name AD matched to an account.
+      const name = code === 'bad_credentials' ? expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) : username;
+      expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason, user: { name } });
     }
     expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
   });
@@ -231,6 +237,42 @@ describe('the lock', () => {
   });
 });
 
+/** The private text kept for each event of this action, in order. */
+function privateTexts(core: Core, action: string): Record<string, string>[] {
+  const seqs = core.store.db.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { seq: number }[];
+  return seqs.map(({ seq }) => privateTextOf(core.store.db, seq));
+}
+
+/** Every record as stored and as each SIEM format renders it. */
+function allRenderings(core: Core): string[] {
+  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
+}
+
+/** An export bundle of everything, written straight from the store. */
+function exportAll(core: Core & { dataDir: string }): string {
+  const out = join(core.dataDir, `bundle-${randomBytes(4).toString('hex')}`);
+  const seal = { maxEvents: 1000, institution: 'test', hostId: core.store.getMeta('host.id')!, hostName: 'test', now: Date.now };
+  core.store.transaction((db) => exportAuditBundle(db, {}, out, { exportedBy: 'test', now: Date.now(), seal }));
+  return out;
+}
+
+describe('a user name typed at sign-in', () => {
+  it('that names no account (a password typed as the user name) is recorded by keyed token, never as typed; a known account is named', async () => {
+    const core = await start();
+    const typed = 'Winter2026!Sunshine';
+    expect((await callError(core, 'auth.signIn', { username: typed, password: 'anything at all' })).code).toBe('bad_credentials');
+    const { clinician } = dc.users;
+    await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    await call(core, 'auth.signOut', {});
+    expect((await callError(core, 'auth.signIn', { username: clinician.username, password: 'not the password' })).code).toBe('bad_credentials');
+    const failures = loginEvents(core).filter((e) => e.outcome === 'failure');
+    expect(failures.map((f) => f.user?.name)).toEqual([expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), clinician.upn.toLowerCase()]);
+    expect(privateTexts(core, 'auth.login').find((t) => t.user_name)).toEqual({ user_name: typed });
+    expect(leaks(allRenderings(core), [typed])).toEqual([]);
+    expect(leaks(bundleTexts(exportAll(core)), [typed])).toEqual([]);
+  });
+});
+
 describe('break-glass', () => {
   function breakGlassEvents(core: Core): { outcome: string; reason?: string; detail?: Record<string, unknown> }[] {
     return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
@@ -245,11 +287,24 @@ describe('break-glass', () => {
     const core = await start({ now: () => now });
     const { breakGlass } = dc.users;
     const session = await call(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON });
-    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass', roles: expect.arrayContaining(['clinician']) }, breakGlass: { reason: REASON, expiresAt: now + 60 * 60_000 } });
-    expect(breakGlassEvents(core)).toEqual([{ outcome: 'success', reason: 'emergency_access', detail: { stated_reason: REASON, expires_at: now + 60 * 60_000 } }]);
-    // The lock keeps the flag; unlocking brings it back.
+    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass', roles: expect.arrayContaining(['clinician']) }, breakGlass: { expiresAt: now + 60 * 60_000 } });
+    // The stated reason may name a patient: the record (and so the SIEM) gets its length and keyed hash; the text stays here.
+    expect(breakGlassEvents(core)).toEqual([
+      { outcome: 'success', reason: 'emergency_access', detail: { stated_reason_hmac: expect.stringMatching(/^[0-9a-f]{64}$/), stated_reason_chars: REASON.length, expires_at: now + 60 * 60_000 } },
+    ]);
+    expect(privateTexts(core, 'auth.breakglass')).toEqual([{ stated_reason: REASON }]);
+    // The lock keeps the flag; unlocking brings it back. The reason is never sent to the screen, locked (app.status is public) or not.
     await call(core, 'auth.lock', {});
-    expect(await call(core, 'auth.unlock', { password: breakGlass.password })).toMatchObject({ state: 'active', breakGlass: { reason: REASON } });
+    const locked = await call(core, 'app.status', {});
+    expect(locked.session).toMatchObject({ state: 'locked', breakGlass: { expiresAt: now + 60 * 60_000 } });
+    expect(JSON.stringify(locked)).not.toContain(REASON);
+    const unlocked = await call(core, 'auth.unlock', { password: breakGlass.password });
+    expect(unlocked).toMatchObject({ state: 'active', breakGlass: { expiresAt: now + 60 * 60_000 } });
+    expect(JSON.stringify([session, unlocked])).not.toContain(REASON);
+    // Nowhere outside this workstation: no record, no SIEM message, no export bundle.
+    expect(leaks(allRenderings(core), [REASON])).toEqual([]);
+    const bundle = exportAll(core);
+    expect(leaks(bundleTexts(bundle), [REASON])).toEqual([]);
     // Past its end the session is over, whatever the timers did.
     now += 61 * 60_000;
     expect((await callError(core, 'chat.list', {})).code).toBe('not_signed_in');
@@ -260,7 +315,8 @@ describe('break-glass', () => {
     const core = await start();
     const { clinician, breakGlass } = dc.users;
     expect(await callError(core, 'auth.breakGlass', { username: clinician.username, password: clinician.password, reason: REASON })).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/not in a group allowed emergency access/) });
-    expect(breakGlassEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'not_break_glass_member', detail: { stated_reason: REASON } });
+    expect(breakGlassEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'not_break_glass_member', detail: { stated_reason_hmac: expect.stringMatching(/^[0-9a-f]{64}$/), stated_reason_chars: REASON.length } });
+    expect(privateTexts(core, 'auth.breakglass').at(-1)).toEqual({ stated_reason: REASON });
     expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: 'urgent' })).code).toBe('invalid_input');
     expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: 'wrong password', reason: REASON })).code).toBe('bad_credentials');
     expect((await call(core, 'app.status', {})).breakGlassEnabled).toBe(true);
@@ -275,6 +331,7 @@ describe('break-glass', () => {
     const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: [DEAD_DC] }, now: () => later });
     expect((await callError(offline, 'auth.signIn', { username: breakGlass.username, password: breakGlass.password })).code).toBe('directory_unreachable');
     const session = await call(offline, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON });
-    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass-offline' }, breakGlass: { reason: REASON } });
+    expect(session).toMatchObject({ state: 'active', user: { authMethod: 'break-glass-offline' }, breakGlass: { expiresAt: expect.any(Number) } });
+    expect(leaks(allRenderings(offline), [REASON])).toEqual([]);
   });
 });

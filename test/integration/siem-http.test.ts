@@ -60,7 +60,7 @@ beforeAll(async () => {
   const user = { id: 'S-1-5-21-1', name: 'jdoe@hospital.example', roles: ['clinician' as const], authMethod: 'password' };
   for (let i = 0; i < 31; i++) {
     if (i % 3 === 0) audit.record({ action: 'auth.login', outcome: 'success', user });
-    else if (i % 3 === 1) audit.record({ action: 'ai.prompt', outcome: 'success', user, sessionId: `s-${i}`, workload: 'general', prompt: { sha256: 'e'.repeat(64), chars: 120 + i } });
+    else if (i % 3 === 1) audit.record({ action: 'ai.prompt', outcome: 'success', user, sessionId: `s-${i}`, workload: 'general', prompt: { text: 'e'.repeat(120 + i) } });
     else audit.record({ action: 'auth.denied', outcome: 'failure', reason: 'bad_credentials', user: { name: 'intruder@hospital.example' }, detail: { note: `try "${i}" | a=b \\ c\nnext line` } });
   }
   const seal: SealOptions = { maxEvents: 10, institution: 'St Example Hospital', hostId: HOST_ID, hostName: 'WARD7-PC', now };

@@ -95,7 +95,7 @@ const EVENTS: AuditEventInput[] = [
     messageId: 'M-1',
     workload: 'note-summary',
     model: { id: 'test-model', sha256: 'aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77' },
-    prompt: { sha256: 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7', tokens: 12, chars: 48 },
+    prompt: { text: 'Summarise the discharge note for bed 4 in brief.', tokens: 12 },
   },
   { action: 'auth.breakglass', outcome: 'success', user: TRICKY_USER, detail: { reason: 'cardiac arrest, bed 4\nattending unavailable', ticket: 'INC=42|^' } },
   { action: 'auth.logout', outcome: 'success', user: TRICKY_USER },

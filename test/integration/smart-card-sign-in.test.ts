@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
+import { privateTextOf } from '../../src/main/audit/index.js';
 import { call, callError, nextEvent } from '../support/core.js';
+import { leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import type { SambaDcInfo } from '../support/samba-dc.js';
 import { createSmartCardLab, type SmartCardKey, type SmartCardLab } from '../support/smart-card.js';
@@ -95,6 +97,18 @@ describe('smart-card sign-in', () => {
     await knownUser(core, 'clinician');
     for (let i = 0; i < 2; i++) expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect' } });
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'too_many_attempts', message: expect.stringMatching(/^Too many wrong PINs\. Try again in \d+ seconds\.$/) } });
+    // The card's label (set by its issuer, often the holder's name) is recorded by keyed token, as a smart-card attempt; the label stays here.
+    const failures = (core.store.db.prepare("SELECT seq, record FROM audit_events WHERE action = 'auth.login' ORDER BY seq").all() as { seq: number; record: string }[])
+      .map((r) => ({ seq: r.seq, record: JSON.parse(r.record) as { event: { outcome: string; reason?: string }; user?: { name: string; auth_method?: string } } }))
+      .filter((r) => r.record.event.outcome === 'failure');
+    expect(failures.map((f) => [f.record.event.reason, f.record.user])).toEqual([
+      ['bad_pin', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
+      ['bad_pin', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
+      ['too_many_attempts', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
+    ]);
+    expect(privateTextOf(core.store.db, failures[0]!.seq)).toEqual({ user_name: `card ${lab.cards.clinician.tokenLabel}` });
+    const everything = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
+    expect(leaks(everything, [lab.cards.clinician.tokenLabel])).toEqual([]);
   });
 
   it.each([

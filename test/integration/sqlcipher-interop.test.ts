@@ -74,12 +74,15 @@ describe('SQLCipher 4 interoperability', () => {
     }
   });
 
-  it('the audit log holds the prompt hash, never its text', async () => {
+  it('the audit log holds a keyed hash of the prompt, never its text nor its plain SHA-256', async () => {
     const rows = await query(join(dir.path, DATABASE_FILE), keyHex, "SELECT record FROM audit_events WHERE action = 'ai.prompt'");
     expect(rows).toHaveLength(1);
     const record = String(rows[0]!.record);
     expect(record).not.toContain('Quargleworth');
-    const { createHash } = await import('node:crypto');
-    expect(JSON.parse(record).ai.prompt.sha256).toBe(createHash('sha256').update(PROMPT).digest('hex'));
+    const { createHash, createHmac } = await import('node:crypto');
+    expect(record).not.toContain(createHash('sha256').update(PROMPT).digest('hex'));
+    // Keyed with the workstation's secret, which is in the same encrypted database (and nowhere else).
+    const [secret] = await query(join(dir.path, DATABASE_FILE), keyHex, "SELECT value FROM meta WHERE key = 'audit.text_hmac_key'");
+    expect(JSON.parse(record).ai.prompt.hmac_sha256).toBe(createHmac('sha256', Buffer.from(String(secret!.value), 'hex')).update(PROMPT).digest('hex'));
   });
 });

@@ -13,9 +13,11 @@
 // holds every event of the covered batches, not only the selected ones, so
 // the verifier can re-apply the filter and prove that the selection is
 // complete, from the anchor to the closing batch. Audit records carry no
-// prompt or response text (only hashes and metadata), so this discloses no
-// conversation; they may carry patient references (MRN or pseudonym), so the
-// bundle is written readable by its owner only.
+// prompt, answer or other typed text (only lengths, keyed hashes and
+// metadata; the typed text kept for the compliance screen, audit_private_text,
+// is never read here), so this discloses no conversation; they may carry
+// patient references (MRN or pseudonym), so the bundle is written readable by
+// its owner only.
 import { createPublicKey } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -45,8 +47,8 @@ import {
 import type { AuditLog } from './log.js';
 import { BatchManifestSchema, type BatchManifest } from './manifest.js';
 import { MerkleFrontier, MerkleProofBuilder } from './merkle.js';
-import { auditFilterDetail, matchesAuditFilter } from './query.js';
-import { canonicalJson, type AuditEventInput } from './record.js';
+import { matchesAuditFilter, statedAuditFilter } from './query.js';
+import { AuditRecordSchema, canonicalJson, type AuditEventInput, type AuditRecord } from './record.js';
 import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, STORED_BATCH_COLUMNS, trustedFrontier, type ChainProblem, type StoredBatchRow } from './signed-check.js';
 
 /** What the export wrote, with the coverage the CLI reports. */
@@ -159,17 +161,20 @@ export function exportAuditedBundle(
 ): BundleExportResult {
   const directory = resolve(outDir);
   const existed = existsSync(directory);
-  const detail = { ...auditFilterDetail(filter), out_dir: directory };
+  // The bundle states (and its verifier re-applies) the filter as recorded: a typed name that names no account, by its keyed token.
+  const stated = statedAuditFilter(audit, filter);
+  const detail = { ...stated.detail, out_dir: directory };
   const event = (outcome: 'success' | 'failure', extra: AuditEventInput['detail'], reason?: string): AuditEventInput => ({
     action: 'audit.export',
     outcome,
     ...(reason !== undefined ? { reason } : {}),
     user: who.user,
     detail: { ...detail, ...extra },
+    ...(stated.privateText ? { privateText: stated.privateText } : {}),
   });
   try {
     return audit.run(
-      (db) => exportAuditBundle(db, filter, directory, { exportedBy: who.exportedBy, now: now(), seal }),
+      (db) => exportAuditBundle(db, stated.filter, directory, { exportedBy: who.exportedBy, now: now(), seal }),
       (r) => event('success', { selected_events: r.selectedEvents, covered_events: r.coveredEvents, batches: r.batches, closing_batch: r.closingBatchSeq, complete_to: r.provenRange.to }),
     );
   } catch (error) {
@@ -685,8 +690,10 @@ function readme(header: BundleHeader, keyIds: string[], closing: BatchManifest, 
     '  bundle.json      the filter, the selection, the Merkle frontier of the anchor batch,',
     '                   and which batch closes the range',
     '',
-    'Audit records hold no prompt or response text, only hashes and metadata; they',
-    'may hold patient references (MRN or pseudonym). Handle this folder as PHI.',
+    'Audit records hold no prompt, answer or other typed text: only lengths, keyed',
+    'hashes (HMAC-SHA-256 with a secret that never leaves the workstation, so they',
+    'cannot be checked by guessing here) and metadata. They may hold patient',
+    'references (MRN or pseudonym). Handle this folder as PHI.',
     '',
   ]
     .filter((line): line is string => line !== null)

@@ -7,6 +7,8 @@ export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey } 
 export { BatchManifestSchema, manifestHash, verifyManifestSignature, type BatchManifest } from './manifest.js';
 export { batchEventTexts, lastBatch, pendingEvents, pruneSealedEvents, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealOptions } from './batches.js';
 export { BatchSealer, type SealSchedule } from './sealer.js';
-export { auditFilterDetail, matchesAuditFilter, searchAuditEvents, type AuditSearch } from './query.js';
+export { auditFilterDetail, matchesAuditFilter, searchAuditEvents, statedAuditFilter, type AuditSearch } from './query.js';
+export { checkEventText, privateTextOf, TYPED_NAME_PREFIX, type TextCheck } from './private-text.js';
+export { checkTextAudited } from './text-check.js';
 export { exportAuditBundle, exportAuditedBundle } from './bundle.js';
 export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from './bundle-verify.js';

@@ -3,6 +3,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
 import { isDiskFull, type Db, type Store } from '../store/index.js';
+import { ensureTextKey, keyedHash, PRIVATE_CHARS_SUFFIX, PRIVATE_FIELD, PRIVATE_HMAC_SUFFIX, recordableUserName, typedNameToken, TYPED_NAME_FIELD } from './private-text.js';
 import { canonicalJson, hashRecord, type AuditEventInput, type AuditRecord } from './record.js';
 
 /** meta keys holding the chain head, updated with every event so a cut-off tail shows. */
@@ -92,7 +93,32 @@ export class AuditLog {
     return { sequence: seq, hash: this.#store.getMeta(HEAD_HASH_KEY) ?? null };
   }
 
+  /** A typed user name (a search term) as a record may carry it: as typed when an account or a record already names it so, else its keyed token. */
+  recordableUserName(typed: string): string {
+    return this.#store.transaction((db) => recordableUserName(db, typed));
+  }
+
   #append(db: Db, input: AuditEventInput): AuditRecord {
+    // Typed text: the record gets lengths and keyed hashes; the text goes to audit_private_text below.
+    const privateText = Object.entries(input.privateText ?? {});
+    for (const [field] of privateText) {
+      if (!PRIVATE_FIELD.test(field) || field === TYPED_NAME_FIELD) throw new Error(`"${field}" cannot name private audit text.`);
+    }
+    const typedName = input.user?.typed === true ? input.user.name : null;
+    const key = privateText.length > 0 || typedName !== null || input.prompt || input.response ? ensureTextKey(db) : null;
+    const digest = (text: { text: string; tokens?: number }) => ({
+      hmac_sha256: keyedHash(key!, text.text),
+      ...(text.tokens !== undefined ? { tokens: text.tokens } : {}),
+      chars: text.text.length,
+    });
+    let detail = input.detail;
+    if (privateText.length > 0) {
+      detail = { ...detail };
+      for (const [field, text] of privateText) {
+        detail[`${field}${PRIVATE_HMAC_SUFFIX}`] = keyedHash(key!, text);
+        detail[`${field}${PRIVATE_CHARS_SUFFIX}`] = text.length;
+      }
+    }
     const head = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     // Never reuse a sequence a signed batch already covers: after a tail was
     // cut from under a manifest, new events (the corruption report first)
@@ -117,7 +143,7 @@ export class AuditLog {
         ? {
             user: {
               ...(input.user.id !== undefined ? { id: input.user.id } : {}),
-              name: input.user.name,
+              name: typedName !== null ? typedNameToken(key!, typedName) : input.user.name,
               ...(input.user.roles !== undefined ? { roles: input.user.roles } : {}),
               ...(input.user.authMethod !== undefined ? { auth_method: input.user.authMethod } : {}),
             },
@@ -130,10 +156,10 @@ export class AuditLog {
         ...(input.messageId !== undefined ? { message_id: input.messageId } : {}),
         ...(input.workload !== undefined ? { workload: input.workload } : {}),
         ...(input.model !== undefined ? { model: input.model } : {}),
-        ...(input.detail !== undefined ? { detail: input.detail } : {}),
+        ...(detail !== undefined ? { detail } : {}),
       },
       ...(input.prompt || input.response
-        ? { ai: { ...(input.prompt ? { prompt: input.prompt } : {}), ...(input.response ? { response: input.response } : {}) } }
+        ? { ai: { ...(input.prompt ? { prompt: digest(input.prompt) } : {}), ...(input.response ? { response: digest(input.response) } : {}) } }
         : {}),
     };
     const hash = hashRecord(unhashed);
@@ -146,6 +172,11 @@ export class AuditLog {
       canonicalJson(record),
       hash,
     );
+    if (privateText.length > 0 || typedName !== null) {
+      const keepText = db.prepare('INSERT INTO audit_private_text (event_seq, field, text) VALUES (?, ?, ?)');
+      for (const [field, text] of privateText) keepText.run(sequence, field, text);
+      if (typedName !== null) keepText.run(sequence, TYPED_NAME_FIELD, typedName);
+    }
     const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     setMeta.run(HEAD_SEQ_KEY, String(sequence));
     setMeta.run(HEAD_HASH_KEY, hash);

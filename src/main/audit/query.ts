@@ -6,15 +6,19 @@
 import type { AuditEventSummary, AuditFilter } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Db } from '../store/index.js';
+import type { AuditLog } from './log.js';
+import { foldUserName, privateTextOf, readTextKey, typedNameToken } from './private-text.js';
 import { AuditRecordSchema, type AuditRecord } from './record.js';
 
-/** How user names are compared: exactly, ignoring case (Unicode default case mapping, no locale). */
-export function foldUserName(name: string): string {
-  return name.toLowerCase();
-}
+export { foldUserName } from './private-text.js';
 
-/** Does the event match? Every given criterion must hold; times are inclusive UTC milliseconds. */
-export function matchesAuditFilter(record: AuditRecord, filter: AuditFilter): boolean {
+/**
+ * Does the event match? Every given criterion must hold; times are inclusive
+ * UTC milliseconds. typedUserToken: on the workstation, the keyed token of the
+ * filter's user name, so a failed sign-in recorded by token (the typed name
+ * named no account) matches the name as typed.
+ */
+export function matchesAuditFilter(record: AuditRecord, filter: AuditFilter, typedUserToken: string | null = null): boolean {
   if (filter.from !== undefined || filter.to !== undefined) {
     const time = Date.parse(record['@timestamp']);
     if (filter.from !== undefined && time < filter.from) return false;
@@ -22,11 +26,18 @@ export function matchesAuditFilter(record: AuditRecord, filter: AuditFilter): bo
   }
   if (filter.action !== undefined && record.event.action !== filter.action) return false;
   if (filter.outcome !== undefined && record.event.outcome !== filter.outcome) return false;
-  if (filter.user !== undefined && (record.user === undefined || foldUserName(record.user.name) !== foldUserName(filter.user.trim()))) return false;
+  if (filter.user !== undefined) {
+    const name = record.user?.name;
+    if (name === undefined || (foldUserName(name) !== foldUserName(filter.user.trim()) && name !== typedUserToken)) return false;
+  }
   return true;
 }
 
-/** A search or export filter as audit detail: who looked for what is itself audited. */
+/**
+ * A search or export filter as audit detail: who looked for what is itself
+ * audited. The user name must already be recordable (recordableUserName: an
+ * account's name, or the token of what was typed).
+ */
 export function auditFilterDetail(filter: AuditFilter): Record<string, string | null> {
   return {
     filter_from: filter.from === undefined ? null : new Date(filter.from).toISOString(),
@@ -35,6 +46,19 @@ export function auditFilterDetail(filter: AuditFilter): Record<string, string | 
     filter_action: filter.action ?? null,
     filter_outcome: filter.outcome ?? null,
   };
+}
+
+/**
+ * A search or export filter as the record (and a bundle's header) may state
+ * it: a user name that names no account here is replaced by its keyed token
+ * (it may be a password typed as a user name, found on the compliance screen),
+ * and what was typed is kept as private text on this workstation.
+ */
+export function statedAuditFilter(audit: AuditLog, filter: AuditFilter): { filter: AuditFilter; detail: Record<string, string | null>; privateText?: Record<string, string> } {
+  if (filter.user === undefined) return { filter, detail: auditFilterDetail(filter) };
+  const typed = filter.user.trim();
+  const stated = { ...filter, user: audit.recordableUserName(typed) };
+  return { filter: stated, detail: auditFilterDetail(stated), ...(stated.user !== typed ? { privateText: { filter_user: typed } } : {}) };
 }
 
 export interface AuditSearch extends AuditFilter {
@@ -84,12 +108,14 @@ export function searchAuditEvents(db: Db, search: AuditSearch): AuditSearchPage 
   const sql = `SELECT seq${userColumn} FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
 
   const wantedUser = search.user !== undefined ? foldUserName(search.user.trim()) : null;
+  const textKey = search.user !== undefined ? readTextKey(db) : null;
+  const wantedToken = search.user !== undefined && textKey ? typedNameToken(textKey, search.user) : null;
   const before = search.beforeSequence ?? Number.POSITIVE_INFINITY;
   const page: number[] = [];
   let total = 0;
   let more = false;
   for (const row of db.prepare(sql).iterate(...params) as IterableIterator<{ seq: number; user_name?: unknown }>) {
-    if (wantedUser !== null && (typeof row.user_name !== 'string' || foldUserName(row.user_name) !== wantedUser)) continue;
+    if (wantedUser !== null && (typeof row.user_name !== 'string' || (foldUserName(row.user_name) !== wantedUser && row.user_name !== wantedToken))) continue;
     total += 1;
     if (row.seq >= before) continue;
     if (page.length < search.limit) page.push(row.seq);
@@ -111,7 +137,7 @@ function summaries(db: Db, seqs: number[]): AuditEventSummary[] {
   const readEvent = db.prepare('SELECT seq, record FROM audit_events WHERE seq = ?');
   return seqs.map((seq) => {
     const row = readEvent.get(seq) as { seq: number; record: string };
-    return summarizeAuditEvent(row.seq, row.record, batchSealing(db, row.seq));
+    return { ...summarizeAuditEvent(row.seq, row.record, batchSealing(db, row.seq)), privateText: privateTextOf(db, row.seq) };
   });
 }
 
@@ -124,7 +150,7 @@ export function batchSealing(db: Db, seq: number): number | null {
 }
 
 /** The list view of one event, with its canonical record for the detail view. */
-export function summarizeAuditEvent(seq: number, text: string, batchSeq: number | null): AuditEventSummary {
+export function summarizeAuditEvent(seq: number, text: string, batchSeq: number | null): Omit<AuditEventSummary, 'privateText'> {
   let record: AuditRecord;
   try {
     record = AuditRecordSchema.parse(JSON.parse(text));

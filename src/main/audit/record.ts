@@ -1,6 +1,9 @@
 // The audit event record (see shared/design/audit-and-siem.md): canonical JSON
 // with Elastic Common Schema field names, chained by hash. Never holds prompt
-// or response text, only their SHA-256.
+// or response text, nor any other text a person typed: only its length and a
+// keyed hash (HMAC-SHA-256 with the workstation's secret, private-text.ts).
+// Records written before keyed hashes carry a plain sha256 of the prompt and
+// answer instead; they still parse, so old chains and bundles still verify.
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
@@ -10,6 +13,18 @@ import { AUDIT_ACTIONS, type AuditAction } from '../../shared/audit-actions.js';
 export { AUDIT_ACTIONS, type AuditAction };
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** A prompt or answer as the record names it: hmac_sha256 (keyed), or in records written before keyed hashes, sha256. */
+const TextDigest = z
+  .object({
+    hmac_sha256: Hex64.optional(),
+    /** Only in records written before keyed hashes; never written now. */
+    sha256: Hex64.optional(),
+    tokens: z.number().int().nonnegative().optional(),
+    chars: z.number().int().nonnegative(),
+  })
+  .strict()
+  .refine((d) => (d.hmac_sha256 === undefined) !== (d.sha256 === undefined), { message: 'a prompt or answer names exactly one of hmac_sha256 and (in older records) sha256' });
 
 export const AuditRecordSchema = z
   .object({
@@ -44,8 +59,8 @@ export const AuditRecordSchema = z
       .strict(),
     ai: z
       .object({
-        prompt: z.object({ sha256: Hex64, tokens: z.number().int().nonnegative().optional(), chars: z.number().int().nonnegative() }).strict().optional(),
-        response: z.object({ sha256: Hex64, tokens: z.number().int().nonnegative().optional(), chars: z.number().int().nonnegative() }).strict().optional(),
+        prompt: TextDigest.optional(),
+        response: TextDigest.optional(),
       })
       .strict()
       .optional(),
@@ -59,14 +74,26 @@ export interface AuditEventInput {
   outcome: 'success' | 'failure' | 'unknown';
   /** A reason code on failure, e.g. 'bad_credentials'. */
   reason?: string;
-  user?: { id?: string; name: string; roles?: Role[]; authMethod?: string } | null;
+  /**
+   * typed: the name is what a person typed (a failed sign-in, a card's label)
+   * and names no account here; the record gets its keyed token
+   * (hmac-sha256:<hex>) and the text goes to the local private text.
+   */
+  user?: { id?: string; name: string; roles?: Role[]; authMethod?: string; typed?: boolean } | null;
   sessionId?: string;
   messageId?: string;
   workload?: string;
   model?: { id: string; sha256?: string };
-  prompt?: { sha256: string; tokens?: number; chars: number };
-  response?: { sha256: string; tokens?: number; chars: number };
+  /** The prompt and answer text: the record gets their length and keyed hash, never the text. */
+  prompt?: { text: string; tokens?: number };
+  response?: { text: string; tokens?: number };
   detail?: Record<string, string | number | boolean | null>;
+  /**
+   * Free text a person typed that the event is about (a break-glass reason),
+   * by field name: the record gets detail.<field>_hmac and detail.<field>_chars;
+   * the text is kept on this workstation only (audit_private_text).
+   */
+  privateText?: Record<string, string>;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {

@@ -9,6 +9,7 @@ import { EnclaveError } from '../../shared/errors.js';
 import {
   AUDIT_ACTIONS,
   AuditLog,
+  checkTextAudited,
   currentEnrolmentKey,
   describeBundleReport,
   describeVerifyReport,
@@ -53,6 +54,12 @@ Usage:
       now, the range ends at the export. Times are ISO 8601 dates or
       date-times, UTC unless they name an offset; a date alone as --to means
       the end of that day. "0 events matched" is not an error (exit 0).
+  enclave audit check-text --data-dir <dir> --event <id> [--key-file <file>] [--json] < text
+      Was the text on standard input exactly the prompt, answer or typed text
+      (a break-glass reason, a user name typed at sign-in) of that event?
+      Compared by keyed hash (HMAC-SHA-256 with this workstation's secret), so
+      it works only here. The check is audited (which event, whether it
+      matched), never the text. Exit 0 when it matches, 1 when it does not.
   enclave model inspect <file.gguf> [--json]
       SHA-256, architecture, parameter count, context length and quantisation.
   enclave model make-test <out.gguf> [--shape ${Object.keys(TEST_MODEL_SHAPES).join('|')}]
@@ -80,6 +87,8 @@ Usage:
 export interface CliIo {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Standard input, whole (audit check-text); default: the process's. */
+  readInput?: () => Promise<string>;
 }
 
 /** What only the installed app can add when it runs a command (Electron main unwraps the database key). */
@@ -104,6 +113,7 @@ export async function runCli(
     }
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
     if (group === 'audit' && command === 'export') return auditExport(rest, io, context);
+    if (group === 'audit' && command === 'check-text') return await auditCheckText(rest, io, context);
     if (group === 'policy' && command === 'validate') return await policyValidate(rest, io);
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
     if (group === 'enroll' && command === 'show') return enrollShow(rest, io, context);
@@ -158,6 +168,50 @@ async function policyShow(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, policy: { type: 'string' } }, strict: true });
   const resolution = await readPolicy({ overridePath: values.policy });
   return reportResolution(resolution, values.json, io, () => (resolution.ok ? formatPolicyReport(policyReport(resolution.effective)) : ''));
+}
+
+/** The most text check-text reads (the contract's limit for audit.checkText). */
+const CHECK_TEXT_MAX_BYTES = 4_000_000;
+
+async function readProcessInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > CHECK_TEXT_MAX_BYTES) throw new EnclaveError('invalid_input', `The text on standard input is longer than ${CHECK_TEXT_MAX_BYTES.toLocaleString('en-US')} bytes; no event holds such a text.`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function auditCheckText(args: string[], io: CliIo, context: CliContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, 'key-file': { type: 'string' }, event: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const usage = (message: string) => {
+    io.err(`enclave: ${message}`);
+    return 2;
+  };
+  if (!values['data-dir']) return usage(`audit check-text needs --data-dir <dir> (the folder that holds ${DATABASE_FILE})`);
+  if (!values.event || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.event)) return usage('audit check-text needs --event <id>: the event id (a UUID) shown on the compliance screen or in the SIEM');
+  const dbPath = join(values['data-dir'], DATABASE_FILE);
+  if (!existsSync(dbPath)) return usage(`there is no database at ${dbPath}`);
+  const text = await (io.readInput ?? readProcessInput)();
+  if (text.length === 0) return usage('audit check-text reads the text to check from standard input, and it was empty');
+  const store = context.databaseKey
+    ? openStore({ path: dbPath, key: context.databaseKey })
+    : openStoreWithKeyFile(dbPath, values['key-file'] ?? join(values['data-dir'], KEY_FILE), { readonly: false });
+  try {
+    const hostId = store.getMeta('host.id') ?? 'unknown';
+    const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now: Date.now });
+    const check = checkTextAudited(audit, values.event.toLowerCase(), text, { name: osAccount(), authMethod: 'os-account' });
+    if (values.json) io.out(JSON.stringify(check));
+    else if (check.matches) io.out(`Matches: the text is exactly ${check.field} of event ${check.sequence} (${check.eventId}).`);
+    else if (check.fields.length === 0) io.out(`Event ${check.sequence} holds no hash of typed text to check against.`);
+    else io.out(`No match: the text is not exactly ${check.fields.join(' or ')} of event ${check.sequence} (${check.eventId}).`);
+    return check.matches ? 0 : 1;
+  } finally {
+    store.close();
+  }
 }
 
 function auditVerify(args: string[], io: CliIo): number {

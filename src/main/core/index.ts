@@ -8,7 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
 import { randomUUID } from 'node:crypto';
-import { auditFilterDetail, AuditLog, BatchSealer, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, verifyAuditChain, type SealSchedule } from '../audit/index.js';
+import { AuditLog, BatchSealer, checkTextAudited, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, statedAuditFilter, verifyAuditChain, type SealSchedule } from '../audit/index.js';
 import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
 import { auditUser, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
@@ -249,10 +249,12 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'audit.search': (input, { user }) => {
       const officer = requireUser(user);
       const page = searchAuditEvents(store.db, input);
-      // Looking at the audit is itself audited: who searched for what.
-      audit.record({ action: 'audit.search', outcome: 'success', user: auditUser(officer), detail: { ...auditFilterDetail(input), matches: page.total } });
+      // Looking at the audit is itself audited: who searched for what (a name that is no account's, by keyed token).
+      const stated = statedAuditFilter(audit, input);
+      audit.record({ action: 'audit.search', outcome: 'success', user: auditUser(officer), detail: { ...stated.detail, matches: page.total }, ...(stated.privateText ? { privateText: stated.privateText } : {}) });
       return page;
     },
+    'audit.checkText': (input, { user }) => checkTextAudited(audit, input.eventId, input.text, auditUser(requireUser(user))),
     'audit.export': (input, { user }) => {
       const officer = requireUser(user);
       // What happened up to now is sealed first, so the bundle can prove it.

@@ -5,7 +5,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { CardStatus, Role, SessionState, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { AuditLog } from '../audit/index.js';
+import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
@@ -122,11 +122,11 @@ export class IdentityService {
 
   async #signInEvaluation(input: { username: string; password: string }): Promise<SessionState> {
     const username = input.username.toLowerCase();
-    this.#checkLockout(username, 'auth.login', input.username);
+    this.#checkLockout(username, 'auth.login', this.#typedUser(input.username));
     const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE username = ? AND kind = 'evaluation'").get(input.username) as AccountRow | undefined;
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     if (!row || !ok) {
-      this.#recordFailure(username, 'auth.login', row ? 'bad_password' : 'unknown_user', { name: input.username, ...(row ? { id: row.id } : {}) });
+      this.#recordFailure(username, 'auth.login', row ? 'bad_password' : 'unknown_user', row ? { id: row.id, name: row.username } : this.#typedUser(input.username));
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#failures.delete(username);
@@ -135,7 +135,7 @@ export class IdentityService {
 
   async #signInDirectory(input: { username: string; password: string }): Promise<SessionState> {
     const login = parseLoginName(input.username, this.#o.policy().directory);
-    this.#checkLockout(login.key, 'auth.login', input.username);
+    this.#checkLockout(login.key, 'auth.login', this.#typedUser(input.username, login.key));
     let account: DirectoryAccount;
     try {
       account = await this.#directory.authenticate(login, input.password);
@@ -143,8 +143,8 @@ export class IdentityService {
       if (error instanceof DirectoryUnavailable && error.offlineAllowed) return this.#signInOffline(login.key, input, error);
       const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
       // The DC counts its own failures and locks the account; ours also covers offline attempts.
-      if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.login', reason, { name: input.username });
-      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: { name: input.username } });
+      if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.login', reason, this.#typedUser(input.username, login.key));
+      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: this.#refusedUser(error, input.username, login.key) });
       throw error;
     }
     if (account.roles.length === 0) {
@@ -206,14 +206,16 @@ export class IdentityService {
     const reader = this.#cards.readers().find((r) => r.slotId === input.slotId);
     if (!reader?.card) throw new EnclaveError('card_unavailable', 'There is no card in that reader. Insert your card and try again.');
     const key = `card:${reader.card.serial}`;
-    this.#checkLockout(key, 'auth.login', `card ${reader.card.label}`, 'PIN');
+    // A card's label is set by whoever issued it (often the holder's name): recorded by keyed token, like a typed name.
+    const cardUser = { name: `card ${reader.card.label}`, typed: true, authMethod: 'smart-card' };
+    this.#checkLockout(key, 'auth.login', cardUser, 'PIN');
     let card;
     try {
       card = this.#cards.authenticate(input.slotId, input.pin);
     } catch (error) {
       const code = error instanceof EnclaveError ? error.code : 'internal';
-      if (code === 'card_pin_incorrect') this.#recordFailure(key, 'auth.login', 'bad_pin', { name: `card ${reader.card.label}` });
-      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: code, user: { name: `card ${reader.card.label}` }, detail: { card_reader: reader.reader } });
+      if (code === 'card_pin_incorrect') this.#recordFailure(key, 'auth.login', 'bad_pin', cardUser);
+      else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: code, user: cardUser, detail: { card_reader: reader.reader } });
       throw error;
     }
     // The directory, when policy gives a lookup account and a DC answers; else the account that signed in here before.
@@ -274,9 +276,11 @@ export class IdentityService {
     if (policy.mode !== 'managed' || !policy.breakGlass.enabled) throw new EnclaveError('forbidden', 'Emergency access is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const login = parseLoginName(input.username, policy.directory);
-    this.#checkLockout(login.key, 'auth.breakglass', input.username);
-    const fail = (reason: string, error: EnclaveError, user: { id?: string; name: string } = { name: input.username }): never => {
-      this.#o.audit.record({ action: 'auth.breakglass', outcome: 'failure', reason, user, detail: { stated_reason: input.reason } });
+    const typed = this.#typedUser(input.username, login.key);
+    this.#checkLockout(login.key, 'auth.breakglass', typed);
+    // The stated reason may name a patient: the record gets its length and keyed hash, the text stays here (audit_private_text).
+    const fail = (reason: string, error: EnclaveError, user: NonNullable<AuditEventInput['user']> = typed): never => {
+      this.#o.audit.record({ action: 'auth.breakglass', outcome: 'failure', reason, user, privateText: { stated_reason: input.reason } });
       throw error;
     };
     let user: User;
@@ -289,13 +293,17 @@ export class IdentityService {
       user = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'break-glass' };
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
-        if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.breakglass', error.reason, { name: input.username });
-        return fail(error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal', error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'));
+        if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.breakglass', error.reason, typed);
+        return fail(
+          error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal',
+          error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'),
+          this.#refusedUser(error, input.username, login.key),
+        );
       }
       // The DCs are down: the verifier from the last online sign-in, however old, is the emergency path.
       const row = this.#cachedAccount(login.key);
       if (!row || !(await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH))) {
-        this.#recordFailure(login.key, 'auth.breakglass', row ? 'bad_password_offline' : 'unknown_offline', { name: input.username });
+        this.#recordFailure(login.key, 'auth.breakglass', row ? 'bad_password_offline' : 'unknown_offline', row ? { id: row.id, name: row.username } : typed);
         throw new EnclaveError('bad_credentials', 'The user name or password is not correct, or this account never signed in on this workstation.');
       }
       verifier = row.password_hash!;
@@ -306,8 +314,8 @@ export class IdentityService {
     this.#failures.delete(login.key);
     // Emergency access is for patient care: the clinician role at least, for a limited time.
     user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
-    const breakGlass = { reason: input.reason, expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
-    this.#o.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { stated_reason: input.reason, expires_at: breakGlass.expiresAt } });
+    const breakGlass = { expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
+    this.#o.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { expires_at: breakGlass.expiresAt }, privateText: { stated_reason: input.reason } });
     return this.#beginSession(user, verifier, breakGlass);
   }
 
@@ -317,11 +325,11 @@ export class IdentityService {
     const row = this.#cachedAccount(key);
     const fresh = row?.last_online_at != null && this.#o.now() - row.last_online_at <= days * DAY_MS;
     if (days === 0 || !row || !fresh) {
-      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: { name: input.username, ...(row ? { id: row.id } : {}) } });
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: row ? { id: row.id, name: row.username } : this.#typedUser(input.username, key) });
       const why = days === 0 ? 'Policy does not allow signing in offline.' : `Signing in offline works only within ${days} days of your last sign-in on this workstation while the network worked.`;
       throw new EnclaveError('directory_unreachable', `${unavailable.message} ${why} Try again when the network is back, or contact IT.`);
     }
-    this.#checkLockout(key, 'auth.login', input.username);
+    this.#checkLockout(key, 'auth.login', { id: row.id, name: row.username });
     if (!(await verifyPassword(input.password, row.password_hash ?? DUMMY_PASSWORD_HASH))) {
       this.#recordFailure(key, 'auth.login', 'bad_password_offline', { id: row.id, name: row.username });
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
@@ -337,7 +345,7 @@ export class IdentityService {
     // A card session comes back only with the card: the lock happened because it was pulled, or could have.
     if (state.user.authMethod === 'smart-card') throw new EnclaveError('card_unavailable', 'This session was opened with a smart card. Insert the card and enter its PIN to unlock.');
     const key = state.user.username.toLowerCase();
-    this.#checkLockout(key, 'auth.unlock', state.user.username);
+    this.#checkLockout(key, 'auth.unlock', auditUser(state.user));
     if (!this.#passwordHash || !(await verifyPassword(password, this.#passwordHash))) {
       this.#recordFailure(key, 'auth.unlock', 'bad_password', auditUser(state.user));
       throw new EnclaveError('bad_credentials', 'That password is not correct.');
@@ -387,7 +395,7 @@ export class IdentityService {
     this.#cards.close();
   }
 
-  async #beginSession(user: User, passwordHash: string, breakGlass?: { reason: string; expiresAt: number }): Promise<SessionState> {
+  async #beginSession(user: User, passwordHash: string, breakGlass?: { expiresAt: number }): Promise<SessionState> {
     const previous = this.#state;
     if (previous.state === 'locked') {
       if (previous.user.id === user.id && !breakGlass) {
@@ -415,21 +423,46 @@ export class IdentityService {
     return this.#state;
   }
 
+  /**
+   * A user name as typed at sign-in, as the audit may name it: the account it
+   * names here (by name or, for the directory, the parsed login), else the
+   * typed text marked as such, which the log records by keyed token only (it
+   * is often a password typed into the wrong field).
+   */
+  #typedUser(typed: string, loginKey?: string): NonNullable<AuditEventInput['user']> {
+    const row = this.#o.store.db
+      .prepare('SELECT id, username FROM accounts WHERE username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE OR username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE LIMIT 1')
+      .get(typed, typed, loginKey ?? typed, loginKey ?? typed) as { id: string; username: string } | undefined;
+    return row ? { id: row.id, name: row.username } : { name: typed, typed: true };
+  }
+
+  /**
+   * The user of a failed directory sign-in: a refusal other than wrong
+   * credentials (disabled, expired, locked, restricted) comes only for a name
+   * the directory matched to an account, so the name is recorded as typed;
+   * anything else as #typedUser decides.
+   */
+  #refusedUser(error: unknown, typed: string, loginKey: string): NonNullable<AuditEventInput['user']> {
+    const known = this.#typedUser(typed, loginKey);
+    if (known.typed && error instanceof DirectoryRefusal && error.code !== 'bad_credentials') return { name: typed };
+    return known;
+  }
+
   #accountCount(): number {
     return (this.#o.store.db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
   }
 
   /** Refuses (and audits) an attempt while this name or card is locked out after too many failures. */
-  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', name: string, secret: 'password' | 'PIN' = 'password'): void {
+  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
     const entry = this.#failures.get(key);
     if (entry && entry.until > this.#o.now()) {
       const seconds = Math.ceil((entry.until - this.#o.now()) / 1000);
-      this.#o.audit.record({ action, outcome: 'failure', reason: 'too_many_attempts', user: { name }, detail: { locked_out_for_seconds: seconds } });
+      this.#o.audit.record({ action, outcome: 'failure', reason: 'too_many_attempts', user, detail: { locked_out_for_seconds: seconds } });
       throw new EnclaveError('too_many_attempts', `Too many wrong ${secret}s. Try again in ${seconds} seconds.`);
     }
   }
 
-  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: { id?: string; name: string }): void {
+  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: NonNullable<AuditEventInput['user']>): void {
     const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
     const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
     entry.count += 1;

@@ -1,10 +1,10 @@
 // Chat sessions: their messages live only in the encrypted store, each prompt
-// and response is audited by hash in the same transaction that stores it, and
+// and response is audited by keyed hash in the same transaction that stores it, and
 // each session's model context lives only while the session is unlocked.
 import { v7 as uuidv7 } from 'uuid';
 import type { ChatMessage, ChatSessionSummary, EventPayload, GenerationQueue, InferenceStatus, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import { sha256Hex, type AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { auditUser } from '../identity/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
@@ -164,7 +164,8 @@ export class ChatService {
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
     this.#assertNoAnswerUnderWay(session.id);
     const { model, workload } = this.models.forWorkload(session.workload_id);
-    const promptHash = { sha256: sha256Hex(input.text), chars: input.text.length };
+    // The log records the prompt's length and keyed hash, never the text nor a bare SHA-256 of it.
+    const promptHash = { text: input.text };
     if (!mayUseWorkload(user, workload)) {
       // Policy changed since the session began: its roles no longer include this user's.
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'forbidden', user: auditUser(user), sessionId: session.id, workload: workload.id, prompt: promptHash });
@@ -310,7 +311,7 @@ export class ChatService {
     }
 
     const time = this.now();
-    const response = { sha256: sha256Hex(text), chars: text.length, ...(outcome.responseTokens !== undefined ? { tokens: outcome.responseTokens } : {}) };
+    const response = { text, ...(outcome.responseTokens !== undefined ? { tokens: outcome.responseTokens } : {}) };
     let message: ChatMessage | null = null;
     let error = outcome.error;
     try {

@@ -139,7 +139,8 @@ export class ModelRegistry {
       report = await inspectGguf(absolute, { hash: async () => (await hashModelFileCached(this.store, absolute)).sha256 });
     } catch (error) {
       if (error instanceof EnclaveError) {
-        this.audit.record({ action: 'model.reject', outcome: 'failure', reason: error.code, user: auditUser(user), detail: { file: absolute } });
+        // A refused path is whatever was typed (it may be anything): kept on this workstation, the record gets its length and keyed hash.
+        this.audit.record({ action: 'model.reject', outcome: 'failure', reason: error.code, user: auditUser(user), privateText: { file: absolute } });
       }
       throw error;
     }

@@ -75,6 +75,10 @@ export function renderLeef(record: AuditRecord, batchSeq: number, ctx: RenderCon
     ['patientRef', enclave.patient_ref],
     ['modelId', enclave.model?.id],
     ['modelSha256', enclave.model?.sha256],
+    // Keyed (HMAC-SHA-256 with the workstation's secret): only the workstation can check a text against it.
+    ['promptHmacSha256', ai?.prompt?.hmac_sha256],
+    ['responseHmacSha256', ai?.response?.hmac_sha256],
+    // Records written before keyed hashes carry a plain SHA-256; sent as recorded.
     ['promptSha256', ai?.prompt?.sha256],
     ['responseSha256', ai?.response?.sha256],
   ];

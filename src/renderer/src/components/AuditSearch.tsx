@@ -2,12 +2,12 @@
 // outcome ("every prompt of one clinician over 90 days"), read any one in full,
 // verify the chain, and export a bundle an auditor can verify elsewhere. Only
 // for the compliance role; the core audits every search and export.
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import type { AuditEventSummary, AuditExportResult, AuditFilter, CallOutput } from '../../../shared/api.js';
+import { Fragment, useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import type { AuditEventSummary, AuditExportResult, AuditFilter, AuditTextCheck, CallOutput } from '../../../shared/api.js';
 import { AUDIT_ACTION_GROUPS, auditActionLabel } from '../../../shared/audit-actions.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { formatNumber } from '../format.js';
-import { dateInputValue, eventTime, localDayRange, plural, reasonWords, recordModel, utcOffsetLabel } from './audit-format.js';
+import { checkedFieldWords, dateInputValue, eventTime, localDayRange, plural, privateTextLabel, reasonWords, recordHoldsTextHash, recordModel, utcOffsetLabel } from './audit-format.js';
 import { AuditVerifyResult, useAuditVerify } from './AuditPanel.js';
 import { ErrorAlert, Spinner } from './common.js';
 
@@ -208,9 +208,74 @@ function EventDetail({ event, onClose }: { event: AuditEventSummary; onClose(): 
         <pre className="audit-record" aria-label="Full record" tabIndex={0}>
           {record}
         </pre>
-        <p className="muted small">Prompts and answers are never in the audit log; only their SHA-256 fingerprints are.</p>
+        <p className="muted small">
+          Prompts, answers and anything typed are never in the audit log; only their length and a keyed fingerprint (HMAC-SHA-256 with this workstation&apos;s secret) are.
+        </p>
+        <PrivateText text={event.privateText} />
+        {recordHoldsTextHash(event.record) ? <TextCheck key={event.id} eventId={event.id} /> : null}
       </div>
     </section>
+  );
+}
+
+/** Typed text the event is about, kept on this workstation only: never sent to the SIEM nor exported. */
+function PrivateText({ text }: { text: Record<string, string> }) {
+  const entries = Object.entries(text);
+  if (entries.length === 0) return null;
+  return (
+    <section className="audit-private-text" aria-label="Typed text kept on this workstation">
+      <h3>Typed text (this workstation only)</h3>
+      <dl className="facts">
+        {entries.map(([field, value]) => (
+          <Fragment key={field}>
+            <dt>{privateTextLabel(field)}</dt>
+            <dd className="break">{value}</dd>
+          </Fragment>
+        ))}
+      </dl>
+      <p className="muted small">Kept in the encrypted database here; the SIEM and export bundles get only its length and keyed fingerprint.</p>
+    </section>
+  );
+}
+
+/** "Was this exact text the prompt (or answer, or reason) of this event?", checked here by keyed hash; the check is audited, never the text. */
+function TextCheck({ eventId }: { eventId: string }) {
+  const textId = useId();
+  const [text, setText] = useState('');
+  const [checking, setChecking] = useState(false);
+  const [result, setResult] = useState<AuditTextCheck | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  async function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    setChecking(true);
+    setError(null);
+    setResult(null);
+    const answer = await call('audit.checkText', { eventId, text });
+    setChecking(false);
+    if (answer.ok) setResult(answer.output);
+    else setError(answer.error);
+  }
+  return (
+    <form className="audit-text-check" onSubmit={(e) => void onSubmit(e)} aria-label="Check a text against this event">
+      <label htmlFor={textId} className="field-label">
+        Check a text against this event
+      </label>
+      <textarea id={textId} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
+      <div className="audit-text-check-actions">
+        <button type="submit" className="btn" disabled={checking || text.length === 0}>
+          {checking ? 'Checking…' : 'Check'}
+        </button>
+        <span role="status" aria-label="Text check result">
+          {result
+            ? result.matches && result.field
+              ? `Matches: this exact text is ${checkedFieldWords(result.field)} of event ${result.sequence}.`
+              : `No match: this is not the exact ${result.fields.map(checkedFieldWords).join(' or ') || 'text'} of event ${result.sequence}.`
+            : null}
+        </span>
+      </div>
+      <ErrorAlert error={error} title="The text could not be checked" />
+      <p className="muted small">Compared by keyed fingerprint on this workstation. The check is audited (which event, and whether it matched), never the text.</p>
+    </form>
   );
 }
 

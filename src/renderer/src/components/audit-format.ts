@@ -103,3 +103,42 @@ export function recordModel(record: string): { workload: string | null; model: {
     model: modelFields && typeof modelFields.id === 'string' ? { id: modelFields.id, sha256: typeof modelFields.sha256 === 'string' ? modelFields.sha256 : null } : null,
   };
 }
+
+/** Typed text kept on this workstation (audit_private_text), by field, in words. */
+const PRIVATE_TEXT_LABELS: Record<string, string> = {
+  stated_reason: 'Stated reason',
+  user_name: 'User name as typed',
+  filter_user: 'User name searched for',
+  file: 'File path given',
+};
+
+export function privateTextLabel(field: string): string {
+  return PRIVATE_TEXT_LABELS[field] ?? field.replaceAll('_', ' ');
+}
+
+/** What a text check matched (audit.checkText's field), in words. */
+export function checkedFieldWords(field: string): string {
+  if (field === 'prompt') return 'the prompt';
+  if (field === 'response') return 'the answer';
+  if (field === 'user.name') return 'the user name as typed';
+  if (field.startsWith('detail.')) return privateTextLabel(field.slice('detail.'.length)).toLowerCase();
+  return field;
+}
+
+/**
+ * Whether the record holds a keyed hash of typed text that audit.checkText
+ * can compare a text against: a prompt or answer, a user name recorded by
+ * token, or a detail field ending in _hmac.
+ */
+export function recordHoldsTextHash(record: string): boolean {
+  let parsed: { ai?: unknown; user?: { name?: unknown }; enclave?: { detail?: unknown } };
+  try {
+    parsed = JSON.parse(record) as typeof parsed;
+  } catch {
+    return false;
+  }
+  if (typeof parsed.ai === 'object' && parsed.ai !== null) return true;
+  if (typeof parsed.user?.name === 'string' && parsed.user.name.startsWith('hmac-sha256:')) return true;
+  const detail = parsed.enclave?.detail;
+  return typeof detail === 'object' && detail !== null && Object.keys(detail).some((k) => k.endsWith('_hmac'));
+}

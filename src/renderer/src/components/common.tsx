@@ -57,14 +57,19 @@ export function Drawer({ title, closeLabel, wide, onClose, children }: { title: 
   );
 }
 
-/** Emergency access stays visible for as long as it lasts; it cannot be hidden. */
-export function BreakGlassBanner({ breakGlass }: { breakGlass: { reason: string; expiresAt: number } }) {
+/**
+ * Emergency access stays visible for as long as it lasts; it cannot be hidden.
+ * It never shows the stated reason (it may name a patient, and the banner is
+ * on screen for anyone passing, the lock screen included): compliance reads
+ * it on the audit screen.
+ */
+export function BreakGlassBanner({ breakGlass }: { breakGlass: { expiresAt: number } }) {
   const ends = new Date(breakGlass.expiresAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
   return (
     <div role="status" aria-label="Emergency access" className="breakglass-banner">
       <strong>EMERGENCY ACCESS (BREAK-GLASS)</strong>
       <span>
-        Ends at {ends}. Reason: {breakGlass.reason}. Every action is reviewed.
+        Ends at {ends}. Your stated reason is recorded; every action is reviewed.
       </span>
     </div>
   );
