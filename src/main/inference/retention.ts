@@ -189,15 +189,16 @@ export class RetentionSweeper {
       await this.#o.onPurged(ids);
       if (this.#stopped) break;
     }
-    if (total.events > 0) {
-      const checkpoint = checkpointWal(store.db);
-      if (checkpoint.busy) this.#o.log('the WAL checkpoint after a chat purge could not finish (a reader held it); the next one finishes it');
-    }
     store.transaction((db) => {
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       setMeta.run(LAST_SWEEP_KEY, String(this.#o.now()));
       setMeta.run(LAST_SWEEP_PURGED_KEY, String(total.sessions));
     });
+    // Last, so nothing of this sweep is left in the WAL.
+    if (total.events > 0) {
+      const checkpoint = checkpointWal(store.db);
+      if (checkpoint.busy) this.#o.log('the WAL checkpoint after a chat purge could not finish (a reader held it); the next one finishes it');
+    }
     return total;
   }
 }
