@@ -26,7 +26,7 @@ export function checkRetention(policy: Policy | null, db: Db | null, unopened: s
   const due =
     expired.sessions === 0
       ? 'no session is past it now'
-      : `${plural(expired.sessions, 'session')} (${plural(expired.messages, 'message')}) ${days === 0 ? 'are ended or left open' : 'are past it'} and go at the next sweep`;
+      : `${plural(expired.sessions, 'session')} (${plural(expired.messages, 'message')}) ${expired.sessions === 1 ? 'is' : 'are'} ${days === 0 ? 'ended or left open' : 'past it'} and go${expired.sessions === 1 ? 'es' : ''} at the next sweep`;
   const swept = last ? `last sweep ${new Date(last.at).toISOString()} (${plural(last.purged, 'session')} purged)` : 'no sweep has run yet';
   const detail = `${schedule}. ${due}; ${swept}`;
   // Sessions past retention with no sweep for a day: the app has not run (or its sweep fails); the chats are still on disk.
