@@ -2,13 +2,13 @@
 // the real core and llama.cpp on the generated test model: what is deleted is
 // gone from the database itself, the deletion is audited with counts and ids
 // and no text, and the WAL is truncated after it.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
-import { call, callError, nextEvent } from '../support/core.js';
+import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
-import { answer, auditEvents, startWithPolicy, type WorkloadInput } from '../support/workload-core.js';
+import { answer, auditEvents, policyDocument, startWithPolicy, type WorkloadInput } from '../support/workload-core.js';
 
 const DAY = 86_400_000;
 const SHORT: WorkloadInput[] = [{ id: 'short', name: 'Short', model: 'test', maxTokens: 8 }];
@@ -131,6 +131,22 @@ describe('chat retention', () => {
     await vi.waitFor(() => expect(sessionRows(core, session.id)).toBe(0), { timeout: 15_000 });
     expect(messageRows(core, session.id)).toBe(0);
     expect(purges(core)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ retention_days: 0, sessions: 1, messages: 2, session_ids: session.id }) })]);
+  });
+
+  it('a policy change to a shorter retention is applied at once, not at the next interval', async () => {
+    const document = (days: number) => JSON.stringify(policyDocument(model, ['clinician'], { workloads: SHORT, storage: { chatRetentionDays: days } }));
+    const { core, policyFile, dispose } = await startWatchedCore(document(30));
+    cleanups.push(dispose);
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const session = await call(core, 'chat.create', {});
+    await answer(core, session.id, 'A question kept for 30 days.');
+    await call(core, 'chat.end', { sessionId: session.id });
+    expect(sessionRows(core, session.id)).toBe(1);
+
+    writeFileSync(policyFile, document(0));
+    await vi.waitFor(() => expect(sessionRows(core, session.id)).toBe(0), { timeout: 15_000 });
+    expect(messageRows(core, session.id)).toBe(0);
+    expect(purges(core)).toEqual([expect.objectContaining({ detail: { trigger: 'policy_change', retention_days: 0, sessions: 1, messages: 2, session_ids: session.id } })]);
   });
 
   it('a sweep of many sessions writes one chat.purge per 100 sessions, each with its ids', async () => {

@@ -9,7 +9,7 @@ import { ChatService, type ChatEvents } from './chat.js';
 import type { InferenceEngine } from './engine-types.js';
 import { writeTestModel } from './gguf/test-model.js';
 import { ModelRegistry, toModelSummary } from './models.js';
-import { RetentionSweeper } from './retention.js';
+import { RetentionSweeper, type SweepTrigger } from './retention.js';
 
 export { createLlamaEngine } from './engine.js';
 export { inspectGguf, type GgufReport } from './gguf/inspect.js';
@@ -81,15 +81,21 @@ export class InferenceService {
     this.retention.start();
   }
 
-  /** Someone signed out: with 0 days their open sessions are now expired. */
-  signedOut(): void {
-    if (this.retention.stopped) return;
-    this.retention.sweep('sign_out').catch((error: unknown) => this.#log('the chat retention sweep after a sign-out failed; it runs again at the next interval', error));
-  }
-
   /** Policy changed: models new or changed in it are checked; sessions started from now use them. */
   policyChanged(): void {
     this.models.refresh();
+    // A shorter retention takes effect now, not at the next interval.
+    this.#sweepSoon('policy_change');
+  }
+
+  /** Someone signed out: with 0 days their open sessions are now expired. */
+  signedOut(): void {
+    this.#sweepSoon('sign_out');
+  }
+
+  #sweepSoon(trigger: SweepTrigger): void {
+    if (this.retention.stopped) return;
+    this.retention.sweep(trigger).catch((error: unknown) => this.#log(`the chat retention sweep (${trigger}) failed; it runs again at the next interval`, error));
   }
 
   async close(): Promise<void> {

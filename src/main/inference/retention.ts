@@ -26,7 +26,7 @@ export const PURGE_BATCH_SESSIONS = 100;
 /** How often the core sweeps while it runs. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 15 * 60_000;
 
-export type SweepTrigger = 'start' | 'interval' | 'session_end' | 'sign_out';
+export type SweepTrigger = 'start' | 'interval' | 'session_end' | 'sign_out' | 'policy_change';
 
 export interface RetentionRule {
   days: number;
