@@ -5,6 +5,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Core } from '../../src/main/core/index.js';
+import { createLlamaEngine, type InferenceEngine } from '../../src/main/inference/index.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
@@ -197,5 +198,36 @@ describe('a user deletes their own session', () => {
     expect(sessionRows(core, theirs)).toBe(1);
     expect(messageRows(core, theirs)).toBe(2);
     expect(auditEvents(core).findLast((e) => e.action === 'session.delete')).toMatchObject({ outcome: 'failure', reason: 'not_found', sessionId: theirs });
+  });
+
+  it('a prompt still in its checks when its session is deleted or ended is refused as not found, and nothing of it is stored', async () => {
+    // An engine whose token count (one of send's checks) waits until the test lets it go on.
+    const real = createLlamaEngine();
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const engine: InferenceEngine = {
+      ...real,
+      countTokens: async (...args) => {
+        entered();
+        await new Promise<void>((resolve) => (release = resolve));
+        return real.countTokens(...args);
+      },
+    };
+    const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: SHORT, engine });
+    for (const [call_, expectRow] of [
+      ['chat.delete', 0],
+      ['chat.end', 1],
+    ] as const) {
+      const session = await call(core, 'chat.create', {});
+      const inChecks = new Promise<void>((resolve) => (entered = resolve));
+      const sent = callError(core, 'chat.send', { sessionId: session.id, text: 'Checked while the session went away.' });
+      await inChecks;
+      await call(core, call_, { sessionId: session.id });
+      release();
+      expect(await sent).toMatchObject({ code: 'not_found' });
+      expect(sessionRows(core, session.id)).toBe(expectRow);
+      expect(messageRows(core, session.id)).toBe(0);
+      expect(auditEvents(core).filter((e) => e.action === 'ai.prompt' && e.sessionId === session.id)).toEqual([]);
+    }
   });
 });
