@@ -71,9 +71,11 @@ export class InferenceService {
       intervalMs: options.retentionSweepMs,
       log: options.log,
     });
-    // With 0 days a session is deleted when it ends: chat.end returns once it is.
+    // With 0 days a session is deleted when it ends: chat.end returns once it is. The end itself
+    // stands if the purge fails (disk full): the ended session goes at the next sweep.
     const afterEnd = async (): Promise<void> => {
-      if (retentionDays() === 0) await this.retention.sweep('session_end');
+      if (retentionDays() !== 0) return;
+      await this.retention.sweep('session_end').catch((error: unknown) => options.log('deleting an ended session (retention 0) failed; the next sweep retries it', error));
     };
     this.chat = new ChatService(options.store, options.audit, options.policy, this.models, options.engine, options.events, options.now, afterEnd);
     // Every allowed model is checked in the background from the start: sign-in never waits for it.

@@ -3,6 +3,7 @@ import { sql as m0002 } from './0002-directory-accounts.js';
 import { sql as m0003 } from './0003-audit-signing-keys.js';
 import { sql as m0004 } from './0004-audit-batches.js';
 import { sql as m0005 } from './0005-model-hash-inode.js';
+import { sql as m0006 } from './0006-chat-message-replies.js';
 
 /** Numbered migrations, applied in order, each in its own transaction. Append only. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 3, name: 'audit signing keys', sql: m0003 },
   { version: 4, name: 'audit batches and delivery', sql: m0004 },
   { version: 5, name: 'model hash cache keyed on inode', sql: m0005 },
+  { version: 6, name: 'index of chat message replies', sql: m0006 },
 ];
