@@ -394,6 +394,12 @@ export const calls = {
     summary: 'A session with its messages.',
   },
   'chat.end': { input: z.object({ sessionId: Id }).strict(), output: ChatSessionSummary, access: CHAT_ROLES, summary: 'End a session; its model context is disposed.' },
+  'chat.delete': {
+    input: z.object({ sessionId: Id }).strict(),
+    output: z.object({ sessionId: Id, messages: z.number().int().nonnegative() }),
+    access: CHAT_ROLES,
+    summary: "Delete one of the user's own sessions and all its messages now (audited); an answer under way is stopped first.",
+  },
   'chat.send': {
     input: z.object({ sessionId: Id, text: z.string().trim().min(1, 'Type a prompt first.').max(PROMPT_MAX_CHARS_HARD) }).strict(),
     output: z.object({ promptId: Id, responseId: Id }),

@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'auth.account_create',
   'session.create',
   'session.end',
+  'session.delete',
+  'chat.purge',
   'ai.prompt',
   'ai.response',
   'ai.cancel',
@@ -43,6 +45,8 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'auth.account_create': 'Local account created',
   'session.create': 'Chat session started',
   'session.end': 'Chat session ended',
+  'session.delete': 'Chat session deleted by its user',
+  'chat.purge': 'Chats deleted by the retention policy',
   'ai.prompt': 'Prompt sent to the model',
   'ai.response': 'Model answer',
   'ai.cancel': 'Answer stopped',
@@ -65,7 +69,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
 export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
   { label: 'Sign-in and access', actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create'] },
-  { label: 'Chat and model', actions: ['session.create', 'session.end', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
+  { label: 'Chat and model', actions: ['session.create', 'session.end', 'session.delete', 'chat.purge', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
   { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
   { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination'] },
 ];

@@ -1,5 +1,6 @@
 // A clinician's day in one test: first run, test model, a streamed answer, a
-// stopped answer, coming back to a session, locking, and the audit check.
+// stopped answer, coming back to a session, locking, deleting a session, and
+// the audit check.
 import { mkdirSync } from 'node:fs';
 import { ACCOUNT, answers, createFirstAccount, expect, expectEvaluationBanner, generateTestModel, promptBox, test } from './fixtures.js';
 
@@ -8,7 +9,7 @@ const SHOTS = 'test-results/screenshots';
 // Long enough answers (about a token per millisecond on the test model) that Stop lands mid-way.
 test.use({ policyOverrides: { inference: { maxResponseTokens: 3000 } } });
 
-test('first run, streamed chat, stop, return to a session, lock and unlock, audit intact', async ({ app }) => {
+test('first run, streamed chat, stop, return to a session, lock and unlock, delete a session, audit intact', async ({ app }) => {
   const { page } = app;
   mkdirSync(SHOTS, { recursive: true });
 
@@ -116,6 +117,30 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, audi
   await page.getByRole('button', { name: 'Unlock' }).click();
   // Back where we were.
   await expect(page.getByRole('article', { name: 'Prompt' }).first()).toContainText(firstPrompt);
+
+  // --- Delete a session: asked first (Escape keeps it), then deleted from the keyboard. ---
+  const deleteButton = page.getByRole('button', { name: 'Delete session' });
+  await deleteButton.click();
+  const confirm = page.getByRole('alertdialog', { name: 'Delete this session?' });
+  await expect(confirm).toContainText('cannot be undone');
+  await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(confirm).toHaveCount(0);
+  await expect(sessions.getByRole('listitem')).toHaveCount(2);
+  await deleteButton.focus();
+  await page.keyboard.press('Enter');
+  await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(confirm.getByRole('button', { name: 'Delete for good' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(sessions.getByRole('listitem')).toHaveCount(1);
+  await expect(page.getByRole('heading', { name: 'No session open' })).toBeVisible();
+  // Its title (the first prompt) and its messages are gone from the screen, and after a reload.
+  await expect(page.getByText(firstPrompt)).toHaveCount(0);
+  await app.reload();
+  await expectEvaluationBanner(page);
+  await expect(sessions.getByRole('listitem')).toHaveCount(1);
+  await expect(page.getByText(firstPrompt)).toHaveCount(0);
 
   // --- Audit. ---
   await page.getByRole('button', { name: 'Audit' }).click();

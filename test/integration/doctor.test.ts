@@ -469,6 +469,45 @@ describe('enclave doctor: database and audit chain', () => {
     expect(wrong.database).toMatchObject({ status: 'fail', detail: expect.stringMatching(/cannot be opened with this key/) });
   });
 
+  it('reports the chat retention schedule, how many sessions are past it, and when the app last swept', async () => {
+    const data = join(dir.path, 'retention-data');
+    const day = 86_400_000;
+    const started = Date.now();
+    // The app last ran (and swept) 40 days ago, by its clock.
+    const core = await createHeadlessCore({ dataDir: data, policy: { path: EVALUATION_POLICY }, now: () => started - 40 * day, log: () => undefined });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const { id: userId } = core.store.db.prepare('SELECT id FROM accounts').get() as { id: string };
+    const addSession = (id: string, lastActivity: number, messages: number) => {
+      core.store.db.prepare("INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, 'Chat', 'general', ?, ?, NULL)").run(id, userId, lastActivity, lastActivity);
+      for (let i = 0; i < messages; i += 1) {
+        core.store.db.prepare("INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, 'user', 'text', 'complete', NULL, NULL, ?)").run(`${id}-${i}`, id, lastActivity);
+      }
+    };
+    addSession('0190aaaa-0000-7000-8000-0000000000a1', started - 31 * day, 2);
+    addSession('0190aaaa-0000-7000-8000-0000000000a2', started - 29 * day, 1);
+    await core.close();
+    const policy = JSON.parse(readFileSync(EVALUATION_POLICY, 'utf8')) as { storage: { chatRetentionDays: number } };
+    expect(policy.storage.chatRetentionDays).toBe(30);
+
+    const due = (await doctorJson(policy, ['--data-dir', data])).byName('retention');
+    expect(due.status).toBe('warn');
+    expect(due.detail).toMatch(/^storage\.chatRetentionDays 30: a chat is deleted 30 days after its last message or its end, whichever is later; the app sweeps at start and every 15 minutes\. 1 session \(2 messages\) is past it and goes at the next sweep; last sweep (\S+) \(0 sessions purged\)\. Start Enclave/);
+    expect(Date.parse(/last sweep (\S+)/.exec(due.detail)![1]!)).toBeLessThan(started - 39 * day);
+
+    // The app starts: its sweep takes the old session, and the doctor says so.
+    const app = await createHeadlessCore({ dataDir: data, policy: { path: EVALUATION_POLICY }, log: () => undefined });
+    await app.close();
+    const swept = (await doctorJson(policy, ['--data-dir', data])).byName('retention');
+    expect(swept.status).toBe('ok');
+    expect(swept.detail).toMatch(/\. no session is past it now; last sweep (\S+) \(1 session purged\)$/);
+    expect(Date.parse(/last sweep (\S+)/.exec(swept.detail)![1]!)).toBeGreaterThanOrEqual(started);
+
+    // Without the database open, the schedule alone; with retention 0, ended and open sessions are what goes.
+    const zero = { ...policy, storage: { ...policy.storage, chatRetentionDays: 0 } };
+    expect((await doctorJson(zero)).byName('retention')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^storage\.chatRetentionDays 0: a chat is deleted when its session ends; .*Sessions not counted: the database was not opened/) });
+    expect((await doctorJson(zero, ['--data-dir', data])).byName('retention').detail).toContain('1 session (1 message) is ended or left open and goes at the next sweep');
+  });
+
   it('skips without --data-dir, without a database, and when the key is wrapped by the OS key store', async () => {
     const none = await doctorJson(managedPolicy());
     expect(none.byName('database')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/^no --data-dir given; .*Enclave.data: pass --data-dir/) });

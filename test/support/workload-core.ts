@@ -24,10 +24,11 @@ export const WORKLOADS: WorkloadInput[] = [
 export function policyDocument(
   model: { path: string; sha256: string },
   roles: Role[],
-  options: { workloads?: WorkloadInput[]; model?: Partial<ModelInput>; models?: ModelInput[]; inference?: Partial<Inference> } = {},
+  options: { workloads?: WorkloadInput[]; model?: Partial<ModelInput>; models?: ModelInput[]; inference?: Partial<Inference>; storage?: Partial<Policy['storage']> } = {},
 ) {
-  const document = structuredClone(evaluationPolicy) as unknown as Record<string, unknown> & { inference: Record<string, unknown> };
+  const document = structuredClone(evaluationPolicy) as unknown as Record<string, unknown> & { inference: Record<string, unknown>; storage: Record<string, unknown> };
   document.roles = { evaluationAccount: roles };
+  document.storage = { ...document.storage, ...options.storage };
   document.inference = {
     ...document.inference,
     ...options.inference,
@@ -42,7 +43,7 @@ export async function startWithPolicy(
   cleanups: (() => unknown)[],
   model: { path: string; sha256: string },
   roles: Role[],
-  options: Parameters<typeof policyDocument>[2] & { dataDir?: string; engine?: InferenceEngine } = {},
+  options: Parameters<typeof policyDocument>[2] & { dataDir?: string; engine?: InferenceEngine; now?: () => number; retentionSweepMs?: number } = {},
 ): Promise<HeadlessCore> {
   let dataDir = options.dataDir;
   if (!dataDir) {
@@ -55,6 +56,8 @@ export async function startWithPolicy(
     policy: policyFromDocument(policyDocument(model, roles, options), 'test policy'),
     log: () => undefined,
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.retentionSweepMs ? { retentionSweepMs: options.retentionSweepMs } : {}),
   });
   cleanups.push(() => core.close());
   if ((await call(core, 'app.status', {})).needsFirstAccount) await call(core, 'auth.createFirstAccount', EVAL_USER);

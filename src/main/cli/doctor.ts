@@ -1,5 +1,6 @@
 // `enclave doctor`: the one command an IT admin runs on a workstation. It
-// checks, in order: the policy; the database and its audit chain; the models
+// checks, in order: the policy; the database and its audit chain; chat
+// retention (its schedule, sessions past it, the last sweep); the models
 // and their hashes; the llama.cpp GPU backend; the directory servers; the SIEM
 // destinations; the smart-card middleware. One line per check (OK, WARN, FAIL,
 // SKIP and why), or JSON. Exit 0 when nothing blocks use, 1 when a check
@@ -8,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import type { EffectivePolicy } from '../policy/index.js';
 import { fail, messageOf, skip, type CheckResult, type CheckStatus } from './doctor/check.js';
-import { checkDatabase } from './doctor/database.js';
+import { checkStorage } from './doctor/database.js';
 import { checkDirectory } from './doctor/directory.js';
 import { checkGpu } from './doctor/gpu.js';
 import { checkModels } from './doctor/models.js';
@@ -53,7 +54,7 @@ export async function diagnose(options: DoctorOptions = {}): Promise<CheckResult
     policy ? guarded('directory', () => checkDirectory(policy)) : notChecked('directory'),
     policy ? guarded('siem', () => checkSiem(policy)) : notChecked('siem'),
   ]);
-  const database = await guarded('database', () => [checkDatabase(options.dataDir, policy, options.databaseKey)]);
+  const database = await guarded('database', () => checkStorage(options.dataDir, policy, options.databaseKey));
   const models = policy ? await guarded('models', () => checkModels(policy)) : notChecked('models');
   const gpu = await guarded('gpu', async () => [await checkGpu(policy)]);
   const smartCard = policy ? await guarded('smart card', () => checkSmartCard(policy)) : notChecked('smart card');

@@ -39,6 +39,8 @@ export interface CoreOptions {
   /** Where the compliance screen's exports go; default: exports/ in the data folder. */
   exportDir?: string;
   siemBackoff?: BackoffOptions;
+  /** How often chat retention sweeps (tests shorten it); default every 15 minutes. */
+  retentionSweepMs?: number;
 }
 
 export interface Core {
@@ -138,6 +140,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const currentPolicy = () => policy.require();
   // Built once a valid policy exists: at start, or when IT fixes a broken one.
   const buildServices = () => {
+  let identity: IdentityService | undefined;
   const inference = new InferenceService({
     store,
     audit,
@@ -157,13 +160,22 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       modelChanged: (payload) => emit('model.changed', payload),
     },
     log,
+    presentUserIds: () => {
+      const state = identity?.state;
+      return state && state.state !== 'signed-out' ? [state.user.id] : [];
+    },
+    retentionSweepMs: options.retentionSweepMs,
   });
-  const identity = new IdentityService({
+  identity = new IdentityService({
     store,
     audit,
     policy: currentPolicy,
     now,
-    onChange: (state: SessionState) => emit('session.changed', state),
+    onChange: (state: SessionState) => {
+      emit('session.changed', state);
+      // Retention 0 keeps a user's open sessions only while they are signed in.
+      if (state.state === 'signed-out') inference.signedOut();
+    },
     beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
   });
   return { inference, identity };
@@ -233,6 +245,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.create': (input, { user }) => inferenceOf().chat.create(requireUser(user), input),
     'chat.open': (input, { user }) => inferenceOf().chat.open(requireUser(user), input.sessionId),
     'chat.end': (input, { user }) => inferenceOf().chat.end(requireUser(user), input.sessionId),
+    'chat.delete': (input, { user }) => inferenceOf().chat.delete(requireUser(user), input.sessionId),
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
     'audit.verify': (_input, { user }) => {

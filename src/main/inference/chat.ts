@@ -10,6 +10,7 @@ import type { Policy, WorkloadEntry } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ChatTurn, EngineModel, InferenceEngine } from './engine-types.js';
 import { mayUseWorkload, type AllowedModel, type ModelRegistry } from './models.js';
+import { checkpointWal, countSessionMessages, deleteSessions } from './retention.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
@@ -79,6 +80,7 @@ export class ChatService {
   /** What the loaded model was loaded with: a policy change to any of it reloads the model. */
   #loadedKey: string | null = null;
   #loadingState: EventPayload<'model.loading'> | null = null;
+  #closed = false;
 
   constructor(
     private readonly store: Store,
@@ -88,7 +90,19 @@ export class ChatService {
     private readonly engine: InferenceEngine,
     private readonly events: ChatEvents,
     private readonly now: () => number,
+    /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
+    private readonly afterEnd: (sessionId: string) => Promise<unknown> = () => Promise.resolve(),
   ) {}
+
+  /** Sessions with an answer waiting or being written: retention never purges them. */
+  busySessionIds(): string[] {
+    return [...this.#jobs.keys()];
+  }
+
+  /** Retention purged these sessions: whatever context the engine still holds for them goes too. */
+  async forget(sessionIds: readonly string[]): Promise<void> {
+    await Promise.all(sessionIds.map((id) => this.engine.disposeChat(id)));
+  }
 
   /** Only the workloads the user's roles allow are listed. */
   status(user: User): InferenceStatus {
@@ -147,16 +161,46 @@ export class ChatService {
   }
 
   async end(user: User, sessionId: string): Promise<ChatSessionSummary> {
+    this.#ownSession(user, sessionId);
+    await this.#quiesce(sessionId, 'session_end');
+    // Read again after the awaits: retention may have purged it meanwhile.
     const session = this.#ownSession(user, sessionId);
-    await this.#stop(sessionId, 'session_end');
-    await this.engine.disposeChat(sessionId);
     if (session.ended_at !== null) return toSummary(session);
     const time = this.now();
     this.audit.run(
       (db) => db.prepare('UPDATE chat_sessions SET ended_at = ?, updated_at = ? WHERE id = ?').run(time, time, sessionId),
       () => ({ action: 'session.end', outcome: 'success', user: auditUser(user), sessionId }),
     );
+    await this.afterEnd(sessionId);
     return toSummary({ ...session, ended_at: time, updated_at: time });
+  }
+
+  /**
+   * The user deletes their own session: its answer is stopped, its context
+   * disposed, and the session and every message deleted in one audited
+   * transaction; then the WAL is checkpointed so the text leaves it too.
+   */
+  async delete(user: User, sessionId: string): Promise<{ sessionId: string; messages: number }> {
+    try {
+      this.#ownSession(user, sessionId);
+    } catch (error) {
+      // Someone else's session, or none: refused, nothing deleted, and the attempt is on record.
+      this.audit.record({ action: 'session.delete', outcome: 'failure', reason: 'not_found', user: auditUser(user), sessionId });
+      throw error;
+    }
+    await this.#quiesce(sessionId, 'session_delete');
+    // After the awaits: retention may have purged it, or the core may be closing.
+    this.#ownSession(user, sessionId);
+    const messages = this.audit.run(
+      (db) => {
+        const count = countSessionMessages(db, sessionId);
+        deleteSessions(db, [sessionId]);
+        return count;
+      },
+      (count) => ({ action: 'session.delete', outcome: 'success', user: auditUser(user), sessionId, detail: { messages: count } }),
+    );
+    checkpointWal(this.store.db);
+    return { sessionId, messages };
   }
 
   async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
@@ -188,6 +232,8 @@ export class ChatService {
 
     // Asked again: a second send to this session may have been queued while this one awaited the checks above.
     this.#assertNoAnswerUnderWay(session.id);
+    // And the session may have been ended, deleted or purged by retention meanwhile.
+    if (this.#ownSession(user, session.id).ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
     const history = this.#history(session.id);
     const time = this.now();
     const promptId = uuidv7({ msecs: time });
@@ -239,8 +285,18 @@ export class ChatService {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.dropAllContexts('shutdown');
     await this.engine.unload();
+  }
+
+  /** Stops the session's answer and disposes its context, until no answer is under way after the awaits (a prompt sent meanwhile is stopped too). */
+  async #quiesce(sessionId: string, reason: string): Promise<void> {
+    do {
+      await this.#stop(sessionId, reason);
+      await this.engine.disposeChat(sessionId);
+      if (this.#closed) throw new EnclaveError('busy', 'Enclave is shutting down; nothing was changed.');
+    } while (this.#jobs.has(sessionId));
   }
 
   #assertNoAnswerUnderWay(sessionId: string): void {

@@ -8,8 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { verifyAuditChain } from '../../audit/index.js';
 import { KEY_FILE, readKeyFile } from '../../keys/index.js';
 import type { Policy } from '../../policy/index.js';
-import { DATABASE_FILE, openStore } from '../../store/index.js';
+import { DATABASE_FILE, openStore, type Db } from '../../store/index.js';
 import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
+import { checkRetention } from './retention.js';
 
 /** electron/key-protector.ts WRAPPED_KEY_FILE, kept in the app's userData folder (the data folder's parent). */
 const WRAPPED_KEY_FILE = 'database-key.wrapped';
@@ -21,12 +22,25 @@ export function defaultDataDir(platform: NodeJS.Platform = process.platform, env
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'Enclave', 'data');
 }
 
+/** The database check, then the chat retention check, which counts expired sessions when the database opened. */
+export function checkStorage(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer): CheckResult[] {
+  let retention: CheckResult | null = null;
+  const database = checkDatabase(dataDir, policy, databaseKey, (db) => {
+    try {
+      retention = checkRetention(policy, db, '');
+    } catch (error) {
+      retention = fail('retention', `chat sessions could not be counted: ${messageOf(error)}`);
+    }
+  });
+  return [database, retention ?? checkRetention(policy, null, `the database was not opened (see the database check)`)];
+}
+
 /**
  * `databaseKey` is the unwrapped production key, which only the installed app
  * can supply (`Enclave doctor` runs in Electron's main process); the command
  * line under plain Node falls back to an evaluation key file.
  */
-export function checkDatabase(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer): CheckResult {
+export function checkDatabase(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer, whileOpen?: (db: Db) => void): CheckResult {
   const name = 'database';
   if (!dataDir) {
     return skip(name, `no --data-dir given; for this user the app keeps its data in ${defaultDataDir()}: pass --data-dir <dir> to check the database and its audit chain`);
@@ -36,7 +50,7 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
   if (!existsSync(databasePath)) {
     return skip(name, existsSync(dataDir) ? `no database yet (${databasePath}); the app creates it at first start` : `no database yet: ${dataDir} does not exist`);
   }
-  if (databaseKey) return verifyWith(databasePath, databaseKey, 'the key from the OS key store');
+  if (databaseKey) return verifyWith(databasePath, databaseKey, 'the key from the OS key store', whileOpen);
   if (!existsSync(keyPath)) {
     const wrapped = join(dirname(resolve(dataDir)), WRAPPED_KEY_FILE);
     return skip(
@@ -58,13 +72,13 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
     return fail(name, messageOf(error));
   }
   try {
-    return verifyWith(databasePath, key, `the key file (${keyPath})`);
+    return verifyWith(databasePath, key, `the key file (${keyPath})`, whileOpen);
   } finally {
     key.fill(0);
   }
 }
 
-function verifyWith(databasePath: string, key: Buffer, keyName: string): CheckResult {
+function verifyWith(databasePath: string, key: Buffer, keyName: string, whileOpen?: (db: Db) => void): CheckResult {
   const name = 'database';
   let store;
   try {
@@ -73,6 +87,7 @@ function verifyWith(databasePath: string, key: Buffer, keyName: string): CheckRe
     return fail(name, messageOf(error));
   }
   try {
+    whileOpen?.(store.db);
     const report = verifyAuditChain(store.db);
     if (report.ok) {
       return ok(name, `${databasePath} opens with ${keyName}; audit chain intact: ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'}, head ${report.headSequence}`);

@@ -71,6 +71,9 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
   const [chatError, setChatError] = useState<{ sessionId: string; error: ErrorInfo } | null>(null);
   const [draft, setDraft] = useState('');
   const [creating, setCreating] = useState(false);
+  // The session whose deletion is being confirmed, and whether the core is deleting it.
+  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState(false);
   const [chosenWorkloadId, setChosenWorkloadId] = useState<string | null>(null);
   // The user's choice while policy still offers it; otherwise their default, skipping workloads whose model was refused.
   const workload =
@@ -98,15 +101,16 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
     [onSessionError],
   );
 
-  const refreshList = useCallback(async () => {
+  const refreshList = useCallback(async (): Promise<ChatSessionSummary[] | null> => {
     const result = await call('chat.list', {});
     if (result.ok) {
       setSessions(result.output);
       setListError(null);
-    } else {
-      setListError(result.error);
-      reportError(result.error);
+      return result.output;
     }
+    setListError(result.error);
+    reportError(result.error);
+    return null;
   }, [reportError]);
 
   const finish = useCallback(
@@ -299,6 +303,28 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
       return;
     }
     setConversation((c) => (c && c.session.id === result.output.id ? { ...c, session: result.output } : c));
+    const list = await refreshList();
+    // Under a retention of 0 days the core deleted it as it ended: nothing of it stays on screen.
+    if (list && !list.some((s) => s.id === session.id)) {
+      setConversation((c) => (c && c.session.id === session.id ? null : c));
+      if (selectedId === session.id) onSelect(null);
+    }
+  }
+
+  async function deleteSession(sessionId: string) {
+    setDeleting(true);
+    const result = await call('chat.delete', { sessionId });
+    setDeleting(false);
+    setConfirmingDelete(null);
+    if (!result.ok) {
+      setChatError({ sessionId, error: result.error });
+      reportError(result.error);
+      return;
+    }
+    // The core stopped any answer under way; nothing of the session stays on screen.
+    setGen(sessionId, null);
+    setConversation((c) => (c && c.session.id === sessionId ? null : c));
+    if (selectedId === sessionId) onSelect(null);
     void refreshList();
   }
 
@@ -383,12 +409,20 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
                   {current.endedAt !== null ? ` · Ended ${fullTime(current.endedAt)}` : ''}
                 </p>
               </div>
-              {current.endedAt === null ? (
-                <button type="button" className="btn btn-ghost btn-small" onClick={() => void endSession()} disabled={generatingHere}>
-                  End session
+              <div className="chat-header-actions">
+                {current.endedAt === null ? (
+                  <button type="button" className="btn btn-ghost btn-small" onClick={() => void endSession()} disabled={generatingHere}>
+                    End session
+                  </button>
+                ) : null}
+                <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirmingDelete(current.id)} disabled={deleting || confirmingDelete === current.id}>
+                  Delete session
                 </button>
-              ) : null}
+              </div>
             </div>
+            {confirmingDelete === current.id ? (
+              <DeleteConfirmation busy={deleting} onConfirm={() => void deleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} />
+            ) : null}
             {sessionModel?.isTestModel ? (
               <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
                 <strong>Test model:</strong> random weights — the answers below are noise, not language or clinical information.
@@ -470,6 +504,32 @@ function SessionAnswerTag({ generation, queue }: { generation: Generation | unde
  * cannot be picked and says why; one whose file is still being checked can
  * (its first answer waits for the check).
  */
+/** Asks before a session is deleted for good; focus starts on Cancel, and Escape cancels. */
+function DeleteConfirmation({ busy, onConfirm, onCancel }: { busy: boolean; onConfirm(): void; onCancel(): void }) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const textId = useId();
+  useEffect(() => cancelRef.current?.focus(), []);
+  return (
+    <div
+      className="note note-warning delete-confirm"
+      role="alertdialog"
+      aria-label="Delete this session?"
+      aria-describedby={textId}
+      onKeyDown={(event) => {
+        if (event.key === 'Escape' && !busy) onCancel();
+      }}
+    >
+      <p id={textId}>Delete this session and all its messages from this workstation? This cannot be undone.</p>
+      <button type="button" className="btn btn-danger btn-small" onClick={onConfirm} disabled={busy}>
+        {busy ? 'Deleting…' : 'Delete for good'}
+      </button>
+      <button type="button" className="btn btn-ghost btn-small" onClick={onCancel} disabled={busy} ref={cancelRef}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 function WorkloadPicker({
   workloads,
   models,
