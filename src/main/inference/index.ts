@@ -5,7 +5,7 @@ import type { EventPayload, ModelSummary, User } from '../../shared/api.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import { ChatService, type ChatEvents } from './chat.js';
+import { ChatService, type ChatEvents, type SessionGate } from './chat.js';
 import type { InferenceEngine } from './engine-types.js';
 import { writeTestModel } from './gguf/test-model.js';
 import { ModelRegistry, toModelSummary } from './models.js';
@@ -15,7 +15,7 @@ export { inspectGguf, type GgufReport } from './gguf/inspect.js';
 export { writeTestModel, TEST_MODEL_SHAPES } from './gguf/test-model.js';
 export { sha256File, hashModelFileCached } from './model-file.js';
 export type { InferenceEngine, EngineDevice, GenerateRequest, GenerateResult, GpuSetting } from './engine-types.js';
-export type { ChatEvents } from './chat.js';
+export { SessionChangedError, type ChatEvents, type SessionGate } from './chat.js';
 
 export interface InferenceServiceOptions {
   store: Store;
@@ -27,6 +27,8 @@ export interface InferenceServiceOptions {
   events: ChatEvents & { modelChanged(payload: EventPayload<'model.changed'>): void };
   now: () => number;
   log: (message: string, error?: unknown) => void;
+  /** Which signed-in session is the active one: chat work started in one that was locked or ended since is refused. */
+  session: SessionGate;
 }
 
 export class InferenceService {
@@ -43,7 +45,7 @@ export class InferenceService {
       },
       log: options.log,
     });
-    this.chat = new ChatService(options.store, options.audit, options.policy, this.models, options.engine, options.events, options.now);
+    this.chat = new ChatService(options.store, options.audit, options.policy, this.models, options.engine, options.events, options.now, options.session);
     // Every allowed model is checked in the background from the start: sign-in never waits for it.
     this.models.refresh();
   }
