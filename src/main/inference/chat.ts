@@ -486,7 +486,8 @@ export class ChatService {
         // llama.cpp could not load a file that passed its checks: refused like one that failed them.
         this.models.rejectUnloadable(user, model, message);
       }
-      loading('failed', null, message);
+      // Stopped by a lock or sign-out: the load did not fail, and the locked screen is told nothing of why.
+      loading('failed', null, error instanceof SessionChangedError ? null : message);
       throw error;
     }
   }
