@@ -174,16 +174,19 @@ describe('chat on the local model', () => {
     const core = await start({ policy: policyWith((p) => void (p.inference.maxResponseTokens = 3000)) });
     const session = await signedInWithModel(core);
     const firstToken = nextEvent(core, 'chat.token');
-    const done = nextEvent(core, 'chat.done');
     await call(core, 'chat.send', { sessionId: session.id, text: 'First question' });
     await firstToken;
+    const afterLock: string[] = [];
+    cleanups.push(core.onEvent(({ event }) => void afterLock.push(event)));
     await call(core, 'auth.lock', {});
-    expect((await done).status).toBe('cancelled');
+    // The locked screen hears of the lock, not of the stopped answer: that is read from the store after unlocking.
+    expect(afterLock.filter((event) => event.startsWith('chat.') || event === 'session.changed')).toEqual(['session.changed']);
     expect(auditActions(core).slice(-2)).toEqual([
       { action: 'ai.cancel', outcome: 'success', reason: 'user' },
       { action: 'auth.lock', outcome: 'success', reason: 'user' },
     ]);
     await call(core, 'auth.unlock', { password: EVAL_USER.password });
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages.map((m) => m.status)).toEqual(['complete', 'cancelled']);
     const again = nextEvent(core, 'chat.done');
     await call(core, 'chat.send', { sessionId: session.id, text: 'Second question' });
     expect((await again).status).toBe('complete');

@@ -66,8 +66,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const emit = <E extends EventName>(event: E, payload: EventPayload<E>): void => {
     for (const listener of listeners) listener({ event, payload });
   };
+  // Chat events carry a signed-in session's data: they go out only while that
+  // session (by its epoch) is the active one, never to a locked screen or to
+  // the next person's. Checked as each leaves, so text held for a frame across a lock is dropped too.
+  const chatAudience = (epoch: number | undefined): boolean => epoch !== undefined && services?.identity.staleness(epoch) === null;
   // Answer text goes out once per frame, not once per token: every event crosses two IPC hops to the renderer.
-  const tokenStream = new TokenBatcher((payload) => emit('chat.token', payload), { onError: (error) => log('sending answer text failed', error) });
+  const tokenStream = new TokenBatcher<number>(
+    (payload, epoch) => {
+      if (chatAudience(epoch)) emit('chat.token', payload);
+    },
+    { onError: (error) => log('sending answer text failed', error) },
+  );
 
   let hostId = store.getMeta('host.id');
   if (!hostId) {
@@ -136,6 +145,14 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   sealer.start();
   await outbox.reconcile();
 
+  const checkpointAfterLock = (): void => {
+    try {
+      if (!store.checkpoint()) log('the WAL checkpoint after a lock was held back by a reader; it runs at the next lock or close');
+    } catch (error) {
+      log('the WAL checkpoint after a lock failed', error);
+    }
+  };
+
   const engine = options.engine ?? createLlamaEngine();
   const currentPolicy = () => policy.require();
   // Built once a valid policy exists: at start, or when IT fixes a broken one.
@@ -149,14 +166,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     dataDir: options.dataDir,
     now,
     events: {
-      token: (payload) => tokenStream.push(payload),
+      token: (payload, epoch) => tokenStream.push(payload, epoch),
       // The answer's last text is sent before its chat.done, never after.
-      done: (payload) => {
+      done: (payload, epoch) => {
         tokenStream.end(payload);
-        emit('chat.done', payload);
+        if (chatAudience(epoch)) emit('chat.done', payload);
       },
       modelLoading: (payload) => emit('model.loading', payload),
-      queue: (payload) => emit('chat.queue', payload),
+      // Lists only the active session's answers (ChatService filters by epoch); nothing while none is active.
+      queue: (payload) => {
+        if (services && chatAudience(services.identity.epoch)) emit('chat.queue', payload);
+      },
       modelChanged: (payload) => emit('model.changed', payload),
     },
     log,
@@ -165,6 +185,13 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       return state && state.state !== 'signed-out' ? [state.user.id] : [];
     },
     retentionSweepMs: options.retentionSweepMs,
+    // The identity service below answers; it exists before any call can reach the chat service.
+    session: {
+      get epoch(): number {
+        return identity!.epoch;
+      },
+      staleness: (epoch: number): 'locked' | 'signed_out' | null => identity!.staleness(epoch),
+    },
   });
   identity = new IdentityService({
     store,
@@ -172,6 +199,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     policy: currentPolicy,
     now,
     onChange: (state: SessionState) => {
+      // Locked or signed out, with the contexts dropped and the lock audited: the WAL's pages of the session's chats go into the database and the log is emptied.
+      if (state.state !== 'active') checkpointAfterLock();
       emit('session.changed', state);
       // Retention 0 keeps a user's open sessions only while they are signed in.
       if (state.state === 'signed-out') inference.signedOut();

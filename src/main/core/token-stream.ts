@@ -26,7 +26,9 @@ export interface TokenBatcherStats {
   messagesSent: number;
 }
 
-interface Stream {
+interface Stream<Owner> {
+  /** Whose answer it is, as given with its first text: handed to send with every frame, so the sender can still drop a frame held past a lock. */
+  owner: Owner | undefined;
   sessionId: string;
   responseId: string;
   pending: string;
@@ -36,20 +38,20 @@ interface Stream {
 
 export const FRAME_INTERVAL_MS = 16;
 
-export class TokenBatcher {
-  readonly #send: (payload: TokenPayload) => void;
+export class TokenBatcher<Owner = undefined> {
+  readonly #send: (payload: TokenPayload, owner: Owner | undefined) => void;
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #setTimer: (callback: () => void, ms: number) => unknown;
   readonly #clearTimer: (timer: unknown) => void;
   readonly #onError: (error: unknown) => void;
   /** One per answer still being written, keyed by session and response, in the order they began. */
-  readonly #streams = new Map<string, Stream>();
+  readonly #streams = new Map<string, Stream<Owner>>();
   #chunksIn = 0;
   #messagesSent = 0;
   #closed = false;
 
-  constructor(send: (payload: TokenPayload) => void, options: TokenBatcherOptions = {}) {
+  constructor(send: (payload: TokenPayload, owner: Owner | undefined) => void, options: TokenBatcherOptions = {}) {
     this.#send = send;
     this.#intervalMs = options.intervalMs ?? FRAME_INTERVAL_MS;
     this.#now = options.now ?? (() => performance.now());
@@ -64,17 +66,17 @@ export class TokenBatcher {
   }
 
   /** A chunk of an answer's text: sent now if the answer sent nothing for a frame, else joined to the next frame's event. */
-  push(payload: TokenPayload): void {
+  push(payload: TokenPayload, owner?: Owner): void {
     this.#chunksIn++;
     if (payload.text === '') return;
     if (this.#closed) {
-      this.#emit(payload);
+      this.#emit(payload, owner);
       return;
     }
     const key = keyOf(payload.sessionId, payload.responseId);
     let stream = this.#streams.get(key);
     if (!stream) {
-      stream = { sessionId: payload.sessionId, responseId: payload.responseId, pending: '', lastSentAt: -Infinity, timer: null };
+      stream = { owner, sessionId: payload.sessionId, responseId: payload.responseId, pending: '', lastSentAt: -Infinity, timer: null };
       this.#streams.set(key, stream);
     }
     stream.pending += payload.text;
@@ -116,24 +118,24 @@ export class TokenBatcher {
     }
   }
 
-  #cancelTimer(stream: Stream): void {
+  #cancelTimer(stream: Stream<Owner>): void {
     if (stream.timer === null) return;
     this.#clearTimer(stream.timer);
     stream.timer = null;
   }
 
-  #flush(stream: Stream): void {
+  #flush(stream: Stream<Owner>): void {
     if (stream.pending === '') return;
     const text = stream.pending;
     // Cleared before sending, so a listener that throws cannot make the text go out twice.
     stream.pending = '';
     stream.lastSentAt = this.#now();
-    this.#emit({ sessionId: stream.sessionId, responseId: stream.responseId, text });
+    this.#emit({ sessionId: stream.sessionId, responseId: stream.responseId, text }, stream.owner);
   }
 
-  #emit(payload: TokenPayload): void {
+  #emit(payload: TokenPayload, owner: Owner | undefined): void {
     this.#messagesSent++;
-    this.#send(payload);
+    this.#send(payload, owner);
   }
 }
 

@@ -53,6 +53,17 @@ export class IdentityService {
   readonly #directory: DirectoryClient;
   readonly #cards: SmartCardService;
   #cardWatch: NodeJS.Timeout | null = null;
+  /**
+   * Which signed-in session work belongs to. Bumped when a lock or sign-out
+   * begins (so a change of user too) and when a session begins or resumes:
+   * work that spans an await takes it at its start and is refused once it
+   * changed. Unlocking gives a new epoch, so it revives nothing stale.
+   */
+  #epoch = 0;
+  /** Locks and sign-outs under way: while one is, no work may start, though the state still reads active. */
+  #ending = 0;
+  /** How recent epochs ended, to tell stale work why it was refused. */
+  readonly #endedAs = new Map<number, 'locked' | 'signed_out'>();
 
   constructor(options: IdentityOptions) {
     this.#o = options;
@@ -74,6 +85,32 @@ export class IdentityService {
       return { state: 'signed-out' };
     }
     return state;
+  }
+
+  /** The epoch now: work takes it at its start, and staleness() says whether it may still go on. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Why work started under `epoch` may not go on: its session was locked, or
+   * it ended (signed out, or another person's began); null while it is the
+   * active one and no lock or sign-out is under way.
+   */
+  staleness(epoch: number): 'locked' | 'signed_out' | null {
+    if (epoch === this.#epoch && this.#ending === 0 && this.state.state === 'active') return null;
+    return this.#endedAs.get(epoch) ?? 'signed_out';
+  }
+
+  /** A lock or sign-out begins: everything started in the session so far is stale from this moment, before any await. */
+  #beginEnding(as: 'locked' | 'signed_out'): void {
+    this.#ending++;
+    if (!this.#endedAs.has(this.#epoch)) this.#endedAs.set(this.#epoch, as);
+    this.#epoch++;
+    // The epoch of the lock (or sign-out) itself: no work starts in it.
+    this.#endedAs.set(this.#epoch, as);
+    // Only a few epochs can have work still unwinding; the rest read as signed out.
+    for (const old of this.#endedAs.keys()) if (this.#endedAs.size > 16) this.#endedAs.delete(old);
   }
 
   needsFirstAccount(): boolean {
@@ -352,6 +389,7 @@ export class IdentityService {
     }
     this.#failures.delete(key);
     this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user) });
+    this.#epoch++;
     this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
@@ -361,7 +399,12 @@ export class IdentityService {
   async lock(reason: string): Promise<SessionState> {
     const state = this.#state;
     if (state.state !== 'active') return state;
-    await this.#o.beforeLockOrSignOut(reason);
+    this.#beginEnding('locked');
+    try {
+      await this.#o.beforeLockOrSignOut(reason);
+    } finally {
+      this.#ending--;
+    }
     this.#o.audit.record({ action: 'auth.lock', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#clearIdleTimer();
@@ -372,7 +415,12 @@ export class IdentityService {
   async signOut(reason = 'user'): Promise<SessionState> {
     const state = this.#state;
     if (state.state === 'signed-out') return state;
-    await this.#o.beforeLockOrSignOut(reason);
+    this.#beginEnding('signed_out');
+    try {
+      await this.#o.beforeLockOrSignOut(reason);
+    } finally {
+      this.#ending--;
+    }
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
     this.#passwordHash = null;
@@ -401,6 +449,7 @@ export class IdentityService {
       if (previous.user.id === user.id && !breakGlass) {
         // The same person, signing in at the lock screen: that is an unlock.
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
+        this.#epoch++;
         this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt };
         this.#passwordHash = passwordHash;
         this.#armIdleTimer();
@@ -416,6 +465,7 @@ export class IdentityService {
       this.#breakGlassTimer = setTimeout(() => void this.signOut('break_glass_expired').catch(() => undefined), Math.max(0, breakGlass.expiresAt - this.#o.now()));
       this.#breakGlassTimer.unref();
     }
+    this.#epoch++;
     this.#state = { state: 'active', user, signedInAt: this.#o.now(), ...(breakGlass ? { breakGlass } : {}) };
     this.#passwordHash = passwordHash;
     this.#armIdleTimer();

@@ -32,11 +32,43 @@ interface MessageRow {
   created_at: number;
 }
 
+/**
+ * Chat events carry one signed-in session's data: each goes with the epoch of
+ * the session it belongs to, so that nothing of it reaches a screen that is
+ * locked or shows someone else (the core drops it there).
+ */
 export interface ChatEvents {
-  token(payload: EventPayload<'chat.token'>): void;
-  done(payload: EventPayload<'chat.done'>): void;
+  token(payload: EventPayload<'chat.token'>, epoch: number): void;
+  done(payload: EventPayload<'chat.done'>, epoch: number): void;
   modelLoading(payload: EventPayload<'model.loading'>): void;
   queue(payload: EventPayload<'chat.queue'>): void;
+}
+
+/**
+ * Which signed-in session is the active one (the identity service answers).
+ * A call takes its user's epoch at entry; every await may end with the
+ * session locked, signed out or replaced by someone else's, so the epoch is
+ * checked again after each (see ChatService.#stillCurrent).
+ */
+export interface SessionGate {
+  /** The epoch now, taken by a call at its start. */
+  readonly epoch: number;
+  /** Why work started under `epoch` may not go on, or null while its session is still the active one. */
+  staleness(epoch: number): 'locked' | 'signed_out' | null;
+}
+
+/** Work refused because the session it was started in was locked or ended before it could finish. */
+export class SessionChangedError extends EnclaveError {
+  readonly reason: 'locked' | 'signed_out';
+  constructor(reason: 'locked' | 'signed_out') {
+    super(
+      reason === 'locked' ? 'locked' : 'not_signed_in',
+      reason === 'locked'
+        ? 'Enclave was locked before this could be done, so nothing was sent or stored. Unlock and try again.'
+        : 'The session ended before this could be done, so nothing was sent or stored. Sign in and try again.',
+    );
+    this.reason = reason;
+  }
 }
 
 interface Turn {
@@ -53,6 +85,8 @@ interface Turn {
 /** One answer to write: waiting its turn for the model, then running. */
 interface Job {
   user: User;
+  /** The signed-in session it was sent in: once that is locked or ended, the job is cancelled, never generated. */
+  epoch: number;
   session: SessionRow;
   model: AllowedModel;
   turn: Turn;
@@ -90,6 +124,7 @@ export class ChatService {
     private readonly engine: InferenceEngine,
     private readonly events: ChatEvents,
     private readonly now: () => number,
+    private readonly session: SessionGate,
     /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
     private readonly afterEnd: (sessionId: string) => Promise<unknown> = () => Promise.resolve(),
   ) {}
@@ -125,6 +160,7 @@ export class ChatService {
   }
 
   async create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): Promise<ChatSessionSummary> {
+    const epoch = this.#enter();
     const workloadId = input.workloadId ?? this.#defaultWorkload(user).id;
     const workload = this.models.workload(workloadId);
     if (!workload) throw new EnclaveError('not_found', `There is no workload "${workloadId}" in the policy.`);
@@ -136,8 +172,12 @@ export class ChatService {
     if (this.models.availability(model).state === 'rejected') {
       // Looked at again first (cheap): IT may have redeployed the file since it was refused.
       try {
-        await this.models.verifyBeforeLoad(user, model);
+        await this.#stillCurrent(epoch, this.models.verifyBeforeLoad(user, model));
       } catch (error) {
+        if (error instanceof SessionChangedError) {
+          this.audit.record({ action: 'session.create', outcome: 'failure', reason: error.reason, user: auditUser(user), workload: workload.id });
+          throw error;
+        }
         this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'model_rejected', user: auditUser(user), workload: workload.id, model: { id: model.id, sha256: model.sha256 } });
         throw new EnclaveError(
           'model_not_allowed',
@@ -204,6 +244,7 @@ export class ChatService {
   }
 
   async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
+    const epoch = this.#enter();
     const session = this.#ownSession(user, input.sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
     this.#assertNoAnswerUnderWay(session.id);
@@ -220,11 +261,22 @@ export class ChatService {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
       throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
     }
-    // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
-    const verified = await this.models.verifyBeforeLoad(user, model);
+    let promptTokens: number;
     const maxTokens = responseTokenLimit(workload, this.policy());
-    // The checked file (links resolved), not whatever the listed path leads to by now.
-    const promptTokens = await this.engine.countTokens({ ...engineModel(model), path: verified.path }, input.text, this.policy().inference.gpu);
+    try {
+      // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
+      const verified = await this.#stillCurrent(epoch, this.models.verifyBeforeLoad(user, model));
+      // The checked file (links resolved), not whatever the listed path leads to by now.
+      promptTokens = await this.#stillCurrent(epoch, this.engine.countTokens({ ...engineModel(model), path: verified.path }, input.text, this.policy().inference.gpu));
+      // Nothing awaits from here to the job's queueing, so nothing can change in between; asked once more all the same, right before the prompt is stored.
+      this.#assertStillCurrent(epoch);
+    } catch (error) {
+      // Locked, signed out or replaced while the checks ran: nothing is stored and nothing is answered.
+      if (error instanceof SessionChangedError) {
+        this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: error.reason, user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
+      }
+      throw error;
+    }
     if (promptTokens + maxTokens > model.contextSize) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
       throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);
@@ -249,6 +301,7 @@ export class ChatService {
 
     const job: Job = {
       user,
+      epoch,
       session,
       model,
       turn: { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, ...sampling(workload, this.policy()) },
@@ -299,6 +352,42 @@ export class ChatService {
     } while (this.#jobs.has(sessionId));
   }
 
+  /** The epoch at the start of a call; refused when no session is active (a lock or sign-out under way counts as none). */
+  #enter(): number {
+    const epoch = this.session.epoch;
+    this.#assertStillCurrent(epoch);
+    return epoch;
+  }
+
+  /**
+   * Awaits work started in the session of `epoch`, then makes sure that
+   * session is still the active one: a lock, sign-out or another person's
+   * sign-in during the await refuses the rest of the call. Every await of a
+   * call that goes on to store or answer goes through here.
+   */
+  async #stillCurrent<T>(epoch: number, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } finally {
+      // A stale session wins over the work's own outcome (its failure, too, is no longer anyone's to see).
+      this.#assertStillCurrent(epoch);
+    }
+  }
+
+  #assertStillCurrent(epoch: number): void {
+    const stale = this.session.staleness(epoch);
+    if (stale) throw new SessionChangedError(stale);
+  }
+
+  /** A job whose session went stale is stopped where it stands: cancelled, never generated. */
+  #assertJobCurrent(job: Job): void {
+    const stale = this.session.staleness(job.epoch);
+    if (!stale) return;
+    job.cancelReason ??= stale;
+    job.controller.abort();
+    throw new SessionChangedError(stale);
+  }
+
   #assertNoAnswerUnderWay(sessionId: string): void {
     if (this.#jobs.has(sessionId)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
   }
@@ -322,9 +411,11 @@ export class ChatService {
     if (this.#running === job) this.#running = null;
   }
 
+  /** The answers of the active session only: a job of a locked or ended one is on its way out and nobody's to see. */
   #queueState(): GenerationQueue {
     const ids = (job: Job) => ({ sessionId: job.session.id, responseId: job.turn.responseId });
-    return { running: this.#running ? ids(this.#running) : null, waiting: this.#waiting.map(ids) };
+    const current = (job: Job) => this.session.staleness(job.epoch) === null;
+    return { running: this.#running && current(this.#running) ? ids(this.#running) : null, waiting: this.#waiting.filter(current).map(ids) };
   }
 
   #emitQueue(): void {
@@ -341,7 +432,11 @@ export class ChatService {
         // Stopped while it waited: nothing was generated.
         outcome = { status: 'cancelled', responseTokens: 0, error: null };
       } else {
-        await this.#ensureLoaded(user, model, job.controller.signal);
+        // Queued in a session that was locked or ended since: cancelled here, before a model is loaded or a context made.
+        this.#assertJobCurrent(job);
+        await this.#ensureLoaded(user, model, job.controller.signal, () => this.#assertJobCurrent(job));
+        // Loading can take seconds: the session is asked again right before the model reads the prompt.
+        this.#assertJobCurrent(job);
         const result = await this.engine.generate({
           chatId: session.id,
           systemPrompt: turn.systemPrompt,
@@ -352,8 +447,15 @@ export class ChatService {
           seed: turn.seed,
           signal: job.controller.signal,
           onText: (chunk) => {
+            // Text written after its session went stale is neither kept nor sent; the answer stops.
+            const stale = this.session.staleness(job.epoch);
+            if (stale) {
+              job.cancelReason ??= stale;
+              job.controller.abort();
+              return;
+            }
             text += chunk;
-            this.events.token({ ...base, text: chunk });
+            this.events.token({ ...base, text: chunk }, job.epoch);
           },
         });
         text = result.text;
@@ -396,10 +498,11 @@ export class ChatService {
       error = writeError instanceof EnclaveError ? writeError : new EnclaveError('storage_failed', `The answer could not be saved: ${(writeError as Error).message}`);
     }
     this.#release(job);
-    this.events.done({ ...base, status: message ? outcome.status : 'failed', message, error: error ? error.toInfo() : null });
+    this.events.done({ ...base, status: message ? outcome.status : 'failed', message, error: error ? error.toInfo() : null }, job.epoch);
   }
 
-  async #ensureLoaded(user: User, model: AllowedModel, signal: AbortSignal): Promise<void> {
+  /** `stillCurrent` throws when the job's session went stale: asked after each await, so no model is loaded for a locked session. */
+  async #ensureLoaded(user: User, model: AllowedModel, signal: AbortSignal, stillCurrent: () => void): Promise<void> {
     const gpu = this.policy().inference.gpu;
     const key = JSON.stringify([model.id, model.path, model.sha256, model.contextSize, model.gpuLayers, model.chatTemplate ?? null, gpu]);
     if (this.engine.loaded()?.modelId === model.id && this.#loadedKey === key) return;
@@ -415,6 +518,7 @@ export class ChatService {
     loading('verifying', null, null);
     try {
       const verified = await this.models.verifyBeforeLoad(user, model);
+      stillCurrent();
       loading('loading', 0, null);
       this.#loadedKey = null;
       // The checked file by its real path: a symbolic link changed from here on cannot redirect the load.
@@ -446,7 +550,8 @@ export class ChatService {
         // llama.cpp could not load a file that passed its checks: refused like one that failed them.
         this.models.rejectUnloadable(user, model, message);
       }
-      loading('failed', null, message);
+      // Stopped by a lock or sign-out: the load did not fail, and the locked screen is told nothing of why.
+      loading('failed', null, error instanceof SessionChangedError ? null : message);
       throw error;
     }
   }

@@ -87,6 +87,32 @@ function toChatHistory(systemPrompt: string | undefined, turns: readonly ChatTur
   return items;
 }
 
+/**
+ * Frees a chat's context, its KV cache emptied first. What node-llama-cpp
+ * (3.21) lets us do, and not:
+ * - clearHistory() erases the sequence's cells (llama_memory_seq_rm): the KV
+ *   cache forgets them and node-llama-cpp drops its token list and any
+ *   in-memory state checkpoints (taken for SWA, hybrid and recurrent models).
+ *   llama.cpp only marks the cells free: the K and V tensors keep their bytes.
+ * - dispose() frees the context (llama_free): the KV buffer goes back to the
+ *   allocator (CPU RAM) or the driver (GPU VRAM: CUDA, Vulkan, Metal) without
+ *   being zeroed. llama.cpp can zero it (llama_memory_clear with data = true),
+ *   but node-llama-cpp binds no call that does; overwriting the cells by
+ *   evaluating filler tokens would cost as long as reading the prompt did.
+ * - The chat's text also lives in JavaScript strings (the session's history),
+ *   which the garbage collector frees, unzeroed, in its own time.
+ * So the bytes may stay in freed memory until reused: swap and hibernation
+ * must be encrypted by the OS, and the core must not be dumpable.
+ */
+async function wipeAndDispose(state: { context: LlamaContext; session: LlamaChatSession }): Promise<void> {
+  try {
+    if (!state.session.disposed) await state.session.sequence.clearHistory();
+  } catch {
+    // A sequence already gone has nothing left to clear; the context is freed all the same.
+  }
+  await state.context.dispose();
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -171,7 +197,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     const state = chats.get(chatId);
     if (!state) return;
     chats.delete(chatId);
-    await state.context.dispose();
+    await wipeAndDispose(state);
   }
 
   async function disposeAll(): Promise<void> {

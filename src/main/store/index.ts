@@ -19,6 +19,13 @@ export interface Store {
   transaction<T>(fn: (db: Db) => T): T;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /**
+   * Copies every page in the write-ahead log into the database and truncates
+   * the log to nothing, so pages of what was deleted or rewritten do not
+   * linger in the -wal file. Returns false when a reader held it back (the
+   * log then stays as it was, to be checkpointed later).
+   */
+  checkpoint(): boolean;
   close(): void;
 }
 
@@ -90,6 +97,10 @@ export function openStore(options: OpenStoreOptions): Store {
     getMeta: (key) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value,
     setMeta: (key, value) => {
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    },
+    checkpoint: () => {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+      return result !== undefined && result.busy === 0;
     },
     close: () => {
       if (db.open) db.close();
