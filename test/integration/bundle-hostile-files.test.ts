@@ -3,18 +3,17 @@
 // bundle.json must be refused at once, naming the file, not hang the verifier
 // or read until memory runs out. The tool runs as a child process with a time
 // limit, so a regression fails instead of hanging the run.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { call, EVAL_USER } from '../support/core.js';
+import { spawnCli } from '../support/cli-process.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 
 const cleanups = cleanupsAfterEach();
-const run = promisify(execFile);
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -23,16 +22,6 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-async function spawnCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/enclave.mjs', ...args], { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (error) {
-    const e = error as { code?: unknown; killed?: boolean; stdout?: string; stderr?: string };
-    if (e.killed) throw new Error(`enclave ${args.join(' ')} did not finish within 30 s (it hung or read without end)`);
-    return { code: typeof e.code === 'number' ? e.code : -1, out: e.stdout ?? '', err: e.stderr ?? '' };
-  }
-}
 
 /** A real bundle exported from an evaluation workstation, and the key id to verify it with. */
 async function exportedBundle(): Promise<{ bundle: string; keyId: string }> {

@@ -1,11 +1,11 @@
 // `enclave policy validate` and `enclave policy show`: what IT runs before
 // rollout and on a workstation.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main/cli/main.js';
+import { spawnCli } from '../support/cli-process.js';
 import { tempDir } from '../support/temp.js';
 
 const dirs: { remove(): void }[] = [];
@@ -80,17 +80,6 @@ describe('enclave policy', () => {
 // refused at once, naming the path and the problem. The tool runs as a child
 // process with a time limit, so a regression fails instead of hanging the run.
 describe('enclave policy on something that is not a policy file', () => {
-  const run = promisify(execFile);
-  async function spawnCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['bin/enclave.mjs', ...args], { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 });
-      return { code: 0, out: stdout, err: stderr };
-    } catch (error) {
-      const e = error as { code?: unknown; killed?: boolean; stdout?: string; stderr?: string };
-      if (e.killed) throw new Error(`enclave ${args.join(' ')} did not finish within 30 s (it hung or read without end)`);
-      return { code: typeof e.code === 'number' ? e.code : -1, out: e.stdout ?? '', err: e.stderr ?? '' };
-    }
-  }
   function folder(): string {
     const dir = tempDir();
     dirs.push(dir);

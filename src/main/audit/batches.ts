@@ -10,6 +10,7 @@ import { manifestHash, manifestSigningInput, MANIFEST_FORMAT, BatchManifestSchem
 import { MerkleFrontier } from './merkle.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from './log.js';
 import { hashRecord, AuditRecordSchema, type AuditRecord } from './record.js';
+import type { StoredBatchRow } from './signed-check.js';
 
 export interface SealOptions {
   maxEvents: number;
@@ -27,18 +28,9 @@ export interface SealedBatch {
   createdAt: number;
 }
 
-interface BatchRow {
-  batch_seq: number;
+/** A stored batch as this module writes and reads it: the columns the signed check reads, and delivery's. */
+interface BatchRow extends StoredBatchRow {
   kind: 'events' | 'heartbeat';
-  first_seq: number | null;
-  last_seq: number | null;
-  event_count: number;
-  tree_size: number;
-  root: string;
-  frontier: string;
-  manifest: string;
-  manifest_hash: string;
-  key_id: string;
   priority: number;
   created_at: number;
 }
