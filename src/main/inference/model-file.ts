@@ -108,16 +108,14 @@ function sameStamp(a: FileStamp, b: FileStamp): boolean {
 }
 
 async function stampOf(path: string): Promise<FileStamp> {
-  let stats;
-  try {
-    // bigint: a Windows file id is 64 bits and would lose precision as a number.
-    stats = await stat(path, { bigint: true });
-  } catch (error) {
-    throw modelFileError(path, error);
-  }
-  if (!stats.isFile()) throw new EnclaveError('model_corrupt', `${path} is not a regular file.`);
+  const identity = await fileIdentity(path);
   // The columns are integers; sub-millisecond precision is not worth a schema change.
-  return { sizeBytes: Number(stats.size), mtimeMs: Number(stats.mtimeMs), ctimeMs: Number(stats.ctimeMs), inode: `${stats.dev}:${stats.ino}` };
+  return {
+    sizeBytes: Number(identity.size),
+    mtimeMs: Number(identity.mtimeNs / 1_000_000n),
+    ctimeMs: Number(identity.ctimeNs / 1_000_000n),
+    inode: `${identity.dev}:${identity.ino}`,
+  };
 }
 
 /** The cached SHA-256 of a model file when its size, times and inode still match; null when it must be hashed. */
@@ -194,6 +192,7 @@ export interface FileIdentity {
 export async function fileIdentity(path: string): Promise<FileIdentity> {
   let stats;
   try {
+    // bigint: a Windows file id is 64 bits and would lose precision as a number.
     stats = await stat(path, { bigint: true });
   } catch (error) {
     throw modelFileError(path, error);
