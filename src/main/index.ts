@@ -8,9 +8,29 @@ import { describeCoreDumpLimit, limitCoreDumps } from './core/process-hardening.
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
 import { obtainDatabaseKey, readWrappedDatabaseKey } from './electron/key-protector.js';
-import { appPaths, createMainWindow, guardWebContents, rendererLocation } from './electron/window.js';
+import { appPaths, createMainWindow, guardWebContents, registerAppScheme, rendererLocation } from './electron/window.js';
+import { findForbiddenSwitches, forbiddenSwitchMessage } from './desktop/index.js';
 
 const log = (line: string): void => console.log(line);
+
+// First of all: the installed app never runs with a debugger, remote debugging,
+// V8 flags or a chosen key store (desktop/forbidden-switches.ts says why).
+if (app.isPackaged) {
+  const refused = findForbiddenSwitches({
+    argv: process.argv,
+    env: process.env,
+    platform: process.platform,
+    hasSwitch: (name) => app.commandLine.hasSwitch(name),
+  });
+  if (refused.length > 0) {
+    const { title, message } = forbiddenSwitchMessage(refused);
+    process.stderr.write(`enclave: ${message}\n`);
+    // Safe before 'ready': on Linux it writes to stderr when no display can show it.
+    dialog.showErrorBox(title, message);
+    // process.exit, not app.exit: nothing below this line may run.
+    process.exit(78);
+  }
+}
 
 // Main holds the unwrapped key for a moment and relays every answer: keep its memory out of crash dumps too.
 const coreDumps = describeCoreDumpLimit(limitCoreDumps());
@@ -164,6 +184,8 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
 } else {
   // Every renderer in Chromium's sandbox, whatever a window's options say.
   app.enableSandbox();
+  // Before 'ready': the renderer is served from app://enclave/, never file://.
+  registerAppScheme();
 
   app.on('second-instance', () => {
     if (!mainWindow) return;
