@@ -74,6 +74,8 @@ async function start(): Promise<void> {
   if (resolution.ok) log(`[main] policy: ${resolution.effective.policy.mode} mode, from ${resolution.effective.source}`);
   else log(`[main] the managed policy is not valid; Enclave starts locked:\n${describeNotices(resolution.problems)}`);
   const allowKeyFile = resolution.ok && resolution.effective.policy.storage.allowKeyFile;
+  // Only a valid evaluation policy relaxes the key store rules (keys/key-store-policy.ts).
+  const managed = !(resolution.ok && resolution.effective.policy.mode === 'evaluation');
 
   const userData = app.getPath('userData');
   const dataDir = devOverride('ENCLAVE_DATA_DIR') ?? join(userData, 'data');
@@ -85,6 +87,7 @@ async function start(): Promise<void> {
       // core/index.ts DATABASE_FILE; importing it would load the whole core into main.
       databasePath: join(dataDir, 'enclave.db'),
       allowKeyFile,
+      managed,
       log,
     }));
   } catch (error) {
