@@ -15,3 +15,4 @@ export {
   resolveAppRequest,
   type AppRequestResolution,
 } from './app-protocol.js';
+export { busAddressesFromEnv, SCREENSAVER_INTERFACES, watchLinuxScreenLock, type ScreenLockWatch, type ScreenLockWatchOptions } from './screen-lock.js';
