@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DbusConnection, MessageType, decodeMessage, encodeMessage, socketPathFromAddress, type DbusMessage } from '../../src/main/desktop/dbus.js';
+import { DbusConnection, MessageType, decodeMessage, encodeMessage, socketPathsFromAddress, type DbusMessage } from '../../src/main/desktop/dbus.js';
 import { busAddressesFromEnv, watchLinuxScreenLock, type ScreenLockWatch } from '../../src/main/desktop/index.js';
 import { tempDir } from '../support/temp.js';
 
@@ -178,13 +178,21 @@ describe('following the Linux screen lock over D-Bus', () => {
 
 describe('the D-Bus client', () => {
   it('reads bus addresses as libdbus does', () => {
-    expect(socketPathFromAddress('unix:path=/run/user/1000/bus')).toBe('/run/user/1000/bus');
-    expect(socketPathFromAddress('unix:abstract=/tmp/dbus-AbC,guid=0123')).toBe('\0/tmp/dbus-AbC');
-    expect(socketPathFromAddress('tcp:host=localhost,port=1;unix:path=/a%20b')).toBe('/a b');
-    expect(() => socketPathFromAddress('tcp:host=10.0.0.1,port=55')).toThrow(/only unix:path= and unix:abstract=/);
+    expect(socketPathsFromAddress('unix:path=/run/user/1000/bus')).toEqual(['/run/user/1000/bus']);
+    expect(socketPathsFromAddress('unix:abstract=/tmp/dbus-AbC,guid=0123')).toEqual(['\0/tmp/dbus-AbC']);
+    expect(socketPathsFromAddress('tcp:host=localhost,port=1;unix:path=/a%20b;unix:abstract=x')).toEqual(['/a b', '\0x']);
+    expect(() => socketPathsFromAddress('tcp:host=10.0.0.1,port=55')).toThrow(/only unix:path= and unix:abstract=/);
     expect(busAddressesFromEnv({ XDG_RUNTIME_DIR: '/run/user/1000' })).toEqual({ session: 'unix:path=/run/user/1000/bus', system: 'unix:path=/var/run/dbus/system_bus_socket' });
     expect(busAddressesFromEnv({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x', DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/y' })).toEqual({ session: 'unix:path=/x', system: 'unix:path=/y' });
+    expect(busAddressesFromEnv({ DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-x', XDG_RUNTIME_DIR: '/run/user/7' }).session).toBe('unix:abstract=/tmp/dbus-x;unix:path=/run/user/7/bus');
+    expect(busAddressesFromEnv({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/7/bus', XDG_RUNTIME_DIR: '/run/user/7' }).session).toBe('unix:path=/run/user/7/bus');
     expect(busAddressesFromEnv({})).toEqual({ session: null, system: 'unix:path=/var/run/dbus/system_bus_socket' });
+  });
+
+  it('tries each socket of an address in turn', async () => {
+    const bus = await DbusConnection.connect(`unix:path=${join(work.path, 'nothing-here')};${sessionBus}`);
+    expect(bus.uniqueName).toMatch(/^:1\.\d+$/);
+    bus.close();
   });
 
   it('round-trips a message through its own encoder and decoder', () => {

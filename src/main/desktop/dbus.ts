@@ -56,10 +56,12 @@ export class DbusError extends Error {
 
 /**
  * Where to connect, from a D-Bus address ("unix:path=/run/user/1000/bus",
- * "unix:abstract=/tmp/dbus-x,guid=...", several separated by ";"): the first
- * unix path or abstract socket. Node names an abstract socket with a leading NUL.
+ * "unix:abstract=/tmp/dbus-x,guid=...", several separated by ";"): every unix
+ * path or abstract socket, in order (a client tries them one after another).
+ * Node names an abstract socket with a leading NUL.
  */
-export function socketPathFromAddress(address: string): string {
+export function socketPathsFromAddress(address: string): string[] {
+  const paths: string[] = [];
   for (const entry of address.split(';')) {
     const colon = entry.indexOf(':');
     if (colon < 0 || entry.slice(0, colon) !== 'unix') continue;
@@ -76,11 +78,12 @@ export function socketPathFromAddress(address: string): string {
       params.set(pair.slice(0, eq), value);
     }
     const path = params.get('path');
-    if (path) return path;
     const abstract = params.get('abstract');
-    if (abstract) return `\0${abstract}`;
+    if (path) paths.push(path);
+    else if (abstract) paths.push(`\0${abstract}`);
   }
-  throw new DbusError(`no unix socket in the D-Bus address "${address.slice(0, 200)}" (only unix:path= and unix:abstract= are supported)`);
+  if (paths.length === 0) throw new DbusError(`no unix socket in the D-Bus address "${address.slice(0, 200)}" (only unix:path= and unix:abstract= are supported)`);
+  return paths;
 }
 
 // ---------------------------------------------------------------------------
@@ -426,12 +429,23 @@ export class DbusConnection {
   private constructor(private readonly socket: Socket) {}
 
   /**
-   * Connects to a bus, authenticates as this process's user (EXTERNAL) and
-   * says Hello. Rejects if any step fails or takes longer than `timeoutMs`.
+   * Connects to a bus (the first of the address's sockets that answers),
+   * authenticates as this process's user (EXTERNAL) and says Hello. Rejects if
+   * every socket fails, or a step takes longer than `timeoutMs`.
    */
   static async connect(address: string, options: { timeoutMs?: number } = {}): Promise<DbusConnection> {
-    const path = socketPathFromAddress(address);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    let lastError: unknown;
+    for (const path of socketPathsFromAddress(address)) {
+      try {
+        return await DbusConnection.connectTo(path, options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  private static async connectTo(path: string, timeoutMs: number): Promise<DbusConnection> {
     const socket = connect({ path });
     const connection = new DbusConnection(socket);
     try {

@@ -20,11 +20,18 @@ const LOGIND_SESSION_INTERFACE = 'org.freedesktop.login1.Session';
 
 export const DEFAULT_SYSTEM_BUS_ADDRESS = 'unix:path=/var/run/dbus/system_bus_socket';
 
-/** The bus addresses from the environment, as libdbus finds them (session: DBUS_SESSION_BUS_ADDRESS, else systemd's per-user bus). */
+/**
+ * The bus addresses from the environment, as libdbus finds them. The session
+ * bus: DBUS_SESSION_BUS_ADDRESS, then systemd's per-user bus
+ * ($XDG_RUNTIME_DIR/bus) as a second address to try (";" separates them), so an
+ * abstract socket this Node cannot reach still leaves a way in.
+ */
 export function busAddressesFromEnv(env: Readonly<Record<string, string | undefined>>): { session: string | null; system: string } {
   const runtime = env['XDG_RUNTIME_DIR'];
+  const userBus = runtime ? `unix:path=${runtime}/bus` : null;
+  const given = env['DBUS_SESSION_BUS_ADDRESS'] || null;
   return {
-    session: env['DBUS_SESSION_BUS_ADDRESS'] || (runtime ? `unix:path=${runtime}/bus` : null),
+    session: given && userBus && !given.split(';').includes(userBus) ? `${given};${userBus}` : (given ?? userBus),
     system: env['DBUS_SYSTEM_BUS_ADDRESS'] || DEFAULT_SYSTEM_BUS_ADDRESS,
   };
 }
