@@ -18,9 +18,11 @@ step() { printf '\n== %s ==\n' "$*"; }
 # rsyslog with its GnuTLS driver as the syslog-over-TLS receiver of the SIEM tests
 # (test/support/rsyslog.ts runs its own rsyslogd: private config, port, pid file and
 # work directory. The package starts no daemon where systemd is not running, as in a
-# container; where it is, the system rsyslogd reads only local logs and opens no port). ---
+# container; where it is, the system rsyslogd reads only local logs and opens no port);
+# dbus-daemon for the Linux screen-lock tests (test/integration/linux-screen-lock.test.ts
+# starts private buses on sockets in a temp folder; the package alone starts no bus). ---
 need_apt=()
-for pkg in chromium gcc g++ make python3 libssl-dev openssl softhsm2 opensc samba samba-ad-dc samba-ad-provision rsyslog rsyslog-gnutls; do
+for pkg in chromium gcc g++ make python3 libssl-dev openssl softhsm2 opensc samba samba-ad-dc samba-ad-provision rsyslog rsyslog-gnutls dbus-daemon; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

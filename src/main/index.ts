@@ -8,9 +8,29 @@ import { describeCoreDumpLimit, limitCoreDumps } from './core/process-hardening.
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
 import { obtainDatabaseKey, readWrappedDatabaseKey } from './electron/key-protector.js';
-import { appPaths, createMainWindow, guardWebContents, rendererLocation } from './electron/window.js';
+import { appPaths, createMainWindow, guardWebContents, registerAppScheme, rendererLocation } from './electron/window.js';
+import { findForbiddenSwitches, forbiddenSwitchMessage } from './desktop/index.js';
 
 const log = (line: string): void => console.log(line);
+
+// First of all: the installed app never runs with a debugger, remote debugging,
+// V8 flags or a chosen key store (desktop/forbidden-switches.ts says why).
+if (app.isPackaged) {
+  const refused = findForbiddenSwitches({
+    argv: process.argv,
+    env: process.env,
+    platform: process.platform,
+    hasSwitch: (name) => app.commandLine.hasSwitch(name),
+  });
+  if (refused.length > 0) {
+    const { title, message } = forbiddenSwitchMessage(refused);
+    process.stderr.write(`enclave: ${message}\n`);
+    // Safe before 'ready': on Linux it writes to stderr when no display can show it.
+    dialog.showErrorBox(title, message);
+    // process.exit, not app.exit: nothing below this line may run.
+    process.exit(78);
+  }
+}
 
 // Main holds the unwrapped key for a moment and relays every answer: keep its memory out of crash dumps too.
 const coreDumps = describeCoreDumpLimit(limitCoreDumps());
@@ -54,6 +74,8 @@ async function start(): Promise<void> {
   if (resolution.ok) log(`[main] policy: ${resolution.effective.policy.mode} mode, from ${resolution.effective.source}`);
   else log(`[main] the managed policy is not valid; Enclave starts locked:\n${describeNotices(resolution.problems)}`);
   const allowKeyFile = resolution.ok && resolution.effective.policy.storage.allowKeyFile;
+  // Only a valid evaluation policy relaxes the key store rules (keys/key-store-policy.ts).
+  const managed = !(resolution.ok && resolution.effective.policy.mode === 'evaluation');
 
   const userData = app.getPath('userData');
   const dataDir = devOverride('ENCLAVE_DATA_DIR') ?? join(userData, 'data');
@@ -65,6 +87,7 @@ async function start(): Promise<void> {
       // core/index.ts DATABASE_FILE; importing it would load the whole core into main.
       databasePath: join(dataDir, 'enclave.db'),
       allowKeyFile,
+      managed,
       log,
     }));
   } catch (error) {
@@ -164,6 +187,8 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
 } else {
   // Every renderer in Chromium's sandbox, whatever a window's options say.
   app.enableSandbox();
+  // Before 'ready': the renderer is served from app://enclave/, never file://.
+  registerAppScheme();
 
   app.on('second-instance', () => {
     if (!mainWindow) return;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { extractFile, getRawHeader, type DirectoryRecord, type FileRecord } from '@electron/asar';
 import { FuseState, FuseV1Options, FuseVersion, getCurrentFuseWire } from '@electron/fuses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_PAGE_URL, isServableAppUrl, resolveAppRequest } from '../../src/main/desktop/index.js';
 import { tempDir } from '../support/temp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,6 +42,7 @@ const REQUIRED_WIRE: Partial<Record<FuseV1Options, FuseState>> = {
   [FuseV1Options.EnableNodeCliInspectArguments]: FuseState.DISABLE,
   [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: FuseState.ENABLE,
   [FuseV1Options.OnlyLoadAppFromAsar]: FuseState.ENABLE,
+  [FuseV1Options.GrantFileProtocolExtraPrivileges]: FuseState.DISABLE,
 };
 
 const NATIVE_ADDONS = [
@@ -235,6 +237,28 @@ describe('the packaged app (electron-builder, Linux dir target)', () => {
     expect(entries.has(pkg.main.replace(/^\.\//, '')), `main ${pkg.main}`).toBe(true);
     expect(pkg.devDependencies).toBeUndefined();
     expect(pkg.scripts).toBeUndefined();
+  });
+
+  it('serves the whole renderer from app://enclave/ (never file://): every file with a type, every reference the page makes', () => {
+    const rendererRoot = join(extracted, 'out', 'renderer');
+    const files = [...entries.keys()].filter((path) => path.startsWith('out/renderer/')).map((path) => path.slice('out/renderer/'.length));
+    expect(files).toContain('index.html');
+    for (const file of files) {
+      const resolved = resolveAppRequest(`app://enclave/${file}`, rendererRoot);
+      expect(resolved, file).toMatchObject({ ok: true, filePath: join(rendererRoot, ...file.split('/')) });
+    }
+    // The page's scripts and styles resolve, relative to its app:// URL, to files in the archive.
+    const html = readFileSync(join(rendererRoot, 'index.html'), 'utf8');
+    // data: URLs (the empty favicon) are inline, not requests.
+    const references = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']+)["']/g)].map((match) => match[1]!).filter((ref) => !ref.startsWith('data:'));
+    expect(references.length).toBeGreaterThan(0);
+    for (const reference of references) {
+      const url = new URL(reference, APP_PAGE_URL);
+      expect(url.origin === 'null' ? url.href : url.origin, reference).toMatch(/^app:\/\/enclave/);
+      expect(isServableAppUrl(url.href), reference).toBe(true);
+      expect(entries.has(`out/renderer${url.pathname}`), reference).toBe(true);
+    }
+    expect(html).not.toMatch(/file:\/\//);
   });
 
   it('copies the policy folder beside the archive, where IT can read it', () => {

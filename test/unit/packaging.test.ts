@@ -42,6 +42,7 @@ const REQUIRED_FUSES = {
   enableEmbeddedAsarIntegrityValidation: true,
   onlyLoadAppFromAsar: true,
   enableCookieEncryption: true,
+  grantFileProtocolExtraPrivileges: false,
 } as const;
 
 const REQUIRED_UNPACKED = [
@@ -111,6 +112,7 @@ const FUSE_OPTION: Record<keyof typeof REQUIRED_FUSES, string> = {
   enableEmbeddedAsarIntegrityValidation: 'EnableEmbeddedAsarIntegrityValidation',
   onlyLoadAppFromAsar: 'OnlyLoadAppFromAsar',
   enableCookieEncryption: 'EnableCookieEncryption',
+  grantFileProtocolExtraPrivileges: 'GrantFileProtocolExtraPrivileges',
 };
 
 describe('electron-builder.yml', () => {

@@ -1,22 +1,28 @@
 // The window's security decisions, checked without Electron: hardening.ts is
 // pure, and window.ts / ipc-relay.ts only apply it.
 import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CSP as SHARED_CSP } from '../../src/shared/csp.js';
 import {
   CSP,
   HARDENED_WEB_PREFERENCES,
   WINDOW_OPEN_DECISION,
+  SPELLCHECKER_SETTINGS,
   decidePermission,
+  disableSpellchecker,
   isAllowedNavigation,
   isAllowedRequest,
   isTrustedSenderUrl,
   withSecurityHeaders,
 } from '../../src/main/electron/hardening.js';
 
-const APP = pathToFileURL('/opt/Enclave/resources/app.asar/out/renderer/index.html').href;
-const WIN_APP = 'file:///C:/Program%20Files/Enclave/resources/app.asar/out/renderer/index.html';
+import { APP_PAGE_URL } from '../../src/main/desktop/index.js';
+
+/** The packaged app's page: served by the app:// protocol, never from file://. */
+const APP = APP_PAGE_URL;
+/** Where the page used to come from; now refused like any other file. */
+const OLD_FILE_APP = 'file:///opt/Enclave/resources/app.asar/out/renderer/index.html';
 const DEV = 'http://localhost:5173/';
 
 describe('web preferences', () => {
@@ -45,6 +51,10 @@ describe('web preferences', () => {
 });
 
 describe('navigation', () => {
+  it('the app page is app://enclave/index.html', () => {
+    expect(APP).toBe('app://enclave/index.html');
+  });
+
   it('allows the app page itself, with an in-page #route', () => {
     expect(isAllowedNavigation(APP, APP)).toBe(true);
     expect(isAllowedNavigation(`${APP}#/chat/1`, APP)).toBe(true);
@@ -55,22 +65,25 @@ describe('navigation', () => {
     'http://localhost:5173/',
     'javascript:alert(1)',
     'data:text/html,<script>alert(1)</script>',
-    'blob:file:///abc',
+    'blob:app://enclave/abc',
     'file:///etc/passwd',
-    'file:///opt/Enclave/resources/app.asar/out/renderer/other.html',
-    'file:///opt/Enclave/resources/app.asar/out/renderer/../../../../../etc/passwd',
-    'file:///opt/Enclave/resources/app.asar/out/renderer/index.html?x=1',
-    'file://evil.example/opt/Enclave/resources/app.asar/out/renderer/index.html',
-    'file:///opt/Enclave/resources/app.asar/out/renderer%2findex.html',
+    OLD_FILE_APP,
+    'app://enclave/other.html',
+    'app://enclave/assets/index.js',
+    'app://other/index.html',
+    'app://enclave.evil.example/index.html',
+    'app://enclave:8080/index.html',
+    'app://user@enclave/index.html',
+    'app://enclave/index.html?x=1',
+    'app://enclave/index.html?',
+    'app://enclave/index.html/',
+    'app://enclave/%69ndex.html',
+    'app://enclave/sub/..%2findex.html',
+    'APP://enclave/other.html',
     'not a url',
     '',
   ])('refuses %s', (target) => {
     expect(isAllowedNavigation(target, APP)).toBe(false);
-  });
-
-  it('compares Windows paths as the file system does (decoded, case-blind)', () => {
-    expect(isAllowedNavigation('file:///c:/Program Files/Enclave/resources/app.asar/out/renderer/index.html', WIN_APP)).toBe(true);
-    expect(isAllowedNavigation('file:///C:/Windows/System32/index.html', WIN_APP)).toBe(false);
   });
 
   it('in development allows only the dev server origin', () => {
@@ -82,6 +95,8 @@ describe('navigation', () => {
 
   it('trusts IPC only from the app page', () => {
     expect(isTrustedSenderUrl(APP, APP)).toBe(true);
+    expect(isTrustedSenderUrl(`${APP}#/settings`, APP)).toBe(true);
+    expect(isTrustedSenderUrl(OLD_FILE_APP, APP)).toBe(false);
     expect(isTrustedSenderUrl('https://example.org/', APP)).toBe(false);
     expect(isTrustedSenderUrl('about:blank', APP)).toBe(false);
     expect(isTrustedSenderUrl(null, APP)).toBe(false);
@@ -90,9 +105,10 @@ describe('navigation', () => {
 });
 
 describe('requests', () => {
-  it('allows the app folder and inline images', () => {
+  it('allows the app’s own files and inline images', () => {
     expect(isAllowedRequest(APP, APP)).toBe(true);
     expect(isAllowedRequest(new URL('assets/index-abc.js', APP).href, APP)).toBe(true);
+    expect(isAllowedRequest('app://enclave/assets/index-BKuFgvBA.css', APP)).toBe(true);
     expect(isAllowedRequest('data:image/png;base64,AAAA', APP)).toBe(true);
   });
 
@@ -101,10 +117,15 @@ describe('requests', () => {
     'http://10.0.0.1/',
     'ws://localhost:5173/',
     'file:///etc/passwd',
-    'file:///opt/Enclave/resources/app.asar/out/main/core.js',
-    'file:///opt/Enclave/resources/app.asar/out/renderer/../main/core.js',
-    'file:///opt/Enclave/resources/app.asar/out/renderer/..%2fmain/core.js',
+    OLD_FILE_APP,
+    'file:///opt/Enclave/resources/app.asar/out/renderer/assets/index.js',
     'file://server/share/x.js',
+    'app://other/index.html',
+    'app://enclave/assets/index.js?prompt=secret',
+    'app://enclave/..%2fmain/core.js',
+    'app://enclave/assets/%2e%2e%5cmain%5ccore.js',
+    'app://enclave/.env',
+    'app://enclave/assets/tool.exe',
   ])('blocks %s', (url) => {
     expect(isAllowedRequest(url, APP)).toBe(false);
   });
@@ -114,6 +135,27 @@ describe('requests', () => {
     expect(isAllowedRequest('ws://localhost:5173/', DEV)).toBe(true);
     expect(isAllowedRequest('https://example.org/', DEV)).toBe(false);
     expect(isAllowedRequest('file:///etc/passwd', DEV)).toBe(false);
+    expect(isAllowedRequest(APP, DEV)).toBe(false);
+  });
+});
+
+describe('spellchecker', () => {
+  it('is off in the window and on every session, its dictionary URL pointing at a name that never resolves', () => {
+    expect(HARDENED_WEB_PREFERENCES.spellcheck).toBe(false);
+    expect(SPELLCHECKER_SETTINGS.enabled).toBe(false);
+    const url = new URL(SPELLCHECKER_SETTINGS.dictionaryDownloadUrl);
+    // RFC 6761: ".invalid" names never resolve; no Google host, no IP a local process could answer on.
+    expect(url.hostname.endsWith('.invalid')).toBe(true);
+    expect(url.hostname).not.toMatch(/google|gstatic|^[\d.]+$|^\[/);
+  });
+
+  it('is applied to a session: enabled false, dictionary download URL replaced', () => {
+    const calls: string[] = [];
+    disableSpellchecker({
+      setSpellCheckerEnabled: (enabled) => calls.push(`enabled=${enabled}`),
+      setSpellCheckerDictionaryDownloadURL: (url) => calls.push(`url=${url}`),
+    });
+    expect(calls).toEqual(['enabled=false', `url=${SPELLCHECKER_SETTINGS.dictionaryDownloadUrl}`]);
   });
 });
 

@@ -3,6 +3,7 @@
 // window.ts and ipc-relay.ts apply them.
 import type { WebPreferences } from 'electron';
 import { CSP } from '../../shared/csp.js';
+import { APP_SCHEME, isServableAppUrl } from '../desktop/index.js';
 
 export { CSP };
 
@@ -29,6 +30,31 @@ export const HARDENED_WEB_PREFERENCES = Object.freeze({
   safeDialogs: true,
 } as const satisfies WebPreferences);
 
+/**
+ * Chromium's spellchecker, off on every session: it sees what is typed and, on
+ * Linux, downloads Hunspell dictionaries from a Google server. The download URL
+ * is pointed at nowhere too, in case anything turns it back on: ".invalid" is
+ * reserved (RFC 2606, RFC 6761) and never resolves, so no request can reach a
+ * host (unlike an IP address such as 0.0.0.0, which Linux treats as this
+ * machine, where any local process could answer with a crafted dictionary).
+ */
+export const SPELLCHECKER_SETTINGS = Object.freeze({
+  enabled: false,
+  dictionaryDownloadUrl: 'https://spellchecker-dictionaries.invalid/',
+} as const);
+
+/** The part of Electron's Session the spellchecker settings touch. */
+export interface SpellcheckerSession {
+  setSpellCheckerEnabled(enabled: boolean): void;
+  setSpellCheckerDictionaryDownloadURL(url: string): void;
+}
+
+/** Applies SPELLCHECKER_SETTINGS; window.ts calls it for the renderer's session and for defaultSession. */
+export function disableSpellchecker(target: SpellcheckerSession): void {
+  target.setSpellCheckerEnabled(SPELLCHECKER_SETTINGS.enabled);
+  target.setSpellCheckerDictionaryDownloadURL(SPELLCHECKER_SETTINGS.dictionaryDownloadUrl);
+}
+
 /** Every permission (camera, notifications, clipboard-read, HID, ...) is refused. */
 export function decidePermission(_permission: string): false {
   return false;
@@ -46,40 +72,32 @@ function parse(url: string): URL | null {
 }
 
 /**
- * A file URL's path as the file system sees it. Chromium and Node may encode a
- * path differently, so compare decoded; a drive-letter path is Windows, whose
- * file system ignores case.
+ * The app's own page (app://enclave/index.html, see desktop/app-protocol.ts)
+ * by its parts: same scheme and host, no port or user info, the same path, no
+ * query. A fragment is allowed (in-page routing). file:// is never the app.
  */
-function filePath(url: URL): string | null {
-  if (url.protocol !== 'file:' || url.username !== '' || url.password !== '') return null;
-  // An encoded separator would decode into a ../ the URL parser never saw.
-  if (/%2f|%5c/i.test(url.pathname)) return null;
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname);
-  } catch {
-    return null;
-  }
-  // A UNC host (file://server/share) is part of where the file is.
-  const full = url.host === '' ? path : `//${url.host.toLowerCase()}${path}`;
-  return /^\/[A-Za-z]:\//.test(path) ? full.toLowerCase() : full;
+function isAppPage(target: URL, app: URL): boolean {
+  return (
+    target.protocol === app.protocol &&
+    target.host === app.host &&
+    target.username === '' &&
+    target.password === '' &&
+    target.pathname === app.pathname &&
+    target.search === ''
+  );
 }
 
 /**
- * Whether `targetUrl` is the app itself: the same file (any #fragment, for
- * in-page routing) when loaded from disk, or the same origin as the dev server.
- * Everything else (https:, javascript:, data:, another file) is refused.
+ * Whether `targetUrl` is the app itself: its page on app://enclave/ (any
+ * #fragment, for in-page routing), or the same origin as the dev server.
+ * Everything else (file:, https:, javascript:, data:, another app:// path) is refused.
  */
 export function isAllowedNavigation(targetUrl: string, appUrl: string): boolean {
   const target = parse(targetUrl);
   const app = parse(appUrl);
   if (!target || !app) return false;
   if (target.protocol !== app.protocol) return false;
-  if (app.protocol === 'file:') {
-    const targetPath = filePath(target);
-    // A query string is meaningless to a file page; refuse it so nothing rides along.
-    return targetPath !== null && target.search === '' && targetPath === filePath(app);
-  }
+  if (app.protocol === `${APP_SCHEME}:`) return isAppPage(target, app) && !/[?\\]/.test(targetUrl.split('#', 1)[0] ?? '');
   if (app.protocol === 'http:' || app.protocol === 'https:') return target.origin === app.origin;
   return false;
 }
@@ -90,22 +108,18 @@ export function isTrustedSenderUrl(frameUrl: string | null | undefined, appUrl: 
 }
 
 /**
- * Requests the renderer's session may make: files under the app's own folder,
- * inline data: images, and, in development only, the dev server (with its HMR
- * socket). Anything else is cancelled before it leaves the process.
+ * Requests the renderer's session may make: the app's own app://enclave/
+ * files (which the protocol handler then resolves, refusing anything outside
+ * the renderer folder), inline data: images, and, in development only, the
+ * dev server (with its HMR socket). Anything else, file:// included, is
+ * cancelled before it leaves the process.
  */
 export function isAllowedRequest(requestUrl: string, appUrl: string): boolean {
   const request = parse(requestUrl);
   const app = parse(appUrl);
   if (!request || !app) return false;
   if (request.protocol === 'data:' || request.protocol === 'devtools:') return true;
-  if (app.protocol === 'file:') {
-    const requestPath = filePath(request);
-    const appPath = filePath(app);
-    if (requestPath === null || appPath === null) return false;
-    // The URL parser has already resolved any ../ segments.
-    return requestPath.startsWith(appPath.slice(0, appPath.lastIndexOf('/') + 1));
-  }
+  if (app.protocol === `${APP_SCHEME}:`) return request.host === app.host && isServableAppUrl(requestUrl);
   if (app.protocol === 'http:' || app.protocol === 'https:') {
     const socketProtocol = app.protocol === 'https:' ? 'wss:' : 'ws:';
     return (request.protocol === app.protocol || request.protocol === socketProtocol) && request.host === app.host;

@@ -5,6 +5,7 @@
 import { ipcMain, powerMonitor, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { isCallName, isEventName } from '../../shared/api.js';
 import type { CallResponse, EventMessage } from '../../shared/rpc.js';
+import { busAddressesFromEnv, watchLinuxScreenLock, type ScreenLockWatch } from '../desktop/index.js';
 import type { CoreHost } from './core-host.js';
 import { isTrustedSenderUrl } from './hardening.js';
 
@@ -64,10 +65,37 @@ export function startIpcRelay(options: RelayOptions): () => void {
   powerMonitor.on('lock-screen', onLockScreen);
   powerMonitor.on('suspend', onSuspend);
 
+  // powerMonitor reports 'lock-screen' on Windows and macOS only; on Linux the
+  // desktop says it over D-Bus (logind, the screensaver): desktop/screen-lock.ts.
+  let linuxWatch: ScreenLockWatch | null = null;
+  let stopped = false;
+  if (process.platform === 'linux') {
+    const buses = busAddressesFromEnv(process.env);
+    void watchLinuxScreenLock({
+      sessionBusAddress: buses.session,
+      systemBusAddress: buses.system,
+      sessionId: process.env['XDG_SESSION_ID'] || undefined,
+      onLock: (source) => {
+        log(`[relay] the desktop locked the screen (${source})`);
+        onLockScreen();
+      },
+      log,
+    }).then(
+      (watch) => {
+        if (stopped) return watch.close();
+        linuxWatch = watch;
+        log(`[relay] following the desktop's screen lock: ${watch.following.length > 0 ? watch.following.join(', ') : 'nothing (only the idle lock applies)'}`);
+      },
+      (error: unknown) => log(`[relay] cannot follow the desktop's screen lock: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
   return () => {
     ipcMain.removeHandler(CALL_CHANNEL);
     stopEvents();
     powerMonitor.off('lock-screen', onLockScreen);
     powerMonitor.off('suspend', onSuspend);
+    stopped = true;
+    linuxWatch?.close();
   };
 }

@@ -1,15 +1,32 @@
 // The database key, kept on disk only wrapped by the OS key store (DPAPI on
 // Windows, Keychain on macOS, libsecret/KWallet on Linux) via Electron's
 // safeStorage. Only a policy that sets storage.allowKeyFile (evaluation) may
-// fall back to a plain key file, and the log says so.
+// fall back to a plain key file, and the log says so. Which backend may be used
+// (never basic_text under managed policy, never a weaker one than the last) is
+// decided by keys/key-store-policy.ts; database-key.backend.json records the
+// backend that wrapped the key.
 import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../files/index.js';
 import { join } from 'node:path';
-import { DATABASE_KEY_BYTES, databaseHoldsData, KEY_FILE, loadOrCreateKeyFile, readKeyFile } from '../keys/index.js';
+import {
+  DAMAGED_RECORD,
+  DATABASE_KEY_BYTES,
+  databaseHoldsData,
+  decideKeyStore,
+  describeBackend,
+  effectiveBackend,
+  formatBackendRecord,
+  KEY_FILE,
+  loadOrCreateKeyFile,
+  parseBackendRecord,
+  readKeyFile,
+} from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
+/** Beside the wrapped key: which key store backend wrapped it (keys/key-store-policy.ts). Older installs have none; it is written at the next start. */
+export const BACKEND_RECORD_FILE = 'database-key.backend.json';
 /** Evaluation only: the key in the clear, in the data folder, where the headless core and the `enclave` tool look too. */
 export const PLAIN_KEY_FILE = KEY_FILE;
 
@@ -37,6 +54,8 @@ export interface ObtainKeyOptions {
   databasePath: string;
   /** storage.allowKeyFile of a valid policy; false when the policy is missing or invalid. */
   allowKeyFile: boolean;
+  /** False only for a valid policy in evaluation mode; a missing or invalid policy counts as managed. */
+  managed: boolean;
   log?: (line: string) => void;
 }
 
@@ -44,14 +63,21 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
   const log = options.log ?? ((line: string) => console.log(line));
   const wrappedPath = join(options.userDataDir, WRAPPED_KEY_FILE);
   const plainPath = join(options.dataDir, PLAIN_KEY_FILE);
+  const recordPath = join(options.userDataDir, BACKEND_RECORD_FILE);
   const available = await safeStorage.isAsyncEncryptionAvailable();
-
-  if (available && process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') {
-    log(
-      '[key] WARNING: no desktop key store (libsecret or KWallet) was found, so Electron wraps the database key with a fixed built-in password ("basic_text"). ' +
-        'On this workstation the wrapped key is effectively in the clear; install and unlock a key store.',
-    );
+  const backend = effectiveBackend(process.platform, process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : '');
+  const decision = decideKeyStore({ platform: process.platform, backend, recordedBackend: readBackendRecord(recordPath), managed: options.managed });
+  if (available) {
+    // Before anything is read, moved or wrapped: a refused backend changes nothing.
+    if (!decision.allowed) throw new KeyProtectionError(decision.message);
+    if (decision.warning) log(decision.warning);
   }
+  const wrapAndRecord = async (key: Buffer): Promise<void> => {
+    await writeWrapped(wrappedPath, key);
+    // After the wrapped key: a record never names a stronger backend than the file really has.
+    writeAtomically(recordPath, formatBackendRecord(backend));
+  };
+  const rewrap = decision.allowed && decision.rewrap;
 
   if (existsSync(wrappedPath)) {
     if (!available) {
@@ -60,7 +86,15 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
           'Sign in to the desktop session normally (the key store unlocks with it) and start Enclave again.',
       );
     }
-    return { key: await unwrap(wrappedPath), protection: 'os-key-store', path: wrappedPath };
+    const { key, shouldReEncrypt } = await unwrap(wrappedPath);
+    // The key store rotated its own key; or there is no record yet (an older install), or the
+    // backend now is stronger than the recorded one: wrap it again, so that the record says
+    // truly which backend protects the file.
+    if (shouldReEncrypt || rewrap) {
+      await wrapAndRecord(key);
+      log(`[key] The database key was wrapped again by ${describeBackend(backend)} and the backend recorded in ${recordPath}.`);
+    }
+    return { key, protection: 'os-key-store', path: wrappedPath };
   }
 
   if (existsSync(plainPath)) {
@@ -72,7 +106,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
     }
     // The key store has become available (or policy no longer allows key files):
     // wrap the existing key rather than make a new one, which would orphan the database.
-    await writeWrapped(wrappedPath, key);
+    await wrapAndRecord(key);
     rmSync(plainPath, { force: true });
     log(`[key] The database key was moved from the key file ${plainPath} into ${keyStoreName()}; the key file was deleted.`);
     return { key, protection: 'os-key-store', path: wrappedPath };
@@ -88,7 +122,7 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
 
   if (available) {
     const key = randomBytes(DATABASE_KEY_BYTES);
-    await writeWrapped(wrappedPath, key);
+    await wrapAndRecord(key);
     log(`[key] A new database key was generated and wrapped by ${keyStoreName()} in ${wrappedPath}.`);
     return { key, protection: 'os-key-store', path: wrappedPath };
   }
@@ -148,7 +182,7 @@ function readWrappedFile(path: string): Buffer {
   return readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret });
 }
 
-async function unwrap(path: string): Promise<Buffer> {
+async function unwrap(path: string): Promise<{ key: Buffer; shouldReEncrypt: boolean }> {
   let hex: string;
   let shouldReEncrypt = false;
   let wrapped: Buffer;
@@ -169,10 +203,8 @@ async function unwrap(path: string): Promise<Buffer> {
     );
   }
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new KeyProtectionError(`The wrapped database key in ${path} is damaged; nothing was changed. Contact IT.`);
-  const key = Buffer.from(hex, 'hex');
-  // The key store rotated its own key: wrap ours again under the new one.
-  if (shouldReEncrypt) await writeWrapped(path, key);
-  return key;
+  // shouldReEncrypt: the key store rotated its own key; the caller wraps ours again under the new one.
+  return { key: Buffer.from(hex, 'hex'), shouldReEncrypt };
 }
 
 /**
@@ -189,14 +221,29 @@ async function writeWrapped(path: string, key: Buffer): Promise<void> {
   }
   const roundTrip = await safeStorage.decryptStringAsync(wrapped).catch(() => null);
   if (roundTrip?.result !== key.toString('hex')) throw new KeyProtectionError(`${keyStoreName()} did not give the database key back unchanged; it is not safe to use.`);
+  writeAtomically(path, wrapped);
+}
+
+/** Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one. */
+function writeAtomically(path: string, content: Buffer | string): void {
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w', 0o600);
   try {
-    writeSync(fd, wrapped);
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(temp, path);
+}
+
+/** The recorded backend, null when there is no record; an unreadable one reads as damaged (the strongest, see key-store-policy.ts). */
+function readBackendRecord(path: string): string | null {
+  if (!existsSync(path)) return null;
+  try {
+    return parseBackendRecord(readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret }).toString('utf8'));
+  } catch {
+    return DAMAGED_RECORD;
+  }
 }

@@ -1,16 +1,32 @@
 // The one application window, hardened: the renderer shows model output, so it
 // is treated as hostile. The decisions live in hardening.ts (pure, unit-tested);
 // this file applies them to Electron's objects.
-import { app, BrowserWindow, session, type Session, type WebContents } from 'electron';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { HARDENED_WEB_PREFERENCES, WINDOW_OPEN_DECISION, decidePermission, isAllowedNavigation, isAllowedRequest, withSecurityHeaders } from './hardening.js';
+import { app, BrowserWindow, protocol, session, type Session, type WebContents } from 'electron';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppRequest } from '../desktop/index.js';
+import {
+  HARDENED_WEB_PREFERENCES,
+  WINDOW_OPEN_DECISION,
+  decidePermission,
+  disableSpellchecker,
+  isAllowedNavigation,
+  isAllowedRequest,
+  withSecurityHeaders,
+} from './hardening.js';
 
 /** Where the renderer comes from: the built file, or the dev server when running unpackaged. */
 export interface RendererLocation {
   /** The URL the app's page has; navigation and IPC are allowed only for it. */
   appUrl: string;
+  /** The built renderer folder app:// serves from; null when the dev server serves the page. */
+  rendererRoot: string | null;
   load(window: BrowserWindow): Promise<void>;
+}
+
+/** Must run before the app is ready (Chromium fixes its scheme list at start-up); once, for every custom scheme. */
+export function registerAppScheme(): void {
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { ...APP_SCHEME_PRIVILEGES } }]);
 }
 
 /** Paths inside the app (app.asar when packaged), independent of how main was bundled into chunks. */
@@ -26,8 +42,8 @@ export function appPaths(): { preload: string; rendererHtml: string; coreEntry: 
 export function rendererLocation(rendererHtml: string): RendererLocation {
   // An environment variable must never point a packaged app at some server.
   const devUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'];
-  if (devUrl) return { appUrl: devUrl, load: (window) => window.loadURL(devUrl) };
-  return { appUrl: pathToFileURL(rendererHtml).href, load: (window) => window.loadFile(rendererHtml) };
+  if (devUrl) return { appUrl: devUrl, rendererRoot: null, load: (window) => window.loadURL(devUrl) };
+  return { appUrl: APP_PAGE_URL, rendererRoot: dirname(rendererHtml), load: (window) => window.loadURL(APP_PAGE_URL) };
 }
 
 /** Origin and scheme only: a blocked URL may carry text from a prompt or an answer. */
@@ -66,17 +82,41 @@ export function guardWebContents(contents: WebContents, appUrl: string, log: (li
 }
 
 /**
+ * app://enclave/ on the renderer's session: only files of the built renderer
+ * folder, resolved by desktop/app-protocol.ts, with their type and our CSP.
+ */
+function serveRendererFiles(ses: Session, rendererRoot: string, log: (line: string) => void): void {
+  ses.protocol.handle(APP_SCHEME, async (request) => {
+    const resolved = resolveAppRequest(request.url, rendererRoot, request.method);
+    if (!resolved.ok) {
+      log(`[window] refused an app:// request: ${resolved.reason}`);
+      return new Response(null, { status: resolved.status });
+    }
+    try {
+      // Electron's fs reads inside app.asar.
+      return new Response(await readFile(resolved.filePath), { status: 200, headers: appResponseHeaders(resolved.mimeType) });
+    } catch {
+      return new Response(null, { status: 404 });
+    }
+  });
+}
+
+/**
  * The renderer's session: in memory only (nothing the page stores reaches the
  * disk), every permission denied, no downloads, no request leaves except to the
  * app's own files (or the dev server), and our CSP on every response.
  */
-export function hardenedSession(appUrl: string, log: (line: string) => void): Session {
+export function hardenedSession(location: RendererLocation, log: (line: string) => void): Session {
+  const appUrl = location.appUrl;
   // No 'persist:' prefix: cache, localStorage and cookies live in memory and die with the app.
   const ses = session.fromPartition('enclave-renderer');
   ses.setPermissionRequestHandler((_contents, permission, callback) => callback(decidePermission(permission)));
   ses.setPermissionCheckHandler((_contents, permission) => decidePermission(permission));
   ses.setDevicePermissionHandler(() => false);
-  ses.setSpellCheckerEnabled(false);
+  // Both sessions: the default one is not the window's, but Chromium may still fetch dictionaries for it.
+  disableSpellchecker(ses);
+  disableSpellchecker(session.defaultSession);
+  if (location.rendererRoot !== null && !ses.protocol.isProtocolHandled(APP_SCHEME)) serveRendererFiles(ses, location.rendererRoot, log);
   ses.on('will-download', (event) => {
     event.preventDefault();
     log('[window] refused a download');
@@ -110,7 +150,7 @@ export async function createMainWindow(options: CreateWindowOptions): Promise<Br
     webPreferences: {
       ...HARDENED_WEB_PREFERENCES,
       preload: options.preload,
-      session: hardenedSession(options.location.appUrl, options.log),
+      session: hardenedSession(options.location, options.log),
       // DevTools would let anyone at the keyboard script the page; developers only.
       devTools: !app.isPackaged,
     },

@@ -146,3 +146,6 @@ export function loadOrCreateKeyFile(path: string, options: { databasePath: strin
   chmodSync(path, 0o600);
   return key;
 }
+
+// Which OS key store backend may wrap the key (used by electron/key-protector.ts).
+export * from './key-store-policy.js';
