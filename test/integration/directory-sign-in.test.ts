@@ -15,6 +15,7 @@ import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import { Attribute, Change } from 'ldapts';
 import { attachSambaDc, UF_NORMAL_ACCOUNT, unicodePwd, withAdmin, type SambaDc } from '../support/samba-dc.js';
+import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 
@@ -240,6 +241,16 @@ describe('domain controllers: order, time limits, trust', () => {
     expect(error.code).toBe('directory_untrusted');
     expect(error.message).toContain(`${dc.ldapsUrl}: its certificate is not issued by a trusted CA`);
     expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'directory_untrusted' });
+  });
+
+  it('still refuses an untrusted DC over LDAPS and StartTLS with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', async () => {
+    const { clinician } = dc.users;
+    for (const directory of [{ servers: [dc.ldapsUrl] }, { servers: [dc.ldapUrl], startTls: true }]) {
+      const core = await start({ directory: { ...directory, caFile: dc.untrustedCaFile } });
+      const error = await withTlsVerificationOffInEnvironment(() => callError(core, 'auth.signIn', { username: clinician.username, password: clinician.password }));
+      expect(error, directory.servers[0]).toMatchObject({ code: 'directory_untrusted', message: expect.stringContaining(`${directory.servers[0]}: its certificate is not issued by a trusted CA`) });
+      expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+    }
   });
 
   it('a DC that will not take a password over plain LDAP is a clear refusal, not offline mode', async () => {

@@ -6,6 +6,7 @@
 // built from it.
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 import type { ConnectionOptions } from 'node:tls';
+import { verifiedClientTls } from '../tls/index.js';
 import { AndFilter, Client, EqualityFilter, ExtensibleFilter, type Filter } from 'ldapts';
 import type { Role } from '../../shared/api.js';
 import { EnclaveError, type ErrorCode } from '../../shared/errors.js';
@@ -235,13 +236,15 @@ export class DirectoryClient {
     if (directory.servers.length === 0) throw new EnclaveError('directory_unreachable', 'No directory servers are configured in policy (directory.servers). Contact IT.');
     // An empty password is an LDAP "unauthenticated bind", which many servers accept.
     if (password.length === 0) throw new DirectoryRefusal('bad_credentials', 'The user name or password is not correct.', 'empty_password');
-    const tlsOptions = this.#tlsOptions(directory);
+    const ca = this.#trustedCas(directory);
     const failures: string[] = [];
     let untrusted = false;
     let refused = false;
     const limitMs = directory.timeoutSeconds * 1000;
     for (const server of directory.servers) {
       const ldaps = server.startsWith('ldaps://');
+      // Fresh for each server: ldapts' StartTLS writes the socket into the options it is given.
+      const tlsOptions = verifiedClientTls<ConnectionOptions>(ca ? { ca } : {});
       // ldapts opens TLS from the first byte whenever tlsOptions is given, so ldap:// gets them only through StartTLS.
       const client = new Client({ url: server, timeout: limitMs, connectTimeout: limitMs, strictDN: false, ...(ldaps ? { tlsOptions } : {}) });
       try {
@@ -276,16 +279,14 @@ export class DirectoryClient {
     throw new DirectoryUnavailable('directory_unreachable', `No domain controller answered (${failures.join('; ')}).`, true);
   }
 
-  #tlsOptions(directory: DirectoryPolicy): ConnectionOptions {
-    const options: ConnectionOptions = { minVersion: 'TLSv1.2' };
-    if (directory.caFile) {
-      try {
-        options.ca = (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
-      } catch (error) {
-        throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
-      }
+  /** The policy's CA file, or undefined for the operating system's trust store. */
+  #trustedCas(directory: DirectoryPolicy): Buffer | undefined {
+    if (!directory.caFile) return undefined;
+    try {
+      return (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
+    } catch (error) {
+      throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
     }
-    return options;
   }
 
   async #readAccount(client: Client, directory: DirectoryPolicy, filter: Filter, mustBeBoundAccount: boolean): Promise<DirectoryAccount> {
