@@ -1,9 +1,5 @@
 // Process entry of the `enclave` command.
-import { scrubDangerousEnvironment } from '../core/child-environment.js';
 import { runCli } from './main.js';
-
-// Before any connection or child process: NODE_TLS_REJECT_UNAUTHORIZED, proxies and the like (core/child-environment.ts).
-scrubDangerousEnvironment();
 
 runCli(process.argv.slice(2)).then(
   (code) => {
