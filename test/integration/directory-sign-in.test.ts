@@ -13,7 +13,9 @@ import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js'
 import { call, callError } from '../support/core.js';
 import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
-import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
+import { Attribute, Change } from 'ldapts';
+import { attachSambaDc, UF_NORMAL_ACCOUNT, unicodePwd, withAdmin, type SambaDc } from '../support/samba-dc.js';
+import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 
@@ -143,6 +145,64 @@ describe('directory sign-in against Samba AD', () => {
   });
 });
 
+describe('the account signed in is the account that bound', () => {
+  /**
+   * Two accounts AD allows side by side: sAMAccountName jdoe (UPN under the
+   * realm), and another whose UPN is jdoe@ the policy's alternative suffix.
+   * A bare "jdoe" binds as jdoe@<upnSuffix>, the other account, and today's
+   * lookup by sAMAccountName then returns the first one.
+   */
+  async function twoJdoes(): Promise<{ suffix: string; jdoe: { dn: string; password: string }; impostor: { dn: string; password: string } }> {
+    const suffix = 'hospital.example';
+    const jdoe = { dn: `CN=John Doe,CN=Users,${dc.baseDn}`, password: 'Jdoe-Pa55word!' };
+    const impostor = { dn: `CN=Mallory Impostor,CN=Users,${dc.baseDn}`, password: 'Mallory-Pa55word!' };
+    const account = (sam: string, upn: string, password: string) => [
+      new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+      new Attribute({ type: 'sAMAccountName', values: [sam] }),
+      new Attribute({ type: 'userPrincipalName', values: [upn] }),
+      new Attribute({ type: 'displayName', values: [sam] }),
+      new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }),
+      new Attribute({ type: 'userAccountControl', values: [String(UF_NORMAL_ACCOUNT)] }),
+    ];
+    await withAdmin(dc, async (admin) => {
+      await admin.add(jdoe.dn, account('jdoe', `jdoe@${dc.upnSuffix}`, jdoe.password));
+      await admin.add(impostor.dn, account('mallory', `jdoe@${suffix}`, impostor.password));
+      await admin.modify(dc.groups.clinicians, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [jdoe.dn] }) }));
+    });
+    cleanups.push(() => withAdmin(dc, async (admin) => {
+      await admin.del(jdoe.dn);
+      await admin.del(impostor.dn);
+    }));
+    return { suffix, jdoe, impostor };
+  }
+
+  it('refuses a bare name whose bind signs in another account (a UPN under the alternative suffix), and audits it', async () => {
+    const { suffix, jdoe, impostor } = await twoJdoes();
+    const core = await start({ directory: { upnSuffix: suffix, netbiosDomain: '' } });
+    // Mallory's password, John Doe's name: before the fix this signed Mallory in as John Doe, a clinician.
+    const refused = await callError(core, 'auth.signIn', { username: 'jdoe', password: impostor.password });
+    expect(refused).toMatchObject({ code: 'account_restricted', message: expect.stringMatching(/belongs to a different directory account/) });
+    expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+    expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'bound_account_mismatch' });
+    // The same refusal guards emergency access, which binds the same way.
+    expect(await callError(core, 'auth.breakGlass', { username: 'jdoe', password: impostor.password, reason: 'Records needed for a patient in the emergency department' })).toMatchObject({ code: 'account_restricted' });
+    // John Doe himself, by a name that binds him, still signs in as himself.
+    const session = await call(core, 'auth.signIn', { username: `jdoe@${dc.upnSuffix}`, password: jdoe.password });
+    expect(session).toMatchObject({ state: 'active', user: { username: `jdoe@${dc.upnSuffix}`, roles: ['clinician'] } });
+  });
+
+  it('refuses DOMAIN\\name when policy names no NetBIOS domain, and says what to type', async () => {
+    const core = await start({ directory: { netbiosDomain: '' } });
+    const { clinician } = dc.users;
+    for (const typed of [`${dc.netbiosDomain}\\${clinician.username}`, `OTHER\\${clinician.username}`]) {
+      const refused = await callError(core, 'auth.signIn', { username: typed, password: clinician.password });
+      expect(refused).toEqual({ code: 'invalid_input', message: 'This workstation does not accept DOMAIN\\name (directory.netbiosDomain is not set). Type your user name as name or name@domain.' });
+    }
+    expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+    expect((await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password })).state).toBe('active');
+  });
+});
+
 describe('domain controllers: order, time limits, trust', () => {
   it('tries the next DC when the first refuses the connection or does not answer in time', async () => {
     // Accepts the connection and says nothing, like a hung DC.
@@ -181,6 +241,16 @@ describe('domain controllers: order, time limits, trust', () => {
     expect(error.code).toBe('directory_untrusted');
     expect(error.message).toContain(`${dc.ldapsUrl}: its certificate is not issued by a trusted CA`);
     expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'directory_untrusted' });
+  });
+
+  it('still refuses an untrusted DC over LDAPS and StartTLS with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', async () => {
+    const { clinician } = dc.users;
+    for (const directory of [{ servers: [dc.ldapsUrl] }, { servers: [dc.ldapUrl], startTls: true }]) {
+      const core = await start({ directory: { ...directory, caFile: dc.untrustedCaFile } });
+      const error = await withTlsVerificationOffInEnvironment(() => callError(core, 'auth.signIn', { username: clinician.username, password: clinician.password }));
+      expect(error, directory.servers[0]).toMatchObject({ code: 'directory_untrusted', message: expect.stringContaining(`${directory.servers[0]}: its certificate is not issued by a trusted CA`) });
+      expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+    }
   });
 
   it('a DC that will not take a password over plain LDAP is a clear refusal, not offline mode', async () => {

@@ -4,7 +4,7 @@
 // evaluation database with its key file, the generated test model, SoftHSM2 as
 // the PKCS#11 module, and node-llama-cpp's real backend detection.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -18,6 +18,7 @@ import { policyFromDocument } from '../../src/main/policy/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { KEY_FILE, readKeyFile } from '../../src/main/keys/index.js';
 import { openStore } from '../../src/main/store/index.js';
+import { signedCrl } from '../support/card-chain.js';
 import { call, callError, EVAL_USER } from '../support/core.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
@@ -565,6 +566,23 @@ describe('enclave doctor: smart card (PKCS#11 through SoftHSM2)', () => {
       if (before === undefined) delete process.env.SOFTHSM2_CONF;
       else process.env.SOFTHSM2_CONF = before;
     }
+  });
+});
+
+describe('enclave doctor: CRL freshness, as sign-in judges it', () => {
+  it('fails a CRL dated in the future and one without nextUpdate: sign-in refuses every card they cover', async () => {
+    const ca = new X509Certificate(readFileSync(pki['ca.pem']!));
+    const now = Date.now();
+    const future = join(dir.path, 'future.crl');
+    const endless = join(dir.path, 'endless.crl');
+    writeFileSync(future, signedCrl({ issuer: ca, issuerKeyFile: pki['ca.key']!, thisUpdate: new Date(now + 86_400_000), nextUpdate: new Date(now + 8 * 86_400_000) }));
+    writeFileSync(endless, signedCrl({ issuer: ca, issuerKeyFile: pki['ca.key']!, thisUpdate: new Date(now - 3_600_000), nextUpdate: null }));
+    const card = (crl: string) => managedPolicy({ smartCard: { enabled: true, pkcs11Module: SOFTHSM_MODULE, caFiles: [pki['ca.pem']], crlFiles: [crl] } });
+    const ahead = await doctorJson(card(future));
+    expect(ahead.byName('smart card CA and CRL files')).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`^the CRL ${future} is dated .* \\(its thisUpdate\\), in the future: cards whose chain it covers are refused`)) });
+    expect(ahead.code).toBe(1);
+    const none = await doctorJson(card(endless));
+    expect(none.byName('smart card CA and CRL files')).toMatchObject({ status: 'fail', detail: `the CRL ${endless} states no next update (nextUpdate): cards whose chain it covers are refused; deploy a CRL with one` });
   });
 });
 

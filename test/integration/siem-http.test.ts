@@ -34,6 +34,7 @@ import { createSplunkHecTransport, newHecChannel, type SplunkHecDestination, typ
 import { DeliveryError, type DeliveryErrorCode, type OutgoingBatch, type RenderContext, type Transport } from '../../src/main/siem/types.js';
 import { ElasticBulkReceiver } from '../support/elastic-bulk-receiver.js';
 import { HecReceiver } from '../support/hec-receiver.js';
+import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
 import { tempDir } from '../support/temp.js';
 import { makeTestPki, type TestPki } from '../support/test-pki.js';
 
@@ -473,6 +474,17 @@ describe('TLS failures', () => {
     const withoutCa = await deliveryError(hecTransport(hecDestination(receiver, { caFile: undefined })).send(batches[0]!, signal()), 'certificate_rejected');
     expect(withoutCa.message).toMatch(/Set the destination's caFile/);
     expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('refuses a receiver certificate from an unknown CA with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment too (HEC and HTTPS JSON)', async () => {
+    const hec = await hecReceiver();
+    const elastic = await elasticReceiver();
+    await withTlsVerificationOffInEnvironment(async () => {
+      await deliveryError(hecTransport(hecDestination(hec, { caFile: pki.wrongCaFile })).send(batches[0]!, signal()), 'certificate_rejected');
+      await deliveryError(elasticTransport(elastic, { caFile: pki.wrongCaFile }).send(batches[0]!, signal()), 'certificate_rejected');
+    });
+    expect(hec.requests).toHaveLength(0);
+    expect(elasticReceived(elastic)).toEqual([]);
   });
 
   it('maps a receiver that requires a client certificate we do not have to client_certificate_rejected', async () => {

@@ -34,6 +34,7 @@ import { createSyslogTlsTransport, type SyslogTlsDestination, type SyslogTlsOpti
 import { DeliveryError, type OutgoingBatch, type RenderContext } from '../../src/main/siem/types.js';
 import { openStore } from '../../src/main/store/index.js';
 import { parseRfc5424, rsyslogDestination, startRsyslog, type ParsedSyslogMessage, type Rsyslog } from '../support/rsyslog.js';
+import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
 import { tempDir } from '../support/temp.js';
 import { call, nextEvent } from '../support/core.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
@@ -307,6 +308,16 @@ describe('syslog over TLS to rsyslog', () => {
     const error = await rejection(transport.send(sealed.batches[0]!, new AbortController().signal));
     expect(error.code).toBe('certificate_rejected');
     expect(error.message).toBe(`The SIEM's certificate is not trusted (signed by an unknown CA). Check the destination's caFile (${rsyslog.caFile}): it must hold the CA that issued the SIEM's certificate.`);
+    expect(await impostor.messages()).toEqual([]);
+  });
+
+  it('a receiver whose certificate is from another CA is refused with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment too', async () => {
+    const impostor = await startRsyslog({ serverCertificate: 'wrong-ca' });
+    cleanups.push(() => impostor.destroy());
+    const sealed = sealedBatches();
+    const transport = transportFor({ address: impostor.address });
+    const error = await withTlsVerificationOffInEnvironment(() => rejection(transport.send(sealed.batches[0]!, new AbortController().signal)));
+    expect(error.code).toBe('certificate_rejected');
     expect(await impostor.messages()).toEqual([]);
   });
 

@@ -2,7 +2,9 @@
 // certificates from a test CA (test/support/smart-card.ts), the real Samba AD
 // DC for the accounts the cards map to, and the checks a domain controller
 // makes at smart-card logon: PIN, challenge signature, chain, EKU, UPN, CRL.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
@@ -12,6 +14,7 @@ import { leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import type { SambaDcInfo } from '../support/samba-dc.js';
 import { createSmartCardLab, type SmartCardKey, type SmartCardLab } from '../support/smart-card.js';
+import { signedCrl } from '../support/card-chain.js';
 import { tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
 
@@ -143,6 +146,32 @@ describe('smart-card sign-in', () => {
     const lenient = await start({ crlFiles: [lab.staleCrlFile], staleCrl: 'warn', staleCrlGraceHours: 72 });
     await knownUser(lenient, 'clinician');
     expect(await cardSignIn(lenient, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+  });
+
+  it('a CRL dated in the future, or without nextUpdate, is refused naming the CA whose CRL it is', async () => {
+    const ca = new X509Certificate(readFileSync(lab.caFile));
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const now = Date.now();
+    const crls = {
+      future: signedCrl({ issuer: ca, issuerKeyFile: lab.caKeyFile, thisUpdate: new Date(now + 86_400_000), nextUpdate: new Date(now + 8 * 86_400_000) }),
+      noNextUpdate: signedCrl({ issuer: ca, issuerKeyFile: lab.caKeyFile, thisUpdate: new Date(now - 3_600_000), nextUpdate: null }),
+    };
+    const expected = {
+      future: /^The CRL for C=US, O=Enclave Test Hospital, CN=Enclave Test Smart Card CA is dated .* \(its thisUpdate\), later than this workstation's clock allows/,
+      noNextUpdate: /^The CRL for C=US, O=Enclave Test Hospital, CN=Enclave Test Smart Card CA has no nextUpdate/,
+    };
+    for (const kind of ['future', 'noNextUpdate'] as const) {
+      const file = join(dir.path, `${kind}.crl`);
+      writeFileSync(file, crls[kind]);
+      const core = await start({ crlFiles: [file] });
+      await knownUser(core, 'clinician');
+      // Before the fix both CRLs were taken as current, and the card signed in.
+      expect(await cardSignIn(core, 'clinician'), kind).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(expected[kind]) } });
+      await lab.remove('clinician');
+      // One core per process holds the card library, as in the app.
+      await core.close();
+    }
   });
 
   it('pulling the card locks within two seconds; only the card unlocks; another person\'s card ends the session', async () => {

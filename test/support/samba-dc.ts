@@ -166,7 +166,7 @@ const USERS: Record<SambaDcUserKey, { displayName: string; givenName: string; sn
 
 // userAccountControl flags
 const UF_ACCOUNTDISABLE = 0x2;
-const UF_NORMAL_ACCOUNT = 0x200;
+export const UF_NORMAL_ACCOUNT = 0x200;
 
 // --- Small helpers -------------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ function filetime(date: Date): string {
   return (BigInt(date.getTime()) * 10_000n + 116_444_736_000_000_000n).toString();
 }
 
-function unicodePwd(password: string): Buffer {
+export function unicodePwd(password: string): Buffer {
   return Buffer.from(`"${password}"`, 'utf16le');
 }
 
@@ -459,7 +459,8 @@ function userDn(key: SambaDcUserKey): string {
   return `CN=${USERS[key].displayName},${USERS_DN}`;
 }
 
-async function withAdmin<T>(info: Pick<SambaDcInfo, 'ldapsUrl' | 'caFile' | 'administrator'>, fn: (client: Client) => Promise<T>): Promise<T> {
+/** A connection bound as the domain Administrator: setup, and tests that add accounts of their own. */
+export async function withAdmin<T>(info: Pick<SambaDcInfo, 'ldapsUrl' | 'caFile' | 'administrator'>, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ url: info.ldapsUrl, tlsOptions: { ca: [readFileSync(info.caFile)] }, connectTimeout: 5_000, timeout: 15_000 });
   try {
     await client.bind(info.administrator.dn, info.administrator.password);

@@ -112,6 +112,8 @@ export interface SmartCardLab {
   softhsmConf: string;
   /** PEM: the institution's root CA, "Enclave Test Smart Card CA", which issued every card but `otherCa`. */
   caFile: string;
+  /** PEM: the root CA's private key (RSA), for tests that sign CRLs of their own (test/support/card-chain.ts signedCrl). */
+  caKeyFile: string;
   /** PEM: an unrelated CA ("Unrelated Test Smart Card CA"), the issuer of `otherCa`. */
   otherCaFile: string;
   /** The current CRL (DER) from caFile's CA, naming the `revoked` card; nextUpdate in 7 days. */
@@ -853,6 +855,7 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
       softhsmModulePath: SOFTHSM2_MODULE,
       softhsmConf,
       caFile: join(caDir, 'ca.pem'),
+      caKeyFile: join(caDir, 'ca.key'),
       otherCaFile: join(otherCaDir, 'ca.pem'),
       crlFile,
       staleCrlFile,

@@ -19,6 +19,7 @@ import {
   verifyAuditBundle,
   verifyAuditChain,
 } from '../audit/index.js';
+import { scrubDangerousEnvironment } from '../core/child-environment.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
 import { KEY_FILE } from '../keys/index.js';
@@ -101,6 +102,9 @@ export async function runCli(
   io: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') },
   context: CliContext = {},
 ): Promise<number> {
+  // Before any connection or child process, whether run as `enclave` or by the app's main process:
+  // NODE_TLS_REJECT_UNAUTHORIZED, proxies and the like from whoever started it (core/child-environment.ts).
+  scrubDangerousEnvironment();
   const [group, command, ...rest] = argv;
   try {
     if (group === undefined || group === '--help' || group === '-h' || group === 'help') {

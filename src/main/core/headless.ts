@@ -6,6 +6,7 @@ import { EnclaveError } from '../../shared/errors.js';
 import { loadEffectivePolicy, type EffectivePolicy } from '../policy/index.js';
 import { KEY_FILE, loadOrCreateKeyFile } from '../keys/index.js';
 import { createCore, DATABASE_FILE, type Core, type CoreOptions } from './index.js';
+import { scrubDangerousEnvironment } from './child-environment.js';
 import { describeCoreDumpLimit, limitCoreDumps } from './process-hardening.js';
 import { ENCLAVE_VERSION } from './version.js';
 
@@ -24,6 +25,8 @@ export interface HeadlessCore extends Core {
 }
 
 export async function createHeadlessCore(options: HeadlessCoreOptions): Promise<HeadlessCore> {
+  // Before any connection: whoever started this process chose its environment (child-environment.ts).
+  scrubDangerousEnvironment();
   const policy = options.policy && 'policy' in options.policy ? options.policy : await loadEffectivePolicy({ overridePath: options.policy?.path });
   if (!policy.policy.storage.allowKeyFile) {
     throw new EnclaveError('forbidden', `The policy (${policy.source}) does not allow the database key in a key file; run the Enclave desktop app, which keeps the key in the OS key store.`);

@@ -4,6 +4,7 @@
 import { MessageChannelMain, utilityProcess, type MessagePortMain, type UtilityProcess } from 'electron';
 import { createInterface } from 'node:readline';
 import type { CallName } from '../../shared/api.js';
+import { coreChildEnvironment } from '../core/child-environment.js';
 import { CallResponseSchema, CoreStatusMessage, EventMessageSchema, type InitMessage } from '../../shared/core-protocol.js';
 import { EnclaveError, type ErrorInfo } from '../../shared/errors.js';
 import type { CallResponse, EventMessage } from '../../shared/rpc.js';
@@ -43,6 +44,7 @@ export function startCoreHost(options: CoreHostOptions): Promise<CoreHost> {
   const child = utilityProcess.fork(options.entryPath, [], {
     serviceName: 'Enclave core',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: coreChildEnvironment(process.env),
   });
   // The core's own log lines, kept briefly so a failed start can say why.
   const recentStderr: string[] = [];

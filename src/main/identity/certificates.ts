@@ -1,8 +1,9 @@
 // Checking a smart card's certificate offline, the way a domain controller
 // checks one at smart-card logon: validity dates, the chain to the
 // institution's CA, the required extended key usages and certificate policies,
-// the UPN in the subject alternative name, and revocation by CRL (signature
-// checked, freshness per policy). Node's X509Certificate verifies signatures
+// the UPN in the subject alternative name, and revocation by CRL of the card
+// and of every CA between it and the root (signature checked; dated no later
+// than now plus CRL_CLOCK_SKEW_MS; a nextUpdate required; staleness per policy). Node's X509Certificate verifies signatures
 // and dates; @peculiar/asn1-x509 reads what Node does not (CRLs, certificate
 // policies, the UPN otherName).
 import { createHash, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
@@ -129,26 +130,68 @@ function asnTime(time: { getTime(): Date } | undefined): Date | null {
   return time ? time.getTime() : null;
 }
 
-/** Revocation by the issuer's CRL: fail closed when there is none, and treat a stale one per policy. */
+/**
+ * How far a CRL's thisUpdate may lie ahead of this workstation's clock: a CA
+ * whose clock runs a little fast, or a workstation's a little slow. Anything
+ * further ahead is a CRL from the future (a wrong clock on one side, or a
+ * CRL made to outlive its time), and is refused.
+ */
+export const CRL_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Revocation of `der` (the card's certificate, or a CA certificate in its
+ * chain) by its issuer's CRL: fail closed when there is none, refuse one
+ * dated in the future or without a nextUpdate, and treat a stale one per
+ * policy. Returns a warning when policy lets a stale CRL through.
+ */
 function checkRevocation(der: Buffer, issuer: X509Certificate, crls: readonly Buffer[], policy: CardCertificatePolicy, now: Date): string | null {
   const cert = AsnConvert.parse(der, Certificate);
+  const ca = describe(issuer);
   const candidates = crls.map((bytes) => AsnConvert.parse(crlDer(bytes), CertificateList)).filter((crl) => sameName(crl.tbsCertList.issuer, cert.tbsCertificate.issuer));
-  const crl = candidates.find((c) => crlSignedBy(c, issuer.publicKey));
-  if (!crl) {
-    reject(candidates.length > 0 ? `The CRL for ${describe(issuer)} does not carry that CA's signature (smartCard.crlFiles).` : `There is no CRL for ${describe(issuer)} in smartCard.crlFiles, so revocation cannot be checked.`);
+  const signed = candidates.filter((c) => crlSignedBy(c, issuer.publicKey));
+  if (signed.length === 0) {
+    reject(candidates.length > 0 ? `The CRL for ${ca} does not carry that CA's signature (smartCard.crlFiles).` : `There is no CRL for ${ca} in smartCard.crlFiles, so revocation cannot be checked.`);
   }
-  let warning: string | null = null;
+  // Several CRLs from one CA (an old one left beside the new): the latest issued counts.
+  const crl = signed.reduce((latest, c) => (c.tbsCertList.thisUpdate.getTime() > latest.tbsCertList.thisUpdate.getTime() ? c : latest));
+  const thisUpdate = crl.tbsCertList.thisUpdate.getTime();
+  if (thisUpdate.getTime() > now.getTime() + CRL_CLOCK_SKEW_MS) {
+    reject(`The CRL for ${ca} is dated ${thisUpdate.toISOString()} (its thisUpdate), later than this workstation's clock allows; check the clock here, or IT must publish a correctly dated CRL (smartCard.crlFiles).`);
+  }
   const nextUpdate = asnTime(crl.tbsCertList.nextUpdate);
-  if (nextUpdate && now > nextUpdate) {
+  if (!nextUpdate) reject(`The CRL for ${ca} has no nextUpdate, so Enclave cannot tell whether it is current; IT must publish one that says when the next is due (smartCard.crlFiles).`);
+  let warning: string | null = null;
+  if (now > nextUpdate) {
     const hoursLate = (now.getTime() - nextUpdate.getTime()) / 3_600_000;
-    const stale = `The CRL for ${describe(issuer)} expired on ${nextUpdate.toISOString()} (its nextUpdate)`;
+    const stale = `The CRL for ${ca} expired on ${nextUpdate.toISOString()} (its nextUpdate)`;
     if (policy.staleCrl === 'refuse' || hoursLate > policy.staleCrlGraceHours) reject(`${stale}; IT must publish a current one (smartCard.crlFiles).`);
     warning = `${stale}; accepted for up to ${policy.staleCrlGraceHours} hours by policy.`;
   }
   const serial = Buffer.from(cert.tbsCertificate.serialNumber);
   const revoked = crl.tbsCertList.revokedCertificates?.find((entry) => Buffer.from(entry.userCertificate).equals(serial));
-  if (revoked) reject(`This card's certificate (${describe(new X509Certificate(der))}) has been revoked. Contact IT.`);
+  if (revoked) {
+    const subject = new X509Certificate(der);
+    if (subject.ca) reject(`The CA certificate ${describe(subject)} that this card's certificate chains through has been revoked by ${ca}. Contact IT.`);
+    reject(`This card's certificate (${describe(subject)}) has been revoked. Contact IT.`);
+  }
   return warning;
+}
+
+/**
+ * Revocation of every certificate below the trust anchor: the card's against
+ * its issuer's CRL, each intermediate CA's against the CRL of the CA above it.
+ * The self-signed root at the top is trusted as configured (smartCard.caFiles).
+ */
+function checkChainRevocation(der: Buffer, chain: readonly X509Certificate[], crls: readonly Buffer[], policy: CardCertificatePolicy, now: Date): string | null {
+  const warnings: string[] = [];
+  let subject = der;
+  for (const issuer of chain) {
+    const warning = checkRevocation(subject, issuer, crls, policy, now);
+    if (warning) warnings.push(warning);
+    if (issuer.checkIssued(issuer)) break;
+    subject = issuer.raw;
+  }
+  return warnings.length > 0 ? warnings.join(' ') : null;
 }
 
 export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Certificate[]; crls: readonly Buffer[] }, policy: CardCertificatePolicy, now: Date): CheckedCardCertificate {
@@ -160,7 +203,7 @@ export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Cer
   }
   if (now < new Date(cert.validFrom)) reject(`The card's certificate is not valid until ${new Date(cert.validFrom).toISOString()}.`);
   if (now > new Date(cert.validTo)) reject(`The card's certificate expired on ${new Date(cert.validTo).toISOString()}. Ask IT for a renewed card.`);
-  const [issuer] = chainToCa(cert, trust.cas, now);
+  const chain = chainToCa(cert, trust.cas, now);
   const ekus = cert.keyUsage ?? [];
   const missingEku = policy.requiredEkus.filter((oid) => !ekus.includes(oid));
   if (missingEku.length > 0) reject(`The card's certificate is not for sign-in: it lacks the extended key usage ${missingEku.join(', ')} (smartCard.requiredEkus).`);
@@ -169,6 +212,6 @@ export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Cer
   }
   const upn = upnOf(der);
   if (!upn) reject('The card\'s certificate has no user principal name (UPN) in its subject alternative name, so Enclave cannot tell whose card it is.');
-  const crlWarning = checkRevocation(der, issuer!, trust.crls, policy, now);
+  const crlWarning = checkChainRevocation(der, chain, trust.crls, policy, now);
   return { upn: upn.toLowerCase(), sha256: createHash('sha256').update(der).digest('hex'), subject: describe(cert), serialNumber: cert.serialNumber, crlWarning };
 }

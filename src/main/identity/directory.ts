@@ -6,6 +6,7 @@
 // built from it.
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 import type { ConnectionOptions } from 'node:tls';
+import { verifiedClientTls } from '../tls/index.js';
 import { AndFilter, Client, EqualityFilter, ExtensibleFilter, type Filter } from 'ldapts';
 import type { Role } from '../../shared/api.js';
 import { EnclaveError, type ErrorCode } from '../../shared/errors.js';
@@ -45,7 +46,11 @@ export function parseLoginName(input: string, directory: DirectoryPolicy): Login
     const domain = typed.slice(0, backslash);
     const sam = typed.slice(backslash + 1);
     if (!sam || sam.includes('\\')) throw new EnclaveError('invalid_input', 'Type your user name as name, DOMAIN\\name or name@domain.');
-    if (directory.netbiosDomain && domain.toLowerCase() !== directory.netbiosDomain.toLowerCase()) {
+    // Without a NetBIOS domain in policy any DOMAIN would reach the DC, which binds in whichever trusted domain has that name.
+    if (!directory.netbiosDomain) {
+      throw new EnclaveError('invalid_input', 'This workstation does not accept DOMAIN\\name (directory.netbiosDomain is not set). Type your user name as name or name@domain.');
+    }
+    if (domain.toLowerCase() !== directory.netbiosDomain.toLowerCase()) {
       throw new EnclaveError('invalid_input', `This workstation signs in to the ${directory.netbiosDomain} domain, not ${domain}.`);
     }
     return { bindName: `${domain}\\${sam}`, filter: samFilter(sam), key: sam.toLowerCase() };
@@ -196,7 +201,7 @@ export class DirectoryClient {
    * could be asked).
    */
   authenticate(login: LoginName, password: string): Promise<DirectoryAccount> {
-    return this.#asBound(login.bindName, password, login.filter);
+    return this.#asBound(login.bindName, password, login.filter, true);
   }
 
   /**
@@ -216,7 +221,8 @@ export class DirectoryClient {
       throw new EnclaveError('directory_unreachable', `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
     }
     try {
-      return await this.#asBound(directory.lookupAccount, password, userFilter(new EqualityFilter({ attribute: 'userPrincipalName', value: upn })));
+      // The account found is the card's owner, not the lookup account that bound.
+      return await this.#asBound(directory.lookupAccount, password, userFilter(new EqualityFilter({ attribute: 'userPrincipalName', value: upn })), false);
     } catch (error) {
       if (error instanceof DirectoryRefusal) {
         throw new EnclaveError('directory_unreachable', `The directory refused the lookup account ${directory.lookupAccount} (directory.lookupAccount): ${error.message} Contact IT.`);
@@ -225,18 +231,20 @@ export class DirectoryClient {
     }
   }
 
-  async #asBound(bindName: string, password: string, filter: Filter): Promise<DirectoryAccount> {
+  async #asBound(bindName: string, password: string, filter: Filter, mustBeBoundAccount: boolean): Promise<DirectoryAccount> {
     const directory = this.#o.directory();
     if (directory.servers.length === 0) throw new EnclaveError('directory_unreachable', 'No directory servers are configured in policy (directory.servers). Contact IT.');
     // An empty password is an LDAP "unauthenticated bind", which many servers accept.
     if (password.length === 0) throw new DirectoryRefusal('bad_credentials', 'The user name or password is not correct.', 'empty_password');
-    const tlsOptions = this.#tlsOptions(directory);
+    const ca = this.#trustedCas(directory);
     const failures: string[] = [];
     let untrusted = false;
     let refused = false;
     const limitMs = directory.timeoutSeconds * 1000;
     for (const server of directory.servers) {
       const ldaps = server.startsWith('ldaps://');
+      // Fresh for each server: ldapts' StartTLS writes the socket into the options it is given.
+      const tlsOptions = verifiedClientTls<ConnectionOptions>(ca ? { ca } : {});
       // ldapts opens TLS from the first byte whenever tlsOptions is given, so ldap:// gets them only through StartTLS.
       const client = new Client({ url: server, timeout: limitMs, connectTimeout: limitMs, strictDN: false, ...(ldaps ? { tlsOptions } : {}) });
       try {
@@ -260,7 +268,7 @@ export class DirectoryClient {
           failures.push(`${server}: ${failure.text}`);
           continue;
         }
-        return await this.#readAccount(client, directory, filter);
+        return await this.#readAccount(client, directory, filter, mustBeBoundAccount);
       } finally {
         // Not awaited past the limit: a DC that never answered will not answer an unbind either.
         await withinTime(limitMs, () => client.unbind()).catch(() => undefined);
@@ -271,24 +279,22 @@ export class DirectoryClient {
     throw new DirectoryUnavailable('directory_unreachable', `No domain controller answered (${failures.join('; ')}).`, true);
   }
 
-  #tlsOptions(directory: DirectoryPolicy): ConnectionOptions {
-    const options: ConnectionOptions = { minVersion: 'TLSv1.2' };
-    if (directory.caFile) {
-      try {
-        options.ca = (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
-      } catch (error) {
-        throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
-      }
+  /** The policy's CA file, or undefined for the operating system's trust store. */
+  #trustedCas(directory: DirectoryPolicy): Buffer | undefined {
+    if (!directory.caFile) return undefined;
+    try {
+      return (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
+    } catch (error) {
+      throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
     }
-    return options;
   }
 
-  async #readAccount(client: Client, directory: DirectoryPolicy, filter: Filter): Promise<DirectoryAccount> {
+  async #readAccount(client: Client, directory: DirectoryPolicy, filter: Filter, mustBeBoundAccount: boolean): Promise<DirectoryAccount> {
     const { searchEntries } = await client.search(directory.baseDn, {
       scope: 'sub',
       filter,
-      attributes: ['distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'objectGUID', 'userAccountControl'],
-      explicitBufferAttributes: ['objectGUID'],
+      attributes: ['distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'objectGUID', 'objectSid', 'userAccountControl'],
+      explicitBufferAttributes: ['objectGUID', 'objectSid'],
       sizeLimit: 2,
     });
     const entry = searchEntries[0];
@@ -306,6 +312,10 @@ export class DirectoryClient {
     if (!Buffer.isBuffer(guidBytes)) throw new EnclaveError('internal', 'The directory did not return the account\'s objectGUID.');
     const dn = entry.dn;
     const sam = text(entry['sAMAccountName']);
+    if (mustBeBoundAccount) {
+      const sid = entry['objectSid'];
+      await confirmBoundAccount(client, directory, { dn, samAccountName: sam, objectSid: Buffer.isBuffer(sid) ? sid : Array.isArray(sid) && Buffer.isBuffer(sid[0]) ? sid[0] : null });
+    }
     const upn = text(entry['userPrincipalName']) || `${sam}@${directory.upnSuffix}`;
 
     const { searchEntries: groups } = await client.search(directory.baseDn, {
@@ -318,6 +328,88 @@ export class DirectoryClient {
     const roles = ROLES.filter((role) => inAny(directory.roleGroups[role]));
     return { id: formatGuid(guidBytes), dn, samAccountName: sam, upn: upn.toLowerCase(), displayName: text(entry['displayName']) || sam, roles, breakGlass: inAny(this.#o.breakGlassGroups()) };
   }
+}
+
+/** LDAP "Who am I?" (RFC 4532): the server names the identity the connection is bound as. */
+const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3';
+
+/** What a server answers when it does not know an extended operation: protocolError (2) or unwillingToPerform (53). */
+const UNSUPPORTED_EXOP = new Set([2, 53]);
+
+/** The account that binding the typed name signed in is not the account the name was looked up as. */
+export const BOUND_ACCOUNT_MISMATCH = 'bound_account_mismatch';
+
+/** The parts of a directory connection the bound-identity check needs (a fake in unit tests). */
+export interface BoundIdentitySource {
+  exop(oid: string): Promise<{ oid?: string; value?: string }>;
+  search(base: string, options: { scope: 'base' | 'sub'; filter?: string; attributes: string[]; explicitBufferAttributes?: string[] }): Promise<{ searchEntries: { dn: string; [attribute: string]: unknown }[] }>;
+}
+
+/**
+ * The password bound some account; the account read afterwards was found by
+ * what the user typed. A bare name binds as name@upnSuffix (a UPN that any
+ * account may carry, e.g. under an alternative suffix) but is looked up by
+ * sAMAccountName, so the two can differ. The server is asked who the
+ * connection is (Who-am-I; AD answers u:DOMAIN\name); a server without it
+ * (Samba) is asked for the bound token's SIDs (the rootDSE's tokenGroups,
+ * whose first SID is the user's own) instead. Never the typed name.
+ */
+export async function confirmBoundAccount(client: BoundIdentitySource, directory: Pick<DirectoryPolicy, 'netbiosDomain'>, found: { dn: string; samAccountName: string; objectSid: Buffer | null }): Promise<void> {
+  const mismatch = (): never => {
+    throw new DirectoryRefusal(
+      'account_restricted',
+      'The password you typed belongs to a different directory account from the one your user name names, so you were not signed in. Type your user name as name@domain, or contact IT.',
+      BOUND_ACCOUNT_MISMATCH,
+    );
+  };
+  let answer: string | undefined;
+  try {
+    answer = (await client.exop(WHO_AM_I)).value ?? '';
+  } catch (error) {
+    if (!UNSUPPORTED_EXOP.has((error as { code?: unknown }).code as number)) throw error;
+  }
+  if (answer !== undefined) {
+    if (answer.startsWith('dn:')) {
+      if (normalizeDn(answer.slice(3)) !== normalizeDn(found.dn)) mismatch();
+      return;
+    }
+    const user = /^u:([^\\]+)\\(.+)$/.exec(answer);
+    if (user) {
+      const [, domain, sam] = user as unknown as [string, string, string];
+      if (sam.toLowerCase() !== found.samAccountName.toLowerCase()) mismatch();
+      // The same sAMAccountName may exist in a trusted domain: the domain has to be this one too.
+      const ours = directory.netbiosDomain || (await domainNetbiosName(client, found.dn));
+      if (!ours || domain.toLowerCase() !== ours.toLowerCase()) mismatch();
+      return;
+    }
+    if (answer === '') mismatch(); // anonymous
+    // Any other form (e.g. u:name@realm) says nothing comparable: the token below decides.
+  }
+  const { searchEntries } = await client.search('', { scope: 'base', attributes: ['tokenGroups'], explicitBufferAttributes: ['tokenGroups'] });
+  const token = searchEntries[0]?.['tokenGroups'];
+  const first = Array.isArray(token) ? token[0] : token;
+  if (!Buffer.isBuffer(first)) {
+    throw new EnclaveError('directory_unreachable', 'The domain controller cannot say which account your password signed in (neither "Who am I?" nor the rootDSE\'s tokenGroups), so Enclave cannot sign you in with it. Contact IT.');
+  }
+  if (!found.objectSid || !first.equals(found.objectSid)) mismatch();
+}
+
+/** The NetBIOS name of the domain an account's DN lies in, from the configuration partition's crossRef. */
+async function domainNetbiosName(client: BoundIdentitySource, dn: string): Promise<string | null> {
+  const root = (await client.search('', { scope: 'base', attributes: ['configurationNamingContext'] })).searchEntries[0];
+  const config = root?.['configurationNamingContext'];
+  const configDn = Array.isArray(config) ? String(config[0] ?? '') : typeof config === 'string' ? config : '';
+  if (!configDn) return null;
+  const { searchEntries } = await client.search(`CN=Partitions,${configDn}`, { scope: 'sub', filter: '(&(objectClass=crossRef)(nETBIOSName=*))', attributes: ['nCName', 'nETBIOSName'] });
+  const account = normalizeDn(dn);
+  // The longest naming context the account lies under is its domain.
+  let best: { nc: string; name: string } | null = null;
+  for (const entry of searchEntries) {
+    const nc = normalizeDn(String(Array.isArray(entry['nCName']) ? entry['nCName'][0] : entry['nCName'] ?? ''));
+    const name = String(Array.isArray(entry['nETBIOSName']) ? entry['nETBIOSName'][0] : entry['nETBIOSName'] ?? '');
+    if (nc && name && (account === nc || account.endsWith(`,${nc}`)) && (!best || nc.length > best.nc.length)) best = { nc, name };
+  }
+  return best?.name ?? null;
 }
 
 /** Why a file named by policy could not be read, without repeating its path. */

@@ -13,6 +13,7 @@ import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js
 import { SmartCardService } from './smart-card.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
+export { CRL_CLOCK_SKEW_MS } from './certificates.js';
 
 interface AccountRow {
   id: string;

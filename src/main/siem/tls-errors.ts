@@ -15,10 +15,11 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { FILE_SIZE_LIMITS, readLimitedFile, UnreadableFileError } from '../files/index.js';
 import tls from 'node:tls';
+import { MIN_TLS_VERSION } from '../tls/index.js';
 import { DeliveryError, type SiemDestination } from './types.js';
 
-/** TLS 1.2 is the floor (HIPAA transmission security; RFC 5425 asks the same of syslog). */
-export const MIN_TLS_VERSION = 'TLSv1.2';
+// The floor every client connection uses (tls/index.ts), for the secure contexts built here.
+export { MIN_TLS_VERSION };
 
 // --- Classification of network and TLS failures ------------------------------------------------
 

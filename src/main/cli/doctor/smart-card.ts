@@ -4,6 +4,7 @@
 import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../../files/index.js';
 import { createRequire } from 'node:module';
 import type { PKCS11 as Pkcs11Type } from 'pkcs11js';
+import { CRL_CLOCK_SKEW_MS } from '../../identity/index.js';
 import type { Policy } from '../../policy/index.js';
 import { day, fail, fileProblem, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 import { certName, readCertificates } from './tls-probe.js';
@@ -114,7 +115,11 @@ function checkTrustFiles(policy: Policy, now: number): CheckResult {
     } catch (error) {
       return void problems.push(`${setting} ${file} is not a CRL Enclave can read (${messageOf(error)})`);
     }
-    if (!dates.nextUpdate) return void warnings.push(`the CRL ${file} states no next update`);
+    // The same rules as sign-in (identity/certificates.ts): such a CRL refuses every card whose chain it covers.
+    if (dates.thisUpdate.getTime() > now + CRL_CLOCK_SKEW_MS) {
+      return void problems.push(`the CRL ${file} is dated ${dates.thisUpdate.toISOString()} (its thisUpdate), in the future: cards whose chain it covers are refused; check this computer's clock, or deploy a correctly dated CRL`);
+    }
+    if (!dates.nextUpdate) return void problems.push(`the CRL ${file} states no next update (nextUpdate): cards whose chain it covers are refused; deploy a CRL with one`);
     if (dates.nextUpdate.getTime() >= now) return;
     const graceEnd = dates.nextUpdate.getTime() + card.staleCrlGraceHours * 3_600_000;
     const stale = `the CRL ${file} is out of date since ${dates.nextUpdate.toISOString()} (its nextUpdate)`;

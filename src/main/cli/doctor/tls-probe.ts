@@ -9,6 +9,7 @@ import https from 'node:https';
 import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { DAY_MS, day, fileProblem, messageOf, seconds } from './check.js';
+import { verifiedClientTls } from '../../tls/index.js';
 
 export interface TlsFiles {
   caFile?: string | undefined;
@@ -414,7 +415,8 @@ export function httpsGet(url: URL, material: TlsMaterial, timeoutMs: number): Pr
       resolve(result);
     };
     const request = https.request(
-      {
+      // Verified whatever NODE_TLS_REJECT_UNAUTHORIZED says (the TLS probe before it judged the certificate already).
+      verifiedClientTls<https.RequestOptions>({
         host: endpoint.host,
         port: endpoint.port,
         path: url.pathname + url.search,
@@ -423,10 +425,9 @@ export function httpsGet(url: URL, material: TlsMaterial, timeoutMs: number): Pr
         ca: material.ca,
         cert: material.cert,
         key: material.key,
-        minVersion: 'TLSv1.2',
         agent: false,
         headers: { 'user-agent': 'enclave-doctor' },
-      },
+      }),
       (response) => {
         const chunks: Buffer[] = [];
         let size = 0;

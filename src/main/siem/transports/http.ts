@@ -12,7 +12,8 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SecureContext } from 'node:tls';
-import { connectionContext, deliveryErrorFromNetwork, MIN_TLS_VERSION, type ConnectionStage, type TlsMaterial } from '../tls-errors.js';
+import { verifiedClientTls } from '../../tls/index.js';
+import { connectionContext, deliveryErrorFromNetwork, type ConnectionStage, type TlsMaterial } from '../tls-errors.js';
 import { DeliveryError } from '../types.js';
 
 export interface HttpsResponse {
@@ -57,19 +58,17 @@ export function httpsPost(url: URL, body: string | Buffer, tls: TlsMaterial, opt
     };
 
     // https passes secureContext on to tls.connect(); @types/node leaves it out of RequestOptions.
-    const requestOptions: RequestOptions & { secureContext: SecureContext } = {
+    // Verified whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+    const requestOptions = verifiedClientTls<RequestOptions & { secureContext: SecureContext }>({
       method: 'POST',
       hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port || 443,
       path: `${url.pathname}${url.search}`,
       headers: { ...options.headers, 'Content-Length': String(payload.length), Connection: 'close' },
       secureContext: tls.secureContext,
-      minVersion: MIN_TLS_VERSION,
-      // Stated, so that NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
-      rejectUnauthorized: true,
       // A fresh connection for every request (see the top of the file).
       agent: false,
-    };
+    });
     const req = httpsRequest(requestOptions, (res) => {
       stage = 'accepted';
       const chunks: Buffer[] = [];

@@ -29,7 +29,8 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { renderSyslogBatch } from '../formats/syslog.js';
-import { connectionContext, deliveryErrorFromNetwork, loadTlsMaterial, MIN_TLS_VERSION, refusedAfterHandshake, type TlsMaterial } from '../tls-errors.js';
+import { verifiedClientTls } from '../../tls/index.js';
+import { connectionContext, deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type TlsMaterial } from '../tls-errors.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
 
 export type SyslogTlsDestination = Extract<SiemDestination, { type: 'syslog-tls' }>;
@@ -117,15 +118,16 @@ function deliver(job: Delivery): Promise<void> {
     let connectTimer: NodeJS.Timeout | undefined;
     let unregister = (): void => undefined;
 
-    const socket = tls.connect({
-      host: job.host,
-      port: job.port,
-      // SNI takes a name, never an address; Node checks an address against the certificate's IP SANs.
-      ...(isIP(job.host) ? {} : { servername: job.host }),
-      secureContext: job.material.secureContext,
-      minVersion: MIN_TLS_VERSION,
-      // rejectUnauthorized stays true: an untrusted or misnamed certificate ends the handshake before a byte is written.
-    });
+    // Verified whatever NODE_TLS_REJECT_UNAUTHORIZED says: an untrusted or misnamed certificate ends the handshake before a byte is written.
+    const socket = tls.connect(
+      verifiedClientTls<tls.ConnectionOptions>({
+        host: job.host,
+        port: job.port,
+        // SNI takes a name, never an address; Node checks an address against the certificate's IP SANs.
+        ...(isIP(job.host) ? {} : { servername: job.host }),
+        secureContext: job.material.secureContext,
+      }),
+    );
 
     const cleanUp = (): boolean => {
       if (settled) return false;
