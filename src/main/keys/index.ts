@@ -92,11 +92,16 @@ function hexLine(key: Buffer): Buffer {
   return line;
 }
 
-/** Reads a key file: 64 hex characters (surrounding white space ignored). Never changes the file. */
+/**
+ * Reads a key file: 64 hex characters (surrounding white space ignored). Never
+ * changes the file. On POSIX a key file that group or others may read (or
+ * change) is refused, naming the chmod that fixes it: it is never fixed
+ * silently, since whoever could read it may already have the key.
+ */
 export function readKeyFile(path: string): Buffer {
   let raw: Buffer;
   try {
-    raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.keyFile });
+    raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.keyFile, ownerOnly: true });
   } catch (error) {
     if (error instanceof UnreadableFileError) {
       throw new EnclaveError('invalid_input', `The key file ${error.message}. Nothing was changed.`, { cause: error });
