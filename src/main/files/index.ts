@@ -28,6 +28,8 @@ export const FILE_SIZE_LIMITS = {
   keyFile: 4 * KiB,
   /** A password file (the directory lookup account's). */
   secret: 64 * KiB,
+  /** A Splunk HEC token file: a GUID, and a newline. */
+  token: 4 * KiB,
   /** PEM certificates and keys, including a whole CA bundle (the OS bundle is ~0.2 MiB). */
   pem: 4 * MiB,
   /** A CRL: a large CA's CRL runs to tens of MiB. */
