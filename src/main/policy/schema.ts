@@ -125,7 +125,9 @@ export const SiemDestination = z.discriminatedUnion('type', [
       indexerAcknowledgement: z.boolean().default(false),
       ...TlsClientFiles,
     })
-    .strict(),
+    .strict()
+    // Exactly one of token and tokenFile (checked in PolicySchema's refinement); said here for the JSON Schema and the templates.
+    .meta({ oneOf: [{ properties: { token: { type: 'string' } }, required: ['token'] }, { properties: { tokenFile: { type: 'string' } }, required: ['tokenFile'] }] }),
   z
     .object({
       id: Slug,
