@@ -104,9 +104,27 @@ export function dbRekey(args: string[], io: CliIo, context: CliContext): number 
       throw new EnclaveError('storage_failed', `The database could not be re-encrypted (${(error as Error).message}); it stays under its key ${after === 'completed' ? '(the new one, in ' + keyPath + ')' : 'in ' + keyPath}.`, { cause: error });
     }
     // Under the new key now; the event goes in before the new key file takes the old one's place, so a crash between them loses neither.
-    auditOf(store).record({ action: 'db.rekey', outcome: 'success', user: actor(), detail: { key_store: 'key-file' } });
+    let unrecorded: unknown;
+    try {
+      auditOf(store).record({ action: 'db.rekey', outcome: 'success', user: actor(), detail: { key_store: 'key-file' } });
+    } catch (error) {
+      // The database is under the new key whatever happened to the event: the key file must follow.
+      unrecorded = error;
+    }
     store.close();
-    commitPendingKeyFile(keyPath);
+    try {
+      commitPendingKeyFile(keyPath);
+    } catch (cause) {
+      throw new EnclaveError(
+        'storage_failed',
+        `The database is now under the new key, which is in ${pendingKeyPath(keyPath)}, but that file could not replace ${keyPath} (${(cause as Error).message}). ` +
+          `Keep both files; \`enclave db rekey --recover --data-dir ${values['data-dir']} --key-file ${keyPath}\` finishes the change.`,
+        { cause },
+      );
+    }
+    if (unrecorded !== undefined) {
+      throw new EnclaveError('storage_failed', `Re-encrypted ${databasePath} under a new key, now in ${keyPath}, but the db.rekey event could not be recorded (${(unrecorded as Error).message}).`, { cause: unrecorded });
+    }
   } finally {
     newKey.fill(0);
     store.close();
