@@ -3,6 +3,7 @@
 // For Splunk HEC, the unauthenticated health endpoint is asked how it is.
 import type { Policy, SiemDestination } from '../../policy/index.js';
 import { DeliveryError, readHecToken } from '../../siem/index.js';
+import { broadReaders, readSddl } from './windows-acl.js';
 import { fail, ok, skip, warn, type CheckResult } from './check.js';
 import { certName, describeServerCertificate, endpointOf, httpsGet, loadTlsMaterial, probeTls, type Endpoint } from './tls-probe.js';
 
@@ -34,6 +35,13 @@ async function checkDestination(destination: SiemDestination, index: number, tim
       } catch (error) {
         if (error instanceof DeliveryError) return fail(name, error.message);
         throw error;
+      }
+      // Windows: no mode bits for the transport to check; the ACL says who can read it.
+      if (process.platform === 'win32') {
+        const sddl = await readSddl(destination.tokenFile);
+        const readers = sddl === null ? null : broadReaders(sddl);
+        if (readers === null) tokenNotes.push(`the access list of ${prefix}.tokenFile ${destination.tokenFile} could not be read; make sure only the account Enclave runs as and Administrators can read it`);
+        else if (readers.length > 0) tokenNotes.push(`${prefix}.tokenFile ${destination.tokenFile} can be read by ${readers.join(', ')} (its access list): restrict it to the account Enclave runs as and Administrators`);
       }
     } else {
       tokenNotes.push(`the HEC token is inline in the policy (${prefix}.token), where every local account can read it: move it to a file only Enclave can read and set ${prefix}.tokenFile, or use mutual TLS where the collector supports it`);
