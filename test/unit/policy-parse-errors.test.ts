@@ -108,6 +108,11 @@ describe('policy files that fail to parse', () => {
       `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0">\n<dict>\n  <key>token</key>\n  <string>${SECRET}&${SECRET};</string>\n</dict>\n</plist>\n`,
       /^is not a readable property list: the XML is not well-formed at line 5, column \d+$/,
     ],
+    [
+      'an attribute without quotes (an XML warning, which plist would print)',
+      `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0">\n<dict>\n  <key>token</key>\n  <string note=${SECRET}>x</string>\n</dict>\n</plist>\n`,
+      /^is not a readable property list: the XML is not well-formed at line 5, column \d+$/,
+    ],
     ['no XML at all', `${SECRET} is not a plist`, /^is not a readable property list: the XML is not well-formed/],
     ['a binary plist that is damaged', `bplist00${SECRET}${'\u00ff'.repeat(40)}`, /^is not a readable property list \(a damaged binary plist\)$/],
   ];

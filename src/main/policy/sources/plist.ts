@@ -43,8 +43,9 @@ function checkXml(text: string): XmlCheck {
   let document: Document | undefined;
   try {
     document = new DOMParser({
-      onError: (level, _message, context) => {
-        if (level === 'warning' || fault !== null) return;
+      onError: (_level, _message, context) => {
+        // Warnings too: plist's own parse prints them, text and all, so only XML that raises none goes on to it.
+        if (fault !== null) return;
         const locator = (context as { locator?: { lineNumber?: number; columnNumber?: number } } | undefined)?.locator;
         fault = at(locator?.lineNumber, locator?.columnNumber);
       },
