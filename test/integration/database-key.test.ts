@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { createCore, DATABASE_FILE, KEY_FILE } from '../../src/main/core/index.js';
 import { runCli } from '../../src/main/cli/index.js';
+import { checkDatabase } from '../../src/main/cli/doctor/database.js';
 import { loadOrCreateKeyFile, MissingKeyFileError, readKeyFile } from '../../src/main/keys/index.js';
 import { evaluationPolicy, policyFromDocument } from '../../src/main/policy/index.js';
 import { openStore } from '../../src/main/store/index.js';
@@ -138,6 +139,8 @@ describe('a missing or damaged key file', () => {
       expect(await runCli(['enroll', 'show', '--data-dir', dataDir], { out: () => undefined, err: (l) => err.push(l) })).toBe(2);
       expect(err.join('\n')).toBe(`enclave: ${expected}`);
       expect(statSync(keyFile).mode & 0o777).toBe(mode);
+      // enclave doctor fails the database check with the same words.
+      expect(checkDatabase(dataDir, policyFromDocument(structuredClone(evaluationPolicy), 'test policy').policy)).toEqual({ name: 'database', status: 'fail', detail: expected });
     }
     chmodSync(keyFile, 0o600);
     const core = await createHeadlessCore({ dataDir, log: () => undefined });
