@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'audit.prune',
   'sync.destination',
   'audit.text_check',
+  'db.rekey',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -64,6 +65,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'audit.prune': 'Delivered audit events removed',
   'sync.destination': 'SIEM destination changed state',
   'audit.text_check': 'Typed text checked against an event',
+  'db.rekey': 'Database re-encrypted under a new key',
 };
 
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
@@ -71,7 +73,7 @@ export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly Au
   { label: 'Sign-in and access', actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create'] },
   { label: 'Chat and model', actions: ['session.create', 'session.end', 'session.delete', 'chat.purge', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
   { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
-  { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination'] },
+  { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination', 'db.rekey'] },
 ];
 
 export function auditActionLabel(action: string): string {

@@ -27,6 +27,7 @@ import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
 import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, type Transport } from '../../src/main/siem/index.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
+import { readKeyFile } from '../../src/main/keys/index.js';
 import { call, callError } from '../support/core.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';
@@ -456,6 +457,49 @@ describe('enclave enroll rotate', () => {
     const stranger = await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', 'ab'.repeat(32)]);
     expect(stranger.code).toBe(1);
     expect(stranger.out + stranger.err).toMatch(/key/i);
+  });
+
+  it('wipes the retired private key at rotation (the public key stays, and every batch it signed still verifies); one an older release kept is wiped at the next start', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
+    await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
+    const oldKey = currentEnrolmentKey(core.store)!.keyId;
+    const oldPrivate = (core.store.db.prepare('SELECT private_key FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { private_key: Buffer }).private_key;
+    expect(oldPrivate.length).toBeGreaterThan(0);
+    await core.close();
+
+    const rotated = await cli(['enroll', 'rotate', '--data-dir', dir.path, '--json']);
+    expect(rotated.code, rotated.err).toBe(0);
+    const { keyId: newKey } = JSON.parse(rotated.out) as { keyId: string };
+    const keyRows = (): { key_id: string; private_key: Buffer; public_key: Buffer }[] => {
+      const store = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, 'database.key')), readonly: true });
+      try {
+        return store.db.prepare('SELECT key_id, private_key, public_key FROM audit_signing_keys').all() as { key_id: string; private_key: Buffer; public_key: Buffer }[];
+      } finally {
+        store.close();
+      }
+    };
+    const afterRotation = keyRows();
+    expect(afterRotation.find((r) => r.key_id === oldKey)!.private_key.length).toBe(0);
+    expect(afterRotation.find((r) => r.key_id === oldKey)!.public_key.length).toBeGreaterThan(0);
+    expect(afterRotation.find((r) => r.key_id === newKey)!.private_key.length).toBeGreaterThan(0);
+    // The database has no trace of the old private key's bytes in any column.
+    expect(afterRotation.some((r) => r.private_key.includes(oldPrivate) || r.public_key.includes(oldPrivate))).toBe(false);
+    // Every batch, those the retired key signed included, still verifies.
+    const verified = await cli(['audit', 'verify', '--db', join(dir.path, 'enclave.db'), '--key-file', join(dir.path, 'database.key'), '--json']);
+    expect(verified.code, verified.out).toBe(0);
+
+    // A database from a release that kept retired private keys: wiped at the next start.
+    const raw = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, 'database.key')) });
+    raw.db.prepare('UPDATE audit_signing_keys SET private_key = ? WHERE key_id = ?').run(oldPrivate, oldKey);
+    raw.close();
+    const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined, exportDir: join(dir.path, 'out') });
+    expect((again.store.db.prepare('SELECT length(private_key) AS n FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { n: number }).n).toBe(0);
+    await call(again, 'auth.signIn', { username: 'dr.grey', password: 'correct horse battery' });
+    const exported = await call(again, 'audit.export', {});
+    await again.close();
+    expect((await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', oldKey])).code).toBe(0);
   });
 
   it('refuses a folder that holds no Enclave database, with exit 2', async () => {

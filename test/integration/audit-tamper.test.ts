@@ -126,7 +126,7 @@ describe('enclave audit verify', () => {
   it('refuses the wrong key with exit 2 and a clear message, changing nothing', async () => {
     const wrongKey = join(dir.path, 'wrong.key');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(wrongKey, '00'.repeat(32));
+    writeFileSync(wrongKey, '00'.repeat(32), { mode: 0o600 });
     let err = '';
     const code = await runCli(['audit', 'verify', '--db', db, '--key-file', wrongKey], { out: () => undefined, err: (l) => (err += l) });
     expect(code).toBe(2);

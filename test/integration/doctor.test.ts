@@ -5,7 +5,7 @@
 // the PKCS#11 module, and node-llama-cpp's real backend detection.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -178,6 +178,14 @@ afterAll(() => {
 });
 
 /** A managed policy deploying the test model, plus `extra` sections. */
+/** A HEC token file in the test folder: the token and a newline, mode 0600 unless told. */
+function hecTokenFile(content: string, mode = 0o600): string {
+  const path = join(dir.path, `hec-${randomBytes(4).toString('hex')}.token`);
+  writeFileSync(path, content, { mode });
+  chmodSync(path, mode);
+  return path;
+}
+
 function managedPolicy(extra: Record<string, unknown> = {}, modelEntry: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     mode: 'managed',
@@ -224,7 +232,7 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
         siem: {
           destinations: [
             { id: 'syslog', type: 'syslog-tls', address: `127.0.0.1:${ports.syslog}`, caFile: pki['ca.pem'], clientCertFile: pki['client.pem'], clientKeyFile: pki['client.key'] },
-            { id: 'splunk', type: 'splunk-hec', url: `https://localhost:${ports.https}/services/collector/event`, token: 'secret-token-never-printed', caFile: pki['ca.pem'] },
+            { id: 'splunk', type: 'splunk-hec', url: `https://localhost:${ports.https}/services/collector/event`, tokenFile: hecTokenFile('secret-token-never-printed\n'), caFile: pki['ca.pem'] },
             { id: 'lake', type: 'https-json', url: `https://127.0.0.1:${ports.https}/ingest`, caFile: pki['ca.pem'] },
           ],
         },
@@ -245,6 +253,36 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
     expect(startTls.status).toBe('ok');
     expect(startTls.detail).toMatch(/^StartTLS OK \(TLSv1\.3\); certificate CN=siem\.test/);
     expect(code).toBe(0);
+  });
+
+  it('checks the HEC token: a tokenFile others can read or that is missing fails (nothing would be sent); an inline token is a warning', async () => {
+    const hec = { type: 'splunk-hec', url: `https://localhost:${ports.https}/services/collector/event`, caFile: pki['ca.pem'] };
+    const exposed = hecTokenFile('secret-token-never-printed\n', 0o644);
+    const missing = join(dir.path, 'missing-hec.token');
+    const { code, byName } = await doctorJson(
+      managedPolicy({
+        siem: {
+          destinations: [
+            { id: 'inline', ...hec, token: 'secret-token-never-printed' },
+            { id: 'exposed', ...hec, tokenFile: exposed },
+            { id: 'missing', ...hec, tokenFile: missing },
+          ],
+        },
+      }),
+    );
+    expect(code).toBe(1);
+    const at = `splunk-hec https://localhost:${ports.https}`;
+    const inline = byName(`siem inline (${at})`);
+    expect(inline.status).toBe('warn');
+    expect(inline.detail).toContain('the HEC token is inline in the policy (siem.destinations[0].token), where every local account can read it');
+    if (process.platform !== 'win32') {
+      expect(byName(`siem exposed (${at})`)).toMatchObject({
+        status: 'fail',
+        detail: `The tokenFile of SIEM destination "exposed" cannot be used: ${exposed} can be read by every local account (mode 644); it holds a secret and must be readable by its owner only: chmod 600 '${exposed}'. Nothing is sent until it is fixed.`,
+      });
+    }
+    expect(byName(`siem missing (${at})`)).toMatchObject({ status: 'fail', detail: `The tokenFile of SIEM destination "missing" cannot be used: ${missing} does not exist. Nothing is sent until it is fixed.` });
+    for (const name of ['inline', 'exposed', 'missing']) expect(byName(`siem ${name} (${at})`).detail).not.toContain('secret-token');
   });
 
   it('fails certificates from a CA that is not trusted, naming the setting that fixes it', async () => {

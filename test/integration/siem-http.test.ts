@@ -8,6 +8,7 @@
 //
 //   ENCLAVE_TEST_NO_SAMBA=1 npx vitest run --project integration test/integration/siem-http.test.ts
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -459,6 +460,62 @@ describe('Splunk HEC transport', () => {
     expect(error.message).toBe(`The clientKeyFile of SIEM destination "splunk" cannot be read: ${missing} (the file does not exist).`);
     const mismatched = await deliveryError(hecTransport(hecDestination(receiver, { clientKeyFile: pki.wrongClientKeyFile })).send(batches[0]!, signal()), 'configuration');
     expect(mismatched.message).toMatch(/cannot be used/);
+    expect(receiver.requests).toHaveLength(0);
+  });
+});
+
+describe('Splunk HEC token from a tokenFile', () => {
+  /** A token file as IT would leave it: the token and a newline, mode 0600 unless told. */
+  function tokenFile(content: string | Buffer, mode = 0o600): string {
+    const path = join(dir.path, `hec-${randomBytes(4).toString('hex')}.token`);
+    writeFileSync(path, content, { mode });
+    chmodSync(path, mode);
+    return path;
+  }
+
+  it('sends the token read from the file (mode 0600, trailing newline), and the receiver takes the batches', async () => {
+    const receiver = await hecReceiver();
+    const path = tokenFile(`${receiver.token}\n`);
+    await sendAll(hecTransport(hecDestination(receiver, { token: undefined, tokenFile: path })));
+    verifyReceived(hecReceived(receiver), batches);
+    for (const request of receiver.requests) expect(request.authorization).toBe(`Splunk ${receiver.token}`);
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses a token file group or others can read, naming the chmod; nothing is sent, and the fixed file is used by the next send', async () => {
+    const receiver = await hecReceiver();
+    const path = tokenFile(`${receiver.token}\n`, 0o644);
+    const transport = hecTransport(hecDestination(receiver, { token: undefined, tokenFile: path }));
+    const error = await deliveryError(transport.send(batches[0]!, signal()), 'configuration');
+    expect(error.message).toBe(
+      `The tokenFile of SIEM destination "splunk" cannot be used: ${path} can be read by every local account (mode 644); it holds a secret and must be readable by its owner only: chmod 600 '${path}'. Nothing is sent until it is fixed.`,
+    );
+    expect(error.message).not.toContain(receiver.token);
+    expect(receiver.requests).toHaveLength(0);
+    chmodSync(path, 0o640);
+    expect((await deliveryError(transport.send(batches[0]!, signal()), 'configuration')).message).toContain('can be read by its group (mode 640)');
+    expect(receiver.requests).toHaveLength(0);
+    chmodSync(path, 0o600);
+    await transport.send(batches[0]!, signal());
+    expect(receiver.requests.map((r) => r.status)).toEqual([200]);
+  });
+
+  it('refuses a missing, empty, blank, oversized or multi-part token file by what is wrong, never quoting it; nothing is sent', async () => {
+    const receiver = await hecReceiver();
+    const secret = receiver.token;
+    const cases: [string, RegExp][] = [
+      [join(dir.path, 'no-such.token'), /no-such\.token does not exist\. Nothing is sent until it is fixed\.$/],
+      [tokenFile(''), /\.token is empty\. Nothing is sent/],
+      [tokenFile(' \n\t\n'), /\.token holds only white space\. Nothing is sent/],
+      [tokenFile(`${secret}\n${secret}\n`), /\.token holds a character that cannot be part of a HEC token \(.*at byte \d+\); it must hold the token alone\. Nothing is sent/],
+      [tokenFile(`token = ${secret}\n`), /\.token holds a character that cannot be part of a HEC token \(.*at byte 6\)/],
+      [tokenFile(`${secret}${'x'.repeat(5000)}`), /\.token is larger than 4 KiB \(\d[\d,]* bytes\)\. Nothing is sent/],
+    ];
+    for (const [path, expected] of cases) {
+      const error = await deliveryError(hecTransport(hecDestination(receiver, { token: undefined, tokenFile: path })).send(batches[0]!, signal()), 'configuration');
+      expect(error.message).toMatch(/^The tokenFile of SIEM destination "splunk" cannot be used: /);
+      expect(error.message).toMatch(expected);
+      expect(error.message).not.toContain(secret.slice(0, 12));
+    }
     expect(receiver.requests).toHaveLength(0);
   });
 });

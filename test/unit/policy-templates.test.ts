@@ -328,6 +328,16 @@ describe('JSON Schema file', () => {
     expect(validate({ ...example, idleLockSeconds: 600 })).toBe(false);
     expect(validate({ ...example, session: { idleLockSeconds: 1 } })).toBe(false);
   });
+
+  it('takes a Splunk destination with token or tokenFile, and refuses one with both or neither', () => {
+    const example = JSON.parse(readText('resources/policy/example-managed.json')!) as Record<string, unknown>;
+    const hec = { id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088' };
+    const withDestination = (destination: Record<string, unknown>) => ({ ...example, siem: { destinations: [{ ...hec, ...destination }] } });
+    expect(validate(withDestination({ tokenFile: '/etc/enclave/hec.token' })), ajv.errorsText(validate.errors)).toBe(true);
+    expect(validate(withDestination({ token: 'secret' })), ajv.errorsText(validate.errors)).toBe(true);
+    expect(validate(withDestination({ token: 'secret', tokenFile: '/etc/enclave/hec.token' }))).toBe(false);
+    expect(validate(withDestination({}))).toBe(false);
+  });
 });
 
 describe('XML escaping', () => {

@@ -369,6 +369,23 @@ describe('policy: report and watch', () => {
     expect(text).toContain('(set; hidden)');
   });
 
+  it('a Splunk destination takes exactly one of token and tokenFile; an inline token is a warning that every local account can read it', async () => {
+    const hec = { id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088' };
+    const both = expectProblems(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [{ ...hec, token: 'secret-token-1234', tokenFile: '/etc/enclave/hec.token' }] } } })));
+    expect(both).toContainEqual(expect.objectContaining({ key: 'siem.destinations[0].token', message: 'set either token or tokenFile, not both' }));
+    const neither = expectProblems(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [hec] } } })));
+    expect(neither).toContainEqual(expect.objectContaining({ key: 'siem.destinations[0].tokenFile', message: 'needs the HEC token: set tokenFile (a file only Enclave can read) or token' }));
+
+    const inline = expectEffective(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [{ ...hec, token: 'secret-token-1234' }] } } })));
+    expect(inline.warnings).toEqual([
+      expect.objectContaining({ key: 'siem.destinations[0].token', message: expect.stringMatching(/^holds the HEC token inline, where every local account can read it .* tokenFile, or use mutual TLS/) }),
+    ]);
+    expect(JSON.stringify(inline.warnings)).not.toContain('secret-token-1234');
+    const fromFile = expectEffective(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [{ ...hec, tokenFile: '/etc/enclave/hec.token' }] } } })));
+    expect(fromFile.warnings).toEqual([]);
+    expect(fromFile.policy.siem.destinations[0]).toMatchObject({ tokenFile: '/etc/enclave/hec.token' });
+  });
+
   it('a watched change is reported once, and a broken edit is reported as a problem', async () => {
     const env = linuxEtc({ 'policy.json': managed });
     const initial = await readPolicy(env);

@@ -95,6 +95,7 @@ export function sealNextBatch(db: Db, options: SealOptions & { heartbeat?: boole
       : db.prepare('SELECT key_id, private_key FROM audit_signing_keys WHERE retired_at IS NULL').get()
   ) as SigningKeyRow | undefined;
   if (!key) throw new EnclaveError('audit_corrupt', 'This workstation has no audit signing key, so no batch can be sealed.');
+  if (key.private_key.length === 0) throw new EnclaveError('audit_corrupt', `The audit signing key ${key.key_id} is retired and its private key wiped, so it signs nothing more.`);
 
   // Seal only what verifies: each event matches its hash and follows the one before.
   const frontier = last ? MerkleFrontier.fromJSON(JSON.parse(last.frontier) as { size: number; nodes: [number, string][] }) : new MerkleFrontier();

@@ -5,7 +5,7 @@
 // design's manifest names it.
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Store } from '../store/index.js';
+import type { Db, Store } from '../store/index.js';
 import { sealNextBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
 import type { AuditEventInput } from './record.js';
@@ -41,8 +41,21 @@ export function currentEnrolmentKey(store: Store): EnrolmentKey | null {
   return row ? toEnrolment(row) : null;
 }
 
-/** Enrols on first start: makes the key pair and audits it; later starts find it. */
+/**
+ * Overwrites the private key of every retired signing key with an empty value
+ * (the column is NOT NULL since migration 0003; empty says "wiped" as well).
+ * Nothing needs it: a retired key signs nothing more, and its batches verify
+ * with the public key, which is kept. secure_delete overwrites the freed bytes
+ * in the page; the caller checkpoints the write-ahead log, which may still hold
+ * older images of the page. Returns how many keys were wiped now.
+ */
+export function wipeRetiredSigningKeys(db: Db): number {
+  return db.prepare("UPDATE audit_signing_keys SET private_key = X'' WHERE retired_at IS NOT NULL AND length(private_key) > 0").run().changes;
+}
+
+/** Enrols on first start: makes the key pair and audits it; later starts find it (and wipe the private keys of retired keys a release before this one kept). */
 export function ensureEnrolmentKey(store: Store, audit: AuditLog, now: () => number): EnrolmentKey {
+  if (store.transaction(wipeRetiredSigningKeys) > 0) store.checkpoint();
   const existing = currentEnrolmentKey(store);
   if (existing) return existing;
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -85,8 +98,9 @@ export function rotateEnrolmentKey(store: Store, audit: AuditLog, seal: SealOpti
     while (sealNextBatch(db, { ...seal, signingKeyId: previous.keyId })) {
       // every waiting event, the rotation included, sealed by the old key
     }
-    // Retire first (one current key at a time), then add the successor, then name it.
+    // Retire first (one current key at a time), wiping its private key, then add the successor, then name it.
     db.prepare('UPDATE audit_signing_keys SET retired_at = ? WHERE key_id = ?').run(now, previous.keyId);
+    wipeRetiredSigningKeys(db);
     db.prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)').run(
       newKeyId,
       'Ed25519',
@@ -96,5 +110,7 @@ export function rotateEnrolmentKey(store: Store, audit: AuditLog, seal: SealOpti
     );
     db.prepare('UPDATE audit_signing_keys SET replaced_by = ? WHERE key_id = ?').run(newKeyId, previous.keyId);
   });
+  // The write-ahead log may still hold page images with the old private key.
+  store.checkpoint();
   return { previous, current: currentEnrolmentKey(store)! };
 }

@@ -27,6 +27,7 @@ import { describeNotices, formatPolicyReport, policyReport, readPolicy, type Pol
 import { runDoctor } from './doctor.js';
 import { openStoreWithKeyFile } from './key-file.js';
 import { enrollRotate, enrollShow } from './enroll.js';
+import { dbRekey } from './rekey.js';
 import { DATABASE_FILE, openStore } from '../store/index.js';
 
 const USAGE = `enclave ${ENCLAVE_VERSION} — Enclave's command-line tool
@@ -77,6 +78,14 @@ Usage:
   enclave enroll rotate --data-dir <dir> [--key-file <file>] [--json]
       Make a new signing key. Waiting events are sealed with the old key, in a
       batch that names the new one, so the SIEM can follow the change.
+  enclave db rekey --data-dir <dir> [--key-file <file>] [--json]
+      Re-encrypt the database under a new random 256-bit key and replace the
+      key file with it (evaluation key file only). Quit Enclave first: it
+      refuses while the app has the database open. Crash-safe: the new key is
+      written to <key file>.new first; after a crash, the next command or
+      start keeps whichever key opens the database. Audited (db.rekey).
+  enclave db rekey --recover --data-dir <dir> [--key-file <file>]
+      Only settle what an interrupted rekey left; re-encrypt nothing.
   enclave doctor [--data-dir <dir>] [--policy <file.json>] [--json]
       Check this workstation: policy, database and audit chain, models and
       their hashes, GPU backend, directory servers and SIEM destinations
@@ -122,6 +131,7 @@ export async function runCli(
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
     if (group === 'enroll' && command === 'show') return enrollShow(rest, io, context);
     if (group === 'enroll' && command === 'rotate') return enrollRotate(rest, io, context);
+    if (group === 'db' && command === 'rekey') return dbRekey(rest, io, context);
     if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io, context);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { loadEffectivePolicy, type EffectivePolicy } from '../policy/index.js';
-import { KEY_FILE, loadOrCreateKeyFile } from '../keys/index.js';
+import { KEY_FILE, loadOrCreateKeyFile, settleInterruptedRekey } from '../keys/index.js';
+import { keyOpensDatabase } from '../store/index.js';
 import { createCore, DATABASE_FILE, type Core, type CoreOptions } from './index.js';
 import { scrubDangerousEnvironment } from './child-environment.js';
 import { describeCoreDumpLimit, limitCoreDumps } from './process-hardening.js';
@@ -35,8 +36,11 @@ export async function createHeadlessCore(options: HeadlessCoreOptions): Promise<
   const dumps = describeCoreDumpLimit(limitCoreDumps());
   if (dumps) (options.log ?? console.error)(dumps);
   const keyFile = options.keyFile ?? join(options.dataDir, KEY_FILE);
+  const databasePath = join(options.dataDir, DATABASE_FILE);
+  // An `enclave db rekey` a crash cut short is finished or rolled back first (keys/index.ts).
+  settleInterruptedRekey(keyFile, databasePath, keyOpensDatabase);
   // A missing key file beside an existing database is an error, never a new key.
-  const databaseKey = loadOrCreateKeyFile(keyFile, { databasePath: join(options.dataDir, DATABASE_FILE) });
+  const databaseKey = loadOrCreateKeyFile(keyFile, { databasePath });
   // createCore zeroes the key once the store is open (or fails to open).
   const core = await createCore({ ...options, version: options.version ?? ENCLAVE_VERSION, dataDir: options.dataDir, databaseKey, policy });
   return Object.assign(core, { dataDir: options.dataDir, keyFile, policy });

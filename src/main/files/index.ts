@@ -28,13 +28,15 @@ export const FILE_SIZE_LIMITS = {
   keyFile: 4 * KiB,
   /** A password file (the directory lookup account's). */
   secret: 64 * KiB,
+  /** A Splunk HEC token file: a GUID, and a newline. */
+  token: 4 * KiB,
   /** PEM certificates and keys, including a whole CA bundle (the OS bundle is ~0.2 MiB). */
   pem: 4 * MiB,
   /** A CRL: a large CA's CRL runs to tens of MiB. */
   crl: 64 * MiB,
 } as const;
 
-export type UnreadableReason = 'missing' | 'not-regular' | 'too-large' | 'unreadable';
+export type UnreadableReason = 'missing' | 'not-regular' | 'too-large' | 'unreadable' | 'not-private';
 
 /**
  * A file that cannot be used. `problem` says what is wrong without the path
@@ -60,6 +62,31 @@ export class UnreadableFileError extends EnclaveError {
 export interface ReadLimitedOptions {
   /** Refuse a file larger than this many bytes. */
   maxBytes: number;
+  /**
+   * A secret (the database key file, a HEC token file): on POSIX, refuse it
+   * when its mode gives group or others any access (mode & 0o077), checked on
+   * the opened file. Never fixed here: a file someone else could read may
+   * already have been read. Windows has no such mode bits (its ACL decides;
+   * the admin guide says how to restrict it), so nothing is checked there.
+   */
+  ownerOnly?: boolean;
+}
+
+/** The chmod that makes a file private, for messages. */
+export function ownerOnlyFix(path: string): string {
+  return `chmod 600 '${path.replace(/'/g, "'\\''")}'`;
+}
+
+function checkOwnerOnly(path: string, stats: Stats): void {
+  if (process.platform === 'win32') return;
+  const open = stats.mode & 0o077;
+  if (open === 0) return;
+  const mode = (stats.mode & 0o777).toString(8).padStart(3, '0');
+  throw new UnreadableFileError(
+    path,
+    'not-private',
+    `can be ${open & 0o044 ? 'read' : 'changed'} by ${open & 0o007 ? 'every local account' : 'its group'} (mode ${mode}); it holds a secret and must be readable by its owner only: ${ownerOnlyFix(path)}`,
+  );
 }
 
 /** The open flags: read only, never block on a FIFO, never make a terminal ours. */
@@ -150,6 +177,7 @@ export function readLimitedFileSync(path: string, options: ReadLimitedOptions): 
   try {
     const stats = fstatSync(fd);
     checkOpened(path, stats, options.maxBytes);
+    if (options.ownerOnly) checkOwnerOnly(path, stats);
     let buffer: Buffer = Buffer.alloc(initialCapacity(stats, options.maxBytes));
     let length = 0;
     for (;;) {
@@ -181,6 +209,7 @@ export async function readLimitedFile(path: string, options: ReadLimitedOptions)
   try {
     const stats = await handle.stat();
     checkOpened(path, stats, options.maxBytes);
+    if (options.ownerOnly) checkOwnerOnly(path, stats);
     let buffer: Buffer = Buffer.alloc(initialCapacity(stats, options.maxBytes));
     let length = 0;
     for (;;) {

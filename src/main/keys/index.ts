@@ -9,7 +9,7 @@
 // one Electron's safeStorage returns; JS strings are immutable and are freed
 // only when the garbage collector gets to them.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
@@ -92,11 +92,22 @@ function hexLine(key: Buffer): Buffer {
   return line;
 }
 
-/** Reads a key file: 64 hex characters (surrounding white space ignored). Never changes the file. */
+/**
+ * Reads a key file: 64 hex characters (surrounding white space ignored). Never
+ * changes the file. On POSIX a key file that group or others may read (or
+ * change) is refused, naming the chmod that fixes it: it is never fixed
+ * silently, since whoever could read it may already have the key.
+ */
 export function readKeyFile(path: string): Buffer {
+  // Which of two keys opens the database is for settleInterruptedRekey to find out, not for a reader to guess.
+  if (existsSync(pendingKeyPath(path))) throw new InterruptedRekeyError(path);
+  return readKeyFileBytes(path);
+}
+
+function readKeyFileBytes(path: string): Buffer {
   let raw: Buffer;
   try {
-    raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.keyFile });
+    raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.keyFile, ownerOnly: true });
   } catch (error) {
     if (error instanceof UnreadableFileError) {
       throw new EnclaveError('invalid_input', `The key file ${error.message}. Nothing was changed.`, { cause: error });
@@ -117,9 +128,122 @@ export function readKeyFile(path: string): Buffer {
   }
 }
 
+// `enclave db rekey` with a key file. The new key is written beside the old
+// one first, as <key file>.new (fsync'd), then the database is re-encrypted
+// in one SQLite transaction, then the new file is renamed over the old one.
+// At every moment one of the two files opens the database; after a crash both
+// may exist, and settleInterruptedRekey decides by trying them: the old key
+// first (which also plays back the rollback journal of a rekey cut short),
+// then the new one.
+
+/** Where the new key waits while a rekey is under way. */
+export function pendingKeyPath(keyPath: string): string {
+  return `${keyPath}.new`;
+}
+
+/** Both key files exist: a rekey was cut short, and only trying them can say which one opens the database. */
+export class InterruptedRekeyError extends EnclaveError {
+  constructor(keyPath: string) {
+    super(
+      'storage_failed',
+      `An interrupted \`enclave db rekey\` left two key files: ${keyPath} and ${pendingKeyPath(keyPath)}. ` +
+        `Run \`enclave db rekey --recover --data-dir <data folder> --key-file ${keyPath}\`, which keeps the one that opens the database. Nothing was changed.`,
+    );
+    this.name = 'InterruptedRekeyError';
+  }
+}
+
+/** Makes the rename (or removal) of a file in the folder durable. Windows cannot open a folder; NTFS journals the rename. */
+function syncFolder(path: string): void {
+  if (process.platform === 'win32') return;
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes the new key to <key file>.new (mode 0600, never over an existing file) and makes it durable. */
+export function writePendingKeyFile(keyPath: string, key: Buffer): void {
+  const path = pendingKeyPath(keyPath);
+  const text = hexLine(key);
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(path, 0o600);
+    syncFolder(path);
+  } catch (cause) {
+    throw new EnclaveError('storage_failed', `Cannot write the new key file ${path}: ${(cause as Error).message}. The database was not changed.`, { cause });
+  } finally {
+    text.fill(0);
+  }
+}
+
+/** The database is under the new key: the new key file replaces the old one (an atomic rename). */
+export function commitPendingKeyFile(keyPath: string): void {
+  renameSync(pendingKeyPath(keyPath), keyPath);
+  syncFolder(keyPath);
+}
+
+/** The database stayed under the old key: the new key file goes. */
+export function discardPendingKeyFile(keyPath: string): void {
+  rmSync(pendingKeyPath(keyPath), { force: true });
+  syncFolder(keyPath);
+}
+
+export type RekeySettlement = 'none' | 'rolled-back' | 'completed';
+
+/**
+ * After a crash during `enclave db rekey`: when <key file>.new exists, keeps
+ * whichever key opens the database. The old key first: it opens the database
+ * unless the rekey committed, and this open plays back the journal of a
+ * rekey cut short; then the new key ('completed': renamed over the old file).
+ * When neither opens, both files are kept and it says so. 'none' when there
+ * was nothing to settle. keyOpensDatabase is the store's (store/index.ts);
+ * passed in so that Electron main, which reads key files, never loads the store.
+ */
+export function settleInterruptedRekey(keyPath: string, databasePath: string, keyOpensDatabase: (databasePath: string, key: Buffer) => boolean): RekeySettlement {
+  const pending = pendingKeyPath(keyPath);
+  if (!existsSync(pending)) return 'none';
+  if (!existsSync(databasePath)) {
+    // No database to try them on: the old key is the one a backup of it needs.
+    discardPendingKeyFile(keyPath);
+    return 'rolled-back';
+  }
+  const oldKey = readKeyFileBytes(keyPath);
+  try {
+    if (keyOpensDatabase(databasePath, oldKey)) {
+      discardPendingKeyFile(keyPath);
+      return 'rolled-back';
+    }
+  } finally {
+    oldKey.fill(0);
+  }
+  const newKey = readKeyFileBytes(pending);
+  try {
+    if (keyOpensDatabase(databasePath, newKey)) {
+      commitPendingKeyFile(keyPath);
+      return 'completed';
+    }
+  } finally {
+    newKey.fill(0);
+  }
+  throw new EnclaveError(
+    'storage_failed',
+    `Neither ${keyPath} nor ${pending} opens the database ${databasePath}. Both were kept; restore the database or its key from your backup. Nothing was changed.`,
+  );
+}
+
 /**
  * Reads the key file; on first run (no key file and no database holding data)
- * creates one with a fresh key (mode 0600). A missing key file beside a
+ * creates one with a fresh key (mode 0600). Two key files (an interrupted
+ * rekey) are an InterruptedRekeyError: settle them first (settleInterruptedRekey). A missing key file beside a
  * database is an error (MissingKeyFileError); a damaged one is an error too,
  * and neither is ever replaced.
  */

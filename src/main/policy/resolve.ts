@@ -165,6 +165,15 @@ export function resolvePolicy(layers: PolicyLayer[]): PolicyResolution {
   if (problems.length > 0 || !parsed.success) return { ok: false, problems, warnings, sources };
 
   const policy = parsed.data;
+  policy.siem.destinations.forEach((destination, i) => {
+    if (destination.type !== 'splunk-hec' || destination.token === undefined) return;
+    warnings.push({
+      key: `siem.destinations[${i}].token`,
+      source: winners.get('siem.destinations')?.origin ?? DEFAULT_SOURCE,
+      message:
+        'holds the HEC token inline, where every local account can read it (policy is world-readable: the registry, /etc/enclave, managed preferences). Put the token in a file only Enclave can read and name it in tokenFile, or use mutual TLS where the collector supports it',
+    });
+  });
   const settings: SettingProvenance[] = POLICY_SETTINGS.map((setting) => ({
     key: setting.key,
     value: getAt(policy, setting.segments) ?? null,

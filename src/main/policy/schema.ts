@@ -115,11 +115,19 @@ export const SiemDestination = z.discriminatedUnion('type', [
       id: Slug,
       type: z.literal('splunk-hec'),
       url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
-      token: z.string().min(1).max(200),
+      token: z.string().min(1).max(200).optional().meta({
+        description: 'The HEC token, inline. Every local account can read policy (the registry, /etc/enclave, managed preferences): prefer tokenFile. Set token or tokenFile, not both.',
+      }),
+      tokenFile: FilePath.optional().meta({
+        description:
+          'A file holding the HEC token alone (a trailing newline is fine), readable only by the account Enclave runs as (POSIX: mode 0600 or 0400; Windows: an ACL for that account and Administrators only). Read at each send; refused, and nothing sent, when group or others can read it, or when it is missing, empty or holds more than the token.',
+      }),
       indexerAcknowledgement: z.boolean().default(false),
       ...TlsClientFiles,
     })
-    .strict(),
+    .strict()
+    // Exactly one of token and tokenFile (checked in PolicySchema's refinement); said here for the JSON Schema and the templates.
+    .meta({ oneOf: [{ properties: { token: { type: 'string' } }, required: ['token'] }, { properties: { tokenFile: { type: 'string' } }, required: ['tokenFile'] }] }),
   z
     .object({
       id: Slug,
@@ -322,6 +330,13 @@ export const PolicySchema = z
     policy.siem.destinations.forEach((d, i) => {
       if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['siem', 'destinations', i, 'id'], message: `"${d.id}" is used by two destinations` });
       ids.add(d.id);
+      if (d.type === 'splunk-hec' && (d.token === undefined) === (d.tokenFile === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['siem', 'destinations', i, d.token === undefined ? 'tokenFile' : 'token'],
+          message: d.token === undefined ? 'needs the HEC token: set tokenFile (a file only Enclave can read) or token' : 'set either token or tokenFile, not both',
+        });
+      }
       if (Boolean(d.clientCertFile) !== Boolean(d.clientKeyFile)) {
         ctx.addIssue({ code: 'custom', path: ['siem', 'destinations', i, 'clientKeyFile'], message: 'clientCertFile and clientKeyFile go together' });
       }

@@ -157,8 +157,11 @@ function lengthText(node: JsonSchemaNode, each: boolean): string[] {
 
 function objectShape(node: JsonSchemaNode): string {
   const required = new Set(node.required ?? []);
+  // A oneOf of single required names (a Splunk destination's token or tokenFile): "one of a or b", in the first one's place.
+  const alternatives = node.oneOf?.every((option) => option.required?.length === 1) ? node.oneOf.map((option) => option.required![0]!) : [];
   return Object.keys(node.properties ?? {})
-    .map((name) => (required.has(name) ? name : `${name} (optional)`))
+    .filter((name) => !alternatives.includes(name) || name === alternatives[0])
+    .map((name) => (name === alternatives[0] ? `${alternatives.join(' or ')} (exactly one)` : required.has(name) ? name : `${name} (optional)`))
     .join(', ');
 }
 

@@ -4,3 +4,4 @@
 export { SiemOutbox, destinationTarget, loadOutgoingBatch, type BackoffOptions, type OutboxOptions } from './outbox.js';
 export { createTransport, type TransportEnvironment } from './transports/index.js';
 export { DeliveryError, type DeliveryErrorCode, type OutgoingBatch, type OutgoingEvent, type RenderContext, type SiemDestination, type Transport } from './types.js';
+export { readHecToken, tokenFromFileBytes } from './hec-token.js';

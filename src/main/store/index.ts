@@ -26,7 +26,25 @@ export interface Store {
    * log then stays as it was, to be checkpointed later).
    */
   checkpoint(): boolean;
+  /**
+   * Re-encrypts the whole database under newKey (32 bytes; the caller's to
+   * zero), in one SQLite transaction: a crash leaves it wholly under the old
+   * key (the rollback journal is played back by the next open with the old
+   * key) or wholly under the new one. Needs this connection to be the only
+   * one: DatabaseInUseError when another process (the app) has it open.
+   * Where the new key is kept is the caller's business, and must be settled
+   * crash-safely around this call (keys/index.ts does it for the key file).
+   */
+  rekey(newKey: Buffer): void;
   close(): void;
+}
+
+/** The database is open in another process (the Enclave app, another command): what needs it alone must wait. */
+export class DatabaseInUseError extends EnclaveError {
+  constructor(path: string) {
+    super('storage_failed', `The database ${path} is open in another process (the Enclave app, or another enclave command). Quit Enclave on this computer and try again; nothing was changed.`);
+    this.name = 'DatabaseInUseError';
+  }
 }
 
 export interface OpenStoreOptions {
@@ -55,7 +73,7 @@ export function openStore(options: OpenStoreOptions): Store {
     // SQLite takes the key only as pragma text: this hex string (and SQLite's
     // own copy of the pragma) cannot be zeroed, as JS strings are immutable; it
     // is built here and dropped at once. The Buffer is the caller's to zero.
-    db.pragma(`key="x'${options.key.toString('hex')}'"`);
+    db.pragma(`key=${rawKeyText(options.key)}`);
     try {
       // The first read is where a wrong key shows.
       db.prepare('SELECT count(*) FROM sqlite_master').get();
@@ -102,11 +120,73 @@ export function openStore(options: OpenStoreOptions): Store {
       const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
       return result !== undefined && result.busy === 0;
     },
+    rekey: (newKey) => rekeyDatabase(db, options, newKey),
     close: () => {
       if (db.open) db.close();
     },
   };
   return store;
+}
+
+/** SQLite's key and rekey pragmas take the raw key as hex text (x'...'): not zeroable (see openStore). */
+function rawKeyText(key: Buffer): string {
+  return `"x'${key.toString('hex')}'"`;
+}
+
+const isBusy = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+};
+
+function rekeyDatabase(db: Db, options: OpenStoreOptions, newKey: Buffer): void {
+  if (options.readonly) throw new EnclaveError('invalid_input', 'A database opened read-only cannot be re-encrypted.');
+  if (newKey.length !== 32) throw new EnclaveError('invalid_input', 'The new database key must be 32 bytes.');
+  // SQLite3 Multiple Ciphers cannot rekey in WAL mode. Leaving WAL needs the
+  // database alone (SQLITE_BUSY while another connection has it open: the
+  // app), and EXCLUSIVE locking keeps it alone until the rekey is done, so no
+  // process opens it under the old key halfway through.
+  db.pragma('locking_mode = EXCLUSIVE');
+  let journal: unknown;
+  try {
+    journal = db.pragma('journal_mode = DELETE', { simple: true });
+  } catch (error) {
+    db.pragma('locking_mode = NORMAL');
+    if (isBusy(error)) throw new DatabaseInUseError(options.path);
+    throw error;
+  }
+  try {
+    if (journal !== 'delete') throw new DatabaseInUseError(options.path);
+    db.pragma(`rekey=${rawKeyText(newKey)}`);
+    // Reads back under the new key, through this connection.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } finally {
+    // Back to how openStore left it: normal locking, write-ahead log.
+    db.pragma('locking_mode = NORMAL');
+    db.pragma('journal_mode = WAL');
+  }
+}
+
+/**
+ * Whether key opens the database, without changing anything else: no
+ * migration, no journal mode. Opened for writing, because a crash in the middle
+ * of a rekey leaves a hot journal that the right key plays back on this open.
+ * False when SQLite says the key is wrong; other failures are thrown.
+ */
+export function keyOpensDatabase(path: string, key: Buffer): boolean {
+  if (key.length !== 32) return false;
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma(`cipher='sqlcipher'`);
+    db.pragma(`legacy=4`);
+    db.pragma(`key=${rawKeyText(key)}`);
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_NOTADB') return false;
+    throw error;
+  } finally {
+    db.close();
+  }
 }
 
 function checkSchemaVersion(db: Db): number {

@@ -2,6 +2,8 @@
 // its CA and client certificate. Nothing is sent: no events, no test message.
 // For Splunk HEC, the unauthenticated health endpoint is asked how it is.
 import type { Policy, SiemDestination } from '../../policy/index.js';
+import { DeliveryError, readHecToken } from '../../siem/index.js';
+import { broadReaders, readSddl } from './windows-acl.js';
 import { fail, ok, skip, warn, type CheckResult } from './check.js';
 import { certName, describeServerCertificate, endpointOf, httpsGet, loadTlsMaterial, probeTls, type Endpoint } from './tls-probe.js';
 
@@ -24,10 +26,32 @@ async function checkDestination(destination: SiemDestination, index: number, tim
   const name = `siem ${destination.id} (${destination.type} ${target.label})`;
   if ('problem' in target) return fail(name, target.problem);
 
+  // The HEC token: a tokenFile that cannot be used blocks delivery, as it would at send time; an inline one works but is readable by every local account.
+  const tokenNotes: string[] = [];
+  if (destination.type === 'splunk-hec') {
+    if (destination.tokenFile !== undefined) {
+      try {
+        await readHecToken(destination);
+      } catch (error) {
+        if (error instanceof DeliveryError) return fail(name, error.message);
+        throw error;
+      }
+      // Windows: no mode bits for the transport to check; the ACL says who can read it.
+      if (process.platform === 'win32') {
+        const sddl = await readSddl(destination.tokenFile);
+        const readers = sddl === null ? null : broadReaders(sddl);
+        if (readers === null) tokenNotes.push(`the access list of ${prefix}.tokenFile ${destination.tokenFile} could not be read; make sure only the account Enclave runs as and Administrators can read it`);
+        else if (readers.length > 0) tokenNotes.push(`${prefix}.tokenFile ${destination.tokenFile} can be read by ${readers.join(', ')} (its access list): restrict it to the account Enclave runs as and Administrators`);
+      }
+    } else {
+      tokenNotes.push(`the HEC token is inline in the policy (${prefix}.token), where every local account can read it: move it to a file only Enclave can read and set ${prefix}.tokenFile, or use mutual TLS where the collector supports it`);
+    }
+  }
+
   const loaded = loadTlsMaterial(destination, prefix);
   if (!loaded.ok) return fail(name, loaded.problems.join('; '));
   const { material } = loaded;
-  const notes = [...material.warnings];
+  const notes = [...material.warnings, ...tokenNotes];
 
   const probe = await probeTls(target.endpoint, material, timeoutMs);
   if (!probe.ok) return fail(name, probe.reason);

@@ -29,19 +29,33 @@ const SYNTAX: Record<string, string> = {
   InvalidCharacter: 'control character in a string',
 };
 
+export type StrictJson = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/**
+ * Parses JSON strictly (no comments, no trailing commas). A syntax error is
+ * told by what was expected and where (line and column), never by quoting the
+ * text: a policy value may hold a secret (a HEC token). JSON.parse's own
+ * message quotes the text, so it is never used for policy.
+ */
+export function parseStrictJson(text: string): StrictJson {
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text.replace(/^\uFEFF/, ''), errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length === 0) return { ok: true, value };
+  const first = errors[0]!;
+  const { line, column } = lineAndColumn(text, first.offset);
+  const code = printParseErrorCode(first.error);
+  return { ok: false, problem: `${SYNTAX[code] ?? 'not JSON'} at line ${line}, column ${column}` };
+}
+
 /** Parses policy JSON strictly (no comments, no trailing commas); syntax errors carry line and column. */
 export function layerFromJsonText(text: string, source: string): PolicyLayer {
-  const errors: ParseError[] = [];
-  const document: unknown = parse(text.replace(/^\uFEFF/, ''), errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    const { line, column } = lineAndColumn(text, first.offset);
-    const code = printParseErrorCode(first.error);
+  const parsed = parseStrictJson(text);
+  if (!parsed.ok) {
     const layer = emptyLayer(source);
-    layer.problems.push({ key: null, source, message: `is not valid JSON: ${SYNTAX[code] ?? code} at line ${line}, column ${column}` });
+    layer.problems.push({ key: null, source, message: `is not valid JSON: ${parsed.problem}` });
     return layer;
   }
-  return layerFromDocument(document, source);
+  return layerFromDocument(parsed.value, source);
 }
 
 /**

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { settingByKey, type PolicySetting } from '../catalog.js';
 import { emptyLayer, type PolicyLayer } from '../resolve.js';
+import { parseStrictJson } from './json-file.js';
 
 export type RegistryHive = 'HKLM' | 'HKCU';
 export const REGISTRY_POLICY_KEY = 'SOFTWARE\\Policies\\Enclave';
@@ -71,8 +72,10 @@ function convert(setting: PolicySetting, value: RegistryValue, env: NodeJS.Proce
     case 'REG_DWORD': {
       if (value.type !== 'REG_DWORD') return wrongKind();
       const number = Number.parseInt(value.data, 16);
-      if (!/^0x[0-9a-f]+$/i.test(value.data) || !Number.isFinite(number)) return { ok: false, message: `has unreadable REG_DWORD data "${value.data}"` };
+      // Messages never quote the data: a value may hold a secret (a HEC token set in the wrong place).
+      if (!/^0x[0-9a-f]+$/i.test(value.data) || !Number.isFinite(number)) return { ok: false, message: 'has REG_DWORD data that is not a hexadecimal number' };
       if (setting.type === 'boolean') {
+        // A number reg.exe read as a DWORD is no secret, and names the mistake.
         if (number !== 0 && number !== 1) return { ok: false, message: `must be 0 (off) or 1 (on), not ${number}` };
         return { ok: true, value: number === 1 };
       }
@@ -87,11 +90,9 @@ function convert(setting: PolicySetting, value: RegistryValue, env: NodeJS.Proce
       return { ok: true, value: value.data === '' ? [] : value.data.split('\\0').filter((item) => item !== '') };
     case 'REG_SZ_JSON': {
       if (value.type !== 'REG_SZ') return wrongKind();
-      try {
-        return { ok: true, value: JSON.parse(value.data) as unknown };
-      } catch (error) {
-        return { ok: false, message: `is not valid JSON: ${(error as Error).message}` };
-      }
+      // Where, never what: JSON.parse's message quotes the text, which may hold a HEC token.
+      const parsed = parseStrictJson(value.data);
+      return parsed.ok ? { ok: true, value: parsed.value } : { ok: false, message: `is not valid JSON: ${parsed.problem} of the value` };
     }
   }
 }

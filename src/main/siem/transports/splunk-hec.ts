@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { hecBody, renderHecBatch, type HecItem } from '../formats/hec.js';
+import { readHecToken } from '../hec-token.js';
 import { loadTlsMaterial, type TlsMaterial } from '../tls-errors.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
 import { chunkItems, excerpt, httpsPost, parseJson, sleep, type HttpsResponse } from './http.js';
@@ -111,18 +112,18 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
   // close() aborts whatever is in flight.
   const closing = new AbortController();
 
+  // Authorization is added per send: the token may come from a file read at each send (hec-token.ts).
   const baseHeaders: Record<string, string> = {
-    Authorization: `Splunk ${destination.token}`,
     'Content-Type': 'application/json',
     'User-Agent': `Enclave/${ctx.productVersion}`,
     ...(useAck ? { 'X-Splunk-Request-Channel': channel! } : {}),
   };
 
   /** One POST within a send, carrying the send's cookies (load-balancer stickiness for ack polls). */
-  async function post(url: URL, body: string, tls: TlsMaterial, cookies: CookieJar, signal: AbortSignal): Promise<HttpsResponse> {
+  async function post(url: URL, body: string, tls: TlsMaterial, authorization: string, cookies: CookieJar, signal: AbortSignal): Promise<HttpsResponse> {
     const cookie = cookies.header();
     const response = await httpsPost(url, body, tls, {
-      headers: { ...baseHeaders, ...(cookie ? { Cookie: cookie } : {}) },
+      headers: { ...baseHeaders, Authorization: authorization, ...(cookie ? { Cookie: cookie } : {}) },
       signal,
       timeoutMs: requestTimeoutMs,
       maxResponseBytes: MAX_ANSWER_BYTES,
@@ -132,11 +133,11 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
   }
 
   /** Posts the items, splitting on 413; returns the ackIds (empty without acknowledgement). */
-  async function postEvents(items: HecItem[], tls: TlsMaterial, cookies: CookieJar, signal: AbortSignal): Promise<number[]> {
+  async function postEvents(items: HecItem[], tls: TlsMaterial, authorization: string, cookies: CookieJar, signal: AbortSignal): Promise<number[]> {
     const ackIds: number[] = [];
     const queue = chunkItems(items, (item) => item.json, maxRequestBytes);
     for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-      const response = await post(endpoints.event, hecBody(chunk), tls, cookies, signal);
+      const response = await post(endpoints.event, hecBody(chunk), tls, authorization, cookies, signal);
       if (response.status === 413 && chunk.length > 1) {
         const half = Math.ceil(chunk.length / 2);
         queue.unshift(chunk.slice(0, half), chunk.slice(half));
@@ -155,7 +156,7 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
   }
 
   /** Polls /ack with back-off until every id was true once, or the time is up. */
-  async function awaitAcks(ackIds: number[], tls: TlsMaterial, cookies: CookieJar, signal: AbortSignal): Promise<void> {
+  async function awaitAcks(ackIds: number[], tls: TlsMaterial, authorization: string, cookies: CookieJar, signal: AbortSignal): Promise<void> {
     const pending = new Set(ackIds);
     const deadline = Date.now() + ackTimeoutMs;
     let wait = ackPollInitialMs;
@@ -169,7 +170,7 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
       }
       await sleep(Math.min(wait, left), signal);
       wait = Math.min(wait * 2, ackPollMaxMs);
-      const response = await post(ackUrl, JSON.stringify({ acks: [...pending] }), tls, cookies, signal);
+      const response = await post(ackUrl, JSON.stringify({ acks: [...pending] }), tls, authorization, cookies, signal);
       const answer = AckAnswer.safeParse(parseJson(response.body));
       if (response.status === 200 && answer.success) {
         for (const [id, indexed] of Object.entries(answer.data.acks)) if (indexed) pending.delete(Number(id));
@@ -186,10 +187,11 @@ export function createSplunkHecTransport(destination: SplunkHecDestination, ctx:
     async send(batch: OutgoingBatch, signal: AbortSignal): Promise<void> {
       if (closing.signal.aborted) throw new Error(`The Splunk HEC transport for "${destination.id}" is closed.`);
       const combined = AbortSignal.any([signal, closing.signal]);
+      const authorization = `Splunk ${await readHecToken(destination)}`;
       const tls = await loadTlsMaterial(destination);
       const cookies = new CookieJar();
-      const ackIds = await postEvents(renderHecBatch(batch), tls, cookies, combined);
-      if (useAck) await awaitAcks(ackIds, tls, cookies, combined);
+      const ackIds = await postEvents(renderHecBatch(batch), tls, authorization, cookies, combined);
+      if (useAck) await awaitAcks(ackIds, tls, authorization, cookies, combined);
     },
     async close(): Promise<void> {
       closing.abort(new Error(`The Splunk HEC transport for "${destination.id}" was closed.`));
