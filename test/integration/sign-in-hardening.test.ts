@@ -8,11 +8,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
-import { call, callError } from '../support/core.js';
+import { call, callError, EVAL_USER } from '../support/core.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
+import { startWithPolicy } from '../support/workload-core.js';
 
 let dc: SambaDc;
 let model: { path: string; sha256: string };
@@ -303,5 +304,19 @@ describe('password hashing cost', () => {
     expect(verifierOf(offline, clinician.upn)).toMatch(/^scrypt\$32768\$/);
     expect((await call(offline, 'auth.signIn', { username: clinician.username, password: clinician.password })).state).toBe('active');
     expect(verifierOf(offline, clinician.upn)).toMatch(/^scrypt\$131072\$8\$1\$/);
+  });
+
+  it('an evaluation password hashed at the old cost still signs in and unlocks, and either upgrades it', async () => {
+    const core = await startWithPolicy(cleanups, model, ['clinician']);
+    const setOld = () => core.store.db.prepare('UPDATE accounts SET password_hash = ? WHERE username = ?').run(oldHash(EVAL_USER.password), EVAL_USER.username);
+    expect(verifierOf(core, EVAL_USER.username)).toMatch(/^scrypt\$131072\$/);
+    setOld();
+    await call(core, 'auth.lock', {});
+    expect((await call(core, 'auth.unlock', { password: EVAL_USER.password })).state).toBe('active');
+    expect(verifierOf(core, EVAL_USER.username)).toMatch(/^scrypt\$131072\$8\$1\$/);
+    await call(core, 'auth.signOut', {});
+    setOld();
+    expect((await call(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password })).state).toBe('active');
+    expect(verifierOf(core, EVAL_USER.username)).toMatch(/^scrypt\$131072\$8\$1\$/);
   });
 });
