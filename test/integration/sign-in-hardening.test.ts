@@ -119,6 +119,16 @@ describe('lockout', () => {
     expect(keys).toEqual([expect.stringMatching(/^name:[0-9a-f]{64}$/)]);
   });
 
+  it('a burst of guesses sent at once gets no more tries than guesses one after another', async () => {
+    const { researcher } = dc.users;
+    const core = await start({ session: { maxFailedSignIns: 3, failedSignInLockoutSeconds: 600 } });
+    await signedInOnce(core, researcher);
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => callError(core, 'auth.signIn', { username: researcher.username, password: `guess ${i}` })));
+    const codes = burst.map((e) => e.code);
+    expect(codes.filter((c) => c === 'bad_credentials')).toHaveLength(3);
+    expect(codes.filter((c) => c === 'too_many_attempts')).toHaveLength(9);
+  });
+
   it('each lockout in a row lasts twice as long as the one before, up to the cap; a successful sign-in starts again', async () => {
     const { clinician } = dc.users;
     let now = Date.now();

@@ -55,6 +55,8 @@ export class IdentityService {
   /** Failed unlocks of the locked session in a row: policy's maxFailedSignIns of them sign it out. */
   #unlockFailures = 0;
   #verifierSweep: NodeJS.Timeout | null = null;
+  /** The credential check under way, if any (see #oneAtATime). */
+  #credentialQueue: Promise<unknown> = Promise.resolve();
   readonly #directory: DirectoryClient;
   readonly #cards: SmartCardService;
   #cardWatch: NodeJS.Timeout | null = null;
@@ -170,7 +172,11 @@ export class IdentityService {
    * Signs in. While locked, the same person signing in is an unlock, and a
    * different person ends the first person's session before their own begins.
    */
-  async signIn(input: { username: string; password: string }): Promise<SessionState> {
+  signIn(input: { username: string; password: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#signInTurn(input));
+  }
+
+  async #signInTurn(input: { username: string; password: string }): Promise<SessionState> {
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     if (this.#o.policy().mode === 'evaluation') return this.#signInEvaluation(input);
     return this.#signInDirectory(input);
@@ -273,7 +279,11 @@ export class IdentityService {
    * signed in here before (its roles as of that sign-in). Enclave counts wrong
    * PINs itself too, because some tokens never lock.
    */
-  async signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
+  signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#signInCardTurn(input));
+  }
+
+  async #signInCardTurn(input: { slotId: string; pin: string }): Promise<SessionState> {
     if (this.#o.policy().mode !== 'managed' || !this.#cards.enabled) throw new EnclaveError('card_unavailable', 'Smart-card sign-in is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const reader = this.#cards.readers().find((r) => r.slotId === input.slotId);
@@ -354,7 +364,11 @@ export class IdentityService {
    * beyond the offline window. It needs a stated reason, lasts the policy's
    * minutes, and is audited as auth.breakglass.
    */
-  async breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
+  breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#breakGlassTurn(input));
+  }
+
+  async #breakGlassTurn(input: { username: string; password: string; reason: string }): Promise<SessionState> {
     const policy = this.#o.policy();
     if (policy.mode !== 'managed' || !policy.breakGlass.enabled) throw new EnclaveError('forbidden', 'Emergency access is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
@@ -428,7 +442,11 @@ export class IdentityService {
     return this.#beginSession(toUser(row, 'directory-password-offline'), await this.#upgradeHash(row.id, input.password, row.password_hash!));
   }
 
-  async unlock(password: string): Promise<SessionState> {
+  unlock(password: string): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#unlockTurn(password));
+  }
+
+  async #unlockTurn(password: string): Promise<SessionState> {
     const state = this.#state;
     if (state.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
     if (state.state === 'active') return state;
@@ -668,6 +686,18 @@ export class IdentityService {
     // A failed sign-in at the lock screen does not wait for it; the unlock call does.
     ending.catch(() => undefined);
     return ending;
+  }
+
+  /**
+   * Sign-ins, card sign-ins, break-glass and unlocks run one at a time. Each
+   * checks the lockout before an await (a bind, a hash) and counts its failure
+   * after: side by side, a burst of guesses would all pass the check before
+   * the first failure was counted. Human-paced, so the queue is never long.
+   */
+  #oneAtATime<T>(attempt: () => Promise<T>): Promise<T> {
+    const turn = this.#credentialQueue.then(attempt, attempt);
+    this.#credentialQueue = turn.catch(() => undefined);
+    return turn;
   }
 
   /** A successful sign-in: its account (and the name it was typed as) start again from no failures and the first lockout length. */
