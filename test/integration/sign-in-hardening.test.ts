@@ -26,6 +26,8 @@ beforeAll(async () => {
   // The accounts these tests change in AD start as populated (a DC shared with an earlier run may hold their last state).
   await dc.resetPassword('rotated', dc.users.rotated.password);
   await dc.setDisabled('suspended', false);
+  await dc.setGroupMember('admins', 'rotated', false);
+  await dc.setGroupMember('clinicians', 'rotated', true);
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -168,6 +170,28 @@ describe('unlock at the lock screen', () => {
       expect(verifierOf(core, rotated.upn)).not.toBe(verifierBefore);
     } finally {
       await dc.resetPassword('rotated', rotated.password);
+    }
+  });
+
+  it('takes the roles AD gives now; a person no longer in any mapped group does not unlock', async () => {
+    const { rotated } = dc.users;
+    const core = await start();
+    await call(core, 'auth.signIn', { username: rotated.username, password: rotated.password });
+    try {
+      await call(core, 'auth.lock', {});
+      await dc.setGroupMember('admins', 'rotated', true);
+      expect(await call(core, 'auth.unlock', { password: rotated.password })).toMatchObject({ state: 'active', user: { roles: expect.arrayContaining(['clinician', 'administrator']) } });
+      await call(core, 'auth.lock', {});
+      await dc.setGroupMember('admins', 'rotated', false);
+      // Signing in again at the lock is an unlock too, with the roles of now.
+      expect(await call(core, 'auth.signIn', { username: rotated.username, password: rotated.password })).toMatchObject({ state: 'active', user: { roles: ['clinician'] } });
+      await call(core, 'auth.lock', {});
+      await dc.setGroupMember('clinicians', 'rotated', false);
+      expect(await callError(core, 'auth.unlock', { password: rotated.password })).toMatchObject({ code: 'no_role', message: expect.stringMatching(/no longer in a group.*You have been signed out\./) });
+      expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+    } finally {
+      await dc.setGroupMember('admins', 'rotated', false);
+      await dc.setGroupMember('clinicians', 'rotated', true);
     }
   });
 

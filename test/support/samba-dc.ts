@@ -115,6 +115,8 @@ export interface SambaDc extends SambaDcInfo {
   resetPassword(user: SambaDcUserKey, password: string): Promise<void>;
   /** Disables (or enables again) the account. */
   setDisabled(user: SambaDcUserKey, disabled: boolean): Promise<void>;
+  /** Adds the user to the group, or takes them out of it. */
+  setGroupMember(group: SambaDcGroupKey, user: SambaDcUserKey, member: boolean): Promise<void>;
   /** Whether the samba process is running. */
   isRunning(): boolean;
   /** The JSON-safe description (without the methods). */
@@ -673,7 +675,18 @@ function makeHandle(info: SambaDcInfo, owner: { fifoWriterFd: number } | undefin
     await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [flags] }) })));
   };
 
-  return { ...info, start: () => start(), stop, destroy, unlock, resetPassword, setDisabled, isRunning, info: () => ({ ...info }) };
+  const setGroupMember = async (group: SambaDcGroupKey, user: SambaDcUserKey, member: boolean): Promise<void> => {
+    const dn = info.users[user].dn;
+    await withAdmin(info, async (client) => {
+      const { searchEntries } = await client.search(info.groups[group], { scope: 'base', attributes: ['member'] });
+      const members = [searchEntries[0]?.['member'] ?? []].flat().map((m) => String(m).toLowerCase());
+      // AD refuses adding a member twice or removing one that is not there: only a change is sent.
+      if (members.includes(dn.toLowerCase()) === member) return;
+      await client.modify(info.groups[group], new Change({ operation: member ? 'add' : 'delete', modification: new Attribute({ type: 'member', values: [dn] }) }));
+    });
+  };
+
+  return { ...info, start: () => start(), stop, destroy, unlock, resetPassword, setDisabled, setGroupMember, isRunning, info: () => ({ ...info }) };
 }
 
 // --- Public API ----------------------------------------------------------------------------------

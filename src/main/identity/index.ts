@@ -587,7 +587,9 @@ export class IdentityService {
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
         this.#epoch++;
         this.#unlockFailures = 0;
-        this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
+        // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
+        const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
+        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
         this.#passwordHash = passwordHash;
         this.#armIdleTimer();
         this.#o.onChange(this.#state);
