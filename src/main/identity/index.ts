@@ -24,6 +24,8 @@ interface AccountRow {
   roles: string;
   kind: 'evaluation' | 'directory';
   last_online_at: number | null;
+  /** When the offline verifier was made (the last online sign-in with a password); its age counts from here. */
+  verifier_at: number | null;
   break_glass: 0 | 1;
 }
 
@@ -243,10 +245,11 @@ export class IdentityService {
     const verifier = password === null || !keep ? null : await hashPassword(password);
     this.#o.store.db
       .prepare(
-        `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
-         VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
+        `INSERT INTO accounts (id, username, display_name, password_hash, verifier_at, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
+         VALUES (@id, @upn, @displayName, @verifier, CASE WHEN @verifier IS NULL THEN NULL ELSE @now END, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
          ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
            password_hash = CASE WHEN @keep THEN coalesce(excluded.password_hash, accounts.password_hash) ELSE NULL END,
+           verifier_at = CASE WHEN NOT @keep THEN NULL WHEN excluded.password_hash IS NOT NULL THEN @now ELSE accounts.verifier_at END,
            roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn,
            last_online_at = excluded.last_online_at, break_glass = excluded.break_glass`,
       )
@@ -402,7 +405,7 @@ export class IdentityService {
       // The DCs are down: the verifier from the last online sign-in is the emergency path, for breakGlass.offlineMaxAgeDays.
       const days = policy.breakGlass.offlineMaxAgeDays;
       const row = this.#cachedAccount(login.key);
-      const usable = row?.password_hash != null && onlineWithin(row.last_online_at, days, this.#o.now());
+      const usable = row?.password_hash != null && onlineWithin(row.verifier_at, days, this.#o.now());
       // The same slow check whether or not there is a usable verifier, so timing says nothing about the account.
       const ok = await verifyPassword(input.password, (usable ? row?.password_hash : null) ?? DUMMY_PASSWORD_HASH);
       if (!row || !usable || !ok) {
@@ -427,7 +430,7 @@ export class IdentityService {
   async #signInOffline(key: string, input: { username: string; password: string }, unavailable: DirectoryUnavailable, throttle: string): Promise<SessionState> {
     const days = this.#o.policy().directory.offlineSignInDays;
     const row = this.#cachedAccount(key);
-    const fresh = row?.password_hash != null && onlineWithin(row.last_online_at, days, this.#o.now());
+    const fresh = row?.password_hash != null && onlineWithin(row.verifier_at, days, this.#o.now());
     if (days === 0 || !row || !fresh) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: row ? { id: row.id, name: row.username } : this.#typedUser(input.username, key) });
       const why = days === 0 ? 'Policy does not allow signing in offline.' : `Signing in offline works only within ${days} days of your last sign-in on this workstation while the network worked.`;
@@ -520,7 +523,7 @@ export class IdentityService {
       }
       if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) throw error;
       const days = breakGlass ? verifierDays(policy, row?.break_glass === 1) : policy.directory.offlineSignInDays;
-      if (!row?.password_hash || !onlineWithin(row.last_online_at, days, this.#o.now())) {
+      if (!row?.password_hash || !onlineWithin(row.verifier_at, days, this.#o.now())) {
         const why = days === 0 ? 'Policy does not allow unlocking while the directory cannot be reached.' : `Unlocking offline works only within ${days} days of your last sign-in here while the network worked.`;
         throw new EnclaveError('directory_unreachable', `${error.message} ${why} Try again when the network is back.`);
       }

@@ -4,6 +4,11 @@
 // (`account:<id>`), a card (`card:<serial>`), or a name that maps to no
 // account here (`name:<keyed hash of the normalised name>`, never the text,
 // which is often a password typed into the wrong field).
+//
+// accounts.verifier_at: when a directory account's offline verifier was made,
+// i.e. its last online sign-in with a password. last_online_at also moves on
+// a card lookup, which proves nothing about the password; the verifier's age,
+// and so how long it is kept, is counted from verifier_at.
 export const sql = `
 CREATE TABLE sign_in_lockouts (
   key              TEXT PRIMARY KEY,
@@ -14,4 +19,7 @@ CREATE TABLE sign_in_lockouts (
   locked_until     INTEGER,
   last_failure_at  INTEGER NOT NULL
 ) STRICT;
+
+ALTER TABLE accounts ADD COLUMN verifier_at INTEGER;
+UPDATE accounts SET verifier_at = last_online_at WHERE kind = 'directory' AND password_hash IS NOT NULL;
 `;
