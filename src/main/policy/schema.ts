@@ -186,7 +186,7 @@ export const PolicySchema = z
         timeoutSeconds: z.number().int().min(1).max(120).default(10).meta({ description: 'How long to wait for one domain controller before trying the next.' }),
         offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({
           description:
-            'Days after an online sign-in that the same user may sign in, or unlock, while no domain controller answers. The offline verifier (a slow salted hash of the password) is deleted once it is older than this (0: never offline, and no verifier is stored).',
+            'Days after an online sign-in with a password that the same user may sign in, or unlock, with it while no domain controller answers. The offline verifier (a slow salted hash of the password) is deleted once it is older than this (0: never offline, and no verifier is stored).',
         }),
         lookupAccount: z.string().max(256).default('').meta({
           description: 'Optional read-only account (UPN or DOMAIN\\name) used to look up a smart card\'s owner, so a card works before its owner ever signed in with a password here and roles are current. Empty: cards map to accounts that signed in here before.',
@@ -231,7 +231,7 @@ export const PolicySchema = z
         durationMinutes: z.number().int().min(5).max(720).default(60).meta({ description: 'How long a break-glass session lasts before it ends.' }),
         offlineMaxAgeDays: z.number().int().min(0).max(90).default(14).meta({
           description:
-            'While no domain controller answers, days after a break-glass member\'s last online sign-in here that emergency access still works against their offline verifier; their verifier is kept for the longer of this and directory.offlineSignInDays (0: no offline emergency access).',
+            'While no domain controller answers, days after a break-glass member\'s last online sign-in with a password here that emergency access still works against their offline verifier; their verifier is kept for the longer of this and directory.offlineSignInDays (0: no offline emergency access).',
         }),
       })
       .strict()
