@@ -35,14 +35,14 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-async function start(lookupPassword: string): Promise<Core> {
+async function start(lookupPassword: string, now?: () => number, directory: Record<string, unknown> = {}): Promise<Core> {
   const dir = tempDir();
   cleanups.push(dir.remove);
   const passwordFile = join(dir.path, 'lookup-password');
   writeFileSync(passwordFile, `${lookupPassword}\n`, { mode: 0o600 });
-  const document = directoryPolicyDocument(dc, model, { lookupAccount: dc.administrator.upn, lookupPasswordFile: passwordFile });
+  const document = directoryPolicyDocument(dc, model, { lookupAccount: dc.administrator.upn, lookupPasswordFile: passwordFile, ...directory });
   const policy = policyFromDocument({ ...document, smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile] } }, 'lookup test policy');
-  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy, version: 'test', log: () => undefined });
+  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy, version: 'test', log: () => undefined, ...(now ? { now } : {}) });
   cleanups.push(() => core.close());
   return core;
 }
@@ -62,6 +62,27 @@ describe('smart card with a directory lookup account', () => {
   it('refuses a valid card whose directory account is disabled', async () => {
     const core = await start(dc.administrator.password);
     expect(await cardSignIn(core, 'admin')).toMatchObject({ ok: false, error: { code: 'account_disabled' } });
+  });
+
+  it('a card lookup does not keep an old password\'s offline verifier alive: its age counts from the last password sign-in', async () => {
+    const DAY = 86_400_000;
+    const { clinician } = dc.users;
+    let now = Date.now();
+    const core = await start(dc.administrator.password, () => now, { offlineSignInDays: 3 });
+    await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password });
+    await call(core, 'auth.signOut', {});
+    const verifier = () => (core.store.db.prepare('SELECT password_hash FROM accounts WHERE username = ?').get(clinician.upn.toLowerCase()) as { password_hash: string | null }).password_hash;
+    expect(verifier()).not.toBeNull();
+    now += 2 * DAY;
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    expect(verifier()).not.toBeNull();
+    // Four days after the password was last typed (offlineSignInDays 3), two after the card's lookup: the verifier is gone.
+    // (Days kept short: the test CRL's nextUpdate is a week away.)
+    now += 2 * DAY;
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+    expect(verifier()).toBeNull();
   });
 
   it('a lookup account the directory refuses is a message for IT, not a sign-in', async () => {

@@ -193,6 +193,26 @@ describe('smart-card sign-in', () => {
     expect(reasons).toContain('other_user');
   });
 
+  it('without the directory, a card signs in only within smartCard.offlineMaxAgeDays of its owner\'s last online sign-in here', async () => {
+    const DAY = 86_400_000;
+    let now = Date.now();
+    // No lookup account in this policy: the card maps to the account and roles cached at the last password sign-in.
+    const core = await start({ offlineMaxAgeDays: 3 }, () => now);
+    await knownUser(core, 'clinician');
+    now += 2 * DAY;
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    now += 2 * DAY;
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'directory_unreachable', message: expect.stringMatching(/within 3 days of its owner's last sign-in here/) } });
+    const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
+    expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_account_stale' } });
+    // A password sign-in while the network works makes the card good again.
+    await lab.remove('clinician');
+    await knownUser(core, 'clinician');
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });
+  });
+
   it('a PKCS#11 module path that does not exist is a clear message, not a crash', async () => {
     const core = await start({ pkcs11Module: '/nonexistent/opensc-pkcs11.so' });
     const status = await call(core, 'auth.cards', {});

@@ -54,7 +54,9 @@ export type SambaDcUserKey =
   | 'mustChange'
   | 'accountExpired'
   | 'breakGlass'
-  | 'lockable';
+  | 'lockable'
+  | 'rotated'
+  | 'suspended';
 
 export type SambaDcGroupKey = 'clinicians' | 'researchers' | 'researchStaff' | 'compliance' | 'admins' | 'breakGlass';
 
@@ -109,6 +111,12 @@ export interface SambaDc extends SambaDcInfo {
   destroy(): Promise<void>;
   /** Clears a lockout (lockoutTime=0) so the account can sign in again. */
   unlock(user: SambaDcUserKey): Promise<void>;
+  /** Sets the account's password, as an administrator's reset does. */
+  resetPassword(user: SambaDcUserKey, password: string): Promise<void>;
+  /** Disables (or enables again) the account. */
+  setDisabled(user: SambaDcUserKey, disabled: boolean): Promise<void>;
+  /** Adds the user to the group, or takes them out of it. */
+  setGroupMember(group: SambaDcGroupKey, user: SambaDcUserKey, member: boolean): Promise<void>;
   /** Whether the samba process is running. */
   isRunning(): boolean;
   /** The JSON-safe description (without the methods). */
@@ -162,6 +170,9 @@ const USERS: Record<SambaDcUserKey, { displayName: string; givenName: string; sn
   accountExpired: { displayName: 'Heidi Expired', givenName: 'Heidi', sn: 'Expired', password: 'Past-2-Willow!', groups: ['clinicians'] },
   breakGlass: { displayName: 'Dr Ivan Breakglass', givenName: 'Ivan', sn: 'Breakglass', password: 'Siren-1-Amber!', groups: ['breakGlass', 'clinicians'] },
   lockable: { displayName: 'Judy Lockable', givenName: 'Judy', sn: 'Lockable', password: 'Bolt-4-Cobalt!', groups: ['clinicians'] },
+  // For tests that change an account while a session is open (resetPassword, setDisabled): no other test signs them in.
+  rotated: { displayName: 'Kim Rotated', givenName: 'Kim', sn: 'Rotated', password: 'Quill-5-Harbor!', groups: ['clinicians'] },
+  suspended: { displayName: 'Leo Suspended', givenName: 'Leo', sn: 'Suspended', password: 'Fern-3-Glacier!', groups: ['clinicians'] },
 };
 
 // userAccountControl flags
@@ -446,7 +457,13 @@ async function provision(dir: string, pki: { caFile: string; certFile: string; k
     { cwd: dir, timeoutMs: 180_000 },
   );
   await writeFile(join(dir, 'provision.log'), output);
-  return join(dir, 'etc', 'smb.conf');
+  const smbConf = join(dir, 'etc', 'smb.conf');
+  // A reset password stops working at once: Samba, like Windows, otherwise accepts the previous one for 60 minutes.
+  // Provisioning drops this from the seed, so it goes into the [global] section of what provisioning wrote.
+  const written = await readFile(smbConf, 'utf8');
+  if (!written.includes('[global]\n')) throw new Error(`${smbConf} has no [global] section`);
+  await writeFile(smbConf, written.replace('[global]\n', '[global]\n\told password allowed period = 0\n'));
+  return smbConf;
 }
 
 // --- Directory content ---------------------------------------------------------------------------
@@ -650,7 +667,27 @@ function makeHandle(info: SambaDcInfo, owner: { fifoWriterFd: number } | undefin
     await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'lockoutTime', values: ['0'] }) })));
   };
 
-  return { ...info, start: () => start(), stop, destroy, unlock, isRunning, info: () => ({ ...info }) };
+  const resetPassword = async (user: SambaDcUserKey, password: string): Promise<void> => {
+    await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }) })));
+  };
+
+  const setDisabled = async (user: SambaDcUserKey, disabled: boolean): Promise<void> => {
+    const flags = String(UF_NORMAL_ACCOUNT | (disabled ? UF_ACCOUNTDISABLE : 0));
+    await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [flags] }) })));
+  };
+
+  const setGroupMember = async (group: SambaDcGroupKey, user: SambaDcUserKey, member: boolean): Promise<void> => {
+    const dn = info.users[user].dn;
+    await withAdmin(info, async (client) => {
+      const { searchEntries } = await client.search(info.groups[group], { scope: 'base', attributes: ['member'] });
+      const members = [searchEntries[0]?.['member'] ?? []].flat().map((m) => String(m).toLowerCase());
+      // AD refuses adding a member twice or removing one that is not there: only a change is sent.
+      if (members.includes(dn.toLowerCase()) === member) return;
+      await client.modify(info.groups[group], new Change({ operation: member ? 'add' : 'delete', modification: new Attribute({ type: 'member', values: [dn] }) }));
+    });
+  };
+
+  return { ...info, start: () => start(), stop, destroy, unlock, resetPassword, setDisabled, setGroupMember, isRunning, info: () => ({ ...info }) };
 }
 
 // --- Public API ----------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
+import { accountKey, cardKey, countFailure, deleteLockouts, deleteQuietLockouts, directoryAccountIdForName, getLockout, nameKey, remainingMs, type LockoutPolicy } from './lockout.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './password.js';
 import { SmartCardService } from './smart-card.js';
+import { DAY_MS, deleteExpiredVerifiers, onlineWithin, verifierDays } from './verifiers.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
 export { CRL_CLOCK_SKEW_MS } from './certificates.js';
@@ -23,13 +25,16 @@ interface AccountRow {
   roles: string;
   kind: 'evaluation' | 'directory';
   last_online_at: number | null;
+  /** When the offline verifier was made (the last online sign-in with a password); its age counts from here. */
+  verifier_at: number | null;
   break_glass: 0 | 1;
 }
 
 /** How often the reader is checked while a card session is open: removal locks within two seconds. */
 const CARD_POLL_MS = 750;
 
-const DAY_MS = 86_400_000;
+/** How often expired offline verifiers and quiet lockout rows are deleted while the app runs (also at start and at each sign-in). */
+const VERIFIER_SWEEP_MS = 3_600_000;
 
 export interface IdentityOptions {
   store: Store;
@@ -50,7 +55,11 @@ export class IdentityService {
   #idleTimer: NodeJS.Timeout | null = null;
   #breakGlassTimer: NodeJS.Timeout | null = null;
   #expiring = false;
-  readonly #failures = new Map<string, { count: number; until: number }>();
+  /** Failed unlocks of the locked session in a row: policy's maxFailedSignIns of them sign it out. */
+  #unlockFailures = 0;
+  #verifierSweep: NodeJS.Timeout | null = null;
+  /** The credential check under way, if any (see #oneAtATime). */
+  #credentialQueue: Promise<unknown> = Promise.resolve();
   readonly #directory: DirectoryClient;
   readonly #cards: SmartCardService;
   #cardWatch: NodeJS.Timeout | null = null;
@@ -70,6 +79,20 @@ export class IdentityService {
     this.#o = options;
     this.#cards = new SmartCardService({ policy: () => options.policy().smartCard, now: options.now });
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
+    this.#sweep();
+    this.#verifierSweep = setInterval(() => this.#sweep(), VERIFIER_SWEEP_MS);
+    this.#verifierSweep.unref();
+  }
+
+  /** Deletes offline verifiers past policy's days and lockout rows that throttle nothing. Cheap: two statements on small tables. */
+  #sweep(): void {
+    try {
+      const now = this.#o.now();
+      deleteExpiredVerifiers(this.#o.store.db, this.#o.policy(), now);
+      deleteQuietLockouts(this.#o.store.db, now, Math.max(DAY_MS, this.#lockoutPolicy().maxSeconds * 1000));
+    } catch {
+      // A closed store at shutdown, or a policy being replaced: the next sweep (or sign-in) does it.
+    }
   }
 
   get state(): SessionState {
@@ -152,36 +175,51 @@ export class IdentityService {
    * Signs in. While locked, the same person signing in is an unlock, and a
    * different person ends the first person's session before their own begins.
    */
-  async signIn(input: { username: string; password: string }): Promise<SessionState> {
+  signIn(input: { username: string; password: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#signInTurn(input));
+  }
+
+  async #signInTurn(input: { username: string; password: string }): Promise<SessionState> {
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     if (this.#o.policy().mode === 'evaluation') return this.#signInEvaluation(input);
     return this.#signInDirectory(input);
   }
 
   async #signInEvaluation(input: { username: string; password: string }): Promise<SessionState> {
-    const username = input.username.toLowerCase();
-    this.#checkLockout(username, 'auth.login', this.#typedUser(input.username));
     const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE username = ? AND kind = 'evaluation'").get(input.username) as AccountRow | undefined;
+    const throttle = row ? accountKey(row.id) : nameKey(this.#o.store, input.username);
+    this.#checkLockout(throttle, 'auth.login', this.#typedUser(input.username));
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     if (!row || !ok) {
-      this.#recordFailure(username, 'auth.login', row ? 'bad_password' : 'unknown_user', row ? { id: row.id, name: row.username } : this.#typedUser(input.username));
+      this.#recordFailure(throttle, 'auth.login', row ? 'bad_password' : 'unknown_user', row ? { id: row.id, name: row.username } : this.#typedUser(input.username));
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
-    this.#failures.delete(username);
-    return this.#beginSession(toUser(row, 'evaluation-password'), row.password_hash!);
+    this.#clearFailures(throttle);
+    return this.#beginSession(toUser(row, 'evaluation-password'), await this.#upgradeHash(row.id, input.password, row.password_hash!));
+  }
+
+  /** A hash at an older scrypt cost, just proved by the password, is replaced at today's; returns the hash now stored. */
+  async #upgradeHash(accountId: string, password: string, stored: string): Promise<string> {
+    if (!needsRehash(stored)) return stored;
+    const upgraded = await hashPassword(password);
+    // Only if the row still holds the hash that was checked: a sweep or another sign-in may have changed it during the await.
+    this.#o.store.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(upgraded, accountId, stored);
+    return upgraded;
   }
 
   async #signInDirectory(input: { username: string; password: string }): Promise<SessionState> {
     const login = parseLoginName(input.username, this.#o.policy().directory);
-    this.#checkLockout(login.key, 'auth.login', this.#typedUser(input.username, login.key));
+    this.#sweep();
+    const throttle = this.#directoryThrottleKey(input.username, login.key);
+    this.#checkLockout(throttle, 'auth.login', this.#typedUser(input.username, login.key));
     let account: DirectoryAccount;
     try {
       account = await this.#directory.authenticate(login, input.password);
     } catch (error) {
-      if (error instanceof DirectoryUnavailable && error.offlineAllowed) return this.#signInOffline(login.key, input, error);
+      if (error instanceof DirectoryUnavailable && error.offlineAllowed) return this.#signInOffline(login.key, input, error, throttle);
       const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
       // The DC counts its own failures and locks the account; ours also covers offline attempts.
-      if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.login', reason, this.#typedUser(input.username, login.key));
+      if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(throttle, 'auth.login', reason, this.#typedUser(input.username, login.key));
       else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason, user: this.#refusedUser(error, input.username, login.key) });
       throw error;
     }
@@ -189,8 +227,8 @@ export class IdentityService {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: account.id, name: account.upn } });
       throw new EnclaveError('no_role', `Your account (${account.upn}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
     }
-    this.#failures.delete(login.key);
-    const verifier = (await this.#remember(account, input.password))!;
+    this.#clearFailures(throttle, accountKey(account.id), nameKey(this.#o.store, input.username));
+    const verifier = await this.#remember(account, input.password);
     const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
     return this.#beginSession(user, verifier);
   }
@@ -198,15 +236,21 @@ export class IdentityService {
   /**
    * After an online sign-in or card lookup: the account row. A password
    * sign-in also refreshes the offline verifier (the same slow salted hash as
-   * evaluation passwords); a card lookup keeps the one there is.
+   * evaluation passwords); a card lookup keeps the one there is. Policy that
+   * allows no offline use (directory.offlineSignInDays 0, and for break-glass
+   * members breakGlass.offlineMaxAgeDays 0 too) gets no verifier at all, and
+   * any old one goes. Returns the verifier stored, or null.
    */
   async #remember(account: DirectoryAccount, password: string | null): Promise<string | null> {
-    const verifier = password === null ? null : await hashPassword(password);
+    const keep = verifierDays(this.#o.policy(), account.breakGlass) > 0;
+    const verifier = password === null || !keep ? null : await hashPassword(password);
     this.#o.store.db
       .prepare(
-        `INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
-         VALUES (@id, @upn, @displayName, @verifier, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
-         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name, password_hash = coalesce(excluded.password_hash, accounts.password_hash),
+        `INSERT INTO accounts (id, username, display_name, password_hash, verifier_at, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
+         VALUES (@id, @upn, @displayName, @verifier, CASE WHEN @verifier IS NULL THEN NULL ELSE @now END, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
+         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
+           password_hash = CASE WHEN @keep THEN coalesce(excluded.password_hash, accounts.password_hash) ELSE NULL END,
+           verifier_at = CASE WHEN NOT @keep THEN NULL WHEN excluded.password_hash IS NOT NULL THEN @now ELSE accounts.verifier_at END,
            roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn,
            last_online_at = excluded.last_online_at, break_glass = excluded.break_glass`,
       )
@@ -220,6 +264,7 @@ export class IdentityService {
         sam: account.samAccountName,
         dn: account.dn,
         breakGlass: account.breakGlass ? 1 : 0,
+        keep: keep ? 1 : 0,
       });
     return verifier;
   }
@@ -238,12 +283,17 @@ export class IdentityService {
    * signed in here before (its roles as of that sign-in). Enclave counts wrong
    * PINs itself too, because some tokens never lock.
    */
-  async signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
+  signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#signInCardTurn(input));
+  }
+
+  async #signInCardTurn(input: { slotId: string; pin: string }): Promise<SessionState> {
     if (this.#o.policy().mode !== 'managed' || !this.#cards.enabled) throw new EnclaveError('card_unavailable', 'Smart-card sign-in is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const reader = this.#cards.readers().find((r) => r.slotId === input.slotId);
     if (!reader?.card) throw new EnclaveError('card_unavailable', 'There is no card in that reader. Insert your card and try again.');
-    const key = `card:${reader.card.serial}`;
+    this.#sweep();
+    const key = cardKey(reader.card.serial);
     // A card's label is set by whoever issued it (often the holder's name): recorded by keyed token, like a typed name.
     const cardUser = { name: `card ${reader.card.label}`, typed: true, authMethod: 'smart-card' };
     this.#checkLockout(key, 'auth.login', cardUser, 'PIN');
@@ -256,10 +306,12 @@ export class IdentityService {
       else this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: code, user: cardUser, detail: { card_reader: reader.reader } });
       throw error;
     }
-    // The directory, when policy gives a lookup account and a DC answers; else the account that signed in here before.
+    // The directory, when policy gives a lookup account and a DC answers; else the account that signed in here before, recently enough.
+    let lookedUp = false;
     try {
       const account = await this.#directory.lookup(card.upn);
       if (account) await this.#remember(account, null);
+      lookedUp = account !== null;
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
         const reason = error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal';
@@ -272,11 +324,18 @@ export class IdentityService {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_unknown_user', user: { name: card.upn }, detail: { certificate_sha256: card.sha256 } });
       throw new EnclaveError('no_role', `This card belongs to ${card.upn}, who is not known on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`);
     }
+    const maxAgeDays = this.#o.policy().smartCard.offlineMaxAgeDays;
+    if (!lookedUp && !onlineWithin(row.last_online_at, maxAgeDays, this.#o.now())) {
+      // Without the directory, the account and roles are those of the last online sign-in here: only for so long (smartCard.offlineMaxAgeDays).
+      this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_account_stale', user: { id: row.id, name: row.username }, detail: { certificate_sha256: card.sha256 } });
+      const why = maxAgeDays === 0 ? 'Policy lets a card sign in only when the directory confirms its owner' : `A card signs in without the directory only within ${maxAgeDays} days of its owner's last sign-in here while the network worked`;
+      throw new EnclaveError('directory_unreachable', `${why}, and the directory could not be asked now. Sign in once with your user name and password while the network works, or contact IT.`);
+    }
     if ((JSON.parse(row.roles) as Role[]).length === 0) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: row.id, name: row.username } });
       throw new EnclaveError('no_role', `Your account (${row.username}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
     }
-    this.#failures.delete(key);
+    this.#clearFailures(key);
     this.#o.store.db.prepare('UPDATE accounts SET card_sha256 = ? WHERE id = ?').run(card.sha256, row.id);
     if (card.crlWarning) this.#o.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
     const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH);
@@ -309,47 +368,58 @@ export class IdentityService {
    * beyond the offline window. It needs a stated reason, lasts the policy's
    * minutes, and is audited as auth.breakglass.
    */
-  async breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
+  breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#breakGlassTurn(input));
+  }
+
+  async #breakGlassTurn(input: { username: string; password: string; reason: string }): Promise<SessionState> {
     const policy = this.#o.policy();
     if (policy.mode !== 'managed' || !policy.breakGlass.enabled) throw new EnclaveError('forbidden', 'Emergency access is not enabled on this workstation.');
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const login = parseLoginName(input.username, policy.directory);
     const typed = this.#typedUser(input.username, login.key);
-    this.#checkLockout(login.key, 'auth.breakglass', typed);
+    this.#sweep();
+    const throttle = this.#directoryThrottleKey(input.username, login.key);
+    this.#checkLockout(throttle, 'auth.breakglass', typed);
     // The stated reason may name a patient: the record gets its length and keyed hash, the text stays here (audit_private_text).
     const fail = (reason: string, error: EnclaveError, user: NonNullable<AuditEventInput['user']> = typed): never => {
       this.#o.audit.record({ action: 'auth.breakglass', outcome: 'failure', reason, user, privateText: { stated_reason: input.reason } });
       throw error;
     };
     let user: User;
-    let verifier: string;
+    let verifier: string | null;
     let eligible: boolean;
     try {
       const account = await this.#directory.authenticate(login, input.password);
-      verifier = (await this.#remember(account, input.password))!;
+      verifier = await this.#remember(account, input.password);
       eligible = account.breakGlass;
       user = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'break-glass' };
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) {
-        if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(login.key, 'auth.breakglass', error.reason, typed);
+        if (error instanceof DirectoryRefusal && error.code === 'bad_credentials') this.#recordFailure(throttle, 'auth.breakglass', error.reason, typed);
         return fail(
           error instanceof DirectoryRefusal ? error.reason : error instanceof EnclaveError ? error.code : 'internal',
           error instanceof EnclaveError ? error : new EnclaveError('internal', 'Emergency access failed.'),
           this.#refusedUser(error, input.username, login.key),
         );
       }
-      // The DCs are down: the verifier from the last online sign-in, however old, is the emergency path.
+      // The DCs are down: the verifier from the last online sign-in is the emergency path, for breakGlass.offlineMaxAgeDays.
+      const days = policy.breakGlass.offlineMaxAgeDays;
       const row = this.#cachedAccount(login.key);
-      if (!row || !(await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH))) {
-        this.#recordFailure(login.key, 'auth.breakglass', row ? 'bad_password_offline' : 'unknown_offline', row ? { id: row.id, name: row.username } : typed);
-        throw new EnclaveError('bad_credentials', 'The user name or password is not correct, or this account never signed in on this workstation.');
+      const usable = row?.password_hash != null && onlineWithin(row.verifier_at, days, this.#o.now());
+      // The same slow check whether or not there is a usable verifier, so timing says nothing about the account.
+      const ok = await verifyPassword(input.password, (usable ? row?.password_hash : null) ?? DUMMY_PASSWORD_HASH);
+      if (!row || !usable || !ok) {
+        this.#recordFailure(throttle, 'auth.breakglass', !row ? 'unknown_offline' : !usable ? 'offline_verifier_expired' : 'bad_password_offline', row ? { id: row.id, name: row.username } : typed);
+        const within = days === 0 ? 'policy allows no emergency access while the directory cannot be reached' : `this account has not signed in on this workstation, online, within ${days} days`;
+        throw new EnclaveError('bad_credentials', `The user name or password is not correct, or ${within}.`);
       }
-      verifier = row.password_hash!;
+      verifier = await this.#upgradeHash(row.id, input.password, row.password_hash!);
       eligible = row.break_glass === 1;
       user = toUser(row, 'break-glass-offline');
     }
     if (!eligible) return fail('not_break_glass_member', new EnclaveError('forbidden', 'Your account is not in a group allowed emergency access. Contact IT or your supervisor.'), { id: user.id, name: user.username });
-    this.#failures.delete(login.key);
+    this.#clearFailures(throttle, accountKey(user.id), nameKey(this.#o.store, input.username));
     // Emergency access is for patient care: the clinician role at least, for a limited time.
     user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
     const breakGlass = { expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
@@ -358,43 +428,110 @@ export class IdentityService {
   }
 
   /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
-  async #signInOffline(key: string, input: { username: string; password: string }, unavailable: DirectoryUnavailable): Promise<SessionState> {
+  async #signInOffline(key: string, input: { username: string; password: string }, unavailable: DirectoryUnavailable, throttle: string): Promise<SessionState> {
     const days = this.#o.policy().directory.offlineSignInDays;
     const row = this.#cachedAccount(key);
-    const fresh = row?.last_online_at != null && this.#o.now() - row.last_online_at <= days * DAY_MS;
+    const fresh = row?.password_hash != null && onlineWithin(row.verifier_at, days, this.#o.now());
     if (days === 0 || !row || !fresh) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'directory_unreachable', user: row ? { id: row.id, name: row.username } : this.#typedUser(input.username, key) });
       const why = days === 0 ? 'Policy does not allow signing in offline.' : `Signing in offline works only within ${days} days of your last sign-in on this workstation while the network worked.`;
       throw new EnclaveError('directory_unreachable', `${unavailable.message} ${why} Try again when the network is back, or contact IT.`);
     }
-    this.#checkLockout(key, 'auth.login', { id: row.id, name: row.username });
+    this.#checkLockout(throttle, 'auth.login', { id: row.id, name: row.username });
     if (!(await verifyPassword(input.password, row.password_hash ?? DUMMY_PASSWORD_HASH))) {
-      this.#recordFailure(key, 'auth.login', 'bad_password_offline', { id: row.id, name: row.username });
+      this.#recordFailure(throttle, 'auth.login', 'bad_password_offline', { id: row.id, name: row.username });
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
-    this.#failures.delete(key);
-    return this.#beginSession(toUser(row, 'directory-password-offline'), row.password_hash!);
+    this.#clearFailures(throttle, accountKey(row.id));
+    return this.#beginSession(toUser(row, 'directory-password-offline'), await this.#upgradeHash(row.id, input.password, row.password_hash!));
   }
 
-  async unlock(password: string): Promise<SessionState> {
+  unlock(password: string): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#unlockTurn(password));
+  }
+
+  async #unlockTurn(password: string): Promise<SessionState> {
     const state = this.#state;
     if (state.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
     if (state.state === 'active') return state;
     // A card session comes back only with the card: the lock happened because it was pulled, or could have.
     if (state.user.authMethod === 'smart-card') throw new EnclaveError('card_unavailable', 'This session was opened with a smart card. Insert the card and enter its PIN to unlock.');
-    const key = state.user.username.toLowerCase();
+    const key = accountKey(state.user.id);
     this.#checkLockout(key, 'auth.unlock', auditUser(state.user));
-    if (!this.#passwordHash || !(await verifyPassword(password, this.#passwordHash))) {
-      this.#recordFailure(key, 'auth.unlock', 'bad_password', auditUser(state.user));
+    const verdict = await this.#checkUnlockPassword(state.user, password, !!state.breakGlass);
+    // The await was a password check, perhaps a bind: the session may have been signed out, or unlocked, meanwhile.
+    if (this.#state !== state) {
+      if (this.#state.state === 'active' && this.#state.user.id === state.user.id) return this.#state;
+      throw new EnclaveError('not_signed_in', 'This session ended while the password was checked. Sign in again.');
+    }
+    if (verdict.outcome === 'refused') {
+      // The directory refused the account itself (disabled, expired, locked, no longer in the groups): the session ends.
+      this.#o.audit.record({ action: 'auth.unlock', outcome: 'failure', reason: verdict.reason, user: auditUser(state.user) });
+      await this.signOut('unlock_refused');
+      throw new EnclaveError(verdict.error.code, `${verdict.error.message} You have been signed out.`);
+    }
+    if (verdict.outcome === 'wrong') {
+      const signedOut = this.#recordFailure(key, 'auth.unlock', verdict.reason, auditUser(state.user));
+      if (signedOut) {
+        await signedOut;
+        throw new EnclaveError('not_signed_in', 'That password is not correct. After too many wrong passwords the session was signed out: sign in again with your user name and password.');
+      }
       throw new EnclaveError('bad_credentials', 'That password is not correct.');
     }
-    this.#failures.delete(key);
-    this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user) });
+    this.#clearFailures(key);
+    this.#unlockFailures = 0;
+    this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user), ...(verdict.offline ? { reason: 'directory_unreachable' } : {}) });
     this.#epoch++;
-    this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    const user = verdict.roles ? { ...state.user, roles: verdict.roles } : state.user;
+    this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
+  }
+
+  /**
+   * The password typed at the lock screen. An evaluation account's against
+   * its hash; a directory session's against AD itself when a DC answers (the
+   * password may have changed, or the account been disabled, since sign-in),
+   * and against the offline verifier only when none answers and policy
+   * allows offline sign-in for this account now.
+   */
+  async #checkUnlockPassword(
+    user: User,
+    password: string,
+    breakGlass: boolean,
+  ): Promise<{ outcome: 'ok'; roles?: Role[]; offline?: true } | { outcome: 'wrong'; reason: string } | { outcome: 'refused'; reason: string; error: EnclaveError }> {
+    const row = this.#o.store.db.prepare('SELECT * FROM accounts WHERE id = ?').get(user.id) as AccountRow | undefined;
+    if (user.authMethod === 'evaluation-password') {
+      if (!row?.password_hash || !(await verifyPassword(password, row.password_hash))) return { outcome: 'wrong', reason: 'bad_password' };
+      await this.#upgradeHash(row.id, password, row.password_hash);
+      return { outcome: 'ok' };
+    }
+    const policy = this.#o.policy();
+    try {
+      const account = await this.#directory.authenticate(parseLoginName(user.username, policy.directory), password);
+      if (account.id !== user.id) return { outcome: 'refused', reason: 'account_changed', error: new EnclaveError('forbidden', `The directory now gives ${user.username} to another account.`) };
+      if (breakGlass ? !account.breakGlass : account.roles.length === 0) {
+        return { outcome: 'refused', reason: breakGlass ? 'not_break_glass_member' : 'no_role', error: new EnclaveError('no_role', `Your account (${account.upn}) is no longer in a group that may use Enclave${breakGlass ? ' in an emergency' : ''}.`) };
+      }
+      await this.#remember(account, password);
+      // A break-glass session keeps the roles it was raised to; any other takes the directory's roles of now.
+      return breakGlass ? { outcome: 'ok' } : { outcome: 'ok', roles: account.roles };
+    } catch (error) {
+      if (error instanceof DirectoryRefusal) {
+        if (error.code === 'bad_credentials') return { outcome: 'wrong', reason: error.reason };
+        return { outcome: 'refused', reason: error.reason, error };
+      }
+      if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) throw error;
+      const days = breakGlass ? verifierDays(policy, row?.break_glass === 1) : policy.directory.offlineSignInDays;
+      if (!row?.password_hash || !onlineWithin(row.verifier_at, days, this.#o.now())) {
+        const why = days === 0 ? 'Policy does not allow unlocking while the directory cannot be reached.' : `Unlocking offline works only within ${days} days of your last sign-in here while the network worked.`;
+        throw new EnclaveError('directory_unreachable', `${error.message} ${why} Try again when the network is back.`);
+      }
+      if (!(await verifyPassword(password, row.password_hash))) return { outcome: 'wrong', reason: 'bad_password_offline' };
+      await this.#upgradeHash(row.id, password, row.password_hash);
+      return { outcome: 'ok', offline: true };
+    }
   }
 
   async lock(reason: string): Promise<SessionState> {
@@ -440,18 +577,23 @@ export class IdentityService {
 
   dispose(): void {
     this.#clearIdleTimer();
+    if (this.#verifierSweep) clearInterval(this.#verifierSweep);
+    this.#verifierSweep = null;
     this.#stopCardWatch();
     this.#cards.close();
   }
 
-  async #beginSession(user: User, passwordHash: string, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+  async #beginSession(user: User, passwordHash: string | null, breakGlass?: { expiresAt: number }): Promise<SessionState> {
     const previous = this.#state;
     if (previous.state === 'locked') {
       if (previous.user.id === user.id && !breakGlass) {
-        // The same person, signing in at the lock screen: that is an unlock.
+        // The same person, signing in at the lock screen: that is an unlock. A break-glass session stays one, with its end (and its timer).
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
         this.#epoch++;
-        this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt };
+        this.#unlockFailures = 0;
+        // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
+        const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
+        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
         this.#passwordHash = passwordHash;
         this.#armIdleTimer();
         this.#o.onChange(this.#state);
@@ -467,6 +609,7 @@ export class IdentityService {
       this.#breakGlassTimer.unref();
     }
     this.#epoch++;
+    this.#unlockFailures = 0;
     this.#state = { state: 'active', user, signedInAt: this.#o.now(), ...(breakGlass ? { breakGlass } : {}) };
     this.#passwordHash = passwordHash;
     this.#armIdleTimer();
@@ -503,28 +646,69 @@ export class IdentityService {
     return (this.#o.store.db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
   }
 
-  /** Refuses (and audits) an attempt while this name or card is locked out after too many failures. */
+  /**
+   * The lockout key of a typed directory name: the account it names here, by
+   * any of its forms (sAMAccountName, UPN, DOMAIN\\name, in any case), else
+   * the name normalised (see lockout.ts), so unknown names are throttled too.
+   */
+  #directoryThrottleKey(typed: string, loginKey: string): string {
+    const id = directoryAccountIdForName(this.#o.store.db, typed, loginKey);
+    return id ? accountKey(id) : nameKey(this.#o.store, typed);
+  }
+
+  #lockoutPolicy(): LockoutPolicy {
+    const { maxFailedSignIns, failedSignInLockoutSeconds, failedSignInLockoutMaxSeconds } = this.#o.policy().session;
+    return { maxFailures: maxFailedSignIns, baseSeconds: failedSignInLockoutSeconds, maxSeconds: failedSignInLockoutMaxSeconds };
+  }
+
+  /** Refuses (and audits) an attempt while this account, name or card is locked out after too many failures. */
   #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
-    const entry = this.#failures.get(key);
-    if (entry && entry.until > this.#o.now()) {
-      const seconds = Math.ceil((entry.until - this.#o.now()) / 1000);
+    const left = remainingMs(getLockout(this.#o.store.db, key), this.#o.now());
+    if (left > 0) {
+      const seconds = Math.ceil(left / 1000);
       this.#o.audit.record({ action, outcome: 'failure', reason: 'too_many_attempts', user, detail: { locked_out_for_seconds: seconds } });
       throw new EnclaveError('too_many_attempts', `Too many wrong ${secret}s. Try again in ${seconds} seconds.`);
     }
   }
 
-  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: NonNullable<AuditEventInput['user']>): void {
-    const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
-    const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
-    entry.count += 1;
-    const lockout = entry.count >= maxFailedSignIns;
-    if (lockout) {
-      entry.count = 0;
-      entry.until = this.#o.now() + failedSignInLockoutSeconds * 1000;
-    }
-    this.#failures.set(key, entry);
-    // The failure that starts a lockout says so: the lockout is part of the audit trail.
-    this.#o.audit.record({ action, outcome: 'failure', reason, user, ...(lockout ? { detail: { lockout_started_seconds: failedSignInLockoutSeconds } } : {}) });
+  /**
+   * Counts a failure (in the store, with its audit event, in one transaction).
+   * A failure on the account of the locked session, at the unlock screen or
+   * by signing in as that person, counts toward signing the session out:
+   * returns that sign-out when this failure started it.
+   */
+  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: NonNullable<AuditEventInput['user']>): Promise<SessionState> | null {
+    const policy = this.#lockoutPolicy();
+    this.#o.audit.run(
+      (db) => countFailure(db, key, this.#o.now(), policy),
+      // The failure that starts a lockout says so: the lockout is part of the audit trail.
+      ({ startedSeconds }) => ({ action, outcome: 'failure', reason, user, ...(startedSeconds !== null ? { detail: { lockout_started_seconds: startedSeconds } } : {}) }),
+    );
+    const state = this.#state;
+    if (state.state !== 'locked' || key !== accountKey(state.user.id)) return null;
+    this.#unlockFailures += 1;
+    if (this.#unlockFailures < policy.maxFailures) return null;
+    const ending = this.signOut('too_many_unlock_failures');
+    // A failed sign-in at the lock screen does not wait for it; the unlock call does.
+    ending.catch(() => undefined);
+    return ending;
+  }
+
+  /**
+   * Sign-ins, card sign-ins, break-glass and unlocks run one at a time. Each
+   * checks the lockout before an await (a bind, a hash) and counts its failure
+   * after: side by side, a burst of guesses would all pass the check before
+   * the first failure was counted. Human-paced, so the queue is never long.
+   */
+  #oneAtATime<T>(attempt: () => Promise<T>): Promise<T> {
+    const turn = this.#credentialQueue.then(attempt, attempt);
+    this.#credentialQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** A successful sign-in: its account (and the name it was typed as) start again from no failures and the first lockout length. */
+  #clearFailures(...keys: string[]): void {
+    deleteLockouts(this.#o.store.db, keys);
   }
 
   #armIdleTimer(): void {

@@ -165,8 +165,16 @@ export const PolicySchema = z
     session: z
       .object({
         idleLockSeconds: z.number().int().min(5).max(28_800).default(900).meta({ description: 'Lock after this many seconds without input (HIPAA automatic logoff).' }),
-        maxFailedSignIns: z.number().int().min(1).max(100).default(5).meta({ description: 'Failed sign-ins in a row before a user is locked out.' }),
-        failedSignInLockoutSeconds: z.number().int().min(1).max(86_400).default(60).meta({ description: 'How long a user stays locked out after too many failed sign-ins.' }),
+        maxFailedSignIns: z.number().int().min(1).max(100).default(5).meta({
+          description:
+            'Failed sign-ins (or unlocks) in a row before the account is locked out, counted per account whatever form of the name is typed and kept across restarts. That many failed unlocks at the lock screen also sign the session out.',
+        }),
+        failedSignInLockoutSeconds: z.number().int().min(1).max(86_400).default(60).meta({
+          description: 'How long the first lockout lasts. Each further lockout without a successful sign-in in between lasts twice as long, up to failedSignInLockoutMaxSeconds.',
+        }),
+        failedSignInLockoutMaxSeconds: z.number().int().min(1).max(86_400).default(3600).meta({
+          description: 'The longest a lockout grows to by doubling (never less than failedSignInLockoutSeconds). A successful sign-in starts again from failedSignInLockoutSeconds.',
+        }),
       })
       .strict()
       .prefault({})
@@ -184,7 +192,10 @@ export const PolicySchema = z
         netbiosDomain: z.string().max(15).default('').meta({ description: 'The pre-Windows 2000 domain name users may type as DOMAIN\\user. Empty: DOMAIN\\name is refused; users type name or name@domain.' }),
         upnSuffix: z.string().max(253).default('').meta({ description: 'Appended to a bare user name to form the UPN, e.g. corp.example.org.' }),
         timeoutSeconds: z.number().int().min(1).max(120).default(10).meta({ description: 'How long to wait for one domain controller before trying the next.' }),
-        offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({ description: 'Days after an online sign-in that the same user may sign in while no domain controller answers (0: never offline).' }),
+        offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({
+          description:
+            'Days after an online sign-in with a password that the same user may sign in, or unlock, with it while no domain controller answers. The offline verifier (a slow salted hash of the password) is deleted once it is older than this (0: never offline, and no verifier is stored).',
+        }),
         lookupAccount: z.string().max(256).default('').meta({
           description: 'Optional read-only account (UPN or DOMAIN\\name) used to look up a smart card\'s owner, so a card works before its owner ever signed in with a password here and roles are current. Empty: cards map to accounts that signed in here before.',
         }),
@@ -213,6 +224,10 @@ export const PolicySchema = z
         requiredPolicyOids: z.array(Oid).default([]).meta({ description: 'Certificate policy OIDs of which the card certificate must carry at least one (empty: not checked).' }),
         staleCrl: z.enum(['refuse', 'warn']).default('refuse').meta({ description: 'What to do when a CRL is past its nextUpdate: refuse the card, or warn during the grace period.' }),
         staleCrlGraceHours: z.number().int().min(0).max(720).default(24).meta({ description: 'With staleCrl = warn: hours past nextUpdate a CRL is still accepted.' }),
+        offlineMaxAgeDays: z.number().int().min(0).max(90).default(7).meta({
+          description:
+            'When the directory cannot be asked about a card\'s owner (no lookup account, or no domain controller answers), days after the owner\'s last online sign-in or lookup here that the card still signs in with the roles of then (0: only when the directory answers the lookup).',
+        }),
       })
       .strict()
       .prefault({})
@@ -222,6 +237,10 @@ export const PolicySchema = z
         enabled: z.boolean().default(false).meta({ description: 'Allow emergency sign-in, with a typed reason, when the normal path fails.' }),
         groups: z.array(z.string().min(1).max(1024)).default([]).meta({ description: 'AD groups whose members may use break-glass sign-in.' }),
         durationMinutes: z.number().int().min(5).max(720).default(60).meta({ description: 'How long a break-glass session lasts before it ends.' }),
+        offlineMaxAgeDays: z.number().int().min(0).max(90).default(14).meta({
+          description:
+            'While no domain controller answers, days after a break-glass member\'s last online sign-in with a password here that emergency access still works against their offline verifier; their verifier is kept for the longer of this and directory.offlineSignInDays (0: no offline emergency access).',
+        }),
       })
       .strict()
       .prefault({})
