@@ -9,7 +9,8 @@ import { makeCardChain, signedCrl, SMART_CARD_LOGON, type CardChain } from '../s
 import { tempDir } from '../support/temp.js';
 
 const dir = tempDir();
-const NOW = new Date();
+// Taken after the chain is made: openssl dates each certificate from the moment it signs it, which under load is seconds after this file loads.
+let NOW: Date;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const policy: CardCertificatePolicy = { requiredEkus: [SMART_CARD_LOGON], requiredPolicyOids: [], staleCrl: 'refuse', staleCrlGraceHours: 24 };
@@ -17,6 +18,7 @@ let chain: CardChain;
 
 beforeAll(async () => {
   chain = await makeCardChain(join(dir.path, 'pki'), 'ivy@enclave.test');
+  NOW = new Date();
 }, 60_000);
 afterAll(() => dir.remove());
 
