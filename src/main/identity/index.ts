@@ -11,8 +11,10 @@ import type { Store } from '../store/index.js';
 import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password.js';
 import { SmartCardService } from './smart-card.js';
+import { ContentKeyRing, type ChatKeyNotice, type ContentCredential } from './content-keys.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
+export { ContentKeyRing, type ChatKeyNotice } from './content-keys.js';
 
 interface AccountRow {
   id: string;
@@ -40,6 +42,8 @@ export interface IdentityOptions {
   onChange: (state: SessionState) => void;
   /** Called before a lock or sign-out takes effect, to drop model contexts. */
   beforeLockOrSignOut: (reason: string) => Promise<void>;
+  /** The signed-in person's chat keys (content-keys.ts); the chat service seals and opens through the same ring. */
+  contentKeys?: ContentKeyRing;
 }
 
 export class IdentityService {
@@ -52,6 +56,7 @@ export class IdentityService {
   readonly #failures = new Map<string, { count: number; until: number }>();
   readonly #directory: DirectoryClient;
   readonly #cards: SmartCardService;
+  readonly #contentKeys: ContentKeyRing;
   #cardWatch: NodeJS.Timeout | null = null;
   /**
    * Which signed-in session work belongs to. Bumped when a lock or sign-out
@@ -68,6 +73,7 @@ export class IdentityService {
   constructor(options: IdentityOptions) {
     this.#o = options;
     this.#cards = new SmartCardService({ policy: () => options.policy().smartCard, now: options.now });
+    this.#contentKeys = options.contentKeys ?? new ContentKeyRing({ store: options.store, now: options.now });
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
   }
 
@@ -144,7 +150,7 @@ export class IdentityService {
       },
       () => ({ action: 'auth.account_create', outcome: 'success', user: auditUser(user) }),
     );
-    return this.#beginSession(user, passwordHash);
+    return this.#beginSession(user, passwordHash, { kind: 'password', password: input.password });
   }
 
   /**
@@ -167,7 +173,7 @@ export class IdentityService {
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#failures.delete(username);
-    return this.#beginSession(toUser(row, 'evaluation-password'), row.password_hash!);
+    return this.#beginSession(toUser(row, 'evaluation-password'), row.password_hash!, { kind: 'password', password: input.password });
   }
 
   async #signInDirectory(input: { username: string; password: string }): Promise<SessionState> {
@@ -191,7 +197,7 @@ export class IdentityService {
     this.#failures.delete(login.key);
     const verifier = (await this.#remember(account, input.password))!;
     const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
-    return this.#beginSession(user, verifier);
+    return this.#beginSession(user, verifier, { kind: 'password', password: input.password });
   }
 
   /**
@@ -248,7 +254,7 @@ export class IdentityService {
     this.#checkLockout(key, 'auth.login', cardUser, 'PIN');
     let card;
     try {
-      card = this.#cards.authenticate(input.slotId, input.pin);
+      card = this.#cards.authenticate(input.slotId, input.pin, (access) => this.#contentKeys.unwrapWithCard(access));
     } catch (error) {
       const code = error instanceof EnclaveError ? error.code : 'internal';
       if (code === 'card_pin_incorrect') this.#recordFailure(key, 'auth.login', 'bad_pin', cardUser);
@@ -278,9 +284,49 @@ export class IdentityService {
     this.#failures.delete(key);
     this.#o.store.db.prepare('UPDATE accounts SET card_sha256 = ? WHERE id = ?').run(card.sha256, row.id);
     if (card.crlWarning) this.#o.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
-    const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH);
+    const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH, { kind: 'card', card: card.keyWork });
     this.#watchCard(card.slotId, card.tokenSerial);
     return state;
+  }
+
+  /**
+   * The person's password changed in AD since their chats here were wrapped:
+   * the previous password opens them and they are rewrapped under the new one.
+   * A wrong one counts toward lockout like any wrong password.
+   */
+  async recoverChatKeys(previousPassword: string): Promise<SessionState> {
+    const user = this.requireActive();
+    const key = user.username.toLowerCase();
+    this.#checkLockout(key, 'auth.key_recover', auditUser(user));
+    let recovered: number;
+    try {
+      ({ recovered } = await this.#contentKeys.recover(user.id, previousPassword));
+    } catch (error) {
+      const code = error instanceof EnclaveError ? error.code : 'internal';
+      if (code === 'bad_credentials') this.#recordFailure(key, 'auth.key_recover', 'bad_previous_password', auditUser(user));
+      else this.#o.audit.record({ action: 'auth.key_recover', outcome: 'failure', reason: code, user: auditUser(user) });
+      throw error;
+    }
+    this.#failures.delete(key);
+    this.#o.audit.record({ action: 'auth.key_recover', outcome: 'success', user: auditUser(user), detail: { keys_recovered: recovered } });
+    return this.#chatKeysChanged(user.id);
+  }
+
+  /** Start fresh: chats under the earlier password stay locked and retention purges them; new chats use the new key. */
+  resetChatKeys(): SessionState {
+    const user = this.requireActive();
+    const { wrapsDeleted } = this.#contentKeys.resetStale(user.id);
+    this.#o.audit.record({ action: 'auth.key_reset', outcome: 'success', user: auditUser(user), detail: { wrappings_deleted: wrapsDeleted } });
+    return this.#chatKeysChanged(user.id);
+  }
+
+  #chatKeysChanged(userId: string): SessionState {
+    const state = this.#state;
+    const chatKeys: ChatKeyNotice | null = this.#contentKeys.notice();
+    if (state.state === 'signed-out' || state.user.id !== userId || !chatKeys) return this.state;
+    this.#state = { ...state, chatKeys };
+    this.#o.onChange(this.#state);
+    return this.#state;
   }
 
   /** Pulling the card locks the session (HIPAA automatic logoff). */
@@ -353,7 +399,7 @@ export class IdentityService {
     user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
     const breakGlass = { expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
     this.#o.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { expires_at: breakGlass.expiresAt }, privateText: { stated_reason: input.reason } });
-    return this.#beginSession(user, verifier, breakGlass);
+    return this.#beginSession(user, verifier, { kind: 'password', password: input.password }, breakGlass);
   }
 
   /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
@@ -372,7 +418,7 @@ export class IdentityService {
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#failures.delete(key);
-    return this.#beginSession(toUser(row, 'directory-password-offline'), row.password_hash!);
+    return this.#beginSession(toUser(row, 'directory-password-offline'), row.password_hash!, { kind: 'password', password: input.password });
   }
 
   async unlock(password: string): Promise<SessionState> {
@@ -390,7 +436,7 @@ export class IdentityService {
     this.#failures.delete(key);
     this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user) });
     this.#epoch++;
-    this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    this.#state = { state: 'active', user: state.user, signedInAt: state.signedInAt, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -406,7 +452,7 @@ export class IdentityService {
       this.#ending--;
     }
     this.#o.audit.record({ action: 'auth.lock', outcome: 'success', reason, user: auditUser(state.user) });
-    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#clearIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -424,6 +470,7 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
     this.#passwordHash = null;
+    this.#contentKeys.forget();
     this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
     this.#breakGlassTimer = null;
@@ -443,14 +490,17 @@ export class IdentityService {
     this.#cards.close();
   }
 
-  async #beginSession(user: User, passwordHash: string, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+  async #beginSession(user: User, passwordHash: string, credential: ContentCredential, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+    // The slow part of opening the person's chat keys (scrypt, or what the card opened); applied below with the state.
+    const keys = await this.#contentKeys.prepare(user.id, credential);
     const previous = this.#state;
     if (previous.state === 'locked') {
       if (previous.user.id === user.id && !breakGlass) {
-        // The same person, signing in at the lock screen: that is an unlock.
+        // The same person, signing in at the lock screen: that is an unlock (and links this factor to the keys held).
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
+        const chatKeys = this.#contentKeys.commit(keys, 'unlock');
         this.#epoch++;
-        this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt };
+        this.#state = { state: 'active', user: previous.user, signedInAt: previous.signedInAt, chatKeys };
         this.#passwordHash = passwordHash;
         this.#armIdleTimer();
         this.#o.onChange(this.#state);
@@ -465,8 +515,9 @@ export class IdentityService {
       this.#breakGlassTimer = setTimeout(() => void this.signOut('break_glass_expired').catch(() => undefined), Math.max(0, breakGlass.expiresAt - this.#o.now()));
       this.#breakGlassTimer.unref();
     }
+    const chatKeys = this.#contentKeys.commit(keys, 'sign-in');
     this.#epoch++;
-    this.#state = { state: 'active', user, signedInAt: this.#o.now(), ...(breakGlass ? { breakGlass } : {}) };
+    this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}) };
     this.#passwordHash = passwordHash;
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
@@ -503,7 +554,7 @@ export class IdentityService {
   }
 
   /** Refuses (and audits) an attempt while this name or card is locked out after too many failures. */
-  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
+  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass' | 'auth.key_recover', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
     const entry = this.#failures.get(key);
     if (entry && entry.until > this.#o.now()) {
       const seconds = Math.ceil((entry.until - this.#o.now()) / 1000);
@@ -512,7 +563,7 @@ export class IdentityService {
     }
   }
 
-  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: NonNullable<AuditEventInput['user']>): void {
+  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass' | 'auth.key_recover', reason: string, user: NonNullable<AuditEventInput['user']>): void {
     const { maxFailedSignIns, failedSignInLockoutSeconds } = this.#o.policy().session;
     const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
     entry.count += 1;
