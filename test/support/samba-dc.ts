@@ -109,6 +109,8 @@ export interface SambaDc extends SambaDcInfo {
   destroy(): Promise<void>;
   /** Clears a lockout (lockoutTime=0) so the account can sign in again. */
   unlock(user: SambaDcUserKey): Promise<void>;
+  /** Sets the user's password as an administrator would (a change in AD); put the old one back after a test. */
+  setPassword(user: SambaDcUserKey, password: string): Promise<void>;
   /** Whether the samba process is running. */
   isRunning(): boolean;
   /** The JSON-safe description (without the methods). */
@@ -649,7 +651,12 @@ function makeHandle(info: SambaDcInfo, owner: { fifoWriterFd: number } | undefin
     await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'lockoutTime', values: ['0'] }) })));
   };
 
-  return { ...info, start: () => start(), stop, destroy, unlock, isRunning, info: () => ({ ...info }) };
+  // An administrator's reset (as IT does at the helpdesk): no history or minimum-age rule applies.
+  const setPassword = async (user: SambaDcUserKey, password: string): Promise<void> => {
+    await withAdmin(info, (client) => client.modify(info.users[user].dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }) })));
+  };
+
+  return { ...info, start: () => start(), stop, destroy, unlock, setPassword, isRunning, info: () => ({ ...info }) };
 }
 
 // --- Public API ----------------------------------------------------------------------------------

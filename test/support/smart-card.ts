@@ -805,7 +805,7 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
         await writeFile(files.pub, createPublicKey(certPem).export({ type: 'spki', format: 'der' }));
         await writeFile(files.cert, cert.raw);
         const p11 = ['--module', SOFTHSM2_MODULE, '--token-label', tokenLabel, '--login', '--pin', spec.pin, '--id', '01'];
-        await runTool('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign'], { env: stagingEnv });
+        await runTool('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign', '--usage-decrypt'], { env: stagingEnv });
         await runTool('pkcs11-tool', [...p11, '--write-object', files.pub, '--type', 'pubkey', '--label', PIV_LABELS.publicKey], { env: stagingEnv });
         await runTool('pkcs11-tool', [...p11, '--write-object', files.cert, '--type', 'cert', '--label', PIV_LABELS.certificate], { env: stagingEnv });
         const tokenSerial = parseShowSlots(await runTool('softhsm2-util', ['--show-slots'], { env: stagingEnv })).get(tokenLabel);
