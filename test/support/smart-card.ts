@@ -15,7 +15,9 @@
 //   3. one SoftHSM2 token per card in a private token directory
 //      (`softhsm2-util --init-token`), then with `pkcs11-tool`: the private key
 //      "PIV AUTH key", the public key "PIV AUTH pubkey" and the certificate
-//      "Certificate for PIV Authentication", all with CKA_ID 01;
+//      "Certificate for PIV Authentication", all with CKA_ID 01; the private key
+//      may sign and decrypt (Enclave wraps chat keys to it with RSA-OAEP, as a
+//      PIV authentication key does through OpenSC);
 //   4. compiles the test card reader (below) with `cc`.
 //
 // Card removal. SoftHSM2 reads its token directory only in C_Initialize: a

@@ -33,8 +33,11 @@
 //   while locked, only the same person unlocks (anyone else signs the first
 //   person out first), and keeping them is what lets an unlock with another
 //   factor link it. They are zeroed at sign-out, and so at a change of user.
-//   The key derived from the password is kept only while a recovery is pending
-//   (to wrap the recovered keys under the new password), and zeroed with the rest.
+// - The factors proven in the session are remembered until sign-out: the key
+//   derived from the password (it opens nothing the session does not hold
+//   already) and the public key of each card. Every key that comes into the
+//   session (from another factor at the lock screen, or recovered) is wrapped
+//   for each of them, so linking goes both ways.
 // - Sessions from before per-person keys (key_id NULL, plain text) are sealed
 //   with the owner's key at their next sign-in, in one transaction, and the
 //   WAL is checkpointed so the plain pages leave it (secure_delete zeroes them
@@ -153,9 +156,10 @@ export class ContentKeyRing {
   #userId: string | null = null;
   readonly #keys = new Map<string, Buffer>();
   #current: string | null = null;
-  #factor: { kind: 'password'; salt: Buffer } | { kind: 'card'; certificateSha256: string } | null = null;
-  /** The current password's derived key, only while a recovery is pending. */
-  #pendingKek: PasswordKek | null = null;
+  /** The password proven in this session (its derived key), if any. */
+  #passwordKek: PasswordKek | null = null;
+  /** The cards proven in this session, by certificate SHA-256. */
+  readonly #cards = new Map<string, { publicKey: KeyObject; oaepHash: OaepHash }>();
   #damaged = false;
 
   constructor(options: { store: Store; now: () => number }) {
@@ -301,19 +305,19 @@ export class ContentKeyRing {
     }
     prepared.opened.clear();
     this.#damaged ||= prepared.damaged;
+    if (factor.kind === 'password') {
+      if (this.#passwordKek !== factor.kek) this.#passwordKek?.kek.fill(0);
+      this.#passwordKek = factor.kek;
+    } else {
+      this.#cards.set(factor.certificateSha256, { publicKey: factor.publicKey, oaepHash: factor.oaepHash });
+    }
+    const password = this.#passwordKek;
     const time = this.#now();
     let sealedLegacy = 0;
     this.#store.transaction((db) => {
       const insertWrap = db.prepare(
         'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @time)',
       );
-      const wrap = (keyId: string, key: Buffer) => {
-        if (factor.kind === 'password') {
-          insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(factor.kek.params), salt: factor.kek.salt, check: keyCheck(factor.kek.kek), wrapped: seal(factor.kek.kek, key, wrapAad(keyId)), time });
-        } else {
-          insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, check: null, wrapped: wrapForCard(factor.publicKey, key, factor.oaepHash), time });
-        }
-      };
       if (this.#keys.size === 0) {
         const keyId = uuidv7({ msecs: time });
         const key = randomBytes(CONTENT_KEY_BYTES);
@@ -323,28 +327,24 @@ export class ContentKeyRing {
       const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
       for (const [keyId, key] of this.#keys) {
         const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
-        if (factor.kind === 'password') {
-          if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(factor.kek.salt))) wrap(keyId, key);
+        if (password) {
+          if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
+            insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), time });
+          }
           // This key now opens with today's password: wrappings under an earlier one go.
-          db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, factor.kek.salt);
-        } else if (!existing.some((w) => w.kind === 'card' && w.card_sha256 === factor.certificateSha256)) {
-          wrap(keyId, key);
+          db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
+        }
+        for (const [sha256, card] of this.#cards) {
+          if (existing.some((w) => w.kind === 'card' && w.card_sha256 === sha256)) continue;
+          insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: sha256, params: JSON.stringify({ name: 'rsa-oaep', hash: card.oaepHash }), salt: null, check: null, wrapped: wrapForCard(card.publicKey, key, card.oaepHash), time });
         }
       }
       this.#current = this.#newestHeld(db);
       sealedLegacy = this.#sealLegacy(db, userId);
       this.#collectUnused(db, userId);
     });
-    this.#factor = factor.kind === 'password' ? { kind: 'password', salt: Buffer.from(factor.kek.salt) } : { kind: 'card', certificateSha256: factor.certificateSha256 };
-    const notice = this.notice()!;
-    this.#pendingKek?.kek.fill(0);
-    this.#pendingKek = null;
-    if (factor.kind === 'password') {
-      if (notice.recoveryPending) this.#pendingKek = factor.kek;
-      else factor.kek.kek.fill(0);
-    }
     if (sealedLegacy > 0) this.#store.checkpoint();
-    return notice;
+    return this.notice()!;
   }
 
   #newestHeld(db: Store['db']): string {
@@ -381,18 +381,17 @@ export class ContentKeyRing {
   /** The state of the signed-in person's keys; null when nobody is signed in. */
   notice(): ChatKeyNotice | null {
     const userId = this.#userId;
-    const factor = this.#factor;
     if (!userId) return null;
+    const password = this.#passwordKek;
     let recoveryPending = false;
     const earlier = new Set<'password' | 'card'>();
     for (const row of this.#wraps('k.user_id = ?', userId)) {
       if (this.#keys.has(row.key_id)) continue;
       if (row.kind === 'password') {
-        if (factor?.kind === 'password') {
-          // A wrapping under today's password that did not open is damage; under another one, a changed password.
-          if (!row.salt?.equals(factor.salt)) recoveryPending = true;
-        } else earlier.add('password');
-      } else if (!(factor?.kind === 'card' && row.card_sha256 === factor.certificateSha256)) {
+        // A wrapping under today's password that did not open is damage; under another one, a changed password.
+        if (!password) earlier.add('password');
+        else if (!row.salt?.equals(password.salt)) recoveryPending = true;
+      } else if (!this.#cards.has(row.card_sha256 ?? '')) {
         earlier.add('card');
       }
     }
@@ -405,12 +404,12 @@ export class ContentKeyRing {
    * bad_credentials when it is not the previous password.
    */
   async recover(userId: string, previousPassword: string): Promise<{ recovered: number }> {
-    const pending = this.#pendingKek;
-    if (this.#userId !== userId || !pending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
+    const pending = this.#passwordKek;
+    if (this.#userId !== userId || !pending || !this.notice()?.recoveryPending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
     const { opened, matched, damaged } = await this.#openWithPassword(userId, previousPassword, (keyId) => !this.#keys.has(keyId));
     for (const m of matched) m.kek.fill(0);
     // The session may have ended, or the question been answered, while scrypt ran.
-    if (this.#userId !== userId || this.#pendingKek !== pending) {
+    if (this.#userId !== userId || this.#passwordKek !== pending) {
       for (const key of opened.values()) key.fill(0);
       throw new EnclaveError('not_signed_in', 'The session ended before your earlier chats could be opened; nothing was changed.');
     }
@@ -425,16 +424,18 @@ export class ContentKeyRing {
         db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, pending.salt);
       }
     });
-    for (const [keyId, key] of opened) this.#keys.set(keyId, key);
+    for (const [keyId, key] of opened) {
+      if (this.#keys.has(keyId)) key.fill(0);
+      else this.#keys.set(keyId, key);
+    }
     this.#damaged ||= damaged;
-    if (!this.notice()!.recoveryPending) this.#dropPendingKek();
     return { recovered: opened.size };
   }
 
   /** Start fresh: the wrappings under earlier passwords are deleted; chats under keys nothing else opens stay locked until retention purges them. */
   resetStale(userId: string): { wrapsDeleted: number } {
-    const pending = this.#pendingKek;
-    if (this.#userId !== userId || !pending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
+    const pending = this.#passwordKek;
+    if (this.#userId !== userId || !pending || !this.notice()?.recoveryPending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
     const held = JSON.stringify([...this.#keys.keys()]);
     const wrapsDeleted = this.#store.transaction((db) => {
       const deleted = db
@@ -446,23 +447,18 @@ export class ContentKeyRing {
       this.#collectUnused(db, userId);
       return deleted;
     });
-    this.#dropPendingKek();
     return { wrapsDeleted };
-  }
-
-  #dropPendingKek(): void {
-    this.#pendingKek?.kek.fill(0);
-    this.#pendingKek = null;
   }
 
   /** Sign-out: every key is zeroed and forgotten. */
   forget(): void {
     for (const key of this.#keys.values()) key.fill(0);
     this.#keys.clear();
-    this.#dropPendingKek();
+    this.#passwordKek?.kek.fill(0);
+    this.#passwordKek = null;
+    this.#cards.clear();
     this.#userId = null;
     this.#current = null;
-    this.#factor = null;
     this.#damaged = false;
   }
 

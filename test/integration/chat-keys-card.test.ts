@@ -1,0 +1,117 @@
+// A smart-card user's chats are sealed with a key the card unwraps (RSA-OAEP
+// by the card's private key, logged in with the PIN): SoftHSM2 cards from the
+// lab (test/support/smart-card.ts), accounts from the real Samba AD DC.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCore, DATABASE_FILE, type Core } from '../../src/main/core/index.js';
+import { policyFromDocument } from '../../src/main/policy/index.js';
+import { call, callError, nextEvent } from '../support/core.js';
+import { allStoredValues, decryptedDatabaseBytes } from '../support/database-bytes.js';
+import { directoryPolicyDocument } from '../support/directory-policy.js';
+import type { SambaDcInfo } from '../support/samba-dc.js';
+import { createSmartCardLab, type SmartCardKey, type SmartCardLab } from '../support/smart-card.js';
+import { tempDir } from '../support/temp.js';
+import { approvedTestModel } from '../support/test-model.js';
+
+let dc: SambaDcInfo;
+let lab: SmartCardLab;
+let model: { path: string; sha256: string };
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  dc = inject('sambaDc');
+  model = await approvedTestModel();
+  lab = await createSmartCardLab({ upns: { clinician: dc.users.clinician.upn, admin: dc.users.admin.upn } });
+  process.env['SOFTHSM2_CONF'] = lab.softhsmConf;
+}, 120_000);
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const card of Object.keys(lab.cards) as SmartCardKey[]) await lab.remove(card);
+});
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+async function start(dataDir?: string, key = randomBytes(32)): Promise<Core & { dataDir: string; key: Buffer }> {
+  if (!dataDir) {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    dataDir = dir.path;
+  }
+  const base = directoryPolicyDocument(dc, model);
+  const document = { ...base, inference: { ...(base['inference'] as Record<string, unknown>), maxResponseTokens: 8 }, smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile] } };
+  const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy: policyFromDocument(document, 'card chat keys test policy'), version: 'test', log: () => undefined });
+  cleanups.push(() => core.close());
+  return Object.assign(core, { dataDir, key });
+}
+
+async function cardSignIn(core: Core, card: SmartCardKey = 'clinician') {
+  await lab.insert(card);
+  const status = await call(core, 'auth.cards', {});
+  const slotId = status.readers.find((r) => r.card?.label === lab.cards[card].tokenLabel)!.slotId;
+  return call(core, 'auth.signInCard', { slotId, pin: lab.cards[card].pin });
+}
+
+async function passwordSignIn(core: Core) {
+  return call(core, 'auth.signIn', { username: dc.users.clinician.username, password: dc.users.clinician.password });
+}
+
+async function chatWith(core: Core, text: string): Promise<string> {
+  const session = await call(core, 'chat.create', {});
+  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
+  await call(core, 'chat.send', { sessionId: session.id, text });
+  expect((await done).status).toBe('complete');
+  return session.id;
+}
+
+async function readable(core: Core): Promise<string[]> {
+  const texts: string[] = [];
+  for (const session of await call(core, 'chat.list', {})) {
+    if (!session.locked) texts.push(...(await call(core, 'chat.open', { sessionId: session.id })).messages.filter((m) => m.role === 'user').map((m) => m.content));
+  }
+  return texts.sort();
+}
+
+describe('chats of a smart-card user', () => {
+  it('open with the card; the database key alone and the password alone do not open them; the lock screen links the two', async () => {
+    const marker = `Cardamom-${randomBytes(5).toString('hex')}`;
+    const core = await start();
+    // The account must have signed in here once with its password (its chats under the password's key).
+    await passwordSignIn(core);
+    await chatWith(core, 'Typed after a password sign-in');
+    await call(core, 'auth.signOut', {});
+
+    // The card opens nothing yet: a key of its own for new chats, and the state says the earlier ones open with the password.
+    expect(await cardSignIn(core)).toMatchObject({ state: 'active', user: { authMethod: 'smart-card' }, chatKeys: { earlierChatsOpenWith: ['password'], recoveryPending: false } });
+    expect(await call(core, 'chat.list', {})).toMatchObject([{ locked: true }]);
+    await chatWith(core, `Typed with the card ${marker}`);
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+
+    // The card's chats are wrapped to the card: a password sign-in sees them locked.
+    expect(await passwordSignIn(core)).toMatchObject({ chatKeys: { earlierChatsOpenWith: ['card'] } });
+    expect(await readable(core)).toEqual(['Typed after a password sign-in']);
+    const lockedOne = (await call(core, 'chat.list', {})).find((s) => s.locked)!;
+    expect(await callError(core, 'chat.open', { sessionId: lockedOne.id })).toMatchObject({ code: 'chat_locked' });
+
+    // Locked, then unlocked with the card at the lock screen: the session holds both keys, and each factor now opens both.
+    await call(core, 'auth.lock', {});
+    expect(await cardSignIn(core)).toMatchObject({ state: 'active', chatKeys: { earlierChatsOpenWith: [] } });
+    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    expect(await cardSignIn(core)).toMatchObject({ chatKeys: { earlierChatsOpenWith: [] } });
+    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    await passwordSignIn(core);
+    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    await call(core, 'auth.signOut', {});
+    await core.close();
+
+    const path = join(core.dataDir, DATABASE_FILE);
+    expect(allStoredValues(path, core.key)).not.toContain(marker);
+    expect(decryptedDatabaseBytes(path, core.key).includes(Buffer.from(marker))).toBe(false);
+  });
+});
