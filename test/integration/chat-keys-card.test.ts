@@ -108,10 +108,43 @@ describe('chats of a smart-card user', () => {
     await passwordSignIn(core);
     expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
     await call(core, 'auth.signOut', {});
+    // Both keys are wrapped to this card's certificate, and (linked at the lock screen) under the password.
+    const wraps = core.store.db.prepare('SELECT kind, card_sha256, params FROM content_key_wraps ORDER BY kind').all() as { kind: string; card_sha256: string | null; params: string }[];
+    expect(wraps.map((w) => [w.kind, w.card_sha256])).toEqual([
+      ['card', lab.cards.clinician.certSha256],
+      ['card', lab.cards.clinician.certSha256],
+      ['password', null],
+      ['password', null],
+    ]);
+    // SoftHSM2 2.6 decrypts OAEP with SHA-1 only: the wrap records the hash the card took.
+    expect(JSON.parse(wraps[0]!.params)).toMatchObject({ name: 'rsa-oaep' });
     await core.close();
 
     const path = join(core.dataDir, DATABASE_FILE);
     expect(allStoredValues(path, core.key)).not.toContain(marker);
     expect(decryptedDatabaseBytes(path, core.key).includes(Buffer.from(marker))).toBe(false);
+  });
+
+  it('a damaged card wrapping: the card still signs in, the chats read as locked, and nothing is deleted', async () => {
+    const core = await start();
+    await passwordSignIn(core);
+    await call(core, 'auth.signOut', {});
+    // The card gets a key of its own (never linked to the password's), so its one card wrapping is the only way in.
+    await cardSignIn(core);
+    const session = await chatWith(core, 'Behind the card');
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    const wrap = core.store.db.prepare("SELECT id, wrapped FROM content_key_wraps WHERE kind = 'card'").get() as { id: string; wrapped: Buffer };
+    const damaged = Buffer.from(wrap.wrapped);
+    damaged[7]! ^= 0x40;
+    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(damaged, wrap.id);
+
+    expect(await cardSignIn(core)).toMatchObject({ state: 'active', chatKeys: { damaged: true } });
+    expect((await call(core, 'chat.list', {})).find((s) => s.id === session)).toMatchObject({ locked: true });
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
+    await cardSignIn(core);
+    expect(await readable(core)).toEqual(['Behind the card']);
   });
 });
