@@ -29,7 +29,7 @@ afterEach(async () => {
 
 const DAY_MS = 86_400_000;
 
-async function start(options: { dataDir?: string; key?: Buffer; now?: () => number; session?: Record<string, unknown> } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
+async function start(options: { dataDir?: string; key?: Buffer; now?: () => number; session?: Record<string, unknown>; directory?: Record<string, unknown> } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
   let dataDir = options.dataDir;
   if (!dataDir) {
     const dir = tempDir();
@@ -37,7 +37,7 @@ async function start(options: { dataDir?: string; key?: Buffer; now?: () => numb
     dataDir = dir.path;
   }
   const key = options.key ?? randomBytes(32);
-  const document = directoryPolicyDocument(dc.info(), model);
+  const document = directoryPolicyDocument(dc.info(), model, options.directory);
   const inference = { ...(document['inference'] as Record<string, unknown>), maxResponseTokens: 8 };
   const policy = policyFromDocument({ ...document, inference, ...(options.session ? { session: options.session } : {}) }, 'chat keys test policy');
   const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy, version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
@@ -128,6 +128,22 @@ describe('two people on one workstation', () => {
     await call(core, 'auth.signOut', {});
     await signIn(core, 'clinician');
     expect(await promptsOf(core)).toEqual(['A private note']);
+  });
+});
+
+describe('offline sign-in', () => {
+  it('the password opens the same chats offline (the verifier path), and a wrong one opens nothing', async () => {
+    const online = await start();
+    await signIn(online, 'clinician');
+    await chatWith(online, 'Written while the DC answered');
+    await call(online, 'auth.signOut', {});
+    await online.close();
+
+    // No DC answers (a port where nothing listens): the offline verifier signs in, the password unwraps the key.
+    const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: ['ldaps://127.0.0.1:1'], offlineSignInDays: 7 } });
+    expect(await callError(offline, 'auth.signIn', { username: dc.users.clinician.username, password: 'Wrong-0-Guess!' })).toMatchObject({ code: 'bad_credentials' });
+    expect(await signIn(offline, 'clinician')).toMatchObject({ user: { authMethod: 'directory-password-offline' }, chatKeys: { recoveryPending: false, earlierChatsOpenWith: [] } });
+    expect(await promptsOf(offline)).toEqual(['Written while the DC answered']);
   });
 });
 
