@@ -314,35 +314,41 @@ export class ContentKeyRing {
     const password = this.#passwordKek;
     const time = this.#now();
     let sealedLegacy = 0;
-    this.#store.transaction((db) => {
-      const insertWrap = db.prepare(
-        'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @time)',
-      );
-      if (this.#keys.size === 0) {
-        const keyId = uuidv7({ msecs: time });
-        const key = randomBytes(CONTENT_KEY_BYTES);
-        db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(keyId, userId, contentKeyCheck(key, keyId), time);
-        this.#keys.set(keyId, key);
-      }
-      const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
-      for (const [keyId, key] of this.#keys) {
-        const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
-        if (password) {
-          if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
-            insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), time });
+    try {
+      this.#store.transaction((db) => {
+        const insertWrap = db.prepare(
+          'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @time)',
+        );
+        if (this.#keys.size === 0) {
+          const keyId = uuidv7({ msecs: time });
+          const key = randomBytes(CONTENT_KEY_BYTES);
+          db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(keyId, userId, contentKeyCheck(key, keyId), time);
+          this.#keys.set(keyId, key);
+        }
+        const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
+        for (const [keyId, key] of this.#keys) {
+          const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
+          if (password) {
+            if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
+              insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), time });
+            }
+            // This key now opens with today's password: wrappings under an earlier one go.
+            db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
           }
-          // This key now opens with today's password: wrappings under an earlier one go.
-          db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
+          for (const [sha256, card] of this.#cards) {
+            if (existing.some((w) => w.kind === 'card' && w.card_sha256 === sha256)) continue;
+            insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: sha256, params: JSON.stringify({ name: 'rsa-oaep', hash: card.oaepHash }), salt: null, check: null, wrapped: wrapForCard(card.publicKey, key, card.oaepHash), time });
+          }
         }
-        for (const [sha256, card] of this.#cards) {
-          if (existing.some((w) => w.kind === 'card' && w.card_sha256 === sha256)) continue;
-          insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: sha256, params: JSON.stringify({ name: 'rsa-oaep', hash: card.oaepHash }), salt: null, check: null, wrapped: wrapForCard(card.publicKey, key, card.oaepHash), time });
-        }
-      }
-      this.#current = this.#newestHeld(db);
-      sealedLegacy = this.#sealLegacy(db, userId);
-      this.#collectUnused(db, userId);
-    });
+        this.#current = this.#newestHeld(db);
+        sealedLegacy = this.#sealLegacy(db, userId);
+        this.#collectUnused(db, userId);
+      });
+    } catch (error) {
+      // Nothing was written (one transaction), and the sign-in fails: nothing is held for it either.
+      this.forget();
+      throw error;
+    }
     if (sealedLegacy > 0) this.#store.checkpoint();
     return this.notice()!;
   }
