@@ -161,6 +161,12 @@ export class ContentKeyRing {
   /** The cards proven in this session, by certificate SHA-256. */
   readonly #cards = new Map<string, { publicKey: KeyObject; oaepHash: OaepHash }>();
   #damaged = false;
+  /**
+   * Keys a card opened for a sign-in that has not reached prepare() yet. A
+   * card sign-in refused after the card step (no role, unknown account)
+   * never gets there: they are zeroed at the next card step or sign-out.
+   */
+  readonly #staged = new Set<Buffer>();
 
   constructor(options: { store: Store; now: () => number }) {
     this.#store = options.store;
@@ -182,6 +188,7 @@ export class ContentKeyRing {
    * decryption when nothing was wrapped to it yet).
    */
   unwrapWithCard(access: CardKeyAccess): CardUnwrapped {
+    this.#zeroStaged();
     const opened: CardUnwrapped['opened'] = [];
     let damagedWraps = 0;
     let oaepHash: OaepHash | null = null;
@@ -195,6 +202,7 @@ export class ContentKeyRing {
       }
       if (key && isKeyOf(key, row.key_id, row.key_check)) {
         opened.push({ keyId: row.key_id, userId: row.user_id, key });
+        this.#staged.add(key);
         oaepHash = hash;
       } else {
         key?.fill(0);
@@ -226,13 +234,16 @@ export class ContentKeyRing {
   async prepare(userId: string, credential: ContentCredential): Promise<PreparedKeys> {
     if (credential.kind === 'card') {
       const { card } = credential;
+      for (const entry of card.opened) this.#staged.delete(entry.key);
       if (!card.oaepHash) {
         for (const entry of card.opened) entry.key.fill(0);
         throw new EnclaveError('card_rejected', 'This card cannot decrypt with its key (RSA-OAEP), so Enclave cannot keep your chats under it. Sign in with your password, or ask IT for a card that can.');
       }
       const opened = new Map<string, Buffer>();
       for (const entry of card.opened) {
-        if (entry.userId === userId && !opened.has(entry.keyId)) opened.set(entry.keyId, entry.key);
+        // A key zeroed meanwhile (a sign-out, another card step while this sign-in awaited the directory) is not used as a key.
+        const zeroed = entry.key.every((byte) => byte === 0);
+        if (entry.userId === userId && !opened.has(entry.keyId) && !zeroed) opened.set(entry.keyId, entry.key);
         else entry.key.fill(0);
       }
       return { userId, factor: { kind: 'card', certificateSha256: card.certificateSha256, publicKey: card.publicKey, oaepHash: card.oaepHash }, opened, damaged: card.damagedWraps > 0 };
@@ -456,8 +467,14 @@ export class ContentKeyRing {
     return { wrapsDeleted };
   }
 
+  #zeroStaged(): void {
+    for (const key of this.#staged) key.fill(0);
+    this.#staged.clear();
+  }
+
   /** Sign-out: every key is zeroed and forgotten. */
   forget(): void {
+    this.#zeroStaged();
     for (const key of this.#keys.values()) key.fill(0);
     this.#keys.clear();
     this.#passwordKek?.kek.fill(0);
