@@ -1,7 +1,7 @@
 // A smart-card user's chats are sealed with a key the card unwraps (RSA-OAEP
 // by the card's private key, logged in with the PIN): SoftHSM2 cards from the
 // lab (test/support/smart-card.ts), accounts from the real Samba AD DC.
-import { randomBytes } from 'node:crypto';
+import { constants, createHmac, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, DATABASE_FILE, type Core } from '../../src/main/core/index.js';
@@ -146,5 +146,32 @@ describe('chats of a smart-card user', () => {
     core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
     await cardSignIn(core);
     expect(await readable(core)).toEqual(['Behind the card']);
+  });
+
+  it('a key planted by someone with the database key (wrapped to the card\'s public key, not signed by the card) is never used', async () => {
+    const core = await start();
+    await passwordSignIn(core);
+    await call(core, 'auth.signOut', {});
+    await cardSignIn(core);
+    await call(core, 'auth.signOut', {});
+    await lab.remove('clinician');
+    // The planted key: newer than the card's, wrapped to the public key in the card's certificate, with the card's
+    // signature of another wrapping copied onto it (the only card signature an attacker can get from the database).
+    const real = core.store.db.prepare("SELECT w.params, w.signature, k.user_id FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE w.kind = 'card'").get() as { params: string; signature: Buffer; user_id: string };
+    const planted = randomBytes(32);
+    const plantedId = '01ffffff-ffff-7fff-bfff-ffffffffffff';
+    const hash = (JSON.parse(real.params) as { hash: 'sha1' | 'sha256' }).hash;
+    core.store.db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(
+      plantedId, real.user_id, createHmac('sha256', planted).update(`enclave content key ${plantedId}`).digest(), Date.now() + 60_000,
+    );
+    core.store.db.prepare("INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, wrapped, signature, created_at) VALUES (?, ?, 'card', ?, ?, ?, ?, ?)").run(
+      '01ffffff-ffff-7fff-bfff-fffffffffffe', plantedId, lab.cards.clinician.certSha256, real.params,
+      publicEncrypt({ key: createPublicKey(lab.cards.clinician.certPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, planted), real.signature, Date.now(),
+    );
+
+    expect(await cardSignIn(core)).toMatchObject({ chatKeys: { damaged: true } });
+    const session = await call(core, 'chat.create', { title: 'After the plant' });
+    const keyId = (core.store.db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string }).key_id;
+    expect(keyId).not.toBe(plantedId);
   });
 });

@@ -11,6 +11,11 @@
 //   with scrypt N=2^17 from the password and a salt of its own, never from the
 //   offline verifier) and 'card' (RSA-OAEP to the public key in the card's
 //   certificate; only the card's private key, logged in with the PIN, opens it).
+//   Anyone can encrypt to a public key, so a card wrapping is also signed by
+//   the card when it is made (during the card's sign-in) and used only when
+//   that signature verifies: someone holding the database key cannot plant a
+//   key of their own choosing for a card holder's future chats. Card wrappings
+//   are therefore made only while the card is in and logged in.
 //   Each chat session records the key it is sealed with; new sessions use the
 //   newest key held.
 // - Sign-in with a factor (a password, or a card by its certificate) opens
@@ -33,11 +38,14 @@
 //   while locked, only the same person unlocks (anyone else signs the first
 //   person out first), and keeping them is what lets an unlock with another
 //   factor link it. They are zeroed at sign-out, and so at a change of user.
-// - The factors proven in the session are remembered until sign-out: the key
-//   derived from the password (it opens nothing the session does not hold
-//   already) and the public key of each card. Every key that comes into the
-//   session (from another factor at the lock screen, or recovered) is wrapped
-//   for each of them, so linking goes both ways.
+// - The password proven in the session is remembered until sign-out as the
+//   key derived from it (it opens nothing the session does not hold already):
+//   every key that comes into the session later (from a card at the lock
+//   screen, or recovered) is wrapped under it too. A card wraps what the
+//   session holds when it is proven (signing needs the card), so a password
+//   session unlocked with the card links both ways at once; a card session
+//   unlocked with the password gets password wrappings for the card's keys,
+//   and the password's own keys get card wrappings at the next card unlock.
 // - Sessions from before per-person keys (key_id NULL, plain text) are sealed
 //   with the owner's key at their next sign-in, in one transaction, and the
 //   WAL is checkpointed so the plain pages leave it (secure_delete zeroes them
@@ -64,7 +72,7 @@ import {
   type KdfParams,
   type OaepHash,
 } from './content-crypto.js';
-import type { CardKeyAccess } from './smart-card.js';
+import { verifyCardSignature, type CardKeyAccess } from './smart-card.js';
 
 /** What the session state says about the person's chat keys (shown by the renderer). */
 export interface ChatKeyNotice {
@@ -84,6 +92,21 @@ export interface CardUnwrapped {
   oaepHash: OaepHash | null;
   opened: { keyId: string; userId: string; key: Buffer }[];
   damagedWraps: number;
+  /** Wrappings made and signed by the card while it was in: for the keys the ring held then (of `heldFor`), and for `candidate`. */
+  signedWraps: Map<string, SignedCardWrap>;
+  heldFor: string | null;
+  /** A new key for new chats, should the sign-in hold none. */
+  candidate: { keyId: string; key: Buffer } | null;
+}
+
+interface SignedCardWrap {
+  wrapped: Buffer;
+  signature: Buffer;
+}
+
+/** What the card signs for a wrapping: a fixed label (never a bare challenge), the key id, the certificate, the wrapped bytes. */
+function cardWrapSigned(keyId: string, certificateSha256: string, wrapped: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`enclave card wrap v1\n${keyId}\n${certificateSha256}\n`, 'utf8'), wrapped]);
 }
 
 export type ContentCredential = { kind: 'password'; password: string } | { kind: 'card'; card: CardUnwrapped };
@@ -98,6 +121,7 @@ interface WrapRow {
   salt: Buffer | null;
   kek_check: Buffer | null;
   wrapped: Buffer;
+  signature: Buffer | null;
   key_check: Buffer;
   key_created_at: number;
 }
@@ -111,7 +135,9 @@ interface PasswordKek {
 /** The slow part of a sign-in's key work (scrypt, the card), done before the session changes; commit() applies it. */
 export interface PreparedKeys {
   userId: string;
-  factor: { kind: 'password'; kek: PasswordKek } | { kind: 'card'; certificateSha256: string; publicKey: KeyObject; oaepHash: OaepHash };
+  factor:
+    | { kind: 'password'; kek: PasswordKek }
+    | { kind: 'card'; certificateSha256: string; oaepHash: OaepHash; signedWraps: Map<string, SignedCardWrap>; candidate: { keyId: string; key: Buffer } | null };
   opened: Map<string, Buffer>;
   damaged: boolean;
 }
@@ -159,7 +185,7 @@ export class ContentKeyRing {
   /** The password proven in this session (its derived key), if any. */
   #passwordKek: PasswordKek | null = null;
   /** The cards proven in this session, by certificate SHA-256. */
-  readonly #cards = new Map<string, { publicKey: KeyObject; oaepHash: OaepHash }>();
+  readonly #cards = new Set<string>();
   #damaged = false;
   /**
    * Keys a card opened for a sign-in that has not reached prepare() yet. A
@@ -176,7 +202,7 @@ export class ContentKeyRing {
   #wraps(where: string, ...args: unknown[]): WrapRow[] {
     return this.#store.db
       .prepare(
-        `SELECT w.id, w.key_id, k.user_id, w.kind, w.card_sha256, w.params, w.salt, w.kek_check, w.wrapped, k.key_check, k.created_at AS key_created_at
+        `SELECT w.id, w.key_id, k.user_id, w.kind, w.card_sha256, w.params, w.salt, w.kek_check, w.wrapped, w.signature, k.key_check, k.created_at AS key_created_at
          FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE ${where} ORDER BY k.created_at, w.created_at, w.id`,
       )
       .all(...args) as WrapRow[];
@@ -194,9 +220,11 @@ export class ContentKeyRing {
     let oaepHash: OaepHash | null = null;
     for (const row of this.#wraps("w.kind = 'card' AND w.card_sha256 = ?", access.certificateSha256)) {
       const hash = oaepParams(row.params);
+      // Only a wrapping this card signed is opened: one planted by anyone else is damage.
+      const signed = row.signature !== null && verifyCardSignature(access.publicKey, cardWrapSigned(row.key_id, access.certificateSha256, row.wrapped), row.signature);
       let key: Buffer | null = null;
       try {
-        key = hash ? access.decrypt(row.wrapped, hash) : null;
+        key = hash && signed ? access.decrypt(row.wrapped, hash) : null;
       } catch {
         key = null;
       }
@@ -227,7 +255,23 @@ export class ContentKeyRing {
         }
       }
     }
-    return { certificateSha256: access.certificateSha256, publicKey: access.publicKey, oaepHash, opened, damagedWraps };
+    // Wrappings the commit may need, made and signed now while the card is in: for the keys held
+    // (the same person unlocking with the card), and for a new key should the sign-in hold none.
+    const signedWraps = new Map<string, SignedCardWrap>();
+    let candidate: CardUnwrapped['candidate'] = null;
+    if (oaepHash) {
+      const hash = oaepHash;
+      const signWrap = (keyId: string, key: Buffer): void => {
+        const wrapped = wrapForCard(access.publicKey, key, hash);
+        signedWraps.set(keyId, { wrapped, signature: access.sign(cardWrapSigned(keyId, access.certificateSha256, wrapped)) });
+      };
+      const wrappedAlready = new Set(opened.map((entry) => entry.keyId));
+      for (const [keyId, key] of this.#keys) if (!wrappedAlready.has(keyId)) signWrap(keyId, key);
+      candidate = { keyId: uuidv7({ msecs: this.#now() }), key: randomBytes(CONTENT_KEY_BYTES) };
+      this.#staged.add(candidate.key);
+      signWrap(candidate.keyId, candidate.key);
+    }
+    return { certificateSha256: access.certificateSha256, publicKey: access.publicKey, oaepHash, opened, damagedWraps, signedWraps, heldFor: this.#userId, candidate };
   }
 
   /** The slow part of opening a person's keys with the credential just proven: nothing is written and nothing held yet. */
@@ -235,8 +279,10 @@ export class ContentKeyRing {
     if (credential.kind === 'card') {
       const { card } = credential;
       for (const entry of card.opened) this.#staged.delete(entry.key);
+      if (card.candidate) this.#staged.delete(card.candidate.key);
       if (!card.oaepHash) {
         for (const entry of card.opened) entry.key.fill(0);
+        card.candidate?.key.fill(0);
         throw new EnclaveError('card_rejected', 'This card cannot decrypt with its key (RSA-OAEP), so Enclave cannot keep your chats under it. Sign in with your password, or ask IT for a card that can.');
       }
       const opened = new Map<string, Buffer>();
@@ -246,7 +292,10 @@ export class ContentKeyRing {
         if (entry.userId === userId && !opened.has(entry.keyId) && !zeroed) opened.set(entry.keyId, entry.key);
         else entry.key.fill(0);
       }
-      return { userId, factor: { kind: 'card', certificateSha256: card.certificateSha256, publicKey: card.publicKey, oaepHash: card.oaepHash }, opened, damaged: card.damagedWraps > 0 };
+      // Wrappings signed for the keys the ring held: only for that person.
+      const signedWraps = new Map([...card.signedWraps].filter(([keyId]) => keyId === card.candidate?.keyId || card.heldFor === userId));
+      const candidate = card.candidate && !card.candidate.key.every((byte) => byte === 0) ? card.candidate : null;
+      return { userId, factor: { kind: 'card', certificateSha256: card.certificateSha256, oaepHash: card.oaepHash, signedWraps, candidate }, opened, damaged: card.damagedWraps > 0 };
     }
     const { opened, matched, damaged } = await this.#openWithPassword(userId, credential.password, () => true);
     // The key new wrappings go under: the salt that matched (if it has today's parameters), else a fresh one.
@@ -320,7 +369,7 @@ export class ContentKeyRing {
       if (this.#passwordKek !== factor.kek) this.#passwordKek?.kek.fill(0);
       this.#passwordKek = factor.kek;
     } else {
-      this.#cards.set(factor.certificateSha256, { publicKey: factor.publicKey, oaepHash: factor.oaepHash });
+      this.#cards.add(factor.certificateSha256);
     }
     const password = this.#passwordKek;
     const time = this.#now();
@@ -328,27 +377,32 @@ export class ContentKeyRing {
     try {
       this.#store.transaction((db) => {
         const insertWrap = db.prepare(
-          'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @time)',
+          'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, signature, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @signature, @time)',
         );
+        const candidate = factor.kind === 'card' ? factor.candidate : null;
         if (this.#keys.size === 0) {
-          const keyId = uuidv7({ msecs: time });
-          const key = randomBytes(CONTENT_KEY_BYTES);
+          // A card's new key is the one whose wrapping it signed while it was in.
+          const keyId = candidate?.keyId ?? uuidv7({ msecs: time });
+          const key = candidate?.key ?? randomBytes(CONTENT_KEY_BYTES);
           db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(keyId, userId, contentKeyCheck(key, keyId), time);
           this.#keys.set(keyId, key);
+        } else {
+          candidate?.key.fill(0);
         }
         const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
         for (const [keyId, key] of this.#keys) {
           const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
           if (password) {
             if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
-              insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), time });
+              insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, time });
             }
             // This key now opens with today's password: wrappings under an earlier one go.
             db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
           }
-          for (const [sha256, card] of this.#cards) {
-            if (existing.some((w) => w.kind === 'card' && w.card_sha256 === sha256)) continue;
-            insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: sha256, params: JSON.stringify({ name: 'rsa-oaep', hash: card.oaepHash }), salt: null, check: null, wrapped: wrapForCard(card.publicKey, key, card.oaepHash), time });
+          // Card wrappings only as signed by the card during this sign-in (none can be signed without it).
+          const signed = factor.kind === 'card' ? factor.signedWraps.get(keyId) : undefined;
+          if (factor.kind === 'card' && signed && !existing.some((w) => w.kind === 'card' && w.card_sha256 === factor.certificateSha256)) {
+            insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, check: null, wrapped: signed.wrapped, signature: signed.signature, time });
           }
         }
         this.#current = this.#newestHeld(db);

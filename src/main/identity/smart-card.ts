@@ -37,6 +37,17 @@ export interface CardKeyAccess {
   publicKey: KeyObject;
   /** RSA-OAEP decryption by the card's private key (C_Decrypt); throws when the card refuses or the blob does not decrypt. */
   decrypt(blob: Buffer, hash: 'sha256' | 'sha1'): Buffer;
+  /** A signature by the card's private key (as at sign-in: SHA-256 with RSA PKCS#1 v1.5, or ECDSA); verifyCardSignature checks it. */
+  sign(data: Buffer): Buffer;
+}
+
+/** Checks a signature made by CardKeyAccess.sign against the certificate's public key. */
+export function verifyCardSignature(publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
+  try {
+    return verifySignature('sha256', data, { key: publicKey, ...(publicKey.asymmetricKeyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, signature);
+  } catch {
+    return false;
+  }
 }
 
 // PKCS#11 v2.40 flag values that pkcs11js does not export.
@@ -171,6 +182,10 @@ export class SmartCardService {
         certificateSha256: checked.sha256,
         publicKey: certificate.publicKey,
         decrypt: (blob, hash) => decryptOnCard(pkcs11, session, key, blob, hash),
+        sign: (data) => {
+          pkcs11.C_SignInit(session, { mechanism }, key);
+          return pkcs11.C_Sign(session, data, Buffer.alloc(1024));
+        },
       });
       return { ...verified, keyWork };
     } finally {

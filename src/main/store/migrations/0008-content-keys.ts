@@ -26,8 +26,11 @@ CREATE TABLE content_key_wraps (
   salt         BLOB,
   kek_check    BLOB,
   wrapped      BLOB NOT NULL,
+  -- card: the card's own signature over the wrapping (anyone can encrypt to a public key; only the card signs)
+  signature    BLOB,
   created_at   INTEGER NOT NULL,
   CHECK ((kind = 'card') = (card_sha256 IS NOT NULL)),
+  CHECK (kind <> 'card' OR signature IS NOT NULL),
   CHECK (kind <> 'password' OR (salt IS NOT NULL AND kek_check IS NOT NULL))
 ) STRICT;
 CREATE INDEX content_key_wraps_by_key ON content_key_wraps (key_id);
