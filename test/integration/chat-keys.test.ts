@@ -13,7 +13,7 @@ import { ContentKeyRing } from '../../src/main/identity/index.js';
 import { hashPassword } from '../../src/main/identity/password.js';
 import { MIGRATIONS } from '../../src/main/store/migrations/index.js';
 import { openStore } from '../../src/main/store/index.js';
-import { call, callError, EVAL_USER } from '../support/core.js';
+import { call, callError, EVAL_USER, nextEvent } from '../support/core.js';
 import { allStoredValues, decryptedDatabaseBytes, rawDatabaseFiles } from '../support/database-bytes.js';
 import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
@@ -147,6 +147,18 @@ describe('damage is refused clearly and loses nothing', () => {
     const error = await callError(core, 'chat.open', { sessionId: second.id });
     expect(error).toEqual({ code: 'storage_failed', message: 'Part of this chat is damaged in the database and cannot be shown. Nothing was changed.' });
     expect((await call(core, 'chat.open', { sessionId: first.id })).session.title).toBe('First chat');
+
+    // A prompt moved into another session of the same person, or passed off as an answer, does not open there either.
+    const done = nextEvent(core, 'chat.done', (d) => d.sessionId === first.id);
+    const sent = await call(core, 'chat.send', { sessionId: first.id, text: 'Where this prompt belongs' });
+    await done;
+    const third = await call(core, 'chat.create', { title: 'Third chat' });
+    core.store.db.prepare('UPDATE chat_messages SET session_id = ? WHERE id = ?').run(third.id, sent.promptId);
+    expect(await callError(core, 'chat.open', { sessionId: third.id })).toMatchObject({ code: 'storage_failed' });
+    core.store.db.prepare("UPDATE chat_messages SET session_id = ?, role = 'assistant' WHERE id = ?").run(first.id, sent.promptId);
+    expect(await callError(core, 'chat.open', { sessionId: first.id })).toMatchObject({ code: 'storage_failed' });
+    core.store.db.prepare("UPDATE chat_messages SET role = 'user' WHERE id = ?").run(sent.promptId);
+    expect((await call(core, 'chat.open', { sessionId: first.id })).messages[0]).toMatchObject({ role: 'user', content: 'Where this prompt belongs' });
   });
 });
 

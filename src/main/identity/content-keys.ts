@@ -174,7 +174,13 @@ function isKeyOf(key: Buffer, keyId: string, stored: Buffer): boolean {
 }
 
 const sessionTitleAad = (sessionId: string) => `chat_sessions/${sessionId}/title`;
-const messageContentAad = (messageId: string) => `chat_messages/${messageId}/content`;
+/** A message's text is bound to its row, its session and its role: moved to another session, or turned from prompt into answer, it does not open. */
+export interface MessagePlace {
+  id: string;
+  sessionId: string;
+  role: 'user' | 'assistant';
+}
+const messageContentAad = (m: MessagePlace) => `chat_messages/${m.id}/content/${m.sessionId}/${m.role}`;
 
 export class ContentKeyRing {
   readonly #store: Store;
@@ -431,11 +437,13 @@ export class ContentKeyRing {
     if (sessions.length === 0) return 0;
     const keyId = this.#current!;
     const key = this.#keys.get(keyId)!;
-    const messages = db.prepare('SELECT id, content FROM chat_messages WHERE session_id = ?');
+    const messages = db.prepare('SELECT id, role, content FROM chat_messages WHERE session_id = ?');
     const updateMessage = db.prepare('UPDATE chat_messages SET content = ? WHERE id = ?');
     const updateSession = db.prepare('UPDATE chat_sessions SET title = ?, key_id = ? WHERE id = ?');
     for (const session of sessions) {
-      for (const message of messages.all(session.id) as { id: string; content: string }[]) updateMessage.run(sealText(key, message.content, messageContentAad(message.id)), message.id);
+      for (const message of messages.all(session.id) as { id: string; role: 'user' | 'assistant'; content: string }[]) {
+        updateMessage.run(sealText(key, message.content, messageContentAad({ id: message.id, sessionId: session.id, role: message.role })), message.id);
+      }
       updateSession.run(sealText(key, session.title, sessionTitleAad(session.id)), keyId, session.id);
     }
     return sessions.length;
@@ -565,12 +573,12 @@ export class ContentKeyRing {
     return keyId === null ? stored : this.#open(userId, keyId, stored, sessionTitleAad(sessionId));
   }
 
-  sealMessage(userId: string, keyId: string, messageId: string, content: string): string {
-    return sealText(this.#require(userId, keyId), content, messageContentAad(messageId));
+  sealMessage(userId: string, keyId: string, message: MessagePlace, content: string): string {
+    return sealText(this.#require(userId, keyId), content, messageContentAad(message));
   }
 
-  openMessage(userId: string, keyId: string | null, messageId: string, stored: string): string {
-    return keyId === null ? stored : this.#open(userId, keyId, stored, messageContentAad(messageId));
+  openMessage(userId: string, keyId: string | null, message: MessagePlace, stored: string): string {
+    return keyId === null ? stored : this.#open(userId, keyId, stored, messageContentAad(message));
   }
 
   #require(userId: string, keyId: string): Buffer {

@@ -69,8 +69,8 @@ export interface ChatKeys {
   canOpen(userId: string, keyId: string | null): boolean;
   sealTitle(userId: string, keyId: string, sessionId: string, title: string): string;
   openTitle(userId: string, keyId: string | null, sessionId: string, stored: string): string;
-  sealMessage(userId: string, keyId: string, messageId: string, content: string): string;
-  openMessage(userId: string, keyId: string | null, messageId: string, stored: string): string;
+  sealMessage(userId: string, keyId: string, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, content: string): string;
+  openMessage(userId: string, keyId: string | null, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, stored: string): string;
 }
 
 /** Work refused because the session it was started in was locked or ended before it could finish. */
@@ -319,7 +319,7 @@ export class ChatService {
     this.audit.run(
       (db) => {
         db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)').run(
-          promptId, session.id, 'user', this.keys.sealMessage(user.id, keyId, promptId, input.text), 'complete', model.id, time,
+          promptId, session.id, 'user', this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text), 'complete', model.id, time,
         );
         const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
         const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
@@ -508,7 +508,7 @@ export class ChatService {
           const keyId = (db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string | null } | undefined)?.key_id ?? null;
           if (keyId === null) throw new EnclaveError('not_found', 'The session was deleted while the answer was written.');
           db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-            turn.responseId, session.id, 'assistant', this.keys.sealMessage(user.id, keyId, turn.responseId, text), outcome.status, turn.promptId, model.id, time,
+            turn.responseId, session.id, 'assistant', this.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text), outcome.status, turn.promptId, model.id, time,
           );
           db.prepare('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(time, session.id);
         },
@@ -639,7 +639,7 @@ export class ChatService {
   /** The session's messages, opened with its owner's key. */
   #messages(user: User, session: SessionRow): MessageRow[] {
     const rows = this.store.db.prepare('SELECT id, role, content, status, reply_to, created_at FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(session.id) as MessageRow[];
-    return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, row.id, row.content) }));
+    return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, { id: row.id, sessionId: session.id, role: row.role }, row.content) }));
   }
 
   /** Earlier turns for rebuilding the model's context: failed answers are left out. */
