@@ -142,12 +142,15 @@ export interface PreparedKeys {
   damaged: boolean;
 }
 
+/** Password salts tried per sign-in or recovery, newest first. */
+const MAX_PASSWORD_SALTS_TRIED = 8;
+
 /** Bounds on stored scrypt parameters: a row written by anyone else must not make a sign-in take gigabytes. */
 function kdfParams(text: string): KdfParams | null {
   try {
     const p = JSON.parse(text) as Partial<KdfParams>;
     if (p.name !== 'scrypt' || !Number.isInteger(p.N) || !Number.isInteger(p.r) || !Number.isInteger(p.p)) return null;
-    if (p.N! < 1 << 14 || p.N! > 1 << 20 || (p.N! & (p.N! - 1)) !== 0 || p.r! < 1 || p.r! > 16 || p.p! < 1 || p.p! > 4) return null;
+    if (p.N! < 1 << 14 || p.N! > 1 << 18 || (p.N! & (p.N! - 1)) !== 0 || p.r! < 1 || p.r! > 8 || p.p! < 1 || p.p! > 2) return null;
     return { name: 'scrypt', N: p.N!, r: p.r!, p: p.p! };
   } catch {
     return null;
@@ -325,7 +328,8 @@ export class ContentKeyRing {
     const opened = new Map<string, Buffer>();
     const matched: PasswordKek[] = [];
     let damaged = false;
-    for (const rows of bySalt.values()) {
+    // One scrypt per salt: the newest few only (a salt per password never recovered), so rows added by anyone cannot make a sign-in take minutes.
+    for (const rows of [...bySalt.values()].reverse().slice(0, MAX_PASSWORD_SALTS_TRIED)) {
       const first = rows[0]!;
       const params = kdfParams(first.params);
       if (!params) {
