@@ -29,6 +29,11 @@ export function ChatKeyRecoveryScreen({ institution, user, onSession }: { instit
     if (session) onSession(session);
   }
 
+  async function signOut() {
+    const session = await run('auth.signOut', {});
+    if (session) onSession(session);
+  }
+
   return (
     <AuthCard institution={institution} title="Your earlier chats" subtitle={<p>{PASSWORD_CHANGED_MESSAGE}</p>}>
       <form className="form" onSubmit={recover} noValidate aria-label="Open earlier chats">
@@ -45,6 +50,10 @@ export function ChatKeyRecoveryScreen({ institution, user, onSession }: { instit
             Start fresh
           </button>
         </div>
+        {/* Not now (or not this person): nothing changes, and the question comes again at the next sign-in. */}
+        <button type="button" className="btn btn-link" onClick={() => void signOut()} disabled={busy}>
+          Sign out
+        </button>
       </form>
     </AuthCard>
   );
