@@ -59,10 +59,25 @@ export type User = z.infer<typeof User>;
  */
 export const BreakGlass = z.object({ expiresAt: z.number() });
 
+/**
+ * The signed-in person's chat keys (their chats are sealed with keys that
+ * their password or card unwraps). recoveryPending: their password changed
+ * in AD since their earlier chats were wrapped; ask once for the previous
+ * password (auth.recoverChatKeys) or start fresh (auth.resetChatKeys).
+ * earlierChatsOpenWith: earlier chats are under keys only another factor
+ * opens. damaged: a stored key did not open; those chats stay locked.
+ */
+export const ChatKeyState = z.object({
+  recoveryPending: z.boolean(),
+  earlierChatsOpenWith: z.array(z.enum(['password', 'card'])),
+  damaged: z.boolean(),
+});
+export type ChatKeyState = z.infer<typeof ChatKeyState>;
+
 export const SessionState = z.discriminatedUnion('state', [
   z.object({ state: z.literal('signed-out') }),
-  z.object({ state: z.literal('active'), user: User, signedInAt: z.number(), breakGlass: BreakGlass.optional() }),
-  z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string(), breakGlass: BreakGlass.optional() }),
+  z.object({ state: z.literal('active'), user: User, signedInAt: z.number(), breakGlass: BreakGlass.optional(), chatKeys: ChatKeyState.optional() }),
+  z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string(), breakGlass: BreakGlass.optional(), chatKeys: ChatKeyState.optional() }),
 ]);
 export type SessionState = z.infer<typeof SessionState>;
 
@@ -170,6 +185,8 @@ export const ChatSessionSummary = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
   endedAt: z.number().nullable(),
+  /** Sealed with a key this sign-in does not hold (another factor's, or an earlier password's): no title, cannot be opened. */
+  locked: z.boolean().optional(),
 });
 export type ChatSessionSummary = z.infer<typeof ChatSessionSummary>;
 
@@ -370,6 +387,18 @@ export const calls = {
     summary: 'Lock now; model contexts are dropped. Main locks with the OS screen lock and before suspend.',
   },
   'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },
+  'auth.recoverChatKeys': {
+    input: z.object({ previousPassword: Password }).strict(),
+    output: SessionState,
+    access: ALL_ROLES,
+    summary: 'After a password change in AD: the previous password opens the earlier chats, which are rewrapped under the new one (audited as auth.key_recover; a wrong one counts toward lockout).',
+  },
+  'auth.resetChatKeys': {
+    input: Empty,
+    output: SessionState,
+    access: ALL_ROLES,
+    summary: 'After a password change in AD: start fresh; earlier chats stay locked until retention deletes them (audited as auth.key_reset).',
+  },
 
   'model.status': { input: Empty, output: InferenceStatus, access: ALL_ROLES, summary: "Models, the workloads the user's roles allow, and the inference device." },
   'model.addFile': {

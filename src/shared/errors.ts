@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   'prompt_too_long',
   'busy',
   'not_found',
+  'chat_locked',
   'audit_write_failed',
   'audit_corrupt',
   'export_failed',

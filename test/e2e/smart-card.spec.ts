@@ -62,6 +62,10 @@ test('card and PIN sign in; a wrong PIN and a revoked card are refused; pulling 
   await cardForm.getByLabel('PIN').fill(lab.cards.clinician.pin);
   await cardForm.getByRole('button', { name: 'Sign in with card' }).click();
   await expect(page.getByLabel('Signed-in user')).toContainText(clinician.displayName);
+  // The chats of the password sign-in are wrapped by the password, not the card: said plainly.
+  await expect(page.getByRole('status', { name: 'Locked chats' })).toHaveText(
+    'Some earlier chats on this workstation are locked in this sign-in: they open when you sign in with your password. New chats are kept under this sign-in.',
+  );
 
   await lab.remove('clinician');
   await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible({ timeout: 5_000 });

@@ -225,17 +225,18 @@ describe('a prompt in its checks when the session locks is refused', () => {
     expect(engine.generated).toEqual([]);
     expect(engine.real.liveChatIds()).toEqual([]);
     expect(events.chatEventsSince(mark)).toEqual([]);
-    expect(storedMessages(core, session.id)).toEqual([
-      { role: 'user', content: PROMPT, status: 'complete' },
-      { role: 'assistant', content: '', status: 'cancelled' },
+    // Stored sealed with the user's chat key (the text shows after unlocking, below).
+    expect(storedMessages(core, session.id).map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'cancelled'],
     ]);
     expect(auditEvents(core).findLast((e) => e.action === 'ai.cancel')).toMatchObject({ outcome: 'success', reason: 'screen-locked', sessionId: session.id, detail: { reply_to: sent.promptId } });
 
     // After unlocking, the screen reads the stored state: the prompt, and its answer stopped by the lock.
     await call(core, 'auth.unlock', { password: EVAL_USER.password });
-    expect((await call(core, 'chat.open', { sessionId: session.id })).messages.map((m) => [m.role, m.status])).toEqual([
-      ['user', 'complete'],
-      ['assistant', 'cancelled'],
+    expect((await call(core, 'chat.open', { sessionId: session.id })).messages.map((m) => [m.role, m.content, m.status])).toEqual([
+      ['user', PROMPT, 'complete'],
+      ['assistant', '', 'cancelled'],
     ]);
   });
 

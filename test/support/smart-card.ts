@@ -15,7 +15,9 @@
 //   3. one SoftHSM2 token per card in a private token directory
 //      (`softhsm2-util --init-token`), then with `pkcs11-tool`: the private key
 //      "PIV AUTH key", the public key "PIV AUTH pubkey" and the certificate
-//      "Certificate for PIV Authentication", all with CKA_ID 01;
+//      "Certificate for PIV Authentication", all with CKA_ID 01; the private key
+//      may sign and decrypt (Enclave wraps chat keys to it with RSA-OAEP, as a
+//      PIV authentication key does through OpenSC);
 //   4. compiles the test card reader (below) with `cc`.
 //
 // Card removal. SoftHSM2 reads its token directory only in C_Initialize: a
@@ -807,7 +809,7 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
         await writeFile(files.pub, createPublicKey(certPem).export({ type: 'spki', format: 'der' }));
         await writeFile(files.cert, cert.raw);
         const p11 = ['--module', SOFTHSM2_MODULE, '--token-label', tokenLabel, '--login', '--pin', spec.pin, '--id', '01'];
-        await runTool('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign'], { env: stagingEnv });
+        await runTool('pkcs11-tool', [...p11, '--write-object', files.key, '--type', 'privkey', '--label', PIV_LABELS.privateKey, '--usage-sign', '--usage-decrypt'], { env: stagingEnv });
         await runTool('pkcs11-tool', [...p11, '--write-object', files.pub, '--type', 'pubkey', '--label', PIV_LABELS.publicKey], { env: stagingEnv });
         await runTool('pkcs11-tool', [...p11, '--write-object', files.cert, '--type', 'cert', '--label', PIV_LABELS.certificate], { env: stagingEnv });
         const tokenSerial = parseShowSlots(await runTool('softhsm2-util', ['--show-slots'], { env: stagingEnv })).get(tokenLabel);

@@ -10,7 +10,7 @@ import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.j
 import { randomUUID } from 'node:crypto';
 import { AuditLog, BatchSealer, checkTextAudited, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, statedAuditFilter, verifyAuditChain, type SealSchedule } from '../audit/index.js';
 import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
-import { auditUser, IdentityService } from '../identity/index.js';
+import { auditUser, ContentKeyRing, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
 import { policyReport, PolicySchema, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
@@ -158,6 +158,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   // Built once a valid policy exists: at start, or when IT fixes a broken one.
   const buildServices = () => {
   let identity: IdentityService | undefined;
+  // The signed-in person's chat keys: identity opens and forgets them, the chat service seals and opens with them.
+  const contentKeys = new ContentKeyRing({ store, now });
   const inference = new InferenceService({
     store,
     audit,
@@ -185,6 +187,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       return state && state.state !== 'signed-out' ? [state.user.id] : [];
     },
     retentionSweepMs: options.retentionSweepMs,
+    chatKeys: contentKeys,
     // The identity service below answers; it exists before any call can reach the chat service.
     session: {
       get epoch(): number {
@@ -206,6 +209,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (state.state === 'signed-out') inference.signedOut();
     },
     beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
+    contentKeys,
   });
   return { inference, identity };
   };
@@ -267,6 +271,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'auth.signOut': () => identityOf().signOut('user'),
     'auth.lock': (input) => identityOf().lock(input.reason),
     'auth.unlock': (input) => identityOf().unlock(input.password),
+    'auth.recoverChatKeys': (input) => identityOf().recoverChatKeys(input.previousPassword),
+    'auth.resetChatKeys': () => identityOf().resetChatKeys(),
     'model.status': (_input, { user }) => inferenceOf().chat.status(requireUser(user)),
     'model.addFile': (input, { user }) => inferenceOf().addModelFile(requireUser(user), input.path),
     'model.createTestModel': (_input, { user }) => inferenceOf().createTestModel(requireUser(user)),

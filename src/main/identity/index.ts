@@ -12,10 +12,12 @@ import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName
 import { accountKey, cardKey, countFailure, deleteLockouts, deleteQuietLockouts, directoryAccountIdForName, getLockout, nameKey, remainingMs, type LockoutPolicy } from './lockout.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './password.js';
 import { SmartCardService } from './smart-card.js';
+import { ContentKeyRing, type ChatKeyNotice, type ContentCredential } from './content-keys.js';
 import { DAY_MS, deleteExpiredVerifiers, onlineWithin, verifierDays } from './verifiers.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
 export { CRL_CLOCK_SKEW_MS } from './certificates.js';
+export { ContentKeyRing, type ChatKeyNotice } from './content-keys.js';
 
 interface AccountRow {
   id: string;
@@ -46,6 +48,8 @@ export interface IdentityOptions {
   onChange: (state: SessionState) => void;
   /** Called before a lock or sign-out takes effect, to drop model contexts. */
   beforeLockOrSignOut: (reason: string) => Promise<void>;
+  /** The signed-in person's chat keys (content-keys.ts); the chat service seals and opens through the same ring. */
+  contentKeys?: ContentKeyRing;
 }
 
 export class IdentityService {
@@ -62,6 +66,7 @@ export class IdentityService {
   #credentialQueue: Promise<unknown> = Promise.resolve();
   readonly #directory: DirectoryClient;
   readonly #cards: SmartCardService;
+  readonly #contentKeys: ContentKeyRing;
   #cardWatch: NodeJS.Timeout | null = null;
   /**
    * Which signed-in session work belongs to. Bumped when a lock or sign-out
@@ -78,6 +83,7 @@ export class IdentityService {
   constructor(options: IdentityOptions) {
     this.#o = options;
     this.#cards = new SmartCardService({ policy: () => options.policy().smartCard, now: options.now });
+    this.#contentKeys = options.contentKeys ?? new ContentKeyRing({ store: options.store, now: options.now });
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
     this.#sweep();
     this.#verifierSweep = setInterval(() => this.#sweep(), VERIFIER_SWEEP_MS);
@@ -168,7 +174,7 @@ export class IdentityService {
       },
       () => ({ action: 'auth.account_create', outcome: 'success', user: auditUser(user) }),
     );
-    return this.#beginSession(user, passwordHash);
+    return this.#beginSession(user, passwordHash, { kind: 'password', password: input.password });
   }
 
   /**
@@ -195,7 +201,7 @@ export class IdentityService {
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#clearFailures(throttle);
-    return this.#beginSession(toUser(row, 'evaluation-password'), await this.#upgradeHash(row.id, input.password, row.password_hash!));
+    return this.#beginSession(toUser(row, 'evaluation-password'), await this.#upgradeHash(row.id, input.password, row.password_hash!), { kind: 'password', password: input.password });
   }
 
   /** A hash at an older scrypt cost, just proved by the password, is replaced at today's; returns the hash now stored. */
@@ -230,7 +236,7 @@ export class IdentityService {
     this.#clearFailures(throttle, accountKey(account.id), nameKey(this.#o.store, input.username));
     const verifier = await this.#remember(account, input.password);
     const user: User = { id: account.id, username: account.upn, displayName: account.displayName, roles: account.roles, authMethod: 'directory-password' };
-    return this.#beginSession(user, verifier);
+    return this.#beginSession(user, verifier, { kind: 'password', password: input.password });
   }
 
   /**
@@ -299,7 +305,7 @@ export class IdentityService {
     this.#checkLockout(key, 'auth.login', cardUser, 'PIN');
     let card;
     try {
-      card = this.#cards.authenticate(input.slotId, input.pin);
+      card = this.#cards.authenticate(input.slotId, input.pin, (access) => this.#contentKeys.unwrapWithCard(access));
     } catch (error) {
       const code = error instanceof EnclaveError ? error.code : 'internal';
       if (code === 'card_pin_incorrect') this.#recordFailure(key, 'auth.login', 'bad_pin', cardUser);
@@ -338,9 +344,53 @@ export class IdentityService {
     this.#clearFailures(key);
     this.#o.store.db.prepare('UPDATE accounts SET card_sha256 = ? WHERE id = ?').run(card.sha256, row.id);
     if (card.crlWarning) this.#o.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
-    const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH);
+    const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH, { kind: 'card', card: card.keyWork });
     this.#watchCard(card.slotId, card.tokenSerial);
     return state;
+  }
+
+  /**
+   * The person's password changed in AD since their chats here were wrapped:
+   * the previous password opens them and they are rewrapped under the new one.
+   * A wrong one counts toward lockout like any wrong password.
+   */
+  recoverChatKeys(previousPassword: string): Promise<SessionState> {
+    return this.#oneAtATime(() => this.#recoverChatKeysTurn(previousPassword));
+  }
+
+  async #recoverChatKeysTurn(previousPassword: string): Promise<SessionState> {
+    const user = this.requireActive();
+    const key = accountKey(user.id);
+    this.#checkLockout(key, 'auth.key_recover', auditUser(user));
+    let recovered: number;
+    try {
+      ({ recovered } = await this.#contentKeys.recover(user.id, previousPassword));
+    } catch (error) {
+      const code = error instanceof EnclaveError ? error.code : 'internal';
+      if (code === 'bad_credentials') this.#recordFailure(key, 'auth.key_recover', 'bad_previous_password', auditUser(user));
+      else this.#o.audit.record({ action: 'auth.key_recover', outcome: 'failure', reason: code, user: auditUser(user) });
+      throw error;
+    }
+    this.#clearFailures(key);
+    this.#o.audit.record({ action: 'auth.key_recover', outcome: 'success', user: auditUser(user), detail: { keys_recovered: recovered } });
+    return this.#chatKeysChanged(user.id);
+  }
+
+  /** Start fresh: chats under the earlier password stay locked and retention purges them; new chats use the new key. */
+  resetChatKeys(): SessionState {
+    const user = this.requireActive();
+    const { wrapsDeleted } = this.#contentKeys.resetStale(user.id);
+    this.#o.audit.record({ action: 'auth.key_reset', outcome: 'success', user: auditUser(user), detail: { wrappings_deleted: wrapsDeleted } });
+    return this.#chatKeysChanged(user.id);
+  }
+
+  #chatKeysChanged(userId: string): SessionState {
+    const state = this.#state;
+    const chatKeys: ChatKeyNotice | null = this.#contentKeys.notice();
+    if (state.state === 'signed-out' || state.user.id !== userId || !chatKeys) return this.state;
+    this.#state = { ...state, chatKeys };
+    this.#o.onChange(this.#state);
+    return this.#state;
   }
 
   /** Pulling the card locks the session (HIPAA automatic logoff). */
@@ -424,7 +474,7 @@ export class IdentityService {
     user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
     const breakGlass = { expiresAt: this.#o.now() + policy.breakGlass.durationMinutes * 60_000 };
     this.#o.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { expires_at: breakGlass.expiresAt }, privateText: { stated_reason: input.reason } });
-    return this.#beginSession(user, verifier, breakGlass);
+    return this.#beginSession(user, verifier, { kind: 'password', password: input.password }, breakGlass);
   }
 
   /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
@@ -443,7 +493,7 @@ export class IdentityService {
       throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
     }
     this.#clearFailures(throttle, accountKey(row.id));
-    return this.#beginSession(toUser(row, 'directory-password-offline'), await this.#upgradeHash(row.id, input.password, row.password_hash!));
+    return this.#beginSession(toUser(row, 'directory-password-offline'), await this.#upgradeHash(row.id, input.password, row.password_hash!), { kind: 'password', password: input.password });
   }
 
   unlock(password: string): Promise<SessionState> {
@@ -483,7 +533,7 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user), ...(verdict.offline ? { reason: 'directory_unreachable' } : {}) });
     this.#epoch++;
     const user = verdict.roles ? { ...state.user, roles: verdict.roles } : state.user;
-    this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -544,7 +594,7 @@ export class IdentityService {
       this.#ending--;
     }
     this.#o.audit.record({ action: 'auth.lock', outcome: 'success', reason, user: auditUser(state.user) });
-    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#clearIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;
@@ -562,6 +612,7 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
     this.#passwordHash = null;
+    this.#contentKeys.forget();
     this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
     this.#breakGlassTimer = null;
@@ -583,17 +634,20 @@ export class IdentityService {
     this.#cards.close();
   }
 
-  async #beginSession(user: User, passwordHash: string | null, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+  async #beginSession(user: User, passwordHash: string | null, credential: ContentCredential, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+    // The slow part of opening the person's chat keys (scrypt, or what the card opened); applied below with the state.
+    const keys = await this.#contentKeys.prepare(user.id, credential);
     const previous = this.#state;
     if (previous.state === 'locked') {
       if (previous.user.id === user.id && !breakGlass) {
-        // The same person, signing in at the lock screen: that is an unlock. A break-glass session stays one, with its end (and its timer).
+        // The same person, signing in at the lock screen: that is an unlock (and links this factor to the keys held). A break-glass session stays one, with its end (and its timer).
         this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(previous.user) });
+        const chatKeys = this.#contentKeys.commit(keys, 'unlock');
         this.#epoch++;
         this.#unlockFailures = 0;
         // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
         const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
-        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
+        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, chatKeys, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
         this.#passwordHash = passwordHash;
         this.#armIdleTimer();
         this.#o.onChange(this.#state);
@@ -608,9 +662,10 @@ export class IdentityService {
       this.#breakGlassTimer = setTimeout(() => void this.signOut('break_glass_expired').catch(() => undefined), Math.max(0, breakGlass.expiresAt - this.#o.now()));
       this.#breakGlassTimer.unref();
     }
+    const chatKeys = this.#contentKeys.commit(keys, 'sign-in');
     this.#epoch++;
     this.#unlockFailures = 0;
-    this.#state = { state: 'active', user, signedInAt: this.#o.now(), ...(breakGlass ? { breakGlass } : {}) };
+    this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}) };
     this.#passwordHash = passwordHash;
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
@@ -662,7 +717,7 @@ export class IdentityService {
   }
 
   /** Refuses (and audits) an attempt while this account, name or card is locked out after too many failures. */
-  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
+  #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass' | 'auth.key_recover', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
     const left = remainingMs(getLockout(this.#o.store.db, key), this.#o.now());
     if (left > 0) {
       const seconds = Math.ceil(left / 1000);
@@ -677,7 +732,7 @@ export class IdentityService {
    * by signing in as that person, counts toward signing the session out:
    * returns that sign-out when this failure started it.
    */
-  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass', reason: string, user: NonNullable<AuditEventInput['user']>): Promise<SessionState> | null {
+  #recordFailure(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass' | 'auth.key_recover', reason: string, user: NonNullable<AuditEventInput['user']>): Promise<SessionState> | null {
     const policy = this.#lockoutPolicy();
     this.#o.audit.run(
       (db) => countFailure(db, key, this.#o.now(), policy),

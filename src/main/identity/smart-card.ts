@@ -3,7 +3,7 @@
 // random challenge, and verify that signature with the key in the card's own
 // certificate, which certificates.ts then checks against the institution's CA
 // and CRL. The PIN never leaves the card's library; nothing of it is kept.
-import { randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
+import { randomBytes, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 // The default import: Node's ESM loader does not see pkcs11js' constants as named exports.
 import pkcs11js, { type Handle, type Template } from 'pkcs11js';
@@ -26,8 +26,33 @@ export interface VerifiedCard extends CheckedCardCertificate {
   tokenSerial: string;
 }
 
+/**
+ * The card's key while its session is logged in with the PIN (during
+ * authenticate only): content-keys.ts opens the keys wrapped to this card with it.
+ */
+export interface CardKeyAccess {
+  /** SHA-256 of the card's certificate (lowercase hex). */
+  certificateSha256: string;
+  /** The public key from that certificate, for wrapping to the card in Node. */
+  publicKey: KeyObject;
+  /** RSA-OAEP decryption by the card's private key (C_Decrypt); throws when the card refuses or the blob does not decrypt. */
+  decrypt(blob: Buffer, hash: 'sha256' | 'sha1'): Buffer;
+  /** A signature by the card's private key (as at sign-in: SHA-256 with RSA PKCS#1 v1.5, or ECDSA); verifyCardSignature checks it. */
+  sign(data: Buffer): Buffer;
+}
+
+/** Checks a signature made by CardKeyAccess.sign against the certificate's public key. */
+export function verifyCardSignature(publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
+  try {
+    return verifySignature('sha256', data, { key: publicKey, ...(publicKey.asymmetricKeyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, signature);
+  } catch {
+    return false;
+  }
+}
+
 // PKCS#11 v2.40 flag values that pkcs11js does not export.
 const CKF_TOKEN_PRESENT = 0x1;
+const CKZ_DATA_SPECIFIED = 0x1;
 const CKF_USER_PIN_COUNT_LOW = 0x10000;
 const CKF_USER_PIN_FINAL_TRY = 0x20000;
 const CKF_USER_PIN_LOCKED = 0x40000;
@@ -114,7 +139,10 @@ export class SmartCardService {
    * certificate checks. Throws card_pin_incorrect (with the tries left where
    * the card says), card_pin_locked, card_rejected or card_unavailable.
    */
-  authenticate(slotId: string, pin: string): VerifiedCard {
+  authenticate(slotId: string, pin: string): VerifiedCard;
+  /** Also runs `withKey` with the card's key while the card is logged in (after every check passed). */
+  authenticate<T>(slotId: string, pin: string, withKey: (access: CardKeyAccess) => T): VerifiedCard & { keyWork: T };
+  authenticate<T>(slotId: string, pin: string, withKey?: (access: CardKeyAccess) => T): VerifiedCard & { keyWork?: T } {
     const pkcs11 = this.#pkcs11();
     const policy = this.#o.policy();
     const slot = pkcs11.C_GetSlotList(true).find((s) => Buffer.from(s).toString('hex') === slotId);
@@ -148,7 +176,18 @@ export class SmartCardService {
       const ok = verifySignature(hash, challenge, { key: certificate.publicKey, ...(certificate.publicKey.asymmetricKeyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, signature);
       if (!ok) throw new EnclaveError('card_rejected', 'The card\'s signature does not match its certificate; the card may be damaged or not genuine.');
       const checked = checkCardCertificate(Buffer.from(certificate.raw), this.#trust(policy), policy, new Date(this.#o.now()));
-      return { ...checked, slotId, tokenSerial: token.serialNumber.trim() };
+      const verified = { ...checked, slotId, tokenSerial: token.serialNumber.trim() };
+      if (!withKey) return verified;
+      const keyWork = withKey({
+        certificateSha256: checked.sha256,
+        publicKey: certificate.publicKey,
+        decrypt: (blob, hash) => decryptOnCard(pkcs11, session, key, blob, hash),
+        sign: (data) => {
+          pkcs11.C_SignInit(session, { mechanism }, key);
+          return pkcs11.C_Sign(session, data, Buffer.alloc(1024));
+        },
+      });
+      return { ...verified, keyWork };
     } finally {
       try {
         pkcs11.C_Logout(session);
@@ -241,4 +280,16 @@ function signingMechanism(certificate: X509Certificate): { mechanism: number; ha
   if (type === 'rsa') return { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS, hash: 'sha256' };
   if (type === 'ec') return { mechanism: pkcs11js.CKM_ECDSA_SHA256, hash: 'sha256' };
   throw new EnclaveError('card_rejected', `The card's key type (${type ?? 'unknown'}) is not supported for sign-in.`);
+}
+
+/** RSA-OAEP (MGF1 with the same hash, no label) by the card's private key. */
+function decryptOnCard(pkcs11: pkcs11js.PKCS11, session: Handle, key: Handle, blob: Buffer, hash: 'sha256' | 'sha1'): Buffer {
+  const parameter: pkcs11js.RsaOAEP = {
+    type: pkcs11js.CK_PARAMS_RSA_OAEP,
+    hashAlg: hash === 'sha256' ? pkcs11js.CKM_SHA256 : pkcs11js.CKM_SHA_1,
+    mgf: hash === 'sha256' ? pkcs11js.CKG_MGF1_SHA256 : pkcs11js.CKG_MGF1_SHA1,
+    source: CKZ_DATA_SPECIFIED,
+  };
+  pkcs11.C_DecryptInit(session, { mechanism: pkcs11js.CKM_RSA_PKCS_OAEP, parameter }, key);
+  return pkcs11.C_Decrypt(session, blob, Buffer.alloc(512));
 }

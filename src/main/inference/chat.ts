@@ -17,7 +17,9 @@ const NEW_SESSION_TITLE = 'New session';
 interface SessionRow {
   id: string;
   user_id: string;
+  /** Sealed with key_id's key (or plain where key_id is NULL: from before per-person keys, sealed at its owner's next sign-in). */
   title: string;
+  key_id: string | null;
   workload_id: string;
   created_at: number;
   updated_at: number;
@@ -55,6 +57,20 @@ export interface SessionGate {
   readonly epoch: number;
   /** Why work started under `epoch` may not go on, or null while its session is still the active one. */
   staleness(epoch: number): 'locked' | 'signed_out' | null;
+}
+
+/**
+ * The signed-in person's chat keys (identity's ContentKeyRing): a session's
+ * title and its messages are sealed with its owner's key, which only their
+ * password or card unwraps. Anyone else's user id is refused by the ring.
+ */
+export interface ChatKeys {
+  keyForNewChats(userId: string): string;
+  canOpen(userId: string, keyId: string | null): boolean;
+  sealTitle(userId: string, keyId: string, sessionId: string, title: string): string;
+  openTitle(userId: string, keyId: string | null, sessionId: string, stored: string): string;
+  sealMessage(userId: string, keyId: string, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, content: string): string;
+  openMessage(userId: string, keyId: string | null, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, stored: string): string;
 }
 
 /** Work refused because the session it was started in was locked or ended before it could finish. */
@@ -125,6 +141,7 @@ export class ChatService {
     private readonly events: ChatEvents,
     private readonly now: () => number,
     private readonly session: SessionGate,
+    private readonly keys: ChatKeys,
     /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
     private readonly afterEnd: (sessionId: string) => Promise<unknown> = () => Promise.resolve(),
   ) {}
@@ -156,7 +173,8 @@ export class ChatService {
 
   list(user: User): ChatSessionSummary[] {
     const rows = this.store.db.prepare('SELECT * FROM chat_sessions WHERE user_id = ? ORDER BY updated_at DESC, id DESC').all(user.id) as SessionRow[];
-    return rows.map(toSummary);
+    // A session under a key this sign-in does not hold is listed as locked, without its title.
+    return rows.map((row) => (this.keys.canOpen(user.id, row.key_id) ? this.#summary(user, row) : { ...toSummary({ ...row, title: '' }), locked: true }));
   }
 
   async create(user: User, input: { workloadId?: string | undefined; title?: string | undefined }): Promise<ChatSessionSummary> {
@@ -187,17 +205,23 @@ export class ChatService {
       }
     }
     const time = this.now();
-    const row: SessionRow = { id: uuidv7({ msecs: time }), user_id: user.id, title: input.title?.trim() || NEW_SESSION_TITLE, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
+    const id = uuidv7({ msecs: time });
+    const title = input.title?.trim() || NEW_SESSION_TITLE;
+    const keyId = this.keys.keyForNewChats(user.id);
+    const row: SessionRow = { id, user_id: user.id, title: this.keys.sealTitle(user.id, keyId, id, title), key_id: keyId, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
     this.audit.run(
-      (db) => db.prepare('INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, NULL)').run(row.id, row.user_id, row.title, row.workload_id, time, time),
+      (db) =>
+        db
+          .prepare('INSERT INTO chat_sessions (id, user_id, title, key_id, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
+          .run(row.id, row.user_id, row.title, row.key_id, row.workload_id, time, time),
       () => ({ action: 'session.create', outcome: 'success', user: auditUser(user), sessionId: row.id, workload: workloadId }),
     );
-    return toSummary(row);
+    return toSummary({ ...row, title });
   }
 
   open(user: User, sessionId: string): { session: ChatSessionSummary; messages: ChatMessage[] } {
-    const session = this.#ownSession(user, sessionId);
-    return { session: toSummary(session), messages: this.#messages(sessionId).map(toMessage) };
+    const session = this.#openableSession(user, sessionId);
+    return { session: this.#summary(user, session), messages: this.#messages(user, session).map(toMessage) };
   }
 
   async end(user: User, sessionId: string): Promise<ChatSessionSummary> {
@@ -205,14 +229,14 @@ export class ChatService {
     await this.#quiesce(sessionId, 'session_end');
     // Read again after the awaits: retention may have purged it meanwhile.
     const session = this.#ownSession(user, sessionId);
-    if (session.ended_at !== null) return toSummary(session);
+    if (session.ended_at !== null) return this.#lockedOrSummary(user, session);
     const time = this.now();
     this.audit.run(
       (db) => db.prepare('UPDATE chat_sessions SET ended_at = ?, updated_at = ? WHERE id = ?').run(time, time, sessionId),
       () => ({ action: 'session.end', outcome: 'success', user: auditUser(user), sessionId }),
     );
     await this.afterEnd(sessionId);
-    return toSummary({ ...session, ended_at: time, updated_at: time });
+    return this.#lockedOrSummary(user, { ...session, ended_at: time, updated_at: time });
   }
 
   /**
@@ -245,7 +269,7 @@ export class ChatService {
 
   async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
     const epoch = this.#enter();
-    const session = this.#ownSession(user, input.sessionId);
+    const session = this.#openableSession(user, input.sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
     this.#assertNoAnswerUnderWay(session.id);
     const { model, workload } = this.models.forWorkload(session.workload_id);
@@ -286,15 +310,20 @@ export class ChatService {
     this.#assertNoAnswerUnderWay(session.id);
     // And the session may have been ended, deleted or purged by retention meanwhile.
     if (this.#ownSession(user, session.id).ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
-    const history = this.#history(session.id);
+    const history = this.#history(user, session);
     const time = this.now();
     const promptId = uuidv7({ msecs: time });
     const responseId = uuidv7({ msecs: time + 1 });
+    // Sealed with the session's key; a session from before per-person keys gets the current one (its owner's sign-in sealed the rest).
+    const keyId = session.key_id ?? this.keys.keyForNewChats(user.id);
     this.audit.run(
       (db) => {
-        db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)').run(promptId, session.id, 'user', input.text, 'complete', model.id, time);
-        const title = session.title === NEW_SESSION_TITLE ? titleFrom(input.text) : session.title;
-        db.prepare('UPDATE chat_sessions SET updated_at = ?, title = ? WHERE id = ?').run(time, title, session.id);
+        db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)').run(
+          promptId, session.id, 'user', this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text), 'complete', model.id, time,
+        );
+        const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
+        const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
+        db.prepare('UPDATE chat_sessions SET updated_at = ?, title = ?, key_id = ? WHERE id = ?').run(time, this.keys.sealTitle(user.id, keyId, session.id, title), keyId, session.id);
       },
       () => ({ action: 'ai.prompt', outcome: 'success', user: auditUser(user), sessionId: session.id, messageId: promptId, workload: session.workload_id, model: { id: model.id, sha256: model.sha256 }, prompt: { ...promptHash, tokens: promptTokens } }),
     );
@@ -475,7 +504,12 @@ export class ChatService {
     try {
       this.audit.run(
         (db) => {
-          db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(turn.responseId, session.id, 'assistant', text, outcome.status, turn.promptId, model.id, time);
+          // The session's key as of the prompt (send sealed the session with it).
+          const keyId = (db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string | null } | undefined)?.key_id ?? null;
+          if (keyId === null) throw new EnclaveError('not_found', 'The session was deleted while the answer was written.');
+          db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+            turn.responseId, session.id, 'assistant', this.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text), outcome.status, turn.promptId, model.id, time,
+          );
           db.prepare('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(time, session.id);
         },
         () => ({
@@ -585,13 +619,32 @@ export class ChatService {
     return row;
   }
 
-  #messages(sessionId: string): MessageRow[] {
-    return this.store.db.prepare('SELECT id, role, content, status, reply_to, created_at FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(sessionId) as MessageRow[];
+  /** Its owner's session whose key this sign-in holds; a locked one is refused with what opens it. */
+  #openableSession(user: User, sessionId: string): SessionRow {
+    const session = this.#ownSession(user, sessionId);
+    if (!this.keys.canOpen(user.id, session.key_id)) {
+      throw new EnclaveError('chat_locked', 'This chat is locked: it was written under your other sign-in (smart card or password) or under an earlier password, and opens only with that. Retention deletes it on schedule.');
+    }
+    return session;
+  }
+
+  #summary(user: User, row: SessionRow): ChatSessionSummary {
+    return toSummary({ ...row, title: this.keys.openTitle(user.id, row.key_id, row.id, row.title) });
+  }
+
+  #lockedOrSummary(user: User, row: SessionRow): ChatSessionSummary {
+    return this.keys.canOpen(user.id, row.key_id) ? this.#summary(user, row) : { ...toSummary({ ...row, title: '' }), locked: true };
+  }
+
+  /** The session's messages, opened with its owner's key. */
+  #messages(user: User, session: SessionRow): MessageRow[] {
+    const rows = this.store.db.prepare('SELECT id, role, content, status, reply_to, created_at FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(session.id) as MessageRow[];
+    return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, { id: row.id, sessionId: session.id, role: row.role }, row.content) }));
   }
 
   /** Earlier turns for rebuilding the model's context: failed answers are left out. */
-  #history(sessionId: string): ChatTurn[] {
-    return this.#messages(sessionId)
+  #history(user: User, session: SessionRow): ChatTurn[] {
+    return this.#messages(user, session)
       .filter((m) => m.status !== 'failed')
       .map((m) => ({ role: m.role, text: m.content }));
   }
@@ -608,8 +661,9 @@ function titleFrom(text: string): string {
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || NEW_SESSION_TITLE;
 }
 
+/** The row's title must already be opened (or blanked for a locked session). */
 function toSummary(row: SessionRow): ChatSessionSummary {
-  return { id: row.id, title: row.title, workloadId: row.workload_id, createdAt: row.created_at, updatedAt: row.updated_at, endedAt: row.ended_at };
+  return { id: row.id, title: row.title, workloadId: row.workload_id, createdAt: row.created_at, updatedAt: row.updated_at, endedAt: row.ended_at, locked: false };
 }
 
 function toMessage(row: MessageRow): ChatMessage {

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppStatus, SessionState } from '../../shared/api.js';
 import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
+import { ChatKeyBanner, ChatKeyRecoveryScreen } from './components/ChatKeyScreens.js';
 import { BreakGlassBanner, ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
 import { PolicyErrorScreen, PolicyNoticeBanner } from './components/PolicyScreens.js';
 import { SiemStatusBar } from './components/SiemStatusBar.js';
@@ -121,6 +122,9 @@ export function App() {
       );
     } else if (session.state === 'locked') {
       screen = <LockScreen institution={status.institution} user={session.user} lockedAt={session.lockedAt} reason={session.reason} onSession={applySession} />;
+    } else if (session.chatKeys?.recoveryPending) {
+      // The password changed in AD: asked once, before anything else, what becomes of the earlier chats.
+      screen = <ChatKeyRecoveryScreen institution={status.institution} user={session.user} onSession={applySession} />;
     } else {
       screen = (
         <Workspace
@@ -141,6 +145,7 @@ export function App() {
       {evaluation ? <EvaluationBanner /> : null}
       {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
       {status && status.session.state !== 'signed-out' && status.session.breakGlass ? <BreakGlassBanner breakGlass={status.session.breakGlass} /> : null}
+      {status?.session.state === 'active' && !status.session.chatKeys?.recoveryPending ? <ChatKeyBanner chatKeys={status.session.chatKeys} /> : null}
       <div className="app-body">{screen}</div>
       {status ? (
         <footer className="app-footer">

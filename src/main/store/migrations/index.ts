@@ -5,6 +5,7 @@ import { sql as m0004 } from './0004-audit-batches.js';
 import { sql as m0005 } from './0005-model-hash-inode.js';
 import { sql as m0006 } from './0006-audit-private-text.js';
 import { sql as m0007 } from './0007-chat-message-replies.js';
+import { sql as m0008 } from './0008-content-keys.js';
 import { sql as m0009 } from './0009-sign-in-lockouts.js';
 
 /** Numbered migrations, applied in order, each in its own transaction. Append only. */
@@ -16,5 +17,6 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 5, name: 'model hash cache keyed on inode', sql: m0005 },
   { version: 6, name: 'audit private text', sql: m0006 },
   { version: 7, name: 'index of chat message replies', sql: m0007 },
+  { version: 8, name: 'per-person chat keys', sql: m0008 },
   { version: 9, name: 'sign-in lockouts', sql: m0009 },
 ];

@@ -363,12 +363,14 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
               <li key={s.id}>
                 <button
                   type="button"
-                  className={`session-item ${s.id === selectedId ? 'is-selected' : ''}`}
+                  className={`session-item ${s.id === selectedId ? 'is-selected' : ''} ${s.locked ? 'is-locked' : ''}`}
                   aria-current={s.id === selectedId ? 'true' : undefined}
                   onClick={() => select(s.id)}
                 >
-                  <span className="session-item-title">{s.title || 'Untitled session'}</span>
+                  {/* Sealed under a key this sign-in does not hold: no title to show, and opening it says why. */}
+                  <span className="session-item-title">{s.locked ? 'Locked chat' : s.title || 'Untitled session'}</span>
                   <span className="session-item-meta">
+                    {s.locked ? <span className="tag">Locked</span> : null}
                     <SessionAnswerTag generation={generations.get(s.id)} queue={queue} />
                     {s.endedAt !== null ? <span className="tag">Ended</span> : null}
                     <time dateTime={new Date(s.updatedAt).toISOString()}>{shortTime(s.updatedAt)}</time>
