@@ -6,13 +6,13 @@
 // Certificates come from the `openssl` tool (EC P-256, fast). CRLs are built
 // and signed here with @peculiar/asn1-x509 and Node's crypto, because openssl
 // cannot write a CRL without nextUpdate, and a test needs one.
-import { execFile } from 'node:child_process';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CertificateList, RevokedCertificate, TBSCertList, Time, Version } from '@peculiar/asn1-x509';
+import { run } from './test-pki.js';
 
 export const SMART_CARD_LOGON = '1.3.6.1.4.1.311.20.2.2';
 const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
@@ -31,14 +31,6 @@ export interface CardChain {
   intermediate: X509Certificate;
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} ${args.join(' ')} failed: ${stdout}${stderr}`));
-      else resolve();
-    });
-  });
-}
 
 export async function makeCardChain(dir: string, upn: string): Promise<CardChain> {
   await mkdir(dir, { recursive: true, mode: 0o700 });

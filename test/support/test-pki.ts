@@ -30,7 +30,8 @@ export interface TestPki {
   wrongClientKeyFile: string;
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** Runs a command (openssl) to completion, its output in the error when it fails. */
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${file} ${args.join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${stdout}${stderr}`));
