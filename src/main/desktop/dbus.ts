@@ -346,18 +346,8 @@ class Writer {
   }
 }
 
-export interface OutgoingMessage {
-  type: number;
-  flags?: number;
-  path?: string;
-  interface?: string;
-  member?: string;
-  errorName?: string;
-  replySerial?: number;
-  destination?: string;
-  signature?: string;
-  body?: DbusValue[];
-}
+/** A message to send: the bus gives the serial and the sender. */
+export type OutgoingMessage = Partial<Omit<DbusMessage, 'type' | 'serial' | 'sender'>> & { type: number };
 
 export function encodeMessage(message: OutgoingMessage, serial: number): Buffer {
   const signature = message.signature ?? '';
