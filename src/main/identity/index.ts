@@ -538,7 +538,8 @@ export class IdentityService {
     this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
-    this.#rewrapChatKeys(user, password, state.signedInAt);
+    // An evaluation password changes nowhere but here, so it is the one the keys are under: no scrypt spent to find that out.
+    if (user.authMethod !== 'evaluation-password') this.#rewrapChatKeys(user, password, state.signedInAt);
     return this.#state;
   }
 
