@@ -46,6 +46,9 @@
 //   session unlocked with the card links both ways at once; a card session
 //   unlocked with the password gets password wrappings for the card's keys,
 //   and the password's own keys get card wrappings at the next card unlock.
+//   A password changed in AD during the session and proven at the lock screen
+//   replaces it: the held keys are wrapped under it and the wrappings under
+//   the superseded one deleted (rewrapUnderPassword, after the unlock returns).
 // - Sessions from before per-person keys (key_id NULL, plain text) are sealed
 //   with the owner's key at their next sign-in, in one transaction, and the
 //   WAL is checkpointed so the plain pages leave it (secure_delete zeroes them
