@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createCore, DATABASE_FILE, type Core } from '../../src/main/core/index.js';
+import { derivePasswordKey, keyCheckMatches, type KdfParams } from '../../src/main/identity/content-crypto.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
 import { call, callError, nextEvent } from '../support/core.js';
 import { allStoredValues, decryptedDatabaseBytes, rawDatabaseFiles } from '../support/database-bytes.js';
@@ -218,5 +219,80 @@ describe('a password changed in AD', () => {
     await call(core, 'auth.signOut', {});
     await vi.waitFor(() => expect(core.store.db.prepare('SELECT id FROM chat_sessions').all()).toEqual([{ id: newSession }]), { timeout: 30_000, interval: 100 });
     expect(core.store.db.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(oldSession)).toEqual({ n: 0 });
+  });
+});
+
+describe('a password changed in AD during the session', () => {
+  const CHANGED = 'Midshift-6-Larch!';
+
+  function passwordWraps(core: Core): { id: string; params: string; salt: Buffer; kek_check: Buffer }[] {
+    return core.store.db.prepare("SELECT id, params, salt, kek_check FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as { id: string; params: string; salt: Buffer; kek_check: Buffer }[];
+  }
+
+  /** Whether the password derives the wrapping key of any stored password wrapping. */
+  async function opensAnyWrapping(core: Core, password: string): Promise<boolean> {
+    for (const row of passwordWraps(core)) {
+      const kek = await derivePasswordKey(password, row.salt, JSON.parse(row.params) as KdfParams);
+      const matches = keyCheckMatches(kek, row.kek_check);
+      kek.fill(0);
+      if (matches) return true;
+    }
+    return false;
+  }
+
+  it('unlocking with the new password rewraps the chat keys: the next sign-in asks for nothing, the chat opens, and the old password unwraps nothing', async () => {
+    const core = await start();
+    await signIn(core, 'researcher');
+    await chatWith(core, 'Written before the change');
+    const before = passwordWraps(core);
+    await changePassword('researcher', CHANGED);
+    await call(core, 'auth.lock', { reason: 'user' });
+    expect(await call(core, 'auth.unlock', { password: CHANGED })).toMatchObject({ state: 'active' });
+    // The rewrap runs after the unlock returned (the unlock does not wait for its scrypt).
+    await vi.waitFor(() => expect(auditOf(core, 'auth.key_rewrap')).toEqual([{ outcome: 'success', reason: 'password_changed', user: expect.anything() }]), { timeout: 30_000, interval: 100 });
+    const after = passwordWraps(core);
+    expect(after).toHaveLength(before.length);
+    // Every wrapping under the old password is gone (new ones in their place).
+    expect(after.filter((w) => before.some((b) => b.id === w.id))).toEqual([]);
+    expect(await opensAnyWrapping(core, dc.users.researcher.password)).toBe(false);
+    expect(await opensAnyWrapping(core, CHANGED)).toBe(true);
+
+    await call(core, 'auth.signOut', {});
+    expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: false, earlierChatsOpenWith: [], damaged: false } });
+    expect(await promptsOf(core)).toEqual(['Written before the change']);
+    expect(await callError(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password })).toMatchObject({ code: 'not_found' });
+    const records = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
+    for (const secret of [CHANGED, dc.users.researcher.password]) expect(records).not.toContain(secret);
+  });
+
+  it('signing out right after the unlock: no wrapping is written for the signed-out session, and nothing is lost', async () => {
+    const core = await start();
+    await signIn(core, 'researcher');
+    await chatWith(core, 'Kept through a quick sign-out');
+    const before = passwordWraps(core);
+    await changePassword('researcher', CHANGED);
+    await call(core, 'auth.lock', { reason: 'user' });
+    await call(core, 'auth.unlock', { password: CHANGED });
+    await call(core, 'auth.signOut', {});
+    await vi.waitFor(() => expect(auditOf(core, 'auth.key_rewrap')).toEqual([{ outcome: 'failure', reason: 'signed_out', user: expect.anything() }]), { timeout: 30_000, interval: 100 });
+    expect(passwordWraps(core)).toEqual(before);
+
+    // Nothing lost: the next sign-in asks for the previous password once, and it opens the chat.
+    expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: true } });
+    expect(await call(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password })).toMatchObject({ chatKeys: { recoveryPending: false } });
+    expect(await promptsOf(core)).toEqual(['Kept through a quick sign-out']);
+  });
+
+  it('signing in again at the lock screen with the new password links it too (no background work needed)', async () => {
+    const core = await start();
+    await signIn(core, 'researcher');
+    await chatWith(core, 'Signed in again at the lock');
+    await changePassword('researcher', CHANGED);
+    await call(core, 'auth.lock', { reason: 'user' });
+    expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ state: 'active', chatKeys: { recoveryPending: false } });
+    expect(await opensAnyWrapping(core, dc.users.researcher.password)).toBe(false);
+    await call(core, 'auth.signOut', {});
+    expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: false } });
+    expect(await promptsOf(core)).toEqual(['Signed in again at the lock']);
   });
 });

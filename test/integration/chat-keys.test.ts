@@ -199,3 +199,55 @@ describe('keys live only while their person is signed in', () => {
     ring.forget();
   });
 });
+
+describe('a password proven at the lock screen (rewrapUnderPassword)', () => {
+  it('the same password writes nothing; a new one rewraps the held keys and deletes the old wrappings; a session that ends meanwhile gets nothing written', async () => {
+    const dir = dataDir();
+    const store = openStore({ path: join(dir, DATABASE_FILE), key: randomBytes(32) });
+    cleanups.push(() => store.close());
+    const id = '0190a000-0000-7000-8000-00000000000c';
+    store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, 'rewrap', 'X', 'scrypt$1', '[]', 'evaluation', 1)").run(id);
+    const wraps = () => store.db.prepare("SELECT id, key_id, hex(salt) AS salt FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as { id: string; key_id: string; salt: string }[];
+    const ring = new ContentKeyRing({ store, now: () => 1_000 });
+    ring.commit(await ring.prepare(id, { kind: 'password', password: 'first password' }), 'sign-in');
+    const keyId = ring.keyForNewChats(id);
+    const sealed = ring.sealTitle(id, keyId, 'session-1', 'Private title');
+    const before = wraps();
+    expect(before).toHaveLength(1);
+
+    // The password the keys are under already: nothing is written.
+    expect(await ring.rewrapUnderPassword(id, 'first password', () => true)).toEqual({ outcome: 'same' });
+    expect(wraps()).toEqual(before);
+
+    // The session ends while scrypt runs (the caller's check fails after either derivation, or the ring is forgotten): nothing is written.
+    expect(await ring.rewrapUnderPassword(id, 'second password', () => false)).toEqual({ outcome: 'session_ended' });
+    let checks = 0;
+    expect(await ring.rewrapUnderPassword(id, 'second password', () => ++checks < 2)).toEqual({ outcome: 'session_ended' });
+    expect(checks).toBe(2);
+    expect(wraps()).toEqual(before);
+
+    // A new password: the held key is wrapped under it (a salt of its own), the old wrapping is gone, and the session's keys are untouched.
+    expect(await ring.rewrapUnderPassword(id, 'second password', () => true)).toEqual({ outcome: 'rewrapped', keysRewrapped: 1, wrapsDeleted: 1 });
+    const after = wraps();
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ key_id: keyId });
+    expect(after[0]!.salt).not.toBe(before[0]!.salt);
+    expect(ring.openTitle(id, keyId, 'session-1', sealed)).toBe('Private title');
+    expect(ring.notice()).toEqual({ recoveryPending: false, earlierChatsOpenWith: [], damaged: false });
+
+    // Signed out before it could write: a rewrap under way writes nothing for the signed-out session.
+    const pending = ring.rewrapUnderPassword(id, 'third password', () => true);
+    ring.forget();
+    expect(await pending).toEqual({ outcome: 'session_ended' });
+    expect(wraps()).toEqual(after);
+    expect(await ring.rewrapUnderPassword(id, 'third password', () => true)).toEqual({ outcome: 'no_password' });
+
+    // The old password opens nothing any more; the new one opens the chat.
+    const withOld = await ring.prepare(id, { kind: 'password', password: 'first password' });
+    expect(withOld.opened.size).toBe(0);
+    if (withOld.factor.kind === 'password') withOld.factor.kek.kek.fill(0);
+    ring.commit(await ring.prepare(id, { kind: 'password', password: 'second password' }), 'sign-in');
+    expect(ring.openTitle(id, keyId, 'session-1', sealed)).toBe('Private title');
+    ring.forget();
+  });
+});

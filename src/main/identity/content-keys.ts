@@ -46,6 +46,9 @@
 //   session unlocked with the card links both ways at once; a card session
 //   unlocked with the password gets password wrappings for the card's keys,
 //   and the password's own keys get card wrappings at the next card unlock.
+//   A password changed in AD during the session and proven at the lock screen
+//   replaces it: the held keys are wrapped under it and the wrappings under
+//   the superseded one deleted (rewrapUnderPassword, after the unlock returns).
 // - Sessions from before per-person keys (key_id NULL, plain text) are sealed
 //   with the owner's key at their next sign-in, in one transaction, and the
 //   WAL is checkpointed so the plain pages leave it (secure_delete zeroes them
@@ -141,6 +144,16 @@ export interface PreparedKeys {
   opened: Map<string, Buffer>;
   damaged: boolean;
 }
+
+/** What rewrapUnderPassword did. */
+export type PasswordRewrap =
+  | { outcome: 'rewrapped'; keysRewrapped: number; wrapsDeleted: number }
+  /** The password is the one the held keys are wrapped under already. */
+  | { outcome: 'same' }
+  /** The session holds no password key (a card session): nothing to rewrap. */
+  | { outcome: 'no_password' }
+  /** The session ended (or its keys changed) while scrypt ran: nothing was written. */
+  | { outcome: 'session_ended' };
 
 /** Password salts tried per sign-in or recovery, newest first. */
 const MAX_PASSWORD_SALTS_TRIED = 8;
@@ -513,6 +526,58 @@ export class ContentKeyRing {
     }
     this.#damaged ||= damaged;
     return { recovered: opened.size };
+  }
+
+  /**
+   * The password just proven at the lock screen (against AD), after the
+   * unlock has returned: when it is not the one the held keys are wrapped
+   * under (it was changed in AD during the session), every held key is
+   * wrapped under it and the wrappings under the superseded one are deleted,
+   * in one transaction, so the next sign-in opens them without asking for the
+   * previous password. One scrypt tells whether it differs (under the held
+   * salt); a second, under a fresh salt, makes the new wrapping key. Each
+   * await may see the session end: `stillCurrent` (the caller's session) and
+   * the ring's own state are checked after each, and nothing is written for a
+   * session that ended. Every derived key is zeroed unless it is adopted.
+   */
+  async rewrapUnderPassword(userId: string, password: string, stillCurrent: () => boolean): Promise<PasswordRewrap> {
+    const held = this.#passwordKek;
+    if (this.#userId !== userId || !held) return { outcome: 'no_password' };
+    const unchanged = (): boolean => this.#userId === userId && this.#passwordKek === held && stillCurrent();
+    const probe = await derivePasswordKey(password, held.salt, held.params);
+    // A kek zeroed meanwhile (sign-out) reads as different: the check below refuses it anyway.
+    const same = probe.length === held.kek.length && timingSafeEqual(probe, held.kek);
+    probe.fill(0);
+    if (!unchanged()) return { outcome: 'session_ended' };
+    if (same) return { outcome: 'same' };
+    const salt = randomBytes(16);
+    const kek: PasswordKek = { salt, kek: await derivePasswordKey(password, salt, WRAP_KDF), params: { ...WRAP_KDF } };
+    if (!unchanged()) {
+      kek.kek.fill(0);
+      return { outcome: 'session_ended' };
+    }
+    const time = this.#now();
+    let wrapsDeleted = 0;
+    try {
+      wrapsDeleted = this.#store.transaction((db) => {
+        const insert = db.prepare(
+          "INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (?, ?, 'password', NULL, ?, ?, ?, ?, ?)",
+        );
+        const superseded = db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?");
+        let deleted = 0;
+        for (const [keyId, key] of this.#keys) {
+          insert.run(uuidv7(), keyId, JSON.stringify(kek.params), salt, keyCheck(kek.kek), seal(kek.kek, key, wrapAad(keyId)), time);
+          deleted += superseded.run(keyId, salt).changes;
+        }
+        return deleted;
+      });
+    } catch (error) {
+      kek.kek.fill(0);
+      throw error;
+    }
+    held.kek.fill(0);
+    this.#passwordKek = kek;
+    return { outcome: 'rewrapped', keysRewrapped: this.#keys.size, wrapsDeleted };
   }
 
   /** Start fresh: the wrappings under earlier passwords are deleted; chats under keys nothing else opens stay locked until retention purges them. */

@@ -12,7 +12,7 @@ import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName
 import { accountKey, cardKey, countFailure, deleteLockouts, deleteQuietLockouts, directoryAccountIdForName, getLockout, nameKey, remainingMs, type LockoutPolicy } from './lockout.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './password.js';
 import { SmartCardService } from './smart-card.js';
-import { ContentKeyRing, type ChatKeyNotice, type ContentCredential } from './content-keys.js';
+import { ContentKeyRing, type ChatKeyNotice, type ContentCredential, type PasswordRewrap } from './content-keys.js';
 import { DAY_MS, deleteExpiredVerifiers, onlineWithin, verifierDays } from './verifiers.js';
 
 export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
@@ -77,6 +77,8 @@ export class IdentityService {
   #epoch = 0;
   /** Locks and sign-outs under way: while one is, no work may start, though the state still reads active. */
   #ending = 0;
+  /** Sign-outs begun so far: background work of a session checks it did not change before it writes. */
+  #signOutsBegun = 0;
   /** How recent epochs ended, to tell stale work why it was refused. */
   readonly #endedAs = new Map<number, 'locked' | 'signed_out'>();
 
@@ -536,7 +538,41 @@ export class IdentityService {
     this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
+    // An evaluation password changes nowhere but here, so it is the one the keys are under: no scrypt spent to find that out.
+    if (user.authMethod !== 'evaluation-password') this.#rewrapChatKeys(user, password, state.signedInAt);
     return this.#state;
+  }
+
+  /**
+   * After a password unlock: a password changed in AD during the session is
+   * the one that unlocked, while the held chat keys are still wrapped under
+   * the old one; they are wrapped under the new one (the old wrappings go),
+   * so the next sign-in does not ask for the previous password. In the
+   * background, in turn after the unlock (the unlock does not wait for the
+   * scrypt that tells whether the password differs); it writes only while the
+   * same sign-in still holds the keys, never after a sign-out has begun.
+   */
+  #rewrapChatKeys(user: User, password: string, signedInAt: number): void {
+    const signOuts = this.#signOutsBegun;
+    const stillCurrent = (): boolean => {
+      const now = this.#state;
+      return this.#signOutsBegun === signOuts && now.state !== 'signed-out' && now.user.id === user.id && now.signedInAt === signedInAt;
+    };
+    void this.#oneAtATime(async () => {
+      let result: PasswordRewrap;
+      try {
+        result = await this.#contentKeys.rewrapUnderPassword(user.id, password, stillCurrent);
+      } catch (error) {
+        this.#o.audit.record({ action: 'auth.key_rewrap', outcome: 'failure', reason: error instanceof EnclaveError ? error.code : 'storage_failed', user: auditUser(user) });
+        return;
+      }
+      if (result.outcome === 'rewrapped') {
+        this.#o.audit.record({ action: 'auth.key_rewrap', outcome: 'success', reason: 'password_changed', user: auditUser(user), detail: { keys_rewrapped: result.keysRewrapped, wrappings_deleted: result.wrapsDeleted } });
+        this.#chatKeysChanged(user.id);
+      } else if (result.outcome === 'session_ended') {
+        this.#o.audit.record({ action: 'auth.key_rewrap', outcome: 'failure', reason: 'signed_out', user: auditUser(user) });
+      }
+    }).catch(() => undefined);
   }
 
   /**
@@ -603,6 +639,7 @@ export class IdentityService {
   async signOut(reason = 'user'): Promise<SessionState> {
     const state = this.#state;
     if (state.state === 'signed-out') return state;
+    this.#signOutsBegun++;
     this.#beginEnding('signed_out');
     try {
       await this.#o.beforeLockOrSignOut(reason);
