@@ -165,7 +165,7 @@ describe.runIf(process.platform === 'linux')('rekey of a wrapped key (Linux)', (
     await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
     expect(readFileSync(pending(), 'utf8')).toBe(`gnome_libsecret|${NEW_HEX}`);
     databaseUnder(NEW_HEX);
-    await c.commitPendingKey();
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
     expect(existsSync(pending())).toBe(false);
     expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
     expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
@@ -181,9 +181,20 @@ describe.runIf(process.platform === 'linux')('rekey of a wrapped key (Linux)', (
     expect((await c.readKey()).toString('hex')).toBe(KEY_HEX);
     await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
     databaseUnder(NEW_HEX);
-    await c.commitPendingKey();
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
     expect(wrapped()).toBe(`kwallet5|${NEW_HEX}`);
     expect(record()).toEqual({ format: 1, backend: 'kwallet5' });
+  });
+
+  it('a pending key removed meanwhile (an app start settled before the database was rekeyed) is wrapped again from memory at the commit, never lost', async () => {
+    await installed();
+    const c = custody();
+    await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(await custody().settleInterruptedRekey(databasePath(), opens)).toBe('rolled-back');
+    databaseUnder(NEW_HEX);
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
   });
 
   it('a weaker backend than the recorded one is refused before anything is written', async () => {

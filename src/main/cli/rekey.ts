@@ -121,7 +121,7 @@ export async function dbRekey(args: string[], io: CliIo, context: CliContext): P
     }
     store.close();
     try {
-      await custody.commitPendingKey();
+      await custody.commitPendingKey(newKey);
     } catch (cause) {
       throw new EnclaveError(
         'storage_failed',

@@ -387,10 +387,20 @@ export function wrappedKeyCustody(options: WrappedCustodyOptions): KeyCustody {
       }
       pendingBackend = backend;
     },
-    async commitPendingKey() {
+    async commitPendingKey(key) {
       const backend = pendingBackend ?? (await allowedBackend());
-      renameSync(pendingPath, wrappedPath);
-      syncFolder(wrappedPath);
+      if (existsSync(pendingPath)) {
+        renameSync(pendingPath, wrappedPath);
+        syncFolder(wrappedPath);
+      } else {
+        // An app that started meanwhile settled while the database was still under the old key, and removed the
+        // pending key: wrapped again from memory (atomically), so that the database is never under a key kept nowhere.
+        try {
+          await writeWrapped(wrappedPath, key);
+        } catch (error) {
+          throw asEnclaveError(error);
+        }
+      }
       writeAtomically(recordPath, formatBackendRecord(backend));
       pendingBackend = null;
     },

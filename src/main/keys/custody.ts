@@ -5,6 +5,7 @@
 // the new key is written beside the old one and made durable before the
 // database is re-encrypted, and replaces the old one (an atomic rename) only
 // after; after a crash, settling tries the old key, then the new one.
+import { existsSync } from 'node:fs';
 import { commitPendingKeyFile, pendingKeyPath, readKeyFile, settleInterruptedRekey, writePendingKeyFile, type RekeySettlement } from './index.js';
 
 /** Whether a key opens the database (the store's keyOpensDatabase, passed in so that keys/ never loads the store). */
@@ -21,8 +22,13 @@ export interface KeyCustody {
   readKey(): Promise<Buffer>;
   /** Writes the new key beside the current one, durably (fsync); never over an existing pending key. */
   writePendingKey(key: Buffer): Promise<void>;
-  /** The database is under the new key: it replaces the current one (an atomic rename). */
-  commitPendingKey(): Promise<void>;
+  /**
+   * The database is under the new key: it replaces the current one (an atomic
+   * rename). `key` is the new key, written again if the pending one is gone
+   * (an app started meanwhile and settled while the database was still under
+   * the old key): the database must never be left under a key kept nowhere.
+   */
+  commitPendingKey(key: Buffer): Promise<void>;
   /** After a crash: when a pending key exists, keeps whichever key opens the database. */
   settleInterruptedRekey(databasePath: string, keyOpensDatabase: KeyOpensDatabase): Promise<RekeySettlement>;
   /** The command that finishes an interrupted rekey, for messages. */
@@ -39,7 +45,10 @@ export function keyFileCustody(keyPath: string): KeyCustody {
     pendingLocation: pendingKeyPath(keyPath),
     readKey: async () => readKeyFile(keyPath),
     writePendingKey: async (key) => writePendingKeyFile(keyPath, key),
-    commitPendingKey: async () => commitPendingKeyFile(keyPath),
+    commitPendingKey: async (key) => {
+      if (!existsSync(pendingKeyPath(keyPath))) writePendingKeyFile(keyPath, key);
+      commitPendingKeyFile(keyPath);
+    },
     settleInterruptedRekey: async (databasePath, keyOpensDatabase) => settleInterruptedRekey(keyPath, databasePath, keyOpensDatabase),
     recoverCommand: (dataDir) => `enclave db rekey --recover --data-dir ${dataDir} --key-file ${keyPath}`,
     afterRekeyAdvice: [
