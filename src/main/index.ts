@@ -2,12 +2,14 @@
 // the core in its utility process, and the relay between them. All of the
 // application's logic lives in the core.
 import { app, dialog, Menu, type BrowserWindow } from 'electron';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNotices, readPolicy } from './policy/index.js';
 import { describeCoreDumpLimit, limitCoreDumps } from './core/process-hardening.js';
 import { startCoreHost, type CoreHost } from './electron/core-host.js';
 import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
-import { obtainDatabaseKey, readWrappedDatabaseKey } from './electron/key-protector.js';
+import { obtainDatabaseKey, PENDING_WRAPPED_KEY_FILE, readWrappedDatabaseKey, WRAPPED_KEY_FILE, wrappedKeyCustody } from './electron/key-protector.js';
+import type { KeyCustody } from './keys/index.js';
 import { appPaths, createMainWindow, guardWebContents, registerAppScheme, rendererLocation } from './electron/window.js';
 import { findForbiddenSwitches, forbiddenSwitchMessage } from './desktop/index.js';
 
@@ -88,6 +90,8 @@ async function start(): Promise<void> {
       databasePath: join(dataDir, 'enclave.db'),
       allowKeyFile,
       managed,
+      // Only when an `Enclave db rekey` was cut short does main load the store, to try both keys.
+      loadKeyOpensDatabase: async () => (await import('./store/index.js')).keyOpensDatabase,
       log,
     }));
   } catch (error) {
@@ -160,10 +164,11 @@ app.setName('Enclave');
  * binary cannot run as plain Node (the runAsNode fuse is off), so main runs the
  * same CLI code itself, without a window or the single-instance lock.
  */
-const CLI_GROUPS = new Set(['doctor', 'enroll', 'policy', 'audit', 'model']);
+const CLI_GROUPS = new Set(['doctor', 'enroll', 'policy', 'audit', 'model', 'db']);
 const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2);
-// The doctor checks this user's own database unless told otherwise.
-if ((cliArgs[0] === 'doctor' || cliArgs[0] === 'enroll') && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
+const isDbRekey = cliArgs[0] === 'db' && cliArgs[1] === 'rekey';
+// The doctor (and enroll, and db rekey) work on this user's own database unless told otherwise.
+if ((cliArgs[0] === 'doctor' || cliArgs[0] === 'enroll' || isDbRekey) && !cliArgs.includes('--data-dir')) cliArgs.push('--data-dir', join(app.getPath('userData'), 'data'));
 
 if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
   const withKey = async (): Promise<Buffer | undefined> => {
@@ -172,8 +177,23 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
     await app.whenReady();
     return (await readWrappedDatabaseKey(app.getPath('userData')).catch(() => null)) ?? undefined;
   };
-  void Promise.all([import('./cli/main.js'), withKey()])
-    .then(([{ runCli }, databaseKey]) => runCli(cliArgs, undefined, { databaseKey }).finally(() => databaseKey?.fill(0)))
+  /**
+   * `Enclave db rekey` on a workstation whose key the OS key store keeps: the
+   * new key is wrapped there too, under the same backend rules as at start
+   * (which need the policy's mode). A workstation with the evaluation key file
+   * (or an interrupted rekey of one) is rekeyed through the key file as by `enclave`.
+   */
+  const withCustody = async (): Promise<KeyCustody | undefined> => {
+    if (!isDbRekey) return undefined;
+    const userData = app.getPath('userData');
+    if (!existsSync(join(userData, WRAPPED_KEY_FILE)) && !existsSync(join(userData, PENDING_WRAPPED_KEY_FILE))) return undefined;
+    await app.whenReady();
+    const resolution = await readPolicy({});
+    const managed = !(resolution.ok && resolution.effective.policy.mode === 'evaluation');
+    return wrappedKeyCustody({ userDataDir: userData, managed });
+  };
+  void Promise.all([import('./cli/main.js'), withKey(), withCustody()])
+    .then(([{ runCli }, databaseKey, keyCustody]) => runCli(cliArgs, undefined, { databaseKey, keyCustody }).finally(() => databaseKey?.fill(0)))
     .then(
       (code) => app.exit(code),
       (error: unknown) => {

@@ -28,7 +28,7 @@ vi.mock('electron', () => ({
   },
 }));
 
-const { obtainDatabaseKey, KeyProtectionError, BACKEND_RECORD_FILE, WRAPPED_KEY_FILE } = await import('../../src/main/electron/key-protector.js');
+const { obtainDatabaseKey, KeyProtectionError, BACKEND_RECORD_FILE, PENDING_WRAPPED_KEY_FILE, WRAPPED_KEY_FILE, wrappedKeyCustody } = await import('../../src/main/electron/key-protector.js');
 
 const cleanups = cleanupsAfterEach();
 let dir: string;
@@ -135,5 +135,149 @@ describe.runIf(process.platform === 'linux')('the key store backend (Linux)', ()
     const key = await start({ backend: 'unknown', managed: false });
     expect(key.protection).toBe('key-file');
     expect(existsSync(join(dir, BACKEND_RECORD_FILE))).toBe(false);
+  });
+});
+
+/**
+ * `Enclave db rekey` with the key in the OS key store (wrappedKeyCustody). The
+ * database here is a stand-in: a file that "opens" with the key whose hex it
+ * holds (the real SQLCipher run is test/integration/db-rekey.test.ts).
+ */
+describe.runIf(process.platform === 'linux')('rekey of a wrapped key (Linux)', () => {
+  const NEW_HEX = 'cd'.repeat(32);
+  const databasePath = (): string => join(dir, 'data', 'enclave.db');
+  const databaseUnder = (hex: string): void => writeFileSync(databasePath(), hex);
+  const opens = (path: string, key: Buffer): boolean => readFileSync(path, 'utf8') === key.toString('hex');
+  const pending = (): string => join(dir, PENDING_WRAPPED_KEY_FILE);
+  const custody = (managed = true) => wrappedKeyCustody({ userDataDir: dir, managed });
+  /** A workstation the app has started on: key wrapped by the key ring, backend recorded, database under the key. */
+  const installed = async (backend: Backend = 'gnome_libsecret', managed = true): Promise<void> => {
+    oldInstall(backend);
+    await start({ backend, managed });
+    databaseUnder(KEY_HEX);
+  };
+
+  it('the whole rekey: the new key is wrapped by the key store, renamed over the old one, the record follows, no pending file is left', async () => {
+    await installed();
+    const c = custody();
+    expect(c.keyStore).toBe('os-key-store');
+    expect((await c.readKey()).toString('hex')).toBe(KEY_HEX);
+    await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(readFileSync(pending(), 'utf8')).toBe(`gnome_libsecret|${NEW_HEX}`);
+    databaseUnder(NEW_HEX);
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(existsSync(pending())).toBe(false);
+    expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
+    // The app starts on it with the new key.
+    expect((await start({ backend: 'gnome_libsecret', managed: true })).key.toString('hex')).toBe(NEW_HEX);
+  });
+
+  it('the record follows the backend that wrapped the new key (basic_text before, the key ring now)', async () => {
+    await installed('basic_text', false);
+    expect(record()).toEqual({ format: 1, backend: 'basic_text' });
+    store.backend = 'kwallet5';
+    const c = custody(false);
+    expect((await c.readKey()).toString('hex')).toBe(KEY_HEX);
+    await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    databaseUnder(NEW_HEX);
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(wrapped()).toBe(`kwallet5|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'kwallet5' });
+  });
+
+  it('a pending key removed meanwhile (an app start settled before the database was rekeyed) is wrapped again from memory at the commit, never lost', async () => {
+    await installed();
+    const c = custody();
+    await c.writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(await custody().settleInterruptedRekey(databasePath(), opens)).toBe('rolled-back');
+    databaseUnder(NEW_HEX);
+    await c.commitPendingKey(Buffer.from(NEW_HEX, 'hex'));
+    expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
+  });
+
+  it('a weaker backend than the recorded one is refused before anything is written', async () => {
+    await installed();
+    store.backend = 'basic_text';
+    const c = custody(false);
+    await expect(c.readKey()).rejects.toThrow(/weaker/);
+    await expect(c.writePendingKey(Buffer.from(NEW_HEX, 'hex'))).rejects.toThrow(/weaker/);
+    expect(existsSync(pending())).toBe(false);
+    expect(wrapped()).toBe(`gnome_libsecret|${KEY_HEX}`);
+  });
+
+  it('crash after the new wrapped key was written, before the rekey: settling keeps the old key and removes the new file', async () => {
+    await installed();
+    await custody().writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    // Nothing reads either key until it is settled.
+    await expect(custody().readKey()).rejects.toThrow(/interrupted `Enclave db rekey`/);
+    expect(await custody().settleInterruptedRekey(databasePath(), opens)).toBe('rolled-back');
+    expect(existsSync(pending())).toBe(false);
+    expect(wrapped()).toBe(`gnome_libsecret|${KEY_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
+  });
+
+  it('crash after the rekey committed, before the rename: settling keeps the new key, wrapped by the key store, and the record says so', async () => {
+    await installed();
+    await custody().writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    databaseUnder(NEW_HEX);
+    expect(await custody().settleInterruptedRekey(databasePath(), opens)).toBe('completed');
+    expect(existsSync(pending())).toBe(false);
+    expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
+  });
+
+  it('a pending key basic_text wrapped (evaluation) is wrapped again by the key ring when settled, so the record stays true', async () => {
+    await installed('basic_text', false);
+    writeFileSync(pending(), `basic_text|${NEW_HEX}`);
+    databaseUnder(NEW_HEX);
+    store.backend = 'gnome_libsecret';
+    expect(await custody(false).settleInterruptedRekey(databasePath(), opens)).toBe('completed');
+    expect(wrapped()).toBe(`gnome_libsecret|${NEW_HEX}`);
+    expect(record()).toEqual({ format: 1, backend: 'gnome_libsecret' });
+  });
+
+  it('when neither wrapped key opens the database, both are kept and it says so', async () => {
+    await installed();
+    await custody().writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    databaseUnder('ef'.repeat(32));
+    await expect(custody().settleInterruptedRekey(databasePath(), opens)).rejects.toThrow(/^Neither .* opens the database .*Both were kept/);
+    expect(wrapped()).toBe(`gnome_libsecret|${KEY_HEX}`);
+    expect(readFileSync(pending(), 'utf8')).toBe(`gnome_libsecret|${NEW_HEX}`);
+  });
+
+  it.each([
+    ['before the rekey', KEY_HEX],
+    ['after the rekey committed', NEW_HEX],
+  ])('the app starting after a crash %s settles first and opens with the key that opens the database', async (_when, databaseKeyHex) => {
+    await installed();
+    await custody().writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    databaseUnder(databaseKeyHex);
+    const log: string[] = [];
+    store.backend = 'gnome_libsecret';
+    const key = await obtainDatabaseKey({
+      userDataDir: dir,
+      dataDir: join(dir, 'data'),
+      databasePath: databasePath(),
+      allowKeyFile: false,
+      managed: true,
+      loadKeyOpensDatabase: async () => opens,
+      log: (line) => log.push(line),
+    });
+    expect(key.key.toString('hex')).toBe(databaseKeyHex);
+    expect(existsSync(pending())).toBe(false);
+    expect(wrapped()).toBe(`gnome_libsecret|${databaseKeyHex}`);
+    expect(log.join('\n')).toMatch(/interrupted `Enclave db rekey`/);
+  });
+
+  it('a start that cannot try the keys against the database refuses, and changes nothing', async () => {
+    await installed();
+    await custody().writePendingKey(Buffer.from(NEW_HEX, 'hex'));
+    const error = await start({ backend: 'gnome_libsecret', managed: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeyProtectionError);
+    expect((error as Error).message).toMatch(/Enclave db rekey --recover/);
+    expect(existsSync(pending())).toBe(true);
+    expect(wrapped()).toBe(`gnome_libsecret|${KEY_HEX}`);
   });
 });

@@ -22,7 +22,7 @@ import {
 import { scrubDangerousEnvironment } from '../core/child-environment.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
-import { KEY_FILE } from '../keys/index.js';
+import { KEY_FILE, type KeyCustody } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
 import { openStoreWithKeyFile } from './key-file.js';
@@ -80,10 +80,13 @@ Usage:
       batch that names the new one, so the SIEM can follow the change.
   enclave db rekey --data-dir <dir> [--key-file <file>] [--json]
       Re-encrypt the database under a new random 256-bit key and replace the
-      key file with it (evaluation key file only). Quit Enclave first: it
+      key file with it. On a workstation whose key the OS key store keeps, run
+      it as the installed app ("Enclave db rekey", data folder by default):
+      the new key is wrapped by the key store. Quit Enclave first: it
       refuses while the app has the database open. Crash-safe: the new key is
-      written to <key file>.new first; after a crash, the next command or
-      start keeps whichever key opens the database. Audited (db.rekey).
+      written beside the old one first (<key file>.new, or
+      database-key.wrapped.new); after a crash, the next command or start
+      keeps whichever key opens the database. Audited (db.rekey).
   enclave db rekey --recover --data-dir <dir> [--key-file <file>]
       Only settle what an interrupted rekey left; re-encrypt nothing.
   enclave doctor [--data-dir <dir>] [--policy <file.json>] [--json]
@@ -104,6 +107,8 @@ export interface CliIo {
 /** What only the installed app can add when it runs a command (Electron main unwraps the database key). */
 export interface CliContext {
   databaseKey?: Buffer | undefined;
+  /** Where the database key is kept, for `db rekey` (the installed app passes the OS key store's). */
+  keyCustody?: KeyCustody | undefined;
 }
 
 export async function runCli(
@@ -131,7 +136,7 @@ export async function runCli(
     if (group === 'policy' && command === 'show') return await policyShow(rest, io);
     if (group === 'enroll' && command === 'show') return enrollShow(rest, io, context);
     if (group === 'enroll' && command === 'rotate') return enrollRotate(rest, io, context);
-    if (group === 'db' && command === 'rekey') return dbRekey(rest, io, context);
+    if (group === 'db' && command === 'rekey') return await dbRekey(rest, io, context);
     if (group === 'doctor') return await runDoctor(command === undefined ? rest : [command, ...rest], io, context);
     if (group === 'model' && command === 'inspect') return await modelInspect(rest, io);
     if (group === 'model' && command === 'make-test') return await modelMakeTest(rest, io);

@@ -8,8 +8,9 @@
 import { safeStorage } from 'electron';
 import { randomBytes } from 'node:crypto';
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { EnclaveError } from '../../shared/errors.js';
 import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../files/index.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   DAMAGED_RECORD,
   DATABASE_KEY_BYTES,
@@ -22,9 +23,15 @@ import {
   loadOrCreateKeyFile,
   parseBackendRecord,
   readKeyFile,
+  type KeyCustody,
+  type KeyOpensDatabase,
+  type KeyStoreBackend,
+  type RekeySettlement,
 } from '../keys/index.js';
 
 export const WRAPPED_KEY_FILE = 'database-key.wrapped';
+/** Beside the wrapped key while `Enclave db rekey` runs: the new key, wrapped (see wrappedKeyCustody). */
+export const PENDING_WRAPPED_KEY_FILE = `${WRAPPED_KEY_FILE}.new`;
 /** Beside the wrapped key: which key store backend wrapped it (keys/key-store-policy.ts). Older installs have none; it is written at the next start. */
 export const BACKEND_RECORD_FILE = 'database-key.backend.json';
 /** Evaluation only: the key in the clear, in the data folder, where the headless core and the `enclave` tool look too. */
@@ -56,6 +63,11 @@ export interface ObtainKeyOptions {
   allowKeyFile: boolean;
   /** False only for a valid policy in evaluation mode; a missing or invalid policy counts as managed. */
   managed: boolean;
+  /**
+   * Loads the store's keyOpensDatabase, to settle an interrupted `Enclave db rekey`
+   * (both wrapped files there). A loader: main loads the store only then.
+   */
+  loadKeyOpensDatabase?: () => Promise<KeyOpensDatabase>;
   log?: (line: string) => void;
 }
 
@@ -78,12 +90,24 @@ export async function obtainDatabaseKey(options: ObtainKeyOptions): Promise<Data
     writeAtomically(recordPath, formatBackendRecord(backend));
   };
   const rewrap = decision.allowed && decision.rewrap;
+  const pendingPath = join(options.userDataDir, PENDING_WRAPPED_KEY_FILE);
 
-  if (existsSync(wrappedPath)) {
+  if (existsSync(wrappedPath) || existsSync(pendingPath)) {
     if (!available) {
       throw new KeyProtectionError(
         `The database key is protected by this computer's key store, which is not available right now (${keyStoreName()}). ` +
           'Sign in to the desktop session normally (the key store unlocks with it) and start Enclave again.',
+      );
+    }
+    if (existsSync(pendingPath)) {
+      // An `Enclave db rekey` was cut short: keep whichever key opens the database before reading either.
+      if (!options.loadKeyOpensDatabase) throw new KeyProtectionError(new InterruptedWrappedRekeyError(pendingPath).message);
+      const custody = wrappedKeyCustody({ userDataDir: options.userDataDir, managed: options.managed });
+      const settled = await custody.settleInterruptedRekey(options.databasePath, await options.loadKeyOpensDatabase());
+      log(
+        settled === 'completed'
+          ? `[key] An interrupted \`Enclave db rekey\` had re-encrypted the database: its new wrapped key now replaces the old one.`
+          : `[key] An interrupted \`Enclave db rekey\` had not re-encrypted the database: it stays under its key, and the unused new wrapped key was removed.`,
       );
     }
     const { key, shouldReEncrypt } = await unwrap(wrappedPath);
@@ -213,6 +237,11 @@ async function unwrap(path: string): Promise<{ key: Buffer; shouldReEncrypt: boo
  * used to encrypt a database.
  */
 async function writeWrapped(path: string, key: Buffer): Promise<void> {
+  writeAtomically(path, await wrapChecked(key));
+}
+
+/** The key wrapped by the key store, and read back unchanged through it. */
+async function wrapChecked(key: Buffer): Promise<Buffer> {
   let wrapped: Buffer;
   try {
     wrapped = await safeStorage.encryptStringAsync(key.toString('hex'));
@@ -221,7 +250,7 @@ async function writeWrapped(path: string, key: Buffer): Promise<void> {
   }
   const roundTrip = await safeStorage.decryptStringAsync(wrapped).catch(() => null);
   if (roundTrip?.result !== key.toString('hex')) throw new KeyProtectionError(`${keyStoreName()} did not give the database key back unchanged; it is not safe to use.`);
-  writeAtomically(path, wrapped);
+  return wrapped;
 }
 
 /** Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one. */
@@ -246,4 +275,183 @@ function readBackendRecord(path: string): string | null {
   } catch {
     return DAMAGED_RECORD;
   }
+}
+
+// `Enclave db rekey` with the key kept by the OS key store. The same order as
+// the key file's (cli/rekey.ts): the new key is wrapped into
+// database-key.wrapped.new (fsync'd) before the database is re-encrypted, and
+// renamed over database-key.wrapped after. The backend record is written after
+// the rename, so it never names a stronger backend than the wrapped file has
+// (the record is the backend that wrapped the old key until then, which the
+// key store policy allowed no weaker than now).
+
+/** Both wrapped keys there and nothing here can settle them. */
+class InterruptedWrappedRekeyError extends EnclaveError {
+  constructor(pendingPath: string) {
+    super(
+      'storage_failed',
+      `An interrupted \`Enclave db rekey\` left a new wrapped key (${pendingPath}) beside the old one. ` +
+        'Run `Enclave db rekey --recover` (or start Enclave), which keeps the one that opens the database. Nothing was changed.',
+    );
+    this.name = 'InterruptedWrappedRekeyError';
+  }
+}
+
+/** The key store's refusals, as the CLI reports errors: a clear message and exit code 2. */
+function asEnclaveError(error: unknown): unknown {
+  return error instanceof KeyProtectionError ? new EnclaveError('storage_failed', error.message, { cause: error }) : error;
+}
+
+/** Makes a rename (or removal) in the folder durable. Windows cannot open a folder; NTFS journals the rename. */
+function syncFolder(path: string): void {
+  if (process.platform === 'win32') return;
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The key in a wrapped file, or null when it cannot be read or unwrapped (for settling, which tries both). */
+async function tryUnwrap(path: string): Promise<Buffer | null> {
+  try {
+    return (await unwrap(path)).key;
+  } catch {
+    return null;
+  }
+}
+
+export interface WrappedCustodyOptions {
+  userDataDir: string;
+  /** As for obtainDatabaseKey: only a valid evaluation policy relaxes the key store rules. */
+  managed: boolean;
+}
+
+/** The database key kept wrapped by the OS key store, as `Enclave db rekey` needs it (keys/custody.ts). */
+export function wrappedKeyCustody(options: WrappedCustodyOptions): KeyCustody {
+  const wrappedPath = join(options.userDataDir, WRAPPED_KEY_FILE);
+  const pendingPath = join(options.userDataDir, PENDING_WRAPPED_KEY_FILE);
+  const recordPath = join(options.userDataDir, BACKEND_RECORD_FILE);
+  /** The backend that wrapped the pending key in this process; the record follows it at the commit. */
+  let pendingBackend: KeyStoreBackend | null = null;
+
+  /** The key store's backend, if it is there and the policy allows it (the same rules as at start); otherwise nothing is touched. */
+  const allowedBackend = async (): Promise<KeyStoreBackend> => {
+    if (!(await safeStorage.isAsyncEncryptionAvailable())) {
+      throw new EnclaveError(
+        'storage_failed',
+        `The database key is protected by this computer's key store, which is not available right now (${keyStoreName()}). Run this from the desktop session of the account that runs Enclave. Nothing was changed.`,
+      );
+    }
+    const backend = effectiveBackend(process.platform, process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : '');
+    const decision = decideKeyStore({ platform: process.platform, backend, recordedBackend: readBackendRecord(recordPath), managed: options.managed });
+    if (!decision.allowed) throw new EnclaveError('storage_failed', `${decision.message} Nothing was changed.`);
+    return backend;
+  };
+
+  return {
+    keyStore: 'os-key-store',
+    location: wrappedPath,
+    pendingLocation: pendingPath,
+    async readKey() {
+      await allowedBackend();
+      if (existsSync(pendingPath)) throw new InterruptedWrappedRekeyError(pendingPath);
+      if (!existsSync(wrappedPath)) throw new EnclaveError('storage_failed', `There is no wrapped database key at ${wrappedPath}. Nothing was changed.`);
+      try {
+        return (await unwrap(wrappedPath)).key;
+      } catch (error) {
+        throw asEnclaveError(error);
+      }
+    },
+    async writePendingKey(key) {
+      const backend = await allowedBackend();
+      let wrapped: Buffer;
+      try {
+        wrapped = await wrapChecked(key);
+      } catch (error) {
+        throw asEnclaveError(error);
+      }
+      try {
+        // wx: never over a pending key an earlier rekey left (settling decides about that one).
+        const fd = openSync(pendingPath, 'wx', 0o600);
+        try {
+          writeSync(fd, wrapped);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        syncFolder(pendingPath);
+      } catch (cause) {
+        throw new EnclaveError('storage_failed', `Cannot write the new wrapped key ${pendingPath}: ${(cause as Error).message}. The database was not changed.`, { cause });
+      }
+      pendingBackend = backend;
+    },
+    async commitPendingKey(key) {
+      const backend = pendingBackend ?? (await allowedBackend());
+      if (existsSync(pendingPath)) {
+        renameSync(pendingPath, wrappedPath);
+        syncFolder(wrappedPath);
+      } else {
+        // An app that started meanwhile settled while the database was still under the old key, and removed the
+        // pending key: wrapped again from memory (atomically), so that the database is never under a key kept nowhere.
+        try {
+          await writeWrapped(wrappedPath, key);
+        } catch (error) {
+          throw asEnclaveError(error);
+        }
+      }
+      writeAtomically(recordPath, formatBackendRecord(backend));
+      pendingBackend = null;
+    },
+    async settleInterruptedRekey(databasePath: string, keyOpensDatabase: KeyOpensDatabase): Promise<RekeySettlement> {
+      if (!existsSync(pendingPath)) return 'none';
+      const backend = await allowedBackend();
+      const discardPending = (): 'rolled-back' => {
+        rmSync(pendingPath, { force: true });
+        syncFolder(pendingPath);
+        return 'rolled-back';
+      };
+      // No database to try them on: the old key is the one a backup of it needs.
+      if (!existsSync(databasePath)) return discardPending();
+      // The old key first: it opens the database unless the rekey committed, and this open plays back the journal of a rekey cut short.
+      const oldKey = existsSync(wrappedPath) ? await tryUnwrap(wrappedPath) : null;
+      if (oldKey) {
+        try {
+          if (keyOpensDatabase(databasePath, oldKey)) return discardPending();
+        } finally {
+          oldKey.fill(0);
+        }
+      }
+      const newKey = await tryUnwrap(pendingPath);
+      if (newKey) {
+        try {
+          if (keyOpensDatabase(databasePath, newKey)) {
+            // Wrapped again by today's backend rather than renamed: the pending file may have been
+            // wrapped by another (one that any backend can read), and the record must say which wraps it.
+            try {
+              await writeWrapped(wrappedPath, newKey);
+            } catch (error) {
+              throw asEnclaveError(error);
+            }
+            writeAtomically(recordPath, formatBackendRecord(backend));
+            rmSync(pendingPath, { force: true });
+            syncFolder(wrappedPath);
+            return 'completed';
+          }
+        } finally {
+          newKey.fill(0);
+        }
+      }
+      throw new EnclaveError(
+        'storage_failed',
+        `Neither ${wrappedPath} nor ${pendingPath} opens the database ${databasePath}. Both were kept; restore the database from your backup. Nothing was changed.`,
+      );
+    },
+    recoverCommand: () => 'Enclave db rekey --recover',
+    afterRekeyAdvice: [
+      `The new key is wrapped by ${keyStoreName()} for this account on this computer; the old key no longer opens this database.`,
+      'Backups of the database made before now still need the old key: keep or destroy them together with a copy of the old wrapped key, if one was kept.',
+    ],
+  };
 }

@@ -273,3 +273,5 @@ export function loadOrCreateKeyFile(path: string, options: { databasePath: strin
 
 // Which OS key store backend may wrap the key (used by electron/key-protector.ts).
 export * from './key-store-policy.js';
+// Where the key is kept, as `enclave db rekey` sees it.
+export * from './custody.js';
