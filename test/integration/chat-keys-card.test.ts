@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, DATABASE_FILE, type Core } from '../../src/main/core/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
-import { call, callError, nextEvent } from '../support/core.js';
+import { call, callError, chatWith, openablePrompts } from '../support/core.js';
 import { allStoredValues, decryptedDatabaseBytes } from '../support/database-bytes.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';
 import type { SambaDcInfo } from '../support/samba-dc.js';
@@ -57,22 +57,6 @@ async function passwordSignIn(core: Core) {
   return call(core, 'auth.signIn', { username: dc.users.clinician.username, password: dc.users.clinician.password });
 }
 
-async function chatWith(core: Core, text: string): Promise<string> {
-  const session = await call(core, 'chat.create', {});
-  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
-  await call(core, 'chat.send', { sessionId: session.id, text });
-  expect((await done).status).toBe('complete');
-  return session.id;
-}
-
-async function readable(core: Core): Promise<string[]> {
-  const texts: string[] = [];
-  for (const session of await call(core, 'chat.list', {})) {
-    if (!session.locked) texts.push(...(await call(core, 'chat.open', { sessionId: session.id })).messages.filter((m) => m.role === 'user').map((m) => m.content));
-  }
-  return texts.sort();
-}
-
 describe('chats of a smart-card user', () => {
   it('open with the card; the database key alone and the password alone do not open them; the lock screen links the two', async () => {
     const marker = `Cardamom-${randomBytes(5).toString('hex')}`;
@@ -91,22 +75,22 @@ describe('chats of a smart-card user', () => {
 
     // The card's chats are wrapped to the card: a password sign-in sees them locked.
     expect(await passwordSignIn(core)).toMatchObject({ chatKeys: { earlierChatsOpenWith: ['card'] } });
-    expect(await readable(core)).toEqual(['Typed after a password sign-in']);
+    expect(await openablePrompts(core)).toEqual(['Typed after a password sign-in']);
     const lockedOne = (await call(core, 'chat.list', {})).find((s) => s.locked)!;
     expect(await callError(core, 'chat.open', { sessionId: lockedOne.id })).toMatchObject({ code: 'chat_locked' });
 
     // Locked, then unlocked with the card at the lock screen: the session holds both keys, and each factor now opens both.
     await call(core, 'auth.lock', {});
     expect(await cardSignIn(core)).toMatchObject({ state: 'active', chatKeys: { earlierChatsOpenWith: [] } });
-    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    expect(await openablePrompts(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
     await call(core, 'auth.signOut', {});
     await lab.remove('clinician');
     expect(await cardSignIn(core)).toMatchObject({ chatKeys: { earlierChatsOpenWith: [] } });
-    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    expect(await openablePrompts(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
     await call(core, 'auth.signOut', {});
     await lab.remove('clinician');
     await passwordSignIn(core);
-    expect(await readable(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
+    expect(await openablePrompts(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
     await call(core, 'auth.signOut', {});
     // Both keys are wrapped to this card's certificate, and (linked at the lock screen) under the password.
     const wraps = core.store.db.prepare('SELECT kind, card_sha256, params FROM content_key_wraps ORDER BY kind').all() as { kind: string; card_sha256: string | null; params: string }[];
@@ -145,7 +129,7 @@ describe('chats of a smart-card user', () => {
     await lab.remove('clinician');
     core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
     await cardSignIn(core);
-    expect(await readable(core)).toEqual(['Behind the card']);
+    expect(await openablePrompts(core)).toEqual(['Behind the card']);
   });
 
   it('a key planted by someone with the database key (wrapped to the card\'s public key, not signed by the card) is never used', async () => {

@@ -6,14 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createCore, DATABASE_FILE, type Core } from '../../src/main/core/index.js';
+import { DATABASE_FILE, type Core } from '../../src/main/core/index.js';
 import { derivePasswordKey, keyCheckMatches, type KdfParams } from '../../src/main/identity/content-crypto.js';
-import { policyFromDocument } from '../../src/main/policy/index.js';
-import { call, callError, nextEvent } from '../support/core.js';
+import { call, callError, chatWith, openablePrompts } from '../support/core.js';
 import { allStoredValues, decryptedDatabaseBytes, rawDatabaseFiles } from '../support/database-bytes.js';
-import { directoryPolicyDocument } from '../support/directory-policy.js';
+import { startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';
 import { attachSambaDc, type SambaDc, type SambaDcUserKey } from '../support/samba-dc.js';
-import { tempDir } from '../support/temp.js';
 import { approvedTestModel } from '../support/test-model.js';
 
 let dc: SambaDc;
@@ -30,43 +28,13 @@ afterEach(async () => {
 
 const DAY_MS = 86_400_000;
 
-async function start(options: { dataDir?: string; key?: Buffer; now?: () => number; session?: Record<string, unknown>; directory?: Record<string, unknown> } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
-  let dataDir = options.dataDir;
-  if (!dataDir) {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    dataDir = dir.path;
-  }
-  const key = options.key ?? randomBytes(32);
-  const document = directoryPolicyDocument(dc.info(), model, options.directory);
-  const inference = { ...(document['inference'] as Record<string, unknown>), maxResponseTokens: 8 };
-  const policy = policyFromDocument({ ...document, inference, ...(options.session ? { session: options.session } : {}) }, 'chat keys test policy');
-  const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy, version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
-  cleanups.push(() => core.close());
-  return Object.assign(core, { dataDir, key });
+/** The directory core with answers cut to 8 tokens (the prompts are what these tests read). */
+function start(options: DirectoryCoreOptions = {}): Promise<Core & { dataDir: string; key: Buffer }> {
+  return startDirectoryCore(dc.info(), model, cleanups, { ...options, inference: { maxResponseTokens: 8, ...options.inference } });
 }
 
 async function signIn(core: Core, user: SambaDcUserKey, password = dc.users[user].password) {
   return call(core, 'auth.signIn', { username: dc.users[user].username, password });
-}
-
-/** A new session with one prompt answered; returns its id. */
-async function chatWith(core: Core, text: string): Promise<string> {
-  const session = await call(core, 'chat.create', {});
-  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
-  await call(core, 'chat.send', { sessionId: session.id, text });
-  expect((await done).status).toBe('complete');
-  return session.id;
-}
-
-async function promptsOf(core: Core): Promise<string[]> {
-  const texts: string[] = [];
-  for (const session of await call(core, 'chat.list', {})) {
-    if (session.locked) continue;
-    const opened = await call(core, 'chat.open', { sessionId: session.id });
-    texts.push(...opened.messages.filter((m) => m.role === 'user').map((m) => m.content));
-  }
-  return texts;
 }
 
 function auditOf(core: Core, action: string): { outcome: string; reason?: string; user?: { name: string } }[] {
@@ -97,7 +65,7 @@ describe('two people on one workstation', () => {
     expect(await call(core, 'chat.list', {})).toEqual([]);
     await chatWith(core, `Research question ${markerB} on cohort 7`);
     await chatWith(core, `Second thought ${markerB} follows`);
-    expect((await promptsOf(core)).sort()).toEqual([`Research question ${markerB} on cohort 7`, `Second thought ${markerB} follows`]);
+    expect((await openablePrompts(core)).sort()).toEqual([`Research question ${markerB} on cohort 7`, `Second thought ${markerB} follows`]);
     await call(core, 'auth.signOut', {});
     await core.close();
 
@@ -111,7 +79,7 @@ describe('two people on one workstation', () => {
     // The same files, the same database key: B's password opens B's chats, and only B's.
     const again = await start({ dataDir: core.dataDir, key: core.key });
     await signIn(again, 'researcher');
-    const texts = await promptsOf(again);
+    const texts = await openablePrompts(again);
     expect(texts.sort()).toEqual([`Research question ${markerB} on cohort 7`, `Second thought ${markerB} follows`]);
     expect(texts.join('\n')).not.toContain(markerA);
     expect((await call(again, 'chat.list', {})).map((s) => s.title).join('\n')).toContain(markerB);
@@ -128,7 +96,7 @@ describe('two people on one workstation', () => {
     expect(await callError(core, 'chat.open', { sessionId: aSession })).toMatchObject({ code: 'not_found' });
     await call(core, 'auth.signOut', {});
     await signIn(core, 'clinician');
-    expect(await promptsOf(core)).toEqual(['A private note']);
+    expect(await openablePrompts(core)).toEqual(['A private note']);
   });
 });
 
@@ -144,7 +112,7 @@ describe('offline sign-in', () => {
     const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: ['ldaps://127.0.0.1:1'], offlineSignInDays: 7 } });
     expect(await callError(offline, 'auth.signIn', { username: dc.users.clinician.username, password: 'Wrong-0-Guess!' })).toMatchObject({ code: 'bad_credentials' });
     expect(await signIn(offline, 'clinician')).toMatchObject({ user: { authMethod: 'directory-password-offline' }, chatKeys: { recoveryPending: false, earlierChatsOpenWith: [] } });
-    expect(await promptsOf(offline)).toEqual(['Written while the DC answered']);
+    expect(await openablePrompts(offline)).toEqual(['Written while the DC answered']);
   });
 });
 
@@ -182,13 +150,13 @@ describe('a password changed in AD', () => {
     offset = 61_000;
     const recovered = await call(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password });
     expect(recovered).toMatchObject({ state: 'active', chatKeys: { recoveryPending: false, earlierChatsOpenWith: [], damaged: false } });
-    expect((await promptsOf(core)).sort()).toEqual(['After the change', 'Before the change']);
+    expect((await openablePrompts(core)).sort()).toEqual(['After the change', 'Before the change']);
     expect(auditOf(core, 'auth.key_recover').at(-1)).toMatchObject({ outcome: 'success' });
     const again = core;
     // Rewrapped under the new password: the next sign-in asks nothing and opens everything.
     await call(again, 'auth.signOut', {});
     expect(await signIn(again, 'researcher', NEW_PASSWORD)).toMatchObject({ chatKeys: { recoveryPending: false } });
-    expect((await promptsOf(again)).sort()).toEqual(['After the change', 'Before the change']);
+    expect((await openablePrompts(again)).sort()).toEqual(['After the change', 'Before the change']);
     // No password, old or new, is in any audit record.
     const records = (again.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
     for (const secret of [NEW_PASSWORD, dc.users.researcher.password, 'Not-1-Theirs!']) expect(records).not.toContain(secret);
@@ -259,7 +227,7 @@ describe('a password changed in AD during the session', () => {
 
     await call(core, 'auth.signOut', {});
     expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: false, earlierChatsOpenWith: [], damaged: false } });
-    expect(await promptsOf(core)).toEqual(['Written before the change']);
+    expect(await openablePrompts(core)).toEqual(['Written before the change']);
     expect(await callError(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password })).toMatchObject({ code: 'not_found' });
     const records = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
     for (const secret of [CHANGED, dc.users.researcher.password]) expect(records).not.toContain(secret);
@@ -280,7 +248,7 @@ describe('a password changed in AD during the session', () => {
     // Nothing lost: the next sign-in asks for the previous password once, and it opens the chat.
     expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: true } });
     expect(await call(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password })).toMatchObject({ chatKeys: { recoveryPending: false } });
-    expect(await promptsOf(core)).toEqual(['Kept through a quick sign-out']);
+    expect(await openablePrompts(core)).toEqual(['Kept through a quick sign-out']);
   });
 
   it('signing in again at the lock screen with the new password links it too (no background work needed)', async () => {
@@ -293,6 +261,6 @@ describe('a password changed in AD during the session', () => {
     expect(await opensAnyWrapping(core, dc.users.researcher.password)).toBe(false);
     await call(core, 'auth.signOut', {});
     expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: false } });
-    expect(await promptsOf(core)).toEqual(['Signed in again at the lock']);
+    expect(await openablePrompts(core)).toEqual(['Signed in again at the lock']);
   });
 });

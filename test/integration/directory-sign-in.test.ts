@@ -6,17 +6,16 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCore, type Core } from '../../src/main/core/index.js';
+import { type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
 import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js';
 import { call, callError } from '../support/core.js';
 import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
-import { directoryPolicyDocument } from '../support/directory-policy.js';
+import { directoryPolicyDocument, startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';
 import { Attribute, Change } from 'ldapts';
 import { attachSambaDc, UF_NORMAL_ACCOUNT, unicodePwd, withAdmin, type SambaDc } from '../support/samba-dc.js';
 import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
-import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 
 let dc: SambaDc;
@@ -43,18 +42,7 @@ function managedPolicy(directory: Record<string, unknown> = {}) {
   return policyFromDocument(directoryPolicyDocument(dc.info(), { path: modelPath, sha256: modelSha256 }, directory), 'directory test policy');
 }
 
-async function start(options: { directory?: Record<string, unknown>; dataDir?: string; key?: Buffer; now?: () => number } = {}): Promise<Core & { dataDir: string; key: Buffer }> {
-  let dataDir = options.dataDir;
-  if (!dataDir) {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    dataDir = dir.path;
-  }
-  const key = options.key ?? randomBytes(32);
-  const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy: managedPolicy(options.directory), version: 'test', log: () => undefined, ...(options.now ? { now: options.now } : {}) });
-  cleanups.push(() => core.close());
-  return Object.assign(core, { dataDir, key });
-}
+const start = (options: Pick<DirectoryCoreOptions, 'directory' | 'dataDir' | 'key' | 'now'> = {}) => startDirectoryCore(dc.info(), { path: modelPath, sha256: modelSha256 }, cleanups, options);
 
 function loginEvents(core: Core): { outcome: string; reason?: string; user?: { id?: string; name: string; auth_method?: string } }[] {
   return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])

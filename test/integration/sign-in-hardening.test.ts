@@ -5,13 +5,11 @@
 // sign-in at the lock; offline verifiers that expire; scrypt's cost raised.
 import { randomBytes, scryptSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCore, type Core } from '../../src/main/core/index.js';
+import { type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
-import { policyFromDocument } from '../../src/main/policy/index.js';
 import { call, callError, EVAL_USER } from '../support/core.js';
-import { directoryPolicyDocument } from '../support/directory-policy.js';
+import { startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';
 import { attachSambaDc, type SambaDc } from '../support/samba-dc.js';
-import { tempDir } from '../support/temp.js';
 import { testModelPath } from '../support/test-model.js';
 import { startWithPolicy } from '../support/workload-core.js';
 
@@ -40,37 +38,7 @@ afterAll(async () => {
 const DEAD_DC = 'ldaps://127.0.0.1:1';
 const DAY = 86_400_000;
 
-interface StartOptions {
-  directory?: Record<string, unknown>;
-  session?: Record<string, unknown>;
-  breakGlass?: Record<string, unknown>;
-  dataDir?: string;
-  key?: Buffer;
-  now?: () => number;
-}
-
-async function start(options: StartOptions = {}): Promise<Core & { dataDir: string; key: Buffer }> {
-  let dataDir = options.dataDir;
-  if (!dataDir) {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    dataDir = dir.path;
-  }
-  const key = options.key ?? randomBytes(32);
-  const document = directoryPolicyDocument(dc.info(), model, options.directory);
-  if (options.session) document['session'] = options.session;
-  if (options.breakGlass) document['breakGlass'] = { ...(document['breakGlass'] as object), ...options.breakGlass };
-  const core = await createCore({
-    dataDir,
-    databaseKey: Buffer.from(key),
-    policy: policyFromDocument(document, 'sign-in hardening test policy'),
-    version: 'test',
-    log: () => undefined,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  cleanups.push(() => core.close());
-  return Object.assign(core, { dataDir, key });
-}
+const start = (options: DirectoryCoreOptions = {}) => startDirectoryCore(dc.info(), model, cleanups, options);
 
 interface Event {
   action: string;

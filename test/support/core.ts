@@ -70,3 +70,24 @@ export async function startWatchedCore(policyText: string): Promise<{ core: Core
   };
 }
 
+
+/** A new chat session with one prompt answered in full; returns its id. */
+export async function chatWith(core: Core, text: string): Promise<string> {
+  const session = await call(core, 'chat.create', {});
+  const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
+  await call(core, 'chat.send', { sessionId: session.id, text });
+  const status = (await done).status;
+  if (status !== 'complete') throw new Error(`the answer to "${text}" ended as ${status}, not complete`);
+  return session.id;
+}
+
+/** The prompts of every chat the signed-in person can open (locked ones are skipped), sorted. */
+export async function openablePrompts(core: Core): Promise<string[]> {
+  const texts: string[] = [];
+  for (const session of await call(core, 'chat.list', {})) {
+    if (session.locked) continue;
+    const opened = await call(core, 'chat.open', { sessionId: session.id });
+    texts.push(...opened.messages.filter((m) => m.role === 'user').map((m) => m.content));
+  }
+  return texts.sort();
+}
