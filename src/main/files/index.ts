@@ -163,6 +163,43 @@ export function openRegularFileSync(path: string): number {
 }
 
 /**
+ * What both readers fill, after checking the opened file: it grows in steps
+ * and refuses to pass maxBytes, whatever the file claimed when it was opened.
+ */
+class BoundedBuffer {
+  #buffer: Buffer;
+  #length = 0;
+
+  constructor(
+    private readonly path: string,
+    stats: Stats,
+    private readonly options: ReadLimitedOptions,
+  ) {
+    checkOpened(path, stats, options.maxBytes);
+    if (options.ownerOnly) checkOwnerOnly(path, stats);
+    this.#buffer = Buffer.alloc(initialCapacity(stats, options.maxBytes));
+  }
+
+  /** Where the next read goes: buffer, offset, length. */
+  space(): [Buffer, number, number] {
+    if (this.#length === this.#buffer.length) this.#buffer = grown(this.path, this.#buffer, this.options.maxBytes);
+    return [this.#buffer, this.#length, this.#buffer.length - this.#length];
+  }
+
+  /** Counts a read of n bytes; false at the end of the file. */
+  took(n: number): boolean {
+    if (n === 0) return false;
+    this.#length += n;
+    if (this.#length > this.options.maxBytes) throw grewError(this.path, this.options.maxBytes);
+    return true;
+  }
+
+  bytes(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}
+
+/**
  * Reads a regular file of at most `maxBytes`, or throws UnreadableFileError
  * naming the path and the problem. Reads at most maxBytes + 1 bytes, so a file
  * that grows after the size check is refused too.
@@ -175,24 +212,17 @@ export function readLimitedFileSync(path: string, options: ReadLimitedOptions): 
     throw openError(path, error);
   }
   try {
-    const stats = fstatSync(fd);
-    checkOpened(path, stats, options.maxBytes);
-    if (options.ownerOnly) checkOwnerOnly(path, stats);
-    let buffer: Buffer = Buffer.alloc(initialCapacity(stats, options.maxBytes));
-    let length = 0;
+    const into = new BoundedBuffer(path, fstatSync(fd), options);
     for (;;) {
-      if (length === buffer.length) buffer = grown(path, buffer, options.maxBytes);
       let n: number;
       try {
-        n = readSync(fd, buffer, length, buffer.length - length, null);
+        n = readSync(fd, ...into.space(), null);
       } catch (error) {
         throw openError(path, error);
       }
-      if (n === 0) break;
-      length += n;
-      if (length > options.maxBytes) throw grewError(path, options.maxBytes);
+      if (!into.took(n)) break;
     }
-    return buffer.subarray(0, length);
+    return into.bytes();
   } finally {
     closeSync(fd);
   }
@@ -207,24 +237,17 @@ export async function readLimitedFile(path: string, options: ReadLimitedOptions)
     throw openError(path, error);
   }
   try {
-    const stats = await handle.stat();
-    checkOpened(path, stats, options.maxBytes);
-    if (options.ownerOnly) checkOwnerOnly(path, stats);
-    let buffer: Buffer = Buffer.alloc(initialCapacity(stats, options.maxBytes));
-    let length = 0;
+    const into = new BoundedBuffer(path, await handle.stat(), options);
     for (;;) {
-      if (length === buffer.length) buffer = grown(path, buffer, options.maxBytes);
       let n: number;
       try {
-        ({ bytesRead: n } = await handle.read(buffer, length, buffer.length - length, null));
+        ({ bytesRead: n } = await handle.read(...into.space()));
       } catch (error) {
         throw openError(path, error);
       }
-      if (n === 0) break;
-      length += n;
-      if (length > options.maxBytes) throw grewError(path, options.maxBytes);
+      if (!into.took(n)) break;
     }
-    return buffer.subarray(0, length);
+    return into.bytes();
   } finally {
     await handle.close();
   }
