@@ -4,8 +4,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { asReadable, asWritable, type ReadableDb, type WritableDb } from './handles.js';
 
-
+export type { ReadableDb, WritableDb } from './handles.js';
 
 /** The database's file name inside the data folder. */
 export const DATABASE_FILE = 'enclave.db';
@@ -13,10 +14,15 @@ export const DATABASE_FILE = 'enclave.db';
 export type Db = Database.Database;
 
 export interface Store {
+  /** The raw connection: being replaced by reader/writer and the query modules under store/ (issue 14). */
   readonly db: Db;
+  /** The read handle: pass it to query functions that only read. */
+  readonly reader: ReadableDb;
+  /** The write handle for a single autocommit statement; several writes that belong together go through transaction. */
+  readonly writer: WritableDb;
   readonly path: string;
   /** Runs fn in one IMMEDIATE transaction: all of it is written, or none. */
-  transaction<T>(fn: (db: Db) => T): T;
+  transaction<T>(fn: (db: WritableDb) => T): T;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   /**
@@ -110,8 +116,10 @@ export function openStore(options: OpenStoreOptions): Store {
   }
   const store: Store = {
     db,
+    reader: asReadable(db),
+    writer: asWritable(db),
     path: options.path,
-    transaction: (fn) => db.transaction(() => fn(db)).immediate(),
+    transaction: (fn) => db.transaction(() => fn(asWritable(db))).immediate(),
     getMeta: (key) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value,
     setMeta: (key, value) => {
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
