@@ -96,23 +96,18 @@ export interface SearchCandidate {
 
 /** The events that meet the criteria, newest first, read as they are iterated. */
 export function searchCandidates(db: ReadableDb, criteria: SearchCriteria): IterableIterator<SearchCandidate> {
+  const given: [condition: string, value: string | number | undefined][] = [
+    ['ts >= ?', criteria.from],
+    ['ts <= ?', criteria.to],
+    ['action = ?', criteria.action],
+    ["json_extract(record, '$.event.outcome') = ?", criteria.outcome],
+  ];
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (criteria.from !== undefined) {
-    where.push('ts >= ?');
-    params.push(criteria.from);
-  }
-  if (criteria.to !== undefined) {
-    where.push('ts <= ?');
-    params.push(criteria.to);
-  }
-  if (criteria.action !== undefined) {
-    where.push('action = ?');
-    params.push(criteria.action);
-  }
-  if (criteria.outcome !== undefined) {
-    where.push("json_extract(record, '$.event.outcome') = ?");
-    params.push(criteria.outcome);
+  for (const [condition, value] of given) {
+    if (value === undefined) continue;
+    where.push(condition);
+    params.push(value);
   }
   const userColumn = criteria.withUserName ? ", json_extract(record, '$.user.name') AS user_name" : '';
   const sql = `SELECT seq${userColumn} FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
