@@ -90,7 +90,7 @@ describe('sealing', () => {
     const { store, audit, seal } = freshStore();
     writeEvents(audit, 2);
     sealPending(store, seal);
-    const before = lastBatch(store.db)!.manifest;
+    const before = lastBatch(store.reader)!.manifest;
     const heartbeat = store.transaction((db) => sealNextBatch(db, { ...seal, heartbeat: true }))!;
     expect(heartbeat.manifest).toMatchObject({ kind: 'heartbeat', event_count: 0, first_seq: null, last_seq: null, tree_size: before.tree_size, root: before.root, prev_manifest_hash: manifestHash(before) });
     expect(verifyManifestSignature(heartbeat.manifest, currentEnrolmentKey(store)!.publicKeyPem)).toBe(true);
@@ -101,7 +101,7 @@ describe('sealing', () => {
     writeEvents(audit, 3);
     store.db.prepare("UPDATE audit_events SET record = replace(record, 'user1@', 'mallory@') WHERE seq = 3").run();
     expect(() => sealPending(store, seal)).toThrow(/Audit event 3 does not match its hash/);
-    expect(lastBatch(store.db)).toBeNull();
+    expect(lastBatch(store.reader)).toBeNull();
   });
 
   it('a damaged unsealed tail is moved to quarantine at start and reported; sealing goes on from the last good event', async () => {
@@ -115,7 +115,7 @@ describe('sealing', () => {
     // close() seals what is left, so damage the tail by reopening the store ourselves after writing more.
     await first.close();
     const store = openStore({ path: `${dir.path}/enclave.db`, key: Buffer.from((await import('node:fs')).readFileSync(first.keyFile, 'utf8').trim(), 'hex') });
-    const sealedNow = lastBatch(store.db)!.manifest.tree_size;
+    const sealedNow = lastBatch(store.reader)!.manifest.tree_size;
     expect(sealedNow).toBeGreaterThanOrEqual(head);
     const audit = new AuditLog(store, { hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
     writeEvents(audit, 4);
@@ -130,7 +130,7 @@ describe('sealing', () => {
     expect(quarantined[0]!.problem).toBe('modified');
     const report = again.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").get() as { record: string };
     expect(JSON.parse(report.record).enclave.detail).toMatchObject({ first_bad_sequence: firstUnsealed + 1, quarantined_events: 3 });
-    expect(verifyAuditChain(again.store.db).ok).toBe(true);
+    expect(verifyAuditChain(again.store.reader).ok).toBe(true);
     expect(sealPending(again.store, { maxEvents: 1000, institution: 'x', hostId: 'h', hostName: 'n', now: Date.now }).length).toBeGreaterThan(0);
     expect(sealedThrough).toBeGreaterThan(0);
   });
@@ -151,14 +151,14 @@ describe('sealing', () => {
     }
     // One event per batch: hundreds of manifests need pages the disk no longer has.
     expect(() => sealPending(store, { ...seal, maxEvents: 1 })).toThrow(/disk is full.*kept and sealed once there is space/);
-    const stoppedAt = lastBatch(store.db)?.manifest.tree_size ?? 0;
+    const stoppedAt = lastBatch(store.reader)?.manifest.tree_size ?? 0;
     expect(stoppedAt).toBeLessThan(401);
     store.db.prepare("DELETE FROM meta WHERE key LIKE 'filler.%'").run();
     store.db.pragma('max_page_count = 1073741823');
     const rest = sealPending(store, { ...seal, maxEvents: 1000 });
     expect(rest[0]!.manifest.first_seq).toBe(stoppedAt + 1);
-    expect(lastBatch(store.db)!.manifest.tree_size).toBe(401);
-    expect(lastBatch(store.db)!.manifest.root).toBe(rootOf(leaves(store, 401)).toString('hex'));
+    expect(lastBatch(store.reader)!.manifest.tree_size).toBe(401);
+    expect(lastBatch(store.reader)!.manifest.root).toBe(rootOf(leaves(store, 401)).toString('hex'));
   });
 });
 
@@ -348,7 +348,7 @@ describe('the outbox', () => {
     // The newest sealed batch stays as the anchor; batches 1 and 2 went.
     expect(pruned).toEqual({ events: 20, throughSeq: 20 });
     expect((store.db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(21);
-    expect(verifyAuditChain(store.db)).toMatchObject({ ok: true });
+    expect(verifyAuditChain(store.reader)).toMatchObject({ ok: true });
     const event = JSON.parse((store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune'").get() as { record: string }).record);
     expect(event.enclave.detail).toMatchObject({ through_sequence: 20, events: 20 });
     // Sealing carries on after pruning.

@@ -442,7 +442,7 @@ describe('enclave audit export and verify --bundle', () => {
     const all = rows.map((r) => AuditRecordSchema.parse(JSON.parse(r.record)));
     const collect = (search: Parameters<typeof searchAuditEvents>[1]) => {
       const pages = [];
-      for (let page = searchAuditEvents(lab.store.db, search); ; page = searchAuditEvents(lab.store.db, { ...search, beforeSequence: page.nextBeforeSequence! })) {
+      for (let page = searchAuditEvents(lab.store.reader, search); ; page = searchAuditEvents(lab.store.reader, { ...search, beforeSequence: page.nextBeforeSequence! })) {
         pages.push(page);
         if (page.nextBeforeSequence === null) break;
       }
@@ -454,10 +454,10 @@ describe('enclave audit export and verify --bundle', () => {
       expect(pages.every((p) => p.total === expected.length && p.events.length <= search.limit)).toBe(true);
       expect(pages.flatMap((p) => p.events.map((e) => e.sequence))).toEqual(expected.map((r) => r.event.sequence));
     }
-    const [newest] = searchAuditEvents(lab.store.db, { limit: 1 }).events;
+    const [newest] = searchAuditEvents(lab.store.reader, { limit: 1 }).events;
     // The newest event (the export's own audit record) waits to be sealed; sealed ones name their batch.
     expect(newest).toMatchObject({ action: 'audit.export', batchSeq: null, authMethod: 'os-account' });
-    const alice = searchAuditEvents(lab.store.db, { ...filter, limit: 1 }).events[0]!;
+    const alice = searchAuditEvents(lab.store.reader, { ...filter, limit: 1 }).events[0]!;
     expect(alice.user).toBe(ALICE);
     expect(alice.batchSeq).toBe((lab.store.db.prepare('SELECT batch_seq FROM audit_batches WHERE first_seq <= ? AND last_seq >= ?').get(alice.sequence, alice.sequence) as { batch_seq: number }).batch_seq);
     expect(JSON.parse(alice.record)).toMatchObject({ event: { sequence: alice.sequence } });

@@ -112,7 +112,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-const verifyDb = () => withStore((store) => verifyAuditChain(store.db));
+const verifyDb = () => withStore((store) => verifyAuditChain(store.reader));
 
 beforeEach(async () => {
   dir = tempDir('enclave-manifest-verify-');

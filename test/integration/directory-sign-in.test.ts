@@ -298,7 +298,7 @@ describe('the lock', () => {
 /** The private text kept for each event of this action, in order. */
 function privateTexts(core: Core, action: string): Record<string, string>[] {
   const seqs = core.store.db.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { seq: number }[];
-  return seqs.map(({ seq }) => privateTextOf(core.store.db, seq));
+  return seqs.map(({ seq }) => privateTextOf(core.store.reader, seq));
 }
 
 /** Every record as stored and as each SIEM format renders it. */

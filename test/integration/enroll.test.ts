@@ -46,7 +46,7 @@ describe('enrolment', () => {
     const { openStore } = await import('../../src/main/store/index.js');
     const { readKeyFile } = await import('../../src/main/keys/index.js');
     const store = openStore({ path: `${dir.path}/enclave.db`, key: readKeyFile(core.keyFile), readonly: true });
-    const manifest = lastBatch(store.db)!.manifest;
+    const manifest = lastBatch(store.reader)!.manifest;
     store.close();
     const keyId = manifest.key_id;
 

@@ -92,7 +92,7 @@ describe('killed while sealing and sending', () => {
     // The local database, opened as the CLI would.
     const store = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, KEY_FILE)), readonly: true });
     try {
-      expect(verifyAuditChain(store.db)).toMatchObject({ ok: true });
+      expect(verifyAuditChain(store.reader)).toMatchObject({ ok: true });
       const head = (store.db.prepare("SELECT value FROM meta WHERE key = 'audit.head_seq'").get() as { value: string }).value;
       const local = new Set((store.db.prepare('SELECT seq FROM audit_events').all() as { seq: number }[]).map((r) => r.seq));
       const atReceiver = new Set(events.map((e) => e.seq));

@@ -71,7 +71,7 @@ beforeAll(async () => {
   sealed.push(heartbeat!);
   storedText = new Map();
   batches = sealed.map((b) => {
-    const events = [...batchEventTexts(store.db, b.manifest)].map(({ seq, record }) => {
+    const events = [...batchEventTexts(store.reader, b.manifest)].map(({ seq, record }) => {
       storedText.set(seq, record);
       return { seq, record: AuditRecordSchema.parse(JSON.parse(record)), text: record };
     });

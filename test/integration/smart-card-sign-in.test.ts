@@ -109,7 +109,7 @@ describe('smart-card sign-in', () => {
       ['bad_pin', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
       ['too_many_attempts', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
     ]);
-    expect(privateTextOf(core.store.db, failures[0]!.seq)).toEqual({ user_name: `card ${lab.cards.clinician.tokenLabel}` });
+    expect(privateTextOf(core.store.reader, failures[0]!.seq)).toEqual({ user_name: `card ${lab.cards.clinician.tokenLabel}` });
     const everything = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
     expect(leaks(everything, [lab.cards.clinician.tokenLabel])).toEqual([]);
   });

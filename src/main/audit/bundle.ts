@@ -24,7 +24,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditFilter, type AuditExportResult } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Db } from '../store/index.js';
+import type { WritableDb as Db } from '../store/index.js';
 import { lastBatch, PRUNED_THROUGH_SEQ_KEY, sealNextBatch, type SealOptions } from './batches.js';
 import {
   anchorProblem,

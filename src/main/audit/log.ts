@@ -2,7 +2,7 @@
 // record: if the event cannot be written, the action is rolled back too.
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
-import { isDiskFull, type Db, type Store } from '../store/index.js';
+import { auditBatches, auditEvents, auditPrivateText, isDiskFull, meta, type Store, type WritableDb } from '../store/index.js';
 import { ensureTextKey, keyedHash, PRIVATE_CHARS_SUFFIX, PRIVATE_FIELD, PRIVATE_HMAC_SUFFIX, recordableUserName, typedNameToken, TYPED_NAME_FIELD } from './private-text.js';
 import { canonicalJson, hashRecord, type AuditEventInput, type AuditRecord } from './record.js';
 
@@ -31,7 +31,7 @@ export class AuditLog {
    * Runs `action` and writes the event that `describe` makes of its result, in
    * one transaction. Any failure (disk full included) leaves neither behind.
    */
-  run<T>(action: (db: Db) => T, describe: (result: T) => AuditEventInput): T {
+  run<T>(action: (db: WritableDb) => T, describe: (result: T) => AuditEventInput): T {
     let written: AuditRecord | undefined;
     let result: T;
     try {
@@ -48,7 +48,7 @@ export class AuditLog {
   }
 
   /** Like run, for an action that may find nothing to do (null): then nothing is written or audited. */
-  runOptional<T>(action: (db: Db) => T | null, describe: (result: T) => AuditEventInput): T | null {
+  runOptional<T>(action: (db: WritableDb) => T | null, describe: (result: T) => AuditEventInput): T | null {
     let written: AuditRecord | undefined;
     let result: T | null;
     try {
@@ -98,7 +98,7 @@ export class AuditLog {
     return this.#store.transaction((db) => recordableUserName(db, typed));
   }
 
-  #append(db: Db, input: AuditEventInput): AuditRecord {
+  #append(db: WritableDb, input: AuditEventInput): AuditRecord {
     // Typed text: the record gets lengths and keyed hashes; the text goes to audit_private_text below.
     const privateText = Object.entries(input.privateText ?? {});
     for (const [field] of privateText) {
@@ -119,13 +119,12 @@ export class AuditLog {
         detail[`${field}${PRIVATE_CHARS_SUFFIX}`] = text.length;
       }
     }
-    const head = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const head = auditEvents.newest(db);
     // Never reuse a sequence a signed batch already covers: after a tail was
     // cut from under a manifest, new events (the corruption report first)
     // continue after it, so they can still be sealed and reach the SIEM, and
     // the gap stays visible to verify.
-    const sealed = db.prepare('SELECT tree_size FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { tree_size: number } | undefined;
-    const sequence = Math.max(head?.seq ?? 0, sealed?.tree_size ?? 0) + 1;
+    const sequence = Math.max(head?.seq ?? 0, auditBatches.newestTreeSize(db) ?? 0) + 1;
     const time = this.#context.now();
     const unhashed = {
       '@timestamp': new Date(time).toISOString(),
@@ -164,22 +163,11 @@ export class AuditLog {
     };
     const hash = hashRecord(unhashed);
     const record: AuditRecord = { ...unhashed, event: { ...unhashed.event, hash } };
-    db.prepare('INSERT INTO audit_events (seq, id, ts, action, record, hash) VALUES (?, ?, ?, ?, ?, ?)').run(
-      sequence,
-      record.event.id,
-      time,
-      record.event.action,
-      canonicalJson(record),
-      hash,
-    );
-    if (privateText.length > 0 || typedName !== null) {
-      const keepText = db.prepare('INSERT INTO audit_private_text (event_seq, field, text) VALUES (?, ?, ?)');
-      for (const [field, text] of privateText) keepText.run(sequence, field, text);
-      if (typedName !== null) keepText.run(sequence, TYPED_NAME_FIELD, typedName);
-    }
-    const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-    setMeta.run(HEAD_SEQ_KEY, String(sequence));
-    setMeta.run(HEAD_HASH_KEY, hash);
+    auditEvents.insert(db, { seq: sequence, id: record.event.id, ts: time, action: record.event.action, record: canonicalJson(record), hash });
+    for (const [field, text] of privateText) auditPrivateText.insert(db, { event_seq: sequence, field, text });
+    if (typedName !== null) auditPrivateText.insert(db, { event_seq: sequence, field: TYPED_NAME_FIELD, text: typedName });
+    meta.set(db, HEAD_SEQ_KEY, String(sequence));
+    meta.set(db, HEAD_HASH_KEY, hash);
     return record;
   }
 }

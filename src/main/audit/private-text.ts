@@ -10,8 +10,7 @@
 // of event X" here, where the secret is (checkEventText).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Statement } from 'better-sqlite3-multiple-ciphers';
-import type { Db } from '../store/index.js';
+import { auditEvents, auditPrivateText, meta, type ReadableDb, type WritableDb } from '../store/index.js';
 import { AuditRecordSchema, type AuditRecord } from './record.js';
 
 /** meta key of the workstation's 256-bit HMAC secret (hex), made once, never exported. */
@@ -30,31 +29,23 @@ export const PRIVATE_FIELD = /^[a-z][a-z0-9_]{0,40}$/;
 /** The field of audit_private_text that holds a typed user name (user.name in the record holds its token). */
 export const TYPED_NAME_FIELD = 'user_name';
 
-// Read at every event that hashes text: the statement is prepared once per connection.
-const keyStatements = new WeakMap<Db, Statement>();
-
 /** The secret, or null before the first event that needed it (and in a database that never had one). */
-export function readTextKey(db: Db): Buffer | null {
-  let statement = keyStatements.get(db);
-  if (!statement) {
-    statement = db.prepare('SELECT value FROM meta WHERE key = ?');
-    keyStatements.set(db, statement);
-  }
-  const row = statement.get(TEXT_KEY_META) as { value: string } | undefined;
-  if (!row) return null;
-  if (!/^[0-9a-f]{64}$/.test(row.value)) throw new EnclaveError('storage_failed', 'The audit text key in the database is damaged; typed text cannot be hashed. Nothing was changed.');
-  return Buffer.from(row.value, 'hex');
+export function readTextKey(db: ReadableDb): Buffer | null {
+  const value = meta.get(db, TEXT_KEY_META);
+  if (value === undefined) return null;
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new EnclaveError('storage_failed', 'The audit text key in the database is damaged; typed text cannot be hashed. Nothing was changed.');
+  return Buffer.from(value, 'hex');
 }
 
 /**
  * The secret, made on first use inside the caller's transaction: if that
  * transaction rolls back, the secret goes with the only records that used it.
  */
-export function ensureTextKey(db: Db): Buffer {
+export function ensureTextKey(db: WritableDb): Buffer {
   const existing = readTextKey(db);
   if (existing) return existing;
   const key = randomBytes(32);
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(TEXT_KEY_META, key.toString('hex'));
+  meta.insert(db, TEXT_KEY_META, key.toString('hex'));
   return key;
 }
 
@@ -74,9 +65,8 @@ export function typedNameToken(key: Buffer, name: string): string {
 }
 
 /** Is this the name of an account known here (local or directory)? Such a name is recorded as it is. */
-export function isKnownAccountName(db: Db, name: string): boolean {
-  const row = db.prepare('SELECT 1 FROM accounts WHERE username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE LIMIT 1').get(name.trim(), name.trim());
-  return row !== undefined;
+export function isKnownAccountName(db: ReadableDb, name: string): boolean {
+  return auditPrivateText.namesAnAccount(db, name.trim());
 }
 
 /**
@@ -84,10 +74,9 @@ export function isKnownAccountName(db: Db, name: string): boolean {
  * naming it again discloses nothing the SIEM does not hold. Reads every
  * record's user name, as a search by user does.
  */
-export function isRecordedUserName(db: Db, name: string): boolean {
+export function isRecordedUserName(db: ReadableDb, name: string): boolean {
   const wanted = foldUserName(name.trim());
-  const names = db.prepare("SELECT DISTINCT json_extract(record, '$.user.name') AS name FROM audit_events").iterate() as IterableIterator<{ name: unknown }>;
-  for (const row of names) {
+  for (const row of auditEvents.distinctUserNames(db)) {
     if (typeof row.name === 'string' && !row.name.startsWith(TYPED_NAME_PREFIX) && foldUserName(row.name) === wanted) return true;
   }
   return false;
@@ -99,14 +88,13 @@ export function isRecordedUserName(db: Db, name: string): boolean {
  * already names it so, else its token. Makes the secret if there is none yet
  * (inside the caller's transaction).
  */
-export function recordableUserName(db: Db, typed: string): string {
+export function recordableUserName(db: WritableDb, typed: string): string {
   return isKnownAccountName(db, typed) || isRecordedUserName(db, typed) ? typed.trim() : typedNameToken(ensureTextKey(db), typed);
 }
 
 /** The private text kept for each event, by field. */
-export function privateTextOf(db: Db, seq: number): Record<string, string> {
-  const rows = db.prepare('SELECT field, text FROM audit_private_text WHERE event_seq = ? ORDER BY field').all(seq) as { field: string; text: string }[];
-  return Object.fromEntries(rows.map((r) => [r.field, r.text]));
+export function privateTextOf(db: ReadableDb, seq: number): Record<string, string> {
+  return Object.fromEntries(auditPrivateText.ofEvent(db, seq).map((r) => [r.field, r.text]));
 }
 
 /** Where an event holds a hash of typed text that a check can compare against. */
@@ -136,8 +124,8 @@ function same(a: string, b: string): boolean {
  * is also tried without surrounding white space, as prompts are trimmed
  * before they are stored. Reads only.
  */
-export function checkEventText(db: Db, eventId: string, text: string): TextCheck {
-  const row = db.prepare('SELECT seq, record FROM audit_events WHERE id = ?').get(eventId) as { seq: number; record: string } | undefined;
+export function checkEventText(db: ReadableDb, eventId: string, text: string): TextCheck {
+  const row = auditEvents.recordById(db, eventId);
   if (!row) throw new EnclaveError('not_found', `There is no audit event ${eventId} on this workstation (it may have been removed after delivery to the SIEM).`);
   let record: AuditRecord;
   try {

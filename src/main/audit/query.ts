@@ -5,7 +5,7 @@
 // another machine) all use it, so they cannot disagree.
 import type { AuditEventSummary, AuditFilter } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Db } from '../store/index.js';
+import { auditBatches, auditEvents, type ReadableDb } from '../store/index.js';
 import type { AuditLog } from './log.js';
 import { foldUserName, privateTextOf, readTextKey, typedNameToken } from './private-text.js';
 import { AuditRecordSchema, type AuditRecord } from './record.js';
@@ -83,29 +83,9 @@ export interface AuditSearchPage {
  * compared here (case folding must be the same as matchesAuditFilter's, which
  * SQLite's ASCII-only lower() is not). Only the page's records are parsed.
  */
-export function searchAuditEvents(db: Db, search: AuditSearch): AuditSearchPage {
+export function searchAuditEvents(db: ReadableDb, search: AuditSearch): AuditSearchPage {
   if (!Number.isSafeInteger(search.limit) || search.limit < 1) throw new EnclaveError('invalid_input', 'The page size must be a positive whole number.');
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (search.from !== undefined) {
-    where.push('ts >= ?');
-    params.push(search.from);
-  }
-  if (search.to !== undefined) {
-    where.push('ts <= ?');
-    params.push(search.to);
-  }
-  if (search.action !== undefined) {
-    where.push('action = ?');
-    params.push(search.action);
-  }
-  if (search.outcome !== undefined) {
-    where.push("json_extract(record, '$.event.outcome') = ?");
-    params.push(search.outcome);
-  }
-  if (where.length === 0 && search.user === undefined) return pageWithoutFilter(db, search);
-  const userColumn = search.user !== undefined ? ", json_extract(record, '$.user.name') AS user_name" : '';
-  const sql = `SELECT seq${userColumn} FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
+  if (search.from === undefined && search.to === undefined && search.action === undefined && search.outcome === undefined && search.user === undefined) return pageWithoutFilter(db, search);
 
   const wantedUser = search.user !== undefined ? foldUserName(search.user.trim()) : null;
   const textKey = search.user !== undefined ? readTextKey(db) : null;
@@ -114,7 +94,8 @@ export function searchAuditEvents(db: Db, search: AuditSearch): AuditSearchPage 
   const page: number[] = [];
   let total = 0;
   let more = false;
-  for (const row of db.prepare(sql).iterate(...params) as IterableIterator<{ seq: number; user_name?: unknown }>) {
+  const candidates = auditEvents.searchCandidates(db, { from: search.from, to: search.to, action: search.action, outcome: search.outcome, withUserName: search.user !== undefined });
+  for (const row of candidates) {
     if (wantedUser !== null && (typeof row.user_name !== 'string' || (foldUserName(row.user_name) !== wantedUser && row.user_name !== wantedToken))) continue;
     total += 1;
     if (row.seq >= before) continue;
@@ -126,27 +107,23 @@ export function searchAuditEvents(db: Db, search: AuditSearch): AuditSearchPage 
 }
 
 /** No criteria: the count comes from the small id index and the page from the rowid, without reading every record. */
-function pageWithoutFilter(db: Db, search: AuditSearch): AuditSearchPage {
-  const total = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
-  const rows = db.prepare('SELECT seq FROM audit_events WHERE seq < ? ORDER BY seq DESC LIMIT ?').all(search.beforeSequence ?? Number.MAX_SAFE_INTEGER, search.limit + 1) as { seq: number }[];
-  const page = rows.slice(0, search.limit).map((r) => r.seq);
-  return { events: summaries(db, page), total, nextBeforeSequence: rows.length > search.limit ? page.at(-1)! : null };
+function pageWithoutFilter(db: ReadableDb, search: AuditSearch): AuditSearchPage {
+  const total = auditEvents.count(db);
+  const seqs = auditEvents.seqsBefore(db, search.beforeSequence ?? Number.MAX_SAFE_INTEGER, search.limit + 1);
+  const page = seqs.slice(0, search.limit);
+  return { events: summaries(db, page), total, nextBeforeSequence: seqs.length > search.limit ? page.at(-1)! : null };
 }
 
-function summaries(db: Db, seqs: number[]): AuditEventSummary[] {
-  const readEvent = db.prepare('SELECT seq, record FROM audit_events WHERE seq = ?');
+function summaries(db: ReadableDb, seqs: number[]): AuditEventSummary[] {
   return seqs.map((seq) => {
-    const row = readEvent.get(seq) as { seq: number; record: string };
+    const row = auditEvents.recordAt(db, seq)!;
     return { ...summarizeAuditEvent(row.seq, row.record, batchSealing(db, row.seq)), privateText: privateTextOf(db, row.seq) };
   });
 }
 
 /** The batch that seals an event, or null while it waits to be sealed. */
-export function batchSealing(db: Db, seq: number): number | null {
-  const row = db.prepare("SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND last_seq >= ? AND first_seq <= ? ORDER BY last_seq LIMIT 1").get(seq, seq) as
-    | { batch_seq: number }
-    | undefined;
-  return row?.batch_seq ?? null;
+export function batchSealing(db: ReadableDb, seq: number): number | null {
+  return auditBatches.sealing(db, seq);
 }
 
 /** The list view of one event, with its canonical record for the detail view. */

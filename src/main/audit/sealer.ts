@@ -2,7 +2,7 @@
 // batchMaxSeconds old, at once for a break-glass sign-in (it is sent first),
 // and an empty heartbeat batch when nothing happened for heartbeatSeconds.
 // One timer, set to whichever of those comes first.
-import type { Store } from '../store/index.js';
+import { auditEvents, type Store } from '../store/index.js';
 import { lastBatch, pendingEvents, sealNextBatch, sealPending, type SealedBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
 import type { AuditRecord } from './record.js';
@@ -39,7 +39,7 @@ export class BatchSealer {
 
   constructor(options: BatchSealerOptions) {
     this.#options = options;
-    this.#pending = pendingEvents(options.store.db).count;
+    this.#pending = pendingEvents(options.store.reader).count;
     this.#unsubscribe = options.audit.onAppended((record) => this.#onAppended(record));
   }
 
@@ -91,9 +91,9 @@ export class BatchSealer {
     const schedule = this.#options.schedule();
     const time = now();
     try {
-      const pending = pendingEvents(store.db);
+      const pending = pendingEvents(store.reader);
       this.#pending = pending.count;
-      const last = lastBatch(store.db);
+      const last = lastBatch(store.reader);
       const dueByAge = pending.oldestAt !== null && time - pending.oldestAt >= schedule.batchMaxSeconds * 1000;
       const dueByCount = pending.count >= schedule.batchMaxEvents;
       const heartbeatDue = pending.count === 0 && (last === null || time - last.createdAt >= schedule.heartbeatSeconds * 1000);
@@ -115,17 +115,17 @@ export class BatchSealer {
   }
 
   #holdsBreakGlass(): boolean {
-    const sealedThrough = lastBatch(this.#options.store.db)?.manifest.tree_size ?? 0;
-    return this.#options.store.db.prepare("SELECT 1 FROM audit_events WHERE seq > ? AND action = 'auth.breakglass' LIMIT 1").get(sealedThrough) !== undefined;
+    const sealedThrough = lastBatch(this.#options.store.reader)?.manifest.tree_size ?? 0;
+    return auditEvents.hasBreakGlassAfter(this.#options.store.reader, sealedThrough);
   }
 
   #nextDueIn(): number {
     const { store, now } = this.#options;
     const schedule = this.#options.schedule();
     const time = now();
-    const pending = pendingEvents(store.db);
+    const pending = pendingEvents(store.reader);
     if (pending.oldestAt !== null) return pending.oldestAt + schedule.batchMaxSeconds * 1000 - time;
-    const last = lastBatch(store.db);
+    const last = lastBatch(store.reader);
     return (last?.createdAt ?? time) + schedule.heartbeatSeconds * 1000 - time;
   }
 }

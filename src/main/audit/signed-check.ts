@@ -11,7 +11,7 @@
 // without the signing key, and any cut that leaves a signed manifest behind.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { AuditVerifyReport } from '../../shared/api.js';
-import type { Db } from '../store/index.js';
+import { auditBatches, auditSigningKeys, type ReadableDb } from '../store/index.js';
 import { BatchManifestSchema, manifestHash, manifestSigningInput, type BatchManifest } from './manifest.js';
 import { MerkleFrontier } from './merkle.js';
 import { AuditRecordSchema, hashRecord, type AuditRecord } from './record.js';
@@ -27,10 +27,9 @@ export interface SigningKeyEntry {
 }
 
 /** Every key that ever signed here, retired ones included: each manifest is checked with the key it names. */
-export function loadSigningKeys(db: Db): Map<string, SigningKeyEntry> {
+export function loadSigningKeys(db: ReadableDb): Map<string, SigningKeyEntry> {
   const keys = new Map<string, SigningKeyEntry>();
-  const rows = db.prepare('SELECT key_id, public_key, replaced_by FROM audit_signing_keys').all() as { key_id: string; public_key: Buffer; replaced_by: string | null }[];
-  for (const row of rows) {
+  for (const row of auditSigningKeys.publicKeys(db)) {
     let publicKey: KeyObject | null = null;
     try {
       const candidate = createPublicKey({ key: row.public_key, format: 'der', type: 'spki' });
@@ -44,21 +43,9 @@ export function loadSigningKeys(db: Db): Map<string, SigningKeyEntry> {
 }
 
 /** The columns of an audit_batches row this check reads. */
-export interface StoredBatchRow {
-  batch_seq: number;
-  kind: string;
-  first_seq: number | null;
-  last_seq: number | null;
-  event_count: number;
-  tree_size: number;
-  root: string;
-  frontier: string;
-  manifest: string;
-  manifest_hash: string;
-  key_id: string;
-}
+export type StoredBatchRow = auditBatches.SignedBatchRow;
 
-export const STORED_BATCH_COLUMNS = 'batch_seq, kind, first_seq, last_seq, event_count, tree_size, root, frontier, manifest, manifest_hash, key_id';
+export const STORED_BATCH_COLUMNS = auditBatches.SIGNED_BATCH_COLUMNS;
 
 const short = (hash: string) => hash.slice(0, 12);
 

@@ -5,7 +5,7 @@
 // design's manifest names it.
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Db, Store } from '../store/index.js';
+import { auditSigningKeys, type Store, type WritableDb } from '../store/index.js';
 import { sealNextBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
 import type { AuditEventInput } from './record.js';
@@ -18,26 +18,18 @@ export interface EnrolmentKey {
   createdAt: number;
 }
 
-interface KeyRow {
-  key_id: string;
-  algorithm: 'Ed25519';
-  public_key: Buffer;
-  private_key: Buffer;
-  created_at: number;
-}
-
 export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
-function toEnrolment(row: KeyRow): EnrolmentKey {
+function toEnrolment(row: auditSigningKeys.AuditSigningKeyRow): EnrolmentKey {
   const publicKey = createPublicKey({ key: row.public_key, format: 'der', type: 'spki' });
   return { keyId: row.key_id, algorithm: row.algorithm, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), createdAt: row.created_at };
 }
 
 /** The current signing key, or null before enrolment (and in a read-only store that never enrolled). */
 export function currentEnrolmentKey(store: Store): EnrolmentKey | null {
-  const row = store.db.prepare('SELECT * FROM audit_signing_keys WHERE retired_at IS NULL').get() as KeyRow | undefined;
+  const row = auditSigningKeys.current(store.reader);
   return row ? toEnrolment(row) : null;
 }
 
@@ -49,8 +41,8 @@ export function currentEnrolmentKey(store: Store): EnrolmentKey | null {
  * in the page; the caller checkpoints the write-ahead log, which may still hold
  * older images of the page. Returns how many keys were wiped now.
  */
-export function wipeRetiredSigningKeys(db: Db): number {
-  return db.prepare("UPDATE audit_signing_keys SET private_key = X'' WHERE retired_at IS NOT NULL AND length(private_key) > 0").run().changes;
+export function wipeRetiredSigningKeys(db: WritableDb): number {
+  return auditSigningKeys.wipeRetiredPrivateKeys(db);
 }
 
 /** Enrols on first start: makes the key pair and audits it; later starts find it (and wipe the private keys of retired keys a release before this one kept). */
@@ -63,9 +55,13 @@ export function ensureEnrolmentKey(store: Store, audit: AuditLog, now: () => num
   const createdAt = now();
   audit.run(
     (db) =>
-      db
-        .prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(keyId, 'Ed25519', publicKey.export({ type: 'spki', format: 'der' }), privateKey.export({ type: 'pkcs8', format: 'der' }), createdAt),
+      auditSigningKeys.insert(db, {
+        key_id: keyId,
+        algorithm: 'Ed25519',
+        public_key: publicKey.export({ type: 'spki', format: 'der' }),
+        private_key: privateKey.export({ type: 'pkcs8', format: 'der' }),
+        created_at: createdAt,
+      }),
     () => ({ action: 'audit.enroll', outcome: 'success', detail: { key_id: keyId, algorithm: 'Ed25519' } }),
   );
   return currentEnrolmentKey(store)!;
@@ -99,16 +95,10 @@ export function rotateEnrolmentKey(store: Store, audit: AuditLog, seal: SealOpti
       // every waiting event, the rotation included, sealed by the old key
     }
     // Retire first (one current key at a time), wiping its private key, then add the successor, then name it.
-    db.prepare('UPDATE audit_signing_keys SET retired_at = ? WHERE key_id = ?').run(now, previous.keyId);
+    auditSigningKeys.retire(db, previous.keyId, now);
     wipeRetiredSigningKeys(db);
-    db.prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      newKeyId,
-      'Ed25519',
-      publicDer,
-      privateKey.export({ type: 'pkcs8', format: 'der' }),
-      now,
-    );
-    db.prepare('UPDATE audit_signing_keys SET replaced_by = ? WHERE key_id = ?').run(newKeyId, previous.keyId);
+    auditSigningKeys.insert(db, { key_id: newKeyId, algorithm: 'Ed25519', public_key: publicDer, private_key: privateKey.export({ type: 'pkcs8', format: 'der' }), created_at: now });
+    auditSigningKeys.setSuccessor(db, previous.keyId, newKeyId);
   });
   // The write-ahead log may still hold page images with the old private key.
   store.checkpoint();

@@ -16,32 +16,23 @@
 // ends where pruning stopped, trusted because it reproduces that batch's
 // signed root; manifests before it are checked for signature and chain only.
 import type { AuditVerifyReport } from '../../shared/api.js';
-import type { Db } from '../store/index.js';
+import { auditBatches, auditEvents, meta as metaTable, type ReadableDb } from '../store/index.js';
 import { PRUNED_HASH_KEY, PRUNED_THROUGH_SEQ_KEY } from './batches.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from './log.js';
 import type { BatchManifest } from './manifest.js';
 import { MerkleFrontier } from './merkle.js';
-import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, STORED_BATCH_COLUMNS, trustedFrontier, type ChainProblem, type StoredBatchRow } from './signed-check.js';
+import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, trustedFrontier, type ChainProblem, type StoredBatchRow } from './signed-check.js';
 
-interface Row {
-  seq: number;
-  id: string;
-  ts: number;
-  action: string;
-  record: string;
-  hash: string;
-}
-
-export function verifyAuditChain(db: Db): AuditVerifyReport {
+export function verifyAuditChain(db: ReadableDb): AuditVerifyReport {
   // Events delivered to every SIEM destination and past retention were pruned; the chain resumes after them.
-  const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  const meta = (key: string) => metaTable.get(db, key);
   const prunedThrough = Number(meta(PRUNED_THROUGH_SEQ_KEY) ?? '0');
   let expected = prunedThrough + 1;
   let prevHash: string | null = meta(PRUNED_HASH_KEY) ?? null;
   let checked = 0;
 
   const manifests = new ManifestChainChecker(loadSigningKeys(db));
-  const batches = db.prepare(`SELECT ${STORED_BATCH_COLUMNS} FROM audit_batches ORDER BY batch_seq`).iterate() as IterableIterator<StoredBatchRow>;
+  const batches = auditBatches.allSigned(db);
   let waiting: StoredBatchRow | undefined = batches.next().value as StoredBatchRow | undefined;
   /** The tree over the events walked so far; null while pruning hides where it starts. */
   let tree: MerkleFrontier | null = prunedThrough === 0 ? new MerkleFrontier() : null;
@@ -92,7 +83,7 @@ export function verifyAuditChain(db: Db): AuditVerifyReport {
   };
 
   try {
-    for (const row of db.prepare('SELECT seq, id, ts, action, record, hash FROM audit_events ORDER BY seq').iterate() as IterableIterator<Row>) {
+    for (const row of auditEvents.all(db)) {
       const signedProblem = settle(expected - 1);
       if (signedProblem) return report(signedProblem);
       if (row.seq !== expected) {

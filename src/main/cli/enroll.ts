@@ -59,9 +59,9 @@ export function enrollRotate(args: string[], io: CliIo, context: CliContext): nu
     const now = Date.now;
     const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now });
     // The institution as the last manifest named it (policy is not read here).
-    const institution = lastBatch(store.db)?.manifest.origin.institution ?? 'Enclave';
+    const institution = lastBatch(store.reader)?.manifest.origin.institution ?? 'Enclave';
     const { previous, current } = rotateEnrolmentKey(store, audit, { maxEvents: 500, institution, hostId, hostName: hostname(), now }, { name: userInfo().username, authMethod: 'os-account' });
-    const rotationBatch = lastBatch(store.db)!.batchSeq;
+    const rotationBatch = lastBatch(store.reader)!.batchSeq;
     if (json) {
       io.out(JSON.stringify({ hostId, previousKeyId: previous.keyId, keyId: current.keyId, algorithm: current.algorithm, publicKeyPem: current.publicKeyPem, rotationBatch }));
     } else {

@@ -252,7 +252,7 @@ function auditVerify(args: string[], io: CliIo): number {
   }
   const store = openStoreWithKeyFile(values.db, values['key-file'], { readonly: true });
   try {
-    const report = verifyAuditChain(store.db);
+    const report = verifyAuditChain(store.reader);
     io.out(values.json ? JSON.stringify(report) : describeVerifyReport(report));
     return report.ok ? 0 : 1;
   } finally {
@@ -364,7 +364,7 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
     const seal = {
       maxEvents: 500,
       // Policy is not read here: the institution as the last manifest named it.
-      institution: lastBatch(store.db)?.manifest.origin.institution ?? 'Enclave',
+      institution: lastBatch(store.reader)?.manifest.origin.institution ?? 'Enclave',
       hostId,
       hostName: hostname(),
       now,

@@ -88,7 +88,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   // A damaged chain is reported, never silently repaired. A damaged tail that
   // was never sealed is moved to audit_quarantine so sealing can go on; damage
   // under a signed manifest stays where it is, for the verifier to name.
-  const chain = verifyAuditChain(store.db);
+  const chain = verifyAuditChain(store.reader);
   if (!chain.ok && chain.firstBad) {
     const bad = chain.firstBad;
     const quarantined = store.transaction((db) => quarantineUnsealedTail(db, bad.sequence, bad.problem, now()));
@@ -284,7 +284,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
     'audit.verify': (_input, { user }) => {
-      const report = verifyAuditChain(store.db);
+      const report = verifyAuditChain(store.reader);
       audit.record({
         action: 'audit.verify',
         outcome: report.ok ? 'success' : 'failure',
@@ -296,7 +296,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
     'audit.search': (input, { user }) => {
       const officer = requireUser(user);
-      const page = searchAuditEvents(store.db, input);
+      const page = searchAuditEvents(store.reader, input);
       // Looking at the audit is itself audited: who searched for what (a name that is no account's, by keyed token).
       const stated = statedAuditFilter(audit, input);
       audit.record({ action: 'audit.search', outcome: 'success', user: auditUser(officer), detail: { ...stated.detail, matches: page.total }, ...(stated.privateText ? { privateText: stated.privateText } : {}) });

@@ -5,7 +5,7 @@
 // when every destination confirmed it and local retention passed.
 import type { SiemDestinationStatus, SiemStatus } from '../../shared/api.js';
 import { AuditRecordSchema, lastBatch, pendingEvents, pruneSealedEvents, readBatch, batchEventTexts, type AuditLog } from '../audit/index.js';
-import type { Store } from '../store/index.js';
+import { auditBatches, siemCursors, type Store } from '../store/index.js';
 import { confirmBatch, ensureCursor, followingBatches, nextBatchFor, queuedBatches, recordFailure, type CursorRow } from './cursors.js';
 import { DeliveryError, type OutgoingBatch, type SiemDestination, type Transport } from './types.js';
 
@@ -43,10 +43,10 @@ export function destinationTarget(destination: SiemDestination): string {
 
 /** The whole batch, events in order, as the transports take it. */
 export function loadOutgoingBatch(store: Store, batchSeq: number): OutgoingBatch | null {
-  const batch = readBatch(store.db, batchSeq);
+  const batch = readBatch(store.reader, batchSeq);
   if (!batch) return null;
   const events = [];
-  for (const { seq, record } of batchEventTexts(store.db, batch.manifest)) {
+  for (const { seq, record } of batchEventTexts(store.reader, batch.manifest)) {
     events.push({ seq, text: record, record: AuditRecordSchema.parse(JSON.parse(record)) });
   }
   if (events.length !== batch.manifest.event_count) return null;
@@ -118,7 +118,7 @@ class DestinationWorker {
         continue;
       }
       const sendMany = this.#transport.sendBatches?.bind(this.#transport);
-      const seqs = [batchSeq, ...(sendMany ? followingBatches(this.#outbox.store.db, this.destination.id, batchSeq, SEND_TOGETHER_LIMITS) : [])];
+      const seqs = [batchSeq, ...(sendMany ? followingBatches(this.#outbox.store.reader, this.destination.id, batchSeq, SEND_TOGETHER_LIMITS) : [])];
       const batches: OutgoingBatch[] = [];
       for (const seq of seqs) {
         const batch = loadOutgoingBatch(this.#outbox.store, seq);
@@ -219,7 +219,7 @@ export class SiemOutbox {
   }
 
   next(destinationId: string): number | null {
-    return nextBatchFor(this.store.db, destinationId);
+    return nextBatchFor(this.store.reader, destinationId);
   }
 
   backoffDelay(failures: number): number {
@@ -261,7 +261,7 @@ export class SiemOutbox {
           destination: worker.destination.id,
           type: worker.destination.type,
           target: destinationTarget(worker.destination),
-          ...(error ? { message: error.message } : { queued_batches: queuedBatches(this.store.db, worker.destination.id) }),
+          ...(error ? { message: error.message } : { queued_batches: queuedBatches(this.store.reader, worker.destination.id) }),
         },
       });
     } catch (auditError) {
@@ -292,17 +292,16 @@ export class SiemOutbox {
     return this.#options.audit.runOptional((tx) => {
       let through = Number.POSITIVE_INFINITY;
       for (const { id } of destinations) {
-        const row = tx.prepare('SELECT confirmed_through FROM siem_cursors WHERE destination_id = ?').get(id) as { confirmed_through: number } | undefined;
-        through = Math.min(through, row?.confirmed_through ?? 0);
+        through = Math.min(through, siemCursors.confirmedThrough(tx, id) ?? 0);
       }
-      const retained = tx.prepare('SELECT max(batch_seq) AS b FROM audit_batches WHERE batch_seq <= ? AND created_at <= ?').get(through, now - retentionMs) as { b: number | null };
-      if (retained.b === null) return null;
-      return pruneSealedEvents(tx, retained.b);
+      const retained = auditBatches.newestSealedBy(tx, through, now - retentionMs);
+      if (retained === null) return null;
+      return pruneSealedEvents(tx, retained);
     }, (pruned) => ({ action: 'audit.prune', outcome: 'success', detail: { through_sequence: pruned.throughSeq, events: pruned.events, retention_days: this.#options.localRetentionDays() } }));
   }
 
   status(): SiemStatus {
-    const db = this.store.db;
+    const db = this.store.reader;
     const last = lastBatch(db);
     const destinations: SiemDestinationStatus[] = [...this.#workers.values()].map(({ worker }) => ({
       id: worker.destination.id,

@@ -5,8 +5,17 @@ import { dirname } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { asReadable, asWritable, type ReadableDb, type WritableDb } from './handles.js';
+import * as meta from './meta.js';
 
 export type { ReadableDb, WritableDb } from './handles.js';
+
+// Query modules, one per table group: each function takes a ReadableDb to read or a WritableDb to write.
+export * as auditBatches from './audit-batches.js';
+export * as auditEvents from './audit-events.js';
+export * as auditPrivateText from './audit-private-text.js';
+export * as auditSigningKeys from './audit-signing-keys.js';
+export * as meta from './meta.js';
+export * as siemCursors from './siem-cursors.js';
 
 /** The database's file name inside the data folder. */
 export const DATABASE_FILE = 'enclave.db';
@@ -114,16 +123,16 @@ export function openStore(options: OpenStoreOptions): Store {
     db.close();
     throw error;
   }
+  const reader = asReadable(db);
+  const writer = asWritable(db);
   const store: Store = {
     db,
-    reader: asReadable(db),
-    writer: asWritable(db),
+    reader,
+    writer,
     path: options.path,
     transaction: (fn) => db.transaction(() => fn(asWritable(db))).immediate(),
-    getMeta: (key) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value,
-    setMeta: (key, value) => {
-      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
-    },
+    getMeta: (key) => meta.get(reader, key),
+    setMeta: (key, value) => meta.set(writer, key, value),
     checkpoint: () => {
       const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
       return result !== undefined && result.busy === 0;
