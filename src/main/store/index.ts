@@ -9,7 +9,7 @@ import { asReadable, asWritable, type ReadableDb, type WritableDb } from './hand
 export type { ReadableDb, WritableDb } from './handles.js';
 
 /** The database's file name inside the data folder. */
-export const DATABASE_FILE = 'enclave.db';
+export { DATABASE_FILE } from '../../shared/data-files.js';
 
 export type Db = Database.Database;
 
