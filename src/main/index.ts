@@ -6,11 +6,23 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNotices, readPolicy } from './policy/index.js';
 import { describeCoreDumpLimit, limitCoreDumps } from './core/process-hardening.js';
-import { startCoreHost, type CoreHost } from './electron/core-host.js';
-import { EVENT_CHANNEL, startIpcRelay } from './electron/ipc-relay.js';
-import { obtainDatabaseKey, PENDING_WRAPPED_KEY_FILE, readWrappedDatabaseKey, WRAPPED_KEY_FILE, wrappedKeyCustody } from './electron/key-protector.js';
+import {
+  appPaths,
+  createMainWindow,
+  guardWebContents,
+  obtainDatabaseKey,
+  PENDING_WRAPPED_KEY_FILE,
+  readWrappedDatabaseKey,
+  registerAppScheme,
+  rendererLocation,
+  startCoreHost,
+  startIpcRelay,
+  wrappedKeyCustody,
+  type CoreHost,
+} from './electron/index.js';
 import type { KeyCustody } from './keys/index.js';
-import { appPaths, createMainWindow, guardWebContents, registerAppScheme, rendererLocation } from './electron/window.js';
+import { EVENT_CHANNEL } from '../shared/channels.js';
+import { DATABASE_FILE, WRAPPED_KEY_FILE } from '../shared/data-files.js';
 import { findForbiddenSwitches, forbiddenSwitchMessage } from './desktop/index.js';
 
 const log = (line: string): void => console.log(line);
@@ -86,8 +98,7 @@ async function start(): Promise<void> {
     ({ key: databaseKey } = await obtainDatabaseKey({
       userDataDir: userData,
       dataDir,
-      // core/index.ts DATABASE_FILE; importing it would load the whole core into main.
-      databasePath: join(dataDir, 'enclave.db'),
+      databasePath: join(dataDir, DATABASE_FILE),
       allowKeyFile,
       managed,
       // Only when an `Enclave db rekey` was cut short does main load the store, to try both keys.
@@ -192,7 +203,7 @@ if (cliArgs[0] !== undefined && CLI_GROUPS.has(cliArgs[0])) {
     const managed = !(resolution.ok && resolution.effective.policy.mode === 'evaluation');
     return wrappedKeyCustody({ userDataDir: userData, managed });
   };
-  void Promise.all([import('./cli/main.js'), withKey(), withCustody()])
+  void Promise.all([import('./cli/index.js'), withKey(), withCustody()])
     .then(([{ runCli }, databaseKey, keyCustody]) => runCli(cliArgs, undefined, { databaseKey, keyCustody }).finally(() => databaseKey?.fill(0)))
     .then(
       (code) => app.exit(code),

@@ -4,11 +4,8 @@
 // require 'electron'; electron-vite bundles everything else in.
 import { contextBridge, ipcRenderer } from 'electron';
 import { createBridge } from '../shared/bridge.js';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../shared/channels.js';
 import type { CallResponse, EventMessage } from '../shared/rpc.js';
-
-// Must match src/main/electron/ipc-relay.ts; not imported from there because that module imports main-only Electron APIs.
-const CALL_CHANNEL = 'enclave:call';
-const EVENT_CHANNEL = 'enclave:event';
 
 function isEventMessage(value: unknown): value is EventMessage {
   return typeof value === 'object' && value !== null && typeof (value as { event?: unknown }).event === 'string';

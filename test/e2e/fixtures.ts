@@ -205,6 +205,8 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
           errors.push(error);
         }
       }
+      // A cleanup that failed is reported even over the test's own failure: it may have left a daemon or a file behind.
+      // eslint-disable-next-line no-unsafe-finally
       if (errors.length > 0) throw errors[0];
     }
   },

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
-import { policyFromDocument } from '../../src/main/policy/index.js';
 import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js';
 import { call, callError } from '../support/core.js';
 import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
-import { directoryPolicyDocument, startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';
+import { startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';
 import { Attribute, Change } from 'ldapts';
 import { attachSambaDc, UF_NORMAL_ACCOUNT, unicodePwd, withAdmin, type SambaDc } from '../support/samba-dc.js';
 import { withTlsVerificationOffInEnvironment } from '../support/insecure-tls-env.js';
@@ -37,10 +36,6 @@ afterAll(async () => {
 
 /** A port where nothing listens: an unreachable domain controller. */
 const DEAD_DC = 'ldaps://127.0.0.1:1';
-
-function managedPolicy(directory: Record<string, unknown> = {}) {
-  return policyFromDocument(directoryPolicyDocument(dc.info(), { path: modelPath, sha256: modelSha256 }, directory), 'directory test policy');
-}
 
 const start = (options: Pick<DirectoryCoreOptions, 'directory' | 'dataDir' | 'key' | 'now'> = {}) => startDirectoryCore(dc.info(), { path: modelPath, sha256: modelSha256 }, cleanups, options);
 

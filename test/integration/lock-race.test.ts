@@ -51,6 +51,8 @@ class PausingEngine implements InferenceEngine {
 
   constructor() {
     const realVerify = ModelRegistry.prototype.verifyBeforeLoad;
+    // The mock runs with the registry as `this`; the gate is this object.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const engine = this;
     vi.spyOn(ModelRegistry.prototype, 'verifyBeforeLoad').mockImplementation(async function (this: ModelRegistry, ...args) {
       await engine.#at('verifyBeforeLoad');

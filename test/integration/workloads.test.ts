@@ -4,10 +4,10 @@
 // node-llama-cpp.
 import { writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createHeadlessCore, type HeadlessCore } from '../../src/main/core/headless.js';
+import type { HeadlessCore } from '../../src/main/core/headless.js';
 import type { Core } from '../../src/main/core/index.js';
 import { createLlamaEngine } from '../../src/main/inference/index.js';
-import { evaluationPolicy, policyFromDocument, type ChatTemplate, type Policy } from '../../src/main/policy/index.js';
+import type { ChatTemplate } from '../../src/main/policy/index.js';
 import type { Role } from '../../src/shared/roles.js';
 import { call, callError, EVAL_USER, nextEvent, startWatchedCore } from '../support/core.js';
 import { answer, auditEvents, policyDocument as policyDocumentFor, startWithPolicy, WORKLOADS, type WorkloadInput } from '../support/workload-core.js';

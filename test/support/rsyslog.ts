@@ -37,7 +37,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, portOpen, runTool, sleep, waitFor } from './daemon.js';
+import { isAlive, portOpen, runTool, waitFor } from './daemon.js';
 import type { SyslogTlsDestination } from '../../src/main/siem/transports/syslog-tls.js';
 
 export interface RsyslogPki {

@@ -4,13 +4,11 @@
 // input and checks the session itself.
 import { ipcMain, powerMonitor, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { isCallName, isEventName } from '../../shared/api.js';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../../shared/channels.js';
 import type { CallResponse, EventMessage } from '../../shared/rpc.js';
 import { busAddressesFromEnv, watchLinuxScreenLock, type ScreenLockWatch } from '../desktop/index.js';
 import type { CoreHost } from './core-host.js';
 import { isTrustedSenderUrl } from './hardening.js';
-
-export const CALL_CHANNEL = 'enclave:call';
-export const EVENT_CHANNEL = 'enclave:event';
 
 export interface RelayOptions {
   core: CoreHost;

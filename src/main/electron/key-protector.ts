@@ -28,8 +28,9 @@ import {
   type KeyStoreBackend,
   type RekeySettlement,
 } from '../keys/index.js';
+import { WRAPPED_KEY_FILE } from '../../shared/data-files.js';
 
-export const WRAPPED_KEY_FILE = 'database-key.wrapped';
+export { WRAPPED_KEY_FILE };
 /** Beside the wrapped key while `Enclave db rekey` runs: the new key, wrapped (see wrappedKeyCustody). */
 export const PENDING_WRAPPED_KEY_FILE = `${WRAPPED_KEY_FILE}.new`;
 /** Beside the wrapped key: which key store backend wrapped it (keys/key-store-policy.ts). Older installs have none; it is written at the next start. */

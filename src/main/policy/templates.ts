@@ -57,7 +57,6 @@ function checkedId(id: string): string {
 }
 
 // Characters XML 1.0 does not allow at all, even escaped.
-// eslint-disable-next-line no-control-regex
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Escapes text for XML element content. */

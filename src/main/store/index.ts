@@ -18,7 +18,7 @@ export * as meta from './meta.js';
 export * as siemCursors from './siem-cursors.js';
 
 /** The database's file name inside the data folder. */
-export const DATABASE_FILE = 'enclave.db';
+export { DATABASE_FILE } from '../../shared/data-files.js';
 
 export type Db = Database.Database;
 

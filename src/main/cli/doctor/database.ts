@@ -8,12 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { verifyAuditChain } from '../../audit/index.js';
 import { KEY_FILE, readKeyFile } from '../../keys/index.js';
 import type { Policy } from '../../policy/index.js';
+import { WRAPPED_KEY_FILE } from '../../../shared/data-files.js';
 import { DATABASE_FILE, openStore, type ReadableDb } from '../../store/index.js';
 import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 import { checkRetention } from './retention.js';
 
-/** electron/key-protector.ts WRAPPED_KEY_FILE, kept in the app's userData folder (the data folder's parent). */
-const WRAPPED_KEY_FILE = 'database-key.wrapped';
 
 /** Where the desktop app keeps its data for the current user: Electron's userData for "Enclave", then data/. */
 export function defaultDataDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {

@@ -4,7 +4,7 @@
 // Its keys mirror the JSON policy: dictionaries for sections, arrays of
 // dictionaries for models, workloads and SIEM destinations.
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../../files/index.js';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, type Document, type Node } from '@xmldom/xmldom';
 import { parse, parseBinary, type PlistValue } from 'plist';
 import { emptyLayer, layerFromDocument, type PolicyLayer } from '../resolve.js';
 
@@ -49,7 +49,7 @@ function checkXml(text: string): XmlCheck {
         const locator = (context as { locator?: { lineNumber?: number; columnNumber?: number } } | undefined)?.locator;
         fault = at(locator?.lineNumber, locator?.columnNumber);
       },
-    }).parseFromString(text, 'text/xml') as unknown as Document;
+    }).parseFromString(text, 'text/xml');
   } catch {
     fault ??= '';
   }

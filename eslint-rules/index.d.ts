@@ -1,0 +1,8 @@
+// Types for the local rules, so the tests (TypeScript) can load them.
+import type { Rule } from 'eslint';
+
+declare const plugin: {
+  meta: { name: string };
+  rules: { layers: Rule.RuleModule; 'front-door': Rule.RuleModule; 'long-file-reason': Rule.RuleModule };
+};
+export default plugin;
