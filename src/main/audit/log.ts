@@ -2,7 +2,7 @@
 // record: if the event cannot be written, the action is rolled back too.
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
-import { isDiskFull, type Db, type Store } from '../store/index.js';
+import { isDiskFull, type Db, type Store, type WritableDb } from '../store/index.js';
 import { ensureTextKey, keyedHash, PRIVATE_CHARS_SUFFIX, PRIVATE_FIELD, PRIVATE_HMAC_SUFFIX, recordableUserName, typedNameToken, TYPED_NAME_FIELD } from './private-text.js';
 import { canonicalJson, hashRecord, type AuditEventInput, type AuditRecord } from './record.js';
 
@@ -31,7 +31,7 @@ export class AuditLog {
    * Runs `action` and writes the event that `describe` makes of its result, in
    * one transaction. Any failure (disk full included) leaves neither behind.
    */
-  run<T>(action: (db: Db) => T, describe: (result: T) => AuditEventInput): T {
+  run<T>(action: (db: WritableDb) => T, describe: (result: T) => AuditEventInput): T {
     let written: AuditRecord | undefined;
     let result: T;
     try {
@@ -48,7 +48,7 @@ export class AuditLog {
   }
 
   /** Like run, for an action that may find nothing to do (null): then nothing is written or audited. */
-  runOptional<T>(action: (db: Db) => T | null, describe: (result: T) => AuditEventInput): T | null {
+  runOptional<T>(action: (db: WritableDb) => T | null, describe: (result: T) => AuditEventInput): T | null {
     let written: AuditRecord | undefined;
     let result: T | null;
     try {

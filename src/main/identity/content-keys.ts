@@ -58,7 +58,7 @@
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Store } from '../store/index.js';
+import { chatSessions, contentKeys as keyRows, type ReadableDb, type Store, type WritableDb } from '../store/index.js';
 import {
   CONTENT_KEY_BYTES,
   derivePasswordKey,
@@ -114,20 +114,7 @@ function cardWrapSigned(keyId: string, certificateSha256: string, wrapped: Buffe
 
 export type ContentCredential = { kind: 'password'; password: string } | { kind: 'card'; card: CardUnwrapped };
 
-interface WrapRow {
-  id: string;
-  key_id: string;
-  user_id: string;
-  kind: 'password' | 'card';
-  card_sha256: string | null;
-  params: string;
-  salt: Buffer | null;
-  kek_check: Buffer | null;
-  wrapped: Buffer;
-  signature: Buffer | null;
-  key_check: Buffer;
-  key_created_at: number;
-}
+type WrapRow = keyRows.WrapRow;
 
 interface PasswordKek {
   salt: Buffer;
@@ -189,6 +176,11 @@ function isKeyOf(key: Buffer, keyId: string, stored: Buffer): boolean {
   return key.length === CONTENT_KEY_BYTES && actual.length === stored.length && timingSafeEqual(actual, stored);
 }
 
+/** A password wrapping of `key` under the password key `kek`. */
+function passwordWrap(keyId: string, key: Buffer, kek: PasswordKek, createdAt: number): keyRows.NewWrap {
+  return { id: uuidv7(), keyId, kind: 'password', cardSha256: null, params: JSON.stringify(kek.params), salt: kek.salt, kekCheck: keyCheck(kek.kek), wrapped: seal(kek.kek, key, wrapAad(keyId)), signature: null, createdAt };
+}
+
 const sessionTitleAad = (sessionId: string) => `chat_sessions/${sessionId}/title`;
 /** A message's text is bound to its row, its session and its role: moved to another session, or turned from prompt into answer, it does not open. */
 export interface MessagePlace {
@@ -221,15 +213,6 @@ export class ContentKeyRing {
     this.#now = options.now;
   }
 
-  #wraps(where: string, ...args: unknown[]): WrapRow[] {
-    return this.#store.db
-      .prepare(
-        `SELECT w.id, w.key_id, k.user_id, w.kind, w.card_sha256, w.params, w.salt, w.kek_check, w.wrapped, w.signature, k.key_check, k.created_at AS key_created_at
-         FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE ${where} ORDER BY k.created_at, w.created_at, w.id`,
-      )
-      .all(...args) as WrapRow[];
-  }
-
   /**
    * Inside the card's logged-in session: opens every key wrapped to this
    * certificate, and finds the OAEP hash the card decrypts with (by a test
@@ -240,7 +223,7 @@ export class ContentKeyRing {
     const opened: CardUnwrapped['opened'] = [];
     let damagedWraps = 0;
     let oaepHash: OaepHash | null = null;
-    for (const row of this.#wraps("w.kind = 'card' AND w.card_sha256 = ?", access.certificateSha256)) {
+    for (const row of keyRows.wrapsForCard(this.#store.reader, access.certificateSha256)) {
       const hash = oaepParams(row.params);
       // Only a wrapping this card signed is opened: one planted by anyone else is damage.
       const signed = row.signature !== null && verifyCardSignature(access.publicKey, cardWrapSigned(row.key_id, access.certificateSha256, row.wrapped), row.signature);
@@ -333,7 +316,7 @@ export class ContentKeyRing {
   /** Tries the password on the person's password wrappings (one scrypt per salt) whose key `wanted` accepts. */
   async #openWithPassword(userId: string, password: string, wanted: (keyId: string) => boolean): Promise<{ opened: Map<string, Buffer>; matched: PasswordKek[]; damaged: boolean }> {
     const bySalt = new Map<string, WrapRow[]>();
-    for (const row of this.#wraps("k.user_id = ? AND w.kind = 'password'", userId)) {
+    for (const row of keyRows.passwordWrapsOfUser(this.#store.reader, userId)) {
       if (!wanted(row.key_id) || !row.salt || !row.kek_check) continue;
       const group = `${row.salt.toString('hex')}/${row.params}`;
       bySalt.set(group, [...(bySalt.get(group) ?? []), row]);
@@ -399,33 +382,29 @@ export class ContentKeyRing {
     let sealedLegacy = 0;
     try {
       this.#store.transaction((db) => {
-        const insertWrap = db.prepare(
-          'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, signature, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @signature, @time)',
-        );
         const candidate = factor.kind === 'card' ? factor.candidate : null;
         if (this.#keys.size === 0) {
           // A card's new key is the one whose wrapping it signed while it was in.
           const keyId = candidate?.keyId ?? uuidv7({ msecs: time });
           const key = candidate?.key ?? randomBytes(CONTENT_KEY_BYTES);
-          db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(keyId, userId, contentKeyCheck(key, keyId), time);
+          keyRows.insertContentKey(db, { id: keyId, userId, keyCheck: contentKeyCheck(key, keyId), createdAt: time });
           this.#keys.set(keyId, key);
         } else {
           candidate?.key.fill(0);
         }
-        const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
         for (const [keyId, key] of this.#keys) {
-          const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
+          const existing = keyRows.wrapKindsOfKey(db, keyId);
           if (password) {
             if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
-              insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, time });
+              keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'password', cardSha256: null, params: JSON.stringify(password.params), salt: password.salt, kekCheck: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, createdAt: time });
             }
             // This key now opens with today's password: wrappings under an earlier one go.
-            db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
+            keyRows.deletePasswordWrapsExceptSalt(db, keyId, password.salt);
           }
           // Card wrappings only as signed by the card during this sign-in (none can be signed without it).
           const signed = factor.kind === 'card' ? factor.signedWraps.get(keyId) : undefined;
           if (factor.kind === 'card' && signed && !existing.some((w) => w.kind === 'card' && w.card_sha256 === factor.certificateSha256)) {
-            insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, check: null, wrapped: signed.wrapped, signature: signed.signature, time });
+            keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'card', cardSha256: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, kekCheck: null, wrapped: signed.wrapped, signature: signed.signature, createdAt: time });
           }
         }
         this.#current = this.#newestHeld(db);
@@ -441,37 +420,30 @@ export class ContentKeyRing {
     return this.notice()!;
   }
 
-  #newestHeld(db: Store['db']): string {
-    const rows = db.prepare('SELECT id FROM content_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC').all(this.#userId) as { id: string }[];
-    const newest = rows.find((row) => this.#keys.has(row.id));
+  #newestHeld(db: ReadableDb): string {
+    const newest = keyRows.keyIdsOfUserNewestFirst(db, this.#userId!).find((id) => this.#keys.has(id));
     if (!newest) throw new Error('no held content key is in the key ring');
-    return newest.id;
+    return newest;
   }
 
   /** Seals the person's sessions from before per-person keys with their current key. */
-  #sealLegacy(db: Store['db'], userId: string): number {
-    const sessions = db.prepare('SELECT id, title FROM chat_sessions WHERE user_id = ? AND key_id IS NULL').all(userId) as { id: string; title: string }[];
+  #sealLegacy(db: WritableDb, userId: string): number {
+    const sessions = chatSessions.plainSessionsOfUser(db, userId);
     if (sessions.length === 0) return 0;
     const keyId = this.#current!;
     const key = this.#keys.get(keyId)!;
-    const messages = db.prepare('SELECT id, role, content FROM chat_messages WHERE session_id = ?');
-    const updateMessage = db.prepare('UPDATE chat_messages SET content = ? WHERE id = ?');
-    const updateSession = db.prepare('UPDATE chat_sessions SET title = ?, key_id = ? WHERE id = ?');
     for (const session of sessions) {
-      for (const message of messages.all(session.id) as { id: string; role: 'user' | 'assistant'; content: string }[]) {
-        updateMessage.run(sealText(key, message.content, messageContentAad({ id: message.id, sessionId: session.id, role: message.role })), message.id);
+      for (const message of chatSessions.messageTextsOfSession(db, session.id)) {
+        chatSessions.setMessageContent(db, message.id, sealText(key, message.content, messageContentAad({ id: message.id, sessionId: session.id, role: message.role })));
       }
-      updateSession.run(sealText(key, session.title, sessionTitleAad(session.id)), keyId, session.id);
+      chatSessions.sealSession(db, session.id, sealText(key, session.title, sessionTitleAad(session.id)), keyId);
     }
     return sessions.length;
   }
 
   /** Keys with no wrapping left and no session under them are of no use to anyone. */
-  #collectUnused(db: Store['db'], userId: string): void {
-    db.prepare(
-      `DELETE FROM content_keys WHERE user_id = ? AND id NOT IN (SELECT key_id FROM content_key_wraps)
-         AND id NOT IN (SELECT key_id FROM chat_sessions WHERE key_id IS NOT NULL)`,
-    ).run(userId);
+  #collectUnused(db: WritableDb, userId: string): void {
+    keyRows.deleteUnusedKeys(db, userId);
   }
 
   /** The state of the signed-in person's keys; null when nobody is signed in. */
@@ -481,7 +453,7 @@ export class ContentKeyRing {
     const password = this.#passwordKek;
     let recoveryPending = false;
     const earlier = new Set<'password' | 'card'>();
-    for (const row of this.#wraps('k.user_id = ?', userId)) {
+    for (const row of keyRows.wrapsOfUser(this.#store.reader, userId)) {
       if (this.#keys.has(row.key_id)) continue;
       if (row.kind === 'password') {
         // A wrapping under today's password that did not open is damage; under another one, a changed password.
@@ -514,10 +486,8 @@ export class ContentKeyRing {
     const time = this.#now();
     this.#store.transaction((db) => {
       for (const [keyId, key] of opened) {
-        db.prepare(
-          "INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (?, ?, 'password', NULL, ?, ?, ?, ?, ?)",
-        ).run(uuidv7(), keyId, JSON.stringify(pending.params), pending.salt, keyCheck(pending.kek), seal(pending.kek, key, wrapAad(keyId)), time);
-        db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, pending.salt);
+        keyRows.insertWrap(db, passwordWrap(keyId, key, pending, time));
+        keyRows.deletePasswordWrapsExceptSalt(db, keyId, pending.salt);
       }
     });
     for (const [keyId, key] of opened) {
@@ -560,14 +530,10 @@ export class ContentKeyRing {
     let wrapsDeleted = 0;
     try {
       wrapsDeleted = this.#store.transaction((db) => {
-        const insert = db.prepare(
-          "INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (?, ?, 'password', NULL, ?, ?, ?, ?, ?)",
-        );
-        const superseded = db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?");
         let deleted = 0;
         for (const [keyId, key] of this.#keys) {
-          insert.run(uuidv7(), keyId, JSON.stringify(kek.params), salt, keyCheck(kek.kek), seal(kek.kek, key, wrapAad(keyId)), time);
-          deleted += superseded.run(keyId, salt).changes;
+          keyRows.insertWrap(db, passwordWrap(keyId, key, kek, time));
+          deleted += keyRows.deletePasswordWrapsExceptSalt(db, keyId, salt);
         }
         return deleted;
       });
@@ -584,14 +550,9 @@ export class ContentKeyRing {
   resetStale(userId: string): { wrapsDeleted: number } {
     const pending = this.#passwordKek;
     if (this.#userId !== userId || !pending || !this.notice()?.recoveryPending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
-    const held = JSON.stringify([...this.#keys.keys()]);
+    const held = [...this.#keys.keys()];
     const wrapsDeleted = this.#store.transaction((db) => {
-      const deleted = db
-        .prepare(
-          `DELETE FROM content_key_wraps WHERE kind = 'password' AND salt <> @salt AND key_id NOT IN (SELECT value FROM json_each(@held))
-             AND key_id IN (SELECT id FROM content_keys WHERE user_id = @userId)`,
-        )
-        .run({ salt: pending.salt, held, userId }).changes;
+      const deleted = keyRows.deleteStalePasswordWraps(db, userId, pending.salt, held);
       this.#collectUnused(db, userId);
       return deleted;
     });

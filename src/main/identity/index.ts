@@ -5,11 +5,11 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { CardStatus, Role, SessionState, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { AuditEventInput, AuditLog } from '../audit/index.js';
+import { auditUser, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
-import type { Store } from '../store/index.js';
+import { accounts, signInLockouts, type Store } from '../store/index.js';
 import { DirectoryClient, DirectoryRefusal, DirectoryUnavailable, parseLoginName, type DirectoryAccount } from './directory.js';
-import { accountKey, cardKey, countFailure, deleteLockouts, deleteQuietLockouts, directoryAccountIdForName, getLockout, nameKey, remainingMs, type LockoutPolicy } from './lockout.js';
+import { accountKey, cardKey, countFailure, directoryAccountIdForName, nameKey, remainingMs, type LockoutPolicy } from './lockout.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './password.js';
 import { SmartCardService } from './smart-card.js';
 import { ContentKeyRing, type ChatKeyNotice, type ContentCredential, type PasswordRewrap } from './content-keys.js';
@@ -19,18 +19,8 @@ export { DirectoryClient, normalizeDn, parseLoginName } from './directory.js';
 export { CRL_CLOCK_SKEW_MS } from './certificates.js';
 export { ContentKeyRing, type ChatKeyNotice } from './content-keys.js';
 
-interface AccountRow {
-  id: string;
-  username: string;
-  display_name: string;
-  password_hash: string | null;
-  roles: string;
-  kind: 'evaluation' | 'directory';
-  last_online_at: number | null;
-  /** When the offline verifier was made (the last online sign-in with a password); its age counts from here. */
-  verifier_at: number | null;
-  break_glass: 0 | 1;
-}
+type AccountRow = accounts.AccountRow;
+const toUser = accounts.toUser;
 
 /** How often the reader is checked while a card session is open: removal locks within two seconds. */
 const CARD_POLL_MS = 750;
@@ -96,8 +86,8 @@ export class IdentityService {
   #sweep(): void {
     try {
       const now = this.#o.now();
-      deleteExpiredVerifiers(this.#o.store.db, this.#o.policy(), now);
-      deleteQuietLockouts(this.#o.store.db, now, Math.max(DAY_MS, this.#lockoutPolicy().maxSeconds * 1000));
+      deleteExpiredVerifiers(this.#o.store.writer, this.#o.policy(), now);
+      signInLockouts.deleteQuietLockouts(this.#o.store.writer, now, Math.max(DAY_MS, this.#lockoutPolicy().maxSeconds * 1000));
     } catch {
       // A closed store at shutdown, or a policy being replaced: the next sweep (or sign-in) does it.
     }
@@ -169,11 +159,7 @@ export class IdentityService {
       authMethod: 'evaluation-password',
     };
     this.#o.audit.run(
-      (db) => {
-        db.prepare('INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          user.id, user.username, user.displayName, passwordHash, JSON.stringify(user.roles), 'evaluation', this.#o.now(),
-        );
-      },
+      (db) => accounts.insertEvaluationAccount(db, user, passwordHash, this.#o.now()),
       () => ({ action: 'auth.account_create', outcome: 'success', user: auditUser(user) }),
     );
     return this.#beginSession(user, passwordHash, { kind: 'password', password: input.password });
@@ -194,7 +180,7 @@ export class IdentityService {
   }
 
   async #signInEvaluation(input: { username: string; password: string }): Promise<SessionState> {
-    const row = this.#o.store.db.prepare("SELECT * FROM accounts WHERE username = ? AND kind = 'evaluation'").get(input.username) as AccountRow | undefined;
+    const row = accounts.getEvaluationAccount(this.#o.store.reader, input.username);
     const throttle = row ? accountKey(row.id) : nameKey(this.#o.store, input.username);
     this.#checkLockout(throttle, 'auth.login', this.#typedUser(input.username));
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
@@ -211,7 +197,7 @@ export class IdentityService {
     if (!needsRehash(stored)) return stored;
     const upgraded = await hashPassword(password);
     // Only if the row still holds the hash that was checked: a sweep or another sign-in may have changed it during the await.
-    this.#o.store.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(upgraded, accountId, stored);
+    accounts.replacePasswordHash(this.#o.store.writer, accountId, stored, upgraded);
     return upgraded;
   }
 
@@ -252,28 +238,18 @@ export class IdentityService {
   async #remember(account: DirectoryAccount, password: string | null): Promise<string | null> {
     const keep = verifierDays(this.#o.policy(), account.breakGlass) > 0;
     const verifier = password === null || !keep ? null : await hashPassword(password);
-    this.#o.store.db
-      .prepare(
-        `INSERT INTO accounts (id, username, display_name, password_hash, verifier_at, roles, kind, created_at, sam_account_name, directory_dn, last_online_at, break_glass)
-         VALUES (@id, @upn, @displayName, @verifier, CASE WHEN @verifier IS NULL THEN NULL ELSE @now END, @roles, 'directory', @now, @sam, @dn, @now, @breakGlass)
-         ON CONFLICT(id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
-           password_hash = CASE WHEN @keep THEN coalesce(excluded.password_hash, accounts.password_hash) ELSE NULL END,
-           verifier_at = CASE WHEN NOT @keep THEN NULL WHEN excluded.password_hash IS NOT NULL THEN @now ELSE accounts.verifier_at END,
-           roles = excluded.roles, sam_account_name = excluded.sam_account_name, directory_dn = excluded.directory_dn,
-           last_online_at = excluded.last_online_at, break_glass = excluded.break_glass`,
-      )
-      .run({
-        id: account.id,
-        upn: account.upn,
-        displayName: account.displayName,
-        verifier,
-        roles: JSON.stringify(account.roles),
-        now: this.#o.now(),
-        sam: account.samAccountName,
-        dn: account.dn,
-        breakGlass: account.breakGlass ? 1 : 0,
-        keep: keep ? 1 : 0,
-      });
+    accounts.upsertDirectoryAccount(this.#o.store.writer, {
+      id: account.id,
+      upn: account.upn,
+      displayName: account.displayName,
+      samAccountName: account.samAccountName,
+      dn: account.dn,
+      roles: account.roles,
+      breakGlass: account.breakGlass,
+      verifier,
+      keepVerifier: keep,
+      now: this.#o.now(),
+    });
     return verifier;
   }
 
@@ -339,12 +315,12 @@ export class IdentityService {
       const why = maxAgeDays === 0 ? 'Policy lets a card sign in only when the directory confirms its owner' : `A card signs in without the directory only within ${maxAgeDays} days of its owner's last sign-in here while the network worked`;
       throw new EnclaveError('directory_unreachable', `${why}, and the directory could not be asked now. Sign in once with your user name and password while the network works, or contact IT.`);
     }
-    if ((JSON.parse(row.roles) as Role[]).length === 0) {
+    if (accounts.rowRoles(row).length === 0) {
       this.#o.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'no_role', user: { id: row.id, name: row.username } });
       throw new EnclaveError('no_role', `Your account (${row.username}) is not in any group that may use Enclave. Ask IT to add you to the right group.`);
     }
     this.#clearFailures(key);
-    this.#o.store.db.prepare('UPDATE accounts SET card_sha256 = ? WHERE id = ?').run(card.sha256, row.id);
+    accounts.setCardCertificate(this.#o.store.writer, row.id, card.sha256);
     if (card.crlWarning) this.#o.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
     const state = await this.#beginSession(toUser(row, 'smart-card'), row.password_hash ?? DUMMY_PASSWORD_HASH, { kind: 'card', card: card.keyWork });
     this.#watchCard(card.slotId, card.tokenSerial);
@@ -411,7 +387,7 @@ export class IdentityService {
   }
 
   #cachedAccount(key: string): AccountRow | undefined {
-    return this.#o.store.db.prepare("SELECT * FROM accounts WHERE kind = 'directory' AND (username = ? OR sam_account_name = ?)").get(key, key) as AccountRow | undefined;
+    return accounts.getDirectoryAccountByLogin(this.#o.store.reader, key);
   }
 
   /**
@@ -587,7 +563,7 @@ export class IdentityService {
     password: string,
     breakGlass: boolean,
   ): Promise<{ outcome: 'ok'; roles?: Role[]; offline?: true } | { outcome: 'wrong'; reason: string } | { outcome: 'refused'; reason: string; error: EnclaveError }> {
-    const row = this.#o.store.db.prepare('SELECT * FROM accounts WHERE id = ?').get(user.id) as AccountRow | undefined;
+    const row = accounts.getAccount(this.#o.store.reader, user.id);
     if (user.authMethod === 'evaluation-password') {
       if (!row?.password_hash || !(await verifyPassword(password, row.password_hash))) return { outcome: 'wrong', reason: 'bad_password' };
       await this.#upgradeHash(row.id, password, row.password_hash);
@@ -716,9 +692,7 @@ export class IdentityService {
    * is often a password typed into the wrong field).
    */
   #typedUser(typed: string, loginKey?: string): NonNullable<AuditEventInput['user']> {
-    const row = this.#o.store.db
-      .prepare('SELECT id, username FROM accounts WHERE username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE OR username = ? COLLATE NOCASE OR sam_account_name = ? COLLATE NOCASE LIMIT 1')
-      .get(typed, typed, loginKey ?? typed, loginKey ?? typed) as { id: string; username: string } | undefined;
+    const row = accounts.findAccountByName(this.#o.store.reader, typed, loginKey ?? typed);
     return row ? { id: row.id, name: row.username } : { name: typed, typed: true };
   }
 
@@ -735,7 +709,7 @@ export class IdentityService {
   }
 
   #accountCount(): number {
-    return (this.#o.store.db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
+    return accounts.countAccounts(this.#o.store.reader);
   }
 
   /**
@@ -744,7 +718,7 @@ export class IdentityService {
    * the name normalised (see lockout.ts), so unknown names are throttled too.
    */
   #directoryThrottleKey(typed: string, loginKey: string): string {
-    const id = directoryAccountIdForName(this.#o.store.db, typed, loginKey);
+    const id = directoryAccountIdForName(this.#o.store.reader, typed, loginKey);
     return id ? accountKey(id) : nameKey(this.#o.store, typed);
   }
 
@@ -755,7 +729,7 @@ export class IdentityService {
 
   /** Refuses (and audits) an attempt while this account, name or card is locked out after too many failures. */
   #checkLockout(key: string, action: 'auth.login' | 'auth.unlock' | 'auth.breakglass' | 'auth.key_recover', user: NonNullable<AuditEventInput['user']>, secret: 'password' | 'PIN' = 'password'): void {
-    const left = remainingMs(getLockout(this.#o.store.db, key), this.#o.now());
+    const left = remainingMs(signInLockouts.getLockout(this.#o.store.reader, key), this.#o.now());
     if (left > 0) {
       const seconds = Math.ceil(left / 1000);
       this.#o.audit.record({ action, outcome: 'failure', reason: 'too_many_attempts', user, detail: { locked_out_for_seconds: seconds } });
@@ -800,7 +774,7 @@ export class IdentityService {
 
   /** A successful sign-in: its account (and the name it was typed as) start again from no failures and the first lockout length. */
   #clearFailures(...keys: string[]): void {
-    deleteLockouts(this.#o.store.db, keys);
+    signInLockouts.deleteLockouts(this.#o.store.writer, keys);
   }
 
   #armIdleTimer(): void {
@@ -814,12 +788,4 @@ export class IdentityService {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
   }
-}
-
-function toUser(row: AccountRow, authMethod: User['authMethod']): User {
-  return { id: row.id, username: row.username, displayName: row.display_name, roles: JSON.parse(row.roles) as Role[], authMethod };
-}
-
-export function auditUser(user: User): { id: string; name: string; roles: Role[]; authMethod: string } {
-  return { id: user.id, name: user.username, roles: user.roles, authMethod: user.authMethod };
 }

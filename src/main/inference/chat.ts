@@ -4,35 +4,16 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ChatMessage, ChatSessionSummary, EventPayload, GenerationQueue, InferenceStatus, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { AuditLog } from '../audit/index.js';
-import { auditUser } from '../identity/index.js';
+import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
-import type { Store } from '../store/index.js';
+import { chatSessions, type Store } from '../store/index.js';
 import type { ChatTurn, EngineModel, InferenceEngine } from './engine-types.js';
 import { mayUseWorkload, type AllowedModel, type ModelRegistry } from './models.js';
-import { checkpointWal, countSessionMessages, deleteSessions } from './retention.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
-interface SessionRow {
-  id: string;
-  user_id: string;
-  /** Sealed with key_id's key (or plain where key_id is NULL: from before per-person keys, sealed at its owner's next sign-in). */
-  title: string;
-  key_id: string | null;
-  workload_id: string;
-  created_at: number;
-  updated_at: number;
-  ended_at: number | null;
-}
-interface MessageRow {
-  id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  status: ChatMessage['status'];
-  reply_to: string | null;
-  created_at: number;
-}
+type SessionRow = chatSessions.SessionRow;
+type MessageRow = chatSessions.MessageRow;
 
 /**
  * Chat events carry one signed-in session's data: each goes with the epoch of
@@ -172,7 +153,7 @@ export class ChatService {
   }
 
   list(user: User): ChatSessionSummary[] {
-    const rows = this.store.db.prepare('SELECT * FROM chat_sessions WHERE user_id = ? ORDER BY updated_at DESC, id DESC').all(user.id) as SessionRow[];
+    const rows = chatSessions.sessionsOfUser(this.store.reader, user.id);
     // A session under a key this sign-in does not hold is listed as locked, without its title.
     return rows.map((row) => (this.keys.canOpen(user.id, row.key_id) ? this.#summary(user, row) : { ...toSummary({ ...row, title: '' }), locked: true }));
   }
@@ -210,10 +191,7 @@ export class ChatService {
     const keyId = this.keys.keyForNewChats(user.id);
     const row: SessionRow = { id, user_id: user.id, title: this.keys.sealTitle(user.id, keyId, id, title), key_id: keyId, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
     this.audit.run(
-      (db) =>
-        db
-          .prepare('INSERT INTO chat_sessions (id, user_id, title, key_id, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
-          .run(row.id, row.user_id, row.title, row.key_id, row.workload_id, time, time),
+      (db) => chatSessions.insertSession(db, row),
       () => ({ action: 'session.create', outcome: 'success', user: auditUser(user), sessionId: row.id, workload: workloadId }),
     );
     return toSummary({ ...row, title });
@@ -221,7 +199,7 @@ export class ChatService {
 
   open(user: User, sessionId: string): { session: ChatSessionSummary; messages: ChatMessage[] } {
     const session = this.#openableSession(user, sessionId);
-    return { session: this.#summary(user, session), messages: this.#messages(user, session).map(toMessage) };
+    return { session: this.#summary(user, session), messages: this.#messages(user, session).map(chatSessions.toMessage) };
   }
 
   async end(user: User, sessionId: string): Promise<ChatSessionSummary> {
@@ -232,7 +210,7 @@ export class ChatService {
     if (session.ended_at !== null) return this.#lockedOrSummary(user, session);
     const time = this.now();
     this.audit.run(
-      (db) => db.prepare('UPDATE chat_sessions SET ended_at = ?, updated_at = ? WHERE id = ?').run(time, time, sessionId),
+      (db) => chatSessions.endSession(db, sessionId, time),
       () => ({ action: 'session.end', outcome: 'success', user: auditUser(user), sessionId }),
     );
     await this.afterEnd(sessionId);
@@ -257,13 +235,13 @@ export class ChatService {
     this.#ownSession(user, sessionId);
     const messages = this.audit.run(
       (db) => {
-        const count = countSessionMessages(db, sessionId);
-        deleteSessions(db, [sessionId]);
+        const count = chatSessions.countSessionMessages(db, sessionId);
+        chatSessions.deleteSessions(db, [sessionId]);
         return count;
       },
       (count) => ({ action: 'session.delete', outcome: 'success', user: auditUser(user), sessionId, detail: { messages: count } }),
     );
-    checkpointWal(this.store.db);
+    this.store.checkpoint();
     return { sessionId, messages };
   }
 
@@ -318,12 +296,13 @@ export class ChatService {
     const keyId = session.key_id ?? this.keys.keyForNewChats(user.id);
     this.audit.run(
       (db) => {
-        db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)').run(
-          promptId, session.id, 'user', this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text), 'complete', model.id, time,
-        );
+        chatSessions.insertMessage(db, {
+          id: promptId, sessionId: session.id, role: 'user', content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text),
+          status: 'complete', replyTo: null, modelId: model.id, createdAt: time,
+        });
         const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
         const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
-        db.prepare('UPDATE chat_sessions SET updated_at = ?, title = ?, key_id = ? WHERE id = ?').run(time, this.keys.sealTitle(user.id, keyId, session.id, title), keyId, session.id);
+        chatSessions.updateSessionAfterPrompt(db, session.id, { time, sealedTitle: this.keys.sealTitle(user.id, keyId, session.id, title), keyId });
       },
       () => ({ action: 'ai.prompt', outcome: 'success', user: auditUser(user), sessionId: session.id, messageId: promptId, workload: session.workload_id, model: { id: model.id, sha256: model.sha256 }, prompt: { ...promptHash, tokens: promptTokens } }),
     );
@@ -505,12 +484,13 @@ export class ChatService {
       this.audit.run(
         (db) => {
           // The session's key as of the prompt (send sealed the session with it).
-          const keyId = (db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string | null } | undefined)?.key_id ?? null;
+          const keyId = chatSessions.sessionKeyId(db, session.id) ?? null;
           if (keyId === null) throw new EnclaveError('not_found', 'The session was deleted while the answer was written.');
-          db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-            turn.responseId, session.id, 'assistant', this.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text), outcome.status, turn.promptId, model.id, time,
-          );
-          db.prepare('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(time, session.id);
+          chatSessions.insertMessage(db, {
+            id: turn.responseId, sessionId: session.id, role: 'assistant', content: this.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text),
+            status: outcome.status, replyTo: turn.promptId, modelId: model.id, createdAt: time,
+          });
+          chatSessions.touchSession(db, session.id, time);
         },
         () => ({
           action: outcome.status === 'cancelled' ? 'ai.cancel' : 'ai.response',
@@ -614,7 +594,7 @@ export class ChatService {
   }
 
   #ownSession(user: User, sessionId: string): SessionRow {
-    const row = this.store.db.prepare('SELECT * FROM chat_sessions WHERE id = ? AND user_id = ?').get(sessionId, user.id) as SessionRow | undefined;
+    const row = chatSessions.getOwnSession(this.store.reader, sessionId, user.id);
     if (!row) throw new EnclaveError('not_found', 'That session does not exist or belongs to someone else.');
     return row;
   }
@@ -638,7 +618,7 @@ export class ChatService {
 
   /** The session's messages, opened with its owner's key. */
   #messages(user: User, session: SessionRow): MessageRow[] {
-    const rows = this.store.db.prepare('SELECT id, role, content, status, reply_to, created_at FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(session.id) as MessageRow[];
+    const rows = chatSessions.messagesOfSession(this.store.reader, session.id);
     return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, { id: row.id, sessionId: session.id, role: row.role }, row.content) }));
   }
 
@@ -664,10 +644,6 @@ function titleFrom(text: string): string {
 /** The row's title must already be opened (or blanked for a locked session). */
 function toSummary(row: SessionRow): ChatSessionSummary {
   return { id: row.id, title: row.title, workloadId: row.workload_id, createdAt: row.created_at, updatedAt: row.updated_at, endedAt: row.ended_at, locked: false };
-}
-
-function toMessage(row: MessageRow): ChatMessage {
-  return { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: row.created_at, replyTo: row.reply_to };
 }
 
 /** The seed of deterministic mode: any fixed number would do; this one is recorded here so IT's acceptance checks can be repeated. */

@@ -50,7 +50,10 @@ export class InferenceService {
   constructor(options: InferenceServiceOptions) {
     this.#dataDir = options.dataDir;
     this.#log = options.log;
-    this.models = new ModelRegistry(options.store, options.audit, options.policy, {
+    this.models = new ModelRegistry({
+      store: options.store,
+      audit: options.audit,
+      policy: options.policy,
       onChange: (modelId) => options.events.modelChanged({ modelId }),
       onRejected: (modelId) => {
         void this.chat.modelRejected(modelId).catch((error: unknown) => options.log(`unloading the refused model ${modelId} failed`, error));

@@ -7,6 +7,12 @@ import { MIGRATIONS } from './migrations/index.js';
 import { asReadable, asWritable, type ReadableDb, type WritableDb } from './handles.js';
 
 export type { ReadableDb, WritableDb } from './handles.js';
+export * as accounts from './accounts.js';
+export * as signInLockouts from './sign-in-lockouts.js';
+export * as contentKeys from './content-keys.js';
+export * as chatSessions from './chat-sessions.js';
+export * as models from './models.js';
+export * as meta from './meta.js';
 
 /** The database's file name inside the data folder. */
 export const DATABASE_FILE = 'enclave.db';

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { verifyAuditChain } from '../../audit/index.js';
 import { KEY_FILE, readKeyFile } from '../../keys/index.js';
 import type { Policy } from '../../policy/index.js';
-import { DATABASE_FILE, openStore, type Db } from '../../store/index.js';
+import { DATABASE_FILE, openStore, type ReadableDb } from '../../store/index.js';
 import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 import { checkRetention } from './retention.js';
 
@@ -40,7 +40,7 @@ export function checkStorage(dataDir: string | undefined, policy: Policy | null,
  * can supply (`Enclave doctor` runs in Electron's main process); the command
  * line under plain Node falls back to an evaluation key file.
  */
-export function checkDatabase(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer, whileOpen?: (db: Db) => void): CheckResult {
+export function checkDatabase(dataDir: string | undefined, policy: Policy | null, databaseKey?: Buffer, whileOpen?: (db: ReadableDb) => void): CheckResult {
   const name = 'database';
   if (!dataDir) {
     return skip(name, `no --data-dir given; for this user the app keeps its data in ${defaultDataDir()}: pass --data-dir <dir> to check the database and its audit chain`);
@@ -78,7 +78,7 @@ export function checkDatabase(dataDir: string | undefined, policy: Policy | null
   }
 }
 
-function verifyWith(databasePath: string, key: Buffer, keyName: string, whileOpen?: (db: Db) => void): CheckResult {
+function verifyWith(databasePath: string, key: Buffer, keyName: string, whileOpen?: (db: ReadableDb) => void): CheckResult {
   const name = 'database';
   let store;
   try {
@@ -87,7 +87,7 @@ function verifyWith(databasePath: string, key: Buffer, keyName: string, whileOpe
     return fail(name, messageOf(error));
   }
   try {
-    whileOpen?.(store.db);
+    whileOpen?.(store.reader);
     const report = verifyAuditChain(store.db);
     if (report.ok) {
       return ok(name, `${databasePath} opens with ${keyName}; audit chain intact: ${report.eventsChecked} event${report.eventsChecked === 1 ? '' : 's'}, head ${report.headSequence}`);

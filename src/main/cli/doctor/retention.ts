@@ -2,7 +2,7 @@
 // (and so go at the app's next sweep), and when the app last swept.
 import { countExpiredSessions, DEFAULT_SWEEP_INTERVAL_MS, lastSweep } from '../../inference/index.js';
 import type { Policy } from '../../policy/index.js';
-import type { Db } from '../../store/index.js';
+import type { ReadableDb } from '../../store/index.js';
 import { DAY_MS, ok, skip, warn, type CheckResult } from './check.js';
 
 const NAME = 'retention';
@@ -12,7 +12,7 @@ function plural(n: number, word: string): string {
 }
 
 /** `db` is the database opened read-only, or null with `unopened` saying why it could not be. */
-export function checkRetention(policy: Policy | null, db: Db | null, unopened: string, now = Date.now()): CheckResult {
+export function checkRetention(policy: Policy | null, db: ReadableDb | null, unopened: string, now = Date.now()): CheckResult {
   if (!policy) return skip(NAME, 'not checked: the policy is not valid');
   const days = policy.storage.chatRetentionDays;
   const every = `at start and every ${DEFAULT_SWEEP_INTERVAL_MS / 60_000} minutes`;
