@@ -3,7 +3,7 @@
 // through Active Directory (directory.ts), online or, for a policy-set number
 // of days after an online sign-in, offline against a cached verifier.
 import { v7 as uuidv7 } from 'uuid';
-import type { CardStatus, Role, SessionState, User } from '../../shared/api.js';
+import type { CardStatus, SessionState, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
