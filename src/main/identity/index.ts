@@ -93,7 +93,6 @@ export class IdentityService {
     this.#verifierSweep.unref();
   }
 
-  /** Deletes offline verifiers past policy's days and lockout rows that throttle nothing. Cheap: two statements on small tables. */
   get state(): SessionState {
     const state = this.#state;
     // Break-glass ends on time even if its timer slept through a suspend: the
