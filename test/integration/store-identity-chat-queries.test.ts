@@ -114,16 +114,17 @@ describe('store query modules: identity and chat tables', () => {
   it('content keys: superseded password wrappings go, and a key with no wrapping and no session is collected', () => {
     const store = freshStore();
     accounts.insertEvaluationAccount(store.writer, alice, 'h', 0);
-    const wrap = (id: string, keyId: string, salt: string): contentKeys.NewWrap => ({
-      id, keyId, kind: 'password', cardSha256: null, params: '{}', salt: Buffer.from(salt), kekCheck: Buffer.from('c'), wrapped: Buffer.from('w'), signature: null, createdAt: 1,
+    const wrap = (id: string, keyId: string, salt: string, createdAt: number): contentKeys.NewWrap => ({
+      id, keyId, kind: 'password', cardSha256: null, params: '{}', salt: Buffer.from(salt), kekCheck: Buffer.from('c'), wrapped: Buffer.from('w'), signature: null, createdAt,
     });
     store.transaction((db) => {
       contentKeys.insertContentKey(db, { id: 'k1', userId: alice.id, keyCheck: Buffer.from('k1'), createdAt: 1 });
       contentKeys.insertContentKey(db, { id: 'k2', userId: alice.id, keyCheck: Buffer.from('k2'), createdAt: 2 });
-      contentKeys.insertWrap(db, wrap('w-old', 'k1', 'old-salt'));
-      contentKeys.insertWrap(db, wrap('w-new', 'k1', 'new-salt'));
+      contentKeys.insertWrap(db, wrap('w-old', 'k1', 'old-salt', 1));
+      contentKeys.insertWrap(db, wrap('w-new', 'k1', 'new-salt', 2));
     });
     expect(contentKeys.keyIdsOfUserNewestFirst(store.reader, alice.id)).toEqual(['k2', 'k1']);
+    // Oldest key first, then oldest wrapping first.
     expect(contentKeys.passwordWrapsOfUser(store.reader, alice.id).map((w) => [w.id, w.user_id, w.key_check.toString()])).toEqual([
       ['w-old', alice.id, 'k1'],
       ['w-new', alice.id, 'k1'],
