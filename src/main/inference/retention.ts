@@ -58,9 +58,9 @@ export function countExpiredSessions(db: ReadableDb, rule: RetentionRule): { ses
 }
 
 export function lastSweep(db: ReadableDb): { at: number; purged: number } | null {
-  const at = Number(meta.getValue(db, LAST_SWEEP_KEY));
+  const at = Number(meta.get(db, LAST_SWEEP_KEY));
   if (!Number.isFinite(at) || at <= 0) return null;
-  return { at, purged: Number(meta.getValue(db, LAST_SWEEP_PURGED_KEY) ?? '0') };
+  return { at, purged: Number(meta.get(db, LAST_SWEEP_PURGED_KEY) ?? '0') };
 }
 
 export interface RetentionSweeperOptions {
@@ -151,8 +151,8 @@ export class RetentionSweeper {
       if (this.#stopped) break;
     }
     store.transaction((db) => {
-      meta.setValue(db, LAST_SWEEP_KEY, String(this.#o.now()));
-      meta.setValue(db, LAST_SWEEP_PURGED_KEY, String(total.sessions));
+      meta.set(db, LAST_SWEEP_KEY, String(this.#o.now()));
+      meta.set(db, LAST_SWEEP_PURGED_KEY, String(total.sessions));
     });
     // Last, so nothing of this sweep is left in the WAL.
     if (total.events > 0) {
