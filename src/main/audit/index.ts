@@ -1,5 +1,6 @@
 // Front door of the audit service.
 export { AuditLog } from './log.js';
+export { auditUser } from './user.js';
 export { verifyAuditChain, describeVerifyReport } from './verify.js';
 export { AUDIT_ACTIONS, AuditRecordSchema, canonicalJson, hashRecord, sha256Hex, type AuditAction, type AuditEventInput, type AuditRecord } from './record.js';
 export { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, MerkleProofBuilder, rootOf, verifyConsistency, verifyInclusion, type Hash } from './merkle.js';

@@ -10,7 +10,8 @@ import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.j
 import { randomUUID } from 'node:crypto';
 import { AuditLog, BatchSealer, checkTextAudited, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, statedAuditFilter, verifyAuditChain, type SealSchedule } from '../audit/index.js';
 import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
-import { auditUser, ContentKeyRing, IdentityService } from '../identity/index.js';
+import { auditUser } from '../audit/index.js';
+import { ContentKeyRing, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
 import { policyReport, PolicySchema, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';

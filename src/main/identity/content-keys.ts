@@ -55,27 +55,23 @@
 //   in the database file).
 // - Only the signed-in person's keys are ever held: sealing or opening for
 //   anyone else is refused.
-import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Store } from '../store/index.js';
+import { chatSessions, contentKeys as keyRows, type ReadableDb, type Store, type WritableDb } from '../store/index.js';
 import {
-  CONTENT_KEY_BYTES,
-  derivePasswordKey,
-  keyCheck,
-  keyCheckMatches,
-  OAEP_HASHES,
-  open,
-  openText,
-  seal,
-  sealText,
-  WRAP_KDF,
-  wrapAad,
-  wrapForCard,
-  type KdfParams,
-  type OaepHash,
-} from './content-crypto.js';
-import { verifyCardSignature, type CardKeyAccess } from './smart-card.js';
+  contentKeyCheck,
+  openWithPassword,
+  passwordWrap,
+  unwrapWithCard as unwrapCardKeys,
+  type CardUnwrapped,
+  type PasswordKek,
+  type SignedCardWrap,
+} from './content-key-unwrap.js';
+import { CONTENT_KEY_BYTES, derivePasswordKey, keyCheck, openText, seal, sealText, WRAP_KDF, wrapAad, type OaepHash } from './content-crypto.js';
+import type { CardKeyAccess } from './smart-card.js';
+
+export type { CardUnwrapped } from './content-key-unwrap.js';
 
 /** What the session state says about the person's chat keys (shown by the renderer). */
 export interface ChatKeyNotice {
@@ -87,53 +83,7 @@ export interface ChatKeyNotice {
   damaged: boolean;
 }
 
-/** What a card opened while it was logged in (the card session closes before the person is known). */
-export interface CardUnwrapped {
-  certificateSha256: string;
-  publicKey: KeyObject;
-  /** The OAEP hash this card decrypts with; null: it decrypts with none (it cannot hold chat keys). */
-  oaepHash: OaepHash | null;
-  opened: { keyId: string; userId: string; key: Buffer }[];
-  damagedWraps: number;
-  /** Wrappings made and signed by the card while it was in: for the keys the ring held then (of `heldFor`), and for `candidate`. */
-  signedWraps: Map<string, SignedCardWrap>;
-  heldFor: string | null;
-  /** A new key for new chats, should the sign-in hold none. */
-  candidate: { keyId: string; key: Buffer } | null;
-}
-
-interface SignedCardWrap {
-  wrapped: Buffer;
-  signature: Buffer;
-}
-
-/** What the card signs for a wrapping: a fixed label (never a bare challenge), the key id, the certificate, the wrapped bytes. */
-function cardWrapSigned(keyId: string, certificateSha256: string, wrapped: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`enclave card wrap v1\n${keyId}\n${certificateSha256}\n`, 'utf8'), wrapped]);
-}
-
 export type ContentCredential = { kind: 'password'; password: string } | { kind: 'card'; card: CardUnwrapped };
-
-interface WrapRow {
-  id: string;
-  key_id: string;
-  user_id: string;
-  kind: 'password' | 'card';
-  card_sha256: string | null;
-  params: string;
-  salt: Buffer | null;
-  kek_check: Buffer | null;
-  wrapped: Buffer;
-  signature: Buffer | null;
-  key_check: Buffer;
-  key_created_at: number;
-}
-
-interface PasswordKek {
-  salt: Buffer;
-  kek: Buffer;
-  params: KdfParams;
-}
 
 /** The slow part of a sign-in's key work (scrypt, the card), done before the session changes; commit() applies it. */
 export interface PreparedKeys {
@@ -154,40 +104,6 @@ export type PasswordRewrap =
   | { outcome: 'no_password' }
   /** The session ended (or its keys changed) while scrypt ran: nothing was written. */
   | { outcome: 'session_ended' };
-
-/** Password salts tried per sign-in or recovery, newest first. */
-const MAX_PASSWORD_SALTS_TRIED = 8;
-
-/** Bounds on stored scrypt parameters: a row written by anyone else must not make a sign-in take gigabytes. */
-function kdfParams(text: string): KdfParams | null {
-  try {
-    const p = JSON.parse(text) as Partial<KdfParams>;
-    if (p.name !== 'scrypt' || !Number.isInteger(p.N) || !Number.isInteger(p.r) || !Number.isInteger(p.p)) return null;
-    if (p.N! < 1 << 14 || p.N! > 1 << 18 || (p.N! & (p.N! - 1)) !== 0 || p.r! < 1 || p.r! > 8 || p.p! < 1 || p.p! > 2) return null;
-    return { name: 'scrypt', N: p.N!, r: p.r!, p: p.p! };
-  } catch {
-    return null;
-  }
-}
-
-function oaepParams(text: string): OaepHash | null {
-  try {
-    const p = JSON.parse(text) as { name?: unknown; hash?: unknown };
-    return p.name === 'rsa-oaep' && (OAEP_HASHES as readonly unknown[]).includes(p.hash) ? (p.hash as OaepHash) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** HMAC of the key id under the key: an unwrapped key is the key of that id, not another one swapped in. */
-function contentKeyCheck(key: Buffer, keyId: string): Buffer {
-  return createHmac('sha256', key).update(`enclave content key ${keyId}`).digest();
-}
-
-function isKeyOf(key: Buffer, keyId: string, stored: Buffer): boolean {
-  const actual = contentKeyCheck(key, keyId);
-  return key.length === CONTENT_KEY_BYTES && actual.length === stored.length && timingSafeEqual(actual, stored);
-}
 
 const sessionTitleAad = (sessionId: string) => `chat_sessions/${sessionId}/title`;
 /** A message's text is bound to its row, its session and its role: moved to another session, or turned from prompt into answer, it does not open. */
@@ -221,79 +137,14 @@ export class ContentKeyRing {
     this.#now = options.now;
   }
 
-  #wraps(where: string, ...args: unknown[]): WrapRow[] {
-    return this.#store.db
-      .prepare(
-        `SELECT w.id, w.key_id, k.user_id, w.kind, w.card_sha256, w.params, w.salt, w.kek_check, w.wrapped, w.signature, k.key_check, k.created_at AS key_created_at
-         FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE ${where} ORDER BY k.created_at, w.created_at, w.id`,
-      )
-      .all(...args) as WrapRow[];
-  }
-
   /**
    * Inside the card's logged-in session: opens every key wrapped to this
-   * certificate, and finds the OAEP hash the card decrypts with (by a test
-   * decryption when nothing was wrapped to it yet).
+   * certificate (content-key-unwrap.ts); what it opens is staged here until a
+   * sign-in takes it up.
    */
   unwrapWithCard(access: CardKeyAccess): CardUnwrapped {
     this.#zeroStaged();
-    const opened: CardUnwrapped['opened'] = [];
-    let damagedWraps = 0;
-    let oaepHash: OaepHash | null = null;
-    for (const row of this.#wraps("w.kind = 'card' AND w.card_sha256 = ?", access.certificateSha256)) {
-      const hash = oaepParams(row.params);
-      // Only a wrapping this card signed is opened: one planted by anyone else is damage.
-      const signed = row.signature !== null && verifyCardSignature(access.publicKey, cardWrapSigned(row.key_id, access.certificateSha256, row.wrapped), row.signature);
-      let key: Buffer | null = null;
-      try {
-        key = hash && signed ? access.decrypt(row.wrapped, hash) : null;
-      } catch {
-        key = null;
-      }
-      if (key && isKeyOf(key, row.key_id, row.key_check)) {
-        opened.push({ keyId: row.key_id, userId: row.user_id, key });
-        this.#staged.add(key);
-        oaepHash = hash;
-      } else {
-        key?.fill(0);
-        damagedWraps++;
-      }
-    }
-    if (!oaepHash) {
-      for (const hash of OAEP_HASHES) {
-        const probe = randomBytes(CONTENT_KEY_BYTES);
-        try {
-          const back = access.decrypt(wrapForCard(access.publicKey, probe, hash), hash);
-          const same = back.equals(probe);
-          back.fill(0);
-          if (same) {
-            oaepHash = hash;
-            break;
-          }
-        } catch {
-          // This card does not do OAEP with this hash: the next one.
-        } finally {
-          probe.fill(0);
-        }
-      }
-    }
-    // Wrappings the commit may need, made and signed now while the card is in: for the keys held
-    // (the same person unlocking with the card), and for a new key should the sign-in hold none.
-    const signedWraps = new Map<string, SignedCardWrap>();
-    let candidate: CardUnwrapped['candidate'] = null;
-    if (oaepHash) {
-      const hash = oaepHash;
-      const signWrap = (keyId: string, key: Buffer): void => {
-        const wrapped = wrapForCard(access.publicKey, key, hash);
-        signedWraps.set(keyId, { wrapped, signature: access.sign(cardWrapSigned(keyId, access.certificateSha256, wrapped)) });
-      };
-      const wrappedAlready = new Set(opened.map((entry) => entry.keyId));
-      for (const [keyId, key] of this.#keys) if (!wrappedAlready.has(keyId)) signWrap(keyId, key);
-      candidate = { keyId: uuidv7({ msecs: this.#now() }), key: randomBytes(CONTENT_KEY_BYTES) };
-      this.#staged.add(candidate.key);
-      signWrap(candidate.keyId, candidate.key);
-    }
-    return { certificateSha256: access.certificateSha256, publicKey: access.publicKey, oaepHash, opened, damagedWraps, signedWraps, heldFor: this.#userId, candidate };
+    return unwrapCardKeys(this.#store.reader, access, { userId: this.#userId, keys: this.#keys }, this.#now, (key) => this.#staged.add(key));
   }
 
   /** The slow part of opening a person's keys with the credential just proven: nothing is written and nothing held yet. */
@@ -319,7 +170,7 @@ export class ContentKeyRing {
       const candidate = card.candidate && !card.candidate.key.every((byte) => byte === 0) ? card.candidate : null;
       return { userId, factor: { kind: 'card', certificateSha256: card.certificateSha256, oaepHash: card.oaepHash, signedWraps, candidate }, opened, damaged: card.damagedWraps > 0 };
     }
-    const { opened, matched, damaged } = await this.#openWithPassword(userId, credential.password, () => true);
+    const { opened, matched, damaged } = await openWithPassword(this.#store.reader, userId, credential.password, () => true);
     // The key new wrappings go under: the salt that matched (if it has today's parameters), else a fresh one.
     let kek = matched.find((k) => k.params.N >= WRAP_KDF.N && k.params.r === WRAP_KDF.r && k.params.p === WRAP_KDF.p) ?? null;
     for (const other of matched) if (other !== kek) other.kek.fill(0);
@@ -328,48 +179,6 @@ export class ContentKeyRing {
       kek = { salt, kek: await derivePasswordKey(credential.password, salt, WRAP_KDF), params: { ...WRAP_KDF } };
     }
     return { userId, factor: { kind: 'password', kek }, opened, damaged };
-  }
-
-  /** Tries the password on the person's password wrappings (one scrypt per salt) whose key `wanted` accepts. */
-  async #openWithPassword(userId: string, password: string, wanted: (keyId: string) => boolean): Promise<{ opened: Map<string, Buffer>; matched: PasswordKek[]; damaged: boolean }> {
-    const bySalt = new Map<string, WrapRow[]>();
-    for (const row of this.#wraps("k.user_id = ? AND w.kind = 'password'", userId)) {
-      if (!wanted(row.key_id) || !row.salt || !row.kek_check) continue;
-      const group = `${row.salt.toString('hex')}/${row.params}`;
-      bySalt.set(group, [...(bySalt.get(group) ?? []), row]);
-    }
-    const opened = new Map<string, Buffer>();
-    const matched: PasswordKek[] = [];
-    let damaged = false;
-    // One scrypt per salt: the newest few only (a salt per password never recovered), so rows added by anyone cannot make a sign-in take minutes.
-    for (const rows of [...bySalt.values()].reverse().slice(0, MAX_PASSWORD_SALTS_TRIED)) {
-      const first = rows[0]!;
-      const params = kdfParams(first.params);
-      if (!params) {
-        damaged = true;
-        continue;
-      }
-      const kek = await derivePasswordKey(password, first.salt!, params);
-      if (!rows.some((row) => keyCheckMatches(kek, row.kek_check!))) {
-        // Not this password (an earlier one): not damage.
-        kek.fill(0);
-        continue;
-      }
-      matched.push({ salt: first.salt!, kek, params });
-      for (const row of rows) {
-        try {
-          const key = open(kek, row.wrapped, wrapAad(row.key_id));
-          if (isKeyOf(key, row.key_id, row.key_check) && !opened.has(row.key_id)) opened.set(row.key_id, key);
-          else {
-            if (!opened.has(row.key_id)) damaged = true;
-            key.fill(0);
-          }
-        } catch {
-          damaged = true;
-        }
-      }
-    }
-    return { opened, matched, damaged };
   }
 
   /**
@@ -399,33 +208,29 @@ export class ContentKeyRing {
     let sealedLegacy = 0;
     try {
       this.#store.transaction((db) => {
-        const insertWrap = db.prepare(
-          'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, signature, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @signature, @time)',
-        );
         const candidate = factor.kind === 'card' ? factor.candidate : null;
         if (this.#keys.size === 0) {
           // A card's new key is the one whose wrapping it signed while it was in.
           const keyId = candidate?.keyId ?? uuidv7({ msecs: time });
           const key = candidate?.key ?? randomBytes(CONTENT_KEY_BYTES);
-          db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(keyId, userId, contentKeyCheck(key, keyId), time);
+          keyRows.insertContentKey(db, { id: keyId, userId, keyCheck: contentKeyCheck(key, keyId), createdAt: time });
           this.#keys.set(keyId, key);
         } else {
           candidate?.key.fill(0);
         }
-        const wrapsOf = db.prepare('SELECT kind, card_sha256, salt FROM content_key_wraps WHERE key_id = ?');
         for (const [keyId, key] of this.#keys) {
-          const existing = wrapsOf.all(keyId) as { kind: string; card_sha256: string | null; salt: Buffer | null }[];
+          const existing = keyRows.wrapKindsOfKey(db, keyId);
           if (password) {
             if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
-              insertWrap.run({ id: uuidv7(), keyId, kind: 'password', card: null, params: JSON.stringify(password.params), salt: password.salt, check: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, time });
+              keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'password', cardSha256: null, params: JSON.stringify(password.params), salt: password.salt, kekCheck: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, createdAt: time });
             }
             // This key now opens with today's password: wrappings under an earlier one go.
-            db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, password.salt);
+            keyRows.deletePasswordWrapsExceptSalt(db, keyId, password.salt);
           }
           // Card wrappings only as signed by the card during this sign-in (none can be signed without it).
           const signed = factor.kind === 'card' ? factor.signedWraps.get(keyId) : undefined;
           if (factor.kind === 'card' && signed && !existing.some((w) => w.kind === 'card' && w.card_sha256 === factor.certificateSha256)) {
-            insertWrap.run({ id: uuidv7(), keyId, kind: 'card', card: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, check: null, wrapped: signed.wrapped, signature: signed.signature, time });
+            keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'card', cardSha256: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, kekCheck: null, wrapped: signed.wrapped, signature: signed.signature, createdAt: time });
           }
         }
         this.#current = this.#newestHeld(db);
@@ -441,37 +246,30 @@ export class ContentKeyRing {
     return this.notice()!;
   }
 
-  #newestHeld(db: Store['db']): string {
-    const rows = db.prepare('SELECT id FROM content_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC').all(this.#userId) as { id: string }[];
-    const newest = rows.find((row) => this.#keys.has(row.id));
+  #newestHeld(db: ReadableDb): string {
+    const newest = keyRows.keyIdsOfUserNewestFirst(db, this.#userId!).find((id) => this.#keys.has(id));
     if (!newest) throw new Error('no held content key is in the key ring');
-    return newest.id;
+    return newest;
   }
 
   /** Seals the person's sessions from before per-person keys with their current key. */
-  #sealLegacy(db: Store['db'], userId: string): number {
-    const sessions = db.prepare('SELECT id, title FROM chat_sessions WHERE user_id = ? AND key_id IS NULL').all(userId) as { id: string; title: string }[];
+  #sealLegacy(db: WritableDb, userId: string): number {
+    const sessions = chatSessions.plainSessionsOfUser(db, userId);
     if (sessions.length === 0) return 0;
     const keyId = this.#current!;
     const key = this.#keys.get(keyId)!;
-    const messages = db.prepare('SELECT id, role, content FROM chat_messages WHERE session_id = ?');
-    const updateMessage = db.prepare('UPDATE chat_messages SET content = ? WHERE id = ?');
-    const updateSession = db.prepare('UPDATE chat_sessions SET title = ?, key_id = ? WHERE id = ?');
     for (const session of sessions) {
-      for (const message of messages.all(session.id) as { id: string; role: 'user' | 'assistant'; content: string }[]) {
-        updateMessage.run(sealText(key, message.content, messageContentAad({ id: message.id, sessionId: session.id, role: message.role })), message.id);
+      for (const message of chatSessions.messageTextsOfSession(db, session.id)) {
+        chatSessions.setMessageContent(db, message.id, sealText(key, message.content, messageContentAad({ id: message.id, sessionId: session.id, role: message.role })));
       }
-      updateSession.run(sealText(key, session.title, sessionTitleAad(session.id)), keyId, session.id);
+      chatSessions.sealSession(db, session.id, sealText(key, session.title, sessionTitleAad(session.id)), keyId);
     }
     return sessions.length;
   }
 
   /** Keys with no wrapping left and no session under them are of no use to anyone. */
-  #collectUnused(db: Store['db'], userId: string): void {
-    db.prepare(
-      `DELETE FROM content_keys WHERE user_id = ? AND id NOT IN (SELECT key_id FROM content_key_wraps)
-         AND id NOT IN (SELECT key_id FROM chat_sessions WHERE key_id IS NOT NULL)`,
-    ).run(userId);
+  #collectUnused(db: WritableDb, userId: string): void {
+    keyRows.deleteUnusedKeys(db, userId);
   }
 
   /** The state of the signed-in person's keys; null when nobody is signed in. */
@@ -481,7 +279,7 @@ export class ContentKeyRing {
     const password = this.#passwordKek;
     let recoveryPending = false;
     const earlier = new Set<'password' | 'card'>();
-    for (const row of this.#wraps('k.user_id = ?', userId)) {
+    for (const row of keyRows.wrapsOfUser(this.#store.reader, userId)) {
       if (this.#keys.has(row.key_id)) continue;
       if (row.kind === 'password') {
         // A wrapping under today's password that did not open is damage; under another one, a changed password.
@@ -502,7 +300,7 @@ export class ContentKeyRing {
   async recover(userId: string, previousPassword: string): Promise<{ recovered: number }> {
     const pending = this.#passwordKek;
     if (this.#userId !== userId || !pending || !this.notice()?.recoveryPending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
-    const { opened, matched, damaged } = await this.#openWithPassword(userId, previousPassword, (keyId) => !this.#keys.has(keyId));
+    const { opened, matched, damaged } = await openWithPassword(this.#store.reader, userId, previousPassword, (keyId) => !this.#keys.has(keyId));
     for (const m of matched) m.kek.fill(0);
     // The session may have ended, or the question been answered, while scrypt ran.
     if (this.#userId !== userId || this.#passwordKek !== pending) {
@@ -514,10 +312,8 @@ export class ContentKeyRing {
     const time = this.#now();
     this.#store.transaction((db) => {
       for (const [keyId, key] of opened) {
-        db.prepare(
-          "INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (?, ?, 'password', NULL, ?, ?, ?, ?, ?)",
-        ).run(uuidv7(), keyId, JSON.stringify(pending.params), pending.salt, keyCheck(pending.kek), seal(pending.kek, key, wrapAad(keyId)), time);
-        db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?").run(keyId, pending.salt);
+        keyRows.insertWrap(db, passwordWrap(keyId, key, pending, time));
+        keyRows.deletePasswordWrapsExceptSalt(db, keyId, pending.salt);
       }
     });
     for (const [keyId, key] of opened) {
@@ -560,14 +356,10 @@ export class ContentKeyRing {
     let wrapsDeleted = 0;
     try {
       wrapsDeleted = this.#store.transaction((db) => {
-        const insert = db.prepare(
-          "INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, created_at) VALUES (?, ?, 'password', NULL, ?, ?, ?, ?, ?)",
-        );
-        const superseded = db.prepare("DELETE FROM content_key_wraps WHERE key_id = ? AND kind = 'password' AND salt <> ?");
         let deleted = 0;
         for (const [keyId, key] of this.#keys) {
-          insert.run(uuidv7(), keyId, JSON.stringify(kek.params), salt, keyCheck(kek.kek), seal(kek.kek, key, wrapAad(keyId)), time);
-          deleted += superseded.run(keyId, salt).changes;
+          keyRows.insertWrap(db, passwordWrap(keyId, key, kek, time));
+          deleted += keyRows.deletePasswordWrapsExceptSalt(db, keyId, salt);
         }
         return deleted;
       });
@@ -584,14 +376,9 @@ export class ContentKeyRing {
   resetStale(userId: string): { wrapsDeleted: number } {
     const pending = this.#passwordKek;
     if (this.#userId !== userId || !pending || !this.notice()?.recoveryPending) throw new EnclaveError('not_found', 'There are no earlier chats waiting for your previous password.');
-    const held = JSON.stringify([...this.#keys.keys()]);
+    const held = [...this.#keys.keys()];
     const wrapsDeleted = this.#store.transaction((db) => {
-      const deleted = db
-        .prepare(
-          `DELETE FROM content_key_wraps WHERE kind = 'password' AND salt <> @salt AND key_id NOT IN (SELECT value FROM json_each(@held))
-             AND key_id IN (SELECT id FROM content_keys WHERE user_id = @userId)`,
-        )
-        .run({ salt: pending.salt, held, userId }).changes;
+      const deleted = keyRows.deleteStalePasswordWraps(db, userId, pending.salt, held);
       this.#collectUnused(db, userId);
       return deleted;
     });

@@ -105,28 +105,24 @@ const AD_BIND_FAILURES: Record<string, { code: ErrorCode; reason: string; messag
 
 /** A refusal the directory gave: final, never retried on another DC and never a reason to sign in offline. */
 export class DirectoryRefusal extends EnclaveError {
-  constructor(
-    code: ErrorCode,
-    message: string,
-    readonly reason: string,
-  ) {
-    super(code, message);
+  readonly reason: string;
+  constructor(refusal: { code: ErrorCode; message: string; reason: string }) {
+    super(refusal.code, refusal.message);
+    this.reason = refusal.reason;
   }
 }
 
 /** No domain controller could be asked: unreachable, too slow, not trusted, or refusing the connection's terms. */
 export class DirectoryUnavailable extends EnclaveError {
-  constructor(
-    code: 'directory_unreachable' | 'directory_untrusted',
-    message: string,
-    /**
-     * Only when no DC could be reached at all. A DC that answered with a
-     * certificate we do not trust, or that refused our terms (plain LDAP), is
-     * a fault for IT, never a reason to fall back to offline sign-in.
-     */
-    readonly offlineAllowed: boolean,
-  ) {
-    super(code, message);
+  /**
+   * Only when no DC could be reached at all. A DC that answered with a
+   * certificate we do not trust, or that refused our terms (plain LDAP), is
+   * a fault for IT, never a reason to fall back to offline sign-in.
+   */
+  readonly offlineAllowed: boolean;
+  constructor(unavailable: { code: 'directory_unreachable' | 'directory_untrusted'; message: string; offlineAllowed: boolean }) {
+    super(unavailable.code, unavailable.message);
+    this.offlineAllowed = unavailable.offlineAllowed;
   }
 }
 
@@ -135,7 +131,7 @@ function bindFailure(error: unknown): DirectoryRefusal | null {
   if (code !== 49) return null;
   const data = /\bdata ([0-9a-f]{3,8})\b/i.exec((error as Error).message)?.[1]?.toLowerCase();
   const known = (data && AD_BIND_FAILURES[data]) || AD_BIND_FAILURES['52e']!;
-  return new DirectoryRefusal(known.code, known.message, known.reason);
+  return new DirectoryRefusal(known);
 }
 
 const TLS_CODES = new Set([
@@ -235,7 +231,7 @@ export class DirectoryClient {
     const directory = this.#o.directory();
     if (directory.servers.length === 0) throw new EnclaveError('directory_unreachable', 'No directory servers are configured in policy (directory.servers). Contact IT.');
     // An empty password is an LDAP "unauthenticated bind", which many servers accept.
-    if (password.length === 0) throw new DirectoryRefusal('bad_credentials', 'The user name or password is not correct.', 'empty_password');
+    if (password.length === 0) throw new DirectoryRefusal({ code: 'bad_credentials', message: 'The user name or password is not correct.', reason: 'empty_password' });
     const ca = this.#trustedCas(directory);
     const failures: string[] = [];
     let untrusted = false;
@@ -274,9 +270,9 @@ export class DirectoryClient {
         await withinTime(limitMs, () => client.unbind()).catch(() => undefined);
       }
     }
-    if (untrusted) throw new DirectoryUnavailable('directory_untrusted', `No domain controller could be trusted (${failures.join('; ')}). Your password was not sent to it. Contact IT.`, false);
-    if (refused) throw new DirectoryUnavailable('directory_unreachable', `No domain controller accepted the connection (${failures.join('; ')}). Contact IT.`, false);
-    throw new DirectoryUnavailable('directory_unreachable', `No domain controller answered (${failures.join('; ')}).`, true);
+    if (untrusted) throw new DirectoryUnavailable({ code: 'directory_untrusted', message: `No domain controller could be trusted (${failures.join('; ')}). Your password was not sent to it. Contact IT.`, offlineAllowed: false });
+    if (refused) throw new DirectoryUnavailable({ code: 'directory_unreachable', message: `No domain controller accepted the connection (${failures.join('; ')}). Contact IT.`, offlineAllowed: false });
+    throw new DirectoryUnavailable({ code: 'directory_unreachable', message: `No domain controller answered (${failures.join('; ')}).`, offlineAllowed: true });
   }
 
   /** The policy's CA file, or undefined for the operating system's trust store. */
@@ -356,11 +352,11 @@ export interface BoundIdentitySource {
  */
 export async function confirmBoundAccount(client: BoundIdentitySource, directory: Pick<DirectoryPolicy, 'netbiosDomain'>, found: { dn: string; samAccountName: string; objectSid: Buffer | null }): Promise<void> {
   const mismatch = (): never => {
-    throw new DirectoryRefusal(
-      'account_restricted',
-      'The password you typed belongs to a different directory account from the one your user name names, so you were not signed in. Type your user name as name@domain, or contact IT.',
-      BOUND_ACCOUNT_MISMATCH,
-    );
+    throw new DirectoryRefusal({
+      code: 'account_restricted',
+      message: 'The password you typed belongs to a different directory account from the one your user name names, so you were not signed in. Type your user name as name@domain, or contact IT.',
+      reason: BOUND_ACCOUNT_MISMATCH,
+    });
   };
   let answer: string | undefined;
   try {

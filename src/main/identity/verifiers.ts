@@ -4,7 +4,7 @@
 // (password_hash set NULL) once it is older than policy allows, counted from
 // when it was made (verifier_at: the last online sign-in with a password). Evaluation-account hashes are passwords, not verifiers,
 // and are never touched here.
-import type { Db } from '../store/index.js';
+import { accounts, type WritableDb } from '../store/index.js';
 import type { Policy } from '../policy/index.js';
 
 export const DAY_MS = 86_400_000;
@@ -21,15 +21,6 @@ export function onlineWithin(at: number | null, days: number, now: number): bool
 }
 
 /** Deletes the verifiers policy no longer allows; returns how many. One UPDATE over the (small) accounts table. */
-export function deleteExpiredVerifiers(db: Db, policy: Policy, now: number): number {
-  const days = verifierDays(policy, false);
-  const breakGlassDays = verifierDays(policy, true);
-  return db
-    .prepare(
-      `UPDATE accounts SET password_hash = NULL
-       WHERE kind = 'directory' AND password_hash IS NOT NULL
-         AND (verifier_at IS NULL OR (CASE WHEN break_glass = 1 THEN @breakGlassDays ELSE @days END) = 0
-              OR verifier_at < @now - (CASE WHEN break_glass = 1 THEN @breakGlassDays ELSE @days END) * ${DAY_MS})`,
-    )
-    .run({ now, days, breakGlassDays }).changes;
+export function deleteExpiredVerifiers(db: WritableDb, policy: Policy, now: number): number {
+  return accounts.deleteExpiredVerifiers(db, { now, days: verifierDays(policy, false), breakGlassDays: verifierDays(policy, true) });
 }

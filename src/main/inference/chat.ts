@@ -2,153 +2,61 @@
 // and response is audited by keyed hash in the same transaction that stores it, and
 // each session's model context lives only while the session is unlocked.
 import { v7 as uuidv7 } from 'uuid';
-import type { ChatMessage, ChatSessionSummary, EventPayload, GenerationQueue, InferenceStatus, User } from '../../shared/api.js';
+import type { ChatMessage, ChatSessionSummary, InferenceStatus, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { AuditLog } from '../audit/index.js';
-import { auditUser } from '../identity/index.js';
+import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
-import type { Store } from '../store/index.js';
-import type { ChatTurn, EngineModel, InferenceEngine } from './engine-types.js';
-import { mayUseWorkload, type AllowedModel, type ModelRegistry } from './models.js';
-import { checkpointWal, countSessionMessages, deleteSessions } from './retention.js';
+import { chatSessions, type Store } from '../store/index.js';
+import { engineModel, GenerationQueue, type Job } from './chat-generation.js';
+import { SessionChangedError, type ChatEvents, type ChatKeys, type SessionGate } from './chat-ports.js';
+import type { ChatTurn, InferenceEngine } from './engine-types.js';
+import { mayUseWorkload, type ModelRegistry } from './models.js';
 
 const NEW_SESSION_TITLE = 'New session';
 
-interface SessionRow {
-  id: string;
-  user_id: string;
-  /** Sealed with key_id's key (or plain where key_id is NULL: from before per-person keys, sealed at its owner's next sign-in). */
-  title: string;
-  key_id: string | null;
-  workload_id: string;
-  created_at: number;
-  updated_at: number;
-  ended_at: number | null;
-}
-interface MessageRow {
-  id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  status: ChatMessage['status'];
-  reply_to: string | null;
-  created_at: number;
+type SessionRow = chatSessions.SessionRow;
+type MessageRow = chatSessions.MessageRow;
+
+export interface ChatServiceOptions {
+  store: Store;
+  audit: AuditLog;
+  /** Read at each use: a watched policy change takes effect without a restart. */
+  policy: () => Policy;
+  models: ModelRegistry;
+  engine: InferenceEngine;
+  events: ChatEvents;
+  now: () => number;
+  /** Which signed-in session is the active one (identity answers, wired by the core). */
+  session: SessionGate;
+  /** The signed-in person's chat keys (identity's key ring, wired by the core). */
+  keys: ChatKeys;
+  /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
+  afterEnd?: (sessionId: string) => Promise<unknown>;
 }
 
-/**
- * Chat events carry one signed-in session's data: each goes with the epoch of
- * the session it belongs to, so that nothing of it reaches a screen that is
- * locked or shows someone else (the core drops it there).
- */
-export interface ChatEvents {
-  token(payload: EventPayload<'chat.token'>, epoch: number): void;
-  done(payload: EventPayload<'chat.done'>, epoch: number): void;
-  modelLoading(payload: EventPayload<'model.loading'>): void;
-  queue(payload: EventPayload<'chat.queue'>): void;
-}
-
-/**
- * Which signed-in session is the active one (the identity service answers).
- * A call takes its user's epoch at entry; every await may end with the
- * session locked, signed out or replaced by someone else's, so the epoch is
- * checked again after each (see ChatService.#stillCurrent).
- */
-export interface SessionGate {
-  /** The epoch now, taken by a call at its start. */
-  readonly epoch: number;
-  /** Why work started under `epoch` may not go on, or null while its session is still the active one. */
-  staleness(epoch: number): 'locked' | 'signed_out' | null;
-}
-
-/**
- * The signed-in person's chat keys (identity's ContentKeyRing): a session's
- * title and its messages are sealed with its owner's key, which only their
- * password or card unwraps. Anyone else's user id is refused by the ring.
- */
-export interface ChatKeys {
-  keyForNewChats(userId: string): string;
-  canOpen(userId: string, keyId: string | null): boolean;
-  sealTitle(userId: string, keyId: string, sessionId: string, title: string): string;
-  openTitle(userId: string, keyId: string | null, sessionId: string, stored: string): string;
-  sealMessage(userId: string, keyId: string, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, content: string): string;
-  openMessage(userId: string, keyId: string | null, message: { id: string; sessionId: string; role: 'user' | 'assistant' }, stored: string): string;
-}
-
-/** Work refused because the session it was started in was locked or ended before it could finish. */
-export class SessionChangedError extends EnclaveError {
-  readonly reason: 'locked' | 'signed_out';
-  constructor(reason: 'locked' | 'signed_out') {
-    super(
-      reason === 'locked' ? 'locked' : 'not_signed_in',
-      reason === 'locked'
-        ? 'Enclave was locked before this could be done, so nothing was sent or stored. Unlock and try again.'
-        : 'The session ended before this could be done, so nothing was sent or stored. Sign in and try again.',
-    );
-    this.reason = reason;
-  }
-}
-
-interface Turn {
-  promptId: string;
-  responseId: string;
-  text: string;
-  history: ChatTurn[];
-  systemPrompt: string | undefined;
-  maxTokens: number;
-  temperature: number | undefined;
-  seed: number | undefined;
-}
-
-/** One answer to write: waiting its turn for the model, then running. */
-interface Job {
-  user: User;
-  /** The signed-in session it was sent in: once that is locked or ended, the job is cancelled, never generated. */
-  epoch: number;
-  session: SessionRow;
-  model: AllowedModel;
-  turn: Turn;
-  controller: AbortController;
-  cancelReason: string | null;
-  started: boolean;
-  finished: Promise<void>;
-}
-
-function engineModel(model: AllowedModel): EngineModel {
-  return { id: model.id, path: model.path, contextSize: model.contextSize, gpuLayers: model.gpuLayers, chatTemplate: model.chatTemplate };
-}
-
-/**
- * Answers are written one at a time, in the order they were sent. The engine
- * holds one model, and an answer uses all of its compute: two at once would
- * each run at half speed (and a model switch would stop the other), so a
- * second answer waits in a visible queue, where it can be stopped.
- */
+/** Chat sessions and their messages; the answers are written by the generation queue (chat-generation.ts). */
 export class ChatService {
-  /** Every answer waiting or running, by session: a session has at most one. */
-  readonly #jobs = new Map<string, Job>();
-  readonly #waiting: Job[] = [];
-  #running: Job | null = null;
-  /** What the loaded model was loaded with: a policy change to any of it reloads the model. */
-  #loadedKey: string | null = null;
-  #loadingState: EventPayload<'model.loading'> | null = null;
+  readonly #queue: GenerationQueue;
   #closed = false;
+  private readonly store: Store;
+  private readonly audit: AuditLog;
+  private readonly policy: () => Policy;
+  private readonly models: ModelRegistry;
+  private readonly engine: InferenceEngine;
+  private readonly now: () => number;
+  private readonly session: SessionGate;
+  private readonly keys: ChatKeys;
+  private readonly afterEnd: (sessionId: string) => Promise<unknown>;
 
-  constructor(
-    private readonly store: Store,
-    private readonly audit: AuditLog,
-    private readonly policy: () => Policy,
-    private readonly models: ModelRegistry,
-    private readonly engine: InferenceEngine,
-    private readonly events: ChatEvents,
-    private readonly now: () => number,
-    private readonly session: SessionGate,
-    private readonly keys: ChatKeys,
-    /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
-    private readonly afterEnd: (sessionId: string) => Promise<unknown> = () => Promise.resolve(),
-  ) {}
+  constructor(options: ChatServiceOptions) {
+    ({ store: this.store, audit: this.audit, policy: this.policy, models: this.models, engine: this.engine, now: this.now, session: this.session, keys: this.keys } = options);
+    this.afterEnd = options.afterEnd ?? (() => Promise.resolve());
+    this.#queue = new GenerationQueue(options);
+  }
 
   /** Sessions with an answer waiting or being written: retention never purges them. */
   busySessionIds(): string[] {
-    return [...this.#jobs.keys()];
+    return this.#queue.sessionIds();
   }
 
   /** Retention purged these sessions: whatever context the engine still holds for them goes too. */
@@ -166,13 +74,13 @@ export class ChatService {
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
       offload: loaded ? { gpuLayers: loaded.gpuLayers, totalLayers: loaded.totalLayers, fallback: loaded.fallback } : null,
-      loading: this.#loadingState,
-      queue: this.#queueState(),
+      loading: this.#queue.loading,
+      queue: this.#queue.state(),
     };
   }
 
   list(user: User): ChatSessionSummary[] {
-    const rows = this.store.db.prepare('SELECT * FROM chat_sessions WHERE user_id = ? ORDER BY updated_at DESC, id DESC').all(user.id) as SessionRow[];
+    const rows = chatSessions.sessionsOfUser(this.store.reader, user.id);
     // A session under a key this sign-in does not hold is listed as locked, without its title.
     return rows.map((row) => (this.keys.canOpen(user.id, row.key_id) ? this.#summary(user, row) : { ...toSummary({ ...row, title: '' }), locked: true }));
   }
@@ -210,10 +118,7 @@ export class ChatService {
     const keyId = this.keys.keyForNewChats(user.id);
     const row: SessionRow = { id, user_id: user.id, title: this.keys.sealTitle(user.id, keyId, id, title), key_id: keyId, workload_id: workloadId, created_at: time, updated_at: time, ended_at: null };
     this.audit.run(
-      (db) =>
-        db
-          .prepare('INSERT INTO chat_sessions (id, user_id, title, key_id, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
-          .run(row.id, row.user_id, row.title, row.key_id, row.workload_id, time, time),
+      (db) => chatSessions.insertSession(db, row),
       () => ({ action: 'session.create', outcome: 'success', user: auditUser(user), sessionId: row.id, workload: workloadId }),
     );
     return toSummary({ ...row, title });
@@ -221,7 +126,7 @@ export class ChatService {
 
   open(user: User, sessionId: string): { session: ChatSessionSummary; messages: ChatMessage[] } {
     const session = this.#openableSession(user, sessionId);
-    return { session: this.#summary(user, session), messages: this.#messages(user, session).map(toMessage) };
+    return { session: this.#summary(user, session), messages: this.#messages(user, session).map(chatSessions.toMessage) };
   }
 
   async end(user: User, sessionId: string): Promise<ChatSessionSummary> {
@@ -232,7 +137,7 @@ export class ChatService {
     if (session.ended_at !== null) return this.#lockedOrSummary(user, session);
     const time = this.now();
     this.audit.run(
-      (db) => db.prepare('UPDATE chat_sessions SET ended_at = ?, updated_at = ? WHERE id = ?').run(time, time, sessionId),
+      (db) => chatSessions.endSession(db, sessionId, time),
       () => ({ action: 'session.end', outcome: 'success', user: auditUser(user), sessionId }),
     );
     await this.afterEnd(sessionId);
@@ -257,13 +162,13 @@ export class ChatService {
     this.#ownSession(user, sessionId);
     const messages = this.audit.run(
       (db) => {
-        const count = countSessionMessages(db, sessionId);
-        deleteSessions(db, [sessionId]);
+        const count = chatSessions.countSessionMessages(db, sessionId);
+        chatSessions.deleteSessions(db, [sessionId]);
         return count;
       },
       (count) => ({ action: 'session.delete', outcome: 'success', user: auditUser(user), sessionId, detail: { messages: count } }),
     );
-    checkpointWal(this.store.db);
+    this.store.checkpoint();
     return { sessionId, messages };
   }
 
@@ -318,12 +223,13 @@ export class ChatService {
     const keyId = session.key_id ?? this.keys.keyForNewChats(user.id);
     this.audit.run(
       (db) => {
-        db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)').run(
-          promptId, session.id, 'user', this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text), 'complete', model.id, time,
-        );
+        chatSessions.insertMessage(db, {
+          id: promptId, sessionId: session.id, role: 'user', content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text),
+          status: 'complete', replyTo: null, modelId: model.id, createdAt: time,
+        });
         const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
         const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
-        db.prepare('UPDATE chat_sessions SET updated_at = ?, title = ?, key_id = ? WHERE id = ?').run(time, this.keys.sealTitle(user.id, keyId, session.id, title), keyId, session.id);
+        chatSessions.updateSessionAfterPrompt(db, session.id, { time, sealedTitle: this.keys.sealTitle(user.id, keyId, session.id, title), keyId });
       },
       () => ({ action: 'ai.prompt', outcome: 'success', user: auditUser(user), sessionId: session.id, messageId: promptId, workload: session.workload_id, model: { id: model.id, sha256: model.sha256 }, prompt: { ...promptHash, tokens: promptTokens } }),
     );
@@ -339,31 +245,24 @@ export class ChatService {
       started: false,
       finished: Promise.resolve(),
     };
-    this.#jobs.set(session.id, job);
-    this.#waiting.push(job);
-    this.#pump();
-    this.#emitQueue();
+    this.#queue.enqueue(job);
     return { promptId, responseId };
   }
 
   async cancel(user: User, sessionId: string): Promise<{ cancelled: boolean }> {
     this.#ownSession(user, sessionId);
-    return { cancelled: await this.#stop(sessionId, 'user') };
+    return { cancelled: await this.#queue.stop(sessionId, 'user') };
   }
 
   /** Lock or sign-out: stop every answer (waiting ones too) and drop every context, so no KV cache outlives the unlocked session. */
   async dropAllContexts(reason: string): Promise<void> {
-    await Promise.all([...this.#jobs.keys()].map((id) => this.#stop(id, reason)));
+    await this.#queue.stopAll(reason);
     await this.engine.disposeAllChats();
   }
 
   /** A loaded model whose file failed its background re-check: stop what uses it and unload it. */
-  async modelRejected(modelId: string): Promise<void> {
-    await Promise.all([...this.#jobs.values()].filter((job) => job.model.id === modelId).map((job) => this.#stop(job.session.id, 'model_rejected')));
-    if (this.engine.loaded()?.modelId === modelId) {
-      this.#loadedKey = null;
-      await this.engine.unload();
-    }
+  modelRejected(modelId: string): Promise<void> {
+    return this.#queue.modelRejected(modelId);
   }
 
   async close(): Promise<void> {
@@ -375,10 +274,10 @@ export class ChatService {
   /** Stops the session's answer and disposes its context, until no answer is under way after the awaits (a prompt sent meanwhile is stopped too). */
   async #quiesce(sessionId: string, reason: string): Promise<void> {
     do {
-      await this.#stop(sessionId, reason);
+      await this.#queue.stop(sessionId, reason);
       await this.engine.disposeChat(sessionId);
       if (this.#closed) throw new EnclaveError('busy', 'Enclave is shutting down; nothing was changed.');
-    } while (this.#jobs.has(sessionId));
+    } while (this.#queue.has(sessionId));
   }
 
   /** The epoch at the start of a call; refused when no session is active (a lock or sign-out under way counts as none). */
@@ -408,201 +307,8 @@ export class ChatService {
     if (stale) throw new SessionChangedError(stale);
   }
 
-  /** A job whose session went stale is stopped where it stands: cancelled, never generated. */
-  #assertJobCurrent(job: Job): void {
-    const stale = this.session.staleness(job.epoch);
-    if (!stale) return;
-    job.cancelReason ??= stale;
-    job.controller.abort();
-    throw new SessionChangedError(stale);
-  }
-
   #assertNoAnswerUnderWay(sessionId: string): void {
-    if (this.#jobs.has(sessionId)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
-  }
-
-  /** Starts the next waiting answer when none is running. */
-  #pump(): void {
-    if (this.#running) return;
-    const job = this.#waiting.shift();
-    if (!job) return;
-    this.#running = job;
-    job.started = true;
-    job.finished = this.#generate(job).finally(() => {
-      this.#pump();
-      this.#emitQueue();
-    });
-  }
-
-  /** The job is over: its session may take the next prompt (before chat.done reaches the UI). */
-  #release(job: Job): void {
-    if (this.#jobs.get(job.session.id) === job) this.#jobs.delete(job.session.id);
-    if (this.#running === job) this.#running = null;
-  }
-
-  /** The answers of the active session only: a job of a locked or ended one is on its way out and nobody's to see. */
-  #queueState(): GenerationQueue {
-    const ids = (job: Job) => ({ sessionId: job.session.id, responseId: job.turn.responseId });
-    const current = (job: Job) => this.session.staleness(job.epoch) === null;
-    return { running: this.#running && current(this.#running) ? ids(this.#running) : null, waiting: this.#waiting.filter(current).map(ids) };
-  }
-
-  #emitQueue(): void {
-    this.events.queue(this.#queueState());
-  }
-
-  async #generate(job: Job): Promise<void> {
-    const { user, session, model, turn } = job;
-    const base = { sessionId: session.id, responseId: turn.responseId };
-    let text = '';
-    let outcome: { status: ChatMessage['status']; responseTokens: number | undefined; error: EnclaveError | null };
-    try {
-      if (job.controller.signal.aborted) {
-        // Stopped while it waited: nothing was generated.
-        outcome = { status: 'cancelled', responseTokens: 0, error: null };
-      } else {
-        // Queued in a session that was locked or ended since: cancelled here, before a model is loaded or a context made.
-        this.#assertJobCurrent(job);
-        await this.#ensureLoaded(user, model, job.controller.signal, () => this.#assertJobCurrent(job));
-        // Loading can take seconds: the session is asked again right before the model reads the prompt.
-        this.#assertJobCurrent(job);
-        const result = await this.engine.generate({
-          chatId: session.id,
-          systemPrompt: turn.systemPrompt,
-          history: turn.history,
-          prompt: turn.text,
-          maxTokens: turn.maxTokens,
-          temperature: turn.temperature,
-          seed: turn.seed,
-          signal: job.controller.signal,
-          onText: (chunk) => {
-            // Text written after its session went stale is neither kept nor sent; the answer stops.
-            const stale = this.session.staleness(job.epoch);
-            if (stale) {
-              job.cancelReason ??= stale;
-              job.controller.abort();
-              return;
-            }
-            text += chunk;
-            this.events.token({ ...base, text: chunk }, job.epoch);
-          },
-        });
-        text = result.text;
-        outcome = { status: result.stopReason === 'cancelled' ? 'cancelled' : 'complete', responseTokens: result.responseTokens, error: null };
-      }
-    } catch (error) {
-      const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
-      outcome = job.controller.signal.aborted
-        ? { status: 'cancelled', responseTokens: 0, error: null }
-        : { status: 'failed', responseTokens: undefined, error: enclaveError };
-    }
-
-    const time = this.now();
-    const response = { text, ...(outcome.responseTokens !== undefined ? { tokens: outcome.responseTokens } : {}) };
-    let message: ChatMessage | null = null;
-    let error = outcome.error;
-    try {
-      this.audit.run(
-        (db) => {
-          // The session's key as of the prompt (send sealed the session with it).
-          const keyId = (db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string | null } | undefined)?.key_id ?? null;
-          if (keyId === null) throw new EnclaveError('not_found', 'The session was deleted while the answer was written.');
-          db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-            turn.responseId, session.id, 'assistant', this.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text), outcome.status, turn.promptId, model.id, time,
-          );
-          db.prepare('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(time, session.id);
-        },
-        () => ({
-          action: outcome.status === 'cancelled' ? 'ai.cancel' : 'ai.response',
-          outcome: outcome.status === 'failed' ? 'failure' : 'success',
-          ...(outcome.status === 'cancelled' ? { reason: job.cancelReason ?? 'user' } : outcome.error ? { reason: outcome.error.code } : {}),
-          user: auditUser(user),
-          sessionId: session.id,
-          messageId: turn.responseId,
-          workload: session.workload_id,
-          model: { id: model.id, sha256: model.sha256 },
-          response,
-          // while_queued: stopped before the model began this answer.
-          detail: { reply_to: turn.promptId, ...(outcome.status === 'cancelled' ? { while_queued: !job.started } : {}) },
-        }),
-      );
-      message = { id: turn.responseId, role: 'assistant', content: text, status: outcome.status, createdAt: time, replyTo: turn.promptId };
-    } catch (writeError) {
-      // The answer could not be stored with its audit record, so it is not kept.
-      error = writeError instanceof EnclaveError ? writeError : new EnclaveError('storage_failed', `The answer could not be saved: ${(writeError as Error).message}`);
-    }
-    this.#release(job);
-    this.events.done({ ...base, status: message ? outcome.status : 'failed', message, error: error ? error.toInfo() : null }, job.epoch);
-  }
-
-  /** `stillCurrent` throws when the job's session went stale: asked after each await, so no model is loaded for a locked session. */
-  async #ensureLoaded(user: User, model: AllowedModel, signal: AbortSignal, stillCurrent: () => void): Promise<void> {
-    const gpu = this.policy().inference.gpu;
-    const key = JSON.stringify([model.id, model.path, model.sha256, model.contextSize, model.gpuLayers, model.chatTemplate ?? null, gpu]);
-    if (this.engine.loaded()?.modelId === model.id && this.#loadedKey === key) return;
-    let ended = false;
-    const loading = (phase: EventPayload<'model.loading'>['phase'], progress: number | null, message: string | null) => {
-      // llama.cpp's progress callbacks can arrive after the load resolved: the status bar must not go back to "loading".
-      if (ended) return;
-      ended = phase === 'ready' || phase === 'failed';
-      const payload = { modelId: model.id, phase, progress, message };
-      this.#loadingState = phase === 'ready' || phase === 'failed' ? null : payload;
-      this.events.modelLoading(payload);
-    };
-    loading('verifying', null, null);
-    try {
-      const verified = await this.models.verifyBeforeLoad(user, model);
-      stillCurrent();
-      loading('loading', 0, null);
-      this.#loadedKey = null;
-      // The checked file by its real path: a symbolic link changed from here on cannot redirect the load.
-      const info = await this.engine.load({ ...engineModel(model), path: verified.path }, { gpu, signal, onProgress: (progress) => loading('loading', progress, null) });
-      // What llama.cpp read must be what was checked: a file swapped or rewritten meanwhile is unloaded and refused.
-      await this.models.assertUnchangedSinceCheck(user, model, verified).catch(async (error: unknown) => {
-        await this.engine.unload();
-        throw error;
-      });
-      this.#loadedKey = key;
-      this.audit.record({
-        action: 'model.load',
-        outcome: 'success',
-        user: auditUser(user),
-        model: { id: model.id, sha256: model.sha256 },
-        detail: {
-          device: info.device.kind,
-          device_name: info.device.name,
-          gpu_layers: info.gpuLayers,
-          total_layers: info.totalLayers,
-          chat_template: model.chatTemplate ?? 'auto',
-          ...(info.fallback ? { fallback: info.fallback } : {}),
-        },
-      });
-      loading('ready', 1, `${model.name} on ${info.device.name}${info.fallback ? ` (${info.fallback})` : ''}`);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof EnclaveError && error.code === 'model_corrupt' && !signal.aborted) {
-        // llama.cpp could not load a file that passed its checks: refused like one that failed them.
-        this.models.rejectUnloadable(user, model, message);
-      }
-      // Stopped by a lock or sign-out: the load did not fail, and the locked screen is told nothing of why.
-      loading('failed', null, error instanceof SessionChangedError ? null : message);
-      throw error;
-    }
-  }
-
-  async #stop(sessionId: string, reason: string): Promise<boolean> {
-    const job = this.#jobs.get(sessionId);
-    if (!job) return false;
-    job.cancelReason ??= reason;
-    job.controller.abort();
-    const waitingAt = this.#waiting.indexOf(job);
-    if (waitingAt >= 0) {
-      // Never started: recorded as cancelled at once, and the others move up.
-      this.#waiting.splice(waitingAt, 1);
-      job.finished = this.#generate(job).finally(() => this.#emitQueue());
-    }
-    await job.finished;
-    return true;
+    if (this.#queue.has(sessionId)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
   }
 
   /** The first workload the user's roles allow; a user who may use none is told so, and the refusal audited. */
@@ -614,7 +320,7 @@ export class ChatService {
   }
 
   #ownSession(user: User, sessionId: string): SessionRow {
-    const row = this.store.db.prepare('SELECT * FROM chat_sessions WHERE id = ? AND user_id = ?').get(sessionId, user.id) as SessionRow | undefined;
+    const row = chatSessions.getOwnSession(this.store.reader, sessionId, user.id);
     if (!row) throw new EnclaveError('not_found', 'That session does not exist or belongs to someone else.');
     return row;
   }
@@ -638,7 +344,7 @@ export class ChatService {
 
   /** The session's messages, opened with its owner's key. */
   #messages(user: User, session: SessionRow): MessageRow[] {
-    const rows = this.store.db.prepare('SELECT id, role, content, status, reply_to, created_at FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(session.id) as MessageRow[];
+    const rows = chatSessions.messagesOfSession(this.store.reader, session.id);
     return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, { id: row.id, sessionId: session.id, role: row.role }, row.content) }));
   }
 
@@ -664,10 +370,6 @@ function titleFrom(text: string): string {
 /** The row's title must already be opened (or blanked for a locked session). */
 function toSummary(row: SessionRow): ChatSessionSummary {
   return { id: row.id, title: row.title, workloadId: row.workload_id, createdAt: row.created_at, updatedAt: row.updated_at, endedAt: row.ended_at, locked: false };
-}
-
-function toMessage(row: MessageRow): ChatMessage {
-  return { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: row.created_at, replyTo: row.reply_to };
 }
 
 /** The seed of deterministic mode: any fixed number would do; this one is recorded here so IT's acceptance checks can be repeated. */

@@ -5,7 +5,8 @@ import type { EventPayload, ModelSummary, User } from '../../shared/api.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import { ChatService, type ChatEvents, type ChatKeys, type SessionGate } from './chat.js';
+import { ChatService } from './chat.js';
+import type { ChatEvents, ChatKeys, SessionGate } from './chat-ports.js';
 import type { InferenceEngine } from './engine-types.js';
 import { writeTestModel } from './gguf/test-model.js';
 import { ModelRegistry, toModelSummary } from './models.js';
@@ -17,7 +18,7 @@ export { writeTestModel, TEST_MODEL_SHAPES } from './gguf/test-model.js';
 export { sha256File, hashModelFileCached } from './model-file.js';
 export { FILE_PROTECTION_CHECKED, modelFileProtectionProblem } from './file-protection.js';
 export type { InferenceEngine, EngineDevice, GenerateRequest, GenerateResult, GpuSetting } from './engine-types.js';
-export { SessionChangedError, type ChatEvents, type ChatKeys, type SessionGate } from './chat.js';
+export { SessionChangedError, type ChatEvents, type ChatKeys, type SessionGate } from './chat-ports.js';
 export { countExpiredSessions, lastSweep, DEFAULT_SWEEP_INTERVAL_MS, type SweepResult, type SweepTrigger } from './retention.js';
 
 export interface InferenceServiceOptions {
@@ -50,7 +51,10 @@ export class InferenceService {
   constructor(options: InferenceServiceOptions) {
     this.#dataDir = options.dataDir;
     this.#log = options.log;
-    this.models = new ModelRegistry(options.store, options.audit, options.policy, {
+    this.models = new ModelRegistry({
+      store: options.store,
+      audit: options.audit,
+      policy: options.policy,
       onChange: (modelId) => options.events.modelChanged({ modelId }),
       onRejected: (modelId) => {
         void this.chat.modelRejected(modelId).catch((error: unknown) => options.log(`unloading the refused model ${modelId} failed`, error));
@@ -82,7 +86,18 @@ export class InferenceService {
       if (retentionDays() !== 0) return;
       await this.retention.sweep('session_end').catch((error: unknown) => options.log('deleting an ended session (retention 0) failed; the next sweep retries it', error));
     };
-    this.chat = new ChatService(options.store, options.audit, options.policy, this.models, options.engine, options.events, options.now, options.session, options.chatKeys, afterEnd);
+    this.chat = new ChatService({
+      store: options.store,
+      audit: options.audit,
+      policy: options.policy,
+      models: this.models,
+      engine: options.engine,
+      events: options.events,
+      now: options.now,
+      session: options.session,
+      keys: options.chatKeys,
+      afterEnd,
+    });
     // Every allowed model is checked in the background from the start: sign-in never waits for it.
     this.models.refresh();
     this.retention.start();

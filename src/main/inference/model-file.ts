@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EnclaveError } from '../../shared/errors.js';
-import type { Store } from '../store/index.js';
+import { models as modelRows, type Store } from '../store/index.js';
 
 /** Maps a failed stat/open of a model file to the error the user should see. */
 export function modelFileError(path: string, error: unknown): unknown {
@@ -88,14 +88,6 @@ export async function sha256File(path: string, onProgress?: HashProgress): Promi
   return hash.digest('hex');
 }
 
-interface HashCacheRow {
-  size_bytes: number;
-  mtime_ms: number;
-  ctime_ms: number;
-  inode: string;
-  sha256: string;
-}
-
 interface FileStamp {
   sizeBytes: number;
   mtimeMs: number;
@@ -122,7 +114,7 @@ async function stampOf(path: string): Promise<FileStamp> {
 export async function cachedModelHash(store: Store, path: string): Promise<{ sha256: string; sizeBytes: number } | null> {
   const absolute = resolve(path);
   const stamp = await stampOf(absolute);
-  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, inode, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as HashCacheRow | undefined;
+  const row = modelRows.getCachedHash(store.reader, absolute);
   if (row && sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms, inode: row.inode }, stamp)) {
     return { sha256: row.sha256, sizeBytes: stamp.sizeBytes };
   }
@@ -151,13 +143,7 @@ export async function hashModelFileCached(
     // The hash matches no one state of the file, so it must not be trusted or cached.
     throw new ModelFileChangingError(absolute);
   }
-  store.db
-    .prepare(
-      `INSERT INTO model_hash_cache (path, size_bytes, mtime_ms, ctime_ms, inode, sha256, hashed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, ctime_ms = excluded.ctime_ms,
-         inode = excluded.inode, sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
-    )
-    .run(absolute, after.sizeBytes, after.mtimeMs, after.ctimeMs, after.inode, sha256, Date.now());
+  modelRows.saveCachedHash(store.writer, absolute, { size_bytes: after.sizeBytes, mtime_ms: after.mtimeMs, ctime_ms: after.ctimeMs, inode: after.inode, sha256 }, Date.now());
   return { sha256, sizeBytes: after.sizeBytes, fromCache: false };
 }
 
@@ -233,7 +219,7 @@ export async function verifiedModelFile(store: Store, path: string): Promise<Ver
     throw modelFileError(absolute, error);
   }
   const identity = await fileIdentity(real);
-  const row = store.db.prepare('SELECT size_bytes, mtime_ms, ctime_ms, inode, sha256 FROM model_hash_cache WHERE path = ?').get(absolute) as HashCacheRow | undefined;
+  const row = modelRows.getCachedHash(store.reader, absolute);
   // The cache row was stamped through the listed path (stat follows links): the same stamp means the same file.
   const stamp: FileStamp = { sizeBytes: Number(identity.size), mtimeMs: Number(identity.mtimeNs / 1_000_000n), ctimeMs: Number(identity.ctimeNs / 1_000_000n), inode: `${identity.dev}:${identity.ino}` };
   if (!row || !sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms, inode: row.inode }, stamp)) return null;

@@ -6,10 +6,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ModelAvailability, ModelSummary, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { holdsAnyRole } from '../../shared/roles.js';
-import { auditUser } from '../identity/index.js';
-import type { AuditLog } from '../audit/index.js';
+import { auditUser, type AuditLog } from '../audit/index.js';
 import type { ChatTemplate, Policy, WorkloadEntry } from '../policy/index.js';
-import type { Store } from '../store/index.js';
+import { models as modelRows, type Store } from '../store/index.js';
 import { inspectGguf } from './gguf/inspect.js';
 import { hashModelFileCached, type VerifiedModelFile } from './model-file.js';
 import { ModelVerifier, type ModelVerifierOptions } from './verification.js';
@@ -33,34 +32,34 @@ export function mayUseWorkload(user: User, workload: WorkloadEntry): boolean {
   return holdsAnyRole(user.roles, workload.roles);
 }
 
-interface EvaluationModelRow {
-  id: string;
-  name: string;
-  path: string;
-  sha256: string;
-  size_bytes: number;
-  is_test_model: number;
-}
-
 const EVALUATION_CONTEXT_SIZE = 4096;
 
 /** A file the evaluator added: node-llama-cpp's defaults for GPU layers and chat template. */
-function evaluationModel(row: EvaluationModelRow): AllowedModel {
+function evaluationModel(row: modelRows.EvaluationModelRow): AllowedModel {
   return {
     id: row.id, name: row.name, path: row.path, sha256: row.sha256, sizeBytes: row.size_bytes, source: 'evaluation', isTestModel: row.is_test_model === 1,
     contextSize: EVALUATION_CONTEXT_SIZE, gpuLayers: 'auto', chatTemplate: undefined,
   };
 }
 
+export interface ModelRegistryOptions extends Pick<ModelVerifierOptions, 'onChange' | 'onRejected' | 'log'> {
+  store: Store;
+  audit: AuditLog;
+  /** Read at each use: a watched policy change takes effect without a restart. */
+  policy: () => Policy;
+}
+
 export class ModelRegistry {
   readonly #verifier: ModelVerifier;
+  private readonly store: Store;
+  private readonly audit: AuditLog;
+  private readonly policy: () => Policy;
 
-  constructor(
-    private readonly store: Store,
-    private readonly audit: AuditLog,
-    private readonly policy: () => Policy,
-    verifier: Pick<ModelVerifierOptions, 'onChange' | 'onRejected' | 'log'>,
-  ) {
+  constructor(options: ModelRegistryOptions) {
+    const { store, audit, policy, ...verifier } = options;
+    this.store = store;
+    this.audit = audit;
+    this.policy = policy;
     // Evaluation mode: the evaluator's own files on their own machine, not patient data; file permissions are not required there.
     this.#verifier = new ModelVerifier({ store, audit, ...verifier, requireProtectedFiles: () => this.policy().mode === 'managed' });
   }
@@ -97,7 +96,7 @@ export class ModelRegistry {
       id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize, gpuLayers: m.gpuLayers, chatTemplate: m.chatTemplate,
     }));
     if (!this.policy().inference.allowUserModels) return fromPolicy;
-    const rows = this.store.db.prepare('SELECT id, name, path, sha256, size_bytes, is_test_model FROM evaluation_models ORDER BY created_at DESC').all() as EvaluationModelRow[];
+    const rows = modelRows.evaluationModels(this.store.reader);
     return [
       ...fromPolicy,
       ...rows.map((r) => evaluationModel(r)),
@@ -145,20 +144,17 @@ export class ModelRegistry {
       throw error;
     }
     const { sha256, sizeBytes } = report;
-    const model = evaluationModel({
+    const row: modelRows.EvaluationModelRow = {
       id: uuidv7(),
       name: report.name ?? absolute.split(/[\\/]/).at(-1) ?? absolute,
       path: absolute,
       sha256,
       size_bytes: sizeBytes,
       is_test_model: report.isTestModel ? 1 : 0,
-    });
+    };
+    const model = evaluationModel(row);
     this.audit.run(
-      (db) => {
-        db.prepare('INSERT INTO evaluation_models (id, name, path, sha256, size_bytes, is_test_model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          model.id, model.name, model.path, model.sha256, model.sizeBytes, model.isTestModel ? 1 : 0, Date.now(),
-        );
-      },
+      (db) => modelRows.insertEvaluationModel(db, row, Date.now()),
       () => ({ action: 'model.add', outcome: 'success', user: auditUser(user), model: { id: model.id, sha256 }, detail: { file: absolute, test_model: model.isTestModel } }),
     );
     this.refresh();

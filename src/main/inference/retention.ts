@@ -14,7 +14,7 @@
 // signed in). A session with an answer waiting or being written is never
 // purged: it goes at the next sweep after the answer ends.
 import type { AuditLog } from '../audit/index.js';
-import type { Db, Store } from '../store/index.js';
+import { chatSessions, meta, type ReadableDb, type Store } from '../store/index.js';
 
 export const DAY_MS = 86_400_000;
 /** meta key: when the last sweep ran (ms since the epoch), for `enclave doctor`. */
@@ -37,69 +37,30 @@ export interface RetentionRule {
   presentUserIds?: readonly string[];
 }
 
-/**
- * The rule as SQL over chat_sessions. Parameters: @cutoff, @zero (1 when
- * days is 0), @busy and @present (JSON arrays of ids).
- */
-const EXPIRED = `
-  id NOT IN (SELECT value FROM json_each(@busy))
-  AND CASE WHEN @zero = 1
-    THEN ended_at IS NOT NULL OR user_id NOT IN (SELECT value FROM json_each(@present))
-    ELSE MAX(updated_at, COALESCE(ended_at, updated_at)) <= @cutoff
-  END`;
-
-function parameters(rule: RetentionRule): { cutoff: number; zero: number; busy: string; present: string } {
+function expiryRule(rule: RetentionRule): chatSessions.ExpiryRule {
   if (!Number.isInteger(rule.days) || rule.days < 0) throw new RangeError(`retention days must be a whole number of 0 or more (got ${rule.days})`);
   return {
     cutoff: rule.now - rule.days * DAY_MS,
-    zero: rule.days === 0 ? 1 : 0,
-    busy: JSON.stringify(rule.busySessionIds ?? []),
-    present: JSON.stringify(rule.presentUserIds ?? []),
+    zeroDays: rule.days === 0,
+    busySessionIds: rule.busySessionIds ?? [],
+    presentUserIds: rule.presentUserIds ?? [],
   };
 }
 
 /** Up to `limit` expired sessions, oldest activity first. */
-export function expiredSessionIds(db: Db, rule: RetentionRule, limit: number): string[] {
-  const rows = db.prepare(`SELECT id FROM chat_sessions WHERE ${EXPIRED} ORDER BY MAX(updated_at, COALESCE(ended_at, updated_at)), id LIMIT @limit`).all({ ...parameters(rule), limit }) as { id: string }[];
-  return rows.map((row) => row.id);
+export function expiredSessionIds(db: ReadableDb, rule: RetentionRule, limit: number): string[] {
+  return chatSessions.expiredSessionIds(db, expiryRule(rule), limit);
 }
 
 /** How many sessions (and their messages) the rule would purge now. */
-export function countExpiredSessions(db: Db, rule: RetentionRule): { sessions: number; messages: number } {
-  const row = db
-    .prepare(`SELECT count(*) AS sessions, (SELECT count(*) FROM chat_messages WHERE session_id IN (SELECT id FROM chat_sessions WHERE ${EXPIRED})) AS messages FROM chat_sessions WHERE ${EXPIRED}`)
-    .get(parameters(rule)) as { sessions: number; messages: number };
-  return row;
+export function countExpiredSessions(db: ReadableDb, rule: RetentionRule): { sessions: number; messages: number } {
+  return chatSessions.countExpiredSessions(db, expiryRule(rule));
 }
 
-/** Deletes the sessions and all their messages. Run it inside the audited transaction. */
-export function deleteSessions(db: Db, sessionIds: readonly string[]): { sessions: number; messages: number } {
-  const ids = JSON.stringify(sessionIds);
-  const messages = db.prepare('DELETE FROM chat_messages WHERE session_id IN (SELECT value FROM json_each(?))').run(ids).changes;
-  const sessions = db.prepare('DELETE FROM chat_sessions WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
-  return { sessions, messages };
-}
-
-/** One session's message count (for the audit of a user's own deletion). */
-export function countSessionMessages(db: Db, sessionId: string): number {
-  return (db.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(sessionId) as { n: number }).n;
-}
-
-/**
- * Copies the WAL into the database and truncates it to 0 bytes, so deleted
- * rows do not linger in the WAL's old frames. busy is 1 when a reader kept
- * it from finishing (the next checkpoint finishes it).
- */
-export function checkpointWal(db: Db): { busy: number; log: number; checkpointed: number } {
-  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-  return result ?? { busy: 0, log: 0, checkpointed: 0 };
-}
-
-export function lastSweep(db: Db): { at: number; purged: number } | null {
-  const read = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-  const at = Number(read(LAST_SWEEP_KEY));
+export function lastSweep(db: ReadableDb): { at: number; purged: number } | null {
+  const at = Number(meta.get(db, LAST_SWEEP_KEY));
   if (!Number.isFinite(at) || at <= 0) return null;
-  return { at, purged: Number(read(LAST_SWEEP_PURGED_KEY) ?? '0') };
+  return { at, purged: Number(meta.get(db, LAST_SWEEP_PURGED_KEY) ?? '0') };
 }
 
 export interface RetentionSweeperOptions {
@@ -173,10 +134,10 @@ export class RetentionSweeper {
     for (;;) {
       // Looked at again for each batch: an answer may have started, or someone signed in or out, during the last await.
       const rule: RetentionRule = { days, now: this.#o.now(), busySessionIds: this.#o.busySessionIds(), presentUserIds: this.#o.presentUserIds() };
-      const ids = expiredSessionIds(store.db, rule, PURGE_BATCH_SESSIONS);
+      const ids = expiredSessionIds(store.reader, rule, PURGE_BATCH_SESSIONS);
       if (ids.length === 0) break;
       const purged = audit.run(
-        (db) => deleteSessions(db, ids),
+        (db) => chatSessions.deleteSessions(db, ids),
         (result) => ({
           action: 'chat.purge',
           outcome: 'success',
@@ -190,14 +151,12 @@ export class RetentionSweeper {
       if (this.#stopped) break;
     }
     store.transaction((db) => {
-      const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-      setMeta.run(LAST_SWEEP_KEY, String(this.#o.now()));
-      setMeta.run(LAST_SWEEP_PURGED_KEY, String(total.sessions));
+      meta.set(db, LAST_SWEEP_KEY, String(this.#o.now()));
+      meta.set(db, LAST_SWEEP_PURGED_KEY, String(total.sessions));
     });
     // Last, so nothing of this sweep is left in the WAL.
     if (total.events > 0) {
-      const checkpoint = checkpointWal(store.db);
-      if (checkpoint.busy) this.#o.log('the WAL checkpoint after a chat purge could not finish (a reader held it); the next one finishes it');
+      if (!store.checkpoint()) this.#o.log('the WAL checkpoint after a chat purge could not finish (a reader held it); the next one finishes it');
     }
     return total;
   }

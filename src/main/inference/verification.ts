@@ -7,8 +7,7 @@
 // a reason naming the model, audited once as model.reject; the others go on.
 import type { ModelAvailability, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import type { AuditLog } from '../audit/index.js';
-import { auditUser } from '../identity/index.js';
+import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Store } from '../store/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
 import { isTestModelMetadata } from './gguf/test-model.js';

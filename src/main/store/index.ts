@@ -10,11 +10,16 @@ import * as meta from './meta.js';
 export type { ReadableDb, WritableDb } from './handles.js';
 
 // Query modules, one per table group: each function takes a ReadableDb to read or a WritableDb to write.
+export * as accounts from './accounts.js';
 export * as auditBatches from './audit-batches.js';
 export * as auditEvents from './audit-events.js';
 export * as auditPrivateText from './audit-private-text.js';
 export * as auditSigningKeys from './audit-signing-keys.js';
+export * as chatSessions from './chat-sessions.js';
+export * as contentKeys from './content-keys.js';
 export * as meta from './meta.js';
+export * as models from './models.js';
+export * as signInLockouts from './sign-in-lockouts.js';
 export * as siemCursors from './siem-cursors.js';
 
 /** The database's file name inside the data folder. */

@@ -116,12 +116,13 @@ class HeaderReader {
   /** Where the header must end by: the end of the file or the cap, whichever comes first. */
   readonly #headerLimit: number;
 
-  constructor(
-    private readonly file: FileHandle,
-    private readonly fileSize: number,
-    private readonly path: string,
-  ) {
-    this.#headerLimit = Math.min(fileSize, MAX_HEADER_BYTES);
+  private readonly file: FileHandle;
+  private readonly fileSize: number;
+  private readonly path: string;
+
+  constructor(options: { file: FileHandle; fileSize: number; path: string }) {
+    ({ file: this.file, fileSize: this.fileSize, path: this.path } = options);
+    this.#headerLimit = Math.min(this.fileSize, MAX_HEADER_BYTES);
   }
 
   /** Refuses `claimed` more bytes of header that the file or the cap cannot hold, saying what claimed them. */
@@ -382,7 +383,7 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
   }
   let header: GgufHeader;
   try {
-    header = { path, sizeBytes: size, ...(await parseHeader(new HeaderReader(file, size, path), path)) };
+    header = { path, sizeBytes: size, ...(await parseHeader(new HeaderReader({ file, fileSize: size, path }), path)) };
   } finally {
     await file.close();
   }
