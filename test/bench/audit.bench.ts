@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   const keyId = (store.db.prepare('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL').get() as { key_id: string }).key_id;
   const bundle = join(dir, 'bundle');
   t = performance.now();
-  const exported = exportAuditBundle(store.db, {}, bundle, { exportedBy: 'bench', now: Date.now() });
+  const exported = exportAuditBundle(store.writer, {}, bundle, { exportedBy: 'bench', now: Date.now() });
   const exportMs = performance.now() - t;
   t = performance.now();
   const hash = createHash('sha256');

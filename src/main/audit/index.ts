@@ -10,5 +10,5 @@ export { BatchSealer, type SealSchedule } from './sealer.js';
 export { auditFilterDetail, matchesAuditFilter, searchAuditEvents, statedAuditFilter, type AuditSearch } from './query.js';
 export { checkEventText, privateTextOf, TYPED_NAME_PREFIX, type TextCheck } from './private-text.js';
 export { checkTextAudited } from './text-check.js';
-export { exportAuditBundle, exportAuditedBundle } from './bundle.js';
+export { exportAuditBundle, exportAuditedBundle } from './bundle/write.js';
 export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from './bundle-verify.js';

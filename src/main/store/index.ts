@@ -7,6 +7,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import { asReadable, asWritable, type ReadableDb, type WritableDb } from './handles.js';
 
 export type { ReadableDb, WritableDb } from './handles.js';
+export * as auditBundle from './audit-bundle.js';
 
 /** The database's file name inside the data folder. */
 export const DATABASE_FILE = 'enclave.db';
