@@ -2,7 +2,7 @@
 export { AuditLog } from './log.js';
 export { verifyAuditChain, describeVerifyReport } from './verify.js';
 export { AUDIT_ACTIONS, AuditRecordSchema, canonicalJson, hashRecord, sha256Hex, type AuditAction, type AuditEventInput, type AuditRecord } from './record.js';
-export { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, MerkleProofBuilder, rootOf, verifyConsistency, verifyInclusion, type Hash } from './merkle.js';
+export { checkConsistency, checkInclusion, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, MerkleProofBuilder, MerkleProofError, rootOf, verifyConsistency, verifyInclusion, type Hash, type MerkleProofFailure } from './merkle.js';
 export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey, wipeRetiredSigningKeys } from './signing.js';
 export { BatchManifestSchema, manifestHash, verifyManifestSignature, type BatchManifest } from './manifest.js';
 export { batchEventTexts, lastBatch, pendingEvents, pruneSealedEvents, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealOptions } from './batches.js';
