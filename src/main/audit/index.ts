@@ -11,4 +11,4 @@ export { auditFilterDetail, matchesAuditFilter, searchAuditEvents, statedAuditFi
 export { checkEventText, privateTextOf, TYPED_NAME_PREFIX, type TextCheck } from './private-text.js';
 export { checkTextAudited } from './text-check.js';
 export { exportAuditBundle, exportAuditedBundle } from './bundle/write.js';
-export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from './bundle-verify.js';
+export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from './bundle/verify/index.js';
