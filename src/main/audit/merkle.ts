@@ -65,30 +65,27 @@ export class MerkleProofError extends Error {
 
 const isTreeIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
-/** The number of binary digits of n (0 for 0); arithmetic, not 32-bit bit operators, so trees past 2^31 leaves work too. */
+const TWO_32 = 2 ** 32;
+
+/** The number of binary digits of n (0 for 0), for any safe integer: 32-bit operators on each half, so trees past 2^31 leaves work too. */
 function bitLength(n: number): number {
-  let bits = 0;
-  for (let rest = n; rest > 0; rest = Math.floor(rest / 2)) bits += 1;
-  return bits;
+  return n < TWO_32 ? 32 - Math.clz32(n) : 64 - Math.clz32(Math.floor(n / TWO_32));
 }
 
-/** Bit i of n. */
-const bit = (n: number, i: number): number => Math.floor(n / 2 ** i) % 2;
+/** a XOR b for safe non-negative integers. */
+function xor(a: number, b: number): number {
+  const low = (a ^ b) >>> 0;
+  return a < TWO_32 && b < TWO_32 ? low : ((Math.floor(a / TWO_32) ^ Math.floor(b / TWO_32)) >>> 0) * TWO_32 + low;
+}
 
 /**
  * How an inclusion proof for leaf `index` in a tree of `size` splits: `inner`
  * hashes below the point where the leaf's path and the tree's right edge
- * meet, then `border` hashes along that edge (proof/verify.go's decompInclProof).
+ * meet (as many as the highest bit in which index and size-1 differ), then
+ * `border` hashes along that edge (proof/verify.go's decompInclProof).
  */
 function decomposeInclusionProof(index: number, size: number): { inner: number; border: number } {
-  // The inner part is as long as the highest bit in which index and size-1 differ.
-  let inner = 0;
-  for (let i = bitLength(size - 1); i > 0; i--) {
-    if (bit(index, i - 1) !== bit(size - 1, i - 1)) {
-      inner = i;
-      break;
-    }
-  }
+  const inner = bitLength(xor(index, size - 1));
   let border = 0;
   for (let rest = Math.floor(index / 2 ** inner); rest > 0; rest = Math.floor(rest / 2)) border += rest % 2;
   return { inner, border };
@@ -115,38 +112,47 @@ function chainBorderRight(seed: Hash, proof: readonly Hash[], from: number): Has
   return hash;
 }
 
+interface ProofFailure {
+  reason: MerkleProofFailure;
+  message: string;
+}
+
+const fails = (reason: MerkleProofFailure, message: string): ProofFailure => ({ reason, message });
+
+function inclusionRoot(index: number, size: number, leaf: Hash, proof: readonly Hash[]): Hash | ProofFailure {
+  if (!isTreeIndex(size) || size === 0) return fails('empty_tree', `no leaf is in a tree of ${size} leaves`);
+  if (!isTreeIndex(index) || index >= size) return fails('index_out_of_range', `leaf ${index} is not in a tree of ${size} leaves`);
+  const { inner, border } = decomposeInclusionProof(index, size);
+  if (proof.length !== inner + border) return fails('wrong_proof_size', `the proof for leaf ${index} in a tree of ${size} has ${proof.length} hashes, not ${inner + border}`);
+  return chainBorderRight(chainInner(leaf, proof, 0, inner, index), proof, inner);
+}
+
+function inclusionFailure(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): ProofFailure | null {
+  const computed = inclusionRoot(index, size, leaf, proof);
+  if (!Buffer.isBuffer(computed)) return computed;
+  return computed.equals(root) ? null : fails('root_mismatch', `the proof for leaf ${index} in a tree of ${size} does not lead to its root`);
+}
+
 /**
  * The root that `proof` leads to from `leaf` at `index` in a tree of `size`
  * (RFC 9162 2.1.3.2). Throws MerkleProofError when the proof cannot be one:
  * empty_tree, index_out_of_range, wrong_proof_size.
  */
 export function rootFromInclusionProof(index: number, size: number, leaf: Hash, proof: readonly Hash[]): Hash {
-  if (!isTreeIndex(size) || size === 0) throw new MerkleProofError('empty_tree', `no leaf is in a tree of ${size} leaves`);
-  if (!isTreeIndex(index) || index >= size) throw new MerkleProofError('index_out_of_range', `leaf ${index} is not in a tree of ${size} leaves`);
-  const { inner, border } = decomposeInclusionProof(index, size);
-  if (proof.length !== inner + border) throw new MerkleProofError('wrong_proof_size', `the proof for leaf ${index} in a tree of ${size} has ${proof.length} hashes, not ${inner + border}`);
-  return chainBorderRight(chainInner(leaf, proof, 0, inner, index), proof, inner);
+  const computed = inclusionRoot(index, size, leaf, proof);
+  if (!Buffer.isBuffer(computed)) throw new MerkleProofError(computed.reason, computed.message);
+  return computed;
 }
 
 /** Throws MerkleProofError unless `proof` puts `leaf` at `index` in the tree of `size` with `root`. */
 export function checkInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): void {
-  const computed = rootFromInclusionProof(index, size, leaf, proof);
-  if (!computed.equals(root)) throw new MerkleProofError('root_mismatch', `the proof for leaf ${index} in a tree of ${size} does not lead to its root`);
+  const failure = inclusionFailure(index, size, leaf, proof, root);
+  if (failure) throw new MerkleProofError(failure.reason, failure.message);
 }
 
 /** Does `proof` put `leaf` at `index` in the tree of `size` with `root`? (checkInclusion, as a yes or no.) */
 export function verifyInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): boolean {
-  return holds(() => checkInclusion(index, size, leaf, proof, root));
-}
-
-function holds(check: () => void): boolean {
-  try {
-    check();
-    return true;
-  } catch (error) {
-    if (error instanceof MerkleProofError) return false;
-    throw error;
-  }
+  return inclusionFailure(index, size, leaf, proof, root) === null;
 }
 
 /** PROOF(m, D[n]): that the tree of the first m leaves is a prefix of the tree of all of them. */
@@ -167,38 +173,43 @@ export function consistencyProof(m: number, leaves: readonly Hash[]): Hash[] {
  * refused (empty_tree): every tree extends it, so it proves nothing here.
  */
 export function checkConsistency(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): void {
-  if (!isTreeIndex(first) || first < 1) throw new MerkleProofError('empty_tree', `no consistency proof starts from a tree of ${first} leaves`);
-  if (!isTreeIndex(second) || first > second) throw new MerkleProofError('size_out_of_range', `a tree of ${first} leaves is not a prefix of one of ${second}`);
+  const failure = consistencyFailure(first, second, firstRoot, secondRoot, proof);
+  if (failure) throw new MerkleProofError(failure.reason, failure.message);
+}
+
+function consistencyFailure(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): ProofFailure | null {
+  if (!isTreeIndex(first) || first < 1) return fails('empty_tree', `no consistency proof starts from a tree of ${first} leaves`);
+  if (!isTreeIndex(second) || first > second) return fails('size_out_of_range', `a tree of ${first} leaves is not a prefix of one of ${second}`);
   if (first === second) {
-    if (proof.length !== 0) throw new MerkleProofError('wrong_proof_size', `a tree is consistent with itself by an empty proof, not ${proof.length} hashes`);
-    if (!firstRoot.equals(secondRoot)) throw new MerkleProofError('root_mismatch', `two trees of ${first} leaves have different roots`);
-    return;
+    if (proof.length !== 0) return fails('wrong_proof_size', `a tree is consistent with itself by an empty proof, not ${proof.length} hashes`);
+    return firstRoot.equals(secondRoot) ? null : fails('root_mismatch', `two trees of ${first} leaves have different roots`);
   }
   // The proof is the tail of the inclusion proof of leaf first-1 in the larger
   // tree, from the level of the largest perfect subtree that ends the smaller
   // one; that subtree's root leads it, unless it is the whole smaller tree.
   const { inner: fullInner, border } = decomposeInclusionProof(first - 1, second);
   let shift = 0;
-  while (bit(first, shift) === 0) shift += 1;
+  while (Math.floor(first / 2 ** shift) % 2 === 0) shift += 1;
   const inner = fullInner - shift;
   const wholeTree = first === 2 ** shift;
   const seed = wholeTree ? firstRoot : proof[0];
   const path = wholeTree ? proof : proof.slice(1);
   if (seed === undefined || path.length !== inner + border) {
-    throw new MerkleProofError('wrong_proof_size', `the consistency proof from ${first} to ${second} leaves has ${proof.length} hashes, not ${(wholeTree ? 0 : 1) + inner + border}`);
+    return fails('wrong_proof_size', `the consistency proof from ${first} to ${second} leaves has ${proof.length} hashes, not ${(wholeTree ? 0 : 1) + inner + border}`);
   }
   const mask = Math.floor((first - 1) / 2 ** shift);
   if (!chainBorderRight(chainInnerRight(seed, path, 0, inner, mask), path, inner).equals(firstRoot)) {
-    throw new MerkleProofError('root_mismatch', `the consistency proof does not lead to the root of the tree of ${first} leaves`);
+    return fails('root_mismatch', `the consistency proof does not lead to the root of the tree of ${first} leaves`);
   }
   if (!chainBorderRight(chainInner(seed, path, 0, inner, mask), path, inner).equals(secondRoot)) {
-    throw new MerkleProofError('root_mismatch', `the consistency proof does not lead to the root of the tree of ${second} leaves`);
+    return fails('root_mismatch', `the consistency proof does not lead to the root of the tree of ${second} leaves`);
   }
+  return null;
 }
 
 /** Is the tree of size `first` with `firstRoot` a prefix of the one of size `second`? (checkConsistency, as a yes or no.) */
 export function verifyConsistency(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): boolean {
-  return holds(() => checkConsistency(first, second, firstRoot, secondRoot, proof));
+  return consistencyFailure(first, second, firstRoot, secondRoot, proof) === null;
 }
 
 /**
