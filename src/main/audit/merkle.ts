@@ -40,29 +40,119 @@ export function inclusionProof(index: number, leaves: readonly Hash[]): Hash[] {
   return index < k ? [...inclusionProof(index, leaves.slice(0, k)), rootOf(leaves.slice(k))] : [...inclusionProof(index - k, leaves.slice(k)), rootOf(leaves.slice(0, k))];
 }
 
-/** RFC 9162 2.1.3.2: does `proof` put `leaf` at `index` in the tree of `size` with `root`? */
-export function verifyInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): boolean {
-  if (index < 0 || index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+/** Why a Merkle proof does not hold: each check names its own failure, as transparency-dev/merkle's proof package does. */
+export type MerkleProofFailure =
+  /** A proof in a tree of no leaves (or, for consistency, from one): there is nothing to prove. */
+  | 'empty_tree'
+  /** The leaf index is not in the tree (or not a whole number). */
+  | 'index_out_of_range'
+  /** A consistency proof from a larger tree to a smaller one. */
+  | 'size_out_of_range'
+  /** The proof has more or fewer hashes than the tree's shape calls for. */
+  | 'wrong_proof_size'
+  /** The proof has the right shape but does not lead to the root. */
+  | 'root_mismatch';
+
+export class MerkleProofError extends Error {
+  readonly reason: MerkleProofFailure;
+
+  constructor(reason: MerkleProofFailure, message: string) {
+    super(message);
+    this.name = 'MerkleProofError';
+    this.reason = reason;
   }
-  return sn === 0 && r.equals(root);
+}
+
+const isTreeIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+const TWO_32 = 2 ** 32;
+
+/** The number of binary digits of n (0 for 0), for any safe integer: 32-bit operators on each half, so trees past 2^31 leaves work too. */
+function bitLength(n: number): number {
+  return n < TWO_32 ? 32 - Math.clz32(n) : 64 - Math.clz32(Math.floor(n / TWO_32));
+}
+
+/** a XOR b for safe non-negative integers. */
+function xor(a: number, b: number): number {
+  const low = (a ^ b) >>> 0;
+  return a < TWO_32 && b < TWO_32 ? low : ((Math.floor(a / TWO_32) ^ Math.floor(b / TWO_32)) >>> 0) * TWO_32 + low;
+}
+
+/**
+ * How an inclusion proof for leaf `index` in a tree of `size` splits: `inner`
+ * hashes below the point where the leaf's path and the tree's right edge
+ * meet (as many as the highest bit in which index and size-1 differ), then
+ * `border` hashes along that edge (proof/verify.go's decompInclProof).
+ */
+function decomposeInclusionProof(index: number, size: number): { inner: number; border: number } {
+  const inner = bitLength(xor(index, size - 1));
+  let border = 0;
+  for (let rest = Math.floor(index / 2 ** inner); rest > 0; rest = Math.floor(rest / 2)) border += rest % 2;
+  return { inner, border };
+}
+
+/** Hashes seed up proof[from..to), the inner part of a path: the sibling is on the left where the index's bit is 1. */
+function chainInner(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): Hash {
+  let hash = seed;
+  for (let i = from, rest = index; i < to; i++, rest = Math.floor(rest / 2)) hash = rest % 2 === 0 ? nodeHash(hash, proof[i]!) : nodeHash(proof[i]!, hash);
+  return hash;
+}
+
+/** As chainInner, but only the left siblings: what the smaller tree of a consistency proof sees. */
+function chainInnerRight(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): Hash {
+  let hash = seed;
+  for (let i = from, rest = index; i < to; i++, rest = Math.floor(rest / 2)) if (rest % 2 === 1) hash = nodeHash(proof[i]!, hash);
+  return hash;
+}
+
+/** Hashes seed up proof[from..), the tree's right edge: every sibling there is on the left. */
+function chainBorderRight(seed: Hash, proof: readonly Hash[], from: number): Hash {
+  let hash = seed;
+  for (let i = from; i < proof.length; i++) hash = nodeHash(proof[i]!, hash);
+  return hash;
+}
+
+interface ProofFailure {
+  reason: MerkleProofFailure;
+  message: string;
+}
+
+const fails = (reason: MerkleProofFailure, message: string): ProofFailure => ({ reason, message });
+
+function inclusionRoot(index: number, size: number, leaf: Hash, proof: readonly Hash[]): Hash | ProofFailure {
+  if (!isTreeIndex(size) || size === 0) return fails('empty_tree', `no leaf is in a tree of ${size} leaves`);
+  if (!isTreeIndex(index) || index >= size) return fails('index_out_of_range', `leaf ${index} is not in a tree of ${size} leaves`);
+  const { inner, border } = decomposeInclusionProof(index, size);
+  if (proof.length !== inner + border) return fails('wrong_proof_size', `the proof for leaf ${index} in a tree of ${size} has ${proof.length} hashes, not ${inner + border}`);
+  return chainBorderRight(chainInner(leaf, proof, 0, inner, index), proof, inner);
+}
+
+function inclusionFailure(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): ProofFailure | null {
+  const computed = inclusionRoot(index, size, leaf, proof);
+  if (!Buffer.isBuffer(computed)) return computed;
+  return computed.equals(root) ? null : fails('root_mismatch', `the proof for leaf ${index} in a tree of ${size} does not lead to its root`);
+}
+
+/**
+ * The root that `proof` leads to from `leaf` at `index` in a tree of `size`
+ * (RFC 9162 2.1.3.2). Throws MerkleProofError when the proof cannot be one:
+ * empty_tree, index_out_of_range, wrong_proof_size.
+ */
+export function rootFromInclusionProof(index: number, size: number, leaf: Hash, proof: readonly Hash[]): Hash {
+  const computed = inclusionRoot(index, size, leaf, proof);
+  if (!Buffer.isBuffer(computed)) throw new MerkleProofError(computed.reason, computed.message);
+  return computed;
+}
+
+/** Throws MerkleProofError unless `proof` puts `leaf` at `index` in the tree of `size` with `root`. */
+export function checkInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): void {
+  const failure = inclusionFailure(index, size, leaf, proof, root);
+  if (failure) throw new MerkleProofError(failure.reason, failure.message);
+}
+
+/** Does `proof` put `leaf` at `index` in the tree of `size` with `root`? (checkInclusion, as a yes or no.) */
+export function verifyInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): boolean {
+  return inclusionFailure(index, size, leaf, proof, root) === null;
 }
 
 /** PROOF(m, D[n]): that the tree of the first m leaves is a prefix of the tree of all of them. */
@@ -76,40 +166,50 @@ export function consistencyProof(m: number, leaves: readonly Hash[]): Hash[] {
   return subproof(m, leaves, true);
 }
 
-/** RFC 9162 2.1.4.2: is the tree of size `first` with `firstRoot` a prefix of the one of size `second`? */
+/**
+ * Throws MerkleProofError unless the tree of size `first` with `firstRoot` is
+ * a prefix of the one of size `second` with `secondRoot` (RFC 9162 2.1.4.2,
+ * as proof/verify.go's VerifyConsistency). A proof from the empty tree is
+ * refused (empty_tree): every tree extends it, so it proves nothing here.
+ */
+export function checkConsistency(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): void {
+  const failure = consistencyFailure(first, second, firstRoot, secondRoot, proof);
+  if (failure) throw new MerkleProofError(failure.reason, failure.message);
+}
+
+function consistencyFailure(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): ProofFailure | null {
+  if (!isTreeIndex(first) || first < 1) return fails('empty_tree', `no consistency proof starts from a tree of ${first} leaves`);
+  if (!isTreeIndex(second) || first > second) return fails('size_out_of_range', `a tree of ${first} leaves is not a prefix of one of ${second}`);
+  if (first === second) {
+    if (proof.length !== 0) return fails('wrong_proof_size', `a tree is consistent with itself by an empty proof, not ${proof.length} hashes`);
+    return firstRoot.equals(secondRoot) ? null : fails('root_mismatch', `two trees of ${first} leaves have different roots`);
+  }
+  // The proof is the tail of the inclusion proof of leaf first-1 in the larger
+  // tree, from the level of the largest perfect subtree that ends the smaller
+  // one; that subtree's root leads it, unless it is the whole smaller tree.
+  const { inner: fullInner, border } = decomposeInclusionProof(first - 1, second);
+  let shift = 0;
+  while (Math.floor(first / 2 ** shift) % 2 === 0) shift += 1;
+  const inner = fullInner - shift;
+  const wholeTree = first === 2 ** shift;
+  const seed = wholeTree ? firstRoot : proof[0];
+  const path = wholeTree ? proof : proof.slice(1);
+  if (seed === undefined || path.length !== inner + border) {
+    return fails('wrong_proof_size', `the consistency proof from ${first} to ${second} leaves has ${proof.length} hashes, not ${(wholeTree ? 0 : 1) + inner + border}`);
+  }
+  const mask = Math.floor((first - 1) / 2 ** shift);
+  if (!chainBorderRight(chainInnerRight(seed, path, 0, inner, mask), path, inner).equals(firstRoot)) {
+    return fails('root_mismatch', `the consistency proof does not lead to the root of the tree of ${first} leaves`);
+  }
+  if (!chainBorderRight(chainInner(seed, path, 0, inner, mask), path, inner).equals(secondRoot)) {
+    return fails('root_mismatch', `the consistency proof does not lead to the root of the tree of ${second} leaves`);
+  }
+  return null;
+}
+
+/** Is the tree of size `first` with `firstRoot` a prefix of the one of size `second`? (checkConsistency, as a yes or no.) */
 export function verifyConsistency(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: readonly Hash[]): boolean {
-  if (first < 1 || first > second) return false;
-  if (first === second) return proof.length === 0 && firstRoot.equals(secondRoot);
-  let path = [...proof];
-  // A first tree that is a perfect, left-most subtree is its own first node.
-  if ((first & (first - 1)) === 0) path = [firstRoot, ...path];
-  if (path.length === 0) return false;
-  let fn = first - 1;
-  let sn = second - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  let fr = path[0]!;
-  let sr = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return fr.equals(firstRoot) && sr.equals(secondRoot) && sn === 0;
+  return consistencyFailure(first, second, firstRoot, secondRoot, proof) === null;
 }
 
 /**

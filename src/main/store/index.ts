@@ -8,6 +8,7 @@ import { asReadable, asWritable, type ReadableDb, type WritableDb } from './hand
 import * as meta from './meta.js';
 
 export type { ReadableDb, WritableDb } from './handles.js';
+export * as auditBundle from './audit-bundle.js';
 
 // Query modules, one per table group: each function takes a ReadableDb to read or a WritableDb to write.
 export * as accounts from './accounts.js';
