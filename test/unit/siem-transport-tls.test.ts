@@ -1,4 +1,4 @@
-// The one classification of Node's network and TLS errors that every SIEM
+// The network and TLS errors of every SIEM
 // transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports, and the checks
 // of the TLS files a destination names.
 import { execFileSync, spawn } from 'node:child_process';
@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type ConnectionContext } from '../../src/main/siem/tls-errors.js';
+import { deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type ConnectionContext } from '../../src/main/siem/transports/tls.js';
 import { DeliveryError, type DeliveryErrorCode } from '../../src/main/siem/types.js';
 import { rejectionOf } from '../support/rejection.js';
 
