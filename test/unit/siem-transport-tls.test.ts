@@ -1,6 +1,6 @@
-// The network and TLS errors of every SIEM
-// transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports, and the checks
-// of the TLS files a destination names.
+// How every SIEM transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports
+// network and TLS errors (siem/transports/tls.ts on the classifier in tls/),
+// and the checks of the TLS files a destination names.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
