@@ -22,9 +22,12 @@ export interface Crl {
 
 /** The CRL could not be read: not DER or PEM of an X.509 CRL. */
 export class UnreadableCrlError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** What the ASN.1 parser found wrong. */
+  readonly detail: string;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`not an X.509 CRL (${detail})`, options);
     this.name = 'UnreadableCrlError';
+    this.detail = detail;
   }
 }
 
@@ -34,7 +37,7 @@ export function readCrl(bytes: Buffer): Crl {
   try {
     list = AsnConvert.parse(derFromPemOrDer(bytes, 'X509 CRL'), CertificateList);
   } catch (error) {
-    throw new UnreadableCrlError(`not an X.509 CRL (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new UnreadableCrlError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   const tbs = list.tbsCertList;
   return {

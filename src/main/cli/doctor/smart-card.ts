@@ -8,7 +8,7 @@ import { CRL_CLOCK_SKEW_MS } from '../../identity/index.js';
 import type { Policy } from '../../policy/index.js';
 import { day, fail, fileProblem, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 import { readCertificates } from './tls-probe.js';
-import { certName, readCrl } from '../../tls/index.js';
+import { certName, readCrl, UnreadableCrlError } from '../../tls/index.js';
 
 // pkcs11js is a CommonJS native addon; load it only when smart cards are enabled.
 const require = createRequire(import.meta.url);
@@ -58,7 +58,7 @@ function checkTrustFiles(policy: Policy, now: number): CheckResult {
     try {
       dates = readCrlDates(file);
     } catch (error) {
-      return void problems.push(`${setting} ${file} is not a CRL Enclave can read (${messageOf(error)})`);
+      return void problems.push(`${setting} ${file} is not a CRL Enclave can read (${error instanceof UnreadableCrlError ? error.detail : messageOf(error)})`);
     }
     // The same rules as sign-in (identity/certificates.ts): such a CRL refuses every card whose chain it covers.
     if (dates.thisUpdate.getTime() > now + CRL_CLOCK_SKEW_MS) {
