@@ -116,6 +116,18 @@ describe('loadTlsMaterial', () => {
     );
   });
 
+  it('says a passphrase-protected client key needs its passphrase removed (OpenSSL 3 reports it only as "interrupted or cancelled")', async () => {
+    const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'client.key', '-out', 'client.pem', '-days', '30', '-subj', '/CN=workstation']);
+    run(['pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:secret', '-out', 'client-locked.key']);
+    const locked = join(dir, 'client-locked.key');
+    const error = await rejection(loadTlsMaterial({ id: 'siem', clientCertFile: join(dir, 'client.pem'), clientKeyFile: locked }));
+    expect(error.code).toBe('configuration');
+    expect(error.message).toBe(
+      `The client certificate of SIEM destination "siem" cannot be used: ${locked} is protected by a passphrase; Enclave needs the key without one (readable only by the Enclave service account).`,
+    );
+  });
+
   it('refuses a caFile without a certificate, and a certificate without its key', async () => {
     const notPem = join(dir, 'not-a-ca.pem');
     await writeFile(notPem, 'just some text\n');

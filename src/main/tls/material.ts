@@ -90,6 +90,9 @@ export type ClientKeyCheck =
   /** A readable key, but not the key of `certificate`. */
   | { ok: false; problem: 'mismatch' };
 
+/** An encrypted PKCS#8 key, or a traditional PEM key with an encryption header (RFC 1421). */
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,ENCRYPTED/m;
+
 /** A private key readable without a passphrase and, when `certificate` is given, that certificate's key. */
 export function checkClientKey(bytes: Buffer, certificate?: X509Certificate): ClientKeyCheck {
   let key: KeyObject;
@@ -97,7 +100,10 @@ export function checkClientKey(bytes: Buffer, certificate?: X509Certificate): Cl
     key = createPrivateKey(bytes);
   } catch (error) {
     const detail = errorText(error);
-    return { ok: false, problem: /passphrase|bad decrypt|encrypted/i.test(detail) ? 'passphrase' : 'unreadable', detail, cause: error };
+    // Node 20 on OpenSSL 3 says only "interrupted or cancelled" for an encrypted key (PKCS#8 or
+    // traditional PEM); the file itself says that it is encrypted.
+    const encrypted = ENCRYPTED_PEM.test(bytes.toString('latin1')) || errorCode(error) === 'ERR_MISSING_PASSPHRASE' || /passphrase|bad decrypt|encrypted/i.test(detail);
+    return { ok: false, problem: encrypted ? 'passphrase' : 'unreadable', detail, cause: error };
   }
   if (certificate && !certificate.checkPrivateKey(key)) return { ok: false, problem: 'mismatch' };
   return { ok: true, key };
