@@ -112,7 +112,7 @@ export function probeSentence(condition: Condition, context: ProbeContext): stri
     case 'closed_after_handshake':
       return tls?.clientCert
         ? `the receiver closed the connection right after the TLS handshake without giving a reason: it most likely refused the client certificate ${certName(tls.clientCert.subject)}, issued by ${certName(tls.clientCert.issuer)} (does the receiver trust that CA?)`
-        : `the receiver closed the connection right after the TLS handshake without giving a reason: it may require a client certificate (set ${tls?.settings ?? 'the'}.clientCertFile and clientKeyFile)`;
+        : `the receiver closed the connection right after the TLS handshake without giving a reason: it may require a client certificate (set ${tls ? `${tls.settings}.` : ''}clientCertFile and clientKeyFile)`;
     case 'other':
       return generic;
   }
