@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BOUND_ACCOUNT_MISMATCH, confirmBoundAccount, formatGuid, normalizeDn, parseLoginName, type BoundIdentitySource } from '../../src/main/identity/directory.js';
+import { BOUND_ACCOUNT_MISMATCH, confirmBoundAccount, DirectoryClient, formatGuid, normalizeDn, parseLoginName, type BoundIdentitySource } from '../../src/main/identity/directory.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
 
 const directory = policyFromDocument(
@@ -102,5 +102,23 @@ describe('the account read after the bind is the account that bound', () => {
     await expect(confirmBoundAccount(server(undefined, [SID_B, SID_A]), { netbiosDomain: '' }, found)).rejects.toMatchObject(refused);
     await expect(confirmBoundAccount(server(undefined, [SID_A]), { netbiosDomain: '' }, { ...found, objectSid: null })).rejects.toMatchObject(refused);
     await expect(confirmBoundAccount(server(undefined, null), { netbiosDomain: '' }, found)).rejects.toMatchObject({ code: 'directory_unreachable', message: expect.stringMatching(/cannot say which account/) });
+  });
+});
+
+describe('the directory CA file', () => {
+  // Port 1 on loopback: nothing listens, so without the check the failure would read as an unreachable DC.
+  const client = (caText: string): DirectoryClient =>
+    new DirectoryClient({ directory: () => ({ ...directory, servers: ['ldaps://127.0.0.1:1'], caFile: '/etc/enclave/dc-ca.pem' }), breakGlassGroups: () => [], readFile: () => Buffer.from(caText) });
+  const login = parseLoginName('jdoe', directory);
+
+  it('is refused before any connection when it holds no certificate, naming the file (Node would trust no DC and blame the DC)', async () => {
+    await expect(client('just some text\n').authenticate(login, 'a password')).rejects.toMatchObject({
+      code: 'directory_untrusted',
+      message: 'The directory CA file /etc/enclave/dc-ca.pem (directory.caFile) holds no PEM certificate ("-----BEGIN CERTIFICATE-----"). Contact IT.',
+    });
+    await expect(client('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n').authenticate(login, 'a password')).rejects.toMatchObject({
+      code: 'directory_untrusted',
+      message: expect.stringMatching(/^The directory CA file \/etc\/enclave\/dc-ca\.pem \(directory\.caFile\) holds a damaged certificate \(/),
+    });
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AuditRecordSchema, BatchManifestSchema, canonicalJson, hashRecord, type AuditRecord, type BatchManifest } from '../../src/main/audit/index.js';
 import { bulkBody, manifestDocumentId, renderBulkBatch, renderBulkEvent, renderBulkManifest } from '../../src/main/siem/formats/ecs.js';
 import { hecBody, hecTime, renderHecBatch, renderHecEvent, renderHecManifest } from '../../src/main/siem/formats/hec.js';
-import { deliveryErrorFromNetwork, type ConnectionContext } from '../../src/main/siem/tls-errors.js';
+import { deliveryErrorFromNetwork, type ConnectionContext } from '../../src/main/siem/transports/tls.js';
 import { hecEndpoints, hecError } from '../../src/main/siem/transports/splunk-hec.js';
 import { confirmBulk } from '../../src/main/siem/transports/https-json.js';
 import type { OutgoingBatch, OutgoingEvent } from '../../src/main/siem/types.js';

@@ -4,12 +4,13 @@
 // the UPN in the subject alternative name, and revocation by CRL of the card
 // and of every CA between it and the root (signature checked; dated no later
 // than now plus CRL_CLOCK_SKEW_MS; a nextUpdate required; staleness per policy). Node's X509Certificate verifies signatures
-// and dates; @peculiar/asn1-x509 reads what Node does not (CRLs, certificate
-// policies, the UPN otherName).
-import { createHash, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
+// and dates; @peculiar/asn1-x509 reads what Node does not (certificate
+// policies, the UPN otherName; CRLs through tls/crl.ts).
+import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, CertificateList, CertificatePolicies, id_ce_certificatePolicies, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import { Certificate, CertificatePolicies, id_ce_certificatePolicies, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { EnclaveError } from '../../shared/errors.js';
+import { certificateSha256, crlRevokes, crlSignedBy, issuerAndSerial, readCrl } from '../tls/index.js';
 
 /** Microsoft's UPN otherName in the subject alternative name. */
 export const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
@@ -33,19 +34,6 @@ export interface CheckedCardCertificate {
 
 function reject(message: string): never {
   throw new EnclaveError('card_rejected', message);
-}
-
-/** Certificates from PEM bundles (the policy's CA files). */
-export function parsePemBundle(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((block) => new X509Certificate(block));
-}
-
-/** A CRL file may be DER or PEM. */
-export function crlDer(bytes: Buffer): Buffer {
-  const text = bytes.toString('latin1');
-  const match = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text);
-  return match ? Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64') : bytes;
 }
 
 function describe(cert: X509Certificate): string {
@@ -107,29 +95,6 @@ function policyOids(der: Buffer): string[] {
   return (extension(der, id_ce_certificatePolicies, CertificatePolicies) ?? []).map((p) => p.policyIdentifier);
 }
 
-const SIGNATURE_HASH: Record<string, string> = {
-  '1.2.840.113549.1.1.11': 'sha256', // sha256WithRSAEncryption
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-};
-
-function crlSignedBy(crl: CertificateList, key: KeyObject): boolean {
-  const hash = SIGNATURE_HASH[crl.signatureAlgorithm.algorithm];
-  if (!hash) return false;
-  return verifySignature(hash, Buffer.from(AsnConvert.serialize(crl.tbsCertList)), key, Buffer.from(crl.signature));
-}
-
-function sameName(a: unknown, b: unknown): boolean {
-  return Buffer.from(AsnConvert.serialize(a)).equals(Buffer.from(AsnConvert.serialize(b)));
-}
-
-function asnTime(time: { getTime(): Date } | undefined): Date | null {
-  return time ? time.getTime() : null;
-}
-
 /**
  * How far a CRL's thisUpdate may lie ahead of this workstation's clock: a CA
  * whose clock runs a little fast, or a workstation's a little slow. Anything
@@ -145,20 +110,20 @@ export const CRL_CLOCK_SKEW_MS = 5 * 60_000;
  * policy. Returns a warning when policy lets a stale CRL through.
  */
 function checkRevocation(der: Buffer, issuer: X509Certificate, crls: readonly Buffer[], policy: CardCertificatePolicy, now: Date): string | null {
-  const cert = AsnConvert.parse(der, Certificate);
+  const cert = issuerAndSerial(der);
   const ca = describe(issuer);
-  const candidates = crls.map((bytes) => AsnConvert.parse(crlDer(bytes), CertificateList)).filter((crl) => sameName(crl.tbsCertList.issuer, cert.tbsCertificate.issuer));
+  const candidates = crls.map(readCrl).filter((crl) => crl.issuerDer.equals(cert.issuerDer));
   const signed = candidates.filter((c) => crlSignedBy(c, issuer.publicKey));
   if (signed.length === 0) {
     reject(candidates.length > 0 ? `The CRL for ${ca} does not carry that CA's signature (smartCard.crlFiles).` : `There is no CRL for ${ca} in smartCard.crlFiles, so revocation cannot be checked.`);
   }
   // Several CRLs from one CA (an old one left beside the new): the latest issued counts.
-  const crl = signed.reduce((latest, c) => (c.tbsCertList.thisUpdate.getTime() > latest.tbsCertList.thisUpdate.getTime() ? c : latest));
-  const thisUpdate = crl.tbsCertList.thisUpdate.getTime();
+  const crl = signed.reduce((latest, c) => (c.thisUpdate.getTime() > latest.thisUpdate.getTime() ? c : latest));
+  const { thisUpdate } = crl;
   if (thisUpdate.getTime() > now.getTime() + CRL_CLOCK_SKEW_MS) {
     reject(`The CRL for ${ca} is dated ${thisUpdate.toISOString()} (its thisUpdate), later than this workstation's clock allows; check the clock here, or IT must publish a correctly dated CRL (smartCard.crlFiles).`);
   }
-  const nextUpdate = asnTime(crl.tbsCertList.nextUpdate);
+  const { nextUpdate } = crl;
   if (!nextUpdate) reject(`The CRL for ${ca} has no nextUpdate, so Enclave cannot tell whether it is current; IT must publish one that says when the next is due (smartCard.crlFiles).`);
   let warning: string | null = null;
   if (now > nextUpdate) {
@@ -167,9 +132,7 @@ function checkRevocation(der: Buffer, issuer: X509Certificate, crls: readonly Bu
     if (policy.staleCrl === 'refuse' || hoursLate > policy.staleCrlGraceHours) reject(`${stale}; IT must publish a current one (smartCard.crlFiles).`);
     warning = `${stale}; accepted for up to ${policy.staleCrlGraceHours} hours by policy.`;
   }
-  const serial = Buffer.from(cert.tbsCertificate.serialNumber);
-  const revoked = crl.tbsCertList.revokedCertificates?.find((entry) => Buffer.from(entry.userCertificate).equals(serial));
-  if (revoked) {
+  if (crlRevokes(crl, cert.serial)) {
     const subject = new X509Certificate(der);
     if (subject.ca) reject(`The CA certificate ${describe(subject)} that this card's certificate chains through has been revoked by ${ca}. Contact IT.`);
     reject(`This card's certificate (${describe(subject)}) has been revoked. Contact IT.`);
@@ -213,5 +176,5 @@ export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Cer
   const upn = upnOf(der);
   if (!upn) reject('The card\'s certificate has no user principal name (UPN) in its subject alternative name, so Enclave cannot tell whose card it is.');
   const crlWarning = checkChainRevocation(der, chain, trust.crls, policy, now);
-  return { upn: upn.toLowerCase(), sha256: createHash('sha256').update(der).digest('hex'), subject: describe(cert), serialNumber: cert.serialNumber, crlWarning };
+  return { upn: upn.toLowerCase(), sha256: certificateSha256(der), subject: describe(cert), serialNumber: cert.serialNumber, crlWarning };
 }

@@ -6,7 +6,7 @@
 // built from it.
 import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../files/index.js';
 import type { ConnectionOptions } from 'node:tls';
-import { verifiedClientTls } from '../tls/index.js';
+import { checkCaBundle, verifiedClientTls } from '../tls/index.js';
 import { AndFilter, Client, EqualityFilter, ExtensibleFilter, type Filter } from 'ldapts';
 import type { Role } from '../../shared/api.js';
 import { EnclaveError, type ErrorCode } from '../../shared/errors.js';
@@ -278,11 +278,24 @@ export class DirectoryClient {
   /** The policy's CA file, or undefined for the operating system's trust store. */
   #trustedCas(directory: DirectoryPolicy): Buffer | undefined {
     if (!directory.caFile) return undefined;
+    let ca: Buffer;
     try {
-      return (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
+      ca = (this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem })))(directory.caFile);
     } catch (error) {
       throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
     }
+    // Node accepts a CA file without a certificate and then trusts no domain controller, which would read as the DC's fault.
+    const checked = checkCaBundle(ca);
+    if (!checked.ok) {
+      const why =
+        checked.problem === 'no_certificate'
+          ? 'holds no PEM certificate ("-----BEGIN CERTIFICATE-----")'
+          : checked.problem === 'damaged'
+            ? `holds a damaged certificate (${checked.detail})`
+            : `holds no certificate Enclave can use (${checked.detail})`;
+      throw new EnclaveError('directory_untrusted', `The directory CA file ${directory.caFile} (directory.caFile) ${why}. Contact IT.`);
+    }
+    return ca;
   }
 
   async #readAccount(client: Client, directory: DirectoryPolicy, filter: Filter, mustBeBoundAccount: boolean): Promise<DirectoryAccount> {

@@ -9,7 +9,8 @@ import { FILE_SIZE_LIMITS, readLimitedFileSync, UnreadableFileError } from '../f
 import pkcs11js, { type Handle, type Template } from 'pkcs11js';
 import { EnclaveError } from '../../shared/errors.js';
 import type { Policy } from '../policy/index.js';
-import { checkCardCertificate, parsePemBundle, type CheckedCardCertificate } from './certificates.js';
+import { certificatesFromPem } from '../tls/index.js';
+import { checkCardCertificate, type CheckedCardCertificate } from './certificates.js';
 
 export type SmartCardPolicy = Policy['smartCard'];
 
@@ -213,7 +214,7 @@ export class SmartCardService {
       }
     };
     return {
-      cas: policy.caFiles.flatMap((path) => parsePemBundle(load(path, 'smartCard.caFiles', FILE_SIZE_LIMITS.pem).toString('utf8'))),
+      cas: policy.caFiles.flatMap((path) => certificatesFromPem(load(path, 'smartCard.caFiles', FILE_SIZE_LIMITS.pem).toString('utf8'))),
       crls: policy.crlFiles.map((path) => load(path, 'smartCard.crlFiles', FILE_SIZE_LIMITS.crl)),
     };
   }

@@ -1,29 +1,40 @@
-// Client TLS options for every connection Enclave opens: LDAPS and StartTLS to
-// the domain controllers, syslog over TLS and HTTPS to the SIEM, the doctor's
-// HTTPS check. Node verifies a server's certificate only by default: with
-// NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment, a connection whose
-// options leave rejectUnauthorized unset accepts any certificate. Options built
-// here always say rejectUnauthorized: true, which the variable cannot
-// override, and TLS 1.2 or later; a caller cannot pass either away. (The
-// doctor's probes that open with rejectUnauthorized: false on purpose judge
-// socket.authorized themselves, which the variable does not change.)
-import type { SecureVersion } from 'node:tls';
-
-/** TLS 1.2 is the floor (HIPAA transmission security; RFC 5425 asks the same of syslog). */
-export const MIN_TLS_VERSION: SecureVersion = 'TLSv1.2';
-
-interface TlsClientFields {
-  rejectUnauthorized?: boolean | undefined;
-  checkServerIdentity?: unknown;
-  minVersion?: SecureVersion | undefined;
-}
-
-/** What a caller may choose: everything except turning verification off or replacing the name check. */
-export type ClientTlsChoices<T extends TlsClientFields> = Omit<T, 'rejectUnauthorized' | 'checkServerIdentity'>;
-
-/** `choices` (tls.connect, https.request or ldapts options) with certificate verification stated, never defaulted. */
-export function verifiedClientTls<T extends TlsClientFields>(choices: ClientTlsChoices<T>): ClientTlsChoices<T> & { rejectUnauthorized: true; minVersion: SecureVersion } {
-  // Removed at run time too: a cast or a spread object could still carry them.
-  const { rejectUnauthorized: _verify, checkServerIdentity: _names, ...rest } = choices as TlsClientFields;
-  return { minVersion: MIN_TLS_VERSION, ...(rest as ClientTlsChoices<T>), rejectUnauthorized: true };
-}
+// PKI and TLS for every connection Enclave opens and every certificate file it
+// reads: LDAPS/StartTLS to the domain controllers (identity), syslog over TLS
+// and HTTPS to the SIEM (siem/transports), the smart card's CA and CRL files
+// (identity), and `enclave doctor`, which checks all of them ahead of time.
+//   client.ts       TLS client options that always verify, TLS 1.2 or later
+//   pem.ts          PEM bundles split and read (certificates, CRLs)
+//   crl.ts          a CRL read through @peculiar/asn1-x509, its signature checked
+//   material.ts     CA, client certificate and key files checked and loaded
+//   errors.ts       the one classifier of network and TLS errors: a code and a sentence
+//   key-id.ts       a public key's id and a certificate's fingerprint
+//   names.ts        a certificate named for people
+export { MIN_TLS_VERSION, verifiedClientTls, type ClientTlsChoices } from './client.js';
+export { certificatesFromPem, certificatesFromPemOrDer, derFromPemOrDer, pemBlocks, type PemLabel } from './pem.js';
+export { crlRevokes, crlSignedBy, issuerAndSerial, readCrl, UnreadableCrlError, type Crl } from './crl.js';
+export {
+  checkCaBundle,
+  checkClientCertificate,
+  checkClientKey,
+  loadTlsMaterial,
+  systemCaCertificates,
+  TlsMaterialError,
+  type CaBundleCheck,
+  type ClientCertificateCheck,
+  type ClientKeyCheck,
+  type TlsFiles,
+  type TlsMaterial,
+} from './material.js';
+export {
+  classifyCertificateVerdict,
+  classifyNetworkError,
+  closedAfterHandshake,
+  type ConnectionStage,
+  type DeliveryContext,
+  type FailureContext,
+  type NetworkFailure,
+  type NetworkFailureCode,
+  type ProbeContext,
+} from './errors.js';
+export { certificateSha256, publicKeyId } from './key-id.js';
+export { certName, day } from './names.js';

@@ -74,9 +74,7 @@ export function fileProblem(path: string, setting: string): string | null {
   }
 }
 
-/** A UTC date for messages: 2026-03-01. */
-export function day(date: Date): string {
-  return Number.isNaN(date.getTime()) ? 'an unknown date' : date.toISOString().slice(0, 10);
-}
+// A UTC date for messages (2026-03-01): the one the tls module names certificate dates with.
+export { day } from '../../tls/index.js';
 
 export const DAY_MS = 86_400_000;

@@ -9,6 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { isIP } from 'node:net';
 import { Client } from 'ldapts';
 import type { Policy } from '../../policy/index.js';
+import { MIN_TLS_VERSION } from '../../tls/index.js';
 import { fail, messageOf, ok, seconds, skip, TimeoutError, warn, withTimeout, type CheckResult } from './check.js';
 import { describeNetworkError, describeServerCertificate, endpointOf, loadTlsMaterial, peerCertificate, probeTcp, probeTls, verifyPeer, type Endpoint, type TlsMaterial } from './tls-probe.js';
 
@@ -32,7 +33,7 @@ async function startTls(endpoint: Endpoint, material: TlsMaterial, timeoutMs: nu
         ca: material.ca,
         host: endpoint.host,
         ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
-        minVersion: 'TLSv1.2',
+        minVersion: MIN_TLS_VERSION,
         // Checked below with verifyPeer, so the message names the certificate.
         rejectUnauthorized: false,
       }),

@@ -5,7 +5,7 @@ import type { Policy, SiemDestination } from '../../policy/index.js';
 import { DeliveryError, readHecToken } from '../../siem/index.js';
 import { broadReaders, readSddl } from './windows-acl.js';
 import { fail, ok, skip, warn, type CheckResult } from './check.js';
-import { certName, describeServerCertificate, endpointOf, httpsGet, loadTlsMaterial, probeTls, type Endpoint } from './tls-probe.js';
+import { describeClosedAfterHandshake, describeServerCertificate, endpointOf, httpsGet, loadTlsMaterial, probeTls, type Endpoint } from './tls-probe.js';
 
 export const SIEM_TIMEOUT_MS = 5_000;
 
@@ -57,12 +57,7 @@ async function checkDestination(destination: SiemDestination, index: number, tim
   if (!probe.ok) return fail(name, probe.reason);
   if (probe.closedEarly) {
     // A receiver that hangs up before a byte was sent will not take events either; most often it refused the client certificate without a TLS alert.
-    return fail(
-      name,
-      material.clientCert
-        ? `the receiver closed the connection right after the TLS handshake without giving a reason: it most likely refused the client certificate ${certName(material.clientCert.subject)}, issued by ${certName(material.clientCert.issuer)} (does the receiver trust that CA?)`
-        : `the receiver closed the connection right after the TLS handshake without giving a reason: it may require a client certificate (set ${prefix}.clientCertFile and clientKeyFile)`,
-    );
+    return fail(name, describeClosedAfterHandshake(target.endpoint, material));
   }
   const server = describeServerCertificate(probe.server);
   if (server.expiresSoon) notes.push(server.expiresSoon);

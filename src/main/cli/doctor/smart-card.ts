@@ -7,7 +7,8 @@ import type { PKCS11 as Pkcs11Type } from 'pkcs11js';
 import { CRL_CLOCK_SKEW_MS } from '../../identity/index.js';
 import type { Policy } from '../../policy/index.js';
 import { day, fail, fileProblem, messageOf, ok, skip, warn, type CheckResult } from './check.js';
-import { certName, readCertificates } from './tls-probe.js';
+import { readCertificates } from './tls-probe.js';
+import { certName, readCrl, UnreadableCrlError } from '../../tls/index.js';
 
 // pkcs11js is a CommonJS native addon; load it only when smart cards are enabled.
 const require = createRequire(import.meta.url);
@@ -21,65 +22,9 @@ function trimmed(value: string): string {
   return value.replace(/\0/g, '').trim();
 }
 
-// --- CRLs: just enough DER to read thisUpdate and nextUpdate. ---
-
-interface Tlv {
-  tag: number;
-  start: number;
-  end: number;
-}
-
-function readTlv(der: Buffer, offset: number): Tlv {
-  const tag = der[offset];
-  let length = der[offset + 1];
-  if (tag === undefined || length === undefined) throw new Error('truncated');
-  let start = offset + 2;
-  if (length & 0x80) {
-    const bytes = length & 0x7f;
-    if (bytes === 0 || bytes > 4) throw new Error('unsupported length');
-    length = 0;
-    for (let i = 0; i < bytes; i++) length = length * 256 + (der[start + i] ?? 0);
-    start += bytes;
-  }
-  const end = start + length;
-  if (end > der.length) throw new Error('truncated');
-  return { tag, start, end };
-}
-
-function derTime(der: Buffer, tlv: Tlv): Date {
-  const text = der.subarray(tlv.start, tlv.end).toString('ascii');
-  const m = tlv.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.\d+)?Z$/.exec(text);
-  if (!m) throw new Error(`unreadable time ${text}`);
-  let year = Number(m[1]);
-  if (tlv.tag === 0x17) year += year < 50 ? 2000 : 1900;
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)));
-}
-
-/** thisUpdate and nextUpdate of a CRL file (DER or PEM). */
-export function readCrlDates(path: string): { thisUpdate: Date; nextUpdate: Date | null } {
-  const raw = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.crl });
-  const pem = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(raw.toString('latin1'));
-  const der = pem ? Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64') : raw;
-  const list = readTlv(der, 0);
-  if (list.tag !== 0x30) throw new Error('not a CRL');
-  const tbs = readTlv(der, list.start);
-  if (tbs.tag !== 0x30) throw new Error('not a CRL');
-  let at = tbs.start;
-  let field = readTlv(der, at);
-  if (field.tag === 0x02) {
-    at = field.end; // version
-    field = readTlv(der, at);
-  }
-  at = field.end; // signature algorithm
-  at = readTlv(der, at).end; // issuer
-  const thisField = readTlv(der, at);
-  if (thisField.tag !== 0x17 && thisField.tag !== 0x18) throw new Error('not a CRL');
-  const thisUpdate = derTime(der, thisField);
-  let nextUpdate: Date | null = null;
-  if (thisField.end < tbs.end) {
-    const nextField = readTlv(der, thisField.end);
-    if (nextField.tag === 0x17 || nextField.tag === 0x18) nextUpdate = derTime(der, nextField);
-  }
+/** thisUpdate and nextUpdate of a CRL file (DER or PEM), read as sign-in reads it (tls/crl.ts). */
+function readCrlDates(path: string): { thisUpdate: Date; nextUpdate: Date | null } {
+  const { thisUpdate, nextUpdate } = readCrl(readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.crl }));
   return { thisUpdate, nextUpdate };
 }
 
@@ -113,7 +58,7 @@ function checkTrustFiles(policy: Policy, now: number): CheckResult {
     try {
       dates = readCrlDates(file);
     } catch (error) {
-      return void problems.push(`${setting} ${file} is not a CRL Enclave can read (${messageOf(error)})`);
+      return void problems.push(`${setting} ${file} is not a CRL Enclave can read (${error instanceof UnreadableCrlError ? error.detail : messageOf(error)})`);
     }
     // The same rules as sign-in (identity/certificates.ts): such a CRL refuses every card whose chain it covers.
     if (dates.thisUpdate.getTime() > now + CRL_CLOCK_SKEW_MS) {

@@ -1,15 +1,29 @@
 // Network probes for the doctor: a TLS handshake (optionally mutual) that sends
 // no application data, a plain TCP connect, and one HTTPS GET. Every failure
-// becomes one sentence an IT admin can act on: unreachable, timed out, which
+// becomes one sentence an IT admin can act on (unreachable, timed out, which
 // certificate is not trusted and which setting fixes it, hostname mismatch,
-// client certificate rejected.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+// client certificate rejected), from the one classifier of network and TLS
+// errors in tls/, which the SIEM transports use too.
+import { X509Certificate } from 'node:crypto';
 import { FILE_SIZE_LIMITS, readLimitedFileSync } from '../../files/index.js';
 import https from 'node:https';
 import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { DAY_MS, day, fileProblem, messageOf, seconds } from './check.js';
-import { verifiedClientTls } from '../../tls/index.js';
+import {
+  certificatesFromPemOrDer,
+  certName,
+  checkClientKey,
+  classifyCertificateVerdict,
+  classifyNetworkError,
+  closedAfterHandshake,
+  MIN_TLS_VERSION,
+  systemCaCertificates,
+  verifiedClientTls,
+  type ProbeContext,
+} from '../../tls/index.js';
+
+export { certName };
 
 export interface TlsFiles {
   caFile?: string | undefined;
@@ -23,6 +37,8 @@ export interface TlsMaterial {
   cert: Buffer | undefined;
   key: Buffer | undefined;
   clientCert: X509Certificate | undefined;
+  /** The policy key the files are set under ("directory", "siem.destinations[0]"), for messages. */
+  settings: string;
   /** The policy key of the CA file, for messages ("set directory.caFile ..."). */
   caSetting: string;
   caFile: string | undefined;
@@ -37,25 +53,9 @@ export interface Endpoint {
 
 export const EXPIRY_WARNING_DAYS = 30;
 
-/** "CN=dc1.corp.example.org", or the whole subject on one line when it has no CN. */
-export function certName(dn: string | undefined): string {
-  if (!dn) return '(no name)';
-  const cn = /(?:^|\n)CN=([^\n]+)/.exec(dn)?.[1];
-  return cn ? `CN=${cn}` : dn.split('\n').join(', ');
-}
-
 /** Every certificate in a PEM file (or the one certificate of a DER file). */
 export function readCertificates(path: string): X509Certificate[] {
-  const data = readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem });
-  const text = data.toString('latin1');
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (blocks) return blocks.map((block) => new X509Certificate(block));
-  if (text.includes('-----BEGIN')) return [];
-  try {
-    return [new X509Certificate(data)];
-  } catch {
-    return [];
-  }
+  return certificatesFromPemOrDer(readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.pem }));
 }
 
 function daysLeft(certificate: X509Certificate, now: number): number {
@@ -90,14 +90,7 @@ export function loadTlsMaterial(files: TlsFiles, prefix: string, now = Date.now(
     }
   } else {
     // Node 22+ (Electron) can add the operating system's store; Node 20 has only its built-in list.
-    const getCa = (tls as unknown as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-    if (getCa) {
-      try {
-        ca = [...getCa('default'), ...getCa('system')];
-      } catch {
-        ca = undefined;
-      }
-    }
+    ca = systemCaCertificates();
   }
 
   let cert: Buffer | undefined;
@@ -128,121 +121,41 @@ export function loadTlsMaterial(files: TlsFiles, prefix: string, now = Date.now(
     if (problem) problems.push(problem);
     else {
       key = readLimitedFileSync(files.clientKeyFile, { maxBytes: FILE_SIZE_LIMITS.pem });
-      try {
-        const privateKey = createPrivateKey(key);
-        if (clientCert && !clientCert.checkPrivateKey(privateKey)) {
-          problems.push(`${prefix}.clientKeyFile ${files.clientKeyFile} is not the key of the client certificate in ${prefix}.clientCertFile`);
-        }
-      } catch (error) {
-        const text = messageOf(error);
+      const checked = checkClientKey(key, clientCert);
+      if (!checked.ok && checked.problem === 'mismatch') {
+        problems.push(`${prefix}.clientKeyFile ${files.clientKeyFile} is not the key of the client certificate in ${prefix}.clientCertFile`);
+      } else if (!checked.ok) {
         problems.push(
-          /passphrase/i.test(text)
+          checked.problem === 'passphrase'
             ? `${prefix}.clientKeyFile ${files.clientKeyFile} is protected by a passphrase; Enclave needs the key without one (keep it readable only by the Enclave service account)`
-            : `${prefix}.clientKeyFile ${files.clientKeyFile} is not a private key Enclave can read (${text})`,
+            : `${prefix}.clientKeyFile ${files.clientKeyFile} is not a private key Enclave can read (${checked.detail})`,
         );
       }
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, material: { ca, cert, key, clientCert, caSetting, caFile: files.caFile, warnings } };
+  return { ok: true, material: { ca, cert, key, clientCert, settings: prefix, caSetting, caFile: files.caFile, warnings } };
 }
 
-const TRUST_REASONS: Record<string, string> = {
-  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in chain',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'issuer not known',
-  UNABLE_TO_GET_ISSUER_CERT: 'issuer not known',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate; the server may not send its intermediate CA',
-  CERT_UNTRUSTED: 'not trusted for this purpose',
-  INVALID_CA: 'a certificate in the chain is not a CA',
-  CERT_SIGNATURE_FAILURE: 'bad signature',
-  CERT_CHAIN_TOO_LONG: 'chain too long',
-};
-
-/** Why the server's certificate was refused (the code is OpenSSL's verify result). */
-function describeVerifyFailure(code: string, peer: X509Certificate | undefined, material: TlsMaterial): string {
-  const who = peer ? `${certName(peer.subject)}, issued by ${certName(peer.issuer)}` : 'the server certificate';
-  if (code === 'CERT_HAS_EXPIRED') return `certificate expired on ${peer ? day(new Date(peer.validTo)) : 'an earlier date'} (${who}); the server needs a new certificate`;
-  if (code === 'CERT_NOT_YET_VALID') return `certificate not valid until ${peer ? day(new Date(peer.validFrom)) : 'a later date'} (${who}); check this workstation's clock`;
-  if (code === 'CERT_REVOKED') return `certificate revoked (${who})`;
-  const reason = TRUST_REASONS[code];
-  if (reason) {
-    return material.caFile
-      ? `certificate not trusted (${reason}; ${who}): it does not chain to the CA in ${material.caSetting} (${material.caFile}); point ${material.caSetting} at the CA that issued it`
-      : `certificate not trusted (${reason}; ${who}); set ${material.caSetting} to the PEM file of the CA that issued it`;
-  }
-  return `certificate refused (${code}; ${who})`;
-}
-
-const ALERT_PATTERN = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
-
-/** The receiver ended the handshake with a TLS alert: it refused us. */
-function describeAlert(alert: string, material: TlsMaterial): string {
-  const sent = material.clientCert ? ` ${certName(material.clientCert.subject)}, issued by ${certName(material.clientCert.issuer)}` : '';
-  switch (alert) {
-    case 'CERTIFICATE_REQUIRED':
-      return 'the receiver requires a client certificate and none was sent; set clientCertFile and clientKeyFile';
-    case 'UNKNOWN_CA':
-      return material.clientCert
-        ? `client certificate rejected: the receiver does not trust its issuer (unknown CA;${sent})`
-        : 'the receiver refused the handshake (unknown CA)';
-    case 'BAD_CERTIFICATE':
-    case 'UNSUPPORTED_CERTIFICATE':
-    case 'CERTIFICATE_UNKNOWN':
-      return material.clientCert
-        ? `client certificate rejected (${alert.toLowerCase().replace(/_/g, ' ')};${sent})`
-        : 'the receiver requires a client certificate and none was sent; set clientCertFile and clientKeyFile';
-    case 'CERTIFICATE_EXPIRED':
-      return `client certificate rejected as expired (${sent.trim()})`;
-    case 'CERTIFICATE_REVOKED':
-      return `client certificate rejected as revoked (${sent.trim()})`;
-    case 'ACCESS_DENIED':
-      return `client certificate rejected (access denied;${sent})`;
-    case 'HANDSHAKE_FAILURE':
-      return material.clientCert
-        ? 'the receiver ended the handshake (handshake failure): no TLS version or cipher in common, or it refused the client certificate'
-        : 'the receiver ended the handshake (handshake failure): no TLS version or cipher in common, or it requires a client certificate (clientCertFile)';
-    case 'PROTOCOL_VERSION':
-      return 'no TLS version in common with the receiver (Enclave needs TLS 1.2 or later)';
-    default:
-      return `the receiver ended the handshake (TLS alert: ${alert.toLowerCase().replace(/_/g, ' ')})`;
-  }
+/** What a probe's failure sentence may name: the endpoint, and for TLS the files and certificates read. */
+function probeContext(endpoint: Endpoint, material: TlsMaterial | undefined, afterHandshake: boolean, peer?: X509Certificate): ProbeContext {
+  return {
+    for: 'doctor-probe',
+    host: endpoint.host,
+    port: endpoint.port,
+    tls: material ? { settings: material.settings, caFile: material.caFile, clientCert: material.clientCert, peer } : undefined,
+    stage: afterHandshake ? 'unconfirmed' : 'handshake',
+  };
 }
 
 /** A socket or TLS error, as one sentence. */
 export function describeNetworkError(error: unknown, endpoint: Endpoint, material?: TlsMaterial, afterHandshake = false): string {
-  const code = String((error as { code?: unknown } | null)?.code ?? '');
-  const where = `${endpoint.host}:${endpoint.port}`;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return `host unreachable: connection refused (ECONNREFUSED); nothing is listening on ${where}, or a firewall rejects it`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_NONAME':
-      return `host unreachable: ${endpoint.host} is not known to DNS (${code})`;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EHOSTDOWN':
-    case 'ENETDOWN':
-      return `host unreachable: no route to ${where} (${code})`;
-    case 'ETIMEDOUT':
-      return `host unreachable: the connection to ${where} timed out (ETIMEDOUT); a firewall may be dropping it`;
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return afterHandshake
-        ? `the receiver closed the connection right after the handshake (${code}); it may have refused the client certificate`
-        : `the connection to ${where} was reset during the TLS handshake (${code}); the port may not speak TLS, or the receiver refused this client`;
-    case 'ERR_SSL_WRONG_VERSION_NUMBER':
-    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
-    case 'ERR_SSL_RECORD_LAYER_FAILURE':
-      return `${where} did not answer with TLS (${code}); is it a plain-text port?`;
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `hostname mismatch: ${messageOf(error)}`;
-  }
-  if (material && (TRUST_REASONS[code] || code.startsWith('CERT_'))) return describeVerifyFailure(code, undefined, material);
-  const alert = ALERT_PATTERN.exec(code)?.[1];
-  if (alert && material) return describeAlert(alert, material);
-  return code ? `${messageOf(error)} (${code})` : messageOf(error);
+  return classifyNetworkError(error, probeContext(endpoint, material, afterHandshake)).sentence;
+}
+
+/** The receiver hung up right after the TLS handshake without saying why: most often it refused the client certificate. */
+export function describeClosedAfterHandshake(endpoint: Endpoint, material: TlsMaterial): string {
+  return closedAfterHandshake(probeContext(endpoint, material, true)).sentence;
 }
 
 export type TlsProbeResult =
@@ -271,7 +184,7 @@ export function verifyPeer(socket: tls.TLSSocket, endpoint: Endpoint, material: 
     const code = typeof error === 'string' ? error : String(error?.code ?? 'UNKNOWN');
     // Node checks the name itself and reports a mismatch here when the chain is fine.
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return mismatch();
-    return describeVerifyFailure(code, peer, material);
+    return classifyCertificateVerdict(code, probeContext(endpoint, material, false, peer)).sentence;
   }
   if (tls.checkServerIdentity(endpoint.host, details)) return mismatch();
   return null;
@@ -327,7 +240,7 @@ export function probeTls(endpoint: Endpoint, material: TlsMaterial, timeoutMs: n
       ca: material.ca,
       cert: material.cert,
       key: material.key,
-      minVersion: 'TLSv1.2',
+      minVersion: MIN_TLS_VERSION,
       // Checked below, so the message can name the certificate and the setting that fixes it.
       rejectUnauthorized: false,
     });

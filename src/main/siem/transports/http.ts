@@ -3,7 +3,7 @@
 // client certificate and key (mutual TLS), we insist on TLS 1.2 or later, and
 // every failure must come out as a DeliveryError with an exact code and words
 // an IT administrator can act on. The TLS material and the words for network
-// and TLS failures come from ../tls-errors.ts, shared with the syslog transport.
+// and TLS failures come from ./tls.ts (on tls/), shared with the syslog transport.
 //
 // One connection per request (no keep-alive pool): a batch is a handful of
 // POSTs, and a fresh connection means a rotated certificate or CA file takes
@@ -13,7 +13,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SecureContext } from 'node:tls';
 import { verifiedClientTls } from '../../tls/index.js';
-import { connectionContext, deliveryErrorFromNetwork, type ConnectionStage, type TlsMaterial } from '../tls-errors.js';
+import { connectionContext, deliveryErrorFromNetwork, type ConnectionStage, type TlsMaterial } from './tls.js';
 import { DeliveryError } from '../types.js';
 
 export interface HttpsResponse {

@@ -15,7 +15,7 @@
 // a collector that says nothing about the items is not proof of delivery.
 import { z } from 'zod';
 import { bulkBody, renderBulkBatch, type BulkItem } from '../formats/ecs.js';
-import { loadTlsMaterial } from '../tls-errors.js';
+import { loadTlsMaterial } from './tls.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
 import { chunkItems, excerpt, httpsPost, parseJson, type HttpsResponse } from './http.js';
 

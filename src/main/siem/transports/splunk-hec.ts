@@ -29,7 +29,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { hecBody, renderHecBatch, type HecItem } from '../formats/hec.js';
 import { readHecToken } from '../hec-token.js';
-import { loadTlsMaterial, type TlsMaterial } from '../tls-errors.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
 import { chunkItems, excerpt, httpsPost, parseJson, sleep, type HttpsResponse } from './http.js';
 

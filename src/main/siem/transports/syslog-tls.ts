@@ -30,7 +30,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { renderSyslogBatch } from '../formats/syslog.js';
 import { verifiedClientTls } from '../../tls/index.js';
-import { connectionContext, deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type TlsMaterial } from '../tls-errors.js';
+import { connectionContext, deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type TlsMaterial } from './tls.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext, type SiemDestination, type Transport } from '../types.js';
 
 export type SyslogTlsDestination = Extract<SiemDestination, { type: 'syslog-tls' }>;

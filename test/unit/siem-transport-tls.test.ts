@@ -1,12 +1,12 @@
-// The one classification of Node's network and TLS errors that every SIEM
-// transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports, and the checks
-// of the TLS files a destination names.
+// How every SIEM transport (syslog over TLS, Splunk HEC, HTTPS JSON) reports
+// network and TLS errors (siem/transports/tls.ts on the classifier in tls/),
+// and the checks of the TLS files a destination names.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type ConnectionContext } from '../../src/main/siem/tls-errors.js';
+import { deliveryErrorFromNetwork, loadTlsMaterial, refusedAfterHandshake, type ConnectionContext } from '../../src/main/siem/transports/tls.js';
 import { DeliveryError, type DeliveryErrorCode } from '../../src/main/siem/types.js';
 import { rejectionOf } from '../support/rejection.js';
 
@@ -113,6 +113,18 @@ describe('loadTlsMaterial', () => {
     await writeFile(huge, Buffer.alloc(4 * 1024 * 1024 + 1, 0x41));
     expect((await rejection(loadTlsMaterial({ id: 'siem', caFile: huge }))).message).toBe(
       `The caFile of SIEM destination "siem" cannot be read: ${huge} (it is larger than 4 MiB (4,194,305 bytes)).`,
+    );
+  });
+
+  it('says a passphrase-protected client key needs its passphrase removed (OpenSSL 3 reports it only as "interrupted or cancelled")', async () => {
+    const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'client.key', '-out', 'client.pem', '-days', '30', '-subj', '/CN=workstation']);
+    run(['pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:secret', '-out', 'client-locked.key']);
+    const locked = join(dir, 'client-locked.key');
+    const error = await rejection(loadTlsMaterial({ id: 'siem', clientCertFile: join(dir, 'client.pem'), clientKeyFile: locked }));
+    expect(error.code).toBe('configuration');
+    expect(error.message).toBe(
+      `The client certificate of SIEM destination "siem" cannot be used: ${locked} is protected by a passphrase; Enclave needs the key without one (readable only by the Enclave service account).`,
     );
   });
 
