@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
-import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js';
+import { exportAuditBundle, privateTextOf } from '../support/audit-internals.js';
 import { call, callError } from '../support/core.js';
 import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument, startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';

@@ -28,6 +28,11 @@ export function ensureCursor(db: Db, destinationId: string, now: number): Cursor
   return db.prepare('SELECT * FROM siem_cursors WHERE destination_id = ?').get(destinationId) as CursorRow;
 }
 
+/** Every batch up to this one is confirmed by the destination (0: none yet, or a destination never seen). */
+export function confirmedThrough(db: Db, destinationId: string): number {
+  return (db.prepare('SELECT confirmed_through FROM siem_cursors WHERE destination_id = ?').get(destinationId) as { confirmed_through: number } | undefined)?.confirmed_through ?? 0;
+}
+
 /** The batch to send next: the oldest unconfirmed break-glass batch, else the oldest unconfirmed batch. */
 export function nextBatchFor(db: Db, destinationId: string): number | null {
   const cursor = (db.prepare('SELECT confirmed_through FROM siem_cursors WHERE destination_id = ?').get(destinationId) as { confirmed_through: number } | undefined)?.confirmed_through ?? 0;
