@@ -291,7 +291,7 @@ export class SiemOutbox {
     if (destinations.length === 0) return null;
     const now = this.now();
     const retentionDays = this.#options.localRetentionDays();
-    // Read and pruned in one synchronous run: no confirmation can land in between.
+    // Read just before the prune, in the same synchronous run: nothing confirms in between, and a cursor only moves forward, so this never prunes more than was confirmed.
     let through = Number.POSITIVE_INFINITY;
     for (const { id } of destinations) through = Math.min(through, confirmedThrough(this.store.reader, id));
     return this.batches.pruneDelivered(through, now - retentionDays * 86_400_000, retentionDays);
