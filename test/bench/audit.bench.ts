@@ -25,8 +25,9 @@ import {
   sealPending,
   verifyAuditBundle,
   verifyAuditChain,
-} from '../../src/main/audit/index.js';
-import { createTransport, loadOutgoingBatch, SiemOutbox, type SiemDestination } from '../../src/main/siem/index.js';
+  sealedBatchSource,
+} from '../support/audit-internals.js';
+import { createTransport, SiemOutbox, type SiemDestination } from '../../src/main/siem/index.js';
 import { renderSyslogBatch } from '../../src/main/siem/formats/syslog.js';
 import { octetCountedFrame } from '../../src/main/siem/transports/syslog-tls.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   store.setMeta('host.id', 'bench-host');
   let clock = Date.parse('2026-11-01T00:00:00.000Z');
   const now = () => (clock += 7);
-  const audit = new AuditLog(store, { hostId: 'bench-host', hostName: 'ward7-ws12', serviceVersion: 'bench', now });
+  const audit = new AuditLog({ store, hostId: 'bench-host', hostName: 'ward7-ws12', serviceVersion: 'bench', now });
   ensureEnrolmentKey(store, audit, now);
   writeEvents(store, audit, EVENTS - 1);
 
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const destination: SiemDestination = rsyslogDestination(rsyslog, { id: 'rsyslog' });
     // Baseline: the same frames down one connection, no per-batch close.
     const frames: Buffer[] = [];
-    for (const batch of sealed) frames.push(...renderSyslogBatch(loadOutgoingBatch(store, batch.batchSeq)!, 'rfc5424-json', RENDER).map(octetCountedFrame));
+    for (const batch of sealed) frames.push(...renderSyslogBatch(sealedBatchSource(store, audit).read(batch.batchSeq)!, 'rfc5424-json', RENDER).map(octetCountedFrame));
     const frameBytes = frames.reduce((sum, f) => sum + f.length, 0);
     t = performance.now();
     await new Promise<void>((resolve, reject) => {
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     const done = new Promise<void>((resolve) => (finished = resolve));
     const outbox = new SiemOutbox({
       store,
+      batches: sealedBatchSource(store, audit),
       audit,
       destinations: () => [destination],
       localRetentionDays: () => 30,

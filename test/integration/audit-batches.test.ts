@@ -22,7 +22,8 @@ import {
   verifyManifestSignature,
   type BatchManifest,
   type SealOptions,
-} from '../../src/main/audit/index.js';
+  sealedBatchSource,
+} from '../support/audit-internals.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { evaluationPolicy, policyFromDocument, type Policy } from '../../src/main/policy/index.js';
 import { DeliveryError, SiemOutbox, type OutgoingBatch, type SiemDestination, type Transport } from '../../src/main/siem/index.js';
@@ -41,7 +42,7 @@ function freshStore(): { store: Store; audit: AuditLog; seal: SealOptions } {
   cleanups.push(() => store.close());
   let clock = Date.parse('2026-11-23T08:00:00.000Z');
   const now = () => (clock += 1000);
-  const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
+  const audit = new AuditLog({ store, hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
   ensureEnrolmentKey(store, audit, now);
   return { store, audit, seal: { maxEvents: 10, institution: 'St Elsewhere', hostId: 'host-1', hostName: 'ward7-ws12', now } };
 }
@@ -117,7 +118,7 @@ describe('sealing', () => {
     const store = openStore({ path: `${dir.path}/enclave.db`, key: Buffer.from((await import('node:fs')).readFileSync(first.keyFile, 'utf8').trim(), 'hex') });
     const sealedNow = lastBatch(store.reader)!.manifest.tree_size;
     expect(sealedNow).toBeGreaterThanOrEqual(head);
-    const audit = new AuditLog(store, { hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
+    const audit = new AuditLog({ store, hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
     writeEvents(audit, 4);
     const firstUnsealed = sealedNow + 1;
     store.db.prepare("UPDATE audit_events SET record = replace(record, '\"success\"', '\"failure\"') WHERE seq = ?").run(firstUnsealed + 1);
@@ -218,6 +219,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 function outboxFor(store: Store, audit: AuditLog, destinations: SiemDestination[], transports: Map<string, ScriptedTransport>, retentionDays = 0) {
   const outbox = new SiemOutbox({
     store,
+    batches: sealedBatchSource(store, audit),
     audit,
     destinations: () => destinations,
     localRetentionDays: () => retentionDays,
@@ -314,6 +316,7 @@ describe('the outbox', () => {
     };
     const outbox = new SiemOutbox({
       store,
+      batches: sealedBatchSource(store, audit),
       audit,
       destinations: () => [syslog],
       localRetentionDays: () => 30,

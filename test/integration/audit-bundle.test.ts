@@ -26,7 +26,7 @@ import {
   type AuditRecord,
   type BundleVerifyReport,
   type SealOptions,
-} from '../../src/main/audit/index.js';
+} from '../support/audit-internals.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { KEY_FILE } from '../../src/main/keys/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../../src/main/store/index.js';
@@ -64,7 +64,7 @@ function openLab(): Lab {
   store.setMeta('host.id', hostId);
   let time = START - 3_600_000;
   const now = () => time;
-  const audit = new AuditLog(store, { hostId, hostName: HOST_NAME, serviceVersion: 'test', now });
+  const audit = new AuditLog({ store, hostId, hostName: HOST_NAME, serviceVersion: 'test', now });
   audit.record({ action: 'store.open', outcome: 'success' });
   const enrolment = ensureEnrolmentKey(store, audit, now);
   const seal: SealOptions = { maxEvents: 7, institution: 'St Example Hospital', hostId, hostName: HOST_NAME, now };

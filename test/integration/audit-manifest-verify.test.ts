@@ -20,7 +20,7 @@ import {
   type AuditRecord,
   type BatchManifest,
   type SealOptions,
-} from '../../src/main/audit/index.js';
+} from '../support/audit-internals.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from '../../src/main/audit/log.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
@@ -50,7 +50,7 @@ function sealOptions(store: Store): SealOptions {
 /** Writes `count` events and seals everything in batches of 4. */
 function writeAndSeal(count: number): void {
   withStore((store) => {
-    const audit = new AuditLog(store, { hostId: store.getMeta('host.id')!, hostName: hostname(), serviceVersion: 'test', now: Date.now });
+    const audit = new AuditLog({ store, hostId: store.getMeta('host.id')!, hostName: hostname(), serviceVersion: 'test', now: Date.now });
     for (let i = 0; i < count; i++) {
       audit.record({ action: 'auth.unlock', ...(i % 3 === 0 ? { outcome: 'failure', reason: 'bad_credentials' } : { outcome: 'success' }), user: { name: `user${i % 2}@hospital.example` } });
     }
@@ -343,7 +343,7 @@ describe('start-up on a database tampered under a signed manifest', () => {
 
   it('still quarantines a damaged tail that was never sealed', async () => {
     const damaged = withStore((store) => {
-      const audit = new AuditLog(store, { hostId: store.getMeta('host.id')!, hostName: hostname(), serviceVersion: 'test', now: Date.now });
+      const audit = new AuditLog({ store, hostId: store.getMeta('host.id')!, hostName: hostname(), serviceVersion: 'test', now: Date.now });
       for (let i = 0; i < 3; i++) audit.record({ action: 'auth.lock', outcome: 'success' });
       const seq = newestSeq(store) - 1;
       store.db.prepare('UPDATE audit_events SET record = substr(record, 1, 40) WHERE seq = ?').run(seq);

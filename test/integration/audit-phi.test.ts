@@ -23,7 +23,7 @@ import {
   verifyAuditBundle,
   verifyAuditChain,
   type AuditRecord,
-} from '../../src/main/audit/index.js';
+} from '../support/audit-internals.js';
 import { HEAD_HASH_KEY, HEAD_SEQ_KEY } from '../../src/main/audit/log.js';
 import type { Core } from '../../src/main/core/index.js';
 import { runCli } from '../../src/main/cli/main.js';
@@ -165,7 +165,7 @@ describe('typed text the record is about', () => {
     store.setMeta('host.id', 'host-1');
     let time = Date.parse('2026-11-23T10:00:00Z');
     const now = () => (time += 1000);
-    const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
+    const audit = new AuditLog({ store, hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
     ensureEnrolmentKey(store, audit, now);
     const seal = { maxEvents: 1000, institution: 'St Example', hostId: 'host-1', hostName: 'ward7-ws12', now };
     return { dir, store, audit, now, seal };
@@ -238,7 +238,7 @@ describe('records written before keyed hashes', () => {
     store.setMeta('host.id', 'host-1');
     let time = Date.parse('2026-01-05T09:00:00Z');
     const now = () => (time += 1000);
-    const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
+    const audit = new AuditLog({ store, hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now });
     ensureEnrolmentKey(store, audit, now);
     audit.record({ action: 'auth.login', outcome: 'success', user: { name: 'dr.grey' } });
 
@@ -286,7 +286,7 @@ describe('enclave audit check-text', () => {
     const key = loadOrCreateKeyFile(join(dir.path, KEY_FILE), { databasePath: join(dir.path, DATABASE_FILE) });
     const store = openStore({ path: join(dir.path, DATABASE_FILE), key });
     store.setMeta('host.id', 'host-1');
-    const audit = new AuditLog(store, { hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now: Date.now });
+    const audit = new AuditLog({ store, hostId: 'host-1', hostName: 'ward7-ws12', serviceVersion: 'test', now: Date.now });
     const prompt = audit.record({ action: 'ai.prompt', outcome: 'success', user: { name: 'dr.grey' }, sessionId: 's-1', prompt: { text: PROMPT } });
     store.close();
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Core } from '../../src/main/core/index.js';
 import { sha256File } from '../../src/main/inference/index.js';
-import { exportAuditBundle, privateTextOf } from '../../src/main/audit/index.js';
+import { exportAuditBundle, privateTextOf } from '../support/audit-internals.js';
 import { call, callError } from '../support/core.js';
 import { bundleTexts, leaks, siemRenderings } from '../support/phi.js';
 import { startDirectoryCore, type DirectoryCoreOptions } from '../support/directory-policy.js';

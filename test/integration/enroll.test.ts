@@ -2,7 +2,7 @@
 // to IT by `enclave enroll show` for registration with the SIEM side.
 import { createHash, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { lastBatch, verifyManifestSignature } from '../../src/main/audit/index.js';
+import { lastBatch, verifyManifestSignature } from '../support/audit-internals.js';
 import { runCli } from '../../src/main/cli/index.js';
 import { createHeadlessCore } from '../../src/main/core/headless.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditRecordSchema, BatchManifestSchema, canonicalJson, hashRecord, rootOf, verifyAuditChain, verifyManifestSignature, type BatchManifest } from '../../src/main/audit/index.js';
+import { AuditRecordSchema, BatchManifestSchema, canonicalJson, hashRecord, rootOf, verifyAuditChain, verifyManifestSignature, type BatchManifest } from '../support/audit-internals.js';
 import { KEY_FILE, readKeyFile } from '../../src/main/keys/index.js';
 import { openStore } from '../../src/main/store/index.js';
 import { parseRfc5424, startRsyslog, type Rsyslog } from '../support/rsyslog.js';

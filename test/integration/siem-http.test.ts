@@ -28,7 +28,7 @@ import {
   type AuditRecord,
   type BatchManifest,
   type SealOptions,
-} from '../../src/main/audit/index.js';
+} from '../support/audit-internals.js';
 import { openStore, type Store } from '../../src/main/store/index.js';
 import { createHttpsJsonTransport, type HttpsJsonDestination, type HttpsJsonOptions } from '../../src/main/siem/transports/https-json.js';
 import { createSplunkHecTransport, newHecChannel, type SplunkHecDestination, type SplunkHecOptions } from '../../src/main/siem/transports/splunk-hec.js';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   store = openStore({ path: join(dir.path, 'enclave.db'), key: randomBytes(32) });
   let clock = Date.parse('2025-03-01T08:00:00.000Z');
   const now = () => (clock += 1_250);
-  const audit = new AuditLog(store, { hostId: HOST_ID, hostName: 'WARD7-PC', serviceVersion: '0.1.0', now });
+  const audit = new AuditLog({ store, hostId: HOST_ID, hostName: 'WARD7-PC', serviceVersion: '0.1.0', now });
   publicKeyPem = ensureEnrolmentKey(store, audit, now).publicKeyPem; // event 1: audit.enroll
   const user = { id: 'S-1-5-21-1', name: 'jdoe@hospital.example', roles: ['clinician' as const], authMethod: 'password' };
   for (let i = 0; i < 31; i++) {

@@ -28,8 +28,8 @@ import {
   verifyManifestSignature,
   type AuditEventInput,
   type SealOptions,
-} from '../../src/main/audit/index.js';
-import { loadOutgoingBatch } from '../../src/main/siem/index.js';
+  sealedBatchSource,
+} from '../support/audit-internals.js';
 import { createSyslogTlsTransport, type SyslogTlsDestination, type SyslogTlsOptions } from '../../src/main/siem/transports/syslog-tls.js';
 import { DeliveryError, type OutgoingBatch, type RenderContext } from '../../src/main/siem/types.js';
 import { openStore } from '../../src/main/store/index.js';
@@ -117,7 +117,7 @@ function sealedBatches(options: { extraEvents?: number; detailBytes?: number } =
   cleanups.push(() => store.close());
   let clock = Date.parse('2026-11-23T08:00:00.000Z');
   const now = () => (clock += 1000);
-  const audit = new AuditLog(store, { hostId: 'ws-0001', hostName: 'ward7-pc12', serviceVersion: '0.1.0-test', now });
+  const audit = new AuditLog({ store, hostId: 'ws-0001', hostName: 'ward7-pc12', serviceVersion: '0.1.0-test', now });
   ensureEnrolmentKey(store, audit, now);
   const seal: SealOptions = { maxEvents: 4, institution: 'St Example', hostId: 'ws-0001', hostName: 'ward7-pc12', now };
   for (const event of EVENTS) audit.record(event);
@@ -130,7 +130,7 @@ function sealedBatches(options: { extraEvents?: number; detailBytes?: number } =
   sealPending(store, { ...seal, maxEvents: options.extraEvents ? 10_000 : 4 });
   const batches: OutgoingBatch[] = [];
   for (let seq = 1; ; seq++) {
-    const batch = loadOutgoingBatch(store, seq);
+    const batch = sealedBatchSource(store, audit).read(seq);
     if (!batch) break;
     batches.push(batch);
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCore, type Core } from '../../src/main/core/index.js';
 import { policyFromDocument } from '../../src/main/policy/index.js';
-import { privateTextOf } from '../../src/main/audit/index.js';
+import { privateTextOf } from '../support/audit-internals.js';
 import { call, callError, nextEvent } from '../support/core.js';
 import { leaks, siemRenderings } from '../support/phi.js';
 import { directoryPolicyDocument } from '../support/directory-policy.js';

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, ensureEnrolmentKey, sealNextBatch, sealPending, type SealOptions } from '../../src/main/audit/index.js';
+import { AuditLog, ensureEnrolmentKey, sealNextBatch, sealPending, type SealOptions } from '../support/audit-internals.js';
 import { auditBatches, auditBundle, meta, DATABASE_FILE, openStore, type Store } from '../../src/main/store/index.js';
 import { tempDir } from '../support/temp.js';
 
@@ -20,7 +20,7 @@ describe('store/audit-bundle queries', () => {
     store.setMeta('host.id', 'host-under-test');
     let time = START;
     const now = () => time;
-    const audit = new AuditLog(store, { hostId: 'host-under-test', hostName: 'ws', serviceVersion: 'test', now });
+    const audit = new AuditLog({ store, hostId: 'host-under-test', hostName: 'ws', serviceVersion: 'test', now });
     // Event 1 (store.open) and the enrolment's events, all at START.
     audit.record({ action: 'store.open', outcome: 'success' });
     keyId = ensureEnrolmentKey(store, audit, now).keyId;

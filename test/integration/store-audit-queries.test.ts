@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { auditBatches, auditEvents, auditPrivateText, auditSigningKeys, meta, openStore, siemCursors, type Store } from '../../src/main/store/index.js';
-import { pruneSealedEvents, sealNextBatch, type SealOptions } from '../../src/main/audit/index.js';
+import { pruneSealedEvents, sealNextBatch, type SealOptions } from '../support/audit-internals.js';
 import { confirmBatch, ensureCursor, followingBatches, nextBatchFor, queuedBatches } from '../../src/main/siem/cursors.js';
 import { cleanupsAfterEach, tempDir } from '../support/temp.js';
 

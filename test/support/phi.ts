@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditRecordSchema } from '../../src/main/audit/index.js';
+import { AuditRecordSchema } from './audit-internals.js';
 import { renderBulkEvent } from '../../src/main/siem/formats/ecs.js';
 import { renderHecEvent } from '../../src/main/siem/formats/hec.js';
 import { renderEventMessage } from '../../src/main/siem/formats/syslog.js';

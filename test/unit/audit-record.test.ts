@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuditRecordSchema, canonicalJson, hashRecord } from '../../src/main/audit/index.js';
+import { AuditRecordSchema, canonicalJson, hashRecord } from '../support/audit-internals.js';
 import { keyedHash, typedNameToken } from '../../src/main/audit/private-text.js';
 
 describe('audit record hashing', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, rootOf, verifyConsistency, verifyInclusion } from '../../src/main/audit/index.js';
+import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, rootOf, verifyConsistency, verifyInclusion } from '../support/audit-internals.js';
 
 // Certificate Transparency's reference data for RFC 6962 (the leaves and the
 // tree heads for sizes 1..8, and proofs published with them).

@@ -5,7 +5,7 @@
 // ArcSight CEF implementation standard (header and extension escaping,
 // dictionary keys) and IBM's LEEF 2.0 guide (header with delimiter field).
 import { describe, expect, it } from 'vitest';
-import { AuditRecordSchema, BatchManifestSchema, canonicalJson, type AuditRecord, type BatchManifest } from '../../src/main/audit/index.js';
+import { AuditRecordSchema, BatchManifestSchema, canonicalJson, type AuditRecord, type BatchManifest } from '../support/audit-internals.js';
 import { escapeCefHeader, escapeCefValue, renderCef } from '../../src/main/siem/formats/cef.js';
 import { leefDevTime, leefValue, renderLeef } from '../../src/main/siem/formats/leef.js';
 import { escapeParamValue, headerField, severityOf, structuredDataElement } from '../../src/main/siem/formats/rfc5424.js';

@@ -2,7 +2,7 @@
 // that the SIEM side can re-derive each record's canonical JSON (and so its
 // event.hash) from what it received.
 import { describe, expect, it } from 'vitest';
-import { AuditRecordSchema, BatchManifestSchema, canonicalJson, hashRecord, type AuditRecord, type BatchManifest } from '../../src/main/audit/index.js';
+import { AuditRecordSchema, BatchManifestSchema, canonicalJson, hashRecord, type AuditRecord, type BatchManifest } from '../support/audit-internals.js';
 import { bulkBody, manifestDocumentId, renderBulkBatch, renderBulkEvent, renderBulkManifest } from '../../src/main/siem/formats/ecs.js';
 import { hecBody, hecTime, renderHecBatch, renderHecEvent, renderHecManifest } from '../../src/main/siem/formats/hec.js';
 import { deliveryErrorFromNetwork, type ConnectionContext } from '../../src/main/siem/transports/tls.js';

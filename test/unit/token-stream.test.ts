@@ -14,7 +14,7 @@ const R3 = '0190a0b0-0000-7000-8000-0000000000a3';
 // The fake clock drives both the timers and the batcher's notion of now.
 function setup(intervalMs = 16) {
   const sent: Sent[] = [];
-  const batcher = new TokenBatcher((payload) => sent.push({ kind: 'token', payload }), { intervalMs, now: () => Date.now() });
+  const batcher = new TokenBatcher({ send: (payload) => sent.push({ kind: 'token', payload }), intervalMs, now: () => Date.now() });
   const token = (sessionId: string, responseId: string, text: string) => batcher.push({ sessionId, responseId, text });
   // As the core does on chat.done: flush the answer, then send done.
   const done = (sessionId: string, responseId: string) => {
@@ -174,13 +174,14 @@ describe('TokenBatcher', () => {
   it('a listener that throws in a timed frame is reported, and the text is not sent twice', () => {
     const errors: unknown[] = [];
     const seen: string[] = [];
-    const batcher = new TokenBatcher(
-      (payload) => {
+    const batcher = new TokenBatcher({
+      send: (payload) => {
         seen.push(payload.text);
         if (payload.text === 'bc') throw new Error('port closed');
       },
-      { now: () => Date.now(), onError: (error) => errors.push(error) },
-    );
+      now: () => Date.now(),
+      onError: (error) => errors.push(error),
+    });
     batcher.push({ sessionId: S1, responseId: R1, text: 'a' });
     batcher.push({ sessionId: S1, responseId: R1, text: 'b' });
     batcher.push({ sessionId: S1, responseId: R1, text: 'c' });

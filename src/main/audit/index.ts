@@ -1,15 +1,19 @@
-// Front door of the audit service.
-export { AuditLog } from './log.js';
+// Front door of the audit service: AuditService owns the use cases (verify,
+// search, check a text, export, seal, enrol and rotate the signing key); other
+// services write events through its AuditLog. The record and manifest types
+// are what the SIEM renders; canonicalJson is the one JSON the records are
+// hashed in, which the SIEM's JSON renderings reuse.
+export { AuditService, SealBeforeExportError, type AuditActor, type AuditExport, type AuditExportRequest, type AuditServiceOptions } from './service.js';
+export type { AuditLog } from './log.js';
 export { auditUser } from './user.js';
-export { verifyAuditChain, describeVerifyReport } from './verify.js';
-export { AUDIT_ACTIONS, AuditRecordSchema, canonicalJson, hashRecord, sha256Hex, type AuditAction, type AuditEventInput, type AuditRecord } from './record.js';
-export { checkConsistency, checkInclusion, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, MerkleProofBuilder, MerkleProofError, rootOf, verifyConsistency, verifyInclusion, type Hash, type MerkleProofFailure } from './merkle.js';
-export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey, wipeRetiredSigningKeys } from './signing.js';
-export { BatchManifestSchema, manifestHash, verifyManifestSignature, type BatchManifest } from './manifest.js';
-export { batchEventTexts, lastBatch, pendingEvents, pruneSealedEvents, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealOptions } from './batches.js';
-export { BatchSealer, type SealSchedule } from './sealer.js';
-export { auditFilterDetail, matchesAuditFilter, searchAuditEvents, statedAuditFilter, type AuditSearch } from './query.js';
-export { checkEventText, privateTextOf, TYPED_NAME_PREFIX, type TextCheck } from './private-text.js';
-export { checkTextAudited } from './text-check.js';
-export { exportAuditBundle, exportAuditedBundle } from './bundle/write.js';
-export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from './bundle/verify/index.js';
+export type { SealedBatchContents, SealedBatches, SealingState } from './sealed-batches.js';
+export type { SealSchedule } from './sealer.js';
+export type { EnrolmentKey } from './signing.js';
+export type { BundleVerifyReport } from './bundle/verify/index.js';
+export type { BundleExportResult } from './bundle/write.js';
+export type { AuditSearch, AuditSearchPage } from './query.js';
+export type { TextCheck } from './private-text.js';
+export { canonicalJson, type AuditAction, type AuditEventInput, type AuditRecord } from './record.js';
+export type { BatchManifest } from './manifest.js';
+// The chain check alone, for the doctor (cli/doctor/database.ts), which opens the store read-only; AuditService.checkChain is the same.
+export { verifyAuditChain } from './verify.js';

@@ -17,14 +17,18 @@ export interface AuditContext {
   now: () => number;
 }
 
+export interface AuditLogOptions extends AuditContext {
+  store: Store;
+}
+
 export class AuditLog {
   readonly #store: Store;
   readonly #context: AuditContext;
   readonly #listeners = new Set<(record: AuditRecord) => void>();
 
-  constructor(store: Store, context: AuditContext) {
-    this.#store = store;
-    this.#context = context;
+  constructor(options: AuditLogOptions) {
+    this.#store = options.store;
+    this.#context = options;
   }
 
   /**

@@ -1,12 +1,11 @@
 // `enclave enroll show | rotate`: the workstation's audit signing key, for IT
 // to register with the SIEM side, and its rotation.
-import { hostname, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, currentEnrolmentKey, lastBatch, rotateEnrolmentKey } from '../audit/index.js';
-import { ENCLAVE_VERSION } from '../core/version.js';
 import { KEY_FILE } from '../keys/index.js';
 import { DATABASE_FILE, openStore, type Store } from '../store/index.js';
+import { auditServiceOf } from './audit-service.js';
 import { openStoreWithKeyFile } from './key-file.js';
 import type { CliContext, CliIo } from './main.js';
 
@@ -28,7 +27,7 @@ export function enrollShow(args: string[], io: CliIo, context: CliContext): numb
   if (!opened) return 2;
   const { store, json } = opened;
   try {
-    const enrolment = currentEnrolmentKey(store);
+    const enrolment = auditServiceOf(store).signingKey();
     if (!enrolment) {
       io.err('enclave: this database has no audit signing key yet; it is made when Enclave first starts with it');
       return 1;
@@ -52,16 +51,13 @@ export function enrollRotate(args: string[], io: CliIo, context: CliContext): nu
   const { store, json } = opened;
   try {
     const hostId = store.getMeta('host.id');
-    if (!hostId || !currentEnrolmentKey(store)) {
+    const audit = auditServiceOf(store);
+    if (!hostId || !audit.signingKey()) {
       io.err('enclave: this database has no audit signing key yet; it is made when Enclave first starts with it');
       return 1;
     }
-    const now = Date.now;
-    const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now });
-    // The institution as the last manifest named it (policy is not read here).
-    const institution = lastBatch(store.reader)?.manifest.origin.institution ?? 'Enclave';
-    const { previous, current } = rotateEnrolmentKey(store, audit, { maxEvents: 500, institution, hostId, hostName: hostname(), now }, { name: userInfo().username, authMethod: 'os-account' });
-    const rotationBatch = lastBatch(store.reader)!.batchSeq;
+    // Sealed as the CLI seals: the institution as the last manifest named it (policy is not read here).
+    const { previous, current, rotationBatch } = audit.rotateSigningKey({ name: userInfo().username, authMethod: 'os-account' });
     if (json) {
       io.out(JSON.stringify({ hostId, previousKeyId: previous.keyId, keyId: current.keyId, algorithm: current.algorithm, publicKeyPem: current.publicKeyPem, rotationBatch }));
     } else {

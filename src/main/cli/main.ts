@@ -1,30 +1,19 @@
 // `enclave`: the command-line tool for IT, compliance and the SIEM team.
 // Plain Node; exit 0 = fine, 1 = the check found a problem, 2 = could not run.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditFilter } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
-import {
-  AUDIT_ACTIONS,
-  AuditLog,
-  checkTextAudited,
-  currentEnrolmentKey,
-  describeBundleReport,
-  describeVerifyReport,
-  exportAuditedBundle,
-  lastBatch,
-  sealPending,
-  verifyAuditBundle,
-  verifyAuditChain,
-} from '../audit/index.js';
+import { AUDIT_ACTIONS } from '../../shared/audit-actions.js';
+import { AuditService, SealBeforeExportError, type AuditExport } from '../audit/index.js';
 import { scrubDangerousEnvironment } from '../core/child-environment.js';
 import { ENCLAVE_VERSION } from '../core/version.js';
 import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/index.js';
 import { KEY_FILE, type KeyCustody } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
+import { auditServiceOf, osAccount } from './audit-service.js';
 import { openStoreWithKeyFile } from './key-file.js';
 import { enrollRotate, enrollShow } from './enroll.js';
 import { dbRekey } from './rekey.js';
@@ -220,9 +209,7 @@ async function auditCheckText(args: string[], io: CliIo, context: CliContext): P
     ? openStore({ path: dbPath, key: context.databaseKey })
     : openStoreWithKeyFile(dbPath, values['key-file'] ?? join(values['data-dir'], KEY_FILE), { readonly: false });
   try {
-    const hostId = store.getMeta('host.id') ?? 'unknown';
-    const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now: Date.now });
-    const check = checkTextAudited(audit, values.event.toLowerCase(), text, { name: osAccount(), authMethod: 'os-account' });
+    const check = auditServiceOf(store).checkText(values.event.toLowerCase(), text, { name: osAccount(), authMethod: 'os-account' });
     if (values.json) io.out(JSON.stringify(check));
     else if (check.matches) io.out(`Matches: the text is exactly ${check.field} of event ${check.sequence} (${check.eventId}).`);
     else if (check.fields.length === 0) io.out(`Event ${check.sequence} holds no hash of typed text to check against.`);
@@ -252,8 +239,8 @@ function auditVerify(args: string[], io: CliIo): number {
   }
   const store = openStoreWithKeyFile(values.db, values['key-file'], { readonly: true });
   try {
-    const report = verifyAuditChain(store.reader);
-    io.out(values.json ? JSON.stringify(report) : describeVerifyReport(report));
+    const report = auditServiceOf(store).checkChain();
+    io.out(values.json ? JSON.stringify(report) : AuditService.describeChainReport(report));
     return report.ok ? 0 : 1;
   } finally {
     store.close();
@@ -275,9 +262,9 @@ function auditVerifyBundle(bundle: string, keyIds: string[], json: boolean, io: 
     io.err(`enclave: there is no bundle folder at ${bundle}`);
     return 2;
   }
-  const report = verifyAuditBundle(bundle, { expectedKeyIds: keyIds });
+  const report = AuditService.verifyBundle(bundle, keyIds);
   if (json) io.out(JSON.stringify(report));
-  else for (const line of describeBundleReport(report)) io.out(line);
+  else for (const line of AuditService.describeBundleReport(report)) io.out(line);
   return report.ok ? 0 : 1;
 }
 
@@ -296,18 +283,6 @@ function parseTimeOption(value: string, endOfDay: boolean): number | null {
   if (!dateTime) return null;
   const time = Date.parse(dateTime[3] ? value : `${value}Z`);
   return Number.isNaN(time) || time < 0 ? null : time;
-}
-
-/** The person running the command, as the OS knows them (DOMAIN\\user on Windows). */
-function osAccount(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env.USER ?? process.env.USERNAME ?? 'unknown';
-  }
-  const domain = process.platform === 'win32' ? process.env.USERDOMAIN : undefined;
-  return domain ? `${domain}\\${name}` : name;
 }
 
 function auditExport(args: string[], io: CliIo, context: CliContext): number {
@@ -355,50 +330,37 @@ function auditExport(args: string[], io: CliIo, context: CliContext): number {
     ? openStore({ path: dbPath, key: context.databaseKey })
     : openStoreWithKeyFile(dbPath, values['key-file'] ?? join(values['data-dir'], KEY_FILE), { readonly: false });
   try {
-    const hostId = store.getMeta('host.id');
-    if (!hostId || !currentEnrolmentKey(store)) {
+    const audit = auditServiceOf(store);
+    if (!store.getMeta('host.id') || !audit.signingKey()) {
       io.err('enclave: this database has no audit signing key yet, so nothing is sealed to export; it is made when Enclave first starts with it');
       return 1;
     }
-    const now = Date.now;
-    const seal = {
-      maxEvents: 500,
-      // Policy is not read here: the institution as the last manifest named it.
-      institution: lastBatch(store.reader)?.manifest.origin.institution ?? 'Enclave',
-      hostId,
-      hostName: hostname(),
-      now,
-    };
-    let sealed: ReturnType<typeof sealPending>;
+    const actor = osAccount();
+    let exported: AuditExport;
     try {
-      sealed = sealPending(store, seal);
+      // Seals what waits first, then (in its own transaction) the heartbeat that closes the range when no batch follows it yet.
+      exported = audit.export({ filter, actor: { name: actor, authMethod: 'os-account' }, exportedBy: actor, directory: out });
     } catch (error) {
       // A damaged event that cannot be sealed is a finding about the log, not a usage error.
-      if (!(error instanceof EnclaveError)) throw error;
-      io.err(`enclave: ${error.message} Nothing was exported; run enclave audit verify --db on this database.`);
-      return 1;
-    }
-    const actor = osAccount();
-    const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now });
-    let result: ReturnType<typeof exportAuditedBundle>;
-    try {
-      // It also seals, in its own transaction, the heartbeat that closes the range when no batch follows it yet.
-      result = exportAuditedBundle(audit, filter, out, { user: { name: actor, authMethod: 'os-account' }, exportedBy: actor }, now, seal);
-    } catch (error) {
+      if (error instanceof SealBeforeExportError) {
+        io.err(`enclave: ${error.message} Nothing was exported; run enclave audit verify --db on this database.`);
+        return 1;
+      }
       if (error instanceof EnclaveError && error.code !== 'invalid_input') {
         io.err(`enclave: ${error.message}`);
         return 1;
       }
       throw error;
     }
+    const { bundle: result, sealedFirst } = exported;
 
     const c = result.coverage;
     const proven = result.provenRange;
     if (values.json) {
-      io.out(JSON.stringify({ ...result, sealedBatches: sealed.length + result.sealedBatches }));
+      io.out(JSON.stringify({ ...result, sealedBatches: sealedFirst + result.sealedBatches }));
       return 0;
     }
-    if (sealed.length > 0) io.out(`Sealed ${sealed.length} batch${sealed.length === 1 ? '' : 'es'} of waiting events first.`);
+    if (sealedFirst > 0) io.out(`Sealed ${sealedFirst} batch${sealedFirst === 1 ? '' : 'es'} of waiting events first.`);
     io.out(`${result.selectedEvents} event${result.selectedEvents === 1 ? '' : 's'} matched the filter.`);
     if (filter.to !== undefined && result.filter.to === undefined) {
       io.out(`--to ${new Date(filter.to).toISOString()} is after the export, so the range ends at the export.`);

@@ -12,14 +12,13 @@
 // command here, the headless core, the app's start) keeps that one.
 // The audit event says who, the outcome and where the key is kept, never anything about either key.
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EnclaveError } from '../../shared/errors.js';
-import { AuditLog, wipeRetiredSigningKeys } from '../audit/index.js';
-import { ENCLAVE_VERSION } from '../core/version.js';
 import { generateDatabaseKey, KEY_FILE, keyFileCustody, type KeyCustody, type RekeySettlement } from '../keys/index.js';
 import { DATABASE_FILE, DatabaseInUseError, keyOpensDatabase, openStore, type Store } from '../store/index.js';
+import { auditServiceOf } from './audit-service.js';
 import type { CliContext, CliIo } from './main.js';
 
 const SETTLED: Record<KeyCustody['keyStore'], Record<Exclude<RekeySettlement, 'none'>, string>> = {
@@ -43,10 +42,6 @@ function actor(): { name: string; authMethod: string } {
   return { name, authMethod: 'os-account' };
 }
 
-function auditOf(store: Store): AuditLog {
-  return new AuditLog(store, { hostId: store.getMeta('host.id') ?? 'unknown', hostName: hostname(), serviceVersion: ENCLAVE_VERSION, now: Date.now });
-}
-
 /** Records a refused or failed rekey in the database as it now stands (under its old key). */
 async function recordFailure(databasePath: string, custody: KeyCustody, reason: string): Promise<void> {
   const key = await custody.readKey();
@@ -57,7 +52,7 @@ async function recordFailure(databasePath: string, custody: KeyCustody, reason: 
     key.fill(0);
   }
   try {
-    auditOf(store).record({ action: 'db.rekey', outcome: 'failure', reason, user: actor(), detail: { key_store: custody.keyStore } });
+    auditServiceOf(store).log.record({ action: 'db.rekey', outcome: 'failure', reason, user: actor(), detail: { key_store: custody.keyStore } });
   } finally {
     store.close();
   }
@@ -99,7 +94,7 @@ export async function dbRekey(args: string[], io: CliIo, context: CliContext): P
   const newKey = generateDatabaseKey();
   try {
     // Private keys of retired audit signing keys are wiped before the rekey, so no copy of them moves on under the new key.
-    store.transaction(wipeRetiredSigningKeys);
+    auditServiceOf(store).wipeRetiredSigningKeys();
     await custody.writePendingKey(newKey);
     try {
       store.rekey(newKey);
@@ -114,7 +109,7 @@ export async function dbRekey(args: string[], io: CliIo, context: CliContext): P
     // Under the new key now; the event goes in before the new key file takes the old one's place, so a crash between them loses neither.
     let unrecorded: unknown;
     try {
-      auditOf(store).record({ action: 'db.rekey', outcome: 'success', user: actor(), detail: { key_store: custody.keyStore } });
+      auditServiceOf(store).log.record({ action: 'db.rekey', outcome: 'success', user: actor(), detail: { key_store: custody.keyStore } });
     } catch (error) {
       // The database is under the new key whatever happened to the event: the key file must follow.
       unrecorded = error;

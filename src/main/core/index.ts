@@ -8,9 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AppStatus, EventName, EventPayload, PolicyReport, SessionState, User } from '../../shared/api.js';
 import type { CallRequest, CallResponse, EventMessage } from '../../shared/rpc.js';
 import { randomUUID } from 'node:crypto';
-import { AuditLog, BatchSealer, checkTextAudited, ensureEnrolmentKey, exportAuditedBundle, quarantineUnsealedTail, searchAuditEvents, statedAuditFilter, verifyAuditChain, type SealSchedule } from '../audit/index.js';
+import { AuditService, auditUser, type SealSchedule } from '../audit/index.js';
 import { createTransport, SiemOutbox, type BackoffOptions, type SiemDestination, type Transport } from '../siem/index.js';
-import { auditUser } from '../audit/index.js';
 import { ContentKeyRing, IdentityService } from '../identity/index.js';
 import { createLlamaEngine, InferenceService, type InferenceEngine } from '../inference/index.js';
 import { policyReport, PolicySchema, watchPolicy, type EffectivePolicy, type PolicyEnvironment, type PolicyResolution } from '../policy/index.js';
@@ -72,45 +71,44 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   // the next person's. Checked as each leaves, so text held for a frame across a lock is dropped too.
   const chatAudience = (epoch: number | undefined): boolean => epoch !== undefined && services?.identity.staleness(epoch) === null;
   // Answer text goes out once per frame, not once per token: every event crosses two IPC hops to the renderer.
-  const tokenStream = new TokenBatcher<number>(
-    (payload, epoch) => {
+  const tokenStream = new TokenBatcher<number>({
+    send: (payload, epoch) => {
       if (chatAudience(epoch)) emit('chat.token', payload);
     },
-    { onError: (error) => log('sending answer text failed', error) },
-  );
+    onError: (error) => log('sending answer text failed', error),
+  });
 
   let hostId = store.getMeta('host.id');
   if (!hostId) {
     hostId = uuidv7();
     store.setMeta('host.id', hostId);
   }
-  const audit = new AuditLog(store, { hostId, hostName: hostname(), serviceVersion: options.version, now });
-
-  // A damaged chain is reported, never silently repaired. A damaged tail that
-  // was never sealed is moved to audit_quarantine so sealing can go on; damage
-  // under a signed manifest stays where it is, for the verifier to name.
-  const chain = verifyAuditChain(store.reader);
-  if (!chain.ok && chain.firstBad) {
-    const bad = chain.firstBad;
-    const quarantined = store.transaction((db) => quarantineUnsealedTail(db, bad.sequence, bad.problem, now()));
-    audit.record({
-      action: 'audit.corruption_detected',
-      outcome: 'failure',
-      reason: bad.problem,
-      detail: { first_bad_sequence: bad.sequence, detail: bad.detail, quarantined_events: quarantined },
-    });
-  }
-  audit.record({ action: 'store.open', outcome: 'success' });
-  // Enrolment: the audit signing key is made once, on the first start.
-  ensureEnrolmentKey(store, audit, now);
-  const policy = new PolicyRuntime(initialPolicy, audit);
+  const hostName = hostname();
   // Batching and delivery go on under a broken policy: the last valid one, else the defaults.
   const defaults = { audit: PolicySchema.shape.audit.parse(undefined), siem: PolicySchema.shape.siem.parse(undefined), institution: PolicySchema.shape.institution.parse(undefined) };
   const auditPolicy = (): SealSchedule & { localRetentionDays: number } => policy.effective?.policy.audit ?? defaults.audit;
-  const hostName = hostname();
+  const auditService = new AuditService({
+    store,
+    hostId,
+    hostName,
+    serviceVersion: options.version,
+    now,
+    sealing: { schedule: auditPolicy, institution: (): string => policy.effective?.policy.institution.name ?? defaults.institution.name },
+    exportDir: options.exportDir ?? join(options.dataDir, 'exports'),
+    log,
+  });
+  const audit = auditService.log;
+
+  // A damaged chain is reported (and an unsealed damaged tail moved aside), never silently repaired.
+  auditService.verifyAtStart();
+  audit.record({ action: 'store.open', outcome: 'success' });
+  // Enrolment: the audit signing key is made once, on the first start.
+  auditService.enrol();
+  const policy = new PolicyRuntime({ initial: initialPolicy, audit });
 
   const outbox = new SiemOutbox({
     store,
+    batches: auditService.sealedBatches,
     audit,
     destinations: () => policy.effective?.policy.siem.destinations ?? [],
     localRetentionDays: () => auditPolicy().localRetentionDays,
@@ -134,16 +132,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     log,
     ...(options.siemBackoff ? { backoff: options.siemBackoff } : {}),
   });
-  const sealer = new BatchSealer({
-    store,
-    audit,
-    schedule: auditPolicy,
-    identity: () => ({ institution: policy.effective?.policy.institution.name ?? defaults.institution.name, hostId, hostName }),
-    now,
-    onSealed: () => outbox.kick(),
-    log,
-  });
-  sealer.start();
+  auditService.onSealed(() => outbox.kick());
+  auditService.startSealing();
   await outbox.reconcile();
 
   const checkpointAfterLock = (): void => {
@@ -284,37 +274,12 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.delete': (input, { user }) => inferenceOf().chat.delete(requireUser(user), input.sessionId),
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
-    'audit.verify': (_input, { user }) => {
-      const report = verifyAuditChain(store.reader);
-      audit.record({
-        action: 'audit.verify',
-        outcome: report.ok ? 'success' : 'failure',
-        ...(report.firstBad ? { reason: report.firstBad.problem } : {}),
-        user: auditUser(requireUser(user)),
-        detail: { events_checked: report.eventsChecked, first_bad_sequence: report.firstBad?.sequence ?? null },
-      });
-      return report;
-    },
-    'audit.search': (input, { user }) => {
-      const officer = requireUser(user);
-      const page = searchAuditEvents(store.reader, input);
-      // Looking at the audit is itself audited: who searched for what (a name that is no account's, by keyed token).
-      const stated = statedAuditFilter(audit, input);
-      audit.record({ action: 'audit.search', outcome: 'success', user: auditUser(officer), detail: { ...stated.detail, matches: page.total }, ...(stated.privateText ? { privateText: stated.privateText } : {}) });
-      return page;
-    },
-    'audit.checkText': (input, { user }) => checkTextAudited(audit, input.eventId, input.text, auditUser(requireUser(user))),
+    'audit.verify': (_input, { user }) => auditService.verify(auditUser(requireUser(user))),
+    'audit.search': (input, { user }) => auditService.search(input, auditUser(requireUser(user))),
+    'audit.checkText': (input, { user }) => auditService.checkText(input.eventId, input.text, auditUser(requireUser(user))),
     'audit.export': (input, { user }) => {
       const officer = requireUser(user);
-      // What happened up to now is sealed first, so the bundle can prove it.
-      sealer.sealNow();
-      const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
-      const directory = join(options.exportDir ?? join(options.dataDir, 'exports'), `audit-${hostName}-${stamp}`);
-      // The export seals, in its own transaction, the heartbeat that closes the range when no batch follows it yet.
-      const result = exportAuditedBundle(audit, input, directory, { user: auditUser(officer), exportedBy: officer.username }, now, sealer.sealOptions());
-      // A batch it sealed goes to the SIEM like any other.
-      if (result.sealedBatches > 0) outbox.kick();
-      return result;
+      return auditService.export({ filter: input, actor: auditUser(officer), exportedBy: officer.username }).bundle;
     },
     'siem.status': () => outbox.status(),
     'policy.show': (_input, { user }): PolicyReport => {
@@ -350,7 +315,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (closed) return;
       closed = true;
       stopWatching();
-      sealer.stop();
+      auditService.stopSealing();
       try {
         if (services) {
           services.identity.dispose();
@@ -359,7 +324,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         }
         // What happened up to shutdown is sealed now, not at the next start.
         try {
-          sealer.sealNow();
+          auditService.seal();
         } catch (error) {
           log('sealing at shutdown failed; the events are sealed at the next start', error);
         }

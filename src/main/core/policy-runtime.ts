@@ -13,12 +13,18 @@ const MAX_DETAIL_CHARS = 2000;
 
 export type PolicyUpdate = 'applied' | 'rejected' | 'unchanged';
 
+export interface PolicyRuntimeOptions {
+  /** The policy read at start (applied and audited now). */
+  initial: PolicyResolution;
+  audit: AuditLog;
+}
+
 export class PolicyRuntime {
   #effective: EffectivePolicy | null = null;
   #problems: PolicyNotice[] = [];
   readonly #audit: AuditLog;
 
-  constructor(initial: PolicyResolution, audit: AuditLog) {
+  constructor({ initial, audit }: PolicyRuntimeOptions) {
     this.#audit = audit;
     this.update(initial, 'start');
   }

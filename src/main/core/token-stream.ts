@@ -8,7 +8,9 @@ import type { EventPayload } from '../../shared/api.js';
 
 type TokenPayload = EventPayload<'chat.token'>;
 
-export interface TokenBatcherOptions {
+export interface TokenBatcherOptions<Owner = undefined> {
+  /** Sends one chat.token event on (to the renderer); `owner` as given with the answer's first text. */
+  send: (payload: TokenPayload, owner: Owner | undefined) => void;
   /** Shortest time between two events of one answer; default 16 ms (~60 Hz). */
   intervalMs?: number;
   /** Tests substitute the clock and the timers. */
@@ -51,8 +53,8 @@ export class TokenBatcher<Owner = undefined> {
   #messagesSent = 0;
   #closed = false;
 
-  constructor(send: (payload: TokenPayload, owner: Owner | undefined) => void, options: TokenBatcherOptions = {}) {
-    this.#send = send;
+  constructor(options: TokenBatcherOptions<Owner>) {
+    this.#send = options.send;
     this.#intervalMs = options.intervalMs ?? FRAME_INTERVAL_MS;
     this.#now = options.now ?? (() => performance.now());
     // Unref'd: a pending frame must not keep a finished process (the CLI, a test) alive.

@@ -21,9 +21,14 @@ export function ensureCursor(db: WritableDb, destinationId: string, now: number)
   return siemCursors.byDestination(db, destinationId)!;
 }
 
+/** Every batch up to this one is confirmed by the destination (0: none yet, or a destination never seen). */
+export function confirmedThrough(db: ReadableDb, destinationId: string): number {
+  return siemCursors.confirmedThrough(db, destinationId) ?? 0;
+}
+
 /** The batch to send next: the oldest unconfirmed break-glass batch, else the oldest unconfirmed batch. */
 export function nextBatchFor(db: ReadableDb, destinationId: string): number | null {
-  const cursor = siemCursors.confirmedThrough(db, destinationId) ?? 0;
+  const cursor = confirmedThrough(db, destinationId);
   return siemCursors.firstUnconfirmed(db, destinationId, cursor, { priorityOnly: true }) ?? siemCursors.firstUnconfirmed(db, destinationId, cursor, { priorityOnly: false });
 }
 
@@ -43,7 +48,7 @@ export function recordFailure(db: WritableDb, destinationId: string, failure: { 
 
 /** Batches sealed but not yet confirmed by this destination. */
 export function queuedBatches(db: ReadableDb, destinationId: string): number {
-  return siemCursors.countUnconfirmedAfter(db, destinationId, siemCursors.confirmedThrough(db, destinationId) ?? 0);
+  return siemCursors.countUnconfirmedAfter(db, destinationId, confirmedThrough(db, destinationId));
 }
 
 /**
@@ -52,7 +57,7 @@ export function queuedBatches(db: ReadableDb, destinationId: string): number {
  * that confirms several batches at once (syslog) may carry in one go.
  */
 export function followingBatches(db: ReadableDb, destinationId: string, batchSeq: number, limits: { batches: number; events: number }): number[] {
-  const cursor = siemCursors.confirmedThrough(db, destinationId) ?? 0;
+  const cursor = confirmedThrough(db, destinationId);
   // Only on the in-order path: a break-glass batch sent ahead of the queue goes alone.
   if (batchSeq !== cursor + 1) return [];
   const rows = siemCursors.unconfirmedAfter(db, destinationId, batchSeq, limits.batches - 1);

@@ -4,10 +4,10 @@
 // network" is discovered by trying. A batch's events leave the workstation only
 // when every destination confirmed it and local retention passed.
 import type { SiemDestinationStatus, SiemStatus } from '../../shared/api.js';
-import { AuditRecordSchema, lastBatch, pendingEvents, pruneSealedEvents, readBatch, batchEventTexts, type AuditLog } from '../audit/index.js';
-import { auditBatches, siemCursors, type Store } from '../store/index.js';
-import { confirmBatch, ensureCursor, followingBatches, nextBatchFor, queuedBatches, recordFailure, type CursorRow } from './cursors.js';
-import { DeliveryError, type OutgoingBatch, type SiemDestination, type Transport } from './types.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Store } from '../store/index.js';
+import { confirmBatch, confirmedThrough, ensureCursor, followingBatches, nextBatchFor, queuedBatches, recordFailure, type CursorRow } from './cursors.js';
+import { DeliveryError, type OutgoingBatch, type SealedBatchSource, type SiemDestination, type Transport } from './types.js';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -15,8 +15,12 @@ export interface BackoffOptions {
 }
 
 export interface OutboxOptions {
+  /** Where the delivery cursors are kept (siem_cursors, siem_confirmations). */
   store: Store;
-  audit: AuditLog;
+  /** The sealed batches to deliver (the audit service's). */
+  batches: SealedBatchSource;
+  /** Going offline and coming back are audited. */
+  audit: Pick<AuditLog, 'record'>;
   destinations: () => readonly SiemDestination[];
   localRetentionDays: () => number;
   createTransport: (destination: SiemDestination) => Transport;
@@ -41,16 +45,12 @@ export function destinationTarget(destination: SiemDestination): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-/** The whole batch, events in order, as the transports take it. */
-export function loadOutgoingBatch(store: Store, batchSeq: number): OutgoingBatch | null {
-  const batch = readBatch(store.reader, batchSeq);
-  if (!batch) return null;
-  const events = [];
-  for (const { seq, record } of batchEventTexts(store.reader, batch.manifest)) {
-    events.push({ seq, text: record, record: AuditRecordSchema.parse(JSON.parse(record)) });
-  }
-  if (events.length !== batch.manifest.event_count) return null;
-  return { batchSeq, manifest: batch.manifest, events };
+interface DestinationWorkerOptions {
+  outbox: SiemOutbox;
+  destination: SiemDestination;
+  transport: Transport;
+  /** The destination's stored cursor: what it last confirmed and how its last try failed. */
+  cursor: CursorRow;
 }
 
 class DestinationWorker {
@@ -67,7 +67,7 @@ class DestinationWorker {
   lastSuccessAt: number | null = null;
   readonly done: Promise<void>;
 
-  constructor(outbox: SiemOutbox, destination: SiemDestination, transport: Transport, cursor: CursorRow) {
+  constructor({ outbox, destination, transport, cursor }: DestinationWorkerOptions) {
     this.#outbox = outbox;
     this.destination = destination;
     this.#transport = transport;
@@ -121,7 +121,7 @@ class DestinationWorker {
       const seqs = [batchSeq, ...(sendMany ? followingBatches(this.#outbox.store.reader, this.destination.id, batchSeq, SEND_TOGETHER_LIMITS) : [])];
       const batches: OutgoingBatch[] = [];
       for (const seq of seqs) {
-        const batch = loadOutgoingBatch(this.#outbox.store, seq);
+        const batch = this.#outbox.batches.read(seq);
         if (!batch) break;
         batches.push(batch);
       }
@@ -170,6 +170,7 @@ class DestinationWorker {
 
 export class SiemOutbox {
   readonly store: Store;
+  readonly batches: SealedBatchSource;
   readonly #options: OutboxOptions;
   readonly #workers = new Map<string, { worker: DestinationWorker; config: string }>();
   #lastPruneAt = 0;
@@ -177,6 +178,7 @@ export class SiemOutbox {
 
   constructor(options: OutboxOptions) {
     this.store = options.store;
+    this.batches = options.batches;
     this.#options = options;
   }
 
@@ -200,7 +202,7 @@ export class SiemOutbox {
     for (const [id, destination] of wanted) {
       if (this.#workers.has(id)) continue;
       const cursor = this.store.transaction((db) => ensureCursor(db, id, this.now()));
-      const worker = new DestinationWorker(this, destination, this.#options.createTransport(destination), cursor);
+      const worker = new DestinationWorker({ outbox: this, destination, transport: this.#options.createTransport(destination), cursor });
       this.#workers.set(id, { worker, config: JSON.stringify(destination) });
     }
     this.changed();
@@ -288,21 +290,15 @@ export class SiemOutbox {
     const destinations = this.#options.destinations();
     if (destinations.length === 0) return null;
     const now = this.now();
-    const retentionMs = this.#options.localRetentionDays() * 86_400_000;
-    return this.#options.audit.runOptional((tx) => {
-      let through = Number.POSITIVE_INFINITY;
-      for (const { id } of destinations) {
-        through = Math.min(through, siemCursors.confirmedThrough(tx, id) ?? 0);
-      }
-      const retained = auditBatches.newestSealedBy(tx, through, now - retentionMs);
-      if (retained === null) return null;
-      return pruneSealedEvents(tx, retained);
-    }, (pruned) => ({ action: 'audit.prune', outcome: 'success', detail: { through_sequence: pruned.throughSeq, events: pruned.events, retention_days: this.#options.localRetentionDays() } }));
+    const retentionDays = this.#options.localRetentionDays();
+    // Read just before the prune, in the same synchronous run: nothing confirms in between, and a cursor only moves forward, so this never prunes more than was confirmed.
+    let through = Number.POSITIVE_INFINITY;
+    for (const { id } of destinations) through = Math.min(through, confirmedThrough(this.store.reader, id));
+    return this.batches.pruneDelivered(through, now - retentionDays * 86_400_000, retentionDays);
   }
 
   status(): SiemStatus {
     const db = this.store.reader;
-    const last = lastBatch(db);
     const destinations: SiemDestinationStatus[] = [...this.#workers.values()].map(({ worker }) => ({
       id: worker.destination.id,
       type: worker.destination.type,
@@ -313,7 +309,7 @@ export class SiemOutbox {
       lastFailure: worker.lastFailure,
       nextAttemptAt: worker.nextAttemptAt,
     }));
-    return { destinations, pendingEvents: pendingEvents(db).count, lastBatchSeq: last?.batchSeq ?? null, lastSealedAt: last?.createdAt ?? null };
+    return { destinations, ...this.batches.sealing() };
   }
 
   changed(): void {

@@ -1,8 +1,7 @@
 // What the outbox hands a transport and what a transport may throw. One batch
 // at a time per destination; a transport either confirms the whole batch
 // (resolves) or throws a DeliveryError, and the outbox resends the whole batch.
-import type { BatchManifest } from '../audit/index.js';
-import type { AuditRecord } from '../audit/index.js';
+import type { AuditRecord, BatchManifest } from '../audit/index.js';
 import type { SiemDestination } from '../policy/index.js';
 
 export type { SiemDestination };
@@ -19,6 +18,24 @@ export interface OutgoingBatch {
   manifest: BatchManifest;
   /** In sequence order; empty for a heartbeat. */
   events: readonly OutgoingEvent[];
+}
+
+/**
+ * How the outbox reads what the audit service sealed (the core hands it the
+ * audit service's): the outbox keeps its own cursors and never reads an audit
+ * table itself.
+ */
+export interface SealedBatchSource {
+  /** The whole batch, events in order, or null when it is not there or cannot be read whole. */
+  read(batchSeq: number): OutgoingBatch | null;
+  /** For the status bar: events waiting to be sealed, and the newest sealed batch. */
+  sealing(): { pendingEvents: number; lastBatchSeq: number | null; lastSealedAt: number | null };
+  /**
+   * Deletes the local events of batches up to `confirmedThrough` (every
+   * destination confirmed them) sealed at or before `sealedBy` (retention
+   * passed), audited as audit.prune. Null when nothing was deleted.
+   */
+  pruneDelivered(confirmedThrough: number, sealedBy: number, retentionDays: number): { events: number; throughSeq: number } | null;
 }
 
 /** What every rendering needs besides the record itself. */
