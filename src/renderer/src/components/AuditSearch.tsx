@@ -18,29 +18,8 @@ export { verifyCommand } from './audit-search/ExportResult.js';
 
 export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void; onSessionError?: () => void }) {
   const verification = useAuditVerify({ onMount: true });
-  const {
-    form,
-    setForm,
-    formError,
-    applied,
-    results,
-    searching,
-    loadingMore,
-    searchError,
-    selected,
-    setSelected,
-    exported,
-    setExported,
-    exporting,
-    exportError,
-    rowButtons,
-    loadOlder,
-    onSubmit,
-    clear,
-    lastDays,
-    runExport,
-    closeDetail,
-  } = useAuditSearch(onSessionError);
+  const search = useAuditSearch(onSessionError);
+  const { results, applied, searching, selected } = search;
   const events = results?.events ?? [];
   const v = verification.report;
 
@@ -55,8 +34,8 @@ export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void;
           <button type="button" className="btn btn-secondary" onClick={() => void verification.verify()} disabled={verification.busy}>
             {verification.busy ? 'Verifying…' : 'Verify chain'}
           </button>
-          <button type="button" className="btn btn-primary" onClick={() => void runExport()} disabled={exporting || !results || results.total === 0}>
-            {exporting ? 'Exporting…' : results ? `Export ${plural(results.total, 'event')}` : 'Export'}
+          <button type="button" className="btn btn-primary" onClick={() => void search.runExport()} disabled={search.exporting || !results || results.total === 0}>
+            {search.exporting ? 'Exporting…' : results ? `Export ${plural(results.total, 'event')}` : 'Export'}
           </button>
           {onClose ? (
             <button type="button" className="btn btn-ghost" onClick={onClose}>
@@ -66,15 +45,15 @@ export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void;
         </div>
       </div>
 
-      <AuditFilters form={form} onChange={setForm} onSubmit={onSubmit} onClear={clear} onLastDays={lastDays} searching={searching} />
+      <AuditFilters form={search.form} onChange={search.setForm} onSubmit={search.onSubmit} onClear={search.clear} onLastDays={search.lastDays} searching={searching} />
 
       <div className="audit-messages">
-        <ErrorAlert error={formError} />
-        <ErrorAlert error={searchError} title="The search did not run." />
+        <ErrorAlert error={search.formError} />
+        <ErrorAlert error={search.searchError} title="The search did not run." />
         <ErrorAlert error={verification.error} title="The chain could not be verified." />
-        <ErrorAlert error={exportError} title="The export did not complete." />
+        <ErrorAlert error={search.exportError} title="The export did not complete." />
         {v ? <AuditVerifyResult report={v.report} at={v.at} compact /> : null}
-        {exported ? <ExportResult result={exported.result} filter={exported.filter} onDismiss={() => setExported(null)} /> : null}
+        {search.exported ? <ExportResult result={search.exported.result} filter={search.exported.filter} onDismiss={() => search.setExported(null)} /> : null}
       </div>
 
       <div className="audit-results-bar">
@@ -100,14 +79,14 @@ export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void;
           <EventTable
             results={results}
             searching={searching}
-            loadingMore={loadingMore}
+            loadingMore={search.loadingMore}
             selected={selected}
-            onSelect={setSelected}
-            onLoadOlder={() => void loadOlder()}
-            rowButtons={rowButtons}
+            onSelect={search.setSelected}
+            onLoadOlder={() => void search.loadOlder()}
+            rowButtons={search.rowButtons}
           />
         </div>
-        {selected ? <EventDetail event={selected} onClose={closeDetail} /> : null}
+        {selected ? <EventDetail event={selected} onClose={search.closeDetail} /> : null}
       </div>
     </div>
   );

@@ -70,32 +70,18 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
       />
 
       <ConversationPane
+        chat={chat}
         user={user}
         models={models}
         loading={loading}
         maxPromptChars={maxPromptChars}
         selectedId={selectedId}
         current={current}
-        conversation={conversation}
-        openError={chat.openError}
-        generation={generation}
-        liveText={chat.liveText}
         aheadHere={aheadHere}
         busyElsewhere={busyElsewhere}
         errorHere={errorHere}
         currentWorkloadName={currentWorkloadName}
         sessionModel={sessionModel}
-        creating={chat.creating}
-        deleting={chat.deleting}
-        confirmingDelete={chat.confirmingDelete}
-        onConfirmDelete={chat.setConfirmingDelete}
-        draft={chat.draft}
-        onDraft={chat.setDraft}
-        onNewSession={() => void chat.newSession()}
-        onEndSession={() => void chat.endSession()}
-        onDeleteSession={(sessionId) => void chat.deleteSession(sessionId)}
-        onSend={() => void chat.send()}
-        onStop={() => void chat.stop()}
         promptRef={promptRef}
         logRef={logRef}
         onLogScroll={onLogScroll}

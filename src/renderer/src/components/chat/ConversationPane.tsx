@@ -5,12 +5,14 @@ import type { ErrorInfo } from '../../enclave.js';
 import { fullTime } from '../../format.js';
 import { ErrorAlert, Spinner } from '../common.js';
 import type { ModelLoadingEvent } from '../ModelSetup.js';
-import type { Conversation, Generation } from './chat-state.js';
 import { Composer } from './Composer.js';
 import { DeleteConfirmation } from './DeleteConfirmation.js';
 import { MessageView, PendingAnswer } from './MessageView.js';
+import type { ChatSessions } from './useChatSessions.js';
 
 interface ConversationPaneProps {
+  /** The chat state and its actions (useChatSessions). */
+  chat: ChatSessions;
   user: User;
   models: readonly ModelSummary[];
   loading: ModelLoadingEvent | null;
@@ -18,65 +20,20 @@ interface ConversationPaneProps {
   selectedId: string | null;
   /** The open session as the list last described it; null while none is open. */
   current: ChatSessionSummary | null;
-  conversation: Conversation | null;
-  openError: ErrorInfo | null;
-  /** The open session's answer under way, and what has streamed of it. */
-  generation: Generation | null;
-  liveText: string;
-  /** Its place in the core's queue, while it waits for another session's answer. */
+  /** Its place in the core's queue, while the open session's answer waits for another session's. */
   aheadHere: number | null;
   busyElsewhere: boolean;
   errorHere: ErrorInfo | null;
   currentWorkloadName: string | null;
   /** The model that writes this session's answers. */
   sessionModel: ModelSummary | null;
-  creating: boolean;
-  deleting: boolean;
-  confirmingDelete: string | null;
-  onConfirmDelete(sessionId: string | null): void;
-  draft: string;
-  onDraft(text: string): void;
-  onNewSession(): void;
-  onEndSession(): void;
-  onDeleteSession(sessionId: string): void;
-  onSend(): void;
-  onStop(): void;
   promptRef: RefObject<HTMLTextAreaElement | null>;
   logRef: RefObject<HTMLDivElement | null>;
   onLogScroll(): void;
 }
 
-export function ConversationPane({
-  user,
-  models,
-  loading,
-  maxPromptChars,
-  selectedId,
-  current,
-  conversation,
-  openError,
-  generation,
-  liveText,
-  aheadHere,
-  busyElsewhere,
-  errorHere,
-  currentWorkloadName,
-  sessionModel,
-  creating,
-  deleting,
-  confirmingDelete,
-  onConfirmDelete: setConfirmingDelete,
-  draft,
-  onDraft: setDraft,
-  onNewSession,
-  onEndSession,
-  onDeleteSession,
-  onSend,
-  onStop,
-  promptRef,
-  logRef,
-  onLogScroll,
-}: ConversationPaneProps) {
+export function ConversationPane({ chat, user, models, loading, maxPromptChars, selectedId, current, aheadHere, busyElsewhere, errorHere, currentWorkloadName, sessionModel, promptRef, logRef, onLogScroll }: ConversationPaneProps) {
+  const { conversation, openError, generation, liveText, creating, deleting, confirmingDelete, setConfirmingDelete, draft, setDraft } = chat;
   const generatingHere = generation !== null;
   return (
     <section className="chat-pane" aria-label="Chat">
@@ -92,7 +49,7 @@ export function ConversationPane({
             <>
               <h2>No session open</h2>
               <p className="muted">Choose a session on the left or start a new one. Each session keeps its own context with the model.</p>
-              <button type="button" className="btn btn-primary" onClick={onNewSession} disabled={creating}>
+              <button type="button" className="btn btn-primary" onClick={() => void chat.newSession()} disabled={creating}>
                 New session
               </button>
             </>
@@ -110,7 +67,7 @@ export function ConversationPane({
             </div>
             <div className="chat-header-actions">
               {current.endedAt === null ? (
-                <button type="button" className="btn btn-ghost btn-small" onClick={onEndSession} disabled={generatingHere}>
+                <button type="button" className="btn btn-ghost btn-small" onClick={() => void chat.endSession()} disabled={generatingHere}>
                   End session
                 </button>
               ) : null}
@@ -120,7 +77,7 @@ export function ConversationPane({
             </div>
           </div>
           {confirmingDelete === current.id ? (
-            <DeleteConfirmation busy={deleting} onConfirm={() => onDeleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} />
+            <DeleteConfirmation busy={deleting} onConfirm={() => void chat.deleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} />
           ) : null}
           {sessionModel?.isTestModel ? (
             <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
@@ -152,8 +109,8 @@ export function ConversationPane({
               sending={generation !== null && generation.responseId === null}
               stopping={generation?.stopping ?? false}
               busyElsewhere={busyElsewhere}
-              onSend={onSend}
-              onStop={onStop}
+              onSend={() => void chat.send()}
+              onStop={() => void chat.stop()}
               textareaRef={promptRef}
             />
           )}

@@ -25,6 +25,9 @@ export interface ChatSessionsOptions {
   stickToBottom: RefObject<boolean>;
 }
 
+/** The chat screen's state and actions, as the views use them. */
+export type ChatSessions = ReturnType<typeof useChatSessions>;
+
 export function useChatSessions({ selectedId, onSelect, onSessionError, onAnswerDone, workload, promptRef, stickToBottom }: ChatSessionsOptions) {
   const [sessions, setSessions] = useState<ChatSessionSummary[] | null>(null);
   const [listError, setListError] = useState<ErrorInfo | null>(null);
