@@ -1,5 +1,5 @@
 // Writes every IT-facing policy template from the schema (see
-// src/main/policy/templates.ts): the JSON Schema, the ADMX/ADML pair, the
+// src/main/policy/templates/): the JSON Schema, the ADMX/ADML pair, the
 // example macOS profile, and the reference region of docs/admin-guide.md.
 //
 //   npm run generate:policy             write what changed
@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { POLICY_REFERENCE_BEGIN, POLICY_REFERENCE_END, POLICY_TEMPLATE_PATHS, renderPolicyTemplates, spliceAdminGuide } from '../src/main/policy/templates.js';
+import { POLICY_REFERENCE_BEGIN, POLICY_REFERENCE_END, POLICY_TEMPLATE_PATHS, renderPolicyTemplates, spliceAdminGuide } from '../src/main/policy/templates/index.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);

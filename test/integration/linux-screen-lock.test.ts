@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DbusConnection, MessageType, decodeMessage, encodeMessage, socketPathsFromAddress, type DbusMessage } from '../../src/main/desktop/dbus.js';
+import { DbusConnection, MessageType, decodeMessage, encodeMessage, socketPathsFromAddress, type DbusMessage } from '../../src/main/desktop/dbus/index.js';
 import { busAddressesFromEnv, watchLinuxScreenLock, type ScreenLockWatch } from '../../src/main/desktop/index.js';
 import { tempDir } from '../support/temp.js';
 

@@ -22,7 +22,7 @@ import {
   renderPolicyReference,
   renderPolicyTemplates,
   spliceAdminGuide,
-} from '../../src/main/policy/templates.js';
+} from '../../src/main/policy/templates/index.js';
 
 const root = new URL('../../', import.meta.url);
 const readText = (path: string): string | null => {

@@ -11,7 +11,7 @@
 // locks then too, which on a shared workstation is the safe side.
 // Plain Node; electron/ipc-relay.ts wires onLock to the same lock call as
 // Windows and macOS use.
-import { DbusConnection, matchRule, type DbusMessage } from './dbus.js';
+import { DbusConnection, matchRule, type DbusMessage } from './dbus/index.js';
 
 /** Interfaces with an ActiveChanged(b) signal, by desktop. */
 export const SCREENSAVER_INTERFACES = ['org.freedesktop.ScreenSaver', 'org.gnome.ScreenSaver', 'org.cinnamon.ScreenSaver', 'org.mate.ScreenSaver', 'org.xfce.ScreenSaver'] as const;
