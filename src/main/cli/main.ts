@@ -25,6 +25,7 @@ import { inspectGguf, TEST_MODEL_SHAPES, writeTestModel } from '../inference/ind
 import { KEY_FILE, type KeyCustody } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
+import { commandHelp } from './help.js';
 import { openStoreWithKeyFile } from './key-file.js';
 import { enrollRotate, enrollShow } from './enroll.js';
 import { dbRekey } from './rekey.js';
@@ -127,6 +128,11 @@ export async function runCli(
     }
     if (group === '--version' || group === '-v') {
       io.out(ENCLAVE_VERSION);
+      return 0;
+    }
+    const help = commandHelp(argv);
+    if (help !== undefined) {
+      io.out(help);
       return 0;
     }
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
