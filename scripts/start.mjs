@@ -35,6 +35,8 @@ function missingElectronBinary() {
     '',
     '    env -u ELECTRON_SKIP_BINARY_DOWNLOAD node node_modules/electron/install.js',
     '',
+    'Offline: unpack the Electron zip of the pinned release and set ELECTRON_OVERRIDE_DIST_PATH to that folder',
+    '(docs/admin-guide.md, "The Electron runtime").',
     'Nothing was rebuilt: the native modules are still built for Node, so the CLI and the tests work.',
   ].join('\n');
 }
