@@ -145,7 +145,7 @@ export function commandHelp(argv: readonly string[]): string | undefined {
   if (members.length === 0) return undefined;
   const width = Math.max(...members.map((help) => help.command.join(' ').length)) + 2;
   return [
-    `enclave ${group}: ${members.length} commands (enclave ${group} <command> --help for one)`,
+    `enclave ${group}: ${members.length} command${members.length === 1 ? '' : 's'} (enclave ${group} <command> --help for one)`,
     '',
     ...members.map((help) => `  ${help.command.join(' ').padEnd(width)}${help.summary}`),
   ].join('\n');

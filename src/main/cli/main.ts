@@ -96,6 +96,8 @@ Usage:
       (reachable, certificate trusted), PKCS#11 module and readers.
       Exit 1 if anything blocks use.
   enclave --version | --help
+  enclave <command> --help
+      What the command does, its usage and its options.
 `;
 
 export interface CliIo {
