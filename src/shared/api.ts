@@ -4,7 +4,7 @@
 // test bridge are all derived from these two tables, so adding a call is one
 // entry here plus its handler in the core.
 //
-// One file on purpose, though over 500 lines: it is the single contract the
+// Over 500 lines because it is one file on purpose: the single contract the
 // architecture names, and a call is reviewed by reading its input, output and
 // access beside its neighbours; split, the tables would import every schema
 // from elsewhere and a change to the boundary would span several files.

@@ -47,7 +47,6 @@ export interface IdentityOptions {
 export class IdentityService {
   readonly #o: IdentityOptions;
   #state: SessionState = { state: 'signed-out' };
-  #passwordHash: string | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #breakGlassTimer: NodeJS.Timeout | null = null;
   #expiring = false;
@@ -150,7 +149,7 @@ export class IdentityService {
       (db) => accounts.insertEvaluationAccount(db, user, passwordHash, this.#o.now()),
       () => ({ action: 'auth.account_create', outcome: 'success', user: auditUser(user) }),
     );
-    return this.#beginSession(user, passwordHash, { kind: 'password', password: input.password });
+    return this.#beginSession(user, { kind: 'password', password: input.password });
   }
 
   /**
@@ -164,7 +163,7 @@ export class IdentityService {
   async #signInTurn(input: { username: string; password: string }): Promise<SessionState> {
     if (this.#state.state === 'active') throw new EnclaveError('already_set_up', `${this.#state.user.displayName} is signed in. Sign out first.`);
     const grant = this.#o.policy().mode === 'evaluation' ? await signInEvaluation(this.#signIns, input) : await signInDirectory(this.#signIns, input);
-    return this.#beginSession(grant.user, grant.passwordHash, grant.credential);
+    return this.#beginSession(grant.user, grant.credential);
   }
 
   cards(): CardStatus {
@@ -184,7 +183,7 @@ export class IdentityService {
   signInCard(input: { slotId: string; pin: string }): Promise<SessionState> {
     return this.#oneAtATime(async () => {
       const grant = await signInCard(this.#signIns, input);
-      const state = await this.#beginSession(grant.user, grant.passwordHash, grant.credential);
+      const state = await this.#beginSession(grant.user, grant.credential);
       this.#watchCard(grant.slotId, grant.tokenSerial);
       return state;
     });
@@ -258,7 +257,7 @@ export class IdentityService {
   breakGlass(input: { username: string; password: string; reason: string }): Promise<SessionState> {
     return this.#oneAtATime(async () => {
       const grant = await signInBreakGlass(this.#signIns, input);
-      return this.#beginSession(grant.user, grant.passwordHash, grant.credential, grant.breakGlass);
+      return this.#beginSession(grant.user, grant.credential, grant.breakGlass);
     });
   }
 
@@ -367,7 +366,6 @@ export class IdentityService {
     }
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
-    this.#passwordHash = null;
     this.#contentKeys.forget();
     this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
@@ -390,7 +388,7 @@ export class IdentityService {
     this.#cards.close();
   }
 
-  async #beginSession(user: User, passwordHash: string | null, credential: ContentCredential, breakGlass?: { expiresAt: number }): Promise<SessionState> {
+  async #beginSession(user: User, credential: ContentCredential, breakGlass?: { expiresAt: number }): Promise<SessionState> {
     // The slow part of opening the person's chat keys (scrypt, or what the card opened); applied below with the state.
     const keys = await this.#contentKeys.prepare(user.id, credential);
     const previous = this.#state;
@@ -404,7 +402,6 @@ export class IdentityService {
         // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
         const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
         this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, chatKeys, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
-        this.#passwordHash = passwordHash;
         this.#armIdleTimer();
         this.#o.onChange(this.#state);
         return this.#state;
@@ -422,7 +419,6 @@ export class IdentityService {
     this.#epochs.advance();
     this.#unlockFailures = 0;
     this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}) };
-    this.#passwordHash = passwordHash;
     this.#armIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;

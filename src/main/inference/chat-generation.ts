@@ -45,12 +45,15 @@ export function engineModel(model: AllowedModel): EngineModel {
 
 export interface GenerationQueueOptions {
   audit: AuditLog;
+  /** Read at each use: a watched policy change takes effect without a restart. */
   policy: () => Policy;
   models: ModelRegistry;
   engine: InferenceEngine;
   events: ChatEvents;
   now: () => number;
+  /** Which signed-in session is the active one (identity answers, wired by the core). */
   session: SessionGate;
+  /** The signed-in person's chat keys (identity's key ring, wired by the core). */
   keys: ChatKeys;
 }
 

@@ -7,8 +7,8 @@ import { EnclaveError } from '../../shared/errors.js';
 import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
 import { chatSessions, type Store } from '../store/index.js';
-import { engineModel, GenerationQueue, type Job } from './chat-generation.js';
-import { SessionChangedError, type ChatEvents, type ChatKeys, type SessionGate } from './chat-ports.js';
+import { engineModel, GenerationQueue, type GenerationQueueOptions, type Job } from './chat-generation.js';
+import { SessionChangedError, type ChatKeys, type SessionGate } from './chat-ports.js';
 import type { ChatTurn, InferenceEngine } from './engine-types.js';
 import { mayUseWorkload, type ModelRegistry } from './models.js';
 
@@ -17,19 +17,8 @@ const NEW_SESSION_TITLE = 'New session';
 type SessionRow = chatSessions.SessionRow;
 type MessageRow = chatSessions.MessageRow;
 
-export interface ChatServiceOptions {
+export interface ChatServiceOptions extends GenerationQueueOptions {
   store: Store;
-  audit: AuditLog;
-  /** Read at each use: a watched policy change takes effect without a restart. */
-  policy: () => Policy;
-  models: ModelRegistry;
-  engine: InferenceEngine;
-  events: ChatEvents;
-  now: () => number;
-  /** Which signed-in session is the active one (identity answers, wired by the core). */
-  session: SessionGate;
-  /** The signed-in person's chat keys (identity's key ring, wired by the core). */
-  keys: ChatKeys;
   /** After a session is ended: the retention sweep (with 0 days it deletes the session now). */
   afterEnd?: (sessionId: string) => Promise<unknown>;
 }

@@ -18,12 +18,12 @@
 // is never read here), so this discloses no conversation; they may carry
 // patient references (MRN or pseudonym), so the bundle is written readable by
 // its owner only.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditFilter, type AuditExportResult } from '../../../shared/api.js';
 import { EnclaveError } from '../../../shared/errors.js';
-import { auditBatches, auditBundle, meta as metaTable, type WritableDb } from '../../store/index.js';
+import { type auditBatches, auditBundle, meta as metaTable, type WritableDb } from '../../store/index.js';
 import type { SealOptions } from '../batches.js';
 import type { AuditLog } from '../log.js';
 import type { BatchManifest } from '../manifest.js';

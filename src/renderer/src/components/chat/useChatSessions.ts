@@ -144,6 +144,7 @@ export function useChatSessions({ selectedId, onSelect, onSessionError, onAnswer
       }
     });
     // conversation is read only to skip a redundant open, so it is not a dependency.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above; stickToBottom is a ref, the same object on every render
   }, [selectedId, reportError]);
 
   // The open session's answer under way, if any.

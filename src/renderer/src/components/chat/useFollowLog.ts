@@ -12,7 +12,7 @@ export function useFollowLog(stickToBottom: RefObject<boolean>, hasContent: bool
   useEffect(() => {
     const log = logRef.current;
     if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
-  }, [conversation, liveText, generation]);
+  }, [stickToBottom, conversation, liveText, generation]);
 
   useEffect(() => {
     const log = logRef.current;
@@ -24,7 +24,7 @@ export function useFollowLog(stickToBottom: RefObject<boolean>, hasContent: bool
     observer.observe(log);
     observer.observe(content);
     return () => observer.disconnect();
-  }, [hasContent]);
+  }, [stickToBottom, hasContent]);
 
   function onLogScroll() {
     const log = logRef.current;
