@@ -31,9 +31,7 @@ if (guide === null) {
 }
 const splicedGuide = spliceAdminGuide(guide);
 if (splicedGuide === null) {
-  console.error(
-    `${guidePath} must contain each of these lines exactly once, in this order, to mark where the policy reference goes:\n  ${POLICY_REFERENCE_BEGIN}\n  ${POLICY_REFERENCE_END}`,
-  );
+  console.error(`${guidePath} must contain each of these lines exactly once, in this order, to mark where the policy reference goes:\n  ${POLICY_REFERENCE_BEGIN}\n  ${POLICY_REFERENCE_END}`);
   process.exit(1);
 }
 

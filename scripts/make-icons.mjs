@@ -39,9 +39,7 @@ function paint(x, y) {
   const t = (y - (0.5 - TILE.half)) / (2 * TILE.half);
   const tile = TOP.map((c, i) => c + (BOTTOM[i] - c) * t);
   const inBody = roundedBox(x, y, BODY.cx, BODY.cy, BODY.hx, BODY.hy, BODY.radius) <= 0;
-  const keyhole =
-    Math.hypot(x - KEYHOLE.cx, y - KEYHOLE.cy) <= KEYHOLE.radius ||
-    (Math.abs(x - KEYHOLE.cx) <= KEYHOLE.slot.hx && y >= KEYHOLE.slot.top && y <= KEYHOLE.slot.bottom);
+  const keyhole = Math.hypot(x - KEYHOLE.cx, y - KEYHOLE.cy) <= KEYHOLE.radius || (Math.abs(x - KEYHOLE.cx) <= KEYHOLE.slot.hx && y >= KEYHOLE.slot.top && y <= KEYHOLE.slot.bottom);
   if (inBody) return keyhole ? [...tile, 255] : [...WHITE, 255];
   // The shackle: the upper half of a ring, then two straight legs down into the body.
   const d = y <= SHACKLE.cy ? Math.abs(Math.hypot(x - SHACKLE.cx, y - SHACKLE.cy) - SHACKLE.radius) : y <= SHACKLE.bottom ? Math.abs(Math.abs(x - SHACKLE.cx) - SHACKLE.radius) : Infinity;
@@ -142,7 +140,19 @@ function ico(images) {
 
 /** macOS icon: PNG entries of the types Apple defines for each size (ic11–ic14 are the @2x ones). */
 function icns(pngOf) {
-  const types = [['icp4', 16], ['icp5', 32], ['icp6', 64], ['ic07', 128], ['ic08', 256], ['ic09', 512], ['ic10', 1024], ['ic11', 32], ['ic12', 64], ['ic13', 256], ['ic14', 512]];
+  const types = [
+    ['icp4', 16],
+    ['icp5', 32],
+    ['icp6', 64],
+    ['ic07', 128],
+    ['ic08', 256],
+    ['ic09', 512],
+    ['ic10', 1024],
+    ['ic11', 32],
+    ['ic12', 64],
+    ['ic13', 256],
+    ['ic14', 512],
+  ];
   const entries = types.map(([type, size]) => {
     const head = Buffer.alloc(8);
     head.write(type, 0, 'latin1');

@@ -93,19 +93,16 @@ for module in $(node scripts/native-modules.mjs list); do
 done
 
 # The rules the machine checks, before the suites: each process's tsconfig,
-# the lint rules (eslint.config.js: layers, front doors, no `any`), and the
-# formatting. Formatting is checked only with ENCLAVE_CHECK_FORMAT=1 until the
-# tree has been formatted once with `npm run format`; then the flag goes.
+# the lint rules (eslint.config.js: layers, front doors, no `any`, long files),
+# and the formatting (Prettier).
 step typecheck
 npm run --silent typecheck
 
 step lint
 npm run --silent lint
 
-if [ "${ENCLAVE_CHECK_FORMAT:-0}" = 1 ]; then
-  step "format check"
-  npm run --silent format:check
-fi
+step "format check"
+npm run --silent format:check
 
 step build
 npm run --silent build

@@ -236,7 +236,11 @@ export const AuditFilter = z
     to: z.number().int().nonnegative().optional(),
     /** The user's name as recorded (UPN or local name), matched exactly, ignoring case. */
     user: z.string().trim().min(1).max(256).optional(),
-    action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'An action looks like auth.login.').max(64).optional(),
+    action: z
+      .string()
+      .regex(/^[a-z_]+\.[a-z_]+$/, 'An action looks like auth.login.')
+      .max(64)
+      .optional(),
     outcome: z.enum(['success', 'failure', 'unknown']).optional(),
   })
   .strict()
@@ -459,7 +463,7 @@ export const calls = {
     input: z.object({ eventId: z.string().uuid(), text: z.string().min(1, 'Paste the text to check.').max(1_000_000) }).strict(),
     output: AuditTextCheck,
     access: COMPLIANCE_ROLES,
-    summary: "Was this exact text the prompt, answer or typed text of that event? Compared by keyed hash on this workstation; audited (never the text).",
+    summary: 'Was this exact text the prompt, answer or typed text of that event? Compared by keyed hash on this workstation; audited (never the text).',
   },
   'siem.status': { input: Empty, output: SiemStatus, access: ALL_ROLES, summary: 'Delivery to each SIEM destination: online or not, queued batches, last success and failure.' },
 

@@ -76,7 +76,10 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
 
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
 export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
-  { label: 'Sign-in and access', actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap'] },
+  {
+    label: 'Sign-in and access',
+    actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap'],
+  },
   { label: 'Chat and model', actions: ['session.create', 'session.end', 'session.delete', 'chat.purge', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
   { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
   { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination', 'db.rekey'] },

@@ -25,17 +25,11 @@ export type ShutdownMessage = z.infer<typeof ShutdownMessage>;
 const ErrorInfoSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
 
 /** From the core to main on the parent port. */
-export const CoreStatusMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('fatal'), error: ErrorInfoSchema }),
-]);
+export const CoreStatusMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('ready') }), z.object({ type: z.literal('fatal'), error: ErrorInfoSchema })]);
 export type CoreStatusMessage = z.infer<typeof CoreStatusMessage>;
 
 export const CallRequestSchema = z.object({ id: z.number().int().nonnegative(), method: z.string(), input: z.unknown() }).strict();
 
-export const CallResponseSchema = z.union([
-  z.object({ id: z.number(), ok: z.literal(true), output: z.unknown() }),
-  z.object({ id: z.number(), ok: z.literal(false), error: ErrorInfoSchema }),
-]);
+export const CallResponseSchema = z.union([z.object({ id: z.number(), ok: z.literal(true), output: z.unknown() }), z.object({ id: z.number(), ok: z.literal(false), error: ErrorInfoSchema })]);
 
 export const EventMessageSchema = z.object({ event: z.string(), payload: z.unknown() });

@@ -55,7 +55,10 @@ export function capText(text: string, max: number): string {
 
 /** A piece of input as an error message may quote it: at most ECHOED_INPUT_MAX_CHARS, control characters shown as escapes. */
 export function echoInput(value: string): string {
-  return capText(value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), ECHOED_INPUT_MAX_CHARS);
+  return capText(
+    value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    ECHOED_INPUT_MAX_CHARS,
+  );
 }
 
 export interface ErrorInfo {

@@ -10,9 +10,7 @@ export interface CallRequest {
   input: unknown;
 }
 
-export type CallResponse =
-  | { id: number; ok: true; output: unknown }
-  | { id: number; ok: false; error: ErrorInfo };
+export type CallResponse = { id: number; ok: true; output: unknown } | { id: number; ok: false; error: ErrorInfo };
 
 export interface EventMessage {
   event: string;

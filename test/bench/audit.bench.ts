@@ -44,7 +44,7 @@ const row = (label: string, eventsPerSecond: number, extra = '') => console.log(
 
 function writeEvents(store: Store, audit: AuditLog, count: number): void {
   // One transaction per 1,000 events: the bench measures sealing, not fsync.
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const n = Math.min(1000, count - done);
     store.transaction(() => {
       for (let i = 0; i < n; i++) {
@@ -99,10 +99,21 @@ async function main(): Promise<void> {
     const frameBytes = frames.reduce((sum, f) => sum + f.length, 0);
     t = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: rsyslog.host, port: rsyslog.port, ca: readFileSync(rsyslog.caFile), cert: readFileSync(rsyslog.clientCertFile), key: readFileSync(rsyslog.clientKeyFile), servername: 'localhost', minVersion: 'TLSv1.2' }, async () => {
-        for (const frame of frames) if (!socket.write(frame)) await new Promise((r) => socket.once('drain', r));
-        socket.end();
-      });
+      const socket = connect(
+        {
+          host: rsyslog.host,
+          port: rsyslog.port,
+          ca: readFileSync(rsyslog.caFile),
+          cert: readFileSync(rsyslog.clientCertFile),
+          key: readFileSync(rsyslog.clientKeyFile),
+          servername: 'localhost',
+          minVersion: 'TLSv1.2',
+        },
+        async () => {
+          for (const frame of frames) if (!socket.write(frame)) await new Promise((r) => socket.once('drain', r));
+          socket.end();
+        },
+      );
       socket.on('close', (hadError) => (hadError ? reject(new Error('baseline connection failed')) : resolve()));
       socket.on('error', reject);
     });
@@ -139,7 +150,9 @@ async function main(): Promise<void> {
     row(`   baseline: the same ${mib(frameBytes)} MiB down one TLS connection`, rate(EVENTS, rawMs));
     row(`   Enclave outbox: ${sealed.length} batches, ≤5,000 events a connection`, rate(EVENTS, drainMs), `ratio ${(rawMs / drainMs).toFixed(2)} of baseline`);
     console.log(`   messages received: ${got} (events + manifests); core RSS ${mib(rssBefore)} MiB before, peak ${mib(peakRss)} MiB (+${mib(peakRss - rssBefore)} MiB)`);
-    console.log('   Each connection waits the transport\'s refusal window (250 ms) after its handshake (rsyslog refuses a bad client certificate only after it, by closing), and counts as delivered only at a clean close.');
+    console.log(
+      "   Each connection waits the transport's refusal window (250 ms) after its handshake (rsyslog refuses a bad client certificate only after it, by closing), and counts as delivered only at a clean close.",
+    );
   } finally {
     await rsyslog.destroy();
   }

@@ -54,7 +54,7 @@ async function closedPort(): Promise<number> {
 test.describe('under a managed policy with directory roles', () => {
   test.use({ policyText: async ({}, use) => use(await directoryPolicyText()) });
 
-  test('a compliance officer finds one clinician\'s sign-ins, reads one, verifies the chain and exports a verifiable bundle', async ({ app }) => {
+  test("a compliance officer finds one clinician's sign-ins, reads one, verifies the chain and exports a verifiable bundle", async ({ app }) => {
     const { page } = app;
     const { clinician, researcher, compliance } = dcInfo().users;
 

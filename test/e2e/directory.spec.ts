@@ -30,7 +30,7 @@ async function signIn(page: import('@playwright/test').Page, username: string, p
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-test('a clinician signs in with DOMAIN\\name; AD\'s refusals are plain messages', async ({ app }) => {
+test("a clinician signs in with DOMAIN\\name; AD's refusals are plain messages", async ({ app }) => {
   const { page } = app;
   const dc = dcInfo();
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();

@@ -10,7 +10,33 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Options of `playwright test` that take a value; the variadic one takes every value up to the next option. */
-const WITH_VALUE = new Set(['--add-reporter', '--browser', '-c', '--config', '--global-timeout', '-g', '--grep', '-G', '--grep-invert', '--last-failed-file', '--max-failures', '--output', '--repeat-each', '--reporter', '--retries', '--run-agents', '--shard', '--timeout', '--trace', '--tsconfig', '--ui-host', '--ui-port', '--update-source-method', '-j', '--workers']);
+const WITH_VALUE = new Set([
+  '--add-reporter',
+  '--browser',
+  '-c',
+  '--config',
+  '--global-timeout',
+  '-g',
+  '--grep',
+  '-G',
+  '--grep-invert',
+  '--last-failed-file',
+  '--max-failures',
+  '--output',
+  '--repeat-each',
+  '--reporter',
+  '--retries',
+  '--run-agents',
+  '--shard',
+  '--timeout',
+  '--trace',
+  '--tsconfig',
+  '--ui-host',
+  '--ui-port',
+  '--update-source-method',
+  '-j',
+  '--workers',
+]);
 const VARIADIC = new Set(['--project']);
 /** Options whose value is optional: commander takes the next word as it unless it starts with "-". */
 const OPTIONAL_VALUE = new Set(['--debug', '--only-changed', '--shuffle', '-u', '--update-snapshots']);

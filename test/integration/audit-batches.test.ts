@@ -93,7 +93,15 @@ describe('sealing', () => {
     sealPending(store, seal);
     const before = lastBatch(store.reader)!.manifest;
     const heartbeat = store.transaction((db) => sealNextBatch(db, { ...seal, heartbeat: true }))!;
-    expect(heartbeat.manifest).toMatchObject({ kind: 'heartbeat', event_count: 0, first_seq: null, last_seq: null, tree_size: before.tree_size, root: before.root, prev_manifest_hash: manifestHash(before) });
+    expect(heartbeat.manifest).toMatchObject({
+      kind: 'heartbeat',
+      event_count: 0,
+      first_seq: null,
+      last_seq: null,
+      tree_size: before.tree_size,
+      root: before.root,
+      prev_manifest_hash: manifestHash(before),
+    });
     expect(verifyManifestSignature(heartbeat.manifest, currentEnrolmentKey(store)!.publicKeyPem)).toBe(true);
   });
 
@@ -121,7 +129,7 @@ describe('sealing', () => {
     const audit = new AuditLog({ store, hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
     writeEvents(audit, 4);
     const firstUnsealed = sealedNow + 1;
-    store.db.prepare("UPDATE audit_events SET record = replace(record, '\"success\"', '\"failure\"') WHERE seq = ?").run(firstUnsealed + 1);
+    store.db.prepare('UPDATE audit_events SET record = replace(record, \'"success"\', \'"failure"\') WHERE seq = ?').run(firstUnsealed + 1);
     store.close();
 
     const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
@@ -244,7 +252,15 @@ describe('the outbox', () => {
     const up = new ScriptedTransport();
     const flaky = new ScriptedTransport();
     flaky.down = (attempt) => (attempt <= 4 ? new DeliveryError('host_unreachable', 'no route to qradar.example.org') : null);
-    const outbox = outboxFor(store, audit, [hec, syslog], new Map([['splunk', up], ['qradar', flaky]]));
+    const outbox = outboxFor(
+      store,
+      audit,
+      [hec, syslog],
+      new Map([
+        ['splunk', up],
+        ['qradar', flaky],
+      ]),
+    );
     await outbox.reconcile();
     await until(() => up.received.length >= 3, 'the healthy destination');
     expect(up.received.map((b) => b.batchSeq)).toEqual([1, 2, 3]);
@@ -339,7 +355,15 @@ describe('the outbox', () => {
     const up = new ScriptedTransport();
     const down = new ScriptedTransport();
     down.down = () => new DeliveryError('host_unreachable', 'unreachable');
-    const outbox = outboxFor(store, audit, [hec, syslog], new Map([['splunk', up], ['qradar', down]]));
+    const outbox = outboxFor(
+      store,
+      audit,
+      [hec, syslog],
+      new Map([
+        ['splunk', up],
+        ['qradar', down],
+      ]),
+    );
     await outbox.reconcile();
     await until(() => up.received.length >= 3, 'delivery');
     expect(outbox.pruneDelivered()).toBeNull();

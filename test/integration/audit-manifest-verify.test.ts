@@ -153,7 +153,9 @@ describe('local audit verify against the signed manifests', () => {
   it('(b) names the batch and the event of a chain rewritten and re-hashed without the signing key', () => {
     // A failed unlock turned into a success, a few events before the head.
     const { seq, batch, first, last } = withStore((store) => {
-      const seq = (store.db.prepare(`SELECT seq FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%' AND seq < ? ORDER BY seq DESC LIMIT 1`).get(newestSeq(store) - 4) as { seq: number }).seq;
+      const seq = (
+        store.db.prepare(`SELECT seq FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%' AND seq < ? ORDER BY seq DESC LIMIT 1`).get(newestSeq(store) - 4) as { seq: number }
+      ).seq;
       const batch = batchHolding(store, seq);
       const range = store.db.prepare('SELECT first_seq, last_seq FROM audit_batches WHERE batch_seq = ?').get(batch) as { first_seq: number; last_seq: number };
       rewriteAndRehash(store, seq);
@@ -247,7 +249,11 @@ describe('local audit verify against the signed manifests', () => {
 
   it('reports the newest signed batch deleted and passed off as pruned', () => {
     const newest = withStore((store) => {
-      const newest = store.db.prepare("SELECT batch_seq, first_seq, last_seq FROM audit_batches WHERE kind = 'events' ORDER BY batch_seq DESC LIMIT 1").get() as { batch_seq: number; first_seq: number; last_seq: number };
+      const newest = store.db.prepare("SELECT batch_seq, first_seq, last_seq FROM audit_batches WHERE kind = 'events' ORDER BY batch_seq DESC LIMIT 1").get() as {
+        batch_seq: number;
+        first_seq: number;
+        last_seq: number;
+      };
       passOffAsPruned(store, newest.last_seq);
       return newest;
     });
@@ -263,9 +269,7 @@ describe('the export refuses what the signed manifests do not vouch for', () => 
     const run = await cli(['audit', 'export', '--data-dir', dir.path, '--out', out]);
     expect(run.code).toBe(1);
     expect(existsSync(out)).toBe(false);
-    const failure = withStore(
-      (store) => store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined,
-    );
+    const failure = withStore((store) => store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined);
     expect(failure && JSON.parse(failure.record).event).toMatchObject({ outcome: 'failure', reason: 'audit_corrupt' });
     return run;
   }

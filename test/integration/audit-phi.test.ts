@@ -132,7 +132,9 @@ describe('a user name typed at sign-in', () => {
     expect((await callError(core, 'auth.signIn', { username: EVAL_USER.username.toUpperCase(), password: 'wrong password' })).code).toBe('bad_credentials');
     await call(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
 
-    const failures = rows(core, 'auth.login').map((r) => ({ ...r, parsed: AuditRecordSchema.parse(JSON.parse(r.record)) })).filter((r) => r.parsed.event.outcome === 'failure');
+    const failures = rows(core, 'auth.login')
+      .map((r) => ({ ...r, parsed: AuditRecordSchema.parse(JSON.parse(r.record)) }))
+      .filter((r) => r.parsed.event.outcome === 'failure');
     expect(failures.map((f) => f.parsed.user?.name)).toEqual([expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), EVAL_USER.username]);
 
     // The compliance screen: the search by the typed text finds the attempt, and shows what was typed.
@@ -181,7 +183,14 @@ describe('typed text the record is about', () => {
     expect(kept()).toEqual([{ event_seq: written.event.sequence, field: 'stated_reason', text: REASON }]);
 
     // An action that fails takes its event, and the event's text, with it.
-    expect(() => audit.run(() => { throw new Error('refused'); }, () => ({ action: 'auth.breakglass', outcome: 'success', privateText: { stated_reason: 'never kept' } }))).toThrow('refused');
+    expect(() =>
+      audit.run(
+        () => {
+          throw new Error('refused');
+        },
+        () => ({ action: 'auth.breakglass', outcome: 'success', privateText: { stated_reason: 'never kept' } }),
+      ),
+    ).toThrow('refused');
     expect(kept()).toHaveLength(1);
 
     for (let i = 0; i < 3; i++) audit.record({ action: 'auth.login', outcome: 'success', user: { name: 'dr.grey' } });
@@ -256,7 +265,14 @@ describe('records written before keyed hashes', () => {
     };
     const record: AuditRecord = { ...old, event: { ...old.event, hash: hashRecord(old) } };
     store.transaction((db) => {
-      db.prepare('INSERT INTO audit_events (seq, id, ts, action, record, hash) VALUES (?, ?, ?, ?, ?, ?)').run(old.event.sequence, old.event.id, time, 'ai.prompt', canonicalJson(record), record.event.hash);
+      db.prepare('INSERT INTO audit_events (seq, id, ts, action, record, hash) VALUES (?, ?, ?, ?, ?, ?)').run(
+        old.event.sequence,
+        old.event.id,
+        time,
+        'ai.prompt',
+        canonicalJson(record),
+        record.event.hash,
+      );
       db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(old.event.sequence), HEAD_SEQ_KEY);
       db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(record.event.hash, HEAD_HASH_KEY);
     });

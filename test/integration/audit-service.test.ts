@@ -100,7 +100,7 @@ describe('the batch source the outbox reads through', () => {
 });
 
 describe('an export whose first seal fails', () => {
-  it('throws SealBeforeExportError (the seal error\'s code and message) and writes nothing', () => {
+  it("throws SealBeforeExportError (the seal error's code and message) and writes nothing", () => {
     const { store, service } = freshService();
     writeEvents(service, 2);
     store.db.prepare("UPDATE audit_events SET record = '{}' WHERE seq = 3").run();

@@ -73,7 +73,7 @@ describe('enclave audit verify', () => {
   });
 
   it('catches an edited row column (the indexed time) even when the record is untouched', async () => {
-    tamper((s) => s.db.prepare("UPDATE audit_events SET ts = ts + 1 WHERE seq = 3").run());
+    tamper((s) => s.db.prepare('UPDATE audit_events SET ts = ts + 1 WHERE seq = 3').run());
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/event 3 modified/);

@@ -22,7 +22,6 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-
 /** A real bundle exported from an evaluation workstation, and the key id to verify it with. */
 async function exportedBundle(): Promise<{ bundle: string; keyId: string }> {
   const dir = tempDir();

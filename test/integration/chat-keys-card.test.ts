@@ -40,7 +40,11 @@ async function start(dataDir?: string, key = randomBytes(32)): Promise<Core & { 
     dataDir = dir.path;
   }
   const base = directoryPolicyDocument(dc, model);
-  const document = { ...base, inference: { ...(base['inference'] as Record<string, unknown>), maxResponseTokens: 8 }, smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile] } };
+  const document = {
+    ...base,
+    inference: { ...(base['inference'] as Record<string, unknown>), maxResponseTokens: 8 },
+    smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile] },
+  };
   const core = await createCore({ dataDir, databaseKey: Buffer.from(key), policy: policyFromDocument(document, 'card chat keys test policy'), version: 'test', log: () => undefined });
   cleanups.push(() => core.close());
   return Object.assign(core, { dataDir, key });
@@ -132,7 +136,7 @@ describe('chats of a smart-card user', () => {
     expect(await openablePrompts(core)).toEqual(['Behind the card']);
   });
 
-  it('a key planted by someone with the database key (wrapped to the card\'s public key, not signed by the card) is never used', async () => {
+  it("a key planted by someone with the database key (wrapped to the card's public key, not signed by the card) is never used", async () => {
     const core = await start();
     await passwordSignIn(core);
     await call(core, 'auth.signOut', {});
@@ -141,17 +145,28 @@ describe('chats of a smart-card user', () => {
     await lab.remove('clinician');
     // The planted key: newer than the card's, wrapped to the public key in the card's certificate, with the card's
     // signature of another wrapping copied onto it (the only card signature an attacker can get from the database).
-    const real = core.store.db.prepare("SELECT w.params, w.signature, k.user_id FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE w.kind = 'card'").get() as { params: string; signature: Buffer; user_id: string };
+    const real = core.store.db.prepare("SELECT w.params, w.signature, k.user_id FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE w.kind = 'card'").get() as {
+      params: string;
+      signature: Buffer;
+      user_id: string;
+    };
     const planted = randomBytes(32);
     const plantedId = '01ffffff-ffff-7fff-bfff-ffffffffffff';
     const hash = (JSON.parse(real.params) as { hash: 'sha1' | 'sha256' }).hash;
-    core.store.db.prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)').run(
-      plantedId, real.user_id, createHmac('sha256', planted).update(`enclave content key ${plantedId}`).digest(), Date.now() + 60_000,
-    );
-    core.store.db.prepare("INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, wrapped, signature, created_at) VALUES (?, ?, 'card', ?, ?, ?, ?, ?)").run(
-      '01ffffff-ffff-7fff-bfff-fffffffffffe', plantedId, lab.cards.clinician.certSha256, real.params,
-      publicEncrypt({ key: createPublicKey(lab.cards.clinician.certPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, planted), real.signature, Date.now(),
-    );
+    core.store.db
+      .prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)')
+      .run(plantedId, real.user_id, createHmac('sha256', planted).update(`enclave content key ${plantedId}`).digest(), Date.now() + 60_000);
+    core.store.db
+      .prepare("INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, wrapped, signature, created_at) VALUES (?, ?, 'card', ?, ?, ?, ?, ?)")
+      .run(
+        '01ffffff-ffff-7fff-bfff-fffffffffffe',
+        plantedId,
+        lab.cards.clinician.certSha256,
+        real.params,
+        publicEncrypt({ key: createPublicKey(lab.cards.clinician.certPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, planted),
+        real.signature,
+        Date.now(),
+      );
 
     expect(await cardSignIn(core)).toMatchObject({ chatKeys: { damaged: true } });
     const session = await call(core, 'chat.create', { title: 'After the plant' });

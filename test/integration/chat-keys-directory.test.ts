@@ -51,7 +51,7 @@ async function changePassword(user: SambaDcUserKey, password: string): Promise<v
 }
 
 describe('two people on one workstation', () => {
-  it('with the database key but without B\'s password, none of B\'s prompt text can be recovered from the file; B signing in again sees it', async () => {
+  it("with the database key but without B's password, none of B's prompt text can be recovered from the file; B signing in again sees it", async () => {
     const markerA = `Aardwolf-${randomBytes(5).toString('hex')}`;
     const markerB = `Bramblewick-${randomBytes(5).toString('hex')}`;
     const core = await start();
@@ -85,7 +85,7 @@ describe('two people on one workstation', () => {
     expect((await call(again, 'chat.list', {})).map((s) => s.title).join('\n')).toContain(markerB);
   });
 
-  it('after A signs out, B sees nothing of A\'s, and A\'s sessions cannot be opened by id', async () => {
+  it("after A signs out, B sees nothing of A's, and A's sessions cannot be opened by id", async () => {
     const core = await start();
     await signIn(core, 'clinician');
     const aSession = await chatWith(core, 'A private note');
@@ -194,7 +194,12 @@ describe('a password changed in AD during the session', () => {
   const CHANGED = 'Midshift-6-Larch!';
 
   function passwordWraps(core: Core): { id: string; params: string; salt: Buffer; kek_check: Buffer }[] {
-    return core.store.db.prepare("SELECT id, params, salt, kek_check FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as { id: string; params: string; salt: Buffer; kek_check: Buffer }[];
+    return core.store.db.prepare("SELECT id, params, salt, kek_check FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as {
+      id: string;
+      params: string;
+      salt: Buffer;
+      kek_check: Buffer;
+    }[];
   }
 
   /** Whether the password derives the wrapping key of any stored password wrapping. */

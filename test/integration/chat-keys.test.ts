@@ -47,7 +47,7 @@ function databaseKey(core: HeadlessCore): Buffer {
   return Buffer.from(readFileSync(core.keyFile, 'utf8').trim(), 'hex');
 }
 
-describe('chat titles and messages are sealed with the person\'s own key', () => {
+describe("chat titles and messages are sealed with the person's own key", () => {
   it('the workstation key opens the database but not the chat text; the password does', async () => {
     const marker = `Quillfeather-${randomBytes(6).toString('hex')}`;
     const core = await evaluationWorkstation();
@@ -79,19 +79,26 @@ async function version7Database(dir: string, key: Buffer, marker: string): Promi
   db.pragma('user_version = 7');
   const userId = '0190a000-0000-7000-8000-000000000001';
   const sessionId = '0190a000-0000-7000-8000-000000000002';
-  db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, ?, ?, '[\"clinician\",\"administrator\"]', 'evaluation', 1)").run(
-    userId, EVAL_USER.username, EVAL_USER.displayName, await hashPassword(EVAL_USER.password),
+  db.prepare('INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, ?, ?, \'["clinician","administrator"]\', \'evaluation\', 1)').run(
+    userId,
+    EVAL_USER.username,
+    EVAL_USER.displayName,
+    await hashPassword(EVAL_USER.password),
   );
   // Recent, so the retention sweep at start keeps it.
   const time = Date.now();
   db.prepare("INSERT INTO chat_sessions (id, user_id, workload_id, title, created_at, updated_at) VALUES (?, ?, 'general', ?, ?, ?)").run(sessionId, userId, `Old chat ${marker}`, time, time);
-  db.prepare("INSERT INTO chat_messages (id, session_id, role, content, status, created_at) VALUES ('0190a000-0000-7000-8000-000000000003', ?, 'user', ?, 'complete', ?)").run(sessionId, `Prompt ${marker} ${'lorem ipsum '.repeat(400)}`, time);
+  db.prepare("INSERT INTO chat_messages (id, session_id, role, content, status, created_at) VALUES ('0190a000-0000-7000-8000-000000000003', ?, 'user', ?, 'complete', ?)").run(
+    sessionId,
+    `Prompt ${marker} ${'lorem ipsum '.repeat(400)}`,
+    time,
+  );
   db.close();
   return { userId, sessionId };
 }
 
 describe('chats from before per-person keys', () => {
-  it('are sealed with the owner\'s key at their next sign-in, and their plain text leaves the file', async () => {
+  it("are sealed with the owner's key at their next sign-in, and their plain text leaves the file", async () => {
     const marker = `Plainolde-${randomBytes(6).toString('hex')}`;
     const dir = dataDir();
     const key = randomBytes(32);
@@ -137,7 +144,7 @@ describe('damage is refused clearly and loses nothing', () => {
     expect((await call(core, 'chat.list', {})).find((s) => s.id === session.id)).toMatchObject({ locked: false, title: 'Kept safe' });
   });
 
-  it('a damaged or swapped title is a clear error, not another chat\'s text', async () => {
+  it("a damaged or swapped title is a clear error, not another chat's text", async () => {
     const core = await evaluationWorkstation();
     const first = await call(core, 'chat.create', { title: 'First chat' });
     const second = await call(core, 'chat.create', { title: 'Second chat' });

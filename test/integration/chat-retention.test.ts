@@ -56,9 +56,7 @@ describe('chat retention', () => {
     expect(messageRows(core, session.id)).toBe(0);
     expect(walBytes(core)).toBe(0);
     expect(await call(core, 'chat.list', {})).toEqual([]);
-    expect(purges(core)).toEqual([
-      expect.objectContaining({ outcome: 'success', detail: { trigger: 'session_end', retention_days: 0, sessions: 1, messages: 2, session_ids: session.id } }),
-    ]);
+    expect(purges(core)).toEqual([expect.objectContaining({ outcome: 'success', detail: { trigger: 'session_end', retention_days: 0, sessions: 1, messages: 2, session_ids: session.id } })]);
     // Neither the prompt nor the session title made of it is in any audit record.
     expect(auditText(core)).not.toContain('QX7');
     expect(await callError(core, 'chat.open', { sessionId: session.id })).toMatchObject({ code: 'not_found' });
@@ -196,10 +194,14 @@ describe('a user deletes their own session', () => {
   it("someone else's session is refused as not found, nothing is deleted, and the attempt is audited", async () => {
     const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: SHORT });
     const db = core.store.db;
-    db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('other-user', 'dr.yang', 'Dr Cristina Yang', 'x', '[\"clinician\"]', 'evaluation', 0)").run();
+    db.prepare(
+      "INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('other-user', 'dr.yang', 'Dr Cristina Yang', 'x', '[\"clinician\"]', 'evaluation', 0)",
+    ).run();
     const theirs = '0190aaaa-0000-7000-8000-000000000001';
     db.prepare("INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, 'other-user', 'Their chat', 'short', 1, 1, NULL)").run(theirs);
-    db.prepare("INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES ('m1', ?, 'user', 'their prompt', 'complete', NULL, 'test', 1), ('m2', ?, 'assistant', 'their answer', 'complete', 'm1', 'test', 2)").run(theirs, theirs);
+    db.prepare(
+      "INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES ('m1', ?, 'user', 'their prompt', 'complete', NULL, 'test', 1), ('m2', ?, 'assistant', 'their answer', 'complete', 'm1', 'test', 2)",
+    ).run(theirs, theirs);
 
     expect(await callError(core, 'chat.delete', { sessionId: theirs })).toMatchObject({ code: 'not_found' });
     expect(sessionRows(core, theirs)).toBe(1);

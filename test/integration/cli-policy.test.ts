@@ -89,7 +89,10 @@ describe('enclave policy on something that is not a policy file', () => {
   it.skipIf(process.platform === 'win32')('validate and show refuse a FIFO at once instead of waiting for a writer', async () => {
     const fifo = join(folder(), 'policy.json');
     execFileSync('mkfifo', [fifo]);
-    for (const args of [['policy', 'validate', fifo], ['policy', 'show', '--policy', fifo]]) {
+    for (const args of [
+      ['policy', 'validate', fifo],
+      ['policy', 'show', '--policy', fifo],
+    ]) {
       const result = await spawnCli(args);
       expect(result.code).toBe(1);
       expect(result.out).toContain(`(${fifo}): is a FIFO (named pipe), not a regular file`);

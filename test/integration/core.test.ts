@@ -66,13 +66,20 @@ describe('sign-in and the lock', () => {
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     await call(core, 'auth.signOut', {});
     for (let i = 0; i < 3; i++) {
-      expect(await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: 'wrong password!' })).toEqual({ code: 'bad_credentials', message: 'The user name or password is not correct.' });
+      expect(await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: 'wrong password!' })).toEqual({
+        code: 'bad_credentials',
+        message: 'The user name or password is not correct.',
+      });
     }
     const locked = await callError(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
     expect(locked.code).toBe('too_many_attempts');
     expect(locked.message).toMatch(/Try again in \d+ seconds/);
     // Three wrong passwords (the third starts the lockout), then the refusal during it: all audited.
-    expect(auditActions(core).filter((e) => e.action === 'auth.login' && e.outcome === 'failure').map((e) => e.reason)).toEqual(['bad_password', 'bad_password', 'bad_password', 'too_many_attempts']);
+    expect(
+      auditActions(core)
+        .filter((e) => e.action === 'auth.login' && e.outcome === 'failure')
+        .map((e) => e.reason),
+    ).toEqual(['bad_password', 'bad_password', 'bad_password', 'too_many_attempts']);
     // An unknown user gets the same answer as a wrong password.
     expect((await callError(core, 'auth.signIn', { username: 'nobody', password: 'whatever' })).message).toBe('The user name or password is not correct.');
   });
@@ -295,7 +302,9 @@ describe('chat on the local model', () => {
     const core = await start({ dataDir: dir.path });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     await core.close();
-    await expect(createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(evaluationPolicy, 'test'), version: 'test' })).rejects.toThrow(/cannot be opened with this key/);
+    await expect(createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(evaluationPolicy, 'test'), version: 'test' })).rejects.toThrow(
+      /cannot be opened with this key/,
+    );
     const again = await start({ dataDir: dir.path });
     expect((await call(again, 'app.status', {})).needsFirstAccount).toBe(false);
   });

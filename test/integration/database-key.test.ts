@@ -120,32 +120,35 @@ describe('a missing or damaged key file', () => {
     expect(existsSync(keyFile)).toBe(true);
   });
 
-  it.skipIf(process.platform === 'win32')('a key file that group or others can read is refused by the core and the command-line tool, naming the chmod that fixes it; the mode is never changed', async () => {
-    const { dataDir, keyFile } = await usedDataFolder();
-    const key = readFileSync(keyFile, 'utf8').trim();
-    const cases: [number, string][] = [
-      [0o644, 'can be read by every local account (mode 644)'],
-      [0o640, 'can be read by its group (mode 640)'],
-      [0o604, 'can be read by every local account (mode 604)'],
-      [0o620, 'can be changed by its group (mode 620)'],
-    ];
-    for (const [mode, problem] of cases) {
-      chmodSync(keyFile, mode);
-      const expected = `The key file ${keyFile} ${problem}; it holds a secret and must be readable by its owner only: chmod 600 '${keyFile}'. Nothing was changed.`;
-      const error = await startError(dataDir);
-      expect(error.message).toBe(expected);
-      expect(error.message).not.toContain(key.slice(8, 40));
-      const err: string[] = [];
-      expect(await runCli(['enroll', 'show', '--data-dir', dataDir], { out: () => undefined, err: (l) => err.push(l) })).toBe(2);
-      expect(err.join('\n')).toBe(`enclave: ${expected}`);
-      expect(statSync(keyFile).mode & 0o777).toBe(mode);
-      // enclave doctor fails the database check with the same words.
-      expect(checkDatabase(dataDir, policyFromDocument(structuredClone(evaluationPolicy), 'test policy').policy)).toEqual({ name: 'database', status: 'fail', detail: expected });
-    }
-    chmodSync(keyFile, 0o600);
-    const core = await createHeadlessCore({ dataDir, log: () => undefined });
-    await core.close();
-  });
+  it.skipIf(process.platform === 'win32')(
+    'a key file that group or others can read is refused by the core and the command-line tool, naming the chmod that fixes it; the mode is never changed',
+    async () => {
+      const { dataDir, keyFile } = await usedDataFolder();
+      const key = readFileSync(keyFile, 'utf8').trim();
+      const cases: [number, string][] = [
+        [0o644, 'can be read by every local account (mode 644)'],
+        [0o640, 'can be read by its group (mode 640)'],
+        [0o604, 'can be read by every local account (mode 604)'],
+        [0o620, 'can be changed by its group (mode 620)'],
+      ];
+      for (const [mode, problem] of cases) {
+        chmodSync(keyFile, mode);
+        const expected = `The key file ${keyFile} ${problem}; it holds a secret and must be readable by its owner only: chmod 600 '${keyFile}'. Nothing was changed.`;
+        const error = await startError(dataDir);
+        expect(error.message).toBe(expected);
+        expect(error.message).not.toContain(key.slice(8, 40));
+        const err: string[] = [];
+        expect(await runCli(['enroll', 'show', '--data-dir', dataDir], { out: () => undefined, err: (l) => err.push(l) })).toBe(2);
+        expect(err.join('\n')).toBe(`enclave: ${expected}`);
+        expect(statSync(keyFile).mode & 0o777).toBe(mode);
+        // enclave doctor fails the database check with the same words.
+        expect(checkDatabase(dataDir, policyFromDocument(structuredClone(evaluationPolicy), 'test policy').policy)).toEqual({ name: 'database', status: 'fail', detail: expected });
+      }
+      chmodSync(keyFile, 0o600);
+      const core = await createHeadlessCore({ dataDir, log: () => undefined });
+      await core.close();
+    },
+  );
 
   it('the first start still makes a key file (mode 0600) when there is no database yet', async () => {
     const dataDir = folder();

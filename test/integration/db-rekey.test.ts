@@ -134,7 +134,9 @@ describe('enclave db rekey', () => {
     expect(keyHexOf(keyFile)).toBe(oldKey);
     expect(existsSync(pendingKeyPath(keyFile))).toBe(false);
     // The app goes on under the old key; the refusal is in the log.
-    const failures = (core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey'").all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { outcome: string; reason: string } });
+    const failures = (core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey'").all() as { record: string }[]).map(
+      (r) => JSON.parse(r.record) as { event: { outcome: string; reason: string } },
+    );
     expect(failures.map((f) => [f.event.outcome, f.event.reason])).toEqual([['failure', 'in_use']]);
     await core.close();
     await expectChainIntact(database, keyFile);
@@ -215,7 +217,16 @@ describe('enclave db rekey after a crash', () => {
     const journal = `${database}-journal`;
     let killedMidway = false;
     while (child.exitCode === null && child.signalCode === null) {
-      if (existsSync(journal) && (() => { try { return statSync(journal).size > 2_000_000; } catch { return false; } })()) {
+      if (
+        existsSync(journal) &&
+        (() => {
+          try {
+            return statSync(journal).size > 2_000_000;
+          } catch {
+            return false;
+          }
+        })()
+      ) {
         killedMidway = child.kill('SIGKILL');
         break;
       }

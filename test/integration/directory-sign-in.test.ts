@@ -79,7 +79,7 @@ describe('directory sign-in against Samba AD', () => {
     expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
   });
 
-  it('turns AD\'s refusals into plain messages, each audited with its reason', async () => {
+  it("turns AD's refusals into plain messages, each audited with its reason", async () => {
     const core = await start();
     const cases: [string, string, string, RegExp, string][] = [
       [dc.users.clinician.username, 'not the password', 'bad_credentials', /user name or password is not correct/, 'bad_password'],
@@ -152,10 +152,12 @@ describe('the account signed in is the account that bound', () => {
       await admin.add(impostor.dn, account('mallory', `jdoe@${suffix}`, impostor.password));
       await admin.modify(dc.groups.clinicians, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [jdoe.dn] }) }));
     });
-    cleanups.push(() => withAdmin(dc, async (admin) => {
-      await admin.del(jdoe.dn);
-      await admin.del(impostor.dn);
-    }));
+    cleanups.push(() =>
+      withAdmin(dc, async (admin) => {
+        await admin.del(jdoe.dn);
+        await admin.del(impostor.dn);
+      }),
+    );
     return { suffix, jdoe, impostor };
   }
 
@@ -168,7 +170,9 @@ describe('the account signed in is the account that bound', () => {
     expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
     expect(loginEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'bound_account_mismatch' });
     // The same refusal guards emergency access, which binds the same way.
-    expect(await callError(core, 'auth.breakGlass', { username: 'jdoe', password: impostor.password, reason: 'Records needed for a patient in the emergency department' })).toMatchObject({ code: 'account_restricted' });
+    expect(await callError(core, 'auth.breakGlass', { username: 'jdoe', password: impostor.password, reason: 'Records needed for a patient in the emergency department' })).toMatchObject({
+      code: 'account_restricted',
+    });
     // John Doe himself, by a name that binds him, still signs in as himself.
     const session = await call(core, 'auth.signIn', { username: `jdoe@${dc.upnSuffix}`, password: jdoe.password });
     expect(session).toMatchObject({ state: 'active', user: { username: `jdoe@${dc.upnSuffix}`, roles: ['clinician'] } });
@@ -214,7 +218,7 @@ describe('domain controllers: order, time limits, trust', () => {
     expect((await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password })).state).toBe('active');
   });
 
-  it('refuses a DC whose certificate is not from the policy\'s CA, naming it, without sending the password or signing in offline', async () => {
+  it("refuses a DC whose certificate is not from the policy's CA, naming it, without sending the password or signing in offline", async () => {
     const { clinician } = dc.users;
     const first = await start();
     await call(first, 'auth.signIn', { username: clinician.username, password: clinician.password });
@@ -245,7 +249,7 @@ describe('domain controllers: order, time limits, trust', () => {
 });
 
 describe('offline sign-in', () => {
-  it('after an online sign-in, the same person signs in offline while no DC answers, for the policy\'s days only', async () => {
+  it("after an online sign-in, the same person signs in offline while no DC answers, for the policy's days only", async () => {
     const { clinician, researcher } = dc.users;
     const online = await start();
     await call(online, 'auth.signIn', { username: clinician.username, password: clinician.password });
@@ -259,11 +263,20 @@ describe('offline sign-in', () => {
 
     expect(await callError(offline, 'auth.signIn', { username: clinician.username, password: 'not the password' })).toMatchObject({ code: 'bad_credentials' });
     const stranger = await callError(offline, 'auth.signIn', { username: researcher.username, password: researcher.password });
-    expect(stranger).toMatchObject({ code: 'directory_unreachable', message: expect.stringMatching(/No domain controller answered \(ldaps:\/\/127\.0\.0\.1:1: connection refused\)\. Signing in offline works only within 7 days/) });
+    expect(stranger).toMatchObject({
+      code: 'directory_unreachable',
+      message: expect.stringMatching(/No domain controller answered \(ldaps:\/\/127\.0\.0\.1:1: connection refused\)\. Signing in offline works only within 7 days/),
+    });
 
     now += 8 * 86_400_000;
     expect((await callError(offline, 'auth.signIn', { username: clinician.username, password: clinician.password })).code).toBe('directory_unreachable');
-    expect(loginEvents(offline).map((e) => e.reason ?? e.user?.auth_method)).toEqual(['directory-password', 'directory-password-offline', 'bad_password_offline', 'directory_unreachable', 'directory_unreachable']);
+    expect(loginEvents(offline).map((e) => e.reason ?? e.user?.auth_method)).toEqual([
+      'directory-password',
+      'directory-password-offline',
+      'bad_password_offline',
+      'directory_unreachable',
+      'directory_unreachable',
+    ]);
   });
 });
 
@@ -285,7 +298,9 @@ describe('the lock', () => {
     await call(core, 'auth.lock', {});
     const other = await call(core, 'auth.signIn', { username: admin.username, password: admin.password });
     expect(other).toMatchObject({ state: 'active', user: { username: admin.upn.toLowerCase(), roles: ['administrator'] } });
-    const actions = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } });
+    const actions = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map(
+      (r) => JSON.parse(r.record) as { event: { action: string; reason?: string } },
+    );
     expect(actions.slice(-3).map((a) => `${a.event.action}${a.event.reason ? `:${a.event.reason}` : ''}`)).toEqual(['auth.lock:user', 'auth.logout:other_user', 'auth.login']);
   });
 });
@@ -367,8 +382,15 @@ describe('break-glass', () => {
   it('is refused to someone outside the break-glass groups, for too short a reason, and where policy does not enable it', async () => {
     const core = await start();
     const { clinician, breakGlass } = dc.users;
-    expect(await callError(core, 'auth.breakGlass', { username: clinician.username, password: clinician.password, reason: REASON })).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/not in a group allowed emergency access/) });
-    expect(breakGlassEvents(core).at(-1)).toMatchObject({ outcome: 'failure', reason: 'not_break_glass_member', detail: { stated_reason_hmac: expect.stringMatching(/^[0-9a-f]{64}$/), stated_reason_chars: REASON.length } });
+    expect(await callError(core, 'auth.breakGlass', { username: clinician.username, password: clinician.password, reason: REASON })).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/not in a group allowed emergency access/),
+    });
+    expect(breakGlassEvents(core).at(-1)).toMatchObject({
+      outcome: 'failure',
+      reason: 'not_break_glass_member',
+      detail: { stated_reason_hmac: expect.stringMatching(/^[0-9a-f]{64}$/), stated_reason_chars: REASON.length },
+    });
     expect(privateTexts(core, 'auth.breakglass').at(-1)).toEqual({ stated_reason: REASON });
     expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: 'urgent' })).code).toBe('invalid_input');
     expect((await callError(core, 'auth.breakGlass', { username: breakGlass.username, password: 'wrong password', reason: REASON })).code).toBe('bad_credentials');

@@ -49,7 +49,26 @@ function makePki(root: string): Record<string, string> {
   mkdirSync(at);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const ca = (name: string, cn: string): void =>
-    sh(['req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '365', '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], at);
+    sh(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '365',
+        '-subj',
+        `/CN=${cn}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      at,
+    );
   const leaf = (name: string, cn: string, issuer: string, ext: string): void => {
     writeFileSync(join(at, `${name}.ext`), ext);
     sh(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], at);
@@ -281,7 +300,10 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
         detail: `The tokenFile of SIEM destination "exposed" cannot be used: ${exposed} can be read by every local account (mode 644); it holds a secret and must be readable by its owner only: chmod 600 '${exposed}'. Nothing is sent until it is fixed.`,
       });
     }
-    expect(byName(`siem missing (${at})`)).toMatchObject({ status: 'fail', detail: `The tokenFile of SIEM destination "missing" cannot be used: ${missing} does not exist. Nothing is sent until it is fixed.` });
+    expect(byName(`siem missing (${at})`)).toMatchObject({
+      status: 'fail',
+      detail: `The tokenFile of SIEM destination "missing" cannot be used: ${missing} does not exist. Nothing is sent until it is fixed.`,
+    });
     for (const name of ['inline', 'exposed', 'missing']) expect(byName(`siem ${name} (${at})`).detail).not.toContain('secret-token');
   });
 
@@ -343,9 +365,7 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
       detail: 'client certificate rejected: the receiver does not trust its issuer (unknown CA; CN=stranger, issued by CN=Somebody Else CA)',
     });
     expect(byName(`siem openssl-ok (${atOpenssl})`).status).toBe('ok');
-    expect(byName(`siem wrong-key (${at})`).detail).toBe(
-      `siem.destinations[4].clientKeyFile ${pki['stranger.key']} is not the key of the client certificate in siem.destinations[4].clientCertFile`,
-    );
+    expect(byName(`siem wrong-key (${at})`).detail).toBe(`siem.destinations[4].clientKeyFile ${pki['stranger.key']} is not the key of the client certificate in siem.destinations[4].clientCertFile`);
     expect(byName(`siem renamed (https-json https://127.0.0.1:${ports.mismatch})`)).toMatchObject({
       status: 'fail',
       detail: 'hostname mismatch: the certificate is for DNS:other.example, not 127.0.0.1',
@@ -360,7 +380,9 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
     const dead = await doctorJson(
       managedPolicy({
         directory: { servers: [`ldaps://127.0.0.1:${ports.closed}`], caFile: pki['ca.pem'], timeoutSeconds: 5 },
-        siem: { destinations: [{ id: 'syslog', type: 'syslog-tls', address: `127.0.0.1:${ports.closed}`, caFile: pki['ca.pem'], clientCertFile: pki['client.pem'], clientKeyFile: pki['client.key'] }] },
+        siem: {
+          destinations: [{ id: 'syslog', type: 'syslog-tls', address: `127.0.0.1:${ports.closed}`, caFile: pki['ca.pem'], clientCertFile: pki['client.pem'], clientKeyFile: pki['client.key'] }],
+        },
       }),
     );
     expect(dead.code).toBe(1);
@@ -370,7 +392,9 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
     }
 
     const silent = await doctorJson(
-      managedPolicy({ directory: { servers: [`ldaps://127.0.0.1:${ports.silent}`, `ldap://127.0.0.1:${ports.silent}`, `ldap://127.0.0.1:${ports.closed}`], caFile: pki['ca.pem'], timeoutSeconds: 1 } }),
+      managedPolicy({
+        directory: { servers: [`ldaps://127.0.0.1:${ports.silent}`, `ldap://127.0.0.1:${ports.silent}`, `ldap://127.0.0.1:${ports.closed}`], caFile: pki['ca.pem'], timeoutSeconds: 1 },
+      }),
     );
     expect(silent.code).toBe(1);
     expect(silent.byName(`directory ldaps://127.0.0.1:${ports.silent}`)).toMatchObject({
@@ -383,9 +407,7 @@ describe('enclave doctor: directory servers and SIEM destinations', () => {
     });
     expect(silent.byName(`directory ldap://127.0.0.1:${ports.closed}`).detail).toMatch(/^host unreachable: connection refused \(ECONNREFUSED\)/);
 
-    const oneDown = await doctorJson(
-      managedPolicy({ directory: { servers: [`ldaps://127.0.0.1:${ports.closed}`, `ldaps://127.0.0.1:${ports.https}`], caFile: pki['ca.pem'], timeoutSeconds: 5 } }),
-    );
+    const oneDown = await doctorJson(managedPolicy({ directory: { servers: [`ldaps://127.0.0.1:${ports.closed}`, `ldaps://127.0.0.1:${ports.https}`], caFile: pki['ca.pem'], timeoutSeconds: 5 } }));
     expect(oneDown.byName(`directory ldaps://127.0.0.1:${ports.closed}`)).toMatchObject({ status: 'warn' });
     expect(oneDown.byName(`directory ldaps://127.0.0.1:${ports.closed}`).detail).toContain('another directory server answers');
     expect(oneDown.byName(`directory ldaps://127.0.0.1:${ports.https}`).status).toBe('ok');
@@ -490,7 +512,7 @@ describe('enclave doctor: database and audit chain', () => {
     expect(managed.byName('database').detail).toContain('the policy does not allow a key file (storage.allowKeyFile)');
   });
 
-  it('verifies a managed workstation\'s chain with the key the installed app unwraps, and says so for the wrong key', async () => {
+  it("verifies a managed workstation's chain with the key the installed app unwraps, and says so for the wrong key", async () => {
     const data = join(dir.path, 'managed-data');
     const key = randomBytes(32);
     const core = await createCore({ dataDir: data, databaseKey: Buffer.from(key), policy: policyFromDocument(managedPolicy(), 'managed test policy'), version: 'test', log: () => undefined });
@@ -517,9 +539,13 @@ describe('enclave doctor: database and audit chain', () => {
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     const { id: userId } = core.store.db.prepare('SELECT id FROM accounts').get() as { id: string };
     const addSession = (id: string, lastActivity: number, messages: number) => {
-      core.store.db.prepare("INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, 'Chat', 'general', ?, ?, NULL)").run(id, userId, lastActivity, lastActivity);
+      core.store.db
+        .prepare("INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, 'Chat', 'general', ?, ?, NULL)")
+        .run(id, userId, lastActivity, lastActivity);
       for (let i = 0; i < messages; i += 1) {
-        core.store.db.prepare("INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, 'user', 'text', 'complete', NULL, NULL, ?)").run(`${id}-${i}`, id, lastActivity);
+        core.store.db
+          .prepare("INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, 'user', 'text', 'complete', NULL, NULL, ?)")
+          .run(`${id}-${i}`, id, lastActivity);
       }
     };
     addSession('0190aaaa-0000-7000-8000-0000000000a1', started - 31 * day, 2);
@@ -530,7 +556,9 @@ describe('enclave doctor: database and audit chain', () => {
 
     const due = (await doctorJson(policy, ['--data-dir', data])).byName('retention');
     expect(due.status).toBe('warn');
-    expect(due.detail).toMatch(/^storage\.chatRetentionDays 30: a chat is deleted 30 days after its last message or its end, whichever is later; the app sweeps at start and every 15 minutes\. 1 session \(2 messages\) is past it and goes at the next sweep; last sweep (\S+) \(0 sessions purged\)\. Start Enclave/);
+    expect(due.detail).toMatch(
+      /^storage\.chatRetentionDays 30: a chat is deleted 30 days after its last message or its end, whichever is later; the app sweeps at start and every 15 minutes\. 1 session \(2 messages\) is past it and goes at the next sweep; last sweep (\S+) \(0 sessions purged\)\. Start Enclave/,
+    );
     expect(Date.parse(/last sweep (\S+)/.exec(due.detail)![1]!)).toBeLessThan(started - 39 * day);
 
     // The app starts: its sweep takes the old session, and the doctor says so.
@@ -543,7 +571,10 @@ describe('enclave doctor: database and audit chain', () => {
 
     // Without the database open, the schedule alone; with retention 0, ended and open sessions are what goes.
     const zero = { ...policy, storage: { ...policy.storage, chatRetentionDays: 0 } };
-    expect((await doctorJson(zero)).byName('retention')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^storage\.chatRetentionDays 0: a chat is deleted when its session ends; .*Sessions not counted: the database was not opened/) });
+    expect((await doctorJson(zero)).byName('retention')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^storage\.chatRetentionDays 0: a chat is deleted when its session ends; .*Sessions not counted: the database was not opened/),
+    });
     expect((await doctorJson(zero, ['--data-dir', data])).byName('retention').detail).toContain('1 session (1 message) is ended or left open and goes at the next sweep');
   });
 
@@ -617,16 +648,25 @@ describe('enclave doctor: CRL freshness, as sign-in judges it', () => {
     writeFileSync(endless, signedCrl({ issuer: ca, issuerKeyFile: pki['ca.key']!, thisUpdate: new Date(now - 3_600_000), nextUpdate: null }));
     const card = (crl: string) => managedPolicy({ smartCard: { enabled: true, pkcs11Module: SOFTHSM_MODULE, caFiles: [pki['ca.pem']], crlFiles: [crl] } });
     const ahead = await doctorJson(card(future));
-    expect(ahead.byName('smart card CA and CRL files')).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`^the CRL ${future} is dated .* \\(its thisUpdate\\), in the future: cards whose chain it covers are refused`)) });
+    expect(ahead.byName('smart card CA and CRL files')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(new RegExp(`^the CRL ${future} is dated .* \\(its thisUpdate\\), in the future: cards whose chain it covers are refused`)),
+    });
     expect(ahead.code).toBe(1);
     const none = await doctorJson(card(endless));
-    expect(none.byName('smart card CA and CRL files')).toMatchObject({ status: 'fail', detail: `the CRL ${endless} states no next update (nextUpdate): cards whose chain it covers are refused; deploy a CRL with one` });
+    expect(none.byName('smart card CA and CRL files')).toMatchObject({
+      status: 'fail',
+      detail: `the CRL ${endless} states no next update (nextUpdate): cards whose chain it covers are refused; deploy a CRL with one`,
+    });
   });
 });
 
 describe('enclave doctor: text output', () => {
   it('prints one line per check with OK, WARN, FAIL or SKIP and a closing summary', async () => {
-    const result = await doctor(['--policy', writePolicy(managedPolicy({ siem: { destinations: [{ id: 'lake', type: 'https-json', url: `https://127.0.0.1:${ports.https}/`, caFile: pki['ca.pem'] }] } }))]);
+    const result = await doctor([
+      '--policy',
+      writePolicy(managedPolicy({ siem: { destinations: [{ id: 'lake', type: 'https-json', url: `https://127.0.0.1:${ports.https}/`, caFile: pki['ca.pem'] }] } })),
+    ]);
     expect(result.code).toBe(0);
     const lines = result.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^Enclave doctor \S+$/);

@@ -37,10 +37,7 @@ interface Streamed extends GenerateResult {
   chunks: string[];
 }
 
-async function generate(
-  request: Partial<GenerateRequest> & { chatId: string; prompt: string },
-  onChunk?: (chunks: string[]) => void,
-): Promise<Streamed> {
+async function generate(request: Partial<GenerateRequest> & { chatId: string; prompt: string }, onChunk?: (chunks: string[]) => void): Promise<Streamed> {
   const chunks: string[] = [];
   const result = await engine.generate({
     history: [],
@@ -60,7 +57,12 @@ const rejection = (promise: Promise<unknown>): Promise<EnclaveError> => rejectio
 describe('llama engine', () => {
   it('loads the generated model on the CPU and says so; loading it again is a no-op', async () => {
     expect(engine.loaded()).toEqual({
-      modelId: 'tiny', path: modelPath, device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) }, gpuLayers: 0, totalLayers: 3, fallback: null,
+      modelId: 'tiny',
+      path: modelPath,
+      device: { kind: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads?\)$/) },
+      gpuLayers: 0,
+      totalLayers: 3,
+      fallback: null,
     });
     const started = Date.now();
     const again = await engine.load({ id: 'tiny', path: modelPath, contextSize: 2048 }, { gpu: 'off' });

@@ -21,7 +21,10 @@ describe('enrolment', () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const first = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
-    const events = () => (first.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.enroll'").all() as { record: string }[]).map((r) => JSON.parse(r.record) as { enclave: { detail: { key_id: string } } });
+    const events = () =>
+      (first.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.enroll'").all() as { record: string }[]).map(
+        (r) => JSON.parse(r.record) as { enclave: { detail: { key_id: string } } },
+      );
     expect(events()).toHaveLength(1);
     const keyId = events()[0]!.enclave.detail.key_id;
     await first.close();
@@ -31,9 +34,9 @@ describe('enrolment', () => {
     expect((again.store.db.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.enroll'").get() as { n: number }).n).toBe(1);
     expect((again.store.db.prepare('SELECT key_id FROM audit_signing_keys').all() as { key_id: string }[]).map((r) => r.key_id)).toEqual([keyId]);
     // Only one key may be current.
-    expect(() =>
-      again.store.db.prepare("INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ('x', 'Ed25519', x'00', x'00', 1)").run(),
-    ).toThrow(/UNIQUE constraint failed/);
+    expect(() => again.store.db.prepare("INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ('x', 'Ed25519', x'00', x'00', 1)").run()).toThrow(
+      /UNIQUE constraint failed/,
+    );
   });
 
   it('enroll show prints the key id (SHA-256 of the public key) and the public key, never the private key; the first signed batch verifies with it', async () => {
@@ -54,7 +57,11 @@ describe('enrolment', () => {
     expect(shown.code).toBe(0);
     const enrolment = JSON.parse(shown.out) as { hostId: string; keyId: string; algorithm: string; publicKeyPem: string };
     expect(enrolment).toMatchObject({ hostId, keyId, algorithm: 'Ed25519' });
-    expect(createHash('sha256').update(createPublicKey(enrolment.publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex')).toBe(keyId);
+    expect(
+      createHash('sha256')
+        .update(createPublicKey(enrolment.publicKeyPem).export({ type: 'spki', format: 'der' }))
+        .digest('hex'),
+    ).toBe(keyId);
     expect(shown.out).not.toMatch(/PRIVATE/);
     // IT can check a batch with nothing but what enroll show printed.
     expect(verifyManifestSignature(manifest, enrolment.publicKeyPem)).toBe(true);

@@ -63,10 +63,7 @@ describe('one answer at a time', () => {
     const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: [{ id: 'short', name: 'Short', model: 'test', maxTokens: 8 }] });
     const session = await call(core, 'chat.create', {});
     const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
-    const outcomes = await Promise.allSettled([
-      call(core, 'chat.send', { sessionId: session.id, text: 'First.' }),
-      call(core, 'chat.send', { sessionId: session.id, text: 'Second.' }),
-    ]);
+    const outcomes = await Promise.allSettled([call(core, 'chat.send', { sessionId: session.id, text: 'First.' }), call(core, 'chat.send', { sessionId: session.id, text: 'Second.' })]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
     expect((refused.reason as { info: { code: string } }).info.code).toBe('busy');
@@ -105,7 +102,9 @@ describe('long conversations', () => {
     const prompt = 'the patient reports chest pain and fever for two days with normal blood pressure';
     for (let turn = 0; turn < 10; turn++) await answer(core, session.id, `${prompt} (${turn})`);
     // Ten turns of about 60 tokens each are far more than 256: context shift dropped the oldest.
-    const tokens = auditEvents(core).filter((e) => e.action === 'ai.response').reduce((sum, e) => sum + (e.response?.tokens ?? 0), 0);
+    const tokens = auditEvents(core)
+      .filter((e) => e.action === 'ai.response')
+      .reduce((sum, e) => sum + (e.response?.tokens ?? 0), 0);
     expect(tokens).toBeGreaterThan(256);
     await call(core, 'auth.lock', {});
     await call(core, 'auth.unlock', { password: EVAL_USER.password });

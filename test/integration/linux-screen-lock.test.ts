@@ -126,13 +126,15 @@ describe('following the Linux screen lock over D-Bus', () => {
   it('locks on logind’s Lock for this session only, and only from logind', async () => {
     const logind = await fakeLogind(systemBus);
     const intruder = await DbusConnection.connect(systemBus);
-    cleanups.push(() => logind.bus.close(), () => intruder.close());
+    cleanups.push(
+      () => logind.bus.close(),
+      () => intruder.close(),
+    );
     const { locks, next } = await startWatch();
     // Without XDG_SESSION_ID the watcher asks for its own session ("auto").
     expect(logind.asked).toEqual(['GetSession(auto)']);
 
-    const lock = (bus: DbusConnection, path: string, member = 'Lock') =>
-      bus.send({ type: MessageType.SIGNAL, path, interface: 'org.freedesktop.login1.Session', member });
+    const lock = (bus: DbusConnection, path: string, member = 'Lock') => bus.send({ type: MessageType.SIGNAL, path, interface: 'org.freedesktop.login1.Session', member });
     // Not ours: another process claiming to be logind, another session, Unlock.
     lock(intruder, SESSION_PATH);
     await roundTrip(intruder);
@@ -149,8 +151,7 @@ describe('following the Linux screen lock over D-Bus', () => {
     cleanups.push(() => screensaver.close());
     const { locks, next } = await startWatch({ system: null });
     const path = `/${iface.replace(/\./g, '/')}`;
-    const activeChanged = (active: boolean) =>
-      screensaver.send({ type: MessageType.SIGNAL, path, interface: iface, member: 'ActiveChanged', signature: 'b', body: [active] });
+    const activeChanged = (active: boolean) => screensaver.send({ type: MessageType.SIGNAL, path, interface: iface, member: 'ActiveChanged', signature: 'b', body: [active] });
     activeChanged(false);
     // Same member on an interface that is no screensaver.
     screensaver.send({ type: MessageType.SIGNAL, path, interface: 'org.example.Player', member: 'ActiveChanged', signature: 'b', body: [true] });

@@ -163,9 +163,7 @@ describe('a prompt in its checks when the session locks is refused', () => {
       expect(engine.generated).toEqual([]);
       expect(engine.real.liveChatIds()).toEqual([]);
       expect(events.chatEventsSince(mark)).toEqual([]);
-      expect(auditEvents(core).filter((e) => e.action === 'ai.prompt')).toEqual([
-        expect.objectContaining({ action: 'ai.prompt', outcome: 'failure', reason: 'locked', sessionId: session.id }),
-      ]);
+      expect(auditEvents(core).filter((e) => e.action === 'ai.prompt')).toEqual([expect.objectContaining({ action: 'ai.prompt', outcome: 'failure', reason: 'locked', sessionId: session.id })]);
       // The session itself goes on: the same prompt sent again is answered.
       const done = nextEvent(core, 'chat.done', (d) => d.sessionId === session.id);
       await call(core, 'chat.send', { sessionId: session.id, text: PROMPT });
@@ -193,7 +191,11 @@ describe('a prompt in its checks when the session locks is refused', () => {
       expect(engine.generated).toEqual([]);
       expect(engine.real.liveChatIds()).toEqual([]);
       expect(events.chatEventsSince(mark)).toEqual([]);
-      expect(auditEvents(core).filter((e) => e.action === 'ai.prompt' || e.action === 'auth.lock').map((e) => [e.action, e.outcome, e.reason])).toEqual([
+      expect(
+        auditEvents(core)
+          .filter((e) => e.action === 'ai.prompt' || e.action === 'auth.lock')
+          .map((e) => [e.action, e.outcome, e.reason]),
+      ).toEqual([
         ['ai.prompt', 'failure', 'locked'],
         ['auth.lock', 'success', 'screen-locked'],
       ]);
@@ -310,7 +312,11 @@ describe('another person signing in at the lock screen', () => {
     expect(engine.generated).toEqual([]);
     expect(events.chatEventsSince(mark)).toEqual([]);
     expect(await call(core, 'chat.list', {})).toEqual([]);
-    expect(auditEvents(core).filter((e) => ['ai.prompt', 'auth.logout', 'auth.login'].includes(e.action)).map((e) => [e.action, e.outcome, e.reason])).toEqual([
+    expect(
+      auditEvents(core)
+        .filter((e) => ['ai.prompt', 'auth.logout', 'auth.login'].includes(e.action))
+        .map((e) => [e.action, e.outcome, e.reason]),
+    ).toEqual([
       ['auth.login', 'success', undefined],
       ['auth.logout', 'success', 'other_user'],
       ['auth.login', 'success', undefined],

@@ -170,7 +170,10 @@ describe('checking the allowed model files', () => {
     const after = await call(core, 'chat.create', {});
     await answer(core, after.id, 'Hello again.');
     const loads = auditEvents(core).filter((e) => e.action === 'model.load');
-    expect(loads.map((e) => e.model)).toEqual([{ id: 'clinical', sha256: model.sha256 }, { id: 'clinical', sha256: v2.sha256 }]);
+    expect(loads.map((e) => e.model)).toEqual([
+      { id: 'clinical', sha256: model.sha256 },
+      { id: 'clinical', sha256: v2.sha256 },
+    ]);
     expect(auditEvents(core).findLast((e) => e.action === 'ai.prompt')).toMatchObject({ sessionId: after.id, model: { id: 'clinical', sha256: v2.sha256 } });
   });
 });
@@ -274,7 +277,11 @@ describe('what loads is what was checked', () => {
     // What llama.cpp opened is the allowed file, whatever the link says by then.
     expect(loadedPaths).toEqual([realpathSync(allowed)]);
     expect(statSync(loadedPaths[0]!).ino).toBe(statSync(allowed).ino);
-    expect(auditEvents(core).filter((e) => e.action === 'model.load').map((e) => e.model)).toEqual([{ id: 'clinical', sha256: model.sha256 }]);
+    expect(
+      auditEvents(core)
+        .filter((e) => e.action === 'model.load')
+        .map((e) => e.model),
+    ).toEqual([{ id: 'clinical', sha256: model.sha256 }]);
 
     // A new session's prompt checks the path again: it now leads to another file, refused by its hash.
     const next = await call(core, 'chat.create', {});
@@ -322,7 +329,13 @@ describe('under managed policy, model files only administrators can change', () 
     chmodSync(folder, 0o775);
     // A group of non-administrators (gid 0, root's group, may write).
     chownSync(folder, -1, 4242);
-    const core = await createCore({ dataDir: join(dir.path, 'data'), databaseKey: randomBytes(32), policy: policyFromDocument(managedDocument(file), 'managed test policy'), version: 'test', log: () => undefined });
+    const core = await createCore({
+      dataDir: join(dir.path, 'data'),
+      databaseKey: randomBytes(32),
+      policy: policyFromDocument(managedDocument(file), 'managed test policy'),
+      version: 'test',
+      log: () => undefined,
+    });
     cleanups.push(() => core.close());
     const [reject, ...more] = await rejectionsOf(core);
     expect(more).toHaveLength(0);

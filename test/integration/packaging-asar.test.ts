@@ -45,10 +45,7 @@ const REQUIRED_WIRE: Partial<Record<FuseV1Options, FuseState>> = {
   [FuseV1Options.GrantFileProtocolExtraPrivileges]: FuseState.DISABLE,
 };
 
-const NATIVE_ADDONS = [
-  'node_modules/better-sqlite3-multiple-ciphers/build/Release/better_sqlite3.node',
-  'node_modules/pkcs11js/build/Release/pkcs11.node',
-];
+const NATIVE_ADDONS = ['node_modules/better-sqlite3-multiple-ciphers/build/Release/better_sqlite3.node', 'node_modules/pkcs11js/build/Release/pkcs11.node'];
 
 let work: ReturnType<typeof tempDir>;
 let appOutDir: string;
@@ -105,9 +102,7 @@ function indexArchive(dir: DirectoryRecord, prefix: string): void {
 
 function listFiles(dir: string, base = dir): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(dir, entry.name), base) : [relative(base, join(dir, entry.name)).split('\\').join('/')],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name), base) : [relative(base, join(dir, entry.name)).split('\\').join('/')]));
 }
 
 /**
@@ -205,8 +200,7 @@ beforeAll(async () => {
 
 afterAll(() => work?.remove());
 
-const isTestFile = (path: string): boolean =>
-  /(^|\/)(test|tests|__tests__|__mocks__)\//.test(path) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(path);
+const isTestFile = (path: string): boolean => /(^|\/)(test|tests|__tests__|__mocks__)\//.test(path) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(path);
 const isSourceMap = (path: string): boolean => path.endsWith('.map');
 const isTypeScript = (path: string): boolean => /\.[cm]?tsx?$/.test(path);
 
@@ -301,8 +295,14 @@ describe('the packaged app (electron-builder, Linux dir target)', () => {
     expect(unpackedFiles.some((path) => /^node_modules\/@node-llama-cpp\/[^/]+\/bins\/.+\/llama-addon\.node$/.test(path))).toBe(true);
     const addons = [...entries.keys()].filter((path) => path.endsWith('.node'));
     expect(addons.length).toBeGreaterThan(0);
-    expect(addons.filter((path) => !entries.get(path)?.unpacked), 'a .node file inside app.asar cannot be loaded').toEqual([]);
-    expect(addons.filter((path) => !unpackedFiles.includes(path)), 'flagged unpacked but missing from app.asar.unpacked').toEqual([]);
+    expect(
+      addons.filter((path) => !entries.get(path)?.unpacked),
+      'a .node file inside app.asar cannot be loaded',
+    ).toEqual([]);
+    expect(
+      addons.filter((path) => !unpackedFiles.includes(path)),
+      'flagged unpacked but missing from app.asar.unpacked',
+    ).toEqual([]);
     // Not shipped: the SQLite extension better-sqlite3's own tests load.
     expect(unpackedFiles.filter((path) => path.includes('test_extension'))).toEqual([]);
   });
@@ -311,7 +311,9 @@ describe('the packaged app (electron-builder, Linux dir target)', () => {
     const mismatched: string[] = [];
     for (const [path, entry] of entries) {
       if (entry.unpacked || entry.link !== undefined) continue;
-      const hash = createHash('sha256').update(readFileSync(join(extracted, path))).digest('hex');
+      const hash = createHash('sha256')
+        .update(readFileSync(join(extracted, path)))
+        .digest('hex');
       if (entry.integrity?.algorithm !== 'SHA256' || entry.integrity.hash !== hash) mismatched.push(path);
     }
     expect(mismatched).toEqual([]);

@@ -46,7 +46,9 @@ describe('core under managed policy', () => {
     const refused = await callError(core, 'auth.signIn', { username: 'someone', password: 'whatever password' });
     expect(refused.code).toBe('policy_invalid');
     expect(refused.message).toMatch(/session\.idleLockSeconds/);
-    expect(policyEvents(core)).toEqual([{ outcome: 'failure', reason: 'invalid', detail: expect.objectContaining({ trigger: 'start', kept_policy_hash: null, problems: expect.stringContaining('session.idleLockSeconds') }) }]);
+    expect(policyEvents(core)).toEqual([
+      { outcome: 'failure', reason: 'invalid', detail: expect.objectContaining({ trigger: 'start', kept_policy_hash: null, problems: expect.stringContaining('session.idleLockSeconds') }) },
+    ]);
   });
 
   it('when IT fixes the policy, Enclave comes out of the policy error without a restart', async () => {
@@ -88,7 +90,10 @@ describe('core under managed policy', () => {
 
     const refused = nextEvent(core, 'policy.changed', (p) => p.state === 'previous', 10_000);
     // One good change and one bad one in the same edit: neither may be applied.
-    writeFileSync(policyFile, evaluationText((p) => Object.assign(p.inference, { maxPromptChars: 50, maxResponseTokens: -1 })));
+    writeFileSync(
+      policyFile,
+      evaluationText((p) => Object.assign(p.inference, { maxPromptChars: 50, maxResponseTokens: -1 })),
+    );
     await refused;
     const during = await call(core, 'app.status', {});
     expect(during.policy).toMatchObject({ state: 'previous', hash: before.policy.hash, problems: [expect.objectContaining({ key: 'inference.maxResponseTokens' })] });

@@ -137,8 +137,7 @@ describe('groups', () => {
     const c = client();
     try {
       await c.bind(dc.administrator.dn, dc.administrator.password);
-      const memberOf = async (key: SambaDcUserKey) =>
-        [(await c.search(dc.users[key].dn, { scope: 'base', attributes: ['memberOf'] })).searchEntries[0]?.['memberOf'] ?? []].flat().sort();
+      const memberOf = async (key: SambaDcUserKey) => [(await c.search(dc.users[key].dn, { scope: 'base', attributes: ['memberOf'] })).searchEntries[0]?.['memberOf'] ?? []].flat().sort();
       expect(await memberOf('clinician')).toEqual([dc.groups.clinicians]);
       expect(await memberOf('compliance')).toEqual([dc.groups.compliance]);
       expect(await memberOf('admin')).toEqual([dc.groups.admins]);

@@ -59,7 +59,7 @@ describe('killed while sealing and sending', () => {
 
     // Deterministic "random" kill points, so a failure can be replayed.
     let seed = 0x5eed;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let run = 0; run < RUNS; run++) {
       const { child, ready, exited } = runChild('churn', policyFile);
       const startTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -78,15 +78,17 @@ describe('killed while sealing and sending', () => {
 
     // What the receiver holds: every message, in arrival order.
     const received = (await rsyslog.messages()).map(parseRfc5424);
-    const events = received.filter((m) => m.msgId === 'AUDIT_EVENT').map((m) => {
-      const record = AuditRecordSchema.parse(JSON.parse(m.msg.replace(/^\uFEFF/, '')));
-      // The body is the canonical record exactly as stored and hashed.
-      expect(hashRecord(record)).toBe(record.event.hash);
-      expect(canonicalJson(record)).toBe(m.msg.replace(/^\uFEFF/, ''));
-      const sd = m.structuredData[0]!.params;
-      expect(sd.eid).toBe(record.event.id);
-      return { seq: record.event.sequence, id: record.event.id, hash: record.event.hash, batch: Number(sd.batch) };
-    });
+    const events = received
+      .filter((m) => m.msgId === 'AUDIT_EVENT')
+      .map((m) => {
+        const record = AuditRecordSchema.parse(JSON.parse(m.msg.replace(/^\uFEFF/, '')));
+        // The body is the canonical record exactly as stored and hashed.
+        expect(hashRecord(record)).toBe(record.event.hash);
+        expect(canonicalJson(record)).toBe(m.msg.replace(/^\uFEFF/, ''));
+        const sd = m.structuredData[0]!.params;
+        expect(sd.eid).toBe(record.event.id);
+        return { seq: record.event.sequence, id: record.event.id, hash: record.event.hash, batch: Number(sd.batch) };
+      });
     const manifests = received.filter((m) => m.msgId === 'AUDIT_BATCH').map((m) => BatchManifestSchema.parse(JSON.parse(m.msg.replace(/^\uFEFF/, ''))));
 
     // The local database, opened as the CLI would.
@@ -121,7 +123,10 @@ describe('killed while sealing and sending', () => {
         const manifest = manifestByBatch.get(batch);
         expect(manifest, `batch ${batch} was resent but its manifest never arrived`).toBeDefined();
         // Its last complete delivery: the batch's events in order, then its manifest.
-        const lastManifestAt = received.map((m, i) => [m, i] as const).filter(([m]) => m.msgId === 'AUDIT_BATCH' && Number(m.structuredData[0]!.params.batch) === batch).at(-1)![1];
+        const lastManifestAt = received
+          .map((m, i) => [m, i] as const)
+          .filter(([m]) => m.msgId === 'AUDIT_BATCH' && Number(m.structuredData[0]!.params.batch) === batch)
+          .at(-1)![1];
         const before = received.slice(lastManifestAt - manifest!.event_count, lastManifestAt).map((m) => Number(m.structuredData[0]!.params.seq));
         expect(before).toEqual(Array.from({ length: manifest!.event_count }, (_, i) => manifest!.first_seq! + i));
       }
@@ -133,7 +138,9 @@ describe('killed while sealing and sending', () => {
       const confirmed = (store.db.prepare("SELECT confirmed_through FROM siem_cursors WHERE destination_id = 'rsyslog'").get() as { confirmed_through: number }).confirmed_through;
       expect(confirmed).toBeGreaterThan(RUNS / 2);
       for (const m of manifestByBatch.values()) {
-        const pem = createPublicKey({ key: keys.get(m.key_id)!, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+        const pem = createPublicKey({ key: keys.get(m.key_id)!, format: 'der', type: 'spki' })
+          .export({ type: 'spki', format: 'pem' })
+          .toString();
         expect(verifyManifestSignature(m, pem)).toBe(true);
         const leaves = Array.from({ length: m.tree_size }, (_, i) => hashBySeq.get(i + 1));
         if (leaves.every(Boolean)) expect(rootOf(leaves as Buffer[]).toString('hex')).toBe(m.root);

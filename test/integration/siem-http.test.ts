@@ -265,7 +265,12 @@ describe('Splunk HEC transport', () => {
       expect(JSON.parse(request.answer)).toEqual({ text: 'Success', code: 0 });
     }
     const first = receiver.events[0]!.object;
-    expect(first).toMatchObject({ host: 'WARD7-PC', source: 'enclave', sourcetype: 'enclave:audit', fields: { event_id: batches[0]!.events[0]!.record.event.id, seq: '1', batch_seq: '1', host_id: HOST_ID } });
+    expect(first).toMatchObject({
+      host: 'WARD7-PC',
+      source: 'enclave',
+      sourcetype: 'enclave:audit',
+      fields: { event_id: batches[0]!.events[0]!.record.event.id, seq: '1', batch_seq: '1', host_id: HOST_ID },
+    });
     expect(first['time']).toBe(Date.parse(batches[0]!.events[0]!.record['@timestamp']) / 1000);
   });
 
@@ -526,7 +531,9 @@ describe('TLS failures', () => {
   it('maps a receiver certificate from an unknown CA to certificate_rejected', async () => {
     const receiver = await hecReceiver();
     const error = await deliveryError(hecTransport(hecDestination(receiver, { caFile: pki.wrongCaFile })).send(batches[0]!, signal()), 'certificate_rejected');
-    expect(error.message).toBe(`The SIEM's certificate is not trusted (signed by an unknown CA). Check the destination's caFile (${pki.wrongCaFile}): it must hold the CA that issued the SIEM's certificate.`);
+    expect(error.message).toBe(
+      `The SIEM's certificate is not trusted (signed by an unknown CA). Check the destination's caFile (${pki.wrongCaFile}): it must hold the CA that issued the SIEM's certificate.`,
+    );
     // Without a caFile, Node's default CA list does not know the test CA either.
     const withoutCa = await deliveryError(hecTransport(hecDestination(receiver, { caFile: undefined })).send(batches[0]!, signal()), 'certificate_rejected');
     expect(withoutCa.message).toMatch(/Set the destination's caFile/);
@@ -546,10 +553,7 @@ describe('TLS failures', () => {
 
   it('maps a receiver that requires a client certificate we do not have to client_certificate_rejected', async () => {
     const receiver = await hecReceiver();
-    const error = await deliveryError(
-      hecTransport(hecDestination(receiver, { clientCertFile: undefined, clientKeyFile: undefined })).send(batches[0]!, signal()),
-      'client_certificate_rejected',
-    );
+    const error = await deliveryError(hecTransport(hecDestination(receiver, { clientCertFile: undefined, clientKeyFile: undefined })).send(batches[0]!, signal()), 'client_certificate_rejected');
     expect(error.message).toMatch(/requires a client certificate and none was sent: set the destination's clientCertFile and clientKeyFile/);
   });
 
@@ -558,7 +562,10 @@ describe('TLS failures', () => {
     const error = await deliveryError(hecTransport(hecDestination({ url: server.url, token: 't' })).send(batches[0]!, signal()), 'client_certificate_rejected');
     expect(error.message).toMatch(/refused our client certificate \(mutual TLS\)/);
     const elastic = await deliveryError(
-      createHttpsJsonTransport({ id: 'elastic', type: 'https-json', url: `${server.url}/enclave-audit/_bulk`, caFile: pki.caFile, clientCertFile: pki.clientCertFile, clientKeyFile: pki.clientKeyFile }, CTX).send(batches[0]!, signal()),
+      createHttpsJsonTransport(
+        { id: 'elastic', type: 'https-json', url: `${server.url}/enclave-audit/_bulk`, caFile: pki.caFile, clientCertFile: pki.clientCertFile, clientKeyFile: pki.clientKeyFile },
+        CTX,
+      ).send(batches[0]!, signal()),
       'client_certificate_rejected',
     );
     expect(elastic.message).toMatch(/refused our client certificate/);

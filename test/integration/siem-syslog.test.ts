@@ -307,7 +307,9 @@ describe('syslog over TLS to rsyslog', () => {
     const transport = transportFor({ address: impostor.address });
     const error = await rejection(transport.send(sealed.batches[0]!, new AbortController().signal));
     expect(error.code).toBe('certificate_rejected');
-    expect(error.message).toBe(`The SIEM's certificate is not trusted (signed by an unknown CA). Check the destination's caFile (${rsyslog.caFile}): it must hold the CA that issued the SIEM's certificate.`);
+    expect(error.message).toBe(
+      `The SIEM's certificate is not trusted (signed by an unknown CA). Check the destination's caFile (${rsyslog.caFile}): it must hold the CA that issued the SIEM's certificate.`,
+    );
     expect(await impostor.messages()).toEqual([]);
   });
 
@@ -376,10 +378,13 @@ describe('syslog over TLS to rsyslog', () => {
 
     copyFileSync(rsyslog.clientCertFile, certFile);
     copyFileSync(rsyslog.clientKeyFile, keyFile);
-    const messages = await receivedAfter(async () => {
-      await transport.send(second!, signal);
-      await transport.send(third!, signal);
-    }, second!.events.length + third!.events.length + 2);
+    const messages = await receivedAfter(
+      async () => {
+        await transport.send(second!, signal);
+        await transport.send(third!, signal);
+      },
+      second!.events.length + third!.events.length + 2,
+    );
     expect(messages.filter((m) => m.msgId === 'AUDIT_BATCH').map((m) => m.structuredData[0]!.params.batch)).toEqual([String(second!.batchSeq), String(third!.batchSeq)]);
   });
 
@@ -442,7 +447,9 @@ describe('syslog over TLS to receivers that misbehave', () => {
     const address = await misbehavingReceiver(() => undefined);
     const error = await rejection(transportFor({ address, clientCertFile: undefined, clientKeyFile: undefined }).send(sealedBatches().batches[0]!, new AbortController().signal));
     expect(error.code).toBe('client_certificate_rejected');
-    expect(error.message).toBe(`The SIEM at ${address} requires a client certificate and none was sent: set the destination's clientCertFile and clientKeyFile to this workstation's certificate and key.`);
+    expect(error.message).toBe(
+      `The SIEM at ${address} requires a client certificate and none was sent: set the destination's clientCertFile and clientKeyFile to this workstation's certificate and key.`,
+    );
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
   });
 
@@ -482,7 +489,9 @@ describe('syslog over TLS to receivers that misbehave', () => {
     expect(error.code).toBe('connection_reset');
     // A reset (ECONNRESET, EPIPE) or, where the receiver had read all that had arrived, its close in mid-batch.
     expect(error.message).toMatch(
-      new RegExp(`^The SIEM at ${address} (broke off the connection before the batch was confirmed \\((ECONNRESET|EPIPE)\\)|closed the connection after \\d+ of \\d+ messages of batch \\d+, before it was complete); it will be sent again\\.$`),
+      new RegExp(
+        `^The SIEM at ${address} (broke off the connection before the batch was confirmed \\((ECONNRESET|EPIPE)\\)|closed the connection after \\d+ of \\d+ messages of batch \\d+, before it was complete); it will be sent again\\.$`,
+      ),
     );
     expect(received).toBeGreaterThan(100_000);
   });
@@ -545,4 +554,3 @@ describe('in the app: an untrusted receiver is refused, shown and audited, never
     expect(received.some((m) => m.msg.startsWith('CEF:0|'))).toBe(true);
   });
 });
-

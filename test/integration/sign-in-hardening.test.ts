@@ -76,7 +76,10 @@ describe('lockout', () => {
 
     await core.close();
     const again = await start({ dataDir: core.dataDir, key: core.key, session: { maxFailedSignIns: 4, failedSignInLockoutSeconds: 600 } });
-    expect(await callError(again, 'auth.signIn', { username: clinician.username, password: clinician.password })).toMatchObject({ code: 'too_many_attempts', message: expect.stringMatching(/Try again in \d+ seconds/) });
+    expect(await callError(again, 'auth.signIn', { username: clinician.username, password: clinician.password })).toMatchObject({
+      code: 'too_many_attempts',
+      message: expect.stringMatching(/Try again in \d+ seconds/),
+    });
   });
 
   it('throttles a name no account here has under every spelling of it', async () => {
@@ -155,7 +158,10 @@ describe('unlock at the lock screen', () => {
       expect(await call(core, 'auth.signIn', { username: rotated.username, password: rotated.password })).toMatchObject({ state: 'active', user: { roles: ['clinician'] } });
       await call(core, 'auth.lock', {});
       await dc.setGroupMember('clinicians', 'rotated', false);
-      expect(await callError(core, 'auth.unlock', { password: rotated.password })).toMatchObject({ code: 'no_role', message: expect.stringMatching(/no longer in a group.*You have been signed out\./) });
+      expect(await callError(core, 'auth.unlock', { password: rotated.password })).toMatchObject({
+        code: 'no_role',
+        message: expect.stringMatching(/no longer in a group.*You have been signed out\./),
+      });
       expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
     } finally {
       await dc.setGroupMember('admins', 'rotated', false);
@@ -171,7 +177,10 @@ describe('unlock at the lock screen', () => {
     await call(core, 'auth.lock', {});
     await dc.setDisabled('suspended', true);
     try {
-      expect(await callError(core, 'auth.unlock', { password: suspended.password })).toMatchObject({ code: 'account_disabled', message: expect.stringMatching(/disabled.*You have been signed out\./) });
+      expect(await callError(core, 'auth.unlock', { password: suspended.password })).toMatchObject({
+        code: 'account_disabled',
+        message: expect.stringMatching(/disabled.*You have been signed out\./),
+      });
       expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
       expect(events(core).slice(-2)).toMatchObject([
         { action: 'auth.unlock', outcome: 'failure', reason: 'account_disabled' },
@@ -192,7 +201,11 @@ describe('unlock at the lock screen', () => {
     expect(await callError(core, 'auth.unlock', { password: 'wrong 3' })).toMatchObject({ code: 'not_signed_in', message: expect.stringMatching(/signed out/) });
     expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
     expect((await callError(core, 'auth.unlock', { password: clinician.password })).code).toBe('not_signed_in');
-    expect(events(core).filter((e) => e.action === 'auth.logout').at(-1)).toMatchObject({ outcome: 'success', reason: 'too_many_unlock_failures' });
+    expect(
+      events(core)
+        .filter((e) => e.action === 'auth.logout')
+        .at(-1),
+    ).toMatchObject({ outcome: 'success', reason: 'too_many_unlock_failures' });
   });
 
   it('wrong passwords typed by signing in as the locked person count toward signing the session out too', async () => {
@@ -251,7 +264,10 @@ describe('break-glass', () => {
     expect((await call(offline, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON })).state).toBe('active');
     await call(offline, 'auth.signOut', {});
     now = signedInAt + 15 * DAY;
-    expect(await callError(offline, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON })).toMatchObject({ code: 'bad_credentials', message: expect.stringMatching(/within 14 days/) });
+    expect(await callError(offline, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON })).toMatchObject({
+      code: 'bad_credentials',
+      message: expect.stringMatching(/within 14 days/),
+    });
     expect(events(offline, 'auth.breakglass').at(-1)).toMatchObject({ outcome: 'failure', reason: 'offline_verifier_expired' });
     expect(verifierOf(offline, breakGlass.upn)).toBeNull();
   });

@@ -154,7 +154,10 @@ describe('certificates', () => {
       const keyUsage = extension(cert, id_ce_keyUsage, KeyUsage);
       expect(keyUsage?.toNumber(), card).toBe(KeyUsageFlags.digitalSignature);
       expect(cert.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_keyUsage)?.critical).toBe(true);
-      expect(extension(cert, id_ce_certificatePolicies, CertificatePolicies)?.map((p) => p.policyIdentifier), card).toEqual([OID_PIV_AUTH_POLICY]);
+      expect(
+        extension(cert, id_ce_certificatePolicies, CertificatePolicies)?.map((p) => p.policyIdentifier),
+        card,
+      ).toEqual([OID_PIV_AUTH_POLICY]);
       expect(new X509Certificate(lab.cards[card].certPem).publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     }
   });
@@ -181,7 +184,13 @@ describe('certificates', () => {
 
   it('the CRL lists the revoked card and is current; the stale CRL expired two days ago; both from the lab CA', async () => {
     const parseCrl = (file: string) => AsnConvert.parse(readFileSync(file), CertificateList).tbsCertList;
-    const serials = (file: string) => (parseCrl(file).revokedCertificates ?? []).map((r) => Buffer.from(r.userCertificate).toString('hex').toUpperCase().replace(/^(00)+/, ''));
+    const serials = (file: string) =>
+      (parseCrl(file).revokedCertificates ?? []).map((r) =>
+        Buffer.from(r.userCertificate)
+          .toString('hex')
+          .toUpperCase()
+          .replace(/^(00)+/, ''),
+      );
     expect(serials(lab.crlFile)).toEqual([lab.cards.revoked.serialHex.replace(/^(00)+/, '')]);
     expect(parseCrl(lab.crlFile).nextUpdate?.getTime().getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
     expect(serials(lab.staleCrlFile)).toEqual([]);
@@ -270,7 +279,11 @@ describe('tokens', () => {
 });
 
 describe('card readers', () => {
-  const present = () => pkcs11Module().C_GetSlotList(true).map((s) => pkcs11Module().C_GetTokenInfo(s).label.trim()).sort();
+  const present = () =>
+    pkcs11Module()
+      .C_GetSlotList(true)
+      .map((s) => pkcs11Module().C_GetTokenInfo(s).label.trim())
+      .sort();
   const event = () => pkcs11Module().C_WaitForSlotEvent(pkcs11js.CKF_DONT_BLOCK);
 
   it('shows cards going in and out to the already-initialised module: slot list, flags, errors, sessions', async () => {

@@ -56,7 +56,10 @@ async function cardSignIn(core: Core, card: SmartCardKey) {
 describe('smart card with a directory lookup account', () => {
   it('signs in a card whose owner never signed in here, with roles from the directory', async () => {
     const core = await start(dc.administrator.password);
-    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase(), roles: ['clinician'], authMethod: 'smart-card' } } });
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({
+      ok: true,
+      output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase(), roles: ['clinician'], authMethod: 'smart-card' } },
+    });
   });
 
   it('refuses a valid card whose directory account is disabled', async () => {
@@ -64,7 +67,7 @@ describe('smart card with a directory lookup account', () => {
     expect(await cardSignIn(core, 'admin')).toMatchObject({ ok: false, error: { code: 'account_disabled' } });
   });
 
-  it('a card lookup does not keep an old password\'s offline verifier alive: its age counts from the last password sign-in', async () => {
+  it("a card lookup does not keep an old password's offline verifier alive: its age counts from the last password sign-in", async () => {
     const DAY = 86_400_000;
     const { clinician } = dc.users;
     let now = Date.now();
@@ -87,6 +90,9 @@ describe('smart card with a directory lookup account', () => {
 
   it('a lookup account the directory refuses is a message for IT, not a sign-in', async () => {
     const core = await start('not the lookup password');
-    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'directory_unreachable', message: expect.stringMatching(/refused the lookup account .* \(directory\.lookupAccount\)/) } });
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({
+      ok: false,
+      error: { code: 'directory_unreachable', message: expect.stringMatching(/refused the lookup account .* \(directory\.lookupAccount\)/) },
+    });
   });
 });

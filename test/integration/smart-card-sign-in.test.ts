@@ -27,7 +27,14 @@ beforeAll(async () => {
   dc = inject('sambaDc');
   model = await approvedTestModel();
   lab = await createSmartCardLab({
-    upns: { clinician: dc.users.clinician.upn, admin: dc.users.admin.upn, revoked: dc.users.clinician.upn, expired: dc.users.clinician.upn, otherCa: dc.users.clinician.upn, noEku: dc.users.clinician.upn },
+    upns: {
+      clinician: dc.users.clinician.upn,
+      admin: dc.users.admin.upn,
+      revoked: dc.users.clinician.upn,
+      expired: dc.users.clinician.upn,
+      otherCa: dc.users.clinician.upn,
+      noEku: dc.users.clinician.upn,
+    },
   });
   // SoftHSM2 reads its configuration when the module initialises.
   process.env['SOFTHSM2_CONF'] = lab.softhsmConf;
@@ -46,8 +53,19 @@ afterAll(async () => {
 async function start(smartCard: Record<string, unknown> = {}, now?: () => number, session?: Record<string, unknown>): Promise<Core> {
   const dir = tempDir();
   cleanups.push(dir.remove);
-  const document = { ...directoryPolicyDocument(dc, model), ...(session ? { session } : {}), smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile], ...smartCard } };
-  const core = await createCore({ dataDir: dir.path, databaseKey: randomBytes(32), policy: policyFromDocument(document, 'smart-card test policy'), version: 'test', log: () => undefined, ...(now ? { now } : {}) });
+  const document = {
+    ...directoryPolicyDocument(dc, model),
+    ...(session ? { session } : {}),
+    smartCard: { enabled: true, pkcs11Module: lab.modulePath, caFiles: [lab.caFile], crlFiles: [lab.crlFile], ...smartCard },
+  };
+  const core = await createCore({
+    dataDir: dir.path,
+    databaseKey: randomBytes(32),
+    policy: policyFromDocument(document, 'smart-card test policy'),
+    version: 'test',
+    log: () => undefined,
+    ...(now ? { now } : {}),
+  });
   cleanups.push(() => core.close());
   return core;
 }
@@ -72,7 +90,7 @@ async function cardSignIn(core: Core, card: SmartCardKey, pin = lab.cards[card].
 }
 
 describe('smart-card sign-in', () => {
-  it('PIN, challenge and certificate checks pass: the card\'s UPN signs its directory account in', async () => {
+  it("PIN, challenge and certificate checks pass: the card's UPN signs its directory account in", async () => {
     const core = await start();
     await knownUser(core, 'clinician');
     const response = await cardSignIn(core, 'clinician');
@@ -89,8 +107,14 @@ describe('smart-card sign-in', () => {
     expect(lab.maxPinTries).toBe(3);
     const core = await start();
     await knownUser(core, 'clinician');
-    expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect', message: 'That PIN is not correct. Few tries are left before the card locks.' } });
-    expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect', message: 'That PIN is not correct. One try is left before the card locks.' } });
+    expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({
+      ok: false,
+      error: { code: 'card_pin_incorrect', message: 'That PIN is not correct. Few tries are left before the card locks.' },
+    });
+    expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({
+      ok: false,
+      error: { code: 'card_pin_incorrect', message: 'That PIN is not correct. One try is left before the card locks.' },
+    });
     expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect', message: expect.stringMatching(/The card has now locked its PIN/) } });
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'card_pin_locked' } });
   });
@@ -99,7 +123,10 @@ describe('smart-card sign-in', () => {
     const core = await start({}, undefined, { maxFailedSignIns: 2, failedSignInLockoutSeconds: 60 });
     await knownUser(core, 'clinician');
     for (let i = 0; i < 2; i++) expect(await cardSignIn(core, 'clinician', '000000')).toMatchObject({ ok: false, error: { code: 'card_pin_incorrect' } });
-    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'too_many_attempts', message: expect.stringMatching(/^Too many wrong PINs\. Try again in \d+ seconds\.$/) } });
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({
+      ok: false,
+      error: { code: 'too_many_attempts', message: expect.stringMatching(/^Too many wrong PINs\. Try again in \d+ seconds\.$/) },
+    });
     // The card's label (set by its issuer, often the holder's name) is recorded by keyed token, as a smart-card attempt; the label stays here.
     const failures = (core.store.db.prepare("SELECT seq, record FROM audit_events WHERE action = 'auth.login' ORDER BY seq").all() as { seq: number; record: string }[])
       .map((r) => ({ seq: r.seq, record: JSON.parse(r.record) as { event: { outcome: string; reason?: string }; user?: { name: string; auth_method?: string } } }))
@@ -135,7 +162,7 @@ describe('smart-card sign-in', () => {
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(/is not valid until \d{4}-/) } });
   });
 
-  it('a CRL past its nextUpdate: refused by default, accepted with a warning within the policy\'s grace', async () => {
+  it("a CRL past its nextUpdate: refused by default, accepted with a warning within the policy's grace", async () => {
     const strict = await start({ crlFiles: [lab.staleCrlFile] });
     await knownUser(strict, 'clinician');
     expect(await cardSignIn(strict, 'clinician')).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(/CRL .* expired on .*nextUpdate/) } });
@@ -174,7 +201,7 @@ describe('smart-card sign-in', () => {
     }
   });
 
-  it('pulling the card locks within two seconds; only the card unlocks; another person\'s card ends the session', async () => {
+  it("pulling the card locks within two seconds; only the card unlocks; another person's card ends the session", async () => {
     const core = await start();
     await knownUser(core, 'clinician');
     await knownUser(core, 'admin');
@@ -189,11 +216,14 @@ describe('smart-card sign-in', () => {
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase() } } });
     await call(core, 'auth.lock', {});
     expect(await cardSignIn(core, 'admin')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.admin.upn.toLowerCase() } } });
-    const reasons = (core.store.db.prepare("SELECT record FROM audit_events ORDER BY seq").all() as { record: string }[]).map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } }).filter((r) => r.event.action === 'auth.logout').map((r) => r.event.reason);
+    const reasons = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+      .map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } })
+      .filter((r) => r.event.action === 'auth.logout')
+      .map((r) => r.event.reason);
     expect(reasons).toContain('other_user');
   });
 
-  it('without the directory, a card signs in only within smartCard.offlineMaxAgeDays of its owner\'s last online sign-in here', async () => {
+  it("without the directory, a card signs in only within smartCard.offlineMaxAgeDays of its owner's last online sign-in here", async () => {
     const DAY = 86_400_000;
     let now = Date.now();
     // No lookup account in this policy: the card maps to the account and roles cached at the last password sign-in.
@@ -204,7 +234,10 @@ describe('smart-card sign-in', () => {
     await call(core, 'auth.signOut', {});
     await lab.remove('clinician');
     now += 2 * DAY;
-    expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: false, error: { code: 'directory_unreachable', message: expect.stringMatching(/within 3 days of its owner's last sign-in here/) } });
+    expect(await cardSignIn(core, 'clinician')).toMatchObject({
+      ok: false,
+      error: { code: 'directory_unreachable', message: expect.stringMatching(/within 3 days of its owner's last sign-in here/) },
+    });
     const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
     expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_account_stale' } });
     // A password sign-in while the network works makes the card good again.

@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(() => dir.remove());
 
 describe('SQLCipher 4 interoperability', () => {
-  it('stock SQLCipher opens the database with the key; the prompt in it is sealed with its owner\'s chat key', async () => {
+  it("stock SQLCipher opens the database with the key; the prompt in it is sealed with its owner's chat key", async () => {
     const rows = await query(join(dir.path, DATABASE_FILE), keyHex, "SELECT content FROM chat_messages WHERE role = 'user'");
     expect(rows).toHaveLength(1);
     expect(String(rows[0]!.content)).not.toContain('Quargleworth');
@@ -84,6 +84,10 @@ describe('SQLCipher 4 interoperability', () => {
     expect(record).not.toContain(createHash('sha256').update(PROMPT).digest('hex'));
     // Keyed with the workstation's secret, which is in the same encrypted database (and nowhere else).
     const [secret] = await query(join(dir.path, DATABASE_FILE), keyHex, "SELECT value FROM meta WHERE key = 'audit.text_hmac_key'");
-    expect(JSON.parse(record).ai.prompt.hmac_sha256).toBe(createHmac('sha256', Buffer.from(String(secret!.value), 'hex')).update(PROMPT).digest('hex'));
+    expect(JSON.parse(record).ai.prompt.hmac_sha256).toBe(
+      createHmac('sha256', Buffer.from(String(secret!.value), 'hex'))
+        .update(PROMPT)
+        .digest('hex'),
+    );
   });
 });

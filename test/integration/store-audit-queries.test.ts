@@ -31,7 +31,14 @@ function addEvent(store: Store, seq: number, action: string, outcome: string, us
 }
 
 /** A batch row; manifest is free text here (these queries never parse it, but claimedTreeSize reads its JSON). */
-function addBatch(store: Store, batchSeq: number, kind: 'events' | 'heartbeat', first: number | null, last: number | null, options: { treeSize?: number; priority?: boolean; manifest?: string } = {}): void {
+function addBatch(
+  store: Store,
+  batchSeq: number,
+  kind: 'events' | 'heartbeat',
+  first: number | null,
+  last: number | null,
+  options: { treeSize?: number; priority?: boolean; manifest?: string } = {},
+): void {
   const treeSize = options.treeSize ?? last ?? 0;
   auditBatches.insert(store.writer, {
     batch_seq: batchSeq,

@@ -115,7 +115,16 @@ describe('store query modules: identity and chat tables', () => {
     const store = freshStore();
     accounts.insertEvaluationAccount(store.writer, alice, 'h', 0);
     const wrap = (id: string, keyId: string, salt: string, createdAt: number): contentKeys.NewWrap => ({
-      id, keyId, kind: 'password', cardSha256: null, params: '{}', salt: Buffer.from(salt), kekCheck: Buffer.from('c'), wrapped: Buffer.from('w'), signature: null, createdAt,
+      id,
+      keyId,
+      kind: 'password',
+      cardSha256: null,
+      params: '{}',
+      salt: Buffer.from(salt),
+      kekCheck: Buffer.from('c'),
+      wrapped: Buffer.from('w'),
+      signature: null,
+      createdAt,
     });
     store.transaction((db) => {
       contentKeys.insertContentKey(db, { id: 'k1', userId: alice.id, keyCheck: Buffer.from('k1'), createdAt: 1 });

@@ -24,7 +24,9 @@ function version1Database(key: Buffer): string {
   db.exec(m0001);
   db.pragma('user_version = 1');
   db.prepare("INSERT INTO accounts VALUES ('0190a000-0000-7000-8000-000000000001', 'dr.grey', 'Dr Grey', 'scrypt$32768$8$1$c2FsdA==$aGFzaA==', '[\"clinician\"]', 'evaluation', 1)").run();
-  db.prepare("INSERT INTO chat_sessions (id, user_id, workload_id, title, created_at, updated_at) VALUES ('0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000001', 'general', 'Kept', 1, 1)").run();
+  db.prepare(
+    "INSERT INTO chat_sessions (id, user_id, workload_id, title, created_at, updated_at) VALUES ('0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000001', 'general', 'Kept', 1, 1)",
+  ).run();
   db.close();
   return path;
 }
@@ -42,8 +44,14 @@ describe('store migrations', () => {
       // The rebuilt table is still the parent of chat_sessions.
       expect(() => store.db.prepare('DELETE FROM accounts').run()).toThrow(/FOREIGN KEY constraint failed/);
       // Directory accounts fit now; an evaluation account still needs its password hash.
-      store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at) VALUES ('g', 'alice@corp.example.org', 'Alice', NULL, '[]', 'directory', 2, 'alice', 'CN=Alice,DC=corp', 2)").run();
-      expect(() => store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('h', 'bob', 'Bob', NULL, '[]', 'evaluation', 2)").run()).toThrow(/CHECK constraint failed/);
+      store.db
+        .prepare(
+          "INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at) VALUES ('g', 'alice@corp.example.org', 'Alice', NULL, '[]', 'directory', 2, 'alice', 'CN=Alice,DC=corp', 2)",
+        )
+        .run();
+      expect(() => store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('h', 'bob', 'Bob', NULL, '[]', 'evaluation', 2)").run()).toThrow(
+        /CHECK constraint failed/,
+      );
     } finally {
       store.close();
     }

@@ -85,7 +85,12 @@ describe.each(SHAPES)('the %s test model', (name, quantisation) => {
     expect(chunks.join('')).toBe(result.text);
     // The output-row trick survives quantisation: only words and punctuation, never a control token.
     expect(result.text).toMatch(/^[a-z ,.]+$/);
-    expect(result.text.trim().split(/\s+/).filter((word) => /^[a-z]+[,.]?$/.test(word)).length).toBeGreaterThanOrEqual(3);
+    expect(
+      result.text
+        .trim()
+        .split(/\s+/)
+        .filter((word) => /^[a-z]+[,.]?$/.test(word)).length,
+    ).toBeGreaterThanOrEqual(3);
     await engine.disposeChat(`shapes-${name}`);
   });
 });

@@ -61,9 +61,16 @@ describe('NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', () => {
     }
   });
 
-  it('`enclave doctor` run with it still fails an HTTPS destination whose certificate is not from the policy\'s CA', async () => {
+  it("`enclave doctor` run with it still fails an HTTPS destination whose certificate is not from the policy's CA", async () => {
     const policyFile = join(dir.path, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({ mode: 'evaluation', inference: { allowUserModels: true }, siem: { destinations: [{ id: 'lake', type: 'https-json', url: `${server.origin}/ingest`, caFile: pki.wrongCaFile }] } }));
+    writeFileSync(
+      policyFile,
+      JSON.stringify({
+        mode: 'evaluation',
+        inference: { allowUserModels: true },
+        siem: { destinations: [{ id: 'lake', type: 'https-json', url: `${server.origin}/ingest`, caFile: pki.wrongCaFile }] },
+      }),
+    );
     const result = await spawnCli(['doctor', '--policy', policyFile, '--json'], { env: { NODE_TLS_REJECT_UNAUTHORIZED: '0', HTTPS_PROXY: 'http://127.0.0.1:1' } });
     const report = JSON.parse(result.out) as { checks: { name: string; status: string; detail: string }[] };
     const lake = report.checks.find((c) => c.name.startsWith('siem lake'));

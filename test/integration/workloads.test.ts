@@ -30,11 +30,9 @@ function start(roles: Role[], options: Parameters<typeof startWithPolicy>[3] = {
 }
 
 describe('workloads by role', () => {
-  it('model.status lists only the workloads the user\'s roles allow, with their descriptions', async () => {
+  it("model.status lists only the workloads the user's roles allow, with their descriptions", async () => {
     const clinician = await start(['clinician']);
-    expect((await call(clinician, 'model.status', {})).workloads).toEqual([
-      { id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', modelId: 'test' },
-    ]);
+    expect((await call(clinician, 'model.status', {})).workloads).toEqual([{ id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', modelId: 'test' }]);
     const researcher = await start(['researcher']);
     expect((await call(researcher, 'model.status', {})).workloads.map((w) => w.id)).toEqual(['research', 'notes']);
     // A compliance officer may read the status but chats with nothing.
@@ -42,7 +40,7 @@ describe('workloads by role', () => {
     expect((await call(officer, 'model.status', {})).workloads).toEqual([]);
   });
 
-  it('a clinician\'s default is the first workload they may use; one they may not is refused, audited, and nothing is created', async () => {
+  it("a clinician's default is the first workload they may use; one they may not is refused, audited, and nothing is created", async () => {
     const core = await start(['clinician']);
     const session = await call(core, 'chat.create', {});
     expect(session.workloadId).toBe('notes');
@@ -94,7 +92,7 @@ describe('workloads by role', () => {
   });
 });
 
-describe('a workload\'s generation settings', () => {
+describe("a workload's generation settings", () => {
   it('maxTokens caps the answer, and inference.maxResponseTokens caps maxTokens; each prompt names workload, model and hash', async () => {
     const core = await start(['clinician'], {
       inference: { maxResponseTokens: 40 },
@@ -133,7 +131,7 @@ describe('a workload\'s generation settings', () => {
     expect(await ask('creative')).not.toBe(greedy[0]);
   });
 
-  it('deterministic mode (policy) overrides a workload\'s temperature: the same answer across seconds, equal to the greedy one', async () => {
+  it("deterministic mode (policy) overrides a workload's temperature: the same answer across seconds, equal to the greedy one", async () => {
     const workloads: WorkloadInput[] = [
       { id: 'greedy', name: 'Deterministic', model: 'test', maxTokens: 24, temperature: 0 },
       { id: 'creative', name: 'Creative', model: 'test', maxTokens: 24, temperature: 2 },
@@ -162,7 +160,7 @@ describe('a workload\'s generation settings', () => {
   });
 });
 
-describe('the model\'s load settings in the engine', () => {
+describe("the model's load settings in the engine", () => {
   it('gpuLayers 0 keeps the model on the CPU even where "auto" offloads it to a GPU', async () => {
     const engine = createLlamaEngine();
     cleanups.push(() => engine.unload());

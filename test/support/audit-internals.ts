@@ -4,7 +4,22 @@
 export { AuditLog, HEAD_HASH_KEY, HEAD_SEQ_KEY } from '../../src/main/audit/log.js';
 export { verifyAuditChain, describeVerifyReport } from '../../src/main/audit/verify.js';
 export { AUDIT_ACTIONS, AuditRecordSchema, canonicalJson, hashRecord, sha256Hex, type AuditAction, type AuditEventInput, type AuditRecord } from '../../src/main/audit/record.js';
-export { checkConsistency, checkInclusion, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, MerkleFrontier, MerkleProofBuilder, MerkleProofError, rootOf, verifyConsistency, verifyInclusion, type Hash, type MerkleProofFailure } from '../../src/main/audit/merkle.js';
+export {
+  checkConsistency,
+  checkInclusion,
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  leafHash,
+  MerkleFrontier,
+  MerkleProofBuilder,
+  MerkleProofError,
+  rootOf,
+  verifyConsistency,
+  verifyInclusion,
+  type Hash,
+  type MerkleProofFailure,
+} from '../../src/main/audit/merkle.js';
 export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey, wipeRetiredSigningKeys } from '../../src/main/audit/signing.js';
 export { BatchManifestSchema, manifestHash, verifyManifestSignature, type BatchManifest } from '../../src/main/audit/manifest.js';
 export { batchEventTexts, lastBatch, pendingEvents, pruneSealedEvents, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealOptions } from '../../src/main/audit/batches.js';

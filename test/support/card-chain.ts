@@ -31,7 +31,6 @@ export interface CardChain {
   intermediate: X509Certificate;
 }
 
-
 export async function makeCardChain(dir: string, upn: string): Promise<CardChain> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const config = join(dir, 'openssl.cnf');
@@ -63,10 +62,38 @@ export async function makeCardChain(dir: string, upn: string): Promise<CardChain
   const env = { ...process.env, OPENSSL_CONF: config };
   const path = (name: string) => join(dir, name);
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256', '-config', config];
-  await run('openssl', ['req', '-x509', ...key, '-extensions', 'v3_ca', '-days', '3650', '-subj', '/O=Enclave tests/CN=Enclave Test Card Root CA', '-keyout', path('root.key'), '-out', path('root.pem')], env);
+  await run(
+    'openssl',
+    ['req', '-x509', ...key, '-extensions', 'v3_ca', '-days', '3650', '-subj', '/O=Enclave tests/CN=Enclave Test Card Root CA', '-keyout', path('root.key'), '-out', path('root.pem')],
+    env,
+  );
   const issue = async (name: string, subject: string, issuer: string, extensions: string, serial: string) => {
     await run('openssl', ['req', '-new', ...key, '-subj', subject, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`)], env);
-    await run('openssl', ['x509', '-req', '-in', path(`${name}.csr`), '-CA', path(`${issuer}.pem`), '-CAkey', path(`${issuer}.key`), '-set_serial', serial, '-days', '825', '-sha256', '-extfile', config, '-extensions', extensions, '-out', path(`${name}.pem`)], env);
+    await run(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        path(`${name}.csr`),
+        '-CA',
+        path(`${issuer}.pem`),
+        '-CAkey',
+        path(`${issuer}.key`),
+        '-set_serial',
+        serial,
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        config,
+        '-extensions',
+        extensions,
+        '-out',
+        path(`${name}.pem`),
+      ],
+      env,
+    );
   };
   await issue('intermediate', '/O=Enclave tests/CN=Enclave Test Card Issuing CA', 'root', 'v3_ca', '0x1001');
   await issue('card', '/O=Enclave tests/OU=People/CN=Ivy Intermediate', 'intermediate', 'v3_card', '0x2002');

@@ -70,7 +70,6 @@ export async function startWatchedCore(policyText: string): Promise<{ core: Core
   };
 }
 
-
 /** A new chat session with one prompt answered in full; returns its id. */
 export async function chatWith(core: Core, text: string): Promise<string> {
   const session = await call(core, 'chat.create', {});

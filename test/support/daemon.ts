@@ -61,4 +61,3 @@ export function runTool(file: string, args: string[], options: { cwd?: string; e
     });
   });
 }
-

@@ -149,7 +149,12 @@ export class ElasticBulkReceiver {
         const { status } = this.failNext;
         if (--this.failNext.count === 0) this.failNext = null;
         if (status === 401) return fail(401, 'security_exception', `unable to authenticate user [ws-0001.enclave.test] for REST request [${url.pathname}]`);
-        if (status === 429) return fail(429, 'es_rejected_execution_exception', 'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]');
+        if (status === 429)
+          return fail(
+            429,
+            'es_rejected_execution_exception',
+            'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]',
+          );
         if (status === 503) return fail(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];');
         return fail(500, 'exception', 'simulated internal failure');
       }

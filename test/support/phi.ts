@@ -17,11 +17,7 @@ const CTX: RenderContext = { enterpriseNumber: 32473, productVersion: 'test', ve
 export function siemRenderings(recordText: string): string[] {
   const record = AuditRecordSchema.parse(JSON.parse(recordText));
   const event = { seq: record.event.sequence, record, text: recordText };
-  return [
-    ...(['rfc5424-json', 'cef', 'leef'] as const).map((format) => renderEventMessage(event, 1, format, CTX)),
-    renderBulkEvent(event).lines,
-    JSON.stringify(renderHecEvent(event, 1)),
-  ];
+  return [...(['rfc5424-json', 'cef', 'leef'] as const).map((format) => renderEventMessage(event, 1, format, CTX)), renderBulkEvent(event).lines, JSON.stringify(renderHecEvent(event, 1))];
 }
 
 /** Every file of an export bundle, as text. */

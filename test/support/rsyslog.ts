@@ -124,7 +124,6 @@ const SERVER_NAMES = ['IP:127.0.0.1', 'DNS:localhost', 'DNS:siem.enclave.test'];
 
 // --- Small helpers -------------------------------------------------------------------------------
 
-
 function findRsyslogd(): string {
   for (const candidate of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd', '/usr/bin/rsyslogd']) {
     if (existsSync(candidate)) return candidate;
@@ -159,11 +158,22 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 
 async function makeCa(dir: string, name: string, commonName: string): Promise<void> {
   await runTool('openssl', [
-    'req', '-x509', ...EC_KEY, '-sha256', '-days', '30',
-    '-subj', `/O=Enclave tests/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`),
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-sha256',
+    '-days',
+    '30',
+    '-subj',
+    `/O=Enclave tests/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    join(dir, `${name}.key`),
+    '-out',
+    join(dir, `${name}.pem`),
   ]);
 }
 
@@ -184,9 +194,23 @@ async function issue(dir: string, ca: string, name: string, commonName: string, 
   const csr = join(dir, `${name}.csr`);
   await runTool('openssl', ['req', '-new', ...EC_KEY, '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', join(dir, `${name}.key`), '-out', csr]);
   await runTool('openssl', [
-    'x509', '-req', '-in', csr, '-CA', join(dir, `${ca}.pem`), '-CAkey', join(dir, `${ca}.key`),
-    '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
-    '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.pem`),
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(dir, `${ca}.pem`),
+    '-CAkey',
+    join(dir, `${ca}.key`),
+    '-set_serial',
+    `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    extFile,
+    '-out',
+    join(dir, `${name}.pem`),
   ]);
 }
 

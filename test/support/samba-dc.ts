@@ -44,19 +44,7 @@ import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { isAlive, portOpen, sleep, waitFor } from './daemon.js';
 
-export type SambaDcUserKey =
-  | 'clinician'
-  | 'researcher'
-  | 'compliance'
-  | 'admin'
-  | 'noGroups'
-  | 'disabled'
-  | 'mustChange'
-  | 'accountExpired'
-  | 'breakGlass'
-  | 'lockable'
-  | 'rotated'
-  | 'suspended';
+export type SambaDcUserKey = 'clinician' | 'researcher' | 'compliance' | 'admin' | 'noGroups' | 'disabled' | 'mustChange' | 'accountExpired' | 'breakGlass' | 'lockable' | 'rotated' | 'suspended';
 
 export type SambaDcGroupKey = 'clinicians' | 'researchers' | 'researchStaff' | 'compliance' | 'admins' | 'breakGlass';
 
@@ -181,22 +169,16 @@ export const UF_NORMAL_ACCOUNT = 0x200;
 
 // --- Small helpers -------------------------------------------------------------------------------
 
-
 function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const output = `${stdout}${stderr}`;
-        if (error) {
-          reject(new Error(`${file} ${args.join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail(output, 60)}`));
-        } else {
-          resolvePromise(output);
-        }
-      },
-    );
+    execFile(file, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (error) {
+        reject(new Error(`${file} ${args.join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail(output, 60)}`));
+      } else {
+        resolvePromise(output);
+      }
+    });
   });
 }
 
@@ -217,10 +199,7 @@ function findBinary(name: string, dirs: string[]): string {
     const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(
-    `${name} not found (looked in ${dirs.join(', ')}). Install Samba's AD DC: ` +
-      'apt-get install --no-install-recommends samba samba-ad-dc samba-ad-provision (scripts/test.sh does).',
-  );
+  throw new Error(`${name} not found (looked in ${dirs.join(', ')}). Install Samba's AD DC: ` + 'apt-get install --no-install-recommends samba samba-ad-dc samba-ad-provision (scripts/test.sh does).');
 }
 
 function isSambaProcess(pid: number): boolean {
@@ -349,9 +328,13 @@ async function makeCa(dir: string, name: string, commonName: string): Promise<vo
       '',
     ].join('\n'),
   );
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650', '-config', config, '-extensions', 'v3_ca', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`)], {
-    env: { ...process.env, OPENSSL_CONF: config },
-  });
+  await run(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650', '-config', config, '-extensions', 'v3_ca', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`)],
+    {
+      env: { ...process.env, OPENSSL_CONF: config },
+    },
+  );
   await chmod(join(dir, `${name}.key`), 0o600);
 }
 
@@ -384,7 +367,27 @@ async function makePki(pkiDir: string): Promise<{ caFile: string; untrustedCaFil
   await run('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-config', config, '-keyout', keyFile, '-out', join(pkiDir, 'dc.csr')], { env });
   await run(
     'openssl',
-    ['x509', '-req', '-in', join(pkiDir, 'dc.csr'), '-CA', join(pkiDir, 'ca.pem'), '-CAkey', join(pkiDir, 'ca.key'), '-set_serial', `0x${Date.now().toString(16)}`, '-days', '825', '-sha256', '-extfile', config, '-extensions', 'v3_dc', '-out', certFile],
+    [
+      'x509',
+      '-req',
+      '-in',
+      join(pkiDir, 'dc.csr'),
+      '-CA',
+      join(pkiDir, 'ca.pem'),
+      '-CAkey',
+      join(pkiDir, 'ca.key'),
+      '-set_serial',
+      `0x${Date.now().toString(16)}`,
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      config,
+      '-extensions',
+      'v3_dc',
+      '-out',
+      certFile,
+    ],
     { env },
   );
   await chmod(keyFile, 0o600); // Samba refuses a key file readable by others
@@ -734,10 +737,7 @@ export async function startSambaDc(options: { dir?: string } = {}): Promise<Samb
 
     const dnOf = (key: SambaDcUserKey) => userDn(key);
     const users = Object.fromEntries(
-      (Object.keys(USERS) as SambaDcUserKey[]).map((key) => [
-        key,
-        { username: key, password: USERS[key].password, upn: `${key}@${UPN_SUFFIX}`, displayName: USERS[key].displayName, dn: dnOf(key) },
-      ]),
+      (Object.keys(USERS) as SambaDcUserKey[]).map((key) => [key, { username: key, password: USERS[key].password, upn: `${key}@${UPN_SUFFIX}`, displayName: USERS[key].displayName, dn: dnOf(key) }]),
     ) as Record<SambaDcUserKey, SambaDcUser>;
     const groups = Object.fromEntries((Object.keys(GROUPS) as SambaDcGroupKey[]).map((key) => [key, groupDn(key)])) as Record<SambaDcGroupKey, string>;
     const info: SambaDcInfo = {

@@ -286,7 +286,25 @@ async function makeCa(
   const caKeyArgs = ['-newkey', 'rsa:2048', '-nodes', '-sha256', '-config', config];
   // The CA and the cards' keys and requests in parallel, then the signatures one by one.
   const [, ...requests] = await Promise.all([
-    runTool('openssl', ['req', '-x509', ...caKeyArgs, '-days', '3650', '-extensions', 'v3_ca', '-subj', `/C=US/O=Enclave Test Hospital/CN=${commonName}`, '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.pem')], { env }),
+    runTool(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        ...caKeyArgs,
+        '-days',
+        '3650',
+        '-extensions',
+        'v3_ca',
+        '-subj',
+        `/C=US/O=Enclave Test Hospital/CN=${commonName}`,
+        '-keyout',
+        join(caDir, 'ca.key'),
+        '-out',
+        join(caDir, 'ca.pem'),
+      ],
+      { env },
+    ),
     ...cards.map(async ({ key, spec }) => {
       const keyFile = join(cardsDir, `${key}.key`);
       const csr = join(cardsDir, `${key}.csr`);
@@ -663,9 +681,23 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
 
 /** Written out in READER_SOURCE; C_GetInfo passes through unchanged. */
 const READER_OWN = new Set([
-  'C_Initialize', 'C_Finalize', 'C_GetInfo', 'C_GetFunctionList', 'C_GetSlotList', 'C_GetSlotInfo', 'C_GetTokenInfo',
-  'C_GetMechanismList', 'C_GetMechanismInfo', 'C_InitToken', 'C_OpenSession', 'C_CloseSession', 'C_CloseAllSessions',
-  'C_Login', 'C_SetPIN', 'C_InitPIN', 'C_WaitForSlotEvent',
+  'C_Initialize',
+  'C_Finalize',
+  'C_GetInfo',
+  'C_GetFunctionList',
+  'C_GetSlotList',
+  'C_GetSlotInfo',
+  'C_GetTokenInfo',
+  'C_GetMechanismList',
+  'C_GetMechanismInfo',
+  'C_InitToken',
+  'C_OpenSession',
+  'C_CloseSession',
+  'C_CloseAllSessions',
+  'C_Login',
+  'C_SetPIN',
+  'C_InitPIN',
+  'C_WaitForSlotEvent',
 ]);
 
 /** The header directory of pkcs11js (PKCS#11 2.40: pkcs11/pkcs11.h, pkcs11t.h, pkcs11f.h). */
@@ -694,10 +726,7 @@ function generateWrappers(pkcs11f: string): { wrappers: string; assignments: str
   return { wrappers: wrappers.join('\n\n'), assignments: assignments.join('\n') };
 }
 
-async function buildReader(
-  readerDir: string,
-  config: { targetModule: string; softhsmConf: string; presenceDir: string; pinTriesDir: string; maxPinTries: number },
-): Promise<string> {
+async function buildReader(readerDir: string, config: { targetModule: string; softhsmConf: string; presenceDir: string; pinTriesDir: string; maxPinTries: number }): Promise<string> {
   const includes = pkcs11Includes();
   const { wrappers, assignments } = generateWrappers(await readFile(join(includes, 'pkcs11', 'pkcs11f.h'), 'utf8'));
   const source = join(readerDir, 'reader.c');
@@ -716,8 +745,22 @@ async function buildReader(
   await writeFile(source, READER_SOURCE.replace('/*@WRAPPERS@*/', wrappers).replace('/*@ASSIGNMENTS@*/', assignments));
   const out = join(readerDir, 'enclave-test-reader.so');
   await runTool(process.env.CC ?? 'cc', [
-    '-shared', '-fPIC', '-O2', '-fvisibility=hidden', '-Wall', '-Werror=incompatible-pointer-types', '-Werror=implicit-function-declaration',
-    '-I', includes, '-I', readerDir, '-o', out, source, '-ldl', '-lpthread',
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-fvisibility=hidden',
+    '-Wall',
+    '-Werror=incompatible-pointer-types',
+    '-Werror=implicit-function-declaration',
+    '-I',
+    includes,
+    '-I',
+    readerDir,
+    '-o',
+    out,
+    source,
+    '-ldl',
+    '-lpthread',
   ]);
   return out;
 }
@@ -773,8 +816,18 @@ export async function createSmartCardLab(options: SmartCardLabOptions = {}): Pro
     const caDir = join(dir, 'ca');
     const otherCaDir = join(dir, 'other-ca');
     const [ca, otherCa] = await Promise.all([
-      makeCa(caDir, CA_NAME, specs.filter((c) => c.spec.issuer === 'ca'), cardsDir),
-      makeCa(otherCaDir, OTHER_CA_NAME, specs.filter((c) => c.spec.issuer === 'other'), cardsDir),
+      makeCa(
+        caDir,
+        CA_NAME,
+        specs.filter((c) => c.spec.issuer === 'ca'),
+        cardsDir,
+      ),
+      makeCa(
+        otherCaDir,
+        OTHER_CA_NAME,
+        specs.filter((c) => c.spec.issuer === 'other'),
+        cardsDir,
+      ),
     ]);
     const staleCrlFile = join(dir, 'stale.crl');
     const crlFile = join(dir, 'current.crl');

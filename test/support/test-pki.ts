@@ -79,13 +79,53 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const path = (name: string) => join(dir, name);
 
   const makeCa = (name: string, commonName: string) =>
-    run('openssl', ['req', '-x509', ...KEY_ARGS, '-config', config, '-extensions', 'v3_ca', '-days', '3650', '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', path(`${name}.key`), '-out', path(`${name}.pem`)], env);
+    run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        ...KEY_ARGS,
+        '-config',
+        config,
+        '-extensions',
+        'v3_ca',
+        '-days',
+        '3650',
+        '-subj',
+        `/O=Enclave tests/CN=${commonName}`,
+        '-keyout',
+        path(`${name}.key`),
+        '-out',
+        path(`${name}.pem`),
+      ],
+      env,
+    );
 
   const issue = async (name: string, commonName: string, ca: string, extensions: 'v3_server' | 'v3_client') => {
     await run('openssl', ['req', '-new', ...KEY_ARGS, '-config', config, '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`)], env);
     await run(
       'openssl',
-      ['x509', '-req', '-in', path(`${name}.csr`), '-CA', path(`${ca}.pem`), '-CAkey', path(`${ca}.key`), '-set_serial', `0x${(serial++).toString(16)}`, '-days', '825', '-sha256', '-extfile', config, '-extensions', extensions, '-out', path(`${name}.pem`)],
+      [
+        'x509',
+        '-req',
+        '-in',
+        path(`${name}.csr`),
+        '-CA',
+        path(`${ca}.pem`),
+        '-CAkey',
+        path(`${ca}.key`),
+        '-set_serial',
+        `0x${(serial++).toString(16)}`,
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        config,
+        '-extensions',
+        extensions,
+        '-out',
+        path(`${name}.pem`),
+      ],
       env,
     );
     await chmod(path(`${name}.key`), 0o600);

@@ -91,15 +91,17 @@ describe('hostile app:// requests', () => {
   it('never resolves outside the root, whatever the input (generated paths)', () => {
     const pieces = ['..', '.', '%2e%2e', '%2E.', '%2f', '%5c', '%00', 'a', 'assets', '', '\\', ':', 'x.js', '%252e'];
     let served = 0;
-    for (const a of pieces) for (const b of pieces) for (const c of pieces) {
-      const resolved = resolveAppRequest(`app://enclave/${a}/${b}/${c}/index.js`, ROOT);
-      if (!resolved.ok) continue;
-      served += 1;
-      expect(resolved.filePath.startsWith(ROOT + sep)).toBe(true);
-      expect(resolved.filePath.split(sep)).not.toContain('..');
-      // Only plain names were served: the three pieces are among them.
-      expect([a, b, c].every((piece) => /^[\w.-]+$/.test(piece) && !piece.startsWith('.'))).toBe(true);
-    }
+    for (const a of pieces)
+      for (const b of pieces)
+        for (const c of pieces) {
+          const resolved = resolveAppRequest(`app://enclave/${a}/${b}/${c}/index.js`, ROOT);
+          if (!resolved.ok) continue;
+          served += 1;
+          expect(resolved.filePath.startsWith(ROOT + sep)).toBe(true);
+          expect(resolved.filePath.split(sep)).not.toContain('..');
+          // Only plain names were served: the three pieces are among them.
+          expect([a, b, c].every((piece) => /^[\w.-]+$/.test(piece) && !piece.startsWith('.'))).toBe(true);
+        }
     // The plain combinations (a/assets/x.js, ...) are served; the rest are not.
     expect(served).toBe(3 ** 3);
   });

@@ -18,7 +18,9 @@ describe('audit record hashing', () => {
       enclave: { clock_state: 'unknown' as const },
     };
     const { hash: _h, ...event } = record.event;
-    const expected = createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(canonicalJson({ ...record, event }))])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([0]), Buffer.from(canonicalJson({ ...record, event }))]))
+      .digest('hex');
     expect(hashRecord(record)).toBe(expected);
     // Key order of the input must not matter, the hash field itself must not count.
     expect(hashRecord({ ...record, event: { ...record.event, hash: '0'.repeat(64) } })).toBe(expected);

@@ -48,7 +48,9 @@ describe('the manifest chain step', () => {
   });
 
   it('names a manifest that chains to another one', () => {
-    expect(chainProblem(chained({ prev_manifest_hash: HEX('b') }), first, 'batch 2', [], null)).toBe('batch 2 does not chain to batch 1: its prev_manifest_hash / prev_signature name another manifest');
+    expect(chainProblem(chained({ prev_manifest_hash: HEX('b') }), first, 'batch 2', [], null)).toBe(
+      'batch 2 does not chain to batch 1: its prev_manifest_hash / prev_signature name another manifest',
+    );
   });
 
   it('refuses a key rotation that no audit.key_rotate event in the batch before announces, and accepts one that does', () => {
@@ -59,7 +61,9 @@ describe('the manifest chain step', () => {
   });
 
   it('refuses a manifest that claims to start the chain after another', () => {
-    expect(chainProblem(chained({ prev_manifest_hash: null, prev_signature: null, start: { reason: 'enrolment' } }), first, 'batch 2', [], null)).toBe('batch 2 claims to start the chain (enrolment) after batch 1');
+    expect(chainProblem(chained({ prev_manifest_hash: null, prev_signature: null, start: { reason: 'enrolment' } }), first, 'batch 2', [], null)).toBe(
+      'batch 2 claims to start the chain (enrolment) after batch 1',
+    );
   });
 });
 

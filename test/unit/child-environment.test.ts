@@ -22,7 +22,7 @@ const HOSTILE = {
   SOME_RANDOM_TOOL_SETTING: 'x',
 };
 
-describe('the core\'s environment', () => {
+describe("the core's environment", () => {
   it('keeps only what the core needs on Linux, and none of the variables that change Node, TLS, proxies or the linker', () => {
     const env = coreChildEnvironment(
       {
@@ -58,7 +58,18 @@ describe('the core\'s environment', () => {
 
   it('on Windows keeps the system and profile folders whatever their case, and drops the same dangerous variables', () => {
     const env = coreChildEnvironment(
-      { ...HOSTILE, Path: 'C:\\Windows\\System32', SystemRoot: 'C:\\Windows', USERPROFILE: 'C:\\Users\\nurse', APPDATA: 'C:\\Users\\nurse\\AppData\\Roaming', LOCALAPPDATA: 'C:\\Users\\nurse\\AppData\\Local', TEMP: 'C:\\Temp', TMP: 'C:\\Temp', ProgramData: 'C:\\ProgramData', 'ProgramFiles(x86)': 'C:\\Program Files (x86)' },
+      {
+        ...HOSTILE,
+        Path: 'C:\\Windows\\System32',
+        SystemRoot: 'C:\\Windows',
+        USERPROFILE: 'C:\\Users\\nurse',
+        APPDATA: 'C:\\Users\\nurse\\AppData\\Roaming',
+        LOCALAPPDATA: 'C:\\Users\\nurse\\AppData\\Local',
+        TEMP: 'C:\\Temp',
+        TMP: 'C:\\Temp',
+        ProgramData: 'C:\\ProgramData',
+        'ProgramFiles(x86)': 'C:\\Program Files (x86)',
+      },
       'win32',
     );
     expect(Object.keys(env).sort()).toEqual(['APPDATA', 'LOCALAPPDATA', 'Path', 'ProgramData', 'ProgramFiles(x86)', 'SystemRoot', 'TEMP', 'TMP', 'USERPROFILE'].sort());

@@ -97,11 +97,14 @@ describe('the account read after the bind is the account that bound', () => {
     await expect(confirmBoundAccount(server(''), { netbiosDomain: 'CORP' }, found)).rejects.toMatchObject(refused);
   });
 
-  it('without Who-am-I, compares the bound token\'s own SID with the account found, never the typed name', async () => {
+  it("without Who-am-I, compares the bound token's own SID with the account found, never the typed name", async () => {
     await expect(confirmBoundAccount(server(undefined, [SID_A, SID_B]), { netbiosDomain: '' }, found)).resolves.toBeUndefined();
     await expect(confirmBoundAccount(server(undefined, [SID_B, SID_A]), { netbiosDomain: '' }, found)).rejects.toMatchObject(refused);
     await expect(confirmBoundAccount(server(undefined, [SID_A]), { netbiosDomain: '' }, { ...found, objectSid: null })).rejects.toMatchObject(refused);
-    await expect(confirmBoundAccount(server(undefined, null), { netbiosDomain: '' }, found)).rejects.toMatchObject({ code: 'directory_unreachable', message: expect.stringMatching(/cannot say which account/) });
+    await expect(confirmBoundAccount(server(undefined, null), { netbiosDomain: '' }, found)).rejects.toMatchObject({
+      code: 'directory_unreachable',
+      message: expect.stringMatching(/cannot say which account/),
+    });
   });
 });
 

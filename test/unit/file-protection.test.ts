@@ -33,7 +33,7 @@ describe.skipIf(process.platform === 'win32')('modelFileProtectionProblem', () =
     expect(await modelFileProtectionProblem(file)).toBeNull();
   });
 
-  it('names a group-writable or world-writable file, with its mode; an administrators\' group (gid 0) may write', async () => {
+  it("names a group-writable or world-writable file, with its mode; an administrators' group (gid 0) may write", async () => {
     chmodSync(file, 0o664);
     chownSync(file, -1, 0);
     expect(await modelFileProtectionProblem(file)).toBeNull();

@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectGguf } from '../../src/main/inference/gguf/inspect.js';
-import {
-  isTestModelMetadata,
-  quantiseQ4_0,
-  quantiseQ8_0,
-  TEST_MODEL_NAME,
-  TEST_MODEL_SHAPES,
-  writeTestModel,
-} from '../../src/main/inference/gguf/test-model.js';
+import { isTestModelMetadata, quantiseQ4_0, quantiseQ8_0, TEST_MODEL_NAME, TEST_MODEL_SHAPES, writeTestModel } from '../../src/main/inference/gguf/test-model.js';
 import { sha256File } from '../../src/main/inference/model-file.js';
 import { EnclaveError } from '../../src/shared/errors.js';
 import { tempDir } from '../support/temp.js';

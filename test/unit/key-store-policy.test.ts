@@ -2,21 +2,12 @@
 // never basic_text or unknown under managed policy, never weaker than the
 // backend recorded when the key was last wrapped.
 import { describe, expect, it } from 'vitest';
-import {
-  backendStrength,
-  DAMAGED_RECORD,
-  decideKeyStore,
-  effectiveBackend,
-  formatBackendRecord,
-  parseBackendRecord,
-  type KeyStoreBackend,
-} from '../../src/main/keys/index.js';
+import { backendStrength, DAMAGED_RECORD, decideKeyStore, effectiveBackend, formatBackendRecord, parseBackendRecord, type KeyStoreBackend } from '../../src/main/keys/index.js';
 
 const STRONG_LINUX: KeyStoreBackend[] = ['gnome_libsecret', 'kwallet', 'kwallet5', 'kwallet6'];
 const WEAK_LINUX: KeyStoreBackend[] = ['basic_text', 'unknown'];
 
-const linux = (backend: KeyStoreBackend, recordedBackend: string | null, managed: boolean) =>
-  decideKeyStore({ platform: 'linux', backend, recordedBackend, managed });
+const linux = (backend: KeyStoreBackend, recordedBackend: string | null, managed: boolean) => decideKeyStore({ platform: 'linux', backend, recordedBackend, managed });
 
 describe('the backend in use', () => {
   it('is fixed on Windows and macOS, whatever Electron reports', () => {
@@ -82,15 +73,16 @@ describe('evaluation policy', () => {
 });
 
 describe('never a weaker backend than the one that wrapped the key', () => {
-  it.each(
-    STRONG_LINUX.flatMap((recorded) => WEAK_LINUX.flatMap((now) => [[recorded, now, true] as const, [recorded, now, false] as const])),
-  )('recorded %s, now %s (managed: %s): refused', (recorded, now, managed) => {
-    const decision = linux(now, recorded, managed);
-    expect(decision.allowed).toBe(false);
-    if (decision.allowed) return;
-    expect(decision.message).toMatch(/weaker/);
-    expect(decision.message).toMatch(/Nothing was changed/);
-  });
+  it.each(STRONG_LINUX.flatMap((recorded) => WEAK_LINUX.flatMap((now) => [[recorded, now, true] as const, [recorded, now, false] as const])))(
+    'recorded %s, now %s (managed: %s): refused',
+    (recorded, now, managed) => {
+      const decision = linux(now, recorded, managed);
+      expect(decision.allowed).toBe(false);
+      if (decision.allowed) return;
+      expect(decision.message).toMatch(/weaker/);
+      expect(decision.message).toMatch(/Nothing was changed/);
+    },
+  );
 
   it('recorded basic_text, now unknown: refused even in evaluation', () => {
     expect(linux('unknown', 'basic_text', false).allowed).toBe(false);

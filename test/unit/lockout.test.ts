@@ -4,7 +4,20 @@ import { lockoutSeconds, normaliseLoginName } from '../../src/main/identity/lock
 
 describe('normaliseLoginName', () => {
   it('folds every way of typing one name to one form', () => {
-    const forms = ['jdoe', 'JDoe', ' jdoe ', 'EXAMPLE\\jdoe', 'example\\JDOE', 'jdoe@example.org', 'JDOE@EXAMPLE.ORG', 'jdoe@other.example', 'ｊｄｏｅ', 'j\u200bdoe', 'jdoe\u00ad', 'OTHER\\jdoe@example.org'];
+    const forms = [
+      'jdoe',
+      'JDoe',
+      ' jdoe ',
+      'EXAMPLE\\jdoe',
+      'example\\JDOE',
+      'jdoe@example.org',
+      'JDOE@EXAMPLE.ORG',
+      'jdoe@other.example',
+      'ｊｄｏｅ',
+      'j\u200bdoe',
+      'jdoe\u00ad',
+      'OTHER\\jdoe@example.org',
+    ];
     expect(new Set(forms.map(normaliseLoginName))).toEqual(new Set(['jdoe']));
   });
 

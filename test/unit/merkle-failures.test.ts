@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checkConsistency, checkInclusion, consistencyProof, inclusionProof, leafHash, MerkleProofError, nodeHash, rootFromInclusionProof, rootOf, type MerkleProofFailure } from '../../src/main/audit/merkle.js';
+import {
+  checkConsistency,
+  checkInclusion,
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  MerkleProofError,
+  nodeHash,
+  rootFromInclusionProof,
+  rootOf,
+  type MerkleProofFailure,
+} from '../../src/main/audit/merkle.js';
 
 const leaves = Array.from({ length: 8 }, (_, i) => leafHash(Buffer.from([i])));
 

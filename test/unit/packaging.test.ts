@@ -45,12 +45,7 @@ const REQUIRED_FUSES = {
   grantFileProtocolExtraPrivileges: false,
 } as const;
 
-const REQUIRED_UNPACKED = [
-  'node_modules/better-sqlite3-multiple-ciphers/**',
-  'node_modules/node-llama-cpp/**',
-  'node_modules/@node-llama-cpp/**',
-  'node_modules/pkcs11js/**',
-];
+const REQUIRED_UNPACKED = ['node_modules/better-sqlite3-multiple-ciphers/**', 'node_modules/node-llama-cpp/**', 'node_modules/@node-llama-cpp/**', 'node_modules/pkcs11js/**'];
 
 /**
  * Windows Installer treats a newer MSI as an upgrade of the installed product only
@@ -170,8 +165,7 @@ describe('electron-builder.yml', () => {
   });
 
   it('builds the installers IT deploys', () => {
-    const targets = (platform: string): string[] =>
-      ((config[platform] as { target?: { target: string }[] } | undefined)?.target ?? []).map((t) => t.target);
+    const targets = (platform: string): string[] => ((config[platform] as { target?: { target: string }[] } | undefined)?.target ?? []).map((t) => t.target);
     expect(targets('win')).toEqual(expect.arrayContaining(['msi', 'nsis']));
     expect(targets('mac')).toEqual(expect.arrayContaining(['dmg', 'pkg']));
     expect(targets('linux')).toEqual(expect.arrayContaining(['deb', 'AppImage']));
@@ -181,8 +175,7 @@ describe('electron-builder.yml', () => {
 // ---------------------------------------------------------------------------
 // What IT and a security review rely on beyond the fuses.
 
-const targets = (platform: string): string[] =>
-  ((config[platform] as { target?: { target: string }[] } | undefined)?.target ?? []).map((t) => t.target);
+const targets = (platform: string): string[] => ((config[platform] as { target?: { target: string }[] } | undefined)?.target ?? []).map((t) => t.target);
 
 describe('electron-builder.yml: installers for managed deployment', () => {
   it('builds MSI and NSIS for Windows, deb, rpm and AppImage for Linux, pkg for macOS', () => {
@@ -226,9 +219,7 @@ describe('electron-builder.yml: installers for managed deployment', () => {
       const group = /<ComponentGroup Id="ProductComponents"[^>]*>([\s\S]*?)<\/ComponentGroup>/.exec(wxs)?.[1] ?? '';
       const component = /<Component Id="EnclaveWerExclusion" Guid="\{[0-9A-F-]{36}\}" Win64="yes">([\s\S]*?)<\/Component>/.exec(group)?.[1];
       expect(component, 'the exclusion is a component of the product').toBeDefined();
-      expect(component).toContain(
-        `<RegistryValue Root="HKLM" Key="${WER_EXCLUDED_KEY}" Name="${EXECUTABLE}" Type="integer" Value="1" KeyPath="yes"/>`,
-      );
+      expect(component).toContain(`<RegistryValue Root="HKLM" Key="${WER_EXCLUDED_KEY}" Name="${EXECUTABLE}" Type="integer" Value="1" KeyPath="yes"/>`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -411,9 +402,7 @@ describe('electron-builder.yml: native modules outside the archive', () => {
 
 describe('electron-builder.yml: what stays out of the package', () => {
   // electron-builder applies only the exclusions ("!…") of `files` to node_modules.
-  const exclusions = ((config.files as unknown[] | undefined) ?? [])
-    .filter((p): p is string => typeof p === 'string' && p.startsWith('!'))
-    .map((p) => new Minimatch(p.slice(1), { dot: true }));
+  const exclusions = ((config.files as unknown[] | undefined) ?? []).filter((p): p is string => typeof p === 'string' && p.startsWith('!')).map((p) => new Minimatch(p.slice(1), { dot: true }));
   const excluded = (path: string): boolean => exclusions.some((m) => m.match(path));
 
   it.each([

@@ -53,7 +53,11 @@ function file(name: string, content: string | Buffer): string {
 
 describe('registry values that fail to parse', () => {
   const cases: [string, string, RegExp][] = [
-    ['an unterminated string', `[{"id":"splunk","type":"splunk-hec","url":"https://splunk.example.org:8088","token":"${SECRET}`, /^is not valid JSON: unterminated string at line 1, column 85 of the value$/],
+    [
+      'an unterminated string',
+      `[{"id":"splunk","type":"splunk-hec","url":"https://splunk.example.org:8088","token":"${SECRET}`,
+      /^is not valid JSON: unterminated string at line 1, column 85 of the value$/,
+    ],
     ['text after the value', `[{"id":"splunk","token":"x"}] ${SECRET}`, /^is not valid JSON: unexpected character at line 1, column 31 of the value$/],
     ['a bare word', `${SECRET}`, /^is not valid JSON: .* at line 1, column 1 of the value$/],
     ['a single-quoted string', `[{'token': '${SECRET}'}]`, /^is not valid JSON: .* at line 1, column 3 of the value$/],
@@ -62,14 +66,18 @@ describe('registry values that fail to parse', () => {
   for (const [what, data, expected] of cases) {
     it(`a JSON value with ${what} names the value, line and column, and quotes none of it`, async () => {
       const resolution = await readPolicy(registry(registryOutput([`${ROOT}\\siem`, `    destinations    REG_SZ    ${data}`])));
-      expect(problemsOf(resolution, 'HKLM\\SOFTWARE\\Policies\\Enclave\\siem\\destinations')).toEqual([{ key: 'siem.destinations', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\siem\\destinations', message: expect.stringMatching(expected) }]);
+      expect(problemsOf(resolution, 'HKLM\\SOFTWARE\\Policies\\Enclave\\siem\\destinations')).toEqual([
+        { key: 'siem.destinations', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\siem\\destinations', message: expect.stringMatching(expected) },
+      ]);
       expectNoSecret(resolution);
     });
   }
 
   it('DWORD data that is not a number is not quoted', async () => {
     const resolution = await readPolicy(registry(registryOutput([`${ROOT}\\session`, `    idleLockSeconds    REG_DWORD    0x${SECRET}`])));
-    expect(problemsOf(resolution, 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds')).toEqual([{ key: 'session.idleLockSeconds', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: 'has REG_DWORD data that is not a hexadecimal number' }]);
+    expect(problemsOf(resolution, 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds')).toEqual([
+      { key: 'session.idleLockSeconds', source: 'HKLM\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: 'has REG_DWORD data that is not a hexadecimal number' },
+    ]);
     expectNoSecret(resolution);
   });
 

@@ -199,19 +199,28 @@ describe('ADMX and ADML', () => {
       const CONTROL: Record<string, string> = { decimal: 'decimalTextBox', text: 'textBox', enum: 'dropdownList', multiText: 'multiTextBox' };
       for (const element of elements) {
         const matching = controls.filter((c) => attr(c, 'refId') === attr(element, 'id'));
-        expect(matching.map((c) => c.localName), `${name}: element ${attr(element, 'id')} needs one presentation control`).toEqual([CONTROL[element.localName ?? '']]);
+        expect(
+          matching.map((c) => c.localName),
+          `${name}: element ${attr(element, 'id')} needs one presentation control`,
+        ).toEqual([CONTROL[element.localName ?? '']]);
       }
     }
     for (const id of presentations.keys()) expect(usedPresentations.has(id), `ADML presentation "${id}" is used by no policy`).toBe(true);
   });
 
-  it('order each policy\'s children as the PolicyDefinitions schema requires', () => {
+  it("order each policy's children as the PolicyDefinitions schema requires", () => {
     for (const policy of policies) {
       const order = children(policy).map((e) => e.localName);
       const allowed = ['parentCategory', 'supportedOn', 'enabledValue', 'disabledValue', 'elements'];
       const positions = order.map((n) => allowed.indexOf(n ?? ''));
-      expect(positions.every((p) => p >= 0), `${attr(policy, 'name')}: unexpected child in ${order.join(', ')}`).toBe(true);
-      expect([...positions].sort((a, b) => a - b), `${attr(policy, 'name')}: children out of order`).toEqual(positions);
+      expect(
+        positions.every((p) => p >= 0),
+        `${attr(policy, 'name')}: unexpected child in ${order.join(', ')}`,
+      ).toBe(true);
+      expect(
+        [...positions].sort((a, b) => a - b),
+        `${attr(policy, 'name')}: children out of order`,
+      ).toEqual(positions);
       expect(order.slice(0, 2)).toEqual(['parentCategory', 'supportedOn']);
       expect(['Machine', 'Both']).toContain(attr(policy, 'class'));
     }
@@ -228,8 +237,7 @@ describe('ADMX and ADML', () => {
       expect(elements[0] ? attr(elements[0], 'key') : null, 'elements use the policy key').toBeNull();
       located.set(`${attr(policy, 'key')!.toLowerCase()}|${valueName}`, policy);
     }
-    const expectedElement = (setting: PolicySetting): string | null =>
-      ({ boolean: null, integer: 'decimal', enum: 'enum', string: 'text', 'string-list': 'multiText', json: 'text' })[setting.type];
+    const expectedElement = (setting: PolicySetting): string | null => ({ boolean: null, integer: 'decimal', enum: 'enum', string: 'text', 'string-list': 'multiText', json: 'text' })[setting.type];
     for (const setting of POLICY_SETTINGS) {
       const key = [REGISTRY_POLICY_KEY, ...setting.segments.slice(0, -1)].join('\\').toLowerCase();
       const valueName = setting.segments[setting.segments.length - 1]!;

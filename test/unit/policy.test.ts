@@ -181,7 +181,13 @@ describe('policy: Linux /etc/enclave', () => {
         'siem.destinations[1].url: must be an https:// URL',
       ]),
     );
-    const valid = { ...doc, smartCard: {}, breakGlass: {}, directory: {}, siem: { destinations: [doc.siem.destinations[0], { id: 'siem', type: 'https-json', url: 'https://collector.example.org' }] } };
+    const valid = {
+      ...doc,
+      smartCard: {},
+      breakGlass: {},
+      directory: {},
+      siem: { destinations: [doc.siem.destinations[0], { id: 'siem', type: 'https-json', url: 'https://collector.example.org' }] },
+    };
     const again = expectProblems(await readPolicy(linuxEtc({ 'policy.json': valid }))).map((p) => `${p.key}: ${p.message}`);
     expect(again.sort()).toEqual(['siem.destinations[0].clientKeyFile: clientCertFile and clientKeyFile go together', 'siem.destinations[1].id: "siem" is used by two destinations']);
   });
@@ -230,7 +236,11 @@ describe('policy: Windows registry (reg query output)', () => {
     expect(setting(resolution, 'inference.gpu').source).toBe('HKCU\\SOFTWARE\\Policies\\Enclave\\inference\\gpu');
     // idleLockSeconds is machine-only: the user's 8 hours is ignored, with a warning.
     expect(effective.policy.session.idleLockSeconds).toBe(600);
-    expect(effective.warnings).toContainEqual({ key: 'session.idleLockSeconds', source: 'HKCU\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds', message: expect.stringMatching(/whole machine/) });
+    expect(effective.warnings).toContainEqual({
+      key: 'session.idleLockSeconds',
+      source: 'HKCU\\SOFTWARE\\Policies\\Enclave\\session\\idleLockSeconds',
+      message: expect.stringMatching(/whole machine/),
+    });
   });
 
   it('when HKLM and HKCU disagree on a user-settable key, HKLM wins and show names the value it overrode', async () => {
@@ -257,7 +267,7 @@ describe('policy: Windows registry (reg query output)', () => {
 });
 
 describe('policy: macOS managed preferences', () => {
-  it('reads the binary plist an MDM profile leaves, skipping the profile\'s Payload keys', async () => {
+  it("reads the binary plist an MDM profile leaves, skipping the profile's Payload keys", async () => {
     const resolution = await readPolicy({ platform: 'darwin', macPlistPath: join(fixtures, 'org.enclave.desktop.binary.plist') });
     const effective = expectEffective(resolution);
     expect(effective.policy.institution.name).toBe('Hôpital Saint-Éloi');
@@ -290,7 +300,7 @@ describe('policy: models and workloads', () => {
   });
   const problemsOf = async (doc: unknown) => expectProblems(await readPolicy(linuxEtc({ 'policy.json': doc }))).map((p) => `${p.key}: ${p.message}`);
 
-  it('defaults: GPU layers auto, no chat template, the chat roles, and the policy\'s answer limit and temperature', () => {
+  it("defaults: GPU layers auto, no chat template, the chat roles, and the policy's answer limit and temperature", () => {
     const { policy } = policyFromDocument(managed, 'p');
     expect(policy.inference.models[0]).toEqual({ ...model, contextSize: 4096, gpuLayers: 'auto' });
     expect(policy.inference.workloads[0]).toEqual({ ...workload, roles: ['clinician', 'researcher'] });
@@ -335,9 +345,7 @@ describe('policy: models and workloads', () => {
   });
 
   it('unknown role names, no roles, or only roles that cannot chat are refused with the key', async () => {
-    expect(await problemsOf(withEntries({}, { roles: ['clinician', 'nurse'] }))).toEqual([
-      'inference.workloads[0].roles[1]: must be one of clinician, researcher, compliance, administrator',
-    ]);
+    expect(await problemsOf(withEntries({}, { roles: ['clinician', 'nurse'] }))).toEqual(['inference.workloads[0].roles[1]: must be one of clinician, researcher, compliance, administrator']);
     expect(await problemsOf(withEntries({}, { roles: 'clinician' }))).toEqual([expect.stringMatching(/^inference\.workloads\[0\]\.roles: .*expected array/i)]);
     expect(await problemsOf(withEntries({}, { roles: [] }))).toEqual(['inference.workloads[0].roles: needs at least one role; to offer a workload to nobody, remove it']);
     expect(await problemsOf(withEntries({}, { roles: ['compliance', 'administrator'] }))).toEqual([
@@ -351,19 +359,13 @@ describe('policy: models and workloads', () => {
       ...managed,
       inference: { models: [model, { ...model, name: 'Again' }], workloads: [workload, { ...workload, name: 'Again' }] },
     };
-    expect((await problemsOf(doc)).sort()).toEqual([
-      'inference.models[1].id: "llama-8b" is used by two models',
-      'inference.workloads[1].id: "note-summary" is used by two workloads',
-    ]);
+    expect((await problemsOf(doc)).sort()).toEqual(['inference.models[1].id: "llama-8b" is used by two models', 'inference.workloads[1].id: "note-summary" is used by two workloads']);
   });
 });
 
 describe('policy: report and watch', () => {
   it('show masks a Splunk token', () => {
-    const effective = policyFromDocument(
-      { ...managed, siem: { destinations: [{ id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088', token: 'secret-token-1234' }] } },
-      'p',
-    );
+    const effective = policyFromDocument({ ...managed, siem: { destinations: [{ id: 'splunk', type: 'splunk-hec', url: 'https://splunk.example.org:8088', token: 'secret-token-1234' }] } }, 'p');
     const text = formatPolicyReport(policyReport(effective));
     expect(text).not.toContain('secret-token-1234');
     expect(text).toContain('(set; hidden)');
@@ -378,7 +380,10 @@ describe('policy: report and watch', () => {
 
     const inline = expectEffective(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [{ ...hec, token: 'secret-token-1234' }] } } })));
     expect(inline.warnings).toEqual([
-      expect.objectContaining({ key: 'siem.destinations[0].token', message: expect.stringMatching(/^holds the HEC token inline, where every local account can read it .* tokenFile, or use mutual TLS/) }),
+      expect.objectContaining({
+        key: 'siem.destinations[0].token',
+        message: expect.stringMatching(/^holds the HEC token inline, where every local account can read it .* tokenFile, or use mutual TLS/),
+      }),
     ]);
     expect(JSON.stringify(inline.warnings)).not.toContain('secret-token-1234');
     const fromFile = expectEffective(await readPolicy(linuxEtc({ 'policy.json': { ...managed, siem: { destinations: [{ ...hec, tokenFile: '/etc/enclave/hec.token' }] } } })));

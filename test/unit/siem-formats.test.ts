@@ -105,7 +105,13 @@ describe('RFC 5424 messages', () => {
 
   it('escapes ", \\ and ] in PARAM-VALUE (RFC 5424 section 6.3.3) and nothing else', () => {
     expect(escapeParamValue('a"b\\c]d[e=f')).toBe('a\\"b\\\\c\\]d[e=f');
-    expect(structuredDataElement('enclave@32473', [['x', 'say "hi"] \\o/'], ['absent', undefined], ['n', 3]])).toBe('[enclave@32473 x="say \\"hi\\"\\] \\\\o/" n="3"]');
+    expect(
+      structuredDataElement('enclave@32473', [
+        ['x', 'say "hi"] \\o/'],
+        ['absent', undefined],
+        ['n', 3],
+      ]),
+    ).toBe('[enclave@32473 x="say \\"hi\\"\\] \\\\o/" n="3"]');
   });
 
   it('keeps HOSTNAME to PRINTUSASCII, at most 255 characters, NILVALUE when empty', () => {

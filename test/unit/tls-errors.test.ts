@@ -71,13 +71,17 @@ describe('classifyNetworkError: one code per condition, whoever reads it', () =>
 describe('the sentence for each reader', () => {
   it('words the same condition for the SIEM status bar and for the doctor', () => {
     const error = nodeError('ECONNREFUSED');
-    expect(classifyNetworkError(error, delivery).sentence).toBe('Nothing accepts connections at siem.example.org:6514 (connection refused): the SIEM\'s collector may be stopped, or the address or port is wrong.');
+    expect(classifyNetworkError(error, delivery).sentence).toBe(
+      "Nothing accepts connections at siem.example.org:6514 (connection refused): the SIEM's collector may be stopped, or the address or port is wrong.",
+    );
     expect(classifyNetworkError(error, probeTcp).sentence).toBe('host unreachable: connection refused (ECONNREFUSED); nothing is listening on dc1.example.org:636, or a firewall rejects it');
   });
 
   it('names the setting that fixes an untrusted certificate in the doctor, and the destination file in delivery', () => {
     const error = nodeError('UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
-    expect(classifyNetworkError(error, delivery).sentence).toMatch(/^The SIEM's certificate is not trusted \(signed by an unknown CA\)\. Check the destination's caFile \(\/etc\/enclave\/siem-ca\.pem\)/);
+    expect(classifyNetworkError(error, delivery).sentence).toMatch(
+      /^The SIEM's certificate is not trusted \(signed by an unknown CA\)\. Check the destination's caFile \(\/etc\/enclave\/siem-ca\.pem\)/,
+    );
     expect(classifyNetworkError(error, { ...probeTcp, tls: { settings: 'directory', caFile: undefined, clientCert: undefined } }).sentence).toBe(
       'certificate not trusted (issuer not known; the server certificate); set directory.caFile to the PEM file of the CA that issued it',
     );

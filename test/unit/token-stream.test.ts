@@ -100,7 +100,7 @@ describe('TokenBatcher', () => {
     ]);
   });
 
-  it('sends an answer\'s held text before its done, and nothing after', () => {
+  it("sends an answer's held text before its done, and nothing after", () => {
     const { token, done, sent } = setup();
     token(S1, R1, 'The ');
     token(S1, R1, 'end');
@@ -117,7 +117,7 @@ describe('TokenBatcher', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('done of one answer leaves another session\'s held text to its own frame', () => {
+  it("done of one answer leaves another session's held text to its own frame", () => {
     const { token, done, sent } = setup();
     token(S1, R1, 'a');
     token(S2, R2, 'b');

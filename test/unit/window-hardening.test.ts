@@ -160,12 +160,9 @@ describe('spellchecker', () => {
 });
 
 describe('permissions and pop-ups', () => {
-  it.each(['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'openExternal', 'hid', 'usb', 'serial', 'fullscreen'])(
-    'denies %s',
-    (permission) => {
-      expect(decidePermission(permission)).toBe(false);
-    },
-  );
+  it.each(['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'openExternal', 'hid', 'usb', 'serial', 'fullscreen'])('denies %s', (permission) => {
+    expect(decidePermission(permission)).toBe(false);
+  });
 
   it('never opens a window', () => {
     expect(WINDOW_OPEN_DECISION).toEqual({ action: 'deny' });
@@ -178,7 +175,11 @@ describe('content security policy', () => {
   });
 
   it('allows no remote, inline or evaluated code and no connections', () => {
-    const directives = new Map(CSP.split(';').map((d) => d.trim().split(/\s+/)).map(([name = '', ...values]) => [name, values]));
+    const directives = new Map(
+      CSP.split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name = '', ...values]) => [name, values]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     expect(directives.get('script-src')).toEqual(["'self'"]);
     expect(directives.get('style-src')).toEqual(["'self'"]);
@@ -192,7 +193,7 @@ describe('content security policy', () => {
   });
 
   it('replaces any CSP a response carried', () => {
-    const headers = withSecurityHeaders({ 'content-security-policy': ["default-src *"], 'Content-Type': ['text/html'] });
+    const headers = withSecurityHeaders({ 'content-security-policy': ['default-src *'], 'Content-Type': ['text/html'] });
     expect(headers['Content-Security-Policy']).toEqual([CSP]);
     expect(headers).not.toHaveProperty('content-security-policy');
     expect(headers['Content-Type']).toEqual(['text/html']);

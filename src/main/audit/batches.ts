@@ -144,7 +144,9 @@ export function sealPending(store: Store, options: SealOptions): SealedBatch[] {
       batch = store.transaction((db) => sealNextBatch(db, options));
     } catch (error) {
       if (isDiskFull(error)) {
-        throw new EnclaveError('audit_write_failed', 'The disk is full, so the waiting audit events could not be sealed into a signed batch. They are kept and sealed once there is space.', { cause: error });
+        throw new EnclaveError('audit_write_failed', 'The disk is full, so the waiting audit events could not be sealed into a signed batch. They are kept and sealed once there is space.', {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -161,9 +161,7 @@ export class AuditLog {
         ...(input.model !== undefined ? { model: input.model } : {}),
         ...(detail !== undefined ? { detail } : {}),
       },
-      ...(input.prompt || input.response
-        ? { ai: { ...(input.prompt ? { prompt: digest(input.prompt) } : {}), ...(input.response ? { response: digest(input.response) } : {}) } }
-        : {}),
+      ...(input.prompt || input.response ? { ai: { ...(input.prompt ? { prompt: digest(input.prompt) } : {}), ...(input.response ? { response: digest(input.response) } : {}) } } : {}),
     };
     const hash = hashRecord(unhashed);
     const record: AuditRecord = { ...unhashed, event: { ...unhashed.event, hash } };

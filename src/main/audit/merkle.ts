@@ -10,11 +10,18 @@ export type Hash = Buffer;
 export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
 export function leafHash(data: Uint8Array): Hash {
-  return createHash('sha256').update(Buffer.from([0x00])).update(data).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0x00]))
+    .update(data)
+    .digest();
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0x01]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 /** The largest power of two smaller than n (n > 1): where RFC 6962 splits a tree. */

@@ -142,7 +142,10 @@ export function checkEventText(db: ReadableDb, eventId: string, text: string): T
     fields.push(field);
     if (matched === null && candidates.some(test)) matched = field;
   };
-  for (const [field, digest] of [['prompt', record.ai?.prompt], ['response', record.ai?.response]] as const) {
+  for (const [field, digest] of [
+    ['prompt', record.ai?.prompt],
+    ['response', record.ai?.response],
+  ] as const) {
     if (!digest) continue;
     consider(field, (t) => {
       if (digest.hmac_sha256 !== undefined) {

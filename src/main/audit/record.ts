@@ -107,8 +107,11 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** event.hash = SHA-256(0x00 ‖ JCS(record without event.hash)): also the RFC 6962 Merkle leaf hash. */
-export function hashRecord(record: AuditRecord | Omit<AuditRecord, 'event'> & { event: Omit<AuditRecord['event'], 'hash'> & { hash?: string } }): string {
+export function hashRecord(record: AuditRecord | (Omit<AuditRecord, 'event'> & { event: Omit<AuditRecord['event'], 'hash'> & { hash?: string } })): string {
   const { hash: _omit, ...eventWithoutHash } = record.event;
   const unhashed = { ...record, event: eventWithoutHash };
-  return createHash('sha256').update(Buffer.from([0])).update(canonicalJson(unhashed), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(canonicalJson(unhashed), 'utf8')
+    .digest('hex');
 }

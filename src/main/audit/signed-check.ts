@@ -131,7 +131,8 @@ export class ManifestChainChecker {
         return fail('broken_chain', m.batch_seq > previous.batch_seq + 1 ? `batches ${previous.batch_seq + 1}–${m.batch_seq - 1} are missing` : `batch ${m.batch_seq} is out of order`);
       }
       if (m.start === null) {
-        if (m.prev_manifest_hash !== this.#previousHash || m.prev_signature !== previous.signature) return fail('broken_chain', `batch ${m.batch_seq} does not chain to batch ${previous.batch_seq}: its prev_manifest_hash names another manifest`);
+        if (m.prev_manifest_hash !== this.#previousHash || m.prev_signature !== previous.signature)
+          return fail('broken_chain', `batch ${m.batch_seq} does not chain to batch ${previous.batch_seq}: its prev_manifest_hash names another manifest`);
         if (m.key_id !== previous.key_id) return fail('broken_chain', `batch ${m.batch_seq} changes the signing key without a stated key rotation`);
       } else if (m.start.reason !== 'key_rotation' || m.start.previous_key_id !== previous.key_id || m.key_id === previous.key_id || this.#keys.get(previous.key_id)?.replacedBy !== m.key_id) {
         return fail('broken_chain', `batch ${m.batch_seq} starts a new signature chain, but not as the rotation from key ${short(previous.key_id)} to its recorded successor`);
@@ -216,7 +217,11 @@ export function checkEventRow(
   if (prevHash !== undefined && record.prev !== prevHash) {
     return fail(prevHash === null ? 'modified' : 'reordered', `the event does not follow event ${row.seq - 1} (its prev hash differs)`);
   }
-  if ((row.id !== undefined && row.id !== record.event.id) || (row.action !== undefined && row.action !== record.event.action) || (row.ts !== undefined && row.ts !== Date.parse(record['@timestamp']))) {
+  if (
+    (row.id !== undefined && row.id !== record.event.id) ||
+    (row.action !== undefined && row.action !== record.event.action) ||
+    (row.ts !== undefined && row.ts !== Date.parse(record['@timestamp']))
+  ) {
     return fail('modified', 'the row columns do not match the signed-off record');
   }
   return { record };

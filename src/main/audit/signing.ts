@@ -19,7 +19,9 @@ export interface EnrolmentKey {
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function toEnrolment(row: auditSigningKeys.AuditSigningKeyRow): EnrolmentKey {

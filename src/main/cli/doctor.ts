@@ -72,7 +72,10 @@ export function summarise(results: readonly CheckResult[]): Record<CheckStatus, 
 export function formatResults(results: readonly CheckResult[]): string[] {
   const lines = results.map((r) => `${LABEL[r.status].padEnd(5)} ${r.name}: ${r.detail.split('\n').join('\n        ')}`);
   const c = summarise(results);
-  lines.push('', `${c.fail} failed, ${c.warn} warning${c.warn === 1 ? '' : 's'}, ${c.ok} ok, ${c.skip} skipped: ${c.fail > 0 ? 'something blocks use of Enclave on this workstation' : 'nothing blocks use of Enclave on this workstation'}`);
+  lines.push(
+    '',
+    `${c.fail} failed, ${c.warn} warning${c.warn === 1 ? '' : 's'}, ${c.ok} ok, ${c.skip} skipped: ${c.fail > 0 ? 'something blocks use of Enclave on this workstation' : 'nothing blocks use of Enclave on this workstation'}`,
+  );
   return lines;
 }
 

@@ -34,7 +34,17 @@ export function enrollShow(args: string[], io: CliIo, context: CliContext): numb
     }
     const hostId = store.getMeta('host.id') ?? null;
     if (json) io.out(JSON.stringify({ hostId, ...enrolment }));
-    else io.out([`Host id:    ${hostId ?? 'unknown'}`, `Key id:     ${enrolment.keyId}`, `Algorithm:  ${enrolment.algorithm}`, `Created:    ${new Date(enrolment.createdAt).toISOString()}`, '', enrolment.publicKeyPem.trimEnd()].join('\n'));
+    else
+      io.out(
+        [
+          `Host id:    ${hostId ?? 'unknown'}`,
+          `Key id:     ${enrolment.keyId}`,
+          `Algorithm:  ${enrolment.algorithm}`,
+          `Created:    ${new Date(enrolment.createdAt).toISOString()}`,
+          '',
+          enrolment.publicKeyPem.trimEnd(),
+        ].join('\n'),
+      );
     return 0;
   } finally {
     store.close();

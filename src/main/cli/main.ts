@@ -103,11 +103,7 @@ export interface CliContext {
   keyCustody?: KeyCustody | undefined;
 }
 
-export async function runCli(
-  argv: string[],
-  io: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') },
-  context: CliContext = {},
-): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') }, context: CliContext = {}): Promise<number> {
   // Before any connection or child process, whether run as `enclave` or by the app's main process:
   // NODE_TLS_REJECT_UNAUTHORIZED, proxies and the like from whoever started it (core/child-environment.ts).
   scrubDangerousEnvironment();
@@ -195,7 +191,8 @@ async function readProcessInput(): Promise<string> {
   for await (const chunk of process.stdin) {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buffer.length;
-    if (size > CHECK_TEXT_MAX_BYTES) throw new EnclaveError('invalid_input', `The text on standard input is longer than ${CHECK_TEXT_MAX_BYTES.toLocaleString('en-US')} bytes; no event holds such a text.`);
+    if (size > CHECK_TEXT_MAX_BYTES)
+      throw new EnclaveError('invalid_input', `The text on standard input is longer than ${CHECK_TEXT_MAX_BYTES.toLocaleString('en-US')} bytes; no event holds such a text.`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -208,7 +205,8 @@ async function auditCheckText(args: string[], io: CliIo, context: CliContext): P
     return 2;
   };
   if (!values['data-dir']) return usage(`audit check-text needs --data-dir <dir> (the folder that holds ${DATABASE_FILE})`);
-  if (!values.event || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.event)) return usage('audit check-text needs --event <id>: the event id (a UUID) shown on the compliance screen or in the SIEM');
+  if (!values.event || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.event))
+    return usage('audit check-text needs --event <id>: the event id (a UUID) shown on the compliance screen or in the SIEM');
   const dbPath = join(values['data-dir'], DATABASE_FILE);
   if (!existsSync(dbPath)) return usage(`there is no database at ${dbPath}`);
   const text = await (io.readInput ?? readProcessInput)();

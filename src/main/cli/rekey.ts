@@ -104,7 +104,11 @@ export async function dbRekey(args: string[], io: CliIo, context: CliContext): P
       const after = await custody.settleInterruptedRekey(databasePath, keyOpensDatabase);
       if (after === 'rolled-back') await recordFailure(databasePath, custody, error instanceof DatabaseInUseError ? 'in_use' : error instanceof EnclaveError ? error.code : 'storage_failed');
       if (error instanceof EnclaveError) throw error;
-      throw new EnclaveError('storage_failed', `The database could not be re-encrypted (${(error as Error).message}); it stays under its key ${after === 'completed' ? '(the new one, in ' + custody.location + ')' : 'in ' + custody.location}.`, { cause: error });
+      throw new EnclaveError(
+        'storage_failed',
+        `The database could not be re-encrypted (${(error as Error).message}); it stays under its key ${after === 'completed' ? '(the new one, in ' + custody.location + ')' : 'in ' + custody.location}.`,
+        { cause: error },
+      );
     }
     // Under the new key now; the event goes in before the new key file takes the old one's place, so a crash between them loses neither.
     let unrecorded: unknown;
@@ -126,7 +130,11 @@ export async function dbRekey(args: string[], io: CliIo, context: CliContext): P
       );
     }
     if (unrecorded !== undefined) {
-      throw new EnclaveError('storage_failed', `Re-encrypted ${databasePath} under a new key, now in ${custody.location}, but the db.rekey event could not be recorded (${(unrecorded as Error).message}).`, { cause: unrecorded });
+      throw new EnclaveError(
+        'storage_failed',
+        `Re-encrypted ${databasePath} under a new key, now in ${custody.location}, but the db.rekey event could not be recorded (${(unrecorded as Error).message}).`,
+        { cause: unrecorded },
+      );
     }
   } finally {
     newKey.fill(0);

@@ -148,61 +148,61 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const currentPolicy = () => policy.require();
   // Built once a valid policy exists: at start, or when IT fixes a broken one.
   const buildServices = () => {
-  let identity: IdentityService | undefined;
-  // The signed-in person's chat keys: identity opens and forgets them, the chat service seals and opens with them.
-  const contentKeys = new ContentKeyRing({ store, now });
-  const inference = new InferenceService({
-    store,
-    audit,
-    policy: currentPolicy,
-    engine,
-    dataDir: options.dataDir,
-    now,
-    events: {
-      token: (payload, epoch) => tokenStream.push(payload, epoch),
-      // The answer's last text is sent before its chat.done, never after.
-      done: (payload, epoch) => {
-        tokenStream.end(payload);
-        if (chatAudience(epoch)) emit('chat.done', payload);
+    let identity: IdentityService | undefined;
+    // The signed-in person's chat keys: identity opens and forgets them, the chat service seals and opens with them.
+    const contentKeys = new ContentKeyRing({ store, now });
+    const inference = new InferenceService({
+      store,
+      audit,
+      policy: currentPolicy,
+      engine,
+      dataDir: options.dataDir,
+      now,
+      events: {
+        token: (payload, epoch) => tokenStream.push(payload, epoch),
+        // The answer's last text is sent before its chat.done, never after.
+        done: (payload, epoch) => {
+          tokenStream.end(payload);
+          if (chatAudience(epoch)) emit('chat.done', payload);
+        },
+        modelLoading: (payload) => emit('model.loading', payload),
+        // Lists only the active session's answers (ChatService filters by epoch); nothing while none is active.
+        queue: (payload) => {
+          if (services && chatAudience(services.identity.epoch)) emit('chat.queue', payload);
+        },
+        modelChanged: (payload) => emit('model.changed', payload),
       },
-      modelLoading: (payload) => emit('model.loading', payload),
-      // Lists only the active session's answers (ChatService filters by epoch); nothing while none is active.
-      queue: (payload) => {
-        if (services && chatAudience(services.identity.epoch)) emit('chat.queue', payload);
+      log,
+      presentUserIds: () => {
+        const state = identity?.state;
+        return state && state.state !== 'signed-out' ? [state.user.id] : [];
       },
-      modelChanged: (payload) => emit('model.changed', payload),
-    },
-    log,
-    presentUserIds: () => {
-      const state = identity?.state;
-      return state && state.state !== 'signed-out' ? [state.user.id] : [];
-    },
-    retentionSweepMs: options.retentionSweepMs,
-    chatKeys: contentKeys,
-    // The identity service below answers; it exists before any call can reach the chat service.
-    session: {
-      get epoch(): number {
-        return identity!.epoch;
+      retentionSweepMs: options.retentionSweepMs,
+      chatKeys: contentKeys,
+      // The identity service below answers; it exists before any call can reach the chat service.
+      session: {
+        get epoch(): number {
+          return identity!.epoch;
+        },
+        staleness: (epoch: number): 'locked' | 'signed_out' | null => identity!.staleness(epoch),
       },
-      staleness: (epoch: number): 'locked' | 'signed_out' | null => identity!.staleness(epoch),
-    },
-  });
-  identity = new IdentityService({
-    store,
-    audit,
-    policy: currentPolicy,
-    now,
-    onChange: (state: SessionState) => {
-      // Locked or signed out, with the contexts dropped and the lock audited: the WAL's pages of the session's chats go into the database and the log is emptied.
-      if (state.state !== 'active') checkpointAfterLock();
-      emit('session.changed', state);
-      // Retention 0 keeps a user's open sessions only while they are signed in.
-      if (state.state === 'signed-out') inference.signedOut();
-    },
-    beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
-    contentKeys,
-  });
-  return { inference, identity };
+    });
+    identity = new IdentityService({
+      store,
+      audit,
+      policy: currentPolicy,
+      now,
+      onChange: (state: SessionState) => {
+        // Locked or signed out, with the contexts dropped and the lock audited: the WAL's pages of the session's chats go into the database and the log is emptied.
+        if (state.state !== 'active') checkpointAfterLock();
+        emit('session.changed', state);
+        // Retention 0 keeps a user's open sessions only while they are signed in.
+        if (state.state === 'signed-out') inference.signedOut();
+      },
+      beforeLockOrSignOut: (reason) => inference.chat.dropAllContexts(reason),
+      contentKeys,
+    });
+    return { inference, identity };
   };
   let services = policy.effective ? buildServices() : null;
   const live = () => {

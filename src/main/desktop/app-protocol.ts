@@ -52,9 +52,7 @@ const MIME_TYPES: Readonly<Record<string, string>> = Object.freeze({
 const SAFE_SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/;
 const MAX_URL_LENGTH = 2048;
 
-export type AppRequestResolution =
-  | { ok: true; filePath: string; mimeType: string }
-  | { ok: false; status: 400 | 404 | 405; reason: string };
+export type AppRequestResolution = { ok: true; filePath: string; mimeType: string } | { ok: false; status: 400 | 404 | 405; reason: string };
 
 function refuse(status: 400 | 404 | 405, reason: string): AppRequestResolution {
   return { ok: false, status, reason };

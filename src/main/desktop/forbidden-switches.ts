@@ -16,15 +16,7 @@ const FORBIDDEN_NAMES = ['remote-debugging-port', 'remote-debugging-pipe', 'js-f
 const FORBIDDEN_PREFIXES = ['inspect'] as const;
 
 /** Names Electron's app.commandLine.hasSwitch is asked about (it knows no prefixes). */
-export const FORBIDDEN_SWITCH_NAMES: readonly string[] = [
-  ...FORBIDDEN_NAMES,
-  'inspect',
-  'inspect-brk',
-  'inspect-brk-node',
-  'inspect-port',
-  'inspect-publish-uid',
-  'inspect-wait',
-];
+export const FORBIDDEN_SWITCH_NAMES: readonly string[] = [...FORBIDDEN_NAMES, 'inspect', 'inspect-brk', 'inspect-brk-node', 'inspect-port', 'inspect-publish-uid', 'inspect-wait'];
 
 export interface SwitchCheckInput {
   /** process.argv of main: the executable first, then every argument as given. */

@@ -77,14 +77,7 @@ function parse(url: string): URL | null {
  * query. A fragment is allowed (in-page routing). file:// is never the app.
  */
 function isAppPage(target: URL, app: URL): boolean {
-  return (
-    target.protocol === app.protocol &&
-    target.host === app.host &&
-    target.username === '' &&
-    target.password === '' &&
-    target.pathname === app.pathname &&
-    target.search === ''
-  );
+  return target.protocol === app.protocol && target.host === app.host && target.username === '' && target.password === '' && target.pathname === app.pathname && target.search === '';
 }
 
 /**

@@ -5,15 +5,7 @@ import { app, BrowserWindow, protocol, session, type Session, type WebContents }
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppRequest } from '../desktop/index.js';
-import {
-  HARDENED_WEB_PREFERENCES,
-  WINDOW_OPEN_DECISION,
-  decidePermission,
-  disableSpellchecker,
-  isAllowedNavigation,
-  isAllowedRequest,
-  withSecurityHeaders,
-} from './hardening.js';
+import { HARDENED_WEB_PREFERENCES, WINDOW_OPEN_DECISION, decidePermission, disableSpellchecker, isAllowedNavigation, isAllowedRequest, withSecurityHeaders } from './hardening.js';
 
 /** Where the renderer comes from: the built file, or the dev server when running unpackaged. */
 export interface RendererLocation {

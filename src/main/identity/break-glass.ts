@@ -78,12 +78,22 @@ export async function signInBreakGlass(ctx: SignInContext, input: BreakGlassInpu
     eligible = row.break_glass === 1;
     user = toUser(row, 'break-glass-offline');
   }
-  if (!eligible) return fail('not_break_glass_member', new EnclaveError('forbidden', 'Your account is not in a group allowed emergency access. Contact IT or your supervisor.'), { id: user.id, name: user.username });
+  if (!eligible)
+    return fail('not_break_glass_member', new EnclaveError('forbidden', 'Your account is not in a group allowed emergency access. Contact IT or your supervisor.'), {
+      id: user.id,
+      name: user.username,
+    });
   ctx.throttle.clear(throttle, accountKey(user.id), ctx.throttle.nameKey(input.username));
   // Emergency access is for patient care: the clinician role at least, for a limited time.
   user = { ...user, roles: user.roles.includes('clinician') ? user.roles : ['clinician', ...user.roles] };
   const breakGlass = { expiresAt: ctx.now() + policy.breakGlass.durationMinutes * 60_000 };
-  ctx.audit.record({ action: 'auth.breakglass', outcome: 'success', reason: 'emergency_access', user: auditUser(user), detail: { expires_at: breakGlass.expiresAt }, privateText: { stated_reason: input.reason } });
+  ctx.audit.record({
+    action: 'auth.breakglass',
+    outcome: 'success',
+    reason: 'emergency_access',
+    user: auditUser(user),
+    detail: { expires_at: breakGlass.expiresAt },
+    privateText: { stated_reason: input.reason },
+  });
   return { user, passwordHash: verifier, credential: { kind: 'password', password: input.password }, breakGlass };
 }
-

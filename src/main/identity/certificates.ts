@@ -47,7 +47,11 @@ function chainToCa(cert: X509Certificate, cas: readonly X509Certificate[], now: 
   for (let depth = 0; depth < 8; depth++) {
     const issuer = cas.find((ca) => ca.ca && current.checkIssued(ca) && current.verify(ca.publicKey));
     if (!issuer) {
-      reject(depth === 0 ? `The card's certificate (${describe(cert)}) is not issued by your institution's CA (smartCard.caFiles).` : `The card's certificate chain stops at ${describe(current)}, which is not one of your institution's CAs.`);
+      reject(
+        depth === 0
+          ? `The card's certificate (${describe(cert)}) is not issued by your institution's CA (smartCard.caFiles).`
+          : `The card's certificate chain stops at ${describe(current)}, which is not one of your institution's CAs.`,
+      );
     }
     if (now < new Date(issuer.validFrom) || now > new Date(issuer.validTo)) reject(`The CA certificate ${describe(issuer)} that issued the card is not valid now.`);
     chain.push(issuer);
@@ -121,7 +125,9 @@ function checkRevocation(der: Buffer, issuer: X509Certificate, crls: readonly Bu
   const crl = signed.reduce((latest, c) => (c.thisUpdate.getTime() > latest.thisUpdate.getTime() ? c : latest));
   const { thisUpdate } = crl;
   if (thisUpdate.getTime() > now.getTime() + CRL_CLOCK_SKEW_MS) {
-    reject(`The CRL for ${ca} is dated ${thisUpdate.toISOString()} (its thisUpdate), later than this workstation's clock allows; check the clock here, or IT must publish a correctly dated CRL (smartCard.crlFiles).`);
+    reject(
+      `The CRL for ${ca} is dated ${thisUpdate.toISOString()} (its thisUpdate), later than this workstation's clock allows; check the clock here, or IT must publish a correctly dated CRL (smartCard.crlFiles).`,
+    );
   }
   const { nextUpdate } = crl;
   if (!nextUpdate) reject(`The CRL for ${ca} has no nextUpdate, so Enclave cannot tell whether it is current; IT must publish one that says when the next is due (smartCard.crlFiles).`);
@@ -174,7 +180,7 @@ export function checkCardCertificate(der: Buffer, trust: { cas: readonly X509Cer
     reject(`The card's certificate carries none of the certificate policies ${policy.requiredPolicyOids.join(', ')} (smartCard.requiredPolicyOids).`);
   }
   const upn = upnOf(der);
-  if (!upn) reject('The card\'s certificate has no user principal name (UPN) in its subject alternative name, so Enclave cannot tell whose card it is.');
+  if (!upn) reject("The card's certificate has no user principal name (UPN) in its subject alternative name, so Enclave cannot tell whose card it is.");
   const crlWarning = checkChainRevocation(der, chain, trust.crls, policy, now);
   return { upn: upn.toLowerCase(), sha256: certificateSha256(der), subject: describe(cert), serialNumber: cert.serialNumber, crlWarning };
 }

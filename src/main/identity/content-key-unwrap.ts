@@ -83,7 +83,18 @@ export function isKeyOf(key: Buffer, keyId: string, stored: Buffer): boolean {
 
 /** A password wrapping of `key` under the password key `kek`. */
 export function passwordWrap(keyId: string, key: Buffer, kek: PasswordKek, createdAt: number): keyRows.NewWrap {
-  return { id: uuidv7(), keyId, kind: 'password', cardSha256: null, params: JSON.stringify(kek.params), salt: kek.salt, kekCheck: keyCheck(kek.kek), wrapped: seal(kek.kek, key, wrapAad(keyId)), signature: null, createdAt };
+  return {
+    id: uuidv7(),
+    keyId,
+    kind: 'password',
+    cardSha256: null,
+    params: JSON.stringify(kek.params),
+    salt: kek.salt,
+    kekCheck: keyCheck(kek.kek),
+    wrapped: seal(kek.kek, key, wrapAad(keyId)),
+    signature: null,
+    createdAt,
+  };
 }
 
 /**
@@ -153,7 +164,12 @@ export function unwrapWithCard(db: ReadableDb, access: CardKeyAccess, held: Held
 }
 
 /** Tries the password on the person's password wrappings (one scrypt per salt) whose key `wanted` accepts. */
-export async function openWithPassword(db: ReadableDb, userId: string, password: string, wanted: (keyId: string) => boolean): Promise<{ opened: Map<string, Buffer>; matched: PasswordKek[]; damaged: boolean }> {
+export async function openWithPassword(
+  db: ReadableDb,
+  userId: string,
+  password: string,
+  wanted: (keyId: string) => boolean,
+): Promise<{ opened: Map<string, Buffer>; matched: PasswordKek[]; damaged: boolean }> {
   const bySalt = new Map<string, WrapRow[]>();
   for (const row of keyRows.passwordWrapsOfUser(db, userId)) {
     if (!wanted(row.key_id) || !row.salt || !row.kek_check) continue;

@@ -59,15 +59,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { EnclaveError } from '../../shared/errors.js';
 import { chatSessions, contentKeys as keyRows, type ReadableDb, type Store, type WritableDb } from '../store/index.js';
-import {
-  contentKeyCheck,
-  openWithPassword,
-  passwordWrap,
-  unwrapWithCard as unwrapCardKeys,
-  type CardUnwrapped,
-  type PasswordKek,
-  type SignedCardWrap,
-} from './content-key-unwrap.js';
+import { contentKeyCheck, openWithPassword, passwordWrap, unwrapWithCard as unwrapCardKeys, type CardUnwrapped, type PasswordKek, type SignedCardWrap } from './content-key-unwrap.js';
 import { CONTENT_KEY_BYTES, derivePasswordKey, keyCheck, openText, seal, sealText, WRAP_KDF, wrapAad, type OaepHash } from './content-crypto.js';
 import type { CardKeyAccess } from './smart-card.js';
 
@@ -156,7 +148,10 @@ export class ContentKeyRing {
       if (!card.oaepHash) {
         for (const entry of card.opened) entry.key.fill(0);
         card.candidate?.key.fill(0);
-        throw new EnclaveError('card_rejected', 'This card cannot decrypt with its key (RSA-OAEP), so Enclave cannot keep your chats under it. Sign in with your password, or ask IT for a card that can.');
+        throw new EnclaveError(
+          'card_rejected',
+          'This card cannot decrypt with its key (RSA-OAEP), so Enclave cannot keep your chats under it. Sign in with your password, or ask IT for a card that can.',
+        );
       }
       const opened = new Map<string, Buffer>();
       for (const entry of card.opened) {
@@ -222,7 +217,18 @@ export class ContentKeyRing {
           const existing = keyRows.wrapKindsOfKey(db, keyId);
           if (password) {
             if (!existing.some((w) => w.kind === 'password' && w.salt?.equals(password.salt))) {
-              keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'password', cardSha256: null, params: JSON.stringify(password.params), salt: password.salt, kekCheck: keyCheck(password.kek), wrapped: seal(password.kek, key, wrapAad(keyId)), signature: null, createdAt: time });
+              keyRows.insertWrap(db, {
+                id: uuidv7(),
+                keyId,
+                kind: 'password',
+                cardSha256: null,
+                params: JSON.stringify(password.params),
+                salt: password.salt,
+                kekCheck: keyCheck(password.kek),
+                wrapped: seal(password.kek, key, wrapAad(keyId)),
+                signature: null,
+                createdAt: time,
+              });
             }
             // This key now opens with today's password: wrappings under an earlier one go.
             keyRows.deletePasswordWrapsExceptSalt(db, keyId, password.salt);
@@ -230,7 +236,18 @@ export class ContentKeyRing {
           // Card wrappings only as signed by the card during this sign-in (none can be signed without it).
           const signed = factor.kind === 'card' ? factor.signedWraps.get(keyId) : undefined;
           if (factor.kind === 'card' && signed && !existing.some((w) => w.kind === 'card' && w.card_sha256 === factor.certificateSha256)) {
-            keyRows.insertWrap(db, { id: uuidv7(), keyId, kind: 'card', cardSha256: factor.certificateSha256, params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }), salt: null, kekCheck: null, wrapped: signed.wrapped, signature: signed.signature, createdAt: time });
+            keyRows.insertWrap(db, {
+              id: uuidv7(),
+              keyId,
+              kind: 'card',
+              cardSha256: factor.certificateSha256,
+              params: JSON.stringify({ name: 'rsa-oaep', hash: factor.oaepHash }),
+              salt: null,
+              kekCheck: null,
+              wrapped: signed.wrapped,
+              signature: signed.signature,
+              createdAt: time,
+            });
           }
         }
         this.#current = this.#newestHeld(db);
@@ -308,7 +325,11 @@ export class ContentKeyRing {
       throw new EnclaveError('not_signed_in', 'The session ended before your earlier chats could be opened; nothing was changed.');
     }
     if (matched.length === 0) throw new EnclaveError('bad_credentials', 'That is not your previous password. Try again, or start fresh.');
-    if (opened.size === 0 && damaged) throw new EnclaveError('storage_failed', 'Your previous password is right, but the stored key of your earlier chats is damaged, so they cannot be opened. Nothing was changed or deleted; contact IT, or start fresh.');
+    if (opened.size === 0 && damaged)
+      throw new EnclaveError(
+        'storage_failed',
+        'Your previous password is right, but the stored key of your earlier chats is damaged, so they cannot be opened. Nothing was changed or deleted; contact IT, or start fresh.',
+      );
     const time = this.#now();
     this.#store.transaction((db) => {
       for (const [keyId, key] of opened) {

@@ -99,7 +99,11 @@ const AD_BIND_FAILURES: Record<string, { code: ErrorCode; reason: string; messag
   '532': { code: 'password_expired', reason: 'password_expired', message: 'Your password has expired. Change it (for example at Ctrl+Alt+Del on a Windows computer), then sign in again.' },
   '533': { code: 'account_disabled', reason: 'account_disabled', message: 'Your account is disabled. Contact IT.' },
   '701': { code: 'account_expired', reason: 'account_expired', message: 'Your account has expired. Contact IT.' },
-  '773': { code: 'password_expired', reason: 'password_must_change', message: 'You must change your password before you can sign in. Change it (for example at Ctrl+Alt+Del on a Windows computer), then sign in again.' },
+  '773': {
+    code: 'password_expired',
+    reason: 'password_must_change',
+    message: 'You must change your password before you can sign in. Change it (for example at Ctrl+Alt+Del on a Windows computer), then sign in again.',
+  },
   '775': { code: 'account_locked', reason: 'account_locked', message: 'Your account is locked after too many wrong passwords. Wait, or contact IT to unlock it.' },
 };
 
@@ -214,7 +218,10 @@ export class DirectoryClient {
       const read = this.#o.readFile ?? ((path: string) => readLimitedFileSync(path, { maxBytes: FILE_SIZE_LIMITS.secret }));
       password = read(directory.lookupPasswordFile).toString('utf8').trim();
     } catch (error) {
-      throw new EnclaveError('directory_unreachable', `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`);
+      throw new EnclaveError(
+        'directory_unreachable',
+        `The lookup account's password file ${directory.lookupPasswordFile} (directory.lookupPasswordFile) cannot be read: ${whyUnreadable(error)}. Contact IT.`,
+      );
     }
     try {
       // The account found is the card's owner, not the lookup account that bound.
@@ -270,8 +277,14 @@ export class DirectoryClient {
         await withinTime(limitMs, () => client.unbind()).catch(() => undefined);
       }
     }
-    if (untrusted) throw new DirectoryUnavailable({ code: 'directory_untrusted', message: `No domain controller could be trusted (${failures.join('; ')}). Your password was not sent to it. Contact IT.`, offlineAllowed: false });
-    if (refused) throw new DirectoryUnavailable({ code: 'directory_unreachable', message: `No domain controller accepted the connection (${failures.join('; ')}). Contact IT.`, offlineAllowed: false });
+    if (untrusted)
+      throw new DirectoryUnavailable({
+        code: 'directory_untrusted',
+        message: `No domain controller could be trusted (${failures.join('; ')}). Your password was not sent to it. Contact IT.`,
+        offlineAllowed: false,
+      });
+    if (refused)
+      throw new DirectoryUnavailable({ code: 'directory_unreachable', message: `No domain controller accepted the connection (${failures.join('; ')}). Contact IT.`, offlineAllowed: false });
     throw new DirectoryUnavailable({ code: 'directory_unreachable', message: `No domain controller answered (${failures.join('; ')}).`, offlineAllowed: true });
   }
 
@@ -318,7 +331,7 @@ export class DirectoryClient {
     const text = (value: unknown): string => (Array.isArray(value) ? String(value[0] ?? '') : typeof value === 'string' ? value : '');
     const guid = entry['objectGUID'];
     const guidBytes = Array.isArray(guid) ? guid[0] : guid;
-    if (!Buffer.isBuffer(guidBytes)) throw new EnclaveError('internal', 'The directory did not return the account\'s objectGUID.');
+    if (!Buffer.isBuffer(guidBytes)) throw new EnclaveError('internal', "The directory did not return the account's objectGUID.");
     const dn = entry.dn;
     const sam = text(entry['sAMAccountName']);
     if (mustBeBoundAccount) {
@@ -351,7 +364,10 @@ export const BOUND_ACCOUNT_MISMATCH = 'bound_account_mismatch';
 /** The parts of a directory connection the bound-identity check needs (a fake in unit tests). */
 export interface BoundIdentitySource {
   exop(oid: string): Promise<{ oid?: string; value?: string }>;
-  search(base: string, options: { scope: 'base' | 'sub'; filter?: string; attributes: string[]; explicitBufferAttributes?: string[] }): Promise<{ searchEntries: { dn: string; [attribute: string]: unknown }[] }>;
+  search(
+    base: string,
+    options: { scope: 'base' | 'sub'; filter?: string; attributes: string[]; explicitBufferAttributes?: string[] },
+  ): Promise<{ searchEntries: { dn: string; [attribute: string]: unknown }[] }>;
 }
 
 /**
@@ -363,7 +379,11 @@ export interface BoundIdentitySource {
  * (Samba) is asked for the bound token's SIDs (the rootDSE's tokenGroups,
  * whose first SID is the user's own) instead. Never the typed name.
  */
-export async function confirmBoundAccount(client: BoundIdentitySource, directory: Pick<DirectoryPolicy, 'netbiosDomain'>, found: { dn: string; samAccountName: string; objectSid: Buffer | null }): Promise<void> {
+export async function confirmBoundAccount(
+  client: BoundIdentitySource,
+  directory: Pick<DirectoryPolicy, 'netbiosDomain'>,
+  found: { dn: string; samAccountName: string; objectSid: Buffer | null },
+): Promise<void> {
   const mismatch = (): never => {
     throw new DirectoryRefusal({
       code: 'account_restricted',
@@ -398,7 +418,10 @@ export async function confirmBoundAccount(client: BoundIdentitySource, directory
   const token = searchEntries[0]?.['tokenGroups'];
   const first = Array.isArray(token) ? token[0] : token;
   if (!Buffer.isBuffer(first)) {
-    throw new EnclaveError('directory_unreachable', 'The domain controller cannot say which account your password signed in (neither "Who am I?" nor the rootDSE\'s tokenGroups), so Enclave cannot sign you in with it. Contact IT.');
+    throw new EnclaveError(
+      'directory_unreachable',
+      'The domain controller cannot say which account your password signed in (neither "Who am I?" nor the rootDSE\'s tokenGroups), so Enclave cannot sign you in with it. Contact IT.',
+    );
   }
   if (!found.objectSid || !first.equals(found.objectSid)) mismatch();
 }
@@ -414,8 +437,8 @@ async function domainNetbiosName(client: BoundIdentitySource, dn: string): Promi
   // The longest naming context the account lies under is its domain.
   let best: { nc: string; name: string } | null = null;
   for (const entry of searchEntries) {
-    const nc = normalizeDn(String(Array.isArray(entry['nCName']) ? entry['nCName'][0] : entry['nCName'] ?? ''));
-    const name = String(Array.isArray(entry['nETBIOSName']) ? entry['nETBIOSName'][0] : entry['nETBIOSName'] ?? '');
+    const nc = normalizeDn(String(Array.isArray(entry['nCName']) ? entry['nCName'][0] : (entry['nCName'] ?? '')));
+    const name = String(Array.isArray(entry['nETBIOSName']) ? entry['nETBIOSName'][0] : (entry['nETBIOSName'] ?? ''));
     if (nc && name && (account === nc || account.endsWith(`,${nc}`)) && (!best || nc.length > best.nc.length)) best = { nc, name };
   }
   return best?.name ?? null;

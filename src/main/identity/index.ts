@@ -330,7 +330,13 @@ export class IdentityService {
         return;
       }
       if (result.outcome === 'rewrapped') {
-        this.#o.audit.record({ action: 'auth.key_rewrap', outcome: 'success', reason: 'password_changed', user: auditUser(user), detail: { keys_rewrapped: result.keysRewrapped, wrappings_deleted: result.wrapsDeleted } });
+        this.#o.audit.record({
+          action: 'auth.key_rewrap',
+          outcome: 'success',
+          reason: 'password_changed',
+          user: auditUser(user),
+          detail: { keys_rewrapped: result.keysRewrapped, wrappings_deleted: result.wrapsDeleted },
+        });
         this.#chatKeysChanged(user.id);
       } else if (result.outcome === 'session_ended') {
         this.#o.audit.record({ action: 'auth.key_rewrap', outcome: 'failure', reason: 'signed_out', user: auditUser(user) });
@@ -348,7 +354,15 @@ export class IdentityService {
       this.#epochs.endEnding();
     }
     this.#o.audit.record({ action: 'auth.lock', outcome: 'success', reason, user: auditUser(state.user) });
-    this.#state = { state: 'locked', user: state.user, signedInAt: state.signedInAt, lockedAt: this.#o.now(), reason, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
+    this.#state = {
+      state: 'locked',
+      user: state.user,
+      signedInAt: state.signedInAt,
+      lockedAt: this.#o.now(),
+      reason,
+      ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}),
+      ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}),
+    };
     this.#clearIdleTimer();
     this.#o.onChange(this.#state);
     return this.#state;

@@ -74,7 +74,12 @@ export function cardKey(serial: string): string {
  * `DOMAIN\` prefix and `@suffix` removed.
  */
 export function normaliseLoginName(typed: string): string {
-  let name = typed.normalize('NFKC').replace(/\p{Cf}/gu, '').toLowerCase().replace(/\s+/gu, ' ').trim();
+  let name = typed
+    .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
+    .toLowerCase()
+    .replace(/\s+/gu, ' ')
+    .trim();
   const backslash = name.lastIndexOf('\\');
   if (backslash >= 0) name = name.slice(backslash + 1);
   const at = name.lastIndexOf('@');

@@ -71,13 +71,19 @@ export async function signInCard(ctx: CardSignInContext, input: CardInput): Prom
   const row = ctx.accounts.cachedDirectoryAccount(card.upn);
   if (!row) {
     ctx.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_unknown_user', user: { name: card.upn }, detail: { certificate_sha256: card.sha256 } });
-    throw new EnclaveError('no_role', `This card belongs to ${card.upn}, who is not known on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`);
+    throw new EnclaveError(
+      'no_role',
+      `This card belongs to ${card.upn}, who is not known on this workstation yet. Sign in once with your user name and password; after that the card works here, online or offline.`,
+    );
   }
   const maxAgeDays = ctx.policy().smartCard.offlineMaxAgeDays;
   if (!lookedUp && !onlineWithin(row.last_online_at, maxAgeDays, ctx.now())) {
     // Without the directory, the account and roles are those of the last online sign-in here: only for so long (smartCard.offlineMaxAgeDays).
     ctx.audit.record({ action: 'auth.login', outcome: 'failure', reason: 'card_account_stale', user: { id: row.id, name: row.username }, detail: { certificate_sha256: card.sha256 } });
-    const why = maxAgeDays === 0 ? 'Policy lets a card sign in only when the directory confirms its owner' : `A card signs in without the directory only within ${maxAgeDays} days of its owner's last sign-in here while the network worked`;
+    const why =
+      maxAgeDays === 0
+        ? 'Policy lets a card sign in only when the directory confirms its owner'
+        : `A card signs in without the directory only within ${maxAgeDays} days of its owner's last sign-in here while the network worked`;
     throw new EnclaveError('directory_unreachable', `${why}, and the directory could not be asked now. Sign in once with your user name and password while the network works, or contact IT.`);
   }
   if (accounts.rowRoles(row).length === 0) {
@@ -87,6 +93,11 @@ export async function signInCard(ctx: CardSignInContext, input: CardInput): Prom
   ctx.throttle.clear(key);
   ctx.accounts.setCard(row.id, card.sha256);
   if (card.crlWarning) ctx.audit.record({ action: 'auth.login', outcome: 'unknown', reason: 'stale_crl', user: { id: row.id, name: row.username }, detail: { warning: card.crlWarning } });
-  return { user: toUser(row, 'smart-card'), passwordHash: row.password_hash ?? DUMMY_PASSWORD_HASH, credential: { kind: 'card', card: card.keyWork }, slotId: card.slotId, tokenSerial: card.tokenSerial };
+  return {
+    user: toUser(row, 'smart-card'),
+    passwordHash: row.password_hash ?? DUMMY_PASSWORD_HASH,
+    credential: { kind: 'card', card: card.keyWork },
+    slotId: card.slotId,
+    tokenSerial: card.tokenSerial,
+  };
 }
-

@@ -33,9 +33,12 @@ export async function signInEvaluation(ctx: SignInContext, input: PasswordInput)
     throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
   }
   ctx.throttle.clear(throttle);
-  return { user: toUser(row, 'evaluation-password'), passwordHash: await ctx.accounts.upgradeHash(row.id, input.password, row.password_hash!), credential: { kind: 'password', password: input.password } };
+  return {
+    user: toUser(row, 'evaluation-password'),
+    passwordHash: await ctx.accounts.upgradeHash(row.id, input.password, row.password_hash!),
+    credential: { kind: 'password', password: input.password },
+  };
 }
-
 
 /** Managed mode: the directory checks the password; when no DC answers, the offline verifier may (signInOffline). */
 export async function signInDirectory(ctx: SignInContext, input: PasswordInput): Promise<SignInGrant> {
@@ -64,7 +67,6 @@ export async function signInDirectory(ctx: SignInContext, input: PasswordInput):
   return { user, passwordHash: verifier, credential: { kind: 'password', password: input.password } };
 }
 
-
 /** No DC answered: the same person may sign in against the verifier from their last online sign-in, for as long as policy allows. */
 async function signInOffline(ctx: SignInContext, key: string, input: PasswordInput, unavailable: DirectoryUnavailable, throttle: string): Promise<SignInGrant> {
   const days = ctx.policy().directory.offlineSignInDays;
@@ -81,9 +83,12 @@ async function signInOffline(ctx: SignInContext, key: string, input: PasswordInp
     throw new EnclaveError('bad_credentials', 'The user name or password is not correct.');
   }
   ctx.throttle.clear(throttle, accountKey(row.id));
-  return { user: toUser(row, 'directory-password-offline'), passwordHash: await ctx.accounts.upgradeHash(row.id, input.password, row.password_hash!), credential: { kind: 'password', password: input.password } };
+  return {
+    user: toUser(row, 'directory-password-offline'),
+    passwordHash: await ctx.accounts.upgradeHash(row.id, input.password, row.password_hash!),
+    credential: { kind: 'password', password: input.password },
+  };
 }
-
 
 /**
  * The password typed at the lock screen. An evaluation account's against
@@ -104,7 +109,11 @@ export async function checkUnlockPassword(ctx: SignInContext, user: User, passwo
     const account = await ctx.directory.authenticate(parseLoginName(user.username, policy.directory), password);
     if (account.id !== user.id) return { outcome: 'refused', reason: 'account_changed', error: new EnclaveError('forbidden', `The directory now gives ${user.username} to another account.`) };
     if (breakGlass ? !account.breakGlass : account.roles.length === 0) {
-      return { outcome: 'refused', reason: breakGlass ? 'not_break_glass_member' : 'no_role', error: new EnclaveError('no_role', `Your account (${account.upn}) is no longer in a group that may use Enclave${breakGlass ? ' in an emergency' : ''}.`) };
+      return {
+        outcome: 'refused',
+        reason: breakGlass ? 'not_break_glass_member' : 'no_role',
+        error: new EnclaveError('no_role', `Your account (${account.upn}) is no longer in a group that may use Enclave${breakGlass ? ' in an emergency' : ''}.`),
+      };
     }
     await ctx.accounts.remember(account, password);
     // A break-glass session keeps the roles it was raised to; any other takes the directory's roles of now.
@@ -117,7 +126,8 @@ export async function checkUnlockPassword(ctx: SignInContext, user: User, passwo
     if (!(error instanceof DirectoryUnavailable && error.offlineAllowed)) throw error;
     const days = breakGlass ? verifierDays(policy, row?.break_glass === 1) : policy.directory.offlineSignInDays;
     if (!row?.password_hash || !onlineWithin(row.verifier_at, days, ctx.now())) {
-      const why = days === 0 ? 'Policy does not allow unlocking while the directory cannot be reached.' : `Unlocking offline works only within ${days} days of your last sign-in here while the network worked.`;
+      const why =
+        days === 0 ? 'Policy does not allow unlocking while the directory cannot be reached.' : `Unlocking offline works only within ${days} days of your last sign-in here while the network worked.`;
       throw new EnclaveError('directory_unreachable', `${error.message} ${why} Try again when the network is back.`);
     }
     if (!(await verifyPassword(password, row.password_hash))) return { outcome: 'wrong', reason: 'bad_password_offline' };
@@ -125,4 +135,3 @@ export async function checkUnlockPassword(ctx: SignInContext, user: User, passwo
     return { outcome: 'ok', offline: true };
   }
 }
-

@@ -149,7 +149,7 @@ export class SmartCardService {
     const slot = pkcs11.C_GetSlotList(true).find((s) => Buffer.from(s).toString('hex') === slotId);
     if (!slot) throw new EnclaveError('card_unavailable', 'There is no card in that reader any more. Insert your card and try again.');
     const token = pkcs11.C_GetTokenInfo(slot);
-    if (token.flags & CKF_USER_PIN_LOCKED) throw new EnclaveError('card_pin_locked', 'This card\'s PIN is locked after too many wrong PINs. Contact IT to unblock it.');
+    if (token.flags & CKF_USER_PIN_LOCKED) throw new EnclaveError('card_pin_locked', "This card's PIN is locked after too many wrong PINs. Contact IT to unblock it.");
     const session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
     try {
       try {
@@ -159,11 +159,11 @@ export class SmartCardService {
         if (code === CKR.USER_ALREADY_LOGGED_IN) {
           // Another application logged the card in; our own signature below still proves the key.
         } else if (code === CKR.PIN_LOCKED) {
-          throw new EnclaveError('card_pin_locked', 'This card\'s PIN is locked after too many wrong PINs. Contact IT to unblock it.');
+          throw new EnclaveError('card_pin_locked', "This card's PIN is locked after too many wrong PINs. Contact IT to unblock it.");
         } else if (code === CKR.PIN_INCORRECT || code === CKR.PIN_INVALID || code === CKR.PIN_LEN_RANGE) {
           throw new EnclaveError('card_pin_incorrect', `That PIN is not correct.${triesLeft(pkcs11, slot)}`);
         } else if (code === CKR.PIN_EXPIRED) {
-          throw new EnclaveError('card_rejected', 'This card\'s PIN has expired. Change it with your card tools or ask IT.');
+          throw new EnclaveError('card_rejected', "This card's PIN has expired. Change it with your card tools or ask IT.");
         } else {
           throw new EnclaveError('card_unavailable', `The card refused the sign-in: ${(error as Error).message}`);
         }
@@ -175,7 +175,7 @@ export class SmartCardService {
       pkcs11.C_SignInit(session, { mechanism }, key);
       const signature = pkcs11.C_Sign(session, challenge, Buffer.alloc(1024));
       const ok = verifySignature(hash, challenge, { key: certificate.publicKey, ...(certificate.publicKey.asymmetricKeyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, signature);
-      if (!ok) throw new EnclaveError('card_rejected', 'The card\'s signature does not match its certificate; the card may be damaged or not genuine.');
+      if (!ok) throw new EnclaveError('card_rejected', "The card's signature does not match its certificate; the card may be damaged or not genuine.");
       const checked = checkCardCertificate(Buffer.from(certificate.raw), this.#trust(policy), policy, new Date(this.#o.now()));
       const verified = { ...checked, slotId, tokenSerial: token.serialNumber.trim() };
       if (!withKey) return verified;

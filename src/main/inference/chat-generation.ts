@@ -188,9 +188,7 @@ export class GenerationQueue {
       }
     } catch (error) {
       const enclaveError = error instanceof EnclaveError ? error : new EnclaveError('internal', `The model failed while answering: ${(error as Error).message}`, { cause: error });
-      outcome = job.controller.signal.aborted
-        ? { status: 'cancelled', responseTokens: 0, error: null }
-        : { status: 'failed', responseTokens: undefined, error: enclaveError };
+      outcome = job.controller.signal.aborted ? { status: 'cancelled', responseTokens: 0, error: null } : { status: 'failed', responseTokens: undefined, error: enclaveError };
     }
 
     const time = this.#o.now();
@@ -204,8 +202,14 @@ export class GenerationQueue {
           const keyId = chatSessions.sessionKeyId(db, session.id) ?? null;
           if (keyId === null) throw new EnclaveError('not_found', 'The session was deleted while the answer was written.');
           chatSessions.insertMessage(db, {
-            id: turn.responseId, sessionId: session.id, role: 'assistant', content: this.#o.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text),
-            status: outcome.status, replyTo: turn.promptId, modelId: model.id, createdAt: time,
+            id: turn.responseId,
+            sessionId: session.id,
+            role: 'assistant',
+            content: this.#o.keys.sealMessage(user.id, keyId, { id: turn.responseId, sessionId: session.id, role: 'assistant' }, text),
+            status: outcome.status,
+            replyTo: turn.promptId,
+            modelId: model.id,
+            createdAt: time,
           });
           chatSessions.touchSession(db, session.id, time);
         },

@@ -94,11 +94,9 @@ export class ChatService {
           throw error;
         }
         this.audit.record({ action: 'session.create', outcome: 'failure', reason: 'model_rejected', user: auditUser(user), workload: workload.id, model: { id: model.id, sha256: model.sha256 } });
-        throw new EnclaveError(
-          'model_not_allowed',
-          `The workload "${workload.name}" cannot be used now. ${error instanceof Error ? error.message : `Its model "${model.name}" was refused.`}`,
-          { cause: error },
-        );
+        throw new EnclaveError('model_not_allowed', `The workload "${workload.name}" cannot be used now. ${error instanceof Error ? error.message : `Its model "${model.name}" was refused.`}`, {
+          cause: error,
+        });
       }
     }
     const time = this.now();
@@ -177,7 +175,10 @@ export class ChatService {
     const limit = this.policy().inference.maxPromptChars;
     if (input.text.length > limit) {
       this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
-      throw new EnclaveError('prompt_too_long', `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`);
+      throw new EnclaveError(
+        'prompt_too_long',
+        `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`,
+      );
     }
     let promptTokens: number;
     const maxTokens = responseTokenLimit(workload, this.policy());
@@ -196,8 +197,19 @@ export class ChatService {
       throw error;
     }
     if (promptTokens + maxTokens > model.contextSize) {
-      this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: { ...promptHash, tokens: promptTokens } });
-      throw new EnclaveError('prompt_too_long', `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`);
+      this.audit.record({
+        action: 'ai.prompt',
+        outcome: 'failure',
+        reason: 'prompt_too_long',
+        user: auditUser(user),
+        sessionId: session.id,
+        workload: session.workload_id,
+        prompt: { ...promptHash, tokens: promptTokens },
+      });
+      throw new EnclaveError(
+        'prompt_too_long',
+        `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`,
+      );
     }
 
     // Asked again: a second send to this session may have been queued while this one awaited the checks above.
@@ -213,14 +225,29 @@ export class ChatService {
     this.audit.run(
       (db) => {
         chatSessions.insertMessage(db, {
-          id: promptId, sessionId: session.id, role: 'user', content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text),
-          status: 'complete', replyTo: null, modelId: model.id, createdAt: time,
+          id: promptId,
+          sessionId: session.id,
+          role: 'user',
+          content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text),
+          status: 'complete',
+          replyTo: null,
+          modelId: model.id,
+          createdAt: time,
         });
         const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
         const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
         chatSessions.updateSessionAfterPrompt(db, session.id, { time, sealedTitle: this.keys.sealTitle(user.id, keyId, session.id, title), keyId });
       },
-      () => ({ action: 'ai.prompt', outcome: 'success', user: auditUser(user), sessionId: session.id, messageId: promptId, workload: session.workload_id, model: { id: model.id, sha256: model.sha256 }, prompt: { ...promptHash, tokens: promptTokens } }),
+      () => ({
+        action: 'ai.prompt',
+        outcome: 'success',
+        user: auditUser(user),
+        sessionId: session.id,
+        messageId: promptId,
+        workload: session.workload_id,
+        model: { id: model.id, sha256: model.sha256 },
+        prompt: { ...promptHash, tokens: promptTokens },
+      }),
     );
 
     const job: Job = {
@@ -318,7 +345,10 @@ export class ChatService {
   #openableSession(user: User, sessionId: string): SessionRow {
     const session = this.#ownSession(user, sessionId);
     if (!this.keys.canOpen(user.id, session.key_id)) {
-      throw new EnclaveError('chat_locked', 'This chat is locked: it was written under your other sign-in (smart card or password) or under an earlier password, and opens only with that. Retention deletes it on schedule.');
+      throw new EnclaveError(
+        'chat_locked',
+        'This chat is locked: it was written under your other sign-in (smart card or password) or under an earlier password, and opens only with that. Retention deletes it on schedule.',
+      );
     }
     return session;
   }
@@ -368,4 +398,3 @@ export const DETERMINISTIC_SEED = 20_261_123;
 function sampling(workload: { temperature?: number | undefined }, policy: Policy): { temperature: number | undefined; seed: number | undefined } {
   return policy.inference.deterministic ? { temperature: 0, seed: DETERMINISTIC_SEED } : { temperature: workload.temperature, seed: undefined };
 }
-

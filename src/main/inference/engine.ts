@@ -16,18 +16,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { EnclaveError } from '../../shared/errors.js';
-import type {
-  ChatTurn,
-  DeviceKind,
-  EngineDevice,
-  EngineModel,
-  GenerateRequest,
-  GenerateResult,
-  GpuSetting,
-  InferenceEngine,
-  LoadedModelInfo,
-  LoadOptions,
-} from './engine-types.js';
+import type { ChatTurn, DeviceKind, EngineDevice, EngineModel, GenerateRequest, GenerateResult, GpuSetting, InferenceEngine, LoadedModelInfo, LoadOptions } from './engine-types.js';
 import type { ChatTemplate } from '../policy/index.js';
 import { readGgufHeader, type GgufHeader } from './gguf/inspect.js';
 import { byWholePercent } from './model-file.js';
@@ -227,12 +216,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
    * Loads with the asked-for GPU layers; where that fails for memory (or the
    * GPU fails while loading), with half as many, then on the CPU, saying so.
    */
-  async function loadWithFallback(
-    instance: Llama,
-    model: EngineModel,
-    gpuLayers: 'auto' | number,
-    loadOptions: LoadOptions,
-  ): Promise<{ model: LlamaModel; fallback: string | null }> {
+  async function loadWithFallback(instance: Llama, model: EngineModel, gpuLayers: 'auto' | number, loadOptions: LoadOptions): Promise<{ model: LlamaModel; fallback: string | null }> {
     const onGpu = loadOptions.gpu !== 'off' && instance.gpu !== false;
     const first: 'auto' | number = onGpu ? gpuLayers : 0;
     const attempts: Array<'auto' | number> = [first];
@@ -250,7 +234,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
         return { model: llamaModel, fallback };
       } catch (error) {
         if (loadOptions.signal?.aborted) throw new EnclaveError('internal', 'Loading the model was stopped.', { cause: error });
-        const reason = error instanceof InsufficientMemoryError ? 'not enough GPU memory' : recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error);
+        const reason = error instanceof InsufficientMemoryError ? 'not enough GPU memory' : (recentErrors.find((line) => line.includes('error loading model')) ?? messageOf(error));
         if (layers === 0) {
           if (error instanceof InsufficientMemoryError) {
             throw new EnclaveError('internal', `There is not enough memory to load the model ${model.path}.`, { cause: error });
@@ -324,15 +308,9 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
       state.systemPrompt = request.systemPrompt;
       state.turns = [...request.history];
     }
-    const promptHistory: ChatHistoryItem[] = [
-      ...toChatHistory(request.systemPrompt, request.history),
-      { type: 'user', text: request.prompt },
-      { type: 'model', response: [] },
-    ];
+    const promptHistory: ChatHistoryItem[] = [...toChatHistory(request.systemPrompt, request.history), { type: 'user', text: request.prompt }, { type: 'model', response: [] }];
     // Everything the model reads for this answer: template, system prompt, history and prompt.
-    const promptTokens = state.session.chatWrapper
-      .generateContextState({ chatHistory: promptHistory })
-      .contextText.tokenize(current.model.tokenizer).length;
+    const promptTokens = state.session.chatWrapper.generateContextState({ chatHistory: promptHistory }).contextText.tokenize(current.model.tokenizer).length;
 
     if (signal.aborted) return { text: '', promptTokens, responseTokens: 0, stopReason: 'cancelled' };
 
@@ -370,8 +348,7 @@ export function createLlamaEngine(options: LlamaEngineOptions = {}): LlamaEngine
     }
     state.turns = [...request.history, { role: 'user', text: request.prompt }, { role: 'assistant', text }];
     state.lastUsed = Date.now();
-    const stopReason: GenerateResult['stopReason'] =
-      result.stopReason === 'abort' ? 'cancelled' : result.stopReason === 'maxTokens' ? 'max-tokens' : 'eos';
+    const stopReason: GenerateResult['stopReason'] = result.stopReason === 'abort' ? 'cancelled' : result.stopReason === 'maxTokens' ? 'max-tokens' : 'eos';
     return { text, promptTokens, responseTokens, stopReason };
   }
 

@@ -221,7 +221,12 @@ export async function verifiedModelFile(store: Store, path: string): Promise<Ver
   const identity = await fileIdentity(real);
   const row = modelRows.getCachedHash(store.reader, absolute);
   // The cache row was stamped through the listed path (stat follows links): the same stamp means the same file.
-  const stamp: FileStamp = { sizeBytes: Number(identity.size), mtimeMs: Number(identity.mtimeNs / 1_000_000n), ctimeMs: Number(identity.ctimeNs / 1_000_000n), inode: `${identity.dev}:${identity.ino}` };
+  const stamp: FileStamp = {
+    sizeBytes: Number(identity.size),
+    mtimeMs: Number(identity.mtimeNs / 1_000_000n),
+    ctimeMs: Number(identity.ctimeNs / 1_000_000n),
+    inode: `${identity.dev}:${identity.ino}`,
+  };
   if (!row || !sameStamp({ sizeBytes: row.size_bytes, mtimeMs: row.mtime_ms, ctimeMs: row.ctime_ms, inode: row.inode }, stamp)) return null;
   return { path: real, identity, sha256: row.sha256 };
 }

@@ -20,10 +20,7 @@ export interface AllowedModel extends Omit<ModelSummary, 'availability'> {
 }
 
 /** What the UI sees of an allowed model. */
-export function toModelSummary(
-  { contextSize: _contextSize, gpuLayers: _gpuLayers, chatTemplate: _chatTemplate, ...summary }: AllowedModel,
-  availability: ModelAvailability,
-): ModelSummary {
+export function toModelSummary({ contextSize: _contextSize, gpuLayers: _gpuLayers, chatTemplate: _chatTemplate, ...summary }: AllowedModel, availability: ModelAvailability): ModelSummary {
   return { ...summary, availability };
 }
 
@@ -37,8 +34,16 @@ const EVALUATION_CONTEXT_SIZE = 4096;
 /** A file the evaluator added: node-llama-cpp's defaults for GPU layers and chat template. */
 function evaluationModel(row: modelRows.EvaluationModelRow): AllowedModel {
   return {
-    id: row.id, name: row.name, path: row.path, sha256: row.sha256, sizeBytes: row.size_bytes, source: 'evaluation', isTestModel: row.is_test_model === 1,
-    contextSize: EVALUATION_CONTEXT_SIZE, gpuLayers: 'auto', chatTemplate: undefined,
+    id: row.id,
+    name: row.name,
+    path: row.path,
+    sha256: row.sha256,
+    sizeBytes: row.size_bytes,
+    source: 'evaluation',
+    isTestModel: row.is_test_model === 1,
+    contextSize: EVALUATION_CONTEXT_SIZE,
+    gpuLayers: 'auto',
+    chatTemplate: undefined,
   };
 }
 
@@ -93,14 +98,20 @@ export class ModelRegistry {
 
   list(): AllowedModel[] {
     const fromPolicy: AllowedModel[] = this.policy().inference.models.map((m) => ({
-      id: m.id, name: m.name, path: m.path, sha256: m.sha256, sizeBytes: 0, source: 'policy', isTestModel: false, contextSize: m.contextSize, gpuLayers: m.gpuLayers, chatTemplate: m.chatTemplate,
+      id: m.id,
+      name: m.name,
+      path: m.path,
+      sha256: m.sha256,
+      sizeBytes: 0,
+      source: 'policy',
+      isTestModel: false,
+      contextSize: m.contextSize,
+      gpuLayers: m.gpuLayers,
+      chatTemplate: m.chatTemplate,
     }));
     if (!this.policy().inference.allowUserModels) return fromPolicy;
     const rows = modelRows.evaluationModels(this.store.reader);
-    return [
-      ...fromPolicy,
-      ...rows.map((r) => evaluationModel(r)),
-    ];
+    return [...fromPolicy, ...rows.map((r) => evaluationModel(r))];
   }
 
   /** The policy's workloads that the user's roles allow, in policy order: the first is the user's default. */

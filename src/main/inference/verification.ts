@@ -12,16 +12,7 @@ import type { Store } from '../store/index.js';
 import { readGgufHeader } from './gguf/inspect.js';
 import { isTestModelMetadata } from './gguf/test-model.js';
 import { modelFileProtectionProblem } from './file-protection.js';
-import {
-  byWholePercent,
-  cachedModelHash,
-  fileIdentity,
-  hashModelFileCached,
-  identityChanges,
-  ModelFileChangingError,
-  verifiedModelFile,
-  type VerifiedModelFile,
-} from './model-file.js';
+import { byWholePercent, cachedModelHash, fileIdentity, hashModelFileCached, identityChanges, ModelFileChangingError, verifiedModelFile, type VerifiedModelFile } from './model-file.js';
 
 /** What the verifier needs of an allowed model. */
 export interface VerifiableModel {
@@ -72,7 +63,6 @@ const CHANGING_RETRY_MS = 1000;
 function keyOf(model: VerifiableModel): string {
   return JSON.stringify([model.id, model.path, model.sha256]);
 }
-
 
 export class ModelVerifier {
   readonly #entries = new Map<string, Entry>();
@@ -132,7 +122,8 @@ export class ModelVerifier {
         return verified;
       }
       // Changed on disk since it was checked: check it again now, before llama.cpp reads it.
-      if (attempt > 1) throw new EnclaveError('model_not_allowed', `The model file ${model.path} changed again right after it was checked, so it was not loaded. Wait until it is fully copied, then try again.`);
+      if (attempt > 1)
+        throw new EnclaveError('model_not_allowed', `The model file ${model.path} changed again right after it was checked, so it was not loaded. Wait until it is fully copied, then try again.`);
       entry = this.#start(model, user);
       await entry.settled;
     }
@@ -179,7 +170,8 @@ export class ModelVerifier {
     this.#entries.set(model.id, entry);
     entry.settled = this.#check(entry, user).catch((error: unknown) => {
       this.options.log(`checking the model ${model.id} failed`, error);
-      if (this.#current(entry)) this.#set(entry, { state: 'rejected', reason: 'model_corrupt', message: `The model "${model.name}" could not be checked: ${(error as Error).message}`, progress: null });
+      if (this.#current(entry))
+        this.#set(entry, { state: 'rejected', reason: 'model_corrupt', message: `The model "${model.name}" could not be checked: ${(error as Error).message}`, progress: null });
     });
     this.options.onChange(model.id);
     return entry;
@@ -235,8 +227,7 @@ export class ModelVerifier {
       const progress = byWholePercent((fraction) => {
         if (!background && this.#current(entry)) this.#set(entry, { state: 'checking', reason: null, message: null, progress: fraction });
       });
-      const hash = () =>
-        hashModelFileCached(this.options.store, entry.model.path, { fresh: true, onProgress: (done, total) => progress(total === 0 ? 1 : done / total) });
+      const hash = () => hashModelFileCached(this.options.store, entry.model.path, { fresh: true, onProgress: (done, total) => progress(total === 0 ? 1 : done / total) });
       try {
         let result: Awaited<ReturnType<typeof hash>> | null = null;
         // A file still being copied changes under the hash: give the copy a little time, then judge what is there.

@@ -51,8 +51,6 @@ export function keyFileCustody(keyPath: string): KeyCustody {
     },
     settleInterruptedRekey: async (databasePath, keyOpensDatabase) => settleInterruptedRekey(keyPath, databasePath, keyOpensDatabase),
     recoverCommand: (dataDir) => `enclave db rekey --recover --data-dir ${dataDir} --key-file ${keyPath}`,
-    afterRekeyAdvice: [
-      'Back up the new key file now: the old key no longer opens this database (it still opens older backups of it, so keep or destroy those with the old key).',
-    ],
+    afterRekeyAdvice: ['Back up the new key file now: the old key no longer opens this database (it still opens older backups of it, so keep or destroy those with the old key).'],
   };
 }

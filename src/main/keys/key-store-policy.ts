@@ -112,9 +112,7 @@ export function decideKeyStore(input: KeyStoreDecisionInput): KeyStoreDecision {
   if (strength < 2 && managed) {
     return {
       allowed: false,
-      message:
-        `Enclave keeps its database key only in an OS key store, and this desktop session offers ${describeBackend(backend)}. ` +
-        `${LINUX_KEY_STORE_HELP} If the problem stays, contact IT.`,
+      message: `Enclave keeps its database key only in an OS key store, and this desktop session offers ${describeBackend(backend)}. ` + `${LINUX_KEY_STORE_HELP} If the problem stays, contact IT.`,
     };
   }
   const warning =

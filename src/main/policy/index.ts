@@ -51,7 +51,9 @@ export const evaluationPolicy: Policy = evaluation.effective.policy;
 function linuxLayers(directory: string): PolicyLayer[] {
   let fragments: string[] = [];
   try {
-    fragments = readdirSync(join(directory, 'policy.d')).filter((name) => name.endsWith('.json')).sort();
+    fragments = readdirSync(join(directory, 'policy.d'))
+      .filter((name) => name.endsWith('.json'))
+      .sort();
   } catch {
     // No policy.d: only policy.json, if that.
   }

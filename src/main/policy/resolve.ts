@@ -90,7 +90,9 @@ export function layerFromDocument(document: unknown, source: string): PolicyLaye
 }
 
 export function policyHash(policy: Policy): string {
-  return createHash('sha256').update(canonicalize(policy) ?? '', 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(policy) ?? '', 'utf8')
+    .digest('hex');
 }
 
 function displayPath(path: readonly PropertyKey[]): string {
@@ -149,7 +151,11 @@ export function resolvePolicy(layers: PolicyLayer[]): PolicyResolution {
       if (issue.code !== 'unrecognized_keys') continue;
       const setting = settingForPath(issue.path);
       for (const name of issue.keys) {
-        warnings.push({ key: displayPath([...issue.path, name]), source: (setting && winners.get(setting.key)?.origin) ?? DEFAULT_SOURCE, message: 'is not a field this version of Enclave knows; it was ignored' });
+        warnings.push({
+          key: displayPath([...issue.path, name]),
+          source: (setting && winners.get(setting.key)?.origin) ?? DEFAULT_SOURCE,
+          message: 'is not a field this version of Enclave knows; it was ignored',
+        });
         deleteAt(document, issue.path, name);
       }
     }

@@ -27,8 +27,23 @@ const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be host:p
  * template body; without one node-llama-cpp silently picks another wrapper.
  */
 export const CHAT_TEMPLATES = [
-  'general', 'deepSeek', 'qwen', 'llama3.2-lightweight', 'llama3.1', 'llama3', 'llama2Chat', 'mistral', 'alpacaChat',
-  'functionary', 'chatML', 'falconChat', 'gemma4', 'gemma', 'harmony', 'muse', 'seed',
+  'general',
+  'deepSeek',
+  'qwen',
+  'llama3.2-lightweight',
+  'llama3.1',
+  'llama3',
+  'llama2Chat',
+  'mistral',
+  'alpacaChat',
+  'functionary',
+  'chatML',
+  'falconChat',
+  'gemma4',
+  'gemma',
+  'harmony',
+  'muse',
+  'seed',
 ] as const;
 export type ChatTemplate = (typeof CHAT_TEMPLATES)[number];
 
@@ -47,7 +62,7 @@ export const ModelEntry = z
       .default('auto')
       .meta({
         description:
-          'Layers to offload to the GPU: auto fits as many as free VRAM allows; 0 keeps the model on the CPU; a number above the model\'s layer count offloads all of them. inference.gpu = off overrides it.',
+          "Layers to offload to the GPU: auto fits as many as free VRAM allows; 0 keeps the model on the CPU; a number above the model's layer count offloads all of them. inference.gpu = off overrides it.",
       }),
     chatTemplate: z
       .enum(CHAT_TEMPLATES, { error: oneOf(CHAT_TEMPLATES) })
@@ -69,13 +84,7 @@ export const WorkloadEntry = z
       .min(1, 'needs at least one role; to offer a workload to nobody, remove it')
       .default([...CHAT_ROLES])
       .meta({ description: `Roles whose holders may use it (default: ${CHAT_ROLES.join(' and ')}). Only ${CHAT_ROLES.join(' and ')} can chat at all.` }),
-    maxTokens: z
-      .number()
-      .int()
-      .min(1)
-      .max(32_768)
-      .optional()
-      .meta({ description: 'Longest answer in tokens for this workload; never more than inference.maxResponseTokens (default: that limit).' }),
+    maxTokens: z.number().int().min(1).max(32_768).optional().meta({ description: 'Longest answer in tokens for this workload; never more than inference.maxResponseTokens (default: that limit).' }),
     temperature: z
       .number()
       .min(0)
@@ -95,7 +104,7 @@ export const WorkloadEntry = z
   });
 
 const TlsClientFiles = {
-  caFile: FilePath.optional().meta({ description: 'PEM file of the CA(s) that signed the receiver\'s certificate; default: the operating system\'s trust store.' }),
+  caFile: FilePath.optional().meta({ description: "PEM file of the CA(s) that signed the receiver's certificate; default: the operating system's trust store." }),
   clientCertFile: FilePath.optional().meta({ description: 'PEM client certificate for mutual TLS.' }),
   clientKeyFile: FilePath.optional().meta({ description: 'PEM private key of the client certificate.' }),
 };
@@ -127,7 +136,12 @@ export const SiemDestination = z.discriminatedUnion('type', [
     })
     .strict()
     // Exactly one of token and tokenFile (checked in PolicySchema's refinement); said here for the JSON Schema and the templates.
-    .meta({ oneOf: [{ properties: { token: { type: 'string' } }, required: ['token'] }, { properties: { tokenFile: { type: 'string' } }, required: ['tokenFile'] }] }),
+    .meta({
+      oneOf: [
+        { properties: { token: { type: 'string' } }, required: ['token'] },
+        { properties: { tokenFile: { type: 'string' } }, required: ['tokenFile'] },
+      ],
+    }),
   z
     .object({
       id: Slug,
@@ -148,7 +162,7 @@ export const PolicySchema = z
       .default('managed')
       .meta({ description: 'managed for every real deployment. evaluation allows local accounts, a key file and user-chosen models, and is only for trying Enclave out.' }),
     institution: z
-      .object({ name: z.string().min(1).max(200).default('Enclave').meta({ description: 'Shown on the sign-in screen and in every audit record\'s origin.' }) })
+      .object({ name: z.string().min(1).max(200).default('Enclave').meta({ description: "Shown on the sign-in screen and in every audit record's origin." }) })
       .strict()
       .prefault({})
       .meta({ title: 'Institution' }),
@@ -187,9 +201,13 @@ export const PolicySchema = z
           .meta({ description: 'Active Directory domain controllers, tried in order, e.g. ldaps://dc1.corp.example.org:636.' }),
         startTls: z.boolean().default(true).meta({ description: 'Upgrade ldap:// connections with StartTLS. ldaps:// servers use TLS from the start.' }),
         allowUnencryptedLab: z.boolean().default(false).meta({ description: 'Lab only: allow ldap:// without StartTLS. Passwords then cross the network in the clear.' }),
-        caFile: FilePath.optional().meta({ description: 'PEM file of the CA(s) that signed the domain controllers\' certificates; default: the operating system\'s trust store.' }),
+        caFile: FilePath.optional().meta({ description: "PEM file of the CA(s) that signed the domain controllers' certificates; default: the operating system's trust store." }),
         baseDn: z.string().max(1024).default('').meta({ description: 'Where users are searched, e.g. DC=corp,DC=example,DC=org.' }),
-        netbiosDomain: z.string().max(15).default('').meta({ description: 'The pre-Windows 2000 domain name users may type as DOMAIN\\user. Empty: DOMAIN\\name is refused; users type name or name@domain.' }),
+        netbiosDomain: z
+          .string()
+          .max(15)
+          .default('')
+          .meta({ description: 'The pre-Windows 2000 domain name users may type as DOMAIN\\user. Empty: DOMAIN\\name is refused; users type name or name@domain.' }),
         upnSuffix: z.string().max(253).default('').meta({ description: 'Appended to a bare user name to form the UPN, e.g. corp.example.org.' }),
         timeoutSeconds: z.number().int().min(1).max(120).default(10).meta({ description: 'How long to wait for one domain controller before trying the next.' }),
         offlineSignInDays: z.number().int().min(0).max(90).default(7).meta({
@@ -197,9 +215,10 @@ export const PolicySchema = z
             'Days after an online sign-in with a password that the same user may sign in, or unlock, with it while no domain controller answers. The offline verifier (a slow salted hash of the password) is deleted once it is older than this (0: never offline, and no verifier is stored).',
         }),
         lookupAccount: z.string().max(256).default('').meta({
-          description: 'Optional read-only account (UPN or DOMAIN\\name) used to look up a smart card\'s owner, so a card works before its owner ever signed in with a password here and roles are current. Empty: cards map to accounts that signed in here before.',
+          description:
+            "Optional read-only account (UPN or DOMAIN\\name) used to look up a smart card's owner, so a card works before its owner ever signed in with a password here and roles are current. Empty: cards map to accounts that signed in here before.",
         }),
-        lookupPasswordFile: FilePath.optional().meta({ description: 'File holding the lookup account\'s password; readable only by administrators and the app.' }),
+        lookupPasswordFile: FilePath.optional().meta({ description: "File holding the lookup account's password; readable only by administrators and the app." }),
         roleGroups: z
           .object({
             clinician: roleGroups.meta({ description: 'Distinguished names of the AD groups (nested membership counts) whose members are clinicians.' }),
@@ -217,16 +236,19 @@ export const PolicySchema = z
     smartCard: z
       .object({
         enabled: z.boolean().default(false).meta({ description: 'Offer smart-card (PIV/CAC) sign-in.' }),
-        pkcs11Module: FilePath.optional().meta({ description: 'The card middleware\'s PKCS#11 library, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so or C:\\Windows\\System32\\opensc-pkcs11.dll.' }),
-        caFiles: z.array(FilePath).default([]).meta({ description: 'PEM files of the institution\'s CA certificates that card certificates must chain to.' }),
-        crlFiles: z.array(FilePath).default([]).meta({ description: 'CRL files (DER or PEM) of every CA that issues card or CA certificates; the card and each CA in its chain are checked. A CRL must carry nextUpdate and not be dated more than 5 minutes ahead.' }),
+        pkcs11Module: FilePath.optional().meta({ description: "The card middleware's PKCS#11 library, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so or C:\\Windows\\System32\\opensc-pkcs11.dll." }),
+        caFiles: z.array(FilePath).default([]).meta({ description: "PEM files of the institution's CA certificates that card certificates must chain to." }),
+        crlFiles: z.array(FilePath).default([]).meta({
+          description:
+            'CRL files (DER or PEM) of every CA that issues card or CA certificates; the card and each CA in its chain are checked. A CRL must carry nextUpdate and not be dated more than 5 minutes ahead.',
+        }),
         requiredEkus: z.array(Oid).default(['1.3.6.1.4.1.311.20.2.2']).meta({ description: 'Extended key usages the card certificate must carry (default: Microsoft smart-card logon).' }),
         requiredPolicyOids: z.array(Oid).default([]).meta({ description: 'Certificate policy OIDs of which the card certificate must carry at least one (empty: not checked).' }),
         staleCrl: z.enum(['refuse', 'warn']).default('refuse').meta({ description: 'What to do when a CRL is past its nextUpdate: refuse the card, or warn during the grace period.' }),
         staleCrlGraceHours: z.number().int().min(0).max(720).default(24).meta({ description: 'With staleCrl = warn: hours past nextUpdate a CRL is still accepted.' }),
         offlineMaxAgeDays: z.number().int().min(0).max(90).default(7).meta({
           description:
-            'When the directory cannot be asked about a card\'s owner (no lookup account, or no domain controller answers), days after the owner\'s last online sign-in or lookup here that the card still signs in with the roles of then (0: only when the directory answers the lookup).',
+            "When the directory cannot be asked about a card's owner (no lookup account, or no domain controller answers), days after the owner's last online sign-in or lookup here that the card still signs in with the roles of then (0: only when the directory answers the lookup).",
         }),
       })
       .strict()
@@ -239,7 +261,7 @@ export const PolicySchema = z
         durationMinutes: z.number().int().min(5).max(720).default(60).meta({ description: 'How long a break-glass session lasts before it ends.' }),
         offlineMaxAgeDays: z.number().int().min(0).max(90).default(14).meta({
           description:
-            'While no domain controller answers, days after a break-glass member\'s last online sign-in with a password here that emergency access still works against their offline verifier; their verifier is kept for the longer of this and directory.offlineSignInDays (0: no offline emergency access).',
+            "While no domain controller answers, days after a break-glass member's last online sign-in with a password here that emergency access still works against their offline verifier; their verifier is kept for the longer of this and directory.offlineSignInDays (0: no offline emergency access).",
         }),
       })
       .strict()
@@ -260,7 +282,13 @@ export const PolicySchema = z
         destinations: z.array(SiemDestination).default([]).meta({
           description: 'Where signed audit batches are delivered, each with its own cursor: syslog-tls (RFC 5425), splunk-hec or https-json. A JSON array (a string in the registry).',
         }),
-        enterpriseNumber: z.number().int().min(1).max(4_294_967_295).default(32473).meta({ description: 'IANA Private Enterprise Number in RFC 5424 structured data (32473 is the documentation number).' }),
+        enterpriseNumber: z
+          .number()
+          .int()
+          .min(1)
+          .max(4_294_967_295)
+          .default(32473)
+          .meta({ description: 'IANA Private Enterprise Number in RFC 5424 structured data (32473 is the documentation number).' }),
       })
       .strict()
       .prefault({})
@@ -280,14 +308,11 @@ export const PolicySchema = z
               'What users can pick, each naming the model it routes to, with an optional description and system prompt, the roles allowed to use it (default: clinician and researcher) and its own maxTokens and temperature. Users see only the workloads their roles allow. A JSON array (a string in the registry).',
           }),
         allowUserModels: z.boolean().default(false).meta({ description: 'Evaluation only: the first-run screen may add a local GGUF file or generate the test model.' }),
-        gpu: z
-          .enum(['auto', 'off', 'cuda', 'vulkan', 'metal'])
-          .default('auto')
-          .meta({
-            description:
-              'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU; cuda, vulkan or metal asks for that backend alone. Where the GPU cannot be used (no driver, not enough memory), Enclave falls back to fewer GPU layers, then the CPU, and says so.',
-            userSettable: true,
-          }),
+        gpu: z.enum(['auto', 'off', 'cuda', 'vulkan', 'metal']).default('auto').meta({
+          description:
+            'auto offloads to a CUDA, Vulkan or Metal GPU when present; off keeps inference on the CPU; cuda, vulkan or metal asks for that backend alone. Where the GPU cannot be used (no driver, not enough memory), Enclave falls back to fewer GPU layers, then the CPU, and says so.',
+          userSettable: true,
+        }),
         maxPromptChars: z.number().int().min(1).max(200_000).default(16_000).meta({ description: 'Longest prompt a user may send, in characters.' }),
         maxResponseTokens: z.number().int().min(1).max(32_768).default(1024).meta({ description: 'Longest answer the model may write, in tokens.' }),
         deterministic: z.boolean().default(false).meta({
@@ -299,7 +324,11 @@ export const PolicySchema = z
       .meta({ title: 'Models and workloads' }),
     roles: z
       .object({
-        evaluationAccount: z.array(Role).min(1).default([...ROLES]).meta({ description: 'Evaluation only: the roles the first local account receives.' }),
+        evaluationAccount: z
+          .array(Role)
+          .min(1)
+          .default([...ROLES])
+          .meta({ description: 'Evaluation only: the roles the first local account receives.' }),
       })
       .strict()
       .prefault({})
@@ -308,7 +337,10 @@ export const PolicySchema = z
   .strict()
   .superRefine((policy, ctx) => {
     const modelIds = new Set(policy.inference.models.map((m) => m.id));
-    for (const [list, entries] of [['models', policy.inference.models], ['workloads', policy.inference.workloads]] as const) {
+    for (const [list, entries] of [
+      ['models', policy.inference.models],
+      ['workloads', policy.inference.workloads],
+    ] as const) {
       const seen = new Set<string>();
       entries.forEach((entry, i) => {
         if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: ['inference', list, i, 'id'], message: `"${entry.id}" is used by two ${list}` });

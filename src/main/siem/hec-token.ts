@@ -21,13 +21,18 @@ export function tokenFromFileBytes(raw: Buffer): { token: string } | { problem: 
   while (end > start && isSpace(raw[end - 1]!)) end--;
   if (start === end) return { problem: raw.length === 0 ? 'is empty' : 'holds only white space' };
   for (let i = start; i < end; i++) {
-    if (!isTokenByte(raw[i]!)) return { problem: `holds a character that cannot be part of a HEC token (a space, a line break, a control or non-ASCII character, at byte ${i + 1}); it must hold the token alone` };
+    if (!isTokenByte(raw[i]!))
+      return { problem: `holds a character that cannot be part of a HEC token (a space, a line break, a control or non-ASCII character, at byte ${i + 1}); it must hold the token alone` };
   }
   return { token: raw.toString('latin1', start, end) };
 }
 
 function unusable(destination: HecDestination, why: string, cause?: unknown): DeliveryError {
-  return new DeliveryError('configuration', `The tokenFile of SIEM destination "${destination.id}" cannot be used: ${destination.tokenFile} ${why}. Nothing is sent until it is fixed.`, cause === undefined ? undefined : { cause });
+  return new DeliveryError(
+    'configuration',
+    `The tokenFile of SIEM destination "${destination.id}" cannot be used: ${destination.tokenFile} ${why}. Nothing is sent until it is fixed.`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** The destination's token, from policy or read now from its tokenFile; a DeliveryError ('configuration') naming the file when it cannot be used. */
@@ -39,7 +44,14 @@ export async function readHecToken(destination: HecDestination): Promise<string>
   try {
     raw = await readLimitedFile(path, { maxBytes: FILE_SIZE_LIMITS.token, ownerOnly: true });
   } catch (error) {
-    if (error instanceof UnreadableFileError) throw unusable(destination, error.reason === 'unreadable' && error.errno === 'EACCES' ? 'cannot be read by Enclave (permission denied): it must be readable by the account Enclave runs as, and by no one else' : error.problem, error);
+    if (error instanceof UnreadableFileError)
+      throw unusable(
+        destination,
+        error.reason === 'unreadable' && error.errno === 'EACCES'
+          ? 'cannot be read by Enclave (permission denied): it must be readable by the account Enclave runs as, and by no one else'
+          : error.problem,
+        error,
+      );
     throw error;
   }
   try {

@@ -137,11 +137,16 @@ class DestinationWorker {
         else await this.#transport.send(batches[0]!, signal);
       } catch (error) {
         if (signal.aborted) return;
-        await this.#failed(error instanceof DeliveryError ? error : new DeliveryError('server_error', `Delivery failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        await this.#failed(
+          error instanceof DeliveryError ? error : new DeliveryError('server_error', `Delivery failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+        );
         continue;
       }
       if (signal.aborted) return; // sent but not recorded: it is sent again next time, which is allowed
-      this.#outbox.confirmed(this, batches.map((b) => b.batchSeq));
+      this.#outbox.confirmed(
+        this,
+        batches.map((b) => b.batchSeq),
+      );
     }
   }
 

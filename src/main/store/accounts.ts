@@ -79,7 +79,13 @@ export function directoryAccountIdForLogin(db: ReadableDb, loginKey: string, loc
 
 export function insertEvaluationAccount(db: WritableDb, user: Pick<User, 'id' | 'username' | 'displayName' | 'roles'>, passwordHash: string, createdAt: number): void {
   db.prepare('INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    user.id, user.username, user.displayName, passwordHash, JSON.stringify(user.roles), 'evaluation', createdAt,
+    user.id,
+    user.username,
+    user.displayName,
+    passwordHash,
+    JSON.stringify(user.roles),
+    'evaluation',
+    createdAt,
   );
 }
 

@@ -47,21 +47,7 @@ export function insert(db: WritableDb, row: AuditBatchRow): void {
     db,
     `INSERT INTO audit_batches (batch_seq, kind, first_seq, last_seq, event_count, tree_size, root, frontier, manifest, manifest_hash, key_id, priority, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    row.batch_seq,
-    row.kind,
-    row.first_seq,
-    row.last_seq,
-    row.event_count,
-    row.tree_size,
-    row.root,
-    row.frontier,
-    row.manifest,
-    row.manifest_hash,
-    row.key_id,
-    row.priority,
-    row.created_at,
-  );
+  ).run(row.batch_seq, row.kind, row.first_seq, row.last_seq, row.event_count, row.tree_size, row.root, row.frontier, row.manifest, row.manifest_hash, row.key_id, row.priority, row.created_at);
 }
 
 /** Every batch's signed columns, in batch order, read as they are iterated (the chain walk). */
@@ -72,8 +58,7 @@ export function allSigned(db: ReadableDb): IterableIterator<SignedBatchRow> {
 /** The batch whose events include seq (the first such by last_seq), or null while it waits to be sealed. */
 export function sealing(db: ReadableDb, seq: number): number | null {
   const row = prepared(db, "SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND last_seq >= ? AND first_seq <= ? ORDER BY last_seq LIMIT 1").get(seq, seq) as
-    | Pick<AuditBatchRow, 'batch_seq'>
-    | undefined;
+    Pick<AuditBatchRow, 'batch_seq'> | undefined;
   return row?.batch_seq ?? null;
 }
 
@@ -93,10 +78,10 @@ export function lastSeqThrough(db: ReadableDb, batchSeq: number): number | null 
  * less in one place still claims the other.
  */
 export function claimedTreeSize(db: ReadableDb): { columns: number | null; signed: number | null } {
-  return prepared(
-    db,
-    "SELECT max(tree_size) AS columns, max(CASE WHEN json_valid(manifest) THEN CAST(json_extract(manifest, '$.tree_size') AS INTEGER) END) AS signed FROM audit_batches",
-  ).get() as { columns: number | null; signed: number | null };
+  return prepared(db, "SELECT max(tree_size) AS columns, max(CASE WHEN json_valid(manifest) THEN CAST(json_extract(manifest, '$.tree_size') AS INTEGER) END) AS signed FROM audit_batches").get() as {
+    columns: number | null;
+    signed: number | null;
+  };
 }
 
 /** The newest batch up to throughBatch sealed at or before createdBy (ms), or null: what local retention lets go. */

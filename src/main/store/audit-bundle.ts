@@ -73,10 +73,10 @@ export function newestEventTimeOfBatches(db: ReadableDb, first: number, last: nu
 
 /** The first batch wholly after `to` (UTC milliseconds): a heartbeat sealed after it, or an events batch whose oldest event is. */
 export function firstBatchAfter(db: ReadableDb, to: number): number | undefined {
-  const row = statement(db, "SELECT batch_seq FROM audit_batches WHERE (kind = 'heartbeat' AND created_at > ?) OR (kind = 'events' AND json_extract(manifest, '$.oldest') > ?) ORDER BY batch_seq LIMIT 1").get(
-    to,
-    new Date(to).toISOString(),
-  ) as { batch_seq: number } | undefined;
+  const row = statement(
+    db,
+    "SELECT batch_seq FROM audit_batches WHERE (kind = 'heartbeat' AND created_at > ?) OR (kind = 'events' AND json_extract(manifest, '$.oldest') > ?) ORDER BY batch_seq LIMIT 1",
+  ).get(to, new Date(to).toISOString()) as { batch_seq: number } | undefined;
   return row?.batch_seq;
 }
 

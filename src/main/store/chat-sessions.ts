@@ -54,7 +54,13 @@ export function sessionKeyId(db: ReadableDb, sessionId: string): string | null |
 
 export function insertSession(db: WritableDb, row: SessionRow): void {
   db.prepare('INSERT INTO chat_sessions (id, user_id, title, key_id, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)').run(
-    row.id, row.user_id, row.title, row.key_id, row.workload_id, row.created_at, row.updated_at,
+    row.id,
+    row.user_id,
+    row.title,
+    row.key_id,
+    row.workload_id,
+    row.created_at,
+    row.updated_at,
   );
 }
 
@@ -92,7 +98,14 @@ export interface NewMessage {
 
 export function insertMessage(db: WritableDb, message: NewMessage): void {
   db.prepare('INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-    message.id, message.sessionId, message.role, message.content, message.status, message.replyTo, message.modelId, message.createdAt,
+    message.id,
+    message.sessionId,
+    message.role,
+    message.content,
+    message.status,
+    message.replyTo,
+    message.modelId,
+    message.createdAt,
   );
 }
 
@@ -159,7 +172,9 @@ function expiryParameters(rule: ExpiryRule): { cutoff: number; zero: number; bus
 
 /** Up to `limit` expired sessions, oldest activity first. */
 export function expiredSessionIds(db: ReadableDb, rule: ExpiryRule, limit: number): string[] {
-  const rows = db.prepare(`SELECT id FROM chat_sessions WHERE ${EXPIRED} ORDER BY MAX(updated_at, COALESCE(ended_at, updated_at)), id LIMIT @limit`).all({ ...expiryParameters(rule), limit }) as { id: string }[];
+  const rows = db.prepare(`SELECT id FROM chat_sessions WHERE ${EXPIRED} ORDER BY MAX(updated_at, COALESCE(ended_at, updated_at)), id LIMIT @limit`).all({ ...expiryParameters(rule), limit }) as {
+    id: string;
+  }[];
   return rows.map((row) => row.id);
 }
 

@@ -70,7 +70,18 @@ export function insertContentKey(db: WritableDb, key: { id: string; userId: stri
 export function insertWrap(db: WritableDb, wrap: NewWrap): void {
   db.prepare(
     'INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, salt, kek_check, wrapped, signature, created_at) VALUES (@id, @keyId, @kind, @card, @params, @salt, @check, @wrapped, @signature, @time)',
-  ).run({ id: wrap.id, keyId: wrap.keyId, kind: wrap.kind, card: wrap.cardSha256, params: wrap.params, salt: wrap.salt, check: wrap.kekCheck, wrapped: wrap.wrapped, signature: wrap.signature, time: wrap.createdAt });
+  ).run({
+    id: wrap.id,
+    keyId: wrap.keyId,
+    kind: wrap.kind,
+    card: wrap.cardSha256,
+    params: wrap.params,
+    salt: wrap.salt,
+    check: wrap.kekCheck,
+    wrapped: wrap.wrapped,
+    signature: wrap.signature,
+    time: wrap.createdAt,
+  });
 }
 
 /** The key's password wrappings under any salt but `salt` (an earlier password's); returns how many went. */

@@ -101,11 +101,7 @@ export function openStore(options: OpenStoreOptions): Store {
     } catch (cause) {
       const code = (cause as { code?: string }).code;
       if (code === 'SQLITE_NOTADB') {
-        throw new EnclaveError(
-          'storage_failed',
-          `The database ${options.path} cannot be opened with this key (wrong key, or the file is not an Enclave database). Nothing was changed.`,
-          { cause },
-        );
+        throw new EnclaveError('storage_failed', `The database ${options.path} cannot be opened with this key (wrong key, or the file is not an Enclave database). Nothing was changed.`, { cause });
       }
       throw cause;
     }

@@ -30,7 +30,13 @@ export function evaluationModels(db: ReadableDb): EvaluationModelRow[] {
 
 export function insertEvaluationModel(db: WritableDb, row: EvaluationModelRow, createdAt: number): void {
   db.prepare('INSERT INTO evaluation_models (id, name, path, sha256, size_bytes, is_test_model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    row.id, row.name, row.path, row.sha256, row.size_bytes, row.is_test_model, createdAt,
+    row.id,
+    row.name,
+    row.path,
+    row.sha256,
+    row.size_bytes,
+    row.is_test_model,
+    createdAt,
   );
 }
 

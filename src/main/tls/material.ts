@@ -181,7 +181,8 @@ function requireClientPair(files: TlsFiles, cert: Buffer, key: Buffer, owner: st
   }
   const privateKey = checkClientKey(key, certificate.certificate);
   if (privateKey.ok) return;
-  if (privateKey.problem === 'passphrase') throw unusable(`${clientKeyFile} is protected by a passphrase; Enclave needs the key without one (readable only by the Enclave service account)`, privateKey.cause);
+  if (privateKey.problem === 'passphrase')
+    throw unusable(`${clientKeyFile} is protected by a passphrase; Enclave needs the key without one (readable only by the Enclave service account)`, privateKey.cause);
   if (privateKey.problem === 'unreadable') throw unusable(`${clientKeyFile} holds no PEM private key Enclave can read (${privateKey.detail})`, privateKey.cause);
   throw unusable(`the key in ${clientKeyFile} is not the key of the certificate in ${clientCertFile}`);
 }

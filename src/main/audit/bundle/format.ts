@@ -9,7 +9,6 @@ import { AuditFilter } from '../../../shared/api.js';
 import type { BatchManifest } from '../manifest.js';
 import type { AuditRecord } from '../record.js';
 
-
 /** v2: the closing manifest after the covered batches (closing_batch_seq). A v1 bundle has none, so it cannot prove where its range ends. */
 export const BUNDLE_FORMAT = 'enclave-audit-bundle/v2';
 const BUNDLE_FORMAT_V1 = 'enclave-audit-bundle/v1';
@@ -96,7 +95,9 @@ export function closingProblem(m: BatchManifest, filter: AuditFilter, newestCove
   if (filter.to !== undefined) {
     const to = new Date(filter.to).toISOString();
     if (m.kind === 'heartbeat') return Date.parse(m.created) > filter.to ? null : `it is a heartbeat sealed at ${m.created}, inside the range (which ends ${to})`;
-    return Date.parse(m.oldest!) > filter.to && Date.parse(m.newest!) > filter.to ? null : `it holds events from ${m.oldest} to ${m.newest}, inside the range (which ends ${to}), and they are not in the bundle`;
+    return Date.parse(m.oldest!) > filter.to && Date.parse(m.newest!) > filter.to
+      ? null
+      : `it holds events from ${m.oldest} to ${m.newest}, inside the range (which ends ${to}), and they are not in the bundle`;
   }
   if (m.kind !== 'heartbeat') return `it holds events (${m.oldest} to ${m.newest}), and a range without an end takes in every event up to the export; they are not in the bundle`;
   if (newestCovered !== null && Date.parse(m.created) < Date.parse(newestCovered)) return `it is a heartbeat sealed at ${m.created}, before the newest covered event (${newestCovered})`;

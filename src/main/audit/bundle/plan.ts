@@ -42,7 +42,6 @@ export interface BundlePlan {
   sealed: number;
 }
 
-
 /**
  * The range as the bundle states it. A `to` at or after the export is left
  * out: what has not happened yet cannot be proven, and the range then ends at
@@ -80,7 +79,10 @@ export function planBundle(db: WritableDb, filter: AuditFilter, meta: PlanOption
 
   const found = findCoverage(db, filter);
   if (found.kind === 'pruned') {
-    throw new EnclaveError('export_failed', 'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.');
+    throw new EnclaveError(
+      'export_failed',
+      'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.',
+    );
   }
   const manifestOf = (batchSeq: number): BatchManifest | null => {
     const text = auditBundle.batchManifestText(db, batchSeq);
@@ -136,7 +138,10 @@ export function planBundle(db: WritableDb, filter: AuditFilter, meta: PlanOption
   for (let anchor = first > 1 ? manifestOf(first - 1) : null; anchor && anchorProblem(anchor, filter) !== null; anchor = first > 1 ? manifestOf(first - 1) : null) {
     if (first - 1 < found.earliest) {
       if (first > last) {
-        throw new EnclaveError('export_failed', 'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.');
+        throw new EnclaveError(
+          'export_failed',
+          'The events in this time range were removed from this workstation after the SIEM confirmed them, so they cannot be exported from here; the SIEM holds them.',
+        );
       }
       prunedThroughSeq = found.keptFrom;
       break;

@@ -31,10 +31,22 @@ import { MerkleFrontier, MerkleProofBuilder } from '../merkle.js';
 import { matchesAuditFilter, statedAuditFilter } from '../query.js';
 import { canonicalJson, type AuditEventInput } from '../record.js';
 import { checkEventRow, loadSigningKeys, ManifestChainChecker, rootMismatch, trustedFrontier, type ChainProblem } from '../signed-check.js';
-import { BUNDLE_FILES, BUNDLE_FORMAT, CSV_BOM, CSV_LINE_END, csvEventLine, csvHeaderLine, FrontierJsonSchema, provenRangeOf, type BundleHeader, type FrontierJson, type InclusionProofLine, type ProvenRange } from './format.js';
+import {
+  BUNDLE_FILES,
+  BUNDLE_FORMAT,
+  CSV_BOM,
+  CSV_LINE_END,
+  csvEventLine,
+  csvHeaderLine,
+  FrontierJsonSchema,
+  provenRangeOf,
+  type BundleHeader,
+  type FrontierJson,
+  type InclusionProofLine,
+  type ProvenRange,
+} from './format.js';
 import { LineWriter, readme, writeFile, writeHeader, writeKeys } from './output.js';
 import { firstEventTime, planBundle, rangeOfExport } from './plan.js';
-
 
 /** What the export wrote, with the coverage the CLI reports. */
 export interface BundleExportResult extends AuditExportResult {
@@ -175,7 +187,6 @@ function prepareDirectory(directory: string): boolean {
   return true;
 }
 
-
 function writeBundle(db: WritableDb, requested: AuditFilter, directory: string, meta: ExportMeta): BundleExportResult {
   const filter = rangeOfExport(requested, meta.now);
   const plan = planBundle(db, filter, meta);
@@ -195,7 +206,12 @@ function writeBundle(db: WritableDb, requested: AuditFilter, directory: string, 
     const anchor = checkManifest(anchorRow);
     const trusted = trustedFrontier(anchorRow, anchor);
     if (!trusted) {
-      throw unsignedEvents({ sequence: Math.max(1, anchor.tree_size), problem: 'modified', batchSeq: anchor.batch_seq, detail: `the stored Merkle frontier of batch ${anchor.batch_seq} does not reproduce its signed root` });
+      throw unsignedEvents({
+        sequence: Math.max(1, anchor.tree_size),
+        problem: 'modified',
+        batchSeq: anchor.batch_seq,
+        detail: `the stored Merkle frontier of batch ${anchor.batch_seq} does not reproduce its signed root`,
+      });
     }
     anchorFrontier = FrontierJsonSchema.parse(trusted.toJSON());
   }
@@ -246,7 +262,12 @@ function writeBundle(db: WritableDb, requested: AuditFilter, directory: string, 
     const batchHolding = (seq: number) => covered.find((b) => b.lastSeq !== null && b.firstSeq !== null && b.firstSeq <= seq && seq <= b.lastSeq);
     const missing = (seq: number) => {
       const batch = batchHolding(seq);
-      return unsignedEvents({ sequence: seq, problem: 'missing', ...(batch ? { batchSeq: batch.batchSeq } : {}), detail: `event ${seq} is not on this workstation${batch ? `, though batch ${batch.batchSeq} signed events ${batch.firstSeq}–${batch.lastSeq}` : ''}` });
+      return unsignedEvents({
+        sequence: seq,
+        problem: 'missing',
+        ...(batch ? { batchSeq: batch.batchSeq } : {}),
+        detail: `event ${seq} is not on this workstation${batch ? `, though batch ${batch.batchSeq} signed events ${batch.firstSeq}–${batch.lastSeq}` : ''}`,
+      });
     };
     // The event before the first covered one is outside the bundle (or pruned): the chain is checked from the first covered event on, the Merkle roots cover its link.
     let prevHash: string | null | undefined = anchorFrontier.size === 0 ? null : undefined;
@@ -359,4 +380,3 @@ function writeBundle(db: WritableDb, requested: AuditFilter, directory: string, 
     }
   }
 }
-

@@ -13,7 +13,6 @@ import { DATABASE_FILE, openStore, type ReadableDb } from '../../store/index.js'
 import { fail, messageOf, ok, skip, warn, type CheckResult } from './check.js';
 import { checkRetention } from './retention.js';
 
-
 /** Where the desktop app keeps its data for the current user: Electron's userData for "Enclave", then data/. */
 export function defaultDataDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
   if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Enclave', 'data');

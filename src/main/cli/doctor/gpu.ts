@@ -36,7 +36,11 @@ export async function checkGpu(policy: Policy | null, timeoutMs = GPU_TIMEOUT_MS
     if (error instanceof TimeoutError) return fail(name, `llama.cpp did not start within ${seconds(timeoutMs)}; the GPU driver may be hung`);
     const detail = [messageOf(error), ...errors.slice(-3)].filter(Boolean).join('; ');
     // A named backend that cannot start is not fatal: the engine falls back to the CPU and says so.
-    if (setting !== 'auto') return warn(name, `inference.gpu asks for ${BACKENDS[setting] ?? setting}, which could not start (${detail}); inference falls back to the CPU. Install the GPU driver or set inference.gpu to auto`);
+    if (setting !== 'auto')
+      return warn(
+        name,
+        `inference.gpu asks for ${BACKENDS[setting] ?? setting}, which could not start (${detail}); inference falls back to the CPU. Install the GPU driver or set inference.gpu to auto`,
+      );
     return fail(name, `llama.cpp could not start: ${detail}; reinstall Enclave or check the GPU driver`);
   }
   try {

@@ -9,7 +9,10 @@ function plural(n: number, word: string): string {
 export async function checkPolicy(overridePath: string | undefined): Promise<{ result: CheckResult; effective: EffectivePolicy | null }> {
   const resolution = await readPolicy({ overridePath });
   if (!resolution.ok) {
-    const lines = [`not valid; a workstation would apply none of it and start locked (${plural(resolution.problems.length, 'problem')}, ${plural(resolution.warnings.length, 'warning')}):`, describeNotices(resolution.problems)];
+    const lines = [
+      `not valid; a workstation would apply none of it and start locked (${plural(resolution.problems.length, 'problem')}, ${plural(resolution.warnings.length, 'warning')}):`,
+      describeNotices(resolution.problems),
+    ];
     if (resolution.warnings.length > 0) lines.push('warnings:', describeNotices(resolution.warnings));
     return { result: fail('policy', lines.join('\n')), effective: null };
   }

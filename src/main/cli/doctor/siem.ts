@@ -40,11 +40,15 @@ async function checkDestination(destination: SiemDestination, index: number, tim
       if (process.platform === 'win32') {
         const sddl = await readSddl(destination.tokenFile);
         const readers = sddl === null ? null : broadReaders(sddl);
-        if (readers === null) tokenNotes.push(`the access list of ${prefix}.tokenFile ${destination.tokenFile} could not be read; make sure only the account Enclave runs as and Administrators can read it`);
-        else if (readers.length > 0) tokenNotes.push(`${prefix}.tokenFile ${destination.tokenFile} can be read by ${readers.join(', ')} (its access list): restrict it to the account Enclave runs as and Administrators`);
+        if (readers === null)
+          tokenNotes.push(`the access list of ${prefix}.tokenFile ${destination.tokenFile} could not be read; make sure only the account Enclave runs as and Administrators can read it`);
+        else if (readers.length > 0)
+          tokenNotes.push(`${prefix}.tokenFile ${destination.tokenFile} can be read by ${readers.join(', ')} (its access list): restrict it to the account Enclave runs as and Administrators`);
       }
     } else {
-      tokenNotes.push(`the HEC token is inline in the policy (${prefix}.token), where every local account can read it: move it to a file only Enclave can read and set ${prefix}.tokenFile, or use mutual TLS where the collector supports it`);
+      tokenNotes.push(
+        `the HEC token is inline in the policy (${prefix}.token), where every local account can read it: move it to a file only Enclave can read and set ${prefix}.tokenFile, or use mutual TLS where the collector supports it`,
+      );
     }
   }
 
@@ -93,7 +97,14 @@ function hecText(body: string): string {
 export async function checkSiem(policy: Policy, timeoutMs = SIEM_TIMEOUT_MS): Promise<CheckResult[]> {
   const destinations = policy.siem.destinations;
   if (destinations.length === 0) {
-    return [skip('siem', policy.mode === 'evaluation' ? 'evaluation mode: no SIEM destination configured; audit batches stay on this workstation' : 'no SIEM destination configured (siem.destinations); audit batches stay on this workstation')];
+    return [
+      skip(
+        'siem',
+        policy.mode === 'evaluation'
+          ? 'evaluation mode: no SIEM destination configured; audit batches stay on this workstation'
+          : 'no SIEM destination configured (siem.destinations); audit batches stay on this workstation',
+      ),
+    ];
   }
   return Promise.all(destinations.map((d, i) => checkDestination(d, i, timeoutMs)));
 }

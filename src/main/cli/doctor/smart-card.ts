@@ -45,7 +45,8 @@ function checkTrustFiles(policy: Policy, now: number): CheckResult {
     }
     if (certificates.length === 0) return void problems.push(`${setting} ${file} holds no certificate`);
     for (const certificate of certificates) {
-      if (Date.parse(certificate.validTo) < now) problems.push(`the CA ${certName(certificate.subject)} in ${file} expired on ${day(new Date(certificate.validTo))}; cards issued under it are refused`);
+      if (Date.parse(certificate.validTo) < now)
+        problems.push(`the CA ${certName(certificate.subject)} in ${file} expired on ${day(new Date(certificate.validTo))}; cards issued under it are refused`);
       else if (!certificate.ca) warnings.push(`${certName(certificate.subject)} in ${file} is not a CA certificate`);
       else found.push(certName(certificate.subject));
     }
@@ -62,13 +63,16 @@ function checkTrustFiles(policy: Policy, now: number): CheckResult {
     }
     // The same rules as sign-in (identity/certificates.ts): such a CRL refuses every card whose chain it covers.
     if (dates.thisUpdate.getTime() > now + CRL_CLOCK_SKEW_MS) {
-      return void problems.push(`the CRL ${file} is dated ${dates.thisUpdate.toISOString()} (its thisUpdate), in the future: cards whose chain it covers are refused; check this computer's clock, or deploy a correctly dated CRL`);
+      return void problems.push(
+        `the CRL ${file} is dated ${dates.thisUpdate.toISOString()} (its thisUpdate), in the future: cards whose chain it covers are refused; check this computer's clock, or deploy a correctly dated CRL`,
+      );
     }
     if (!dates.nextUpdate) return void problems.push(`the CRL ${file} states no next update (nextUpdate): cards whose chain it covers are refused; deploy a CRL with one`);
     if (dates.nextUpdate.getTime() >= now) return;
     const graceEnd = dates.nextUpdate.getTime() + card.staleCrlGraceHours * 3_600_000;
     const stale = `the CRL ${file} is out of date since ${dates.nextUpdate.toISOString()} (its nextUpdate)`;
-    if (card.staleCrl === 'warn' && now < graceEnd) warnings.push(`${stale}; cards are still accepted for ${Math.ceil((graceEnd - now) / 3_600_000)} h (smartCard.staleCrlGraceHours); deploy a fresh CRL`);
+    if (card.staleCrl === 'warn' && now < graceEnd)
+      warnings.push(`${stale}; cards are still accepted for ${Math.ceil((graceEnd - now) / 3_600_000)} h (smartCard.staleCrlGraceHours); deploy a fresh CRL`);
     else problems.push(`${stale}: every card sign-in is refused until a fresh CRL is deployed (smartCard.staleCrl = ${card.staleCrl})`);
   });
   const name = 'smart card CA and CRL files';
@@ -107,7 +111,8 @@ function checkModule(modulePath: string): CheckResult {
       const library = `${trimmed(info.libraryDescription)} ${info.libraryVersion.major}.${info.libraryVersion.minor} (${trimmed(info.manufacturerID)})`;
       const slots = pkcs11.C_GetSlotList(false);
       const withToken = pkcs11.C_GetSlotList(true);
-      if (slots.length === 0) return warn(name, `${modulePath}: ${library}; no card readers found: connect a reader${process.platform === 'linux' ? ' and check that the PC/SC service (pcscd) is running' : ''}`);
+      if (slots.length === 0)
+        return warn(name, `${modulePath}: ${library}; no card readers found: connect a reader${process.platform === 'linux' ? ' and check that the PC/SC service (pcscd) is running' : ''}`);
       const readers = slots.map((slot) => {
         let description = 'a reader';
         let removable = false;

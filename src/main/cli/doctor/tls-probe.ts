@@ -108,7 +108,9 @@ export function loadTlsMaterial(files: TlsFiles, prefix: string, now = Date.now(
       }
       if (!clientCert) problems.push(`${prefix}.clientCertFile ${files.clientCertFile} holds no PEM certificate`);
       else if (Date.parse(clientCert.validTo) < now) {
-        problems.push(`the client certificate ${certName(clientCert.subject)} (${prefix}.clientCertFile) expired on ${day(new Date(clientCert.validTo))}; the receiver will refuse it: issue a new one`);
+        problems.push(
+          `the client certificate ${certName(clientCert.subject)} (${prefix}.clientCertFile) expired on ${day(new Date(clientCert.validTo))}; the receiver will refuse it: issue a new one`,
+        );
       } else if (Date.parse(clientCert.validFrom) > now) {
         problems.push(`the client certificate ${certName(clientCert.subject)} (${prefix}.clientCertFile) is not valid until ${day(new Date(clientCert.validFrom))}; check this workstation's clock`);
       } else if (daysLeft(clientCert, now) < EXPIRY_WARNING_DAYS) {

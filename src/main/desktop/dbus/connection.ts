@@ -141,7 +141,14 @@ export class DbusConnection {
       for (const handler of this.signalHandlers) handler(message);
     } else if (message.type === MessageType.METHOD_CALL) {
       if (this.callHandlers.size === 0 && !(message.flags & FLAG_NO_REPLY_EXPECTED)) {
-        this.send({ type: MessageType.ERROR, errorName: 'org.freedesktop.DBus.Error.UnknownMethod', replySerial: message.serial, destination: message.sender, signature: 's', body: ['no methods here'] });
+        this.send({
+          type: MessageType.ERROR,
+          errorName: 'org.freedesktop.DBus.Error.UnknownMethod',
+          replySerial: message.serial,
+          destination: message.sender,
+          signature: 's',
+          body: ['no methods here'],
+        });
       }
       for (const handler of this.callHandlers) handler(message);
     }
@@ -159,7 +166,15 @@ export class DbusConnection {
     return new Promise((resolve, reject) => {
       let serial: number;
       try {
-        serial = this.send({ type: MessageType.METHOD_CALL, destination: options.destination, path: options.path, interface: options.interface, member: options.member, signature: options.signature, body: options.body });
+        serial = this.send({
+          type: MessageType.METHOD_CALL,
+          destination: options.destination,
+          path: options.path,
+          interface: options.interface,
+          member: options.member,
+          signature: options.signature,
+          body: options.body,
+        });
       } catch (error) {
         reject(error);
         return;

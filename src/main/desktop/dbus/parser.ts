@@ -64,8 +64,12 @@ class Reader {
         this.need(2);
         const v =
           c === 'n'
-            ? this.little ? this.buffer.readInt16LE(this.offset) : this.buffer.readInt16BE(this.offset)
-            : this.little ? this.buffer.readUInt16LE(this.offset) : this.buffer.readUInt16BE(this.offset);
+            ? this.little
+              ? this.buffer.readInt16LE(this.offset)
+              : this.buffer.readInt16BE(this.offset)
+            : this.little
+              ? this.buffer.readUInt16LE(this.offset)
+              : this.buffer.readUInt16BE(this.offset);
         this.offset += 2;
         return v;
       }

@@ -26,7 +26,7 @@ function endOfType(signature: string, start: number, depth = 0): number {
 /** A signature split into its complete types: "sa{sv}b" → ["s", "a{sv}", "b"]. */
 export function splitSignature(signature: string): string[] {
   const types: string[] = [];
-  for (let i = 0; i < signature.length; ) {
+  for (let i = 0; i < signature.length;) {
     const end = endOfType(signature, i);
     types.push(signature.slice(i, end));
     i = end;

@@ -78,20 +78,56 @@ const HEADER_CAP_TEXT = `${MAX_HEADER_BYTES >> 20} MiB`;
 // is always a whole number of blocks. The interleaved Q4_0_4_4 etc. (31-33,
 // 36-38) are gone from ggml, which refuses files that use them.
 const TYPE_SIZES: ReadonlyMap<number, readonly [number, number]> = new Map([
-  [GgmlType.F32, [1, 4]], [GgmlType.F16, [1, 2]], [GgmlType.BF16, [1, 2]], [GgmlType.F64, [1, 8]],
-  [GgmlType.I8, [1, 1]], [GgmlType.I16, [1, 2]], [GgmlType.I32, [1, 4]], [GgmlType.I64, [1, 8]],
-  [GgmlType.Q4_0, [32, 18]], [GgmlType.Q4_1, [32, 20]], [GgmlType.Q5_0, [32, 22]], [GgmlType.Q5_1, [32, 24]],
-  [GgmlType.Q8_0, [32, 34]], [GgmlType.Q8_1, [32, 36]], [GgmlType.IQ4_NL, [32, 18]], [GgmlType.MXFP4, [32, 17]],
-  [GgmlType.Q2_K, [256, 84]], [GgmlType.Q3_K, [256, 110]], [GgmlType.Q4_K, [256, 144]], [GgmlType.Q5_K, [256, 176]],
-  [GgmlType.Q6_K, [256, 210]], [GgmlType.Q8_K, [256, 292]], [GgmlType.IQ2_XXS, [256, 66]], [GgmlType.IQ2_XS, [256, 74]],
-  [GgmlType.IQ3_XXS, [256, 98]], [GgmlType.IQ1_S, [256, 50]], [GgmlType.IQ3_S, [256, 110]], [GgmlType.IQ2_S, [256, 82]],
-  [GgmlType.IQ4_XS, [256, 136]], [GgmlType.IQ1_M, [256, 56]], [GgmlType.TQ1_0, [256, 54]], [GgmlType.TQ2_0, [256, 66]],
-  [GgmlType.NVFP4, [64, 36]], [GgmlType.Q1_0, [128, 18]], [GgmlType.Q2_0, [64, 18]],
+  [GgmlType.F32, [1, 4]],
+  [GgmlType.F16, [1, 2]],
+  [GgmlType.BF16, [1, 2]],
+  [GgmlType.F64, [1, 8]],
+  [GgmlType.I8, [1, 1]],
+  [GgmlType.I16, [1, 2]],
+  [GgmlType.I32, [1, 4]],
+  [GgmlType.I64, [1, 8]],
+  [GgmlType.Q4_0, [32, 18]],
+  [GgmlType.Q4_1, [32, 20]],
+  [GgmlType.Q5_0, [32, 22]],
+  [GgmlType.Q5_1, [32, 24]],
+  [GgmlType.Q8_0, [32, 34]],
+  [GgmlType.Q8_1, [32, 36]],
+  [GgmlType.IQ4_NL, [32, 18]],
+  [GgmlType.MXFP4, [32, 17]],
+  [GgmlType.Q2_K, [256, 84]],
+  [GgmlType.Q3_K, [256, 110]],
+  [GgmlType.Q4_K, [256, 144]],
+  [GgmlType.Q5_K, [256, 176]],
+  [GgmlType.Q6_K, [256, 210]],
+  [GgmlType.Q8_K, [256, 292]],
+  [GgmlType.IQ2_XXS, [256, 66]],
+  [GgmlType.IQ2_XS, [256, 74]],
+  [GgmlType.IQ3_XXS, [256, 98]],
+  [GgmlType.IQ1_S, [256, 50]],
+  [GgmlType.IQ3_S, [256, 110]],
+  [GgmlType.IQ2_S, [256, 82]],
+  [GgmlType.IQ4_XS, [256, 136]],
+  [GgmlType.IQ1_M, [256, 56]],
+  [GgmlType.TQ1_0, [256, 54]],
+  [GgmlType.TQ2_0, [256, 66]],
+  [GgmlType.NVFP4, [64, 36]],
+  [GgmlType.Q1_0, [128, 18]],
+  [GgmlType.Q2_0, [64, 18]],
 ]);
 
 // GGUF value types: fixed byte sizes (string = 8, array = 9 are variable).
 const VALUE_SIZES: ReadonlyMap<number, number> = new Map([
-  [0, 1], [1, 1], [2, 2], [3, 2], [4, 4], [5, 4], [6, 4], [7, 1], [10, 8], [11, 8], [12, 8],
+  [0, 1],
+  [1, 1],
+  [2, 2],
+  [3, 2],
+  [4, 4],
+  [5, 4],
+  [6, 4],
+  [7, 1],
+  [10, 8],
+  [11, 8],
+  [12, 8],
 ]);
 const TYPE_STRING = 8;
 const TYPE_ARRAY = 9;
@@ -235,17 +271,28 @@ class HeaderReader {
     if (fixed === undefined) throw corrupt(this.path, `is damaged: its metadata has an unknown value type ${type}.`);
     const b = await this.#take(fixed);
     switch (type) {
-      case 0: return b.readUInt8(0);
-      case 1: return b.readInt8(0);
-      case 2: return b.readUInt16LE(0);
-      case 3: return b.readInt16LE(0);
-      case 4: return b.readUInt32LE(0);
-      case 5: return b.readInt32LE(0);
-      case 6: return b.readFloatLE(0);
-      case 7: return b.readUInt8(0) !== 0;
-      case 10: return Number(b.readBigUInt64LE(0));
-      case 11: return Number(b.readBigInt64LE(0));
-      default: return b.readDoubleLE(0); // 12
+      case 0:
+        return b.readUInt8(0);
+      case 1:
+        return b.readInt8(0);
+      case 2:
+        return b.readUInt16LE(0);
+      case 3:
+        return b.readInt16LE(0);
+      case 4:
+        return b.readUInt32LE(0);
+      case 5:
+        return b.readInt32LE(0);
+      case 6:
+        return b.readFloatLE(0);
+      case 7:
+        return b.readUInt8(0) !== 0;
+      case 10:
+        return Number(b.readBigUInt64LE(0));
+      case 11:
+        return Number(b.readBigInt64LE(0));
+      default:
+        return b.readDoubleLE(0); // 12
     }
   }
   async skipArray(key: string): Promise<void> {
@@ -290,7 +337,10 @@ async function parseHeader(c: HeaderReader, path: string): Promise<Omit<GgufHead
   // A key/value pair takes at least 13 bytes, a tensor entry at least 28.
   c.assertRoom(kvCount * 13n + tensorCount * 28n, () => `its header claims ${kvCount} metadata entries and ${tensorCount} tensors`);
   if (tensorCount > BigInt(MAX_TENSORS) || kvCount > BigInt(MAX_METADATA_ENTRIES)) {
-    throw corrupt(path, `is damaged or not a model: its header claims ${kvCount} metadata entries and ${tensorCount} tensors; Enclave reads at most ${MAX_METADATA_ENTRIES} of each (real models have under a hundred entries and a few thousand tensors).`);
+    throw corrupt(
+      path,
+      `is damaged or not a model: its header claims ${kvCount} metadata entries and ${tensorCount} tensors; Enclave reads at most ${MAX_METADATA_ENTRIES} of each (real models have under a hundred entries and a few thousand tensors).`,
+    );
   }
   const metadata = new Map<string, string | number | boolean>();
   for (let i = 0n; i < kvCount; i++) {

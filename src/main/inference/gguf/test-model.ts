@@ -36,10 +36,7 @@ export function isTestModelMetadata(metadata: unknown): boolean {
  * real SentencePiece-style tokenizer with a ChatML template. Holds at most
  * one chunk of rows in memory, so the 1B shapes write in bounded memory.
  */
-export async function writeTestModel(
-  outPath: string,
-  options: Partial<TestModelShape> & { seed?: number } = {},
-): Promise<{ path: string; sizeBytes: number }> {
+export async function writeTestModel(outPath: string, options: Partial<TestModelShape> & { seed?: number } = {}): Promise<{ path: string; sizeBytes: number }> {
   const { seed = DEFAULT_SEED, ...overrides } = options;
   const shape: TestModelShape = { ...TEST_MODEL_SHAPES.tiny, ...overrides };
   const { embeddingLength: nEmbd, blockCount, headCount, headCountKv, feedForwardLength: nFf } = shape;
@@ -48,7 +45,10 @@ export async function writeTestModel(
   if (nEmbd % headCount !== 0) throw new Error(`embeddingLength ${nEmbd} must be a multiple of headCount ${headCount}.`);
   if (headCount % headCountKv !== 0) throw new Error(`headCount ${headCount} must be a multiple of headCountKv ${headCountKv}.`);
   const blockLength = Math.max(layout.matrices.blockLength, layout.tokenEmbedding.blockLength, layout.output.blockLength);
-  for (const [field, value] of [['embeddingLength', nEmbd], ['feedForwardLength', nFf]] as const) {
+  for (const [field, value] of [
+    ['embeddingLength', nEmbd],
+    ['feedForwardLength', nFf],
+  ] as const) {
     if (value % blockLength !== 0) {
       throw new Error(`${field} ${value} must be a multiple of ${blockLength} for ${shape.fileType}: ggml stores each matrix row in blocks of ${blockLength} values.`);
     }
@@ -92,9 +92,7 @@ export async function writeTestModel(
   ];
 
   const std = (fanIn: number): number => 1 / Math.sqrt(fanIn);
-  const tensors: TensorSpec[] = [
-    { name: 'token_embd.weight', dims: [nEmbd, nVocab], storage: layout.tokenEmbedding, init: { kind: 'normal', std: 1 } },
-  ];
+  const tensors: TensorSpec[] = [{ name: 'token_embd.weight', dims: [nEmbd, nVocab], storage: layout.tokenEmbedding, init: { kind: 'normal', std: 1 } }];
   for (let b = 0; b < blockCount; b++) {
     const p = `blk.${b}.`;
     tensors.push(

@@ -35,7 +35,11 @@ export function parseRegQueryOutput(output: string, hive: RegistryHive): Registr
     if (!line.startsWith(' ')) {
       const lower = line.trim().toLowerCase();
       if (lower === root) keyPath = [];
-      else if (lower.startsWith(`${root}\\`)) keyPath = line.trim().slice(root.length + 1).split('\\');
+      else if (lower.startsWith(`${root}\\`))
+        keyPath = line
+          .trim()
+          .slice(root.length + 1)
+          .split('\\');
       else keyPath = null;
       continue;
     }
@@ -130,11 +134,16 @@ export function queryRegistry(hive: RegistryHive): Promise<string | null> {
   const systemRoot = process.env.SystemRoot ?? 'C:\\Windows';
   const command = `chcp 65001 >nul && "${systemRoot}\\System32\\reg.exe" query "${hive}\\${REGISTRY_POLICY_KEY}" /s`;
   return new Promise((resolve, reject) => {
-    execFile(`${systemRoot}\\System32\\cmd.exe`, ['/d', '/s', '/c', `"${command}"`], { windowsHide: true, windowsVerbatimArguments: true, encoding: 'utf8', timeout: 15_000 }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout);
-      // reg.exe exits 1 with "unable to find the specified registry key" when no policy is set.
-      if (/unable to find/i.test(stderr) || /unable to find/i.test(stdout)) return resolve(null);
-      reject(new Error(`reg.exe query ${hive}\\${REGISTRY_POLICY_KEY} failed: ${stderr.trim() || error.message}`));
-    });
+    execFile(
+      `${systemRoot}\\System32\\cmd.exe`,
+      ['/d', '/s', '/c', `"${command}"`],
+      { windowsHide: true, windowsVerbatimArguments: true, encoding: 'utf8', timeout: 15_000 },
+      (error, stdout, stderr) => {
+        if (!error) return resolve(stdout);
+        // reg.exe exits 1 with "unable to find the specified registry key" when no policy is set.
+        if (/unable to find/i.test(stderr) || /unable to find/i.test(stdout)) return resolve(null);
+        reject(new Error(`reg.exe query ${hive}\\${REGISTRY_POLICY_KEY} failed: ${stderr.trim() || error.message}`));
+      },
+    );
   });
 }

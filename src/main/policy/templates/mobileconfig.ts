@@ -48,7 +48,7 @@ export function renderMobileconfig(): string {
       },
     ],
     PayloadDescription:
-      'Managed policy for Enclave. The values are an example (resources/policy/example-managed.json): replace the institution, directory, smart-card, SIEM and model settings with your own, and set each model\'s real SHA-256, before deploying.',
+      "Managed policy for Enclave. The values are an example (resources/policy/example-managed.json): replace the institution, directory, smart-card, SIEM and model settings with your own, and set each model's real SHA-256, before deploying.",
     PayloadDisplayName: 'Enclave managed policy',
     PayloadIdentifier: MOBILECONFIG_IDENTIFIER,
     PayloadOrganization: institution,

@@ -26,7 +26,10 @@ export function humanName(setting: PolicySetting): string {
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .split(' ')
     .map((word) => WORDS[word.toLowerCase()] ?? word.toLowerCase());
-  const text = words.join(' ').replace(/\bsign ins\b/g, 'sign-ins').replace(/\bsign in\b/g, 'sign-in');
+  const text = words
+    .join(' ')
+    .replace(/\bsign ins\b/g, 'sign-ins')
+    .replace(/\bsign in\b/g, 'sign-in');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

@@ -34,7 +34,12 @@ export function escapeCefValue(value: string): string {
 type Extension = [key: string, value: string | number | undefined][];
 
 function labelled(slot: string, label: string, value: string | number | undefined): Extension {
-  return value === undefined ? [] : [[slot, value], [`${slot}Label`, label]];
+  return value === undefined
+    ? []
+    : [
+        [slot, value],
+        [`${slot}Label`, label],
+      ];
 }
 
 export function renderCef(record: AuditRecord, batchSeq: number, ctx: RenderContext): string {

@@ -92,7 +92,7 @@ type HecAnswer = z.infer<typeof HecAnswer>;
 const AckAnswer = z.object({ acks: z.record(z.string(), z.boolean()) });
 
 const ACK_OFF_ON_SERVER =
-  "Indexer acknowledgement is off for this HEC token on the Splunk side, but the destination asks for it. Turn on indexer acknowledgement for the token in Splunk, or set indexerAcknowledgement to false for this destination.";
+  'Indexer acknowledgement is off for this HEC token on the Splunk side, but the destination asks for it. Turn on indexer acknowledgement for the token in Splunk, or set indexerAcknowledgement to false for this destination.';
 
 export function createSplunkHecTransport(destination: SplunkHecDestination, ctx: RenderContext, options: SplunkHecOptions = {}): Transport {
   const useAck = destination.indexerAcknowledgement;

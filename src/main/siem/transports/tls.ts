@@ -3,7 +3,16 @@
 // one secure context, and network and TLS failures as DeliveryErrors, the
 // delivery code the outbox acts on and the sentence the status bar, the audit
 // record of the outage and the IT admin read.
-import { classifyNetworkError, closedAfterHandshake, loadTlsMaterial as loadMaterial, TlsMaterialError, type ConnectionStage, type DeliveryContext, type NetworkFailureCode, type TlsMaterial } from '../../tls/index.js';
+import {
+  classifyNetworkError,
+  closedAfterHandshake,
+  loadTlsMaterial as loadMaterial,
+  TlsMaterialError,
+  type ConnectionStage,
+  type DeliveryContext,
+  type NetworkFailureCode,
+  type TlsMaterial,
+} from '../../tls/index.js';
 import { DeliveryError, type DeliveryErrorCode, type SiemDestination } from '../types.js';
 
 export type { ConnectionStage, TlsMaterial };

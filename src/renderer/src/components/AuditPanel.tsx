@@ -76,14 +76,9 @@ export function AuditVerifyResult({ report, at, compact }: { report: AuditVerify
   }
   return (
     <div className="audit-result audit-bad" role="alert">
-      <strong>
-        {r.firstBad ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}` : 'Audit chain did not verify'}
-      </strong>
+      <strong>{r.firstBad ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}` : 'Audit chain did not verify'}</strong>
       {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
-      <p className="muted">
-        {formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer; do not
-        delete the database.
-      </p>
+      <p className="muted">{formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer; do not delete the database.</p>
     </div>
   );
 }
@@ -93,10 +88,7 @@ export function AuditPanel({ onClose }: { onClose(): void }) {
 
   return (
     <Drawer title="Audit" closeLabel="Close audit panel" onClose={onClose}>
-      <p className="muted">
-        Every sign-in, prompt, answer and change is an audit event, chained by SHA-256 to the one before. Verifying
-        recomputes the whole chain on this workstation.
-      </p>
+      <p className="muted">Every sign-in, prompt, answer and change is an audit event, chained by SHA-256 to the one before. Verifying recomputes the whole chain on this workstation.</p>
       <div className="drawer-actions">
         <button type="button" className="btn btn-secondary" onClick={() => void verify()} disabled={busy}>
           {busy ? 'Verifying…' : 'Verify audit chain'}

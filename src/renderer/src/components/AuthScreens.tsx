@@ -41,9 +41,8 @@ export function FirstRunScreen({ institution, onSession }: Props) {
       subtitle={
         <>
           <p>
-            Enclave found no managed policy on this workstation, so it runs in <strong>evaluation mode</strong>. This
-            first account is a local account that exists only in evaluation mode and holds every role, so you can try
-            all of Enclave.
+            Enclave found no managed policy on this workstation, so it runs in <strong>evaluation mode</strong>. This first account is a local account that exists only in evaluation mode and holds
+            every role, so you can try all of Enclave.
           </p>
           <p>Under managed policy, people sign in with the institution's directory or smart card instead.</p>
         </>
@@ -149,7 +148,12 @@ function CardSignInForm({ cards, onSession }: { cards: CardStatus; onSession(ses
   }
 
   if (cards.problem) return <ErrorAlert error={{ code: 'card_unavailable', message: cards.problem }} />;
-  if (!chosen) return <p className="muted" role="status" aria-label="Smart card">Insert your smart card to sign in with it.</p>;
+  if (!chosen)
+    return (
+      <p className="muted" role="status" aria-label="Smart card">
+        Insert your smart card to sign in with it.
+      </p>
+    );
   return (
     <form className="form" onSubmit={submit} noValidate aria-label="Smart card">
       {withCard.length > 1 ? (
@@ -224,12 +228,7 @@ function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCanc
     <AuthCard
       institution={institution}
       title="Emergency access"
-      subtitle={
-        <p>
-          For patient care when the normal sign-in fails. Access is time-limited, shown on screen the whole time, and your
-          reason and every action are reviewed by compliance.
-        </p>
-      }
+      subtitle={<p>For patient care when the normal sign-in fails. Access is time-limited, shown on screen the whole time, and your reason and every action are reviewed by compliance.</p>}
     >
       <form className="form" onSubmit={submit} noValidate aria-label="Emergency access">
         <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
@@ -254,13 +253,7 @@ function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCanc
   );
 }
 
-export function LockScreen({
-  institution,
-  user,
-  lockedAt,
-  reason,
-  onSession,
-}: Props & { user: User; lockedAt: number; reason: string }) {
+export function LockScreen({ institution, user, lockedAt, reason, onSession }: Props & { user: User; lockedAt: number; reason: string }) {
   const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
   const [switching, setSwitching] = useState(false);
@@ -323,21 +316,21 @@ export function LockScreen({
           </button>
         </>
       ) : (
-      <form className="form" onSubmit={unlock} noValidate>
-        <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
-        <ErrorAlert error={error} />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Unlock
+        <form className="form" onSubmit={unlock} noValidate>
+          <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <ErrorAlert error={error} />
+          <div className="form-actions">
+            <button type="submit" className="btn btn-primary" disabled={busy}>
+              Unlock
+            </button>
+            <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
+              Sign out
+            </button>
+          </div>
+          <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
+            Not {user.displayName}? Sign in as someone else
           </button>
-          <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
-            Sign out
-          </button>
-        </div>
-        <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
-          Not {user.displayName}? Sign in as someone else
-        </button>
-      </form>
+        </form>
       )}
     </AuthCard>
   );

@@ -32,8 +32,7 @@ interface Props {
 export function ChatWorkspace({ user, model, models, workloads, queue, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
   const [chosenWorkloadId, setChosenWorkloadId] = useState<string | null>(null);
   // The user's choice while policy still offers it; otherwise their default, skipping workloads whose model was refused.
-  const workload =
-    workloads.find((w) => w.id === chosenWorkloadId) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ?? workloads[0] ?? null;
+  const workload = workloads.find((w) => w.id === chosenWorkloadId) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ?? workloads[0] ?? null;
 
   const promptRef = useRef<HTMLTextAreaElement>(null);
   const stickToBottom = useRef(true);

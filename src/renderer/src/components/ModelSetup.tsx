@@ -90,8 +90,8 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
       <section className="panel setup-panel" aria-labelledby="setup-title">
         <h1 id="setup-title">Choose a model</h1>
         <p className="muted">
-          No model is configured yet. In evaluation mode you can use a GGUF file on this workstation or generate a small
-          test model. Enclave records the file's SHA-256 and refuses to load it if the file changes.
+          No model is configured yet. In evaluation mode you can use a GGUF file on this workstation or generate a small test model. Enclave records the file's SHA-256 and refuses to load it if the
+          file changes.
         </p>
 
         <div className="setup-options">
@@ -114,12 +114,9 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
 
           <div className="setup-option" role="group" aria-labelledby="setup-test-title">
             <h2 id="setup-test-title">Generate a test model</h2>
-            <p>
-              Creates a tiny model in the real GGUF format so you can try every screen without a real model.
-            </p>
+            <p>Creates a tiny model in the real GGUF format so you can try every screen without a real model.</p>
             <p className="note note-warning">
-              The test model has <strong>random weights: its output is noise</strong>, not language and never medical
-              information.
+              The test model has <strong>random weights: its output is noise</strong>, not language and never medical information.
             </p>
             <ErrorAlert error={testError} />
             <button type="button" className="btn btn-secondary" onClick={createTestModel} disabled={busy !== null}>

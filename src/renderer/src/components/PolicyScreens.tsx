@@ -26,9 +26,8 @@ export function PolicyErrorScreen({ status }: { status: AppStatus }) {
       <section className="panel setup-panel" aria-labelledby="policy-error-title">
         <h1 id="policy-error-title">Enclave is locked: policy error</h1>
         <p>
-          The policy your IT department set for this workstation is not valid, so none of it was applied and Enclave
-          cannot be used until it is corrected. Nothing you did caused this, and no data was lost. Please tell IT
-          what is listed below.
+          The policy your IT department set for this workstation is not valid, so none of it was applied and Enclave cannot be used until it is corrected. Nothing you did caused this, and no data was
+          lost. Please tell IT what is listed below.
         </p>
         <NoticeList notices={status.policy.problems} label="Policy problems" />
         <p className="muted">Enclave picks up the corrected policy by itself; there is no need to restart or reinstall.</p>
@@ -44,8 +43,7 @@ export function PolicyNoticeBanner({ policy }: { policy: PolicyState }) {
     <div role="status" aria-label="Policy notice" className="policy-banner">
       <strong>A policy update from IT could not be applied.</strong>{' '}
       <span>
-        The previous policy stays in force. {policy.problems.length} problem{policy.problems.length === 1 ? '' : 's'}; an
-        administrator can see them under About.
+        The previous policy stays in force. {policy.problems.length} problem{policy.problems.length === 1 ? '' : 's'}; an administrator can see them under About.
       </span>
     </div>
   );

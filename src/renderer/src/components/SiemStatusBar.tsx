@@ -56,9 +56,7 @@ function InlineDestination({ d, now, showTarget }: { d: SiemDestinationStatus; n
   return (
     <span className={`siem-dest siem-dest-${d.state}`} data-destination={d.id}>
       <Dot state={d.state} />
-      <span className="siem-dest-id">{d.id}</span>{' '}
-      {showTarget ? <span className="siem-dest-target">({d.target})</span> : null}{' '}
-      <span className="siem-dest-state">{STATE_WORD[d.state]}</span>{' '}
+      <span className="siem-dest-id">{d.id}</span> {showTarget ? <span className="siem-dest-target">({d.target})</span> : null} <span className="siem-dest-state">{STATE_WORD[d.state]}</span>{' '}
       {facts.length > 0 ? <span className="siem-dest-facts">· {facts.join(' · ')}</span> : null}
     </span>
   );
@@ -227,8 +225,7 @@ export function SiemStatusBar() {
           </div>
           {status.destinations.length === 0 ? (
             <p>
-              No SIEM destination is set in policy (<span className="mono">siem.destinations</span>). Audit events are still
-              chained, sealed in signed batches and kept, encrypted, on this workstation.
+              No SIEM destination is set in policy (<span className="mono">siem.destinations</span>). Audit events are still chained, sealed in signed batches and kept, encrypted, on this workstation.
             </p>
           ) : (
             <>

@@ -163,9 +163,7 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
       <div className="center-screen">
         <section className="panel setup-panel">
           <h1>No workload for your roles</h1>
-          <p>
-            None of the workloads set by policy is open to your roles ({user.roles.join(', ')}), so you cannot start a session. Ask IT to give your role a workload.
-          </p>
+          <p>None of the workloads set by policy is open to your roles ({user.roles.join(', ')}), so you cannot start a session. Ask IT to give your role a workload.</p>
         </section>
       </div>
     );

@@ -68,9 +68,7 @@ export function BreakGlassBanner({ breakGlass }: { breakGlass: { expiresAt: numb
   return (
     <div role="status" aria-label="Emergency access" className="breakglass-banner">
       <strong>EMERGENCY ACCESS (BREAK-GLASS)</strong>
-      <span>
-        Ends at {ends}. Your stated reason is recorded; every action is reviewed.
-      </span>
+      <span>Ends at {ends}. Your stated reason is recorded; every action is reviewed.</span>
     </div>
   );
 }

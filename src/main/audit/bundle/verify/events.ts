@@ -86,7 +86,14 @@ export class EventLedger {
       if (status !== EventState.missing && runStart >= 0) {
         const gap = this.gapHolding(runStart);
         const where = gap ? `: line ${gap.line} holds event ${gap.jumper} where event ${runStart} belongs` : ` (${BUNDLE_FILES.events} ends before ${runStart === seq - 1 ? 'it' : 'them'})`;
-        faults.add(runStart, { problem: 'missing', sequence: runStart, batchSeq: null, file: BUNDLE_FILES.events, line: gap?.line ?? null, detail: `${span(runStart, seq - 1, 'event')} ${seq - 1 > runStart ? 'are' : 'is'} missing${where}` });
+        faults.add(runStart, {
+          problem: 'missing',
+          sequence: runStart,
+          batchSeq: null,
+          file: BUNDLE_FILES.events,
+          line: gap?.line ?? null,
+          detail: `${span(runStart, seq - 1, 'event')} ${seq - 1 > runStart ? 'are' : 'is'} missing${where}`,
+        });
         runStart = -1;
       }
     }

@@ -160,7 +160,14 @@ function checkCoverageClaims(header: BundleHeader, chain: ManifestChain, ledger:
   if (header.coverage) {
     if (lastBatch && header.coverage.last_batch_seq > lastBatch.batch_seq) {
       for (let b = lastBatch.batch_seq + 1; b <= header.coverage.last_batch_seq; b++) chain.setStatus(b, 'missing');
-      faults.batch(lastBatch.tree_size + 0.5, 'missing', lastBatch.batch_seq + 1, BUNDLE_FILES.manifests, null, `bundle.json covers batches up to ${header.coverage.last_batch_seq}, but ${BUNDLE_FILES.manifests} ends at batch ${lastBatch.batch_seq}`);
+      faults.batch(
+        lastBatch.tree_size + 0.5,
+        'missing',
+        lastBatch.batch_seq + 1,
+        BUNDLE_FILES.manifests,
+        null,
+        `bundle.json covers batches up to ${header.coverage.last_batch_seq}, but ${BUNDLE_FILES.manifests} ends at batch ${lastBatch.batch_seq}`,
+      );
     }
     if (header.coverage.events !== ledger.linesRead) {
       faults.file(FAULT_KEY.end, 'malformed', BUNDLE_FILES.header, `bundle.json says ${header.coverage.events} events are covered; ${BUNDLE_FILES.events} holds ${ledger.linesRead}`);
@@ -193,7 +200,14 @@ function reportOf(found: Findings): BundleVerifyReport {
   return {
     ok: faults.count === 0,
     header: header
-      ? { created: header.created, exportedBy: header.exported_by, hostId: header.host.id, hostName: header.host.name, filter: header.filter, prunedThroughSeq: header.coverage?.pruned_through_seq ?? null }
+      ? {
+          created: header.created,
+          exportedBy: header.exported_by,
+          hostId: header.host.id,
+          hostName: header.host.name,
+          filter: header.filter,
+          prunedThroughSeq: header.coverage?.pruned_through_seq ?? null,
+        }
       : null,
     firstSeq: covered ? ledger.anchorSize + 1 : null,
     lastSeq: covered ? ledger.lastSeq : null,

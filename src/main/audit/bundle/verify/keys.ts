@@ -86,7 +86,8 @@ export class KeyRing {
   signatureProblem(m: BatchManifest): SignatureProblem | null {
     const entry = this.#listed.get(m.key_id);
     if (!entry) return { problem: 'wrong_key', detail: `batch ${m.batch_seq} is signed by key ${m.key_id}, which keys.json does not hold` };
-    if (!verifyManifestSignature(m, entry.pem)) return { problem: 'bad_signature', detail: `the signature of batch ${m.batch_seq} does not verify with key ${short(m.key_id)}: the manifest was altered` };
+    if (!verifyManifestSignature(m, entry.pem))
+      return { problem: 'bad_signature', detail: `the signature of batch ${m.batch_seq} does not verify with key ${short(m.key_id)}: the manifest was altered` };
     if (!this.#trusted.has(m.key_id)) {
       return {
         problem: 'wrong_key',

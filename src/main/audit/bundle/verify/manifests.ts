@@ -192,7 +192,14 @@ export class ManifestChain {
       if (m.batch_seq < this.expectedBatch) {
         if (this.#status.get(m.batch_seq) === 'missing') {
           this.#status.set(m.batch_seq, 'reordered');
-          faults.batch(Math.max(0, m.tree_size - m.event_count) + 0.5, 'reordered', m.batch_seq, BUNDLE_FILES.manifests, slot.line, `batch ${m.batch_seq} is out of order: it is at line ${slot.line}, after batch ${this.expectedBatch - 1}`);
+          faults.batch(
+            Math.max(0, m.tree_size - m.event_count) + 0.5,
+            'reordered',
+            m.batch_seq,
+            BUNDLE_FILES.manifests,
+            slot.line,
+            `batch ${m.batch_seq} is out of order: it is at line ${slot.line}, after batch ${this.expectedBatch - 1}`,
+          );
         } else {
           faults.batch(key, 'reordered', m.batch_seq, BUNDLE_FILES.manifests, slot.line, `batch ${m.batch_seq} appears a second time`);
         }
@@ -226,7 +233,14 @@ export class ManifestChain {
       this.#o.faults.batch(key, 'reordered', m.batch_seq, BUNDLE_FILES.manifests, line, `batch ${m.batch_seq} is out of place: line ${line} holds it before batch ${expected}`);
     } else {
       this.#status.set(expected, 'missing');
-      this.#o.faults.batch(key, 'missing', expected, BUNDLE_FILES.manifests, line, `line ${line} holds batch ${m.batch_seq} where batch ${expected} belongs: the manifest of batch ${expected} is missing`);
+      this.#o.faults.batch(
+        key,
+        'missing',
+        expected,
+        BUNDLE_FILES.manifests,
+        line,
+        `line ${line} holds batch ${m.batch_seq} where batch ${expected} belongs: the manifest of batch ${expected} is missing`,
+      );
       this.expectedBatch = expected + 1;
     }
     return true;
@@ -250,7 +264,14 @@ export class ManifestChain {
     for (let b = this.expectedBatch; b < m.batch_seq; b++) if (this.#status.get(b) !== 'reordered') gap.push(b);
     if (gap.length > 0) {
       for (const b of gap) this.#status.set(b, 'missing');
-      faults.batch(key, 'missing', gap[0]!, BUNDLE_FILES.manifests, line, `line ${line} holds batch ${m.batch_seq} where batch ${gap[0]} belongs: the manifest${gap.length > 1 ? 's' : ''} of ${gap.length > 1 ? `batches ${gap.join(', ')} are` : `batch ${gap[0]} is`} missing`);
+      faults.batch(
+        key,
+        'missing',
+        gap[0]!,
+        BUNDLE_FILES.manifests,
+        line,
+        `line ${line} holds batch ${m.batch_seq} where batch ${gap[0]} belongs: the manifest${gap.length > 1 ? 's' : ''} of ${gap.length > 1 ? `batches ${gap.join(', ')} are` : `batch ${gap[0]} is`} missing`,
+      );
     }
 
     const signature = this.checkSignature(m, line, key);
@@ -262,7 +283,8 @@ export class ManifestChain {
       const broken = chainProblem(m, previous, `batch ${m.batch_seq}`, ledger.rotations, header.anchor.batch_seq);
       if (broken) fault('broken_chain', broken);
     } else if (!previous && header.anchor.batch_seq === null && m.batch_seq === this.expectedBatch) {
-      if (m.batch_seq !== 1 || m.start?.reason !== 'enrolment') fault('broken_chain', `the first manifest is batch ${m.batch_seq}, not the enrolment manifest (batch 1, start reason enrolment), and bundle.json names no anchor`);
+      if (m.batch_seq !== 1 || m.start?.reason !== 'enrolment')
+        fault('broken_chain', `the first manifest is batch ${m.batch_seq}, not the enrolment manifest (batch 1, start reason enrolment), and bundle.json names no anchor`);
     }
 
     // Its place in the sequence and its own summary of its events.
@@ -306,7 +328,9 @@ export class ManifestChain {
 /** Where a covered manifest's account of its events (where they start, their times) disagrees with the chain and the events. */
 function summaryProblems(m: BatchManifest, previous: BatchManifest | null, previousSize: number, contiguous: boolean, ledger: EventLedger): string[] {
   if (m.kind === 'heartbeat') {
-    return m.tree_size !== previousSize && contiguous ? [`heartbeat batch ${m.batch_seq} says the tree has ${m.tree_size} events, but batch ${previous?.batch_seq ?? '(anchor)'} left it at ${previousSize}`] : [];
+    return m.tree_size !== previousSize && contiguous
+      ? [`heartbeat batch ${m.batch_seq} says the tree has ${m.tree_size} events, but batch ${previous?.batch_seq ?? '(anchor)'} left it at ${previousSize}`]
+      : [];
   }
   const problems: string[] = [];
   if (contiguous && m.first_seq !== previousSize + 1) problems.push(`batch ${m.batch_seq} starts at event ${m.first_seq}, but the batch before it ends at event ${previousSize}`);

@@ -33,7 +33,13 @@ export function proofLeadsToRoot(seq: number, proof: InclusionProofLine, manifes
     return path.length === proof.path.length && path.every((hash, i) => hash.toString('hex') === proof.path[i]);
   }
   try {
-    checkInclusion(seq - 1, proof.tree_size, Buffer.from(proof.leaf_hash, 'hex'), proof.path.map((h) => Buffer.from(h, 'hex')), Buffer.from(manifest.root, 'hex'));
+    checkInclusion(
+      seq - 1,
+      proof.tree_size,
+      Buffer.from(proof.leaf_hash, 'hex'),
+      proof.path.map((h) => Buffer.from(h, 'hex')),
+      Buffer.from(manifest.root, 'hex'),
+    );
     return true;
   } catch (error) {
     if (error instanceof MerkleProofError) return false;
@@ -156,7 +162,11 @@ export class ProofChecker {
       if (this.#early.size < MAX_EARLY_PROOFS) this.#early.set(seq, found);
       return;
     }
-    this.#fault(seq, found.line, status === OUTSIDE ? `a proof for event ${seq}, which is outside the covered events` : `a proof for event ${seq}, which is not selected (or is out of sequence order)`);
+    this.#fault(
+      seq,
+      found.line,
+      status === OUTSIDE ? `a proof for event ${seq}, which is outside the covered events` : `a proof for event ${seq}, which is not selected (or is out of sequence order)`,
+    );
   }
 
   /** The proof of a selected event: the next in the file, after passing over those of earlier events. */

@@ -99,7 +99,14 @@ function checkAnchor(anchor: BatchManifest, line: number, key: number, frontier:
   const { header, keys, faults } = options;
   let status = checkSignature(anchor, line, key, keys, faults);
   if (!frontierHoldsRoot(anchor, frontier)) {
-    faults.batch(key, 'root_mismatch', anchor.batch_seq, BUNDLE_FILES.header, null, `the Merkle frontier in bundle.json (${frontier.size} events) does not have the anchor manifest's signed root (batch ${anchor.batch_seq}, ${anchor.tree_size} events)`);
+    faults.batch(
+      key,
+      'root_mismatch',
+      anchor.batch_seq,
+      BUNDLE_FILES.header,
+      null,
+      `the Merkle frontier in bundle.json (${frontier.size} events) does not have the anchor manifest's signed root (batch ${anchor.batch_seq}, ${anchor.tree_size} events)`,
+    );
     if (status === 'valid') status = 'root_mismatch';
   }
   const host = hostProblem(anchor, header);
@@ -202,7 +209,13 @@ export function checkClosing(check: ClosingCheck): ProvenRange | null {
   const m = slot.manifest;
   const line = slot.line;
   if (m.batch_seq !== expectedBatch) {
-    fail('missing', 'missing', expectedBatch, line, `the signed batch that follows the range is missing: ${BUNDLE_FILES.manifests} closes with batch ${m.batch_seq}, but the batch after ${previous ? `batch ${previous.batch_seq}` : 'the start'} is batch ${expectedBatch}`);
+    fail(
+      'missing',
+      'missing',
+      expectedBatch,
+      line,
+      `the signed batch that follows the range is missing: ${BUNDLE_FILES.manifests} closes with batch ${m.batch_seq}, but the batch after ${previous ? `batch ${previous.batch_seq}` : 'the start'} is batch ${expectedBatch}`,
+    );
     settle(expectedBatch, 'missing');
     // The manifest in its place is out of place, whatever its signature says.
     settle(m.batch_seq, keys.signatureProblem(m)?.problem ?? 'reordered');
@@ -224,7 +237,13 @@ export function checkClosing(check: ClosingCheck): ProvenRange | null {
   // It continues the tree where the covered batches left it.
   if (m.kind === 'heartbeat') {
     if (m.tree_size !== previousSize || (previous && previous.tree_size === m.tree_size && previous.root !== m.root)) {
-      fail('events_mismatch', 'events_mismatch', m.batch_seq, line, `heartbeat batch ${m.batch_seq}, which follows the range, signs a tree of ${m.tree_size} events (root ${short(m.root)}), not the ${previousSize} events the covered batches end with`);
+      fail(
+        'events_mismatch',
+        'events_mismatch',
+        m.batch_seq,
+        line,
+        `heartbeat batch ${m.batch_seq}, which follows the range, signs a tree of ${m.tree_size} events (root ${short(m.root)}), not the ${previousSize} events the covered batches end with`,
+      );
     }
   } else if (m.first_seq !== previousSize + 1) {
     fail('events_mismatch', 'events_mismatch', m.batch_seq, line, `batch ${m.batch_seq}, which follows the range, starts at event ${m.first_seq}, but the covered events end at event ${previousSize}`);
@@ -232,7 +251,14 @@ export function checkClosing(check: ClosingCheck): ProvenRange | null {
 
   // And it holds nothing inside the range.
   const inside = closingProblem(m, header.filter, ledger.newestTime);
-  if (inside) fail('selection_mismatch', 'inside_range', m.batch_seq, line, `batch ${m.batch_seq}, the signed batch that follows the range, cannot close it: ${inside}. Batches were cut off the end, and events in the range may be left out`);
+  if (inside)
+    fail(
+      'selection_mismatch',
+      'inside_range',
+      m.batch_seq,
+      line,
+      `batch ${m.batch_seq}, the signed batch that follows the range, cannot close it: ${inside}. Batches were cut off the end, and events in the range may be left out`,
+    );
 
   settle(m.batch_seq);
   if (problems.length > 0) return null;

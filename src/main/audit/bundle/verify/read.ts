@@ -8,7 +8,6 @@ import { EnclaveError } from '../../../../shared/errors.js';
 import { openRegularFileSync, readLimitedFileSync, UnreadableFileError } from '../../../files/index.js';
 import { canonicalJson } from '../../record.js';
 
-
 /** One event, manifest, proof or CSV record is kilobytes; a "line" of gigabytes would only fill memory. */
 const MAX_LINE_CHARS = 16 * 1024 * 1024;
 

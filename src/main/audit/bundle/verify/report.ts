@@ -6,18 +6,7 @@ import { span } from './faults.js';
 
 export type EventRangeStatus = 'valid' | 'modified' | 'missing' | 'reordered' | 'unverified';
 export type BatchRangeStatus =
-  | 'valid'
-  | 'malformed'
-  | 'missing'
-  | 'reordered'
-  | 'bad_signature'
-  | 'wrong_key'
-  | 'broken_chain'
-  | 'events_mismatch'
-  | 'root_mismatch'
-  | 'proof_invalid'
-  | 'inside_range'
-  | 'unverified';
+  'valid' | 'malformed' | 'missing' | 'reordered' | 'bad_signature' | 'wrong_key' | 'broken_chain' | 'events_mismatch' | 'root_mismatch' | 'proof_invalid' | 'inside_range' | 'unverified';
 export type BundleProblem =
   | 'malformed'
   | 'modified'
@@ -92,7 +81,10 @@ export function describeBundleReport(report: BundleVerifyReport): string[] {
     lines.push(`bundle from host ${h.hostName} (${h.hostId}), exported ${h.created} by ${h.exportedBy}`);
     lines.push(`filter (re-applied to every covered event): ${criteria.join(', ')}`);
   }
-  if (h?.prunedThroughSeq) lines.push(`note: the bundle says events up to ${h.prunedThroughSeq} had been removed from the workstation (after SIEM delivery) before it was exported; the SIEM holds them, this bundle cannot show them`);
+  if (h?.prunedThroughSeq)
+    lines.push(
+      `note: the bundle says events up to ${h.prunedThroughSeq} had been removed from the workstation (after SIEM delivery) before it was exported; the SIEM holds them, this bundle cannot show them`,
+    );
   for (const r of report.eventRanges) lines.push(`${span(r.first, r.last, 'event')}: ${r.status.replaceAll('_', ' ')}`);
   for (const r of report.batchRanges) lines.push(`${span(r.first, r.last, 'batch')}: ${r.status.replaceAll('_', ' ')}`);
   const f = report.firstFault;
@@ -102,9 +94,7 @@ export function describeBundleReport(report: BundleVerifyReport): string[] {
     lines.push(`first fault: ${what} ${f.problem.replaceAll('_', ' ')} (${where}) — ${f.detail}`);
   }
   const r = report.provenRange;
-  const complete = r
-    ? `; complete from ${r.from ?? 'the start of the log'} to ${r.to}${r.endsAtExport ? ' (the export)' : ''}, closed by signed batch ${report.closingBatchSeq}`
-    : '';
+  const complete = r ? `; complete from ${r.from ?? 'the start of the log'} to ${r.to}${r.endsAtExport ? ' (the export)' : ''}, closed by signed batch ${report.closingBatchSeq}` : '';
   lines.push(
     report.ok
       ? `audit bundle verified: ${report.eventsChecked} events in ${report.batchesChecked} signed batches${report.firstSeq !== null ? ` (events ${report.firstSeq}–${report.lastSeq})` : ''}, ${report.selectedEvents} selected, ${report.proofsChecked} inclusion proofs${complete}; signed by ${report.trustedKeyIds.join(', ') || 'no key'}`

@@ -14,7 +14,12 @@ import { csvRecords } from './read.js';
 export function selectionOf(header: BundleHeader, faults: FaultLog): Set<string> {
   const selected = new Set(header.selection.event_ids);
   if (selected.size !== header.selection.event_ids.length || header.selection.count !== header.selection.event_ids.length) {
-    faults.file(FAULT_KEY.headerFile, 'selection_mismatch', BUNDLE_FILES.header, `the selection says ${header.selection.count} events but lists ${header.selection.event_ids.length} ids (${selected.size} distinct)`);
+    faults.file(
+      FAULT_KEY.headerFile,
+      'selection_mismatch',
+      BUNDLE_FILES.header,
+      `the selection says ${header.selection.count} events but lists ${header.selection.event_ids.length} ids (${selected.size} distinct)`,
+    );
   }
   return selected;
 }
@@ -73,7 +78,15 @@ export class CsvChecker {
   #fault(seq: number | null, detail: string): void {
     this.#mismatches += 1;
     // The first few differences say enough; after a dropped row every later one differs.
-    if (this.#mismatches <= 3) this.#faults.add(seq === null ? (this.#row === 1 ? FAULT_KEY.bundle : FAULT_KEY.end) : seq + 0.4, { problem: 'csv_mismatch', sequence: seq, batchSeq: null, file: BUNDLE_FILES.csv, line: this.#row, detail });
+    if (this.#mismatches <= 3)
+      this.#faults.add(seq === null ? (this.#row === 1 ? FAULT_KEY.bundle : FAULT_KEY.end) : seq + 0.4, {
+        problem: 'csv_mismatch',
+        sequence: seq,
+        batchSeq: null,
+        file: BUNDLE_FILES.csv,
+        line: this.#row,
+        detail,
+      });
   }
 }
 

@@ -22,7 +22,9 @@ tumor stroke sepsis anemia kidney liver lung brain bone skin eye ear throat abdo
 nerve vessel artery vein tissue cell cells gene protein dose mg ml per hour hours minute minutes once twice
 continue start stop change increase monitor check repeat order ordered given taken tolerated well good poor
 mild moderate severe likely unlikely possible consistent without within further recommend recommended advised
-discussed agreed family consent informed`.split(/\s+/).filter((w) => w !== '');
+discussed agreed family consent informed`
+  .split(/\s+/)
+  .filter((w) => w !== '');
 
 // Single characters so any ASCII text tokenises without falling back to bytes.
 const CHARS = Array.from({ length: 126 - 33 + 1 }, (_, i) => String.fromCharCode(33 + i));

@@ -16,23 +16,17 @@ interface AuditFiltersProps {
 
 export function AuditFilters({ form, onChange: setForm, onSubmit, onClear: clear, onLastDays: lastDays, searching }: AuditFiltersProps) {
   const ids = { user: useId(), from: useId(), to: useId(), action: useId(), outcome: useId(), dates: useId() };
-  const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const set =
+    <K extends keyof FormState>(key: K) =>
+    (value: FormState[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
   return (
     <form className="audit-filters" role="search" aria-label="Filter audit events" onSubmit={onSubmit} noValidate>
       <div className="field audit-field-user">
         <label htmlFor={ids.user} className="field-label">
           User
         </label>
-        <input
-          id={ids.user}
-          type="text"
-          value={form.user}
-          onChange={(e) => set('user')(e.target.value)}
-          placeholder="name@hospital.org"
-          autoComplete="off"
-          spellCheck={false}
-          maxLength={256}
-        />
+        <input id={ids.user} type="text" value={form.user} onChange={(e) => set('user')(e.target.value)} placeholder="name@hospital.org" autoComplete="off" spellCheck={false} maxLength={256} />
       </div>
       <fieldset className="audit-dates" aria-describedby={ids.dates}>
         <legend className="visually-hidden">Dates</legend>

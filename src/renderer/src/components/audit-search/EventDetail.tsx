@@ -97,9 +97,7 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
         <pre className="audit-record" aria-label="Full record" tabIndex={0}>
           {record}
         </pre>
-        <p className="muted small">
-          Prompts, answers and anything typed are never in the audit log; only their length and a keyed fingerprint (HMAC-SHA-256 with this workstation&apos;s secret) are.
-        </p>
+        <p className="muted small">Prompts, answers and anything typed are never in the audit log; only their length and a keyed fingerprint (HMAC-SHA-256 with this workstation&apos;s secret) are.</p>
         <PrivateText text={event.privateText} />
         {recordHoldsTextHash(event.record) ? <TextCheck key={event.id} eventId={event.id} /> : null}
       </div>

@@ -28,8 +28,8 @@ export function ExportResult({ result, filter, onDismiss }: { result: AuditExpor
         </button>
       </div>
       <p className="muted">
-        The bundle holds the {plural(result.batches, 'signed batch', 'signed batches')} these events are sealed in ({plural(result.coveredEvents, 'event')} in all), so
-        every signature and Merkle root can be checked without this workstation.
+        The bundle holds the {plural(result.batches, 'signed batch', 'signed batches')} these events are sealed in ({plural(result.coveredEvents, 'event')} in all), so every signature and Merkle root
+        can be checked without this workstation.
       </p>
       <dl className="facts">
         <dt>Bundle folder</dt>
@@ -56,7 +56,8 @@ export function ExportResult({ result, filter, onDismiss }: { result: AuditExpor
           <CopyButton text={command} label="Copy the verify command" />
         </div>
         <p className="muted small">
-          The key id is this workstation’s enrolled signing key; whoever verifies should check it against the one IT registered (<span className="mono">enclave enroll show</span>), not take it from the bundle.
+          The key id is this workstation’s enrolled signing key; whoever verifies should check it against the one IT registered (<span className="mono">enclave enroll show</span>), not take it from
+          the bundle.
         </p>
         {result.keyIds.length > 1 ? <p className="muted small">The signing key was rotated in this range; the bundle carries the handover, signed by the first key.</p> : null}
       </div>

@@ -32,7 +32,23 @@ interface ConversationPaneProps {
   onLogScroll(): void;
 }
 
-export function ConversationPane({ chat, user, models, loading, maxPromptChars, selectedId, current, aheadHere, busyElsewhere, errorHere, currentWorkloadName, sessionModel, promptRef, logRef, onLogScroll }: ConversationPaneProps) {
+export function ConversationPane({
+  chat,
+  user,
+  models,
+  loading,
+  maxPromptChars,
+  selectedId,
+  current,
+  aheadHere,
+  busyElsewhere,
+  errorHere,
+  currentWorkloadName,
+  sessionModel,
+  promptRef,
+  logRef,
+  onLogScroll,
+}: ConversationPaneProps) {
   const { conversation, openError, generation, liveText, creating, deleting, confirmingDelete, setConfirmingDelete, draft, setDraft } = chat;
   const generatingHere = generation !== null;
   return (
@@ -76,9 +92,7 @@ export function ConversationPane({ chat, user, models, loading, maxPromptChars, 
               </button>
             </div>
           </div>
-          {confirmingDelete === current.id ? (
-            <DeleteConfirmation busy={deleting} onConfirm={() => void chat.deleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} />
-          ) : null}
+          {confirmingDelete === current.id ? <DeleteConfirmation busy={deleting} onConfirm={() => void chat.deleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} /> : null}
           {sessionModel?.isTestModel ? (
             <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
               <strong>Test model:</strong> random weights — the answers below are noise, not language or clinical information.
@@ -86,15 +100,11 @@ export function ConversationPane({ chat, user, models, loading, maxPromptChars, 
           ) : null}
           <div className="message-log" role="log" aria-label="Conversation" ref={logRef} onScroll={onLogScroll}>
             <div className="message-stack">
-              {conversation && conversation.messages.length === 0 && !generatingHere ? (
-                <p className="log-empty">No messages yet. Type a prompt below.</p>
-              ) : null}
+              {conversation && conversation.messages.length === 0 && !generatingHere ? <p className="log-empty">No messages yet. Type a prompt below.</p> : null}
               {conversation?.messages.map((m) => (
                 <MessageView key={m.id} message={m} user={user} model={sessionModel} />
               ))}
-              {generation ? (
-                <PendingAnswer generation={generation} liveText={liveText} ahead={aheadHere} loading={loading} models={models} user={user} model={sessionModel} />
-              ) : null}
+              {generation ? <PendingAnswer generation={generation} liveText={liveText} ahead={aheadHere} loading={loading} models={models} user={user} model={sessionModel} /> : null}
             </div>
           </div>
           <ErrorAlert error={errorHere} />

@@ -64,8 +64,7 @@ export function PendingAnswer({ generation, liveText, ahead: aheadHere, loading,
           ) : (
             // One label for every placeholder, so "no answer text yet" is one thing to look for.
             <div className="typing" role="status" aria-label="Waiting for the answer">
-              <Spinner />{' '}
-              <span>{aheadHere !== null ? waitingText(aheadHere) : generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
+              <Spinner /> <span>{aheadHere !== null ? waitingText(aheadHere) : generation.responseId ? 'Waiting for the first words…' : 'Sending…'}</span>
             </div>
           )}
           {/* The load belongs to the answer being written, not to one still waiting. */}
