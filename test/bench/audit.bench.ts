@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   writeEvents(store, audit, EVENTS - 1);
 
   // 1. Seal and sign.
-  const texts = (store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => r.record);
+  const texts = (store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => r.record);
   let t = performance.now();
   for (const text of texts) hashRecord(AuditRecordSchema.parse(JSON.parse(text)));
   const hashMs = performance.now() - t;
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   }
 
   // 3. Verify an export bundle.
-  const keyId = (store.db.prepare('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL').get() as { key_id: string }).key_id;
+  const keyId = (store.writer.prepare('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL').get() as { key_id: string }).key_id;
   const bundle = join(dir, 'bundle');
   t = performance.now();
   const exported = exportAuditBundle(store.writer, {}, bundle, { exportedBy: 'bench', now: Date.now() });

@@ -150,7 +150,7 @@ async function coreRunner(modelPath: string, dataDir: string, maxTokens: number)
     off();
     if (result.status !== 'complete') throw new Error(`The answer ended as ${result.status}: ${result.error?.message ?? ''}`);
     // The token count the audit recorded for this answer (chunks streamed, if the record has none).
-    const row = core.store.db
+    const row = core.store.writer
       .prepare("SELECT json_extract(record, '$.ai.response.tokens') AS tokens FROM audit_events WHERE json_extract(record, '$.enclave.message_id') = ? ORDER BY seq DESC LIMIT 1")
       .get(responseId) as { tokens: number | null } | undefined;
     await call(core, 'chat.end', { sessionId });

@@ -52,11 +52,11 @@ function writeEvents(audit: AuditLog, count: number, action: 'auth.login' | 'aut
 }
 
 function manifests(store: Store): BatchManifest[] {
-  return (store.db.prepare('SELECT manifest FROM audit_batches ORDER BY batch_seq').all() as { manifest: string }[]).map((r) => BatchManifestSchema.parse(JSON.parse(r.manifest)));
+  return (store.writer.prepare('SELECT manifest FROM audit_batches ORDER BY batch_seq').all() as { manifest: string }[]).map((r) => BatchManifestSchema.parse(JSON.parse(r.manifest)));
 }
 
 function leaves(store: Store, size: number): Buffer[] {
-  return (store.db.prepare('SELECT hash FROM audit_events WHERE seq <= ? ORDER BY seq').all(size) as { hash: string }[]).map((r) => Buffer.from(r.hash, 'hex'));
+  return (store.writer.prepare('SELECT hash FROM audit_events WHERE seq <= ? ORDER BY seq').all(size) as { hash: string }[]).map((r) => Buffer.from(r.hash, 'hex'));
 }
 
 describe('sealing', () => {
@@ -108,7 +108,7 @@ describe('sealing', () => {
   it('refuses to seal an event that does not match its hash, and seals nothing', () => {
     const { store, audit, seal } = freshStore();
     writeEvents(audit, 3);
-    store.db.prepare("UPDATE audit_events SET record = replace(record, 'user1@', 'mallory@') WHERE seq = 3").run();
+    store.writer.prepare("UPDATE audit_events SET record = replace(record, 'user1@', 'mallory@') WHERE seq = 3").run();
     expect(() => sealPending(store, seal)).toThrow(/Audit event 3 does not match its hash/);
     expect(lastBatch(store.reader)).toBeNull();
   });
@@ -120,7 +120,7 @@ describe('sealing', () => {
     await call(first, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
     const sealedThrough = first.store.transaction((db) => sealNextBatch(db, { maxEvents: 1000, institution: 'x', hostId: 'h', hostName: 'n', now: Date.now }))!.manifest.tree_size;
     await call(first, 'auth.signOut', {});
-    const head = (first.store.db.prepare('SELECT max(seq) AS s FROM audit_events').get() as { s: number }).s;
+    const head = (first.store.writer.prepare('SELECT max(seq) AS s FROM audit_events').get() as { s: number }).s;
     // close() seals what is left, so damage the tail by reopening the store ourselves after writing more.
     await first.close();
     const store = openStore({ path: `${dir.path}/enclave.db`, key: Buffer.from((await import('node:fs')).readFileSync(first.keyFile, 'utf8').trim(), 'hex') });
@@ -129,15 +129,15 @@ describe('sealing', () => {
     const audit = new AuditLog({ store, hostId: 'h', hostName: 'n', serviceVersion: 't', now: Date.now });
     writeEvents(audit, 4);
     const firstUnsealed = sealedNow + 1;
-    store.db.prepare('UPDATE audit_events SET record = replace(record, \'"success"\', \'"failure"\') WHERE seq = ?').run(firstUnsealed + 1);
+    store.writer.prepare('UPDATE audit_events SET record = replace(record, \'"success"\', \'"failure"\') WHERE seq = ?').run(firstUnsealed + 1);
     store.close();
 
     const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
     cleanups.push(() => again.close());
-    const quarantined = again.store.db.prepare('SELECT seq, problem FROM audit_quarantine ORDER BY seq').all() as { seq: number; problem: string }[];
+    const quarantined = again.store.writer.prepare('SELECT seq, problem FROM audit_quarantine ORDER BY seq').all() as { seq: number; problem: string }[];
     expect(quarantined.map((q) => q.seq)).toEqual([firstUnsealed + 1, firstUnsealed + 2, firstUnsealed + 3]);
     expect(quarantined[0]!.problem).toBe('modified');
-    const report = again.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").get() as { record: string };
+    const report = again.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").get() as { record: string };
     expect(JSON.parse(report.record).enclave.detail).toMatchObject({ first_bad_sequence: firstUnsealed + 1, quarantined_events: 3 });
     expect(verifyAuditChain(again.store.reader).ok).toBe(true);
     expect(sealPending(again.store, { maxEvents: 1000, institution: 'x', hostId: 'h', hostName: 'n', now: Date.now }).length).toBeGreaterThan(0);
@@ -148,9 +148,9 @@ describe('sealing', () => {
     const { store, audit, seal } = freshStore();
     writeEvents(audit, 400);
     // SQLite answers SQLITE_FULL once the page cap is reached, exactly as on a full disk: fill the last free pages.
-    const pages = store.db.pragma('page_count', { simple: true }) as number;
-    store.db.pragma(`max_page_count = ${pages}`);
-    const fill = store.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    const pages = store.writer.pragma('page_count', { simple: true }) as number;
+    store.writer.pragma(`max_page_count = ${pages}`);
+    const fill = store.writer.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
     for (let i = 0; ; i++) {
       try {
         fill.run(`filler.${i}`, 'x'.repeat(200));
@@ -162,8 +162,8 @@ describe('sealing', () => {
     expect(() => sealPending(store, { ...seal, maxEvents: 1 })).toThrow(/disk is full.*kept and sealed once there is space/);
     const stoppedAt = lastBatch(store.reader)?.manifest.tree_size ?? 0;
     expect(stoppedAt).toBeLessThan(401);
-    store.db.prepare("DELETE FROM meta WHERE key LIKE 'filler.%'").run();
-    store.db.pragma('max_page_count = 1073741823');
+    store.writer.prepare("DELETE FROM meta WHERE key LIKE 'filler.%'").run();
+    store.writer.pragma('max_page_count = 1073741823');
     const rest = sealPending(store, { ...seal, maxEvents: 1000 });
     expect(rest[0]!.manifest.first_seq).toBe(stoppedAt + 1);
     expect(lastBatch(store.reader)!.manifest.tree_size).toBe(401);
@@ -181,7 +181,7 @@ describe('key rotation', () => {
     const rotationBatch = before.at(-1)!;
     expect(rotationBatch.key_id).toBe(previous.keyId);
     expect(verifyManifestSignature(rotationBatch, previous.publicKeyPem)).toBe(true);
-    const rotateEvent = JSON.parse((store.db.prepare('SELECT record FROM audit_events WHERE seq = ?').get(rotationBatch.last_seq) as { record: string }).record);
+    const rotateEvent = JSON.parse((store.writer.prepare('SELECT record FROM audit_events WHERE seq = ?').get(rotationBatch.last_seq) as { record: string }).record);
     expect(rotateEvent.event.action).toBe('audit.key_rotate');
     expect(rotateEvent.enclave.detail).toMatchObject({ old_key_id: previous.keyId, new_key_id: current.keyId });
 
@@ -270,7 +270,7 @@ describe('the outbox', () => {
     expect(flaky.attempts).toBeGreaterThanOrEqual(7);
     const events = up.received.flatMap((b) => b.events.map((e) => e.seq));
     expect(events).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    const transitions = (store.db.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").all() as { record: string }[]).map((r) => JSON.parse(r.record));
+    const transitions = (store.writer.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").all() as { record: string }[]).map((r) => JSON.parse(r.record));
     expect(transitions.map((t) => [t.event.outcome, t.enclave.detail.destination, t.event.reason ?? null])).toEqual([
       ['failure', 'qradar', 'host_unreachable'],
       ['success', 'qradar', null],
@@ -367,16 +367,16 @@ describe('the outbox', () => {
     await outbox.reconcile();
     await until(() => up.received.length >= 3, 'delivery');
     expect(outbox.pruneDelivered()).toBeNull();
-    expect((store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBeGreaterThanOrEqual(30);
+    expect((store.writer.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBeGreaterThanOrEqual(30);
 
     down.down = () => null;
     await until(() => down.received.length >= 3, 'the second destination');
     const pruned = outbox.pruneDelivered();
     // The newest sealed batch stays as the anchor; batches 1 and 2 went.
     expect(pruned).toEqual({ events: 20, throughSeq: 20 });
-    expect((store.db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(21);
+    expect((store.writer.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(21);
     expect(verifyAuditChain(store.reader)).toMatchObject({ ok: true });
-    const event = JSON.parse((store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune'").get() as { record: string }).record);
+    const event = JSON.parse((store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune'").get() as { record: string }).record);
     expect(event.enclave.detail).toMatchObject({ through_sequence: 20, events: 20 });
     // Sealing carries on after pruning.
     writeEvents(audit, 2);
@@ -390,7 +390,7 @@ describe('the outbox', () => {
     const outbox = outboxFor(store, audit, [], new Map());
     await outbox.reconcile();
     expect(outbox.pruneDelivered()).toBeNull();
-    expect((store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBe(16);
+    expect((store.writer.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBe(16);
   });
 });
 
@@ -432,7 +432,7 @@ describe('in the core', () => {
     const found = await call(core, 'audit.search', { action: 'auth.unlock', user: 'DR.GREY', limit: 10 });
     expect(found.total).toBe(1);
     expect(found.events[0]).toMatchObject({ action: 'auth.unlock', user: 'dr.grey', batchSeq: null });
-    const searched = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.search'").get() as { record: string }).record);
+    const searched = JSON.parse((core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.search'").get() as { record: string }).record);
     expect(searched.user.name).toBe('dr.grey');
     expect(searched.enclave.detail).toMatchObject({ filter_action: 'auth.unlock', filter_user: 'DR.GREY', matches: 1 });
 
@@ -443,7 +443,7 @@ describe('in the core', () => {
     expect(exported.keyIds).toEqual([keyId]);
     const verified = await cli(['audit', 'verify', '--bundle', exported.directory, '--key-id', keyId]);
     expect(verified.code, verified.out + verified.err).toBe(0);
-    const exportEvent = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string }).record);
+    const exportEvent = JSON.parse((core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string }).record);
     expect(exportEvent.enclave.detail).toMatchObject({ filter_user: 'dr.grey', selected_events: exported.selectedEvents });
     // The search is now itself a matching event.
     expect((await call(core, 'audit.search', { action: 'audit.search', limit: 10 })).total).toBe(1);
@@ -492,7 +492,7 @@ describe('enclave enroll rotate', () => {
     const core = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
     await call(core, 'auth.createFirstAccount', { username: 'dr.grey', displayName: 'Dr Grey', password: 'correct horse battery' });
     const oldKey = currentEnrolmentKey(core.store)!.keyId;
-    const oldPrivate = (core.store.db.prepare('SELECT private_key FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { private_key: Buffer }).private_key;
+    const oldPrivate = (core.store.writer.prepare('SELECT private_key FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { private_key: Buffer }).private_key;
     expect(oldPrivate.length).toBeGreaterThan(0);
     await core.close();
 
@@ -502,7 +502,7 @@ describe('enclave enroll rotate', () => {
     const keyRows = (): { key_id: string; private_key: Buffer; public_key: Buffer }[] => {
       const store = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, 'database.key')), readonly: true });
       try {
-        return store.db.prepare('SELECT key_id, private_key, public_key FROM audit_signing_keys').all() as { key_id: string; private_key: Buffer; public_key: Buffer }[];
+        return store.writer.prepare('SELECT key_id, private_key, public_key FROM audit_signing_keys').all() as { key_id: string; private_key: Buffer; public_key: Buffer }[];
       } finally {
         store.close();
       }
@@ -519,10 +519,10 @@ describe('enclave enroll rotate', () => {
 
     // A database from a release that kept retired private keys: wiped at the next start.
     const raw = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, 'database.key')) });
-    raw.db.prepare('UPDATE audit_signing_keys SET private_key = ? WHERE key_id = ?').run(oldPrivate, oldKey);
+    raw.writer.prepare('UPDATE audit_signing_keys SET private_key = ? WHERE key_id = ?').run(oldPrivate, oldKey);
     raw.close();
     const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined, exportDir: join(dir.path, 'out') });
-    expect((again.store.db.prepare('SELECT length(private_key) AS n FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { n: number }).n).toBe(0);
+    expect((again.store.writer.prepare('SELECT length(private_key) AS n FROM audit_signing_keys WHERE key_id = ?').get(oldKey) as { n: number }).n).toBe(0);
     await call(again, 'auth.signIn', { username: 'dr.grey', password: 'correct horse battery' });
     const exported = await call(again, 'audit.export', {});
     await again.close();

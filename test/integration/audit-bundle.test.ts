@@ -151,8 +151,8 @@ interface Header {
 
 /** The sealed events of the lab's database matching a filter, from the database itself. */
 function expectedSelection(lab: Lab, filter: AuditFilter): AuditRecord[] {
-  const sealedThrough = (lab.store.db.prepare('SELECT max(tree_size) AS n FROM audit_batches').get() as { n: number }).n;
-  return (lab.store.db.prepare('SELECT record FROM audit_events WHERE seq <= ? ORDER BY seq').all(sealedThrough) as { record: string }[])
+  const sealedThrough = (lab.store.writer.prepare('SELECT max(tree_size) AS n FROM audit_batches').get() as { n: number }).n;
+  return (lab.store.writer.prepare('SELECT record FROM audit_events WHERE seq <= ? ORDER BY seq').all(sealedThrough) as { record: string }[])
     .map((r) => AuditRecordSchema.parse(JSON.parse(r.record)))
     .filter((r) => matchesAuditFilter(r, filter));
 }
@@ -290,7 +290,7 @@ describe('enclave audit export and verify --bundle', () => {
     expect(verified.out).toContain(`complete from 2025-03-02T00:00:00.000Z to 2025-03-03T23:59:59.999Z, closed by signed batch ${header.closing_batch_seq}`);
 
     // The export is itself audited, with the filter and what it selected.
-    const exportEvent = lab.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string };
+    const exportEvent = lab.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.export'").get() as { record: string };
     const detail = (JSON.parse(exportEvent.record) as AuditRecord).enclave.detail!;
     expect(detail).toMatchObject({
       filter_from: '2025-03-02T00:00:00.000Z',
@@ -491,7 +491,7 @@ describe('enclave audit export and verify --bundle', () => {
   });
 
   it('searches newest first, a page at a time, matching exactly as the export does', () => {
-    const rows = lab.store.db.prepare('SELECT seq, record FROM audit_events ORDER BY seq DESC').all() as { seq: number; record: string }[];
+    const rows = lab.store.writer.prepare('SELECT seq, record FROM audit_events ORDER BY seq DESC').all() as { seq: number; record: string }[];
     const all = rows.map((r) => AuditRecordSchema.parse(JSON.parse(r.record)));
     const collect = (search: Parameters<typeof searchAuditEvents>[1]) => {
       const pages = [];
@@ -513,7 +513,7 @@ describe('enclave audit export and verify --bundle', () => {
     const alice = searchAuditEvents(lab.store.reader, { ...filter, limit: 1 }).events[0]!;
     expect(alice.user).toBe(ALICE);
     expect(alice.batchSeq).toBe(
-      (lab.store.db.prepare('SELECT batch_seq FROM audit_batches WHERE first_seq <= ? AND last_seq >= ?').get(alice.sequence, alice.sequence) as { batch_seq: number }).batch_seq,
+      (lab.store.writer.prepare('SELECT batch_seq FROM audit_batches WHERE first_seq <= ? AND last_seq >= ?').get(alice.sequence, alice.sequence) as { batch_seq: number }).batch_seq,
     );
     expect(JSON.parse(alice.record)).toMatchObject({ event: { sequence: alice.sequence } });
   });
@@ -819,7 +819,7 @@ describe('the end of the range', () => {
     const result = exportAuditedBundle(lab.audit, { from: Date.parse('2025-03-02T00:00:00.000Z'), user: ALICE }, out, who, lab.now, lab.seal);
     // The waiting event's batch, then the heartbeat.
     expect(result.sealedBatches).toBe(2);
-    const newest = lab.store.db.prepare('SELECT batch_seq, kind, created_at FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { batch_seq: number; kind: string; created_at: number };
+    const newest = lab.store.writer.prepare('SELECT batch_seq, kind, created_at FROM audit_batches ORDER BY batch_seq DESC LIMIT 1').get() as { batch_seq: number; kind: string; created_at: number };
     expect(newest).toEqual({ batch_seq: result.closingBatchSeq, kind: 'heartbeat', created_at: exportedAt });
     const header = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')) as Header;
     expect(header.closing_batch_seq).toBe(result.closingBatchSeq);
@@ -838,7 +838,7 @@ describe('the end of the range', () => {
     const text = await cli(['audit', 'verify', '--bundle', out, '--key-id', lab.keyId]);
     expect(text.out).toContain(`complete from 2025-03-02T00:00:00.000Z to ${iso(exportedAt - 1)} (the export), closed by signed batch ${result.closingBatchSeq}`);
     // The export's own audit record comes after the closing heartbeat: not in the bundle, and not claimed by it.
-    const exportEvent = lab.store.db.prepare("SELECT seq, record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { seq: number; record: string };
+    const exportEvent = lab.store.writer.prepare("SELECT seq, record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { seq: number; record: string };
     expect(exportEvent.seq).toBe(header.coverage.last_seq + 1);
     expect((JSON.parse(exportEvent.record) as AuditRecord).enclave.detail).toMatchObject({ closing_batch: result.closingBatchSeq, complete_to: iso(exportedAt - 1) });
 

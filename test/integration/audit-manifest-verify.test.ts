@@ -59,11 +59,11 @@ function writeAndSeal(count: number): void {
 }
 
 function newestSeq(store: Store): number {
-  return (store.db.prepare('SELECT max(seq) AS n FROM audit_events').get() as { n: number }).n;
+  return (store.writer.prepare('SELECT max(seq) AS n FROM audit_events').get() as { n: number }).n;
 }
 
 function batchHolding(store: Store, seq: number): number {
-  return (store.db.prepare("SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND first_seq <= ? AND last_seq >= ?").get(seq, seq) as { batch_seq: number }).batch_seq;
+  return (store.writer.prepare("SELECT batch_seq FROM audit_batches WHERE kind = 'events' AND first_seq <= ? AND last_seq >= ?").get(seq, seq) as { batch_seq: number }).batch_seq;
 }
 
 /** (a) Cuts the newest `k` (sealed) events and rewinds the head in meta to the new last event. Returns the first cut sequence. */
@@ -100,9 +100,9 @@ function rewriteAndRehash(store: Store, seq: number): void {
 
 /** Rewrites a stored manifest (keeping its row's columns and manifest_hash consistent, so only the signature can tell). */
 function editManifest(store: Store, batchSeq: number, edit: (m: BatchManifest) => BatchManifest): void {
-  const row = store.db.prepare('SELECT manifest FROM audit_batches WHERE batch_seq = ?').get(batchSeq) as { manifest: string };
+  const row = store.writer.prepare('SELECT manifest FROM audit_batches WHERE batch_seq = ?').get(batchSeq) as { manifest: string };
   const edited = edit(JSON.parse(row.manifest) as BatchManifest);
-  store.db.prepare('UPDATE audit_batches SET manifest = ?, manifest_hash = ? WHERE batch_seq = ?').run(JSON.stringify(edited), manifestHash(edited), batchSeq);
+  store.writer.prepare('UPDATE audit_batches SET manifest = ?, manifest_hash = ? WHERE batch_seq = ?').run(JSON.stringify(edited), manifestHash(edited), batchSeq);
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -154,10 +154,12 @@ describe('local audit verify against the signed manifests', () => {
     // A failed unlock turned into a success, a few events before the head.
     const { seq, batch, first, last } = withStore((store) => {
       const seq = (
-        store.db.prepare(`SELECT seq FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%' AND seq < ? ORDER BY seq DESC LIMIT 1`).get(newestSeq(store) - 4) as { seq: number }
+        store.writer.prepare(`SELECT seq FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%' AND seq < ? ORDER BY seq DESC LIMIT 1`).get(newestSeq(store) - 4) as {
+          seq: number;
+        }
       ).seq;
       const batch = batchHolding(store, seq);
-      const range = store.db.prepare('SELECT first_seq, last_seq FROM audit_batches WHERE batch_seq = ?').get(batch) as { first_seq: number; last_seq: number };
+      const range = store.writer.prepare('SELECT first_seq, last_seq FROM audit_batches WHERE batch_seq = ?').get(batch) as { first_seq: number; last_seq: number };
       rewriteAndRehash(store, seq);
       return { seq, batch, first: range.first_seq, last: range.last_seq };
     });
@@ -189,14 +191,14 @@ describe('local audit verify against the signed manifests', () => {
   });
 
   it('(c) reports a manifest row whose columns no longer match what was signed', () => {
-    withStore((store) => store.db.prepare('UPDATE audit_batches SET tree_size = tree_size - 2, last_seq = last_seq - 2, event_count = event_count - 2 WHERE batch_seq = 5').run());
+    withStore((store) => store.writer.prepare('UPDATE audit_batches SET tree_size = tree_size - 2, last_seq = last_seq - 2, event_count = event_count - 2 WHERE batch_seq = 5').run());
     const report = verifyDb();
     expect(report.firstBad).toMatchObject({ problem: 'modified', batchSeq: 5 });
     expect(report.firstBad!.detail).toContain('do not match its signed manifest');
   });
 
   it('(c) reports a signed manifest deleted from the middle of the chain', () => {
-    withStore((store) => store.db.prepare('DELETE FROM audit_batches WHERE batch_seq = 4').run());
+    withStore((store) => store.writer.prepare('DELETE FROM audit_batches WHERE batch_seq = 4').run());
     expect(verifyDb().firstBad).toMatchObject({ problem: 'broken_chain', batchSeq: 5 });
   });
 
@@ -205,7 +207,7 @@ describe('local audit verify against the signed manifests', () => {
     writeAndSeal(9);
     const report = verifyDb();
     expect(report.firstBad).toBeNull();
-    const keys = withStore((store) => (store.db.prepare('SELECT count(DISTINCT key_id) AS n FROM audit_batches').get() as { n: number }).n);
+    const keys = withStore((store) => (store.writer.prepare('SELECT count(DISTINCT key_id) AS n FROM audit_batches').get() as { n: number }).n);
     expect(keys).toBe(2);
     expect(report.signedThroughSequence).toBe(withStore(newestSeq));
   });
@@ -213,7 +215,7 @@ describe('local audit verify against the signed manifests', () => {
   it('(c) reports a rotation to a key that the old key did not name as its successor', async () => {
     expect((await cli(['enroll', 'rotate', '--data-dir', dir.path])).code).toBe(0);
     writeAndSeal(5);
-    withStore((store) => store.db.prepare('UPDATE audit_signing_keys SET replaced_by = NULL WHERE replaced_by IS NOT NULL').run());
+    withStore((store) => store.writer.prepare('UPDATE audit_signing_keys SET replaced_by = NULL WHERE replaced_by IS NOT NULL').run());
     expect(verifyDb().firstBad).toMatchObject({ problem: 'broken_chain' });
   });
 
@@ -230,15 +232,15 @@ describe('local audit verify against the signed manifests', () => {
 
   /** Deletes the events up to `through` and records them as pruned, as an attacker passing a deletion off as pruning would. */
   function passOffAsPruned(store: Store, through: number): void {
-    const hash = (store.db.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(through) as { hash: string }).hash;
-    store.db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(through);
+    const hash = (store.writer.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(through) as { hash: string }).hash;
+    store.writer.prepare('DELETE FROM audit_events WHERE seq <= ?').run(through);
     store.setMeta('audit.pruned_through_seq', String(through));
     store.setMeta('audit.pruned_hash', hash);
   }
 
   it('reports signed events deleted and passed off as pruned where no signed batch ends', () => {
     const through = withStore((store) => {
-      const batch = store.db.prepare('SELECT first_seq FROM audit_batches WHERE batch_seq = 3').get() as { first_seq: number };
+      const batch = store.writer.prepare('SELECT first_seq FROM audit_batches WHERE batch_seq = 3').get() as { first_seq: number };
       passOffAsPruned(store, batch.first_seq + 1);
       return batch.first_seq + 1;
     });
@@ -249,7 +251,7 @@ describe('local audit verify against the signed manifests', () => {
 
   it('reports the newest signed batch deleted and passed off as pruned', () => {
     const newest = withStore((store) => {
-      const newest = store.db.prepare("SELECT batch_seq, first_seq, last_seq FROM audit_batches WHERE kind = 'events' ORDER BY batch_seq DESC LIMIT 1").get() as {
+      const newest = store.writer.prepare("SELECT batch_seq, first_seq, last_seq FROM audit_batches WHERE kind = 'events' ORDER BY batch_seq DESC LIMIT 1").get() as {
         batch_seq: number;
         first_seq: number;
         last_seq: number;
@@ -269,7 +271,7 @@ describe('the export refuses what the signed manifests do not vouch for', () => 
     const run = await cli(['audit', 'export', '--data-dir', dir.path, '--out', out]);
     expect(run.code).toBe(1);
     expect(existsSync(out)).toBe(false);
-    const failure = withStore((store) => store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined);
+    const failure = withStore((store) => store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined);
     expect(failure && JSON.parse(failure.record).event).toMatchObject({ outcome: 'failure', reason: 'audit_corrupt' });
     return run;
   }
@@ -297,7 +299,7 @@ describe('the export refuses what the signed manifests do not vouch for', () => 
   it('(e) writes the bundle of an untouched log, and it verifies', async () => {
     const out = join(dir.path, 'bundle');
     expect((await cli(['audit', 'export', '--data-dir', dir.path, '--out', out])).code).toBe(0);
-    const keyId = withStore((store) => (store.db.prepare('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL').get() as { key_id: string }).key_id);
+    const keyId = withStore((store) => (store.writer.prepare('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL').get() as { key_id: string }).key_id);
     expect((await cli(['audit', 'verify', '--bundle', out, '--key-id', keyId])).code).toBe(0);
   });
 });
@@ -306,10 +308,10 @@ describe('start-up on a database tampered under a signed manifest', () => {
   async function startAndRead(): Promise<{ detail: Record<string, unknown>; reason: string; sequence: number; events: number }> {
     const core = await createHeadlessCore({ dataDir: dir.path });
     try {
-      const row = core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined;
+      const row = core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected' ORDER BY seq DESC LIMIT 1").get() as { record: string } | undefined;
       expect(row).toBeDefined();
       const record = JSON.parse(row!.record) as AuditRecord;
-      const events = (core.store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
+      const events = (core.store.writer.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
       return { detail: record.enclave.detail as Record<string, unknown>, reason: record.event.reason!, sequence: record.event.sequence, events };
     } finally {
       await core.close();
@@ -326,7 +328,7 @@ describe('start-up on a database tampered under a signed manifest', () => {
     expect(started.detail).toMatchObject({ first_bad_sequence: firstCut, quarantined_events: 0 });
     // The report itself can be sealed and sent: it does not take a sequence the signed batch already covers.
     expect(started.sequence).toBeGreaterThan(signedThrough);
-    expect(withStore((store) => (store.db.prepare('SELECT count(*) AS n FROM audit_quarantine').get() as { n: number }).n)).toBe(0);
+    expect(withStore((store) => (store.writer.prepare('SELECT count(*) AS n FROM audit_quarantine').get() as { n: number }).n)).toBe(0);
     // Still reported at the next look: nothing was repaired.
     expect(verifyDb().firstBad).toMatchObject({ sequence: firstCut, problem: 'missing' });
   });
@@ -335,14 +337,14 @@ describe('start-up on a database tampered under a signed manifest', () => {
     const { before, batch } = withStore((store) => {
       const seq = newestSeq(store) - 6;
       rewriteAndRehash(store, seq);
-      return { before: (store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n, batch: batchHolding(store, seq) };
+      return { before: (store.writer.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n, batch: batchHolding(store, seq) };
     });
     const started = await startAndRead();
     expect(started.reason).toBe('modified');
     expect(started.detail).toMatchObject({ quarantined_events: 0 });
     expect(started.detail.detail).toContain(`signed batch ${batch}`);
     expect(started.events).toBeGreaterThan(before);
-    expect(withStore((store) => (store.db.prepare('SELECT count(*) AS n FROM audit_quarantine').get() as { n: number }).n)).toBe(0);
+    expect(withStore((store) => (store.writer.prepare('SELECT count(*) AS n FROM audit_quarantine').get() as { n: number }).n)).toBe(0);
   });
 
   it('still quarantines a damaged tail that was never sealed', async () => {
@@ -350,7 +352,7 @@ describe('start-up on a database tampered under a signed manifest', () => {
       const audit = new AuditLog({ store, hostId: store.getMeta('host.id')!, hostName: hostname(), serviceVersion: 'test', now: Date.now });
       for (let i = 0; i < 3; i++) audit.record({ action: 'auth.lock', outcome: 'success' });
       const seq = newestSeq(store) - 1;
-      store.db.prepare('UPDATE audit_events SET record = substr(record, 1, 40) WHERE seq = ?').run(seq);
+      store.writer.prepare('UPDATE audit_events SET record = substr(record, 1, 40) WHERE seq = ?').run(seq);
       return seq;
     });
     const started = await startAndRead();

@@ -49,11 +49,11 @@ interface Row {
 }
 
 function rows(core: Core, action: string): Row[] {
-  return core.store.db.prepare('SELECT seq, record FROM audit_events WHERE action = ? ORDER BY seq').all(action) as Row[];
+  return core.store.writer.prepare('SELECT seq, record FROM audit_events WHERE action = ? ORDER BY seq').all(action) as Row[];
 }
 
 function allRecords(core: Core): string[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => r.record);
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => r.record);
 }
 
 /** Each record as stored and as every SIEM destination would receive it. */
@@ -179,7 +179,7 @@ describe('typed text the record is about', () => {
     const written = audit.record({ action: 'auth.breakglass', outcome: 'success', user: { name: 'dr.grey' }, privateText: { stated_reason: REASON } });
     expect(written.enclave.detail).toEqual({ stated_reason_hmac: expect.stringMatching(/^[0-9a-f]{64}$/), stated_reason_chars: REASON.length });
     expect(leaks(everywhere([canonicalJson(written)]), [REASON])).toEqual([]);
-    const kept = () => store.db.prepare('SELECT event_seq, field, text FROM audit_private_text').all();
+    const kept = () => store.writer.prepare('SELECT event_seq, field, text FROM audit_private_text').all();
     expect(kept()).toEqual([{ event_seq: written.event.sequence, field: 'stated_reason', text: REASON }]);
 
     // An action that fails takes its event, and the event's text, with it.
@@ -198,7 +198,7 @@ describe('typed text the record is about', () => {
     audit.record({ action: 'auth.logout', outcome: 'success', user: { name: 'dr.grey' } });
     sealPending(store, seal);
     store.transaction((db) => pruneSealedEvents(db, 1));
-    expect(store.db.prepare('SELECT count(*) AS n FROM audit_events WHERE seq = ?').get(written.event.sequence)).toEqual({ n: 0 });
+    expect(store.writer.prepare('SELECT count(*) AS n FROM audit_events WHERE seq = ?').get(written.event.sequence)).toEqual({ n: 0 });
     expect(kept()).toEqual([]);
     expect(verifyAuditChain(store.reader).ok).toBe(true);
   });
@@ -234,7 +234,7 @@ describe('typed text the record is about', () => {
     const { audit, store } = lab();
     expect(() => audit.record({ action: 'auth.login', outcome: 'failure', privateText: { 'Stated Reason': 'x' } })).toThrow(/cannot name private audit text/);
     expect(() => audit.record({ action: 'auth.login', outcome: 'failure', privateText: { user_name: 'x' } })).toThrow(/cannot name private audit text/);
-    expect(store.db.prepare('SELECT count(*) AS n FROM audit_private_text').get()).toEqual({ n: 0 });
+    expect(store.writer.prepare('SELECT count(*) AS n FROM audit_private_text').get()).toEqual({ n: 0 });
   });
 });
 
@@ -252,7 +252,7 @@ describe('records written before keyed hashes', () => {
     audit.record({ action: 'auth.login', outcome: 'success', user: { name: 'dr.grey' } });
 
     // An ai.prompt event as the earlier version wrote it, appended to the chain through the store.
-    const head = store.db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string };
+    const head = store.writer.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string };
     const old = {
       '@timestamp': new Date(now()).toISOString(),
       event: { id: '01900000-0000-7000-8000-00000000abcd', sequence: head.seq + 1, action: 'ai.prompt' as const, outcome: 'success' as const },
@@ -321,7 +321,7 @@ describe('enclave audit check-text', () => {
 
     const reopened = openStore({ path: join(dir.path, DATABASE_FILE), key });
     cleanups.push(() => reopened.close());
-    const checks = (reopened.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.text_check' ORDER BY seq").all() as { record: string }[]).map((r) => r.record);
+    const checks = (reopened.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.text_check' ORDER BY seq").all() as { record: string }[]).map((r) => r.record);
     expect(checks.map((r) => AuditRecordSchema.parse(JSON.parse(r))).map((r) => [r.event.outcome, r.enclave.detail?.matched ?? null, r.user?.auth_method])).toEqual([
       ['success', true, 'os-account'],
       ['success', false, 'os-account'],

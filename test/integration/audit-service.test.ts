@@ -42,7 +42,7 @@ function writeEvents(service: AuditService, count: number): void {
 }
 
 function auditedPrunes(store: Store): { through_sequence: number; events: number; retention_days: number }[] {
-  return (store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune' ORDER BY seq").all() as { record: string }[]).map(
+  return (store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.prune' ORDER BY seq").all() as { record: string }[]).map(
     (r) => AuditRecordSchema.parse(JSON.parse(r.record)).enclave.detail as { through_sequence: number; events: number; retention_days: number },
   );
 }
@@ -66,7 +66,7 @@ describe('the batch source the outbox reads through', () => {
     expect(source.sealing()).toMatchObject({ pendingEvents: 0, lastBatchSeq: 2 });
 
     // A damaged store: an event under the first batch is gone. The batch is not handed out short.
-    store.db.prepare('DELETE FROM audit_events WHERE seq = 2').run();
+    store.writer.prepare('DELETE FROM audit_events WHERE seq = 2').run();
     expect(source.read(1)).toBeNull();
     expect(source.read(2)).not.toBeNull();
   });
@@ -87,7 +87,7 @@ describe('the batch source the outbox reads through', () => {
     // Batches 1 and 2 confirmed and old enough: their 6 events go, audited in the same transaction.
     expect(source.pruneDelivered(2, sealedAt + 30 * DAY_MS, 30)).toEqual({ events: 6, throughSeq: 6 });
     expect(auditedPrunes(store)).toEqual([{ through_sequence: 6, events: 6, retention_days: 30 }]);
-    expect((store.db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(7);
+    expect((store.writer.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number }).s).toBe(7);
     // The same again finds nothing more to do.
     expect(source.pruneDelivered(2, sealedAt + 30 * DAY_MS, 30)).toBeNull();
     // The newest batch with events always keeps its events (the anchor for sealing and the start-up check).
@@ -103,7 +103,7 @@ describe('an export whose first seal fails', () => {
   it("throws SealBeforeExportError (the seal error's code and message) and writes nothing", () => {
     const { store, service } = freshService();
     writeEvents(service, 2);
-    store.db.prepare("UPDATE audit_events SET record = '{}' WHERE seq = 3").run();
+    store.writer.prepare("UPDATE audit_events SET record = '{}' WHERE seq = 3").run();
     const error = (() => {
       try {
         service.export({ filter: {}, actor: { name: 'officer' }, exportedBy: 'officer' });
@@ -116,7 +116,7 @@ describe('an export whose first seal fails', () => {
     expect(error).toBeInstanceOf(EnclaveError);
     expect((error as EnclaveError).code).toBe('audit_corrupt');
     expect((error as EnclaveError).message).toBe('Audit event 3 is damaged, so it cannot be sealed.');
-    expect(store.db.prepare("SELECT 1 FROM audit_events WHERE action = 'audit.export'").get()).toBeUndefined();
+    expect(store.writer.prepare("SELECT 1 FROM audit_events WHERE action = 'audit.export'").get()).toBeUndefined();
   });
 
   it('enclave audit export says so, names what to run next, exits 1 and leaves the folder empty', async () => {
@@ -128,7 +128,7 @@ describe('an export whose first seal fails', () => {
     const store = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(core.keyFile) });
     const service = new AuditService({ store, hostId: store.getMeta('host.id')!, hostName: 'ward7-ws12', serviceVersion: 'test', now: Date.now });
     const event = service.log.record({ action: 'auth.login', outcome: 'success', user: { name: 'someone@example.org' } });
-    store.db.prepare("UPDATE audit_events SET record = '{}' WHERE seq = ?").run(event.event.sequence);
+    store.writer.prepare("UPDATE audit_events SET record = '{}' WHERE seq = ?").run(event.event.sequence);
     store.close();
 
     const out = join(dir.path, 'bundle');

@@ -63,9 +63,9 @@ describe('enclave audit verify', () => {
   it('catches an edited event (a failed unlock turned into a success)', async () => {
     let seq = 0;
     tamper((s) => {
-      const row = s.db.prepare(`SELECT seq, record FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%'`).get() as { seq: number; record: string };
+      const row = s.writer.prepare(`SELECT seq, record FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%'`).get() as { seq: number; record: string };
       seq = row.seq;
-      s.db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record.replace('"failure"', '"success"'), seq);
+      s.writer.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record.replace('"failure"', '"success"'), seq);
     });
     const result = await verify();
     expect(result.code).toBe(1);
@@ -73,14 +73,14 @@ describe('enclave audit verify', () => {
   });
 
   it('catches an edited row column (the indexed time) even when the record is untouched', async () => {
-    tamper((s) => s.db.prepare('UPDATE audit_events SET ts = ts + 1 WHERE seq = 3').run());
+    tamper((s) => s.writer.prepare('UPDATE audit_events SET ts = ts + 1 WHERE seq = 3').run());
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/event 3 modified/);
   });
 
   it('catches a deleted event', async () => {
-    tamper((s) => s.db.prepare('DELETE FROM audit_events WHERE seq = 3').run());
+    tamper((s) => s.writer.prepare('DELETE FROM audit_events WHERE seq = 3').run());
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/event 3 missing/);
@@ -88,9 +88,9 @@ describe('enclave audit verify', () => {
 
   it('catches two events swapped', async () => {
     tamper((s) => {
-      const a = s.db.prepare('SELECT * FROM audit_events WHERE seq = 3').get() as Record<string, unknown>;
-      const b = s.db.prepare('SELECT * FROM audit_events WHERE seq = 4').get() as Record<string, unknown>;
-      const put = s.db.prepare('UPDATE audit_events SET id = ?, ts = ?, action = ?, record = ?, hash = ? WHERE seq = ?');
+      const a = s.writer.prepare('SELECT * FROM audit_events WHERE seq = 3').get() as Record<string, unknown>;
+      const b = s.writer.prepare('SELECT * FROM audit_events WHERE seq = 4').get() as Record<string, unknown>;
+      const put = s.writer.prepare('UPDATE audit_events SET id = ?, ts = ?, action = ?, record = ?, hash = ? WHERE seq = ?');
       s.transaction(() => {
         put.run(`tmp-${String(a.id)}`, a.ts, a.action, a.record, a.hash, 3);
         put.run(a.id, a.ts, a.action, a.record, a.hash, 4);
@@ -106,8 +106,8 @@ describe('enclave audit verify', () => {
     const { n } = (() => {
       let n = 0;
       tamper((s) => {
-        n = (s.db.prepare('SELECT max(seq) AS n FROM audit_events').get() as { n: number }).n;
-        s.db.prepare('DELETE FROM audit_events WHERE seq >= ?').run(n - 1);
+        n = (s.writer.prepare('SELECT max(seq) AS n FROM audit_events').get() as { n: number }).n;
+        s.writer.prepare('DELETE FROM audit_events WHERE seq >= ?').run(n - 1);
       });
       return { n };
     })();
@@ -117,7 +117,7 @@ describe('enclave audit verify', () => {
   });
 
   it('catches a record cut short', async () => {
-    tamper((s) => s.db.prepare('UPDATE audit_events SET record = substr(record, 1, 40) WHERE seq = 2').run());
+    tamper((s) => s.writer.prepare('UPDATE audit_events SET record = substr(record, 1, 40) WHERE seq = 2').run());
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/event 2 malformed — the stored record is not valid JSON/);
@@ -145,9 +145,9 @@ describe('enclave audit verify', () => {
   });
 
   it('a core started on a tampered database records audit.corruption_detected', async () => {
-    tamper((s) => s.db.prepare('DELETE FROM audit_events WHERE seq = 2').run());
+    tamper((s) => s.writer.prepare('DELETE FROM audit_events WHERE seq = 2').run());
     const core = await createHeadlessCore({ dataDir: dir.path });
-    const rows = core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").all() as { record: string }[];
+    const rows = core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.corruption_detected'").all() as { record: string }[];
     await core.close();
     expect(rows).toHaveLength(1);
     expect(JSON.parse(rows[0]!.record).enclave.detail.first_bad_sequence).toBe(2);

@@ -97,7 +97,7 @@ describe('chats of a smart-card user', () => {
     expect(await openablePrompts(core)).toEqual([`Typed with the card ${marker}`, 'Typed after a password sign-in'].sort());
     await call(core, 'auth.signOut', {});
     // Both keys are wrapped to this card's certificate, and (linked at the lock screen) under the password.
-    const wraps = core.store.db.prepare('SELECT kind, card_sha256, params FROM content_key_wraps ORDER BY kind').all() as { kind: string; card_sha256: string | null; params: string }[];
+    const wraps = core.store.writer.prepare('SELECT kind, card_sha256, params FROM content_key_wraps ORDER BY kind').all() as { kind: string; card_sha256: string | null; params: string }[];
     expect(wraps.map((w) => [w.kind, w.card_sha256])).toEqual([
       ['card', lab.cards.clinician.certSha256],
       ['card', lab.cards.clinician.certSha256],
@@ -122,16 +122,16 @@ describe('chats of a smart-card user', () => {
     const session = await chatWith(core, 'Behind the card');
     await call(core, 'auth.signOut', {});
     await lab.remove('clinician');
-    const wrap = core.store.db.prepare("SELECT id, wrapped FROM content_key_wraps WHERE kind = 'card'").get() as { id: string; wrapped: Buffer };
+    const wrap = core.store.writer.prepare("SELECT id, wrapped FROM content_key_wraps WHERE kind = 'card'").get() as { id: string; wrapped: Buffer };
     const damaged = Buffer.from(wrap.wrapped);
     damaged[7]! ^= 0x40;
-    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(damaged, wrap.id);
+    core.store.writer.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(damaged, wrap.id);
 
     expect(await cardSignIn(core)).toMatchObject({ state: 'active', chatKeys: { damaged: true } });
     expect((await call(core, 'chat.list', {})).find((s) => s.id === session)).toMatchObject({ locked: true });
     await call(core, 'auth.signOut', {});
     await lab.remove('clinician');
-    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
+    core.store.writer.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
     await cardSignIn(core);
     expect(await openablePrompts(core)).toEqual(['Behind the card']);
   });
@@ -145,7 +145,7 @@ describe('chats of a smart-card user', () => {
     await lab.remove('clinician');
     // The planted key: newer than the card's, wrapped to the public key in the card's certificate, with the card's
     // signature of another wrapping copied onto it (the only card signature an attacker can get from the database).
-    const real = core.store.db.prepare("SELECT w.params, w.signature, k.user_id FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE w.kind = 'card'").get() as {
+    const real = core.store.writer.prepare("SELECT w.params, w.signature, k.user_id FROM content_key_wraps w JOIN content_keys k ON k.id = w.key_id WHERE w.kind = 'card'").get() as {
       params: string;
       signature: Buffer;
       user_id: string;
@@ -153,10 +153,10 @@ describe('chats of a smart-card user', () => {
     const planted = randomBytes(32);
     const plantedId = '01ffffff-ffff-7fff-bfff-ffffffffffff';
     const hash = (JSON.parse(real.params) as { hash: 'sha1' | 'sha256' }).hash;
-    core.store.db
+    core.store.writer
       .prepare('INSERT INTO content_keys (id, user_id, key_check, created_at) VALUES (?, ?, ?, ?)')
       .run(plantedId, real.user_id, createHmac('sha256', planted).update(`enclave content key ${plantedId}`).digest(), Date.now() + 60_000);
-    core.store.db
+    core.store.writer
       .prepare("INSERT INTO content_key_wraps (id, key_id, kind, card_sha256, params, wrapped, signature, created_at) VALUES (?, ?, 'card', ?, ?, ?, ?, ?)")
       .run(
         '01ffffff-ffff-7fff-bfff-fffffffffffe',
@@ -170,7 +170,7 @@ describe('chats of a smart-card user', () => {
 
     expect(await cardSignIn(core)).toMatchObject({ chatKeys: { damaged: true } });
     const session = await call(core, 'chat.create', { title: 'After the plant' });
-    const keyId = (core.store.db.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string }).key_id;
+    const keyId = (core.store.writer.prepare('SELECT key_id FROM chat_sessions WHERE id = ?').get(session.id) as { key_id: string }).key_id;
     expect(keyId).not.toBe(plantedId);
   });
 });

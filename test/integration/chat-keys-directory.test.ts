@@ -38,7 +38,7 @@ async function signIn(core: Core, user: SambaDcUserKey, password = dc.users[user
 }
 
 function auditOf(core: Core, action: string): { outcome: string; reason?: string; user?: { name: string } }[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { record: string }[]).map((r) => {
+  return (core.store.writer.prepare('SELECT record FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { record: string }[]).map((r) => {
     const record = JSON.parse(r.record) as { event: { outcome: string; reason?: string }; user?: { name: string } };
     return { outcome: record.event.outcome, ...(record.event.reason ? { reason: record.event.reason } : {}), ...(record.user ? { user: record.user } : {}) };
   });
@@ -158,7 +158,7 @@ describe('a password changed in AD', () => {
     expect(await signIn(again, 'researcher', NEW_PASSWORD)).toMatchObject({ chatKeys: { recoveryPending: false } });
     expect((await openablePrompts(again)).sort()).toEqual(['After the change', 'Before the change']);
     // No password, old or new, is in any audit record.
-    const records = (again.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
+    const records = (again.store.writer.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
     for (const secret of [NEW_PASSWORD, dc.users.researcher.password, 'Not-1-Theirs!']) expect(records).not.toContain(secret);
   });
 
@@ -185,8 +185,8 @@ describe('a password changed in AD', () => {
     offset = 31 * DAY_MS;
     const newSession = await chatWith(core, 'A new start');
     await call(core, 'auth.signOut', {});
-    await vi.waitFor(() => expect(core.store.db.prepare('SELECT id FROM chat_sessions').all()).toEqual([{ id: newSession }]), { timeout: 30_000, interval: 100 });
-    expect(core.store.db.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(oldSession)).toEqual({ n: 0 });
+    await vi.waitFor(() => expect(core.store.writer.prepare('SELECT id FROM chat_sessions').all()).toEqual([{ id: newSession }]), { timeout: 30_000, interval: 100 });
+    expect(core.store.writer.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(oldSession)).toEqual({ n: 0 });
   });
 });
 
@@ -194,7 +194,7 @@ describe('a password changed in AD during the session', () => {
   const CHANGED = 'Midshift-6-Larch!';
 
   function passwordWraps(core: Core): { id: string; params: string; salt: Buffer; kek_check: Buffer }[] {
-    return core.store.db.prepare("SELECT id, params, salt, kek_check FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as {
+    return core.store.writer.prepare("SELECT id, params, salt, kek_check FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as {
       id: string;
       params: string;
       salt: Buffer;
@@ -234,7 +234,7 @@ describe('a password changed in AD during the session', () => {
     expect(await signIn(core, 'researcher', CHANGED)).toMatchObject({ chatKeys: { recoveryPending: false, earlierChatsOpenWith: [], damaged: false } });
     expect(await openablePrompts(core)).toEqual(['Written before the change']);
     expect(await callError(core, 'auth.recoverChatKeys', { previousPassword: dc.users.researcher.password })).toMatchObject({ code: 'not_found' });
-    const records = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
+    const records = (core.store.writer.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
     for (const secret of [CHANGED, dc.users.researcher.password]) expect(records).not.toContain(secret);
   });
 

@@ -112,7 +112,7 @@ describe('chats from before per-person keys', () => {
     await call(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
     expect((await call(core, 'chat.list', {})).map((s) => s.title)).toEqual([`Old chat ${marker}`]);
     expect((await call(core, 'chat.open', { sessionId })).messages.map((m) => m.content.slice(0, 24))).toEqual([`Prompt ${marker} lor`.slice(0, 24)]);
-    const stored = core.store.db.prepare('SELECT title, key_id FROM chat_sessions').get() as { title: string; key_id: string | null };
+    const stored = core.store.writer.prepare('SELECT title, key_id FROM chat_sessions').get() as { title: string; key_id: string | null };
     expect(stored.key_id).not.toBeNull();
     expect(stored.title).not.toContain(marker);
     await core.close();
@@ -127,10 +127,10 @@ describe('damage is refused clearly and loses nothing', () => {
     const core = await evaluationWorkstation();
     const session = await call(core, 'chat.create', { title: 'Kept safe' });
     await call(core, 'auth.signOut', {});
-    const wrap = core.store.db.prepare('SELECT id, wrapped FROM content_key_wraps').get() as { id: string; wrapped: Buffer };
+    const wrap = core.store.writer.prepare('SELECT id, wrapped FROM content_key_wraps').get() as { id: string; wrapped: Buffer };
     const damaged = Buffer.from(wrap.wrapped);
     damaged[20]! ^= 0x01;
-    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(damaged, wrap.id);
+    core.store.writer.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(damaged, wrap.id);
 
     const state = await call(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
     expect(state).toMatchObject({ state: 'active', chatKeys: { damaged: true, recoveryPending: false } });
@@ -138,8 +138,8 @@ describe('damage is refused clearly and loses nothing', () => {
     expect(await callError(core, 'chat.open', { sessionId: session.id })).toMatchObject({ code: 'chat_locked' });
     await call(core, 'auth.signOut', {});
     // Nothing was deleted: the damaged wrapping and the session are still there, so a repaired wrapping opens it again.
-    expect(core.store.db.prepare('SELECT count(*) AS n FROM content_key_wraps WHERE id = ?').get(wrap.id)).toEqual({ n: 1 });
-    core.store.db.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
+    expect(core.store.writer.prepare('SELECT count(*) AS n FROM content_key_wraps WHERE id = ?').get(wrap.id)).toEqual({ n: 1 });
+    core.store.writer.prepare('UPDATE content_key_wraps SET wrapped = ? WHERE id = ?').run(wrap.wrapped, wrap.id);
     await call(core, 'auth.signIn', { username: EVAL_USER.username, password: EVAL_USER.password });
     expect((await call(core, 'chat.list', {})).find((s) => s.id === session.id)).toMatchObject({ locked: false, title: 'Kept safe' });
   });
@@ -148,9 +148,9 @@ describe('damage is refused clearly and loses nothing', () => {
     const core = await evaluationWorkstation();
     const first = await call(core, 'chat.create', { title: 'First chat' });
     const second = await call(core, 'chat.create', { title: 'Second chat' });
-    const titleOf = (id: string) => (core.store.db.prepare('SELECT title FROM chat_sessions WHERE id = ?').get(id) as { title: string }).title;
+    const titleOf = (id: string) => (core.store.writer.prepare('SELECT title FROM chat_sessions WHERE id = ?').get(id) as { title: string }).title;
     // The first session's sealed title copied onto the second: the row id is bound in, so it does not open there.
-    core.store.db.prepare('UPDATE chat_sessions SET title = ? WHERE id = ?').run(titleOf(first.id), second.id);
+    core.store.writer.prepare('UPDATE chat_sessions SET title = ? WHERE id = ?').run(titleOf(first.id), second.id);
     const error = await callError(core, 'chat.open', { sessionId: second.id });
     expect(error).toEqual({ code: 'storage_failed', message: 'Part of this chat is damaged in the database and cannot be shown. Nothing was changed.' });
     expect((await call(core, 'chat.open', { sessionId: first.id })).session.title).toBe('First chat');
@@ -160,11 +160,11 @@ describe('damage is refused clearly and loses nothing', () => {
     const sent = await call(core, 'chat.send', { sessionId: first.id, text: 'Where this prompt belongs' });
     await done;
     const third = await call(core, 'chat.create', { title: 'Third chat' });
-    core.store.db.prepare('UPDATE chat_messages SET session_id = ? WHERE id = ?').run(third.id, sent.promptId);
+    core.store.writer.prepare('UPDATE chat_messages SET session_id = ? WHERE id = ?').run(third.id, sent.promptId);
     expect(await callError(core, 'chat.open', { sessionId: third.id })).toMatchObject({ code: 'storage_failed' });
-    core.store.db.prepare("UPDATE chat_messages SET session_id = ?, role = 'assistant' WHERE id = ?").run(first.id, sent.promptId);
+    core.store.writer.prepare("UPDATE chat_messages SET session_id = ?, role = 'assistant' WHERE id = ?").run(first.id, sent.promptId);
     expect(await callError(core, 'chat.open', { sessionId: first.id })).toMatchObject({ code: 'storage_failed' });
-    core.store.db.prepare("UPDATE chat_messages SET role = 'user' WHERE id = ?").run(sent.promptId);
+    core.store.writer.prepare("UPDATE chat_messages SET role = 'user' WHERE id = ?").run(sent.promptId);
     expect((await call(core, 'chat.open', { sessionId: first.id })).messages[0]).toMatchObject({ role: 'user', content: 'Where this prompt belongs' });
   });
 });
@@ -176,7 +176,7 @@ describe('keys live only while their person is signed in', () => {
     cleanups.push(() => store.close());
     const ids = ['0190a000-0000-7000-8000-00000000000a', '0190a000-0000-7000-8000-00000000000b'];
     for (const [i, id] of ids.entries()) {
-      store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, 'X', 'scrypt$1', '[]', 'evaluation', 1)").run(id, `user${i}`);
+      store.writer.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, 'X', 'scrypt$1', '[]', 'evaluation', 1)").run(id, `user${i}`);
     }
     const ring = new ContentKeyRing({ store, now: () => 1_000 });
     ring.commit(await ring.prepare(ids[0]!, { kind: 'password', password: 'first password' }), 'sign-in');
@@ -213,8 +213,8 @@ describe('a password proven at the lock screen (rewrapUnderPassword)', () => {
     const store = openStore({ path: join(dir, DATABASE_FILE), key: randomBytes(32) });
     cleanups.push(() => store.close());
     const id = '0190a000-0000-7000-8000-00000000000c';
-    store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, 'rewrap', 'X', 'scrypt$1', '[]', 'evaluation', 1)").run(id);
-    const wraps = () => store.db.prepare("SELECT id, key_id, hex(salt) AS salt FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as { id: string; key_id: string; salt: string }[];
+    store.writer.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, 'rewrap', 'X', 'scrypt$1', '[]', 'evaluation', 1)").run(id);
+    const wraps = () => store.writer.prepare("SELECT id, key_id, hex(salt) AS salt FROM content_key_wraps WHERE kind = 'password' ORDER BY id").all() as { id: string; key_id: string; salt: string }[];
     const ring = new ContentKeyRing({ store, now: () => 1_000 });
     ring.commit(await ring.prepare(id, { kind: 'password', password: 'first password' }), 'sign-in');
     const keyId = ring.keyForNewChats(id);

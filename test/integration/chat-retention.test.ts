@@ -23,10 +23,10 @@ beforeAll(async () => {
 });
 
 function sessionRows(core: Core, sessionId: string): number {
-  return (core.store.db.prepare('SELECT count(*) AS n FROM chat_sessions WHERE id = ?').get(sessionId) as { n: number }).n;
+  return (core.store.writer.prepare('SELECT count(*) AS n FROM chat_sessions WHERE id = ?').get(sessionId) as { n: number }).n;
 }
 function messageRows(core: Core, sessionId: string): number {
-  return (core.store.db.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(sessionId) as { n: number }).n;
+  return (core.store.writer.prepare('SELECT count(*) AS n FROM chat_messages WHERE session_id = ?').get(sessionId) as { n: number }).n;
 }
 function walBytes(core: Core): number {
   const wal = `${core.store.path}-wal`;
@@ -36,7 +36,7 @@ function purges(core: Core) {
   return auditEvents(core).filter((e) => e.action === 'chat.purge');
 }
 function auditText(core: Core): string {
-  return (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
+  return (core.store.writer.prepare('SELECT record FROM audit_events').all() as { record: string }[]).map((r) => r.record).join('\n');
 }
 function lastSweepAt(core: Core): number {
   return Number(core.store.getMeta('retention.last_sweep_at') ?? '0');
@@ -151,7 +151,7 @@ describe('chat retention', () => {
   it('deleting a message looks up the messages replying to it (the reply_to foreign key) by index, not by a scan of every message', async () => {
     // Without the index, a sweep of 10,000 sessions of 10 messages did not finish in 10 minutes; with it, 3 s.
     const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: SHORT });
-    const plan = core.store.db.prepare('EXPLAIN QUERY PLAN SELECT 1 FROM chat_messages WHERE reply_to = ?').all('x') as { detail: string }[];
+    const plan = core.store.writer.prepare('EXPLAIN QUERY PLAN SELECT 1 FROM chat_messages WHERE reply_to = ?').all('x') as { detail: string }[];
     expect(plan.map((step) => step.detail).join('; ')).toMatch(/USING (COVERING )?INDEX chat_messages_by_reply_to/);
   });
 
@@ -165,7 +165,7 @@ describe('chat retention', () => {
     const events = purges(core);
     expect(events.map((e) => e.detail!.sessions)).toEqual([100, 100, 50]);
     expect(events.flatMap((e) => String(e.detail!.session_ids).split(',')).sort()).toEqual([...ids].sort());
-    expect((core.store.db.prepare('SELECT count(*) AS n FROM chat_sessions').get() as { n: number }).n).toBe(0);
+    expect((core.store.writer.prepare('SELECT count(*) AS n FROM chat_sessions').get() as { n: number }).n).toBe(0);
   });
 });
 
@@ -193,7 +193,7 @@ describe('a user deletes their own session', () => {
 
   it("someone else's session is refused as not found, nothing is deleted, and the attempt is audited", async () => {
     const core = await startWithPolicy(cleanups, model, ['clinician'], { workloads: SHORT });
-    const db = core.store.db;
+    const db = core.store.writer;
     db.prepare(
       "INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('other-user', 'dr.yang', 'Dr Cristina Yang', 'x', '[\"clinician\"]', 'evaluation', 0)",
     ).run();

@@ -39,7 +39,7 @@ async function start(options: { policy?: ReturnType<typeof policyWith>; dataDir?
 }
 
 function auditActions(core: HeadlessCore): { action: string; outcome: string; reason?: string }[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => {
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((r) => {
     const e = JSON.parse(r.record).event;
     return { action: e.action, outcome: e.outcome, ...(e.reason ? { reason: e.reason } : {}) };
   });
@@ -281,14 +281,14 @@ describe('chat on the local model', () => {
     await done;
     const eventsBefore = auditActions(core).length;
     // SQLite answers SQLITE_FULL once the page cap is reached, exactly as on a full disk.
-    const pages = core.store.db.pragma('page_count', { simple: true }) as number;
-    core.store.db.pragma(`max_page_count = ${pages}`);
+    const pages = core.store.writer.pragma('page_count', { simple: true }) as number;
+    core.store.writer.pragma(`max_page_count = ${pages}`);
     // Big enough to need new pages, small enough for the model's context (so the prompt is not refused for length).
     const big = 'word '.repeat(600);
     const error = await callError(core, 'chat.send', { sessionId: session.id, text: big });
     expect(error.code).toBe('audit_write_failed');
     expect(error.message).toMatch(/disk is full.*Nothing was done/);
-    core.store.db.pragma('max_page_count = 1073741823');
+    core.store.writer.pragma('max_page_count = 1073741823');
     const messages = (await call(core, 'chat.open', { sessionId: session.id })).messages;
     expect(messages.map((m) => m.content)).not.toContain(big);
     expect(messages[0]!.content).toBe('Kept before the disk filled');

@@ -182,10 +182,10 @@ describe('the database key in memory, and temporary data', () => {
     const key = randomBytes(32);
     const path = join(dataDir, DATABASE_FILE);
     const store = openStore({ path, key });
-    expect(store.db.pragma('temp_store', { simple: true })).toBe(2);
+    expect(store.writer.pragma('temp_store', { simple: true })).toBe(2);
     store.close();
     const readonly = openStore({ path, key, readonly: true });
-    expect(readonly.db.pragma('temp_store', { simple: true })).toBe(2);
+    expect(readonly.writer.pragma('temp_store', { simple: true })).toBe(2);
     readonly.close();
   });
 });

@@ -66,7 +66,7 @@ const wrappedHex = (userData: string): string => readFileSync(join(userData, WRA
 function rekeyEvents(database: string, key: Buffer): { outcome: string; reason?: string; keyStore: unknown; record: string }[] {
   const store = openStore({ path: database, key, readonly: true });
   try {
-    return (store.db.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey' ORDER BY seq").all() as { record: string }[]).map(({ record }) => {
+    return (store.writer.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey' ORDER BY seq").all() as { record: string }[]).map(({ record }) => {
       const parsed = JSON.parse(record) as { event: { outcome: string; reason?: string }; enclave?: { detail?: { key_store?: unknown } } };
       return { outcome: parsed.event.outcome, ...(parsed.event.reason ? { reason: parsed.event.reason } : {}), keyStore: parsed.enclave?.detail?.key_store, record };
     });

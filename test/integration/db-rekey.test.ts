@@ -68,7 +68,7 @@ async function usedDataFolder(options: { chat?: boolean } = {}): Promise<{ dataD
 function rekeyEvents(database: string, keyFile: string): { outcome: string; reason?: string; record: string }[] {
   const store = openStore({ path: database, key: readKeyFile(keyFile), readonly: true });
   try {
-    return (store.db.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey' ORDER BY seq").all() as { record: string }[]).map(({ record }) => {
+    return (store.writer.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey' ORDER BY seq").all() as { record: string }[]).map(({ record }) => {
       const parsed = JSON.parse(record) as { event: { outcome: string; reason?: string } };
       return { outcome: parsed.event.outcome, ...(parsed.event.reason ? { reason: parsed.event.reason } : {}), record };
     });
@@ -134,7 +134,7 @@ describe('enclave db rekey', () => {
     expect(keyHexOf(keyFile)).toBe(oldKey);
     expect(existsSync(pendingKeyPath(keyFile))).toBe(false);
     // The app goes on under the old key; the refusal is in the log.
-    const failures = (core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey'").all() as { record: string }[]).map(
+    const failures = (core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'db.rekey'").all() as { record: string }[]).map(
       (r) => JSON.parse(r.record) as { event: { outcome: string; reason: string } },
     );
     expect(failures.map((f) => [f.event.outcome, f.event.reason])).toEqual([['failure', 'in_use']]);
@@ -202,12 +202,12 @@ describe('enclave db rekey after a crash', () => {
     const { dataDir, database, keyFile } = await usedDataFolder({ chat: false });
     // Enough pages that the rekey transaction takes a while to write.
     const store = openStore({ path: database, key: readKeyFile(keyFile) });
-    store.db.exec('CREATE TABLE filler (x BLOB NOT NULL)');
-    const insert = store.db.prepare('INSERT INTO filler (x) VALUES (?)');
+    store.writer.exec('CREATE TABLE filler (x BLOB NOT NULL)');
+    const insert = store.writer.prepare('INSERT INTO filler (x) VALUES (?)');
     store.transaction(() => {
       for (let i = 0; i < 30_000; i++) insert.run(randomBytes(600));
     });
-    const rows = (store.db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
+    const rows = (store.writer.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
     store.close();
 
     const child = spawn(process.execPath, ['bin/enclave.mjs', 'db', 'rekey', '--data-dir', dataDir], { stdio: 'ignore' });
@@ -239,8 +239,8 @@ describe('enclave db rekey after a crash', () => {
     expect(existsSync(pendingKeyPath(keyFile))).toBe(false);
     const reopened = openStore({ path: database, key: readKeyFile(keyFile), readonly: true });
     try {
-      expect((reopened.db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n).toBe(rows);
-      expect(reopened.db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect((reopened.writer.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n).toBe(rows);
+      expect(reopened.writer.pragma('integrity_check', { simple: true })).toBe('ok');
     } finally {
       reopened.close();
     }

@@ -40,7 +40,7 @@ const DEAD_DC = 'ldaps://127.0.0.1:1';
 const start = (options: Pick<DirectoryCoreOptions, 'directory' | 'dataDir' | 'key' | 'now'> = {}) => startDirectoryCore(dc.info(), { path: modelPath, sha256: modelSha256 }, cleanups, options);
 
 function loginEvents(core: Core): { outcome: string; reason?: string; user?: { id?: string; name: string; auth_method?: string } }[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
     .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; user?: { id?: string; name: string; auth_method?: string } })
     .filter((r) => r.event.action === 'auth.login')
     .map((r) => ({ outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), ...(r.user ? { user: r.user } : {}) }));
@@ -298,7 +298,7 @@ describe('the lock', () => {
     await call(core, 'auth.lock', {});
     const other = await call(core, 'auth.signIn', { username: admin.username, password: admin.password });
     expect(other).toMatchObject({ state: 'active', user: { username: admin.upn.toLowerCase(), roles: ['administrator'] } });
-    const actions = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map(
+    const actions = (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map(
       (r) => JSON.parse(r.record) as { event: { action: string; reason?: string } },
     );
     expect(actions.slice(-3).map((a) => `${a.event.action}${a.event.reason ? `:${a.event.reason}` : ''}`)).toEqual(['auth.lock:user', 'auth.logout:other_user', 'auth.login']);
@@ -307,13 +307,13 @@ describe('the lock', () => {
 
 /** The private text kept for each event of this action, in order. */
 function privateTexts(core: Core, action: string): Record<string, string>[] {
-  const seqs = core.store.db.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { seq: number }[];
+  const seqs = core.store.writer.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq').all(action) as { seq: number }[];
   return seqs.map(({ seq }) => privateTextOf(core.store.reader, seq));
 }
 
 /** Every record as stored and as each SIEM format renders it. */
 function allRenderings(core: Core): string[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
 }
 
 /** An export bundle of everything, written straight from the store. */
@@ -343,7 +343,7 @@ describe('a user name typed at sign-in', () => {
 
 describe('break-glass', () => {
   function breakGlassEvents(core: Core): { outcome: string; reason?: string; detail?: Record<string, unknown> }[] {
-    return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+    return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
       .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; enclave?: { detail?: Record<string, unknown> } })
       .filter((r) => r.event.action === 'auth.breakglass')
       .map((r) => ({ outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), ...(r.enclave?.detail ? { detail: r.enclave.detail } : {}) }));

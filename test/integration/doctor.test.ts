@@ -3,6 +3,7 @@
 // client certificates), a minimal LDAP server that answers StartTLS, a real
 // evaluation database with its key file, the generated test model, SoftHSM2 as
 // the PKCS#11 module, and node-llama-cpp's real backend detection.
+import { EC_P256_NEW_KEY, selfSignedCaArgs } from '../support/openssl-args.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,28 +48,8 @@ function sh(args: string[], cwd: string): void {
 function makePki(root: string): Record<string, string> {
   const at = join(root, 'pki');
   mkdirSync(at);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ca = (name: string, cn: string): void =>
-    sh(
-      [
-        'req',
-        '-x509',
-        ...ec,
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.pem`,
-        '-days',
-        '365',
-        '-subj',
-        `/CN=${cn}`,
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-      ],
-      at,
-    );
+  const ec = EC_P256_NEW_KEY;
+  const ca = (name: string, cn: string): void => sh(selfSignedCaArgs(name, cn), at);
   const leaf = (name: string, cn: string, issuer: string, ext: string): void => {
     writeFileSync(join(at, `${name}.ext`), ext);
     sh(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], at);
@@ -496,9 +477,9 @@ describe('enclave doctor: database and audit chain', () => {
     const store = openStore({ path: join(data, 'enclave.db'), key: readKeyFile(join(data, KEY_FILE)) });
     let seq = 0;
     try {
-      const row = store.db.prepare(`SELECT seq, record FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%'`).get() as { seq: number; record: string };
+      const row = store.writer.prepare(`SELECT seq, record FROM audit_events WHERE action = 'auth.unlock' AND record LIKE '%"failure"%'`).get() as { seq: number; record: string };
       seq = row.seq;
-      store.db.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record.replace('"failure"', '"success"'), seq);
+      store.writer.prepare('UPDATE audit_events SET record = ? WHERE seq = ?').run(row.record.replace('"failure"', '"success"'), seq);
     } finally {
       store.close();
     }
@@ -537,13 +518,13 @@ describe('enclave doctor: database and audit chain', () => {
     // The app last ran (and swept) 40 days ago, by its clock.
     const core = await createHeadlessCore({ dataDir: data, policy: { path: EVALUATION_POLICY }, now: () => started - 40 * day, log: () => undefined });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
-    const { id: userId } = core.store.db.prepare('SELECT id FROM accounts').get() as { id: string };
+    const { id: userId } = core.store.writer.prepare('SELECT id FROM accounts').get() as { id: string };
     const addSession = (id: string, lastActivity: number, messages: number) => {
-      core.store.db
+      core.store.writer
         .prepare("INSERT INTO chat_sessions (id, user_id, title, workload_id, created_at, updated_at, ended_at) VALUES (?, ?, 'Chat', 'general', ?, ?, NULL)")
         .run(id, userId, lastActivity, lastActivity);
       for (let i = 0; i < messages; i += 1) {
-        core.store.db
+        core.store.writer
           .prepare("INSERT INTO chat_messages (id, session_id, role, content, status, reply_to, model_id, created_at) VALUES (?, ?, 'user', 'text', 'complete', NULL, NULL, ?)")
           .run(`${id}-${i}`, id, lastActivity);
       }

@@ -277,7 +277,7 @@ describe('hashModelFileCached', () => {
       appendFileSync(path, Buffer.alloc(32));
       const grown = await hashModelFileCached(store, path);
       expect(grown).toMatchObject({ fromCache: false, sizeBytes: first.sizeBytes + 32 });
-      const rows = store.db.prepare('SELECT path, sha256 FROM model_hash_cache').all();
+      const rows = store.writer.prepare('SELECT path, sha256 FROM model_hash_cache').all();
       expect(rows).toEqual([{ path, sha256: grown.sha256 }]);
 
       const missing = await rejection(hashModelFileCached(store, join(dir.path, 'nope.gguf')));

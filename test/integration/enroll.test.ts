@@ -22,7 +22,7 @@ describe('enrolment', () => {
     cleanups.push(dir.remove);
     const first = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
     const events = () =>
-      (first.store.db.prepare("SELECT record FROM audit_events WHERE action = 'audit.enroll'").all() as { record: string }[]).map(
+      (first.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'audit.enroll'").all() as { record: string }[]).map(
         (r) => JSON.parse(r.record) as { enclave: { detail: { key_id: string } } },
       );
     expect(events()).toHaveLength(1);
@@ -31,10 +31,10 @@ describe('enrolment', () => {
 
     const again = await createHeadlessCore({ dataDir: dir.path, log: () => undefined });
     cleanups.push(() => again.close());
-    expect((again.store.db.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.enroll'").get() as { n: number }).n).toBe(1);
-    expect((again.store.db.prepare('SELECT key_id FROM audit_signing_keys').all() as { key_id: string }[]).map((r) => r.key_id)).toEqual([keyId]);
+    expect((again.store.writer.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.enroll'").get() as { n: number }).n).toBe(1);
+    expect((again.store.writer.prepare('SELECT key_id FROM audit_signing_keys').all() as { key_id: string }[]).map((r) => r.key_id)).toEqual([keyId]);
     // Only one key may be current.
-    expect(() => again.store.db.prepare("INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ('x', 'Ed25519', x'00', x'00', 1)").run()).toThrow(
+    expect(() => again.store.writer.prepare("INSERT INTO audit_signing_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ('x', 'Ed25519', x'00', x'00', 1)").run()).toThrow(
       /UNIQUE constraint failed/,
     );
   });

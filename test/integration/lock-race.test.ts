@@ -128,7 +128,7 @@ async function refusal(promise: Promise<unknown>): Promise<ErrorInfo> {
 }
 
 function storedMessages(core: Core, sessionId: string): { role: string; content: string; status: string }[] {
-  return core.store.db.prepare('SELECT role, content, status FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(sessionId) as {
+  return core.store.writer.prepare('SELECT role, content, status FROM chat_messages WHERE session_id = ? ORDER BY created_at, id').all(sessionId) as {
     role: string;
     content: string;
     status: string;
@@ -294,7 +294,7 @@ describe('another person signing in at the lock screen', () => {
   it('a prompt of the first person still in its checks is refused, and nothing of it reaches the second', async () => {
     const { engine, core, session, events } = await started();
     // A second evaluation account on the same workstation (as a second clinician would have).
-    core.store.db
+    core.store.writer
       .prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES (?, ?, ?, ?, ?, 'evaluation', ?)")
       .run('0190c1d2-0000-7000-8000-000000000002', 'dr.bailey', 'Dr Miranda Bailey', await hashPassword('another good passphrase'), JSON.stringify(['clinician']), Date.now());
     const held = engine.pauseNext('countTokens');

@@ -133,7 +133,7 @@ describe('checking the allowed model files', () => {
     altered[altered.length - 1] = altered[altered.length - 1]! ^ 0x55;
     writeFileSync(copy, altered);
     const stamp = statSync(copy, { bigint: true });
-    second.store.db
+    second.store.writer
       .prepare('UPDATE model_hash_cache SET size_bytes = ?, mtime_ms = ?, ctime_ms = ?, inode = ?, sha256 = ? WHERE path = ?')
       .run(Number(stamp.size), Number(stamp.mtimeMs), Number(stamp.ctimeMs), `${stamp.dev}:${stamp.ino}`, model.sha256, copy);
     await second.close();

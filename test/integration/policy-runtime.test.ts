@@ -20,7 +20,7 @@ async function startWatched(policyText: string): Promise<{ core: Core; policyFil
 }
 
 function policyEvents(core: Core): { outcome: string; reason?: string; detail: Record<string, unknown> }[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
     .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; enclave?: { detail?: Record<string, unknown> } })
     .filter((r) => r.event.action === 'policy.apply')
     .map((r) => ({ outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), detail: r.enclave?.detail ?? {} }));

@@ -95,8 +95,8 @@ describe('killed while sealing and sending', () => {
     const store = openStore({ path: join(dir.path, 'enclave.db'), key: readKeyFile(join(dir.path, KEY_FILE)), readonly: true });
     try {
       expect(verifyAuditChain(store.reader)).toMatchObject({ ok: true });
-      const head = (store.db.prepare("SELECT value FROM meta WHERE key = 'audit.head_seq'").get() as { value: string }).value;
-      const local = new Set((store.db.prepare('SELECT seq FROM audit_events').all() as { seq: number }[]).map((r) => r.seq));
+      const head = (store.writer.prepare("SELECT value FROM meta WHERE key = 'audit.head_seq'").get() as { value: string }).value;
+      const local = new Set((store.writer.prepare('SELECT seq FROM audit_events').all() as { seq: number }[]).map((r) => r.seq));
       const atReceiver = new Set(events.map((e) => e.seq));
       // Nothing missing: every sequence number is at the receiver or still on the workstation.
       const missing = [];
@@ -132,10 +132,10 @@ describe('killed while sealing and sending', () => {
       }
 
       // Every manifest in the stream verifies with the workstation's key, and its root is the tree of the hashes the receiver holds.
-      const keys = new Map((store.db.prepare('SELECT key_id, public_key FROM audit_signing_keys').all() as { key_id: string; public_key: Buffer }[]).map((r) => [r.key_id, r.public_key]));
+      const keys = new Map((store.writer.prepare('SELECT key_id, public_key FROM audit_signing_keys').all() as { key_id: string; public_key: Buffer }[]).map((r) => [r.key_id, r.public_key]));
       const { createPublicKey } = await import('node:crypto');
       const hashBySeq = new Map(events.map((e) => [e.seq, Buffer.from(e.hash, 'hex')]));
-      const confirmed = (store.db.prepare("SELECT confirmed_through FROM siem_cursors WHERE destination_id = 'rsyslog'").get() as { confirmed_through: number }).confirmed_through;
+      const confirmed = (store.writer.prepare("SELECT confirmed_through FROM siem_cursors WHERE destination_id = 'rsyslog'").get() as { confirmed_through: number }).confirmed_through;
       expect(confirmed).toBeGreaterThan(RUNS / 2);
       for (const m of manifestByBatch.values()) {
         const pem = createPublicKey({ key: keys.get(m.key_id)!, format: 'der', type: 'spki' })
@@ -147,7 +147,7 @@ describe('killed while sealing and sending', () => {
       }
       // Every confirmed batch's events are at the receiver.
       for (let batch = 1; batch <= confirmed; batch++) {
-        const row = store.db.prepare('SELECT first_seq, last_seq FROM audit_batches WHERE batch_seq = ?').get(batch) as { first_seq: number | null; last_seq: number | null };
+        const row = store.writer.prepare('SELECT first_seq, last_seq FROM audit_batches WHERE batch_seq = ?').get(batch) as { first_seq: number | null; last_seq: number | null };
         if (row.first_seq === null) continue;
         for (let seq = row.first_seq; seq <= row.last_seq!; seq++) expect(atReceiver.has(seq), `event ${seq} of confirmed batch ${batch}`).toBe(true);
       }

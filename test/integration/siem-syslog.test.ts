@@ -543,7 +543,7 @@ describe('in the app: an untrusted receiver is refused, shown and audited, never
     const failing = await nextEvent(core, 'siem.changed', (s) => s.destinations[0]?.state === 'offline' && s.destinations[0].lastFailure?.code === 'certificate_rejected', 30_000);
     expect(failing.destinations[0]).toMatchObject({ id: 'soc', state: 'offline', lastFailure: { code: 'certificate_rejected', message: expect.stringMatching(/not trusted/i) } });
     expect(failing.destinations[0]!.queuedBatches).toBeGreaterThan(0);
-    const audited = JSON.parse((core.store.db.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").get() as { record: string }).record);
+    const audited = JSON.parse((core.store.writer.prepare("SELECT record FROM audit_events WHERE action = 'sync.destination'").get() as { record: string }).record);
     expect(audited).toMatchObject({ event: { outcome: 'failure', reason: 'certificate_rejected' }, enclave: { detail: { destination: 'soc', target: rsyslog.address } } });
 
     copyFileSync(rsyslog.caFile, caFile);

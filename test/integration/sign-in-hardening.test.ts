@@ -48,14 +48,14 @@ interface Event {
 }
 
 function events(core: Core, action?: string): Event[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
     .map((r) => JSON.parse(r.record) as { event: { action: string; outcome: string; reason?: string }; enclave?: { detail?: Record<string, unknown> } })
     .filter((r) => !action || r.event.action === action)
     .map((r) => ({ action: r.event.action, outcome: r.event.outcome, ...(r.event.reason ? { reason: r.event.reason } : {}), ...(r.enclave?.detail ? { detail: r.enclave.detail } : {}) }));
 }
 
 function verifierOf(core: Core, upn: string): string | null {
-  return (core.store.db.prepare('SELECT password_hash FROM accounts WHERE username = ?').get(upn.toLowerCase()) as { password_hash: string | null } | undefined)?.password_hash ?? null;
+  return (core.store.writer.prepare('SELECT password_hash FROM accounts WHERE username = ?').get(upn.toLowerCase()) as { password_hash: string | null } | undefined)?.password_hash ?? null;
 }
 
 async function signedInOnce(core: Core, user: { username: string; password: string }): Promise<void> {
@@ -88,7 +88,7 @@ describe('lockout', () => {
     for (const form of forms) expect((await callError(core, 'auth.signIn', { username: form, password: 'Guess-1-Again!' })).code, form).toBe('bad_credentials');
     expect(await callError(core, 'auth.signIn', { username: 'Ghost', password: 'Guess-2-Again!' })).toMatchObject({ code: 'too_many_attempts' });
     // The lockout table keeps a keyed hash, never the typed name (often a password typed into the wrong field).
-    const keys = (core.store.db.prepare('SELECT key FROM sign_in_lockouts').all() as { key: string }[]).map((r) => r.key);
+    const keys = (core.store.writer.prepare('SELECT key FROM sign_in_lockouts').all() as { key: string }[]).map((r) => r.key);
     expect(keys).toEqual([expect.stringMatching(/^name:[0-9a-f]{64}$/)]);
   });
 
@@ -316,7 +316,7 @@ describe('password hashing cost', () => {
     const { clinician } = dc.users;
     const online = await start();
     await signedInOnce(online, clinician);
-    online.store.db.prepare('UPDATE accounts SET password_hash = ? WHERE username = ?').run(oldHash(clinician.password), clinician.upn.toLowerCase());
+    online.store.writer.prepare('UPDATE accounts SET password_hash = ? WHERE username = ?').run(oldHash(clinician.password), clinician.upn.toLowerCase());
     await online.close();
     const offline = await start({ dataDir: online.dataDir, key: online.key, directory: { servers: [DEAD_DC] } });
     expect(verifierOf(offline, clinician.upn)).toMatch(/^scrypt\$32768\$/);
@@ -326,7 +326,7 @@ describe('password hashing cost', () => {
 
   it('an evaluation password hashed at the old cost still signs in and unlocks, and either upgrades it', async () => {
     const core = await startWithPolicy(cleanups, model, ['clinician']);
-    const setOld = () => core.store.db.prepare('UPDATE accounts SET password_hash = ? WHERE username = ?').run(oldHash(EVAL_USER.password), EVAL_USER.username);
+    const setOld = () => core.store.writer.prepare('UPDATE accounts SET password_hash = ? WHERE username = ?').run(oldHash(EVAL_USER.password), EVAL_USER.username);
     expect(verifierOf(core, EVAL_USER.username)).toMatch(/^scrypt\$131072\$/);
     setOld();
     await call(core, 'auth.lock', {});

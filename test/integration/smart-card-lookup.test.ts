@@ -74,7 +74,7 @@ describe('smart card with a directory lookup account', () => {
     const core = await start(dc.administrator.password, () => now, { offlineSignInDays: 3 });
     await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password });
     await call(core, 'auth.signOut', {});
-    const verifier = () => (core.store.db.prepare('SELECT password_hash FROM accounts WHERE username = ?').get(clinician.upn.toLowerCase()) as { password_hash: string | null }).password_hash;
+    const verifier = () => (core.store.writer.prepare('SELECT password_hash FROM accounts WHERE username = ?').get(clinician.upn.toLowerCase()) as { password_hash: string | null }).password_hash;
     expect(verifier()).not.toBeNull();
     now += 2 * DAY;
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active' } });

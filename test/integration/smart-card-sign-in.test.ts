@@ -128,7 +128,7 @@ describe('smart-card sign-in', () => {
       error: { code: 'too_many_attempts', message: expect.stringMatching(/^Too many wrong PINs\. Try again in \d+ seconds\.$/) },
     });
     // The card's label (set by its issuer, often the holder's name) is recorded by keyed token, as a smart-card attempt; the label stays here.
-    const failures = (core.store.db.prepare("SELECT seq, record FROM audit_events WHERE action = 'auth.login' ORDER BY seq").all() as { seq: number; record: string }[])
+    const failures = (core.store.writer.prepare("SELECT seq, record FROM audit_events WHERE action = 'auth.login' ORDER BY seq").all() as { seq: number; record: string }[])
       .map((r) => ({ seq: r.seq, record: JSON.parse(r.record) as { event: { outcome: string; reason?: string }; user?: { name: string; auth_method?: string } } }))
       .filter((r) => r.record.event.outcome === 'failure');
     expect(failures.map((f) => [f.record.event.reason, f.record.user])).toEqual([
@@ -137,7 +137,7 @@ describe('smart-card sign-in', () => {
       ['too_many_attempts', { name: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), auth_method: 'smart-card' }],
     ]);
     expect(privateTextOf(core.store.reader, failures[0]!.seq)).toEqual({ user_name: `card ${lab.cards.clinician.tokenLabel}` });
-    const everything = (core.store.db.prepare('SELECT record FROM audit_events').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
+    const everything = (core.store.writer.prepare('SELECT record FROM audit_events').all() as { record: string }[]).flatMap((r) => [r.record, ...siemRenderings(r.record)]);
     expect(leaks(everything, [lab.cards.clinician.tokenLabel])).toEqual([]);
   });
 
@@ -152,7 +152,7 @@ describe('smart-card sign-in', () => {
     await knownUser(core, 'clinician');
     const response = await cardSignIn(core, card);
     expect(response).toMatchObject({ ok: false, error: { code: 'card_rejected', message: expect.stringMatching(message) } });
-    const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
+    const last = (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
     expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_rejected' } });
   });
 
@@ -216,7 +216,7 @@ describe('smart-card sign-in', () => {
     expect(await cardSignIn(core, 'clinician')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.clinician.upn.toLowerCase() } } });
     await call(core, 'auth.lock', {});
     expect(await cardSignIn(core, 'admin')).toMatchObject({ ok: true, output: { state: 'active', user: { username: dc.users.admin.upn.toLowerCase() } } });
-    const reasons = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
+    const reasons = (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
       .map((r) => JSON.parse(r.record) as { event: { action: string; reason?: string } })
       .filter((r) => r.event.action === 'auth.logout')
       .map((r) => r.event.reason);
@@ -238,7 +238,7 @@ describe('smart-card sign-in', () => {
       ok: false,
       error: { code: 'directory_unreachable', message: expect.stringMatching(/within 3 days of its owner's last sign-in here/) },
     });
-    const last = (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
+    const last = (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { record: string }).record;
     expect(JSON.parse(last)).toMatchObject({ event: { action: 'auth.login', outcome: 'failure', reason: 'card_account_stale' } });
     // A password sign-in while the network works makes the card good again.
     await lab.remove('clinician');

@@ -36,22 +36,22 @@ describe('store migrations', () => {
     const key = randomBytes(32);
     const store = openStore({ path: version1Database(key), key });
     try {
-      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
-      expect(store.db.prepare('SELECT username, kind, password_hash IS NOT NULL AS has_hash FROM accounts').all()).toEqual([{ username: 'dr.grey', kind: 'evaluation', has_hash: 1 }]);
-      expect(store.db.prepare('SELECT title FROM chat_sessions').all()).toEqual([{ title: 'Kept' }]);
-      expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
-      expect(store.db.pragma('foreign_key_check')).toEqual([]);
+      expect(store.writer.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
+      expect(store.writer.prepare('SELECT username, kind, password_hash IS NOT NULL AS has_hash FROM accounts').all()).toEqual([{ username: 'dr.grey', kind: 'evaluation', has_hash: 1 }]);
+      expect(store.writer.prepare('SELECT title FROM chat_sessions').all()).toEqual([{ title: 'Kept' }]);
+      expect(store.writer.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(store.writer.pragma('foreign_key_check')).toEqual([]);
       // The rebuilt table is still the parent of chat_sessions.
-      expect(() => store.db.prepare('DELETE FROM accounts').run()).toThrow(/FOREIGN KEY constraint failed/);
+      expect(() => store.writer.prepare('DELETE FROM accounts').run()).toThrow(/FOREIGN KEY constraint failed/);
       // Directory accounts fit now; an evaluation account still needs its password hash.
-      store.db
+      store.writer
         .prepare(
           "INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at, sam_account_name, directory_dn, last_online_at) VALUES ('g', 'alice@corp.example.org', 'Alice', NULL, '[]', 'directory', 2, 'alice', 'CN=Alice,DC=corp', 2)",
         )
         .run();
-      expect(() => store.db.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('h', 'bob', 'Bob', NULL, '[]', 'evaluation', 2)").run()).toThrow(
-        /CHECK constraint failed/,
-      );
+      expect(() =>
+        store.writer.prepare("INSERT INTO accounts (id, username, display_name, password_hash, roles, kind, created_at) VALUES ('h', 'bob', 'Bob', NULL, '[]', 'evaluation', 2)").run(),
+      ).toThrow(/CHECK constraint failed/);
     } finally {
       store.close();
     }

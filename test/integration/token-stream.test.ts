@@ -44,7 +44,7 @@ it('a whole answer arrives in fewer chat.token events than tokens, adding up to 
   expect(result).toMatchObject({ sessionId: session.id, responseId, status: 'complete', error: null });
 
   // The token count the audit record holds for this answer.
-  const row = core.store.db
+  const row = core.store.writer
     .prepare("SELECT json_extract(record, '$.ai.response.tokens') AS tokens FROM audit_events WHERE json_extract(record, '$.enclave.message_id') = ? ORDER BY seq DESC LIMIT 1")
     .get(responseId) as { tokens: number | null } | undefined;
   const tokens = row?.tokens ?? 0;

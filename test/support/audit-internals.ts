@@ -20,7 +20,7 @@ export {
   type Hash,
   type MerkleProofFailure,
 } from '../../src/main/audit/merkle.js';
-export { currentEnrolmentKey, ensureEnrolmentKey, keyIdOf, rotateEnrolmentKey, wipeRetiredSigningKeys } from '../../src/main/audit/signing.js';
+export { currentEnrolmentKey, ensureEnrolmentKey, rotateEnrolmentKey, wipeRetiredSigningKeys } from '../../src/main/audit/signing.js';
 export { BatchManifestSchema, manifestHash, verifyManifestSignature, type BatchManifest } from '../../src/main/audit/manifest.js';
 export { batchEventTexts, lastBatch, pendingEvents, pruneSealedEvents, quarantineUnsealedTail, readBatch, sealNextBatch, sealPending, type SealOptions } from '../../src/main/audit/batches.js';
 export { BatchSealer, type SealSchedule } from '../../src/main/audit/sealer.js';
@@ -30,3 +30,4 @@ export { checkTextAudited } from '../../src/main/audit/text-check.js';
 export { sealedBatches as sealedBatchSource } from '../../src/main/audit/sealed-batches.js';
 export { exportAuditBundle, exportAuditedBundle } from '../../src/main/audit/bundle/write.js';
 export { describeBundleReport, verifyAuditBundle, type BundleVerifyReport } from '../../src/main/audit/bundle/verify/index.js';
+export { publicKeyId as keyIdOf } from '../../src/main/tls/index.js';

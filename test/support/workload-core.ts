@@ -77,7 +77,7 @@ export interface AuditEntry {
 }
 
 export function auditEvents(core: Core): AuditEntry[] {
-  return (core.store.db.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((row) => {
+  return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[]).map((row) => {
     const record = JSON.parse(row.record) as {
       event: { action: string; outcome: string; reason?: string };
       enclave?: { workload?: string; session_id?: string; model?: { id: string; sha256?: string }; detail?: Record<string, unknown> };

@@ -2,7 +2,7 @@
 // answers with a named problem (or records a fault), without a bundle folder.
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyIdOfSpki } from '../../src/main/audit/bundle/format.js';
+import { publicKeyId } from '../../src/main/tls/index.js';
 import { EventLedger, EventState } from '../../src/main/audit/bundle/verify/events.js';
 import { FaultLog } from '../../src/main/audit/bundle/verify/faults.js';
 import { KeyRing } from '../../src/main/audit/bundle/verify/keys.js';
@@ -70,7 +70,7 @@ describe('the manifest chain step', () => {
 describe('the signature step', () => {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const keyId = keyIdOfSpki(spki);
+  const keyId = publicKeyId(spki);
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const signed = (m: BatchManifest): BatchManifest => ({ ...m, signature: sign(null, manifestSigningInput(m), privateKey).toString('base64') });
   const listed = new Map([[keyId, { pem, spkiBase64: spki.toString('base64') }]]);

@@ -1,5 +1,6 @@
 // The PEM and CRL readers of the one PKI/TLS module (src/main/tls/pem.ts,
 // crl.ts, key-id.ts), on a CA, a certificate and a CRL made by the openssl tool.
+import { EC_P256_NEW_KEY, selfSignedCaArgs } from '../support/openssl-args.js';
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,25 +30,9 @@ function openssl(args: string[]): Buffer {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-tls-pki-'));
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ec = EC_P256_NEW_KEY;
   const ca = (name: string, cn: string): void => {
-    openssl([
-      'req',
-      '-x509',
-      ...ec,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '365',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+    openssl(selfSignedCaArgs(name, cn));
   };
   ca('ca', 'Enclave Test CA');
   ca('other-ca', 'Somebody Else CA');

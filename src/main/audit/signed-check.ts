@@ -12,10 +12,10 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { AuditVerifyReport } from '../../shared/api.js';
 import { auditBatches, auditSigningKeys, type ReadableDb } from '../store/index.js';
+import { publicKeyId } from '../tls/index.js';
 import { BatchManifestSchema, manifestHash, manifestSigningInput, type BatchManifest } from './manifest.js';
 import { MerkleFrontier } from './merkle.js';
 import { AuditRecordSchema, hashRecord, type AuditRecord } from './record.js';
-import { keyIdOf } from './signing.js';
 
 export type ChainProblem = NonNullable<AuditVerifyReport['firstBad']>;
 
@@ -33,7 +33,7 @@ export function loadSigningKeys(db: ReadableDb): Map<string, SigningKeyEntry> {
     let publicKey: KeyObject | null = null;
     try {
       const candidate = createPublicKey({ key: row.public_key, format: 'der', type: 'spki' });
-      if (keyIdOf(candidate) === row.key_id) publicKey = candidate;
+      if (publicKeyId(candidate) === row.key_id) publicKey = candidate;
     } catch {
       // Not a public key: every manifest it signed fails below.
     }

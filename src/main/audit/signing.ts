@@ -3,9 +3,10 @@
 // show`). Signed batches are signed with it. The
 // key id is the SHA-256 of the public key's SubjectPublicKeyInfo, as the
 // design's manifest names it.
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { EnclaveError } from '../../shared/errors.js';
 import { auditSigningKeys, type Store, type WritableDb } from '../store/index.js';
+import { publicKeyId } from '../tls/index.js';
 import { sealNextBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
 import type { AuditEventInput } from './record.js';
@@ -16,12 +17,6 @@ export interface EnrolmentKey {
   /** SubjectPublicKeyInfo as PEM, for the SIEM side. */
   publicKeyPem: string;
   createdAt: number;
-}
-
-export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256')
-    .update(publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
 }
 
 function toEnrolment(row: auditSigningKeys.AuditSigningKeyRow): EnrolmentKey {
@@ -53,7 +48,7 @@ export function ensureEnrolmentKey(store: Store, audit: AuditLog, now: () => num
   const existing = currentEnrolmentKey(store);
   if (existing) return existing;
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const keyId = keyIdOf(publicKey);
+  const keyId = publicKeyId(publicKey);
   const createdAt = now();
   audit.run(
     (db) =>
@@ -80,7 +75,7 @@ export function rotateEnrolmentKey(store: Store, audit: AuditLog, seal: SealOpti
   const previous = currentEnrolmentKey(store);
   if (!previous) throw new EnclaveError('invalid_input', 'This workstation has no audit signing key yet; it is made when Enclave first starts.');
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const newKeyId = keyIdOf(publicKey);
+  const newKeyId = publicKeyId(publicKey);
   const publicDer = publicKey.export({ type: 'spki', format: 'der' });
   const now = seal.now();
   store.transaction((db) => {

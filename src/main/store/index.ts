@@ -26,11 +26,9 @@ export * as siemCursors from './siem-cursors.js';
 /** The database's file name inside the data folder. */
 export { DATABASE_FILE } from '../../shared/data-files.js';
 
-export type Db = Database.Database;
+type Db = Database.Database;
 
 export interface Store {
-  /** The raw connection: being replaced by reader/writer and the query modules under store/ (issue 14). */
-  readonly db: Db;
   /** The read handle: pass it to query functions that only read. */
   readonly reader: ReadableDb;
   /** The write handle for a single autocommit statement; several writes that belong together go through transaction. */
@@ -128,7 +126,6 @@ export function openStore(options: OpenStoreOptions): Store {
   const reader = asReadable(db);
   const writer = asWritable(db);
   const store: Store = {
-    db,
     reader,
     writer,
     path: options.path,

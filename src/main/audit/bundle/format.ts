@@ -3,7 +3,6 @@
 // CSV rendering, and the two rules both sides decide by (which batch may be
 // the anchor before the range, which may close it after). Pure: no store, no
 // file access, so the verifier runs the same on any machine.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AuditFilter } from '../../../shared/api.js';
 import type { BatchManifest } from '../manifest.js';
@@ -218,9 +217,4 @@ export function csvEventLine(record: AuditRecord, batchSeq: number): string {
   ]
     .map(csvCell)
     .join(',');
-}
-
-/** The key id of a public key: SHA-256 of its SubjectPublicKeyInfo (DER), as the manifests name it. */
-export function keyIdOfSpki(spkiDer: Uint8Array): string {
-  return createHash('sha256').update(spkiDer).digest('hex');
 }

@@ -3,7 +3,8 @@
 // those introduced by rotation (an audit.key_rotate event in a batch that a
 // trusted key signed and whose events are proven).
 import { createPublicKey } from 'node:crypto';
-import { BUNDLE_FILES, BUNDLE_KEYS_FORMAT, BundleKeysSchema, keyIdOfSpki } from '../format.js';
+import { BUNDLE_FILES, BUNDLE_KEYS_FORMAT, BundleKeysSchema } from '../format.js';
+import { publicKeyId } from '../../../tls/index.js';
 import { verifyManifestSignature, type BatchManifest } from '../../manifest.js';
 import { FAULT_KEY, short, type FaultLog } from './faults.js';
 import { describeIssue, readJsonFile } from './read.js';
@@ -54,7 +55,7 @@ export function readKeys(path: string, faults: FaultLog): Map<string, ListedKey>
       continue;
     }
     // A key id is the hash of its key: a list that pairs an id with another key is lying.
-    const actual = keyIdOfSpki(spki);
+    const actual = publicKeyId(spki);
     if (actual !== key.key_id) {
       fault('wrong_key', `the public key listed for key id ${key.key_id} has key id ${actual}`);
       continue;
@@ -126,7 +127,7 @@ export class KeyRing {
 
 function keyIdOfAnnounced(spkiBase64: string): string | null {
   try {
-    return keyIdOfSpki(Buffer.from(spkiBase64, 'base64'));
+    return publicKeyId(Buffer.from(spkiBase64, 'base64'));
   } catch {
     return null;
   }
