@@ -6,6 +6,7 @@
 // Certificates come from the `openssl` tool (EC P-256, fast). CRLs are built
 // and signed here with @peculiar/asn1-x509 and Node's crypto, because openssl
 // cannot write a CRL without nextUpdate, and a test needs one.
+import { signCsrArgs } from './openssl-args.js';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -69,31 +70,7 @@ export async function makeCardChain(dir: string, upn: string): Promise<CardChain
   );
   const issue = async (name: string, subject: string, issuer: string, extensions: string, serial: string) => {
     await run('openssl', ['req', '-new', ...key, '-subj', subject, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`)], env);
-    await run(
-      'openssl',
-      [
-        'x509',
-        '-req',
-        '-in',
-        path(`${name}.csr`),
-        '-CA',
-        path(`${issuer}.pem`),
-        '-CAkey',
-        path(`${issuer}.key`),
-        '-set_serial',
-        serial,
-        '-days',
-        '825',
-        '-sha256',
-        '-extfile',
-        config,
-        '-extensions',
-        extensions,
-        '-out',
-        path(`${name}.pem`),
-      ],
-      env,
-    );
+    await run('openssl', signCsrArgs({ csr: path(`${name}.csr`), caCert: path(`${issuer}.pem`), caKey: path(`${issuer}.key`), serial, config, extensions, out: path(`${name}.pem`) }), env);
   };
   await issue('intermediate', '/O=Enclave tests/CN=Enclave Test Card Issuing CA', 'root', 'v3_ca', '0x1001');
   await issue('card', '/O=Enclave tests/OU=People/CN=Ivy Intermediate', 'intermediate', 'v3_card', '0x2002');

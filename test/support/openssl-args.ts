@@ -23,3 +23,9 @@ export function selfSignedCaArgs(name: string, commonName: string): string[] {
     'keyUsage=critical,keyCertSign,cRLSign',
   ];
 }
+
+/** `openssl x509 -req` arguments that sign a CSR with a CA's certificate and key (SHA-256, 825 days), with extensions from a config section. */
+export function signCsrArgs(options: { csr: string; caCert: string; caKey: string; serial: string; config: string; extensions: string; out: string }): string[] {
+  const { csr, caCert, caKey, serial, config, extensions, out } = options;
+  return ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', serial, '-days', '825', '-sha256', '-extfile', config, '-extensions', extensions, '-out', out];
+}

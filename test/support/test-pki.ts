@@ -5,6 +5,7 @@
 //   - a client certificate signed by the wrong CA (the receiver must refuse it).
 // ECDSA P-256 keys, so a whole set takes a fraction of a second. Self-contained:
 // nothing here depends on the other harnesses' PKI.
+import { signCsrArgs } from './openssl-args.js';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -105,27 +106,7 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     await run('openssl', ['req', '-new', ...KEY_ARGS, '-config', config, '-subj', `/O=Enclave tests/CN=${commonName}`, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`)], env);
     await run(
       'openssl',
-      [
-        'x509',
-        '-req',
-        '-in',
-        path(`${name}.csr`),
-        '-CA',
-        path(`${ca}.pem`),
-        '-CAkey',
-        path(`${ca}.key`),
-        '-set_serial',
-        `0x${(serial++).toString(16)}`,
-        '-days',
-        '825',
-        '-sha256',
-        '-extfile',
-        config,
-        '-extensions',
-        extensions,
-        '-out',
-        path(`${name}.pem`),
-      ],
+      signCsrArgs({ csr: path(`${name}.csr`), caCert: path(`${ca}.pem`), caKey: path(`${ca}.key`), serial: `0x${(serial++).toString(16)}`, config, extensions, out: path(`${name}.pem`) }),
       env,
     );
     await chmod(path(`${name}.key`), 0o600);
