@@ -79,9 +79,25 @@ export const ChatKeyState = z.object({
 });
 export type ChatKeyState = z.infer<typeof ChatKeyState>;
 
+/**
+ * Policy's acceptable-use statement is due: shown at first sign-in and again
+ * when policy's interval has passed since the person last accepted it. While
+ * it is due, every role-gated call is refused (attestation_required) until
+ * auth.attest; declining signs the person out.
+ */
+export const AttestationDue = z.object({ text: z.string(), lastAcceptedAt: z.number().nullable() });
+export type AttestationDue = z.infer<typeof AttestationDue>;
+
 export const SessionState = z.discriminatedUnion('state', [
   z.object({ state: z.literal('signed-out') }),
-  z.object({ state: z.literal('active'), user: User, signedInAt: z.number(), breakGlass: BreakGlass.optional(), chatKeys: ChatKeyState.optional() }),
+  z.object({
+    state: z.literal('active'),
+    user: User,
+    signedInAt: z.number(),
+    breakGlass: BreakGlass.optional(),
+    chatKeys: ChatKeyState.optional(),
+    attestation: AttestationDue.optional(),
+  }),
   z.object({ state: z.literal('locked'), user: User, signedInAt: z.number(), lockedAt: z.number(), reason: z.string(), breakGlass: BreakGlass.optional(), chatKeys: ChatKeyState.optional() }),
 ]);
 export type SessionState = z.infer<typeof SessionState>;
@@ -113,8 +129,25 @@ export const ModelSummary = z.object({
 });
 export type ModelSummary = z.infer<typeof ModelSummary>;
 
+/**
+ * Whether a workload can be used now. ready: its model is verified (or not yet
+ * needed). checking: its model file is being verified. unavailable: it cannot
+ * be used; reason says why in words a clinician can act on (the model file is
+ * missing or was refused, no evaluation model chosen yet).
+ */
+export const WorkloadAvailability = z.object({ state: z.enum(['ready', 'checking', 'unavailable']), reason: z.string().nullable() });
+export type WorkloadAvailability = z.infer<typeof WorkloadAvailability>;
+
 /** A workload the signed-in user's roles allow (model.status lists no others). */
-export const Workload = z.object({ id: z.string(), name: z.string(), description: z.string().nullable(), modelId: z.string().nullable() });
+export const Workload = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  modelId: z.string().nullable(),
+  /** Policy lets answers of this workload be copied to the clipboard (each copy is audited). */
+  copyAllowed: z.boolean(),
+  availability: WorkloadAvailability,
+});
 export type Workload = z.infer<typeof Workload>;
 
 export const PolicyNotice = z.object({ key: z.string().nullable(), source: z.string(), message: z.string() });
@@ -194,6 +227,32 @@ export const ChatSessionSummary = z.object({
   locked: z.boolean().optional(),
 });
 export type ChatSessionSummary = z.infer<typeof ChatSessionSummary>;
+
+/** Per-person display settings, kept with the account on this workstation (never PHI). */
+export const UserPreferences = z.object({
+  /** Text size in percent of the default: 80–200. */
+  textScale: z.number().int().min(80).max(200),
+  theme: z.enum(['system', 'light', 'dark']),
+});
+export type UserPreferences = z.infer<typeof UserPreferences>;
+
+/** One place a chat.search query was found: a message, or the session's title (messageId null). */
+export const ChatSearchHit = z.object({
+  sessionId: Id,
+  sessionTitle: z.string(),
+  messageId: Id.nullable(),
+  role: z.enum(['user', 'assistant']).nullable(),
+  /** Up to about 160 characters around the match, whitespace collapsed. */
+  snippet: z.string(),
+  /** Where the match lies inside snippet (UTF-16 offsets). */
+  matchStart: z.number().int().nonnegative(),
+  matchLength: z.number().int().nonnegative(),
+  createdAt: z.number(),
+});
+export type ChatSearchHit = z.infer<typeof ChatSearchHit>;
+
+export const ReportCategory = z.enum(['wrong', 'unsafe', 'other-patient', 'other']);
+export type ReportCategory = z.infer<typeof ReportCategory>;
 
 export const MessageStatus = z.enum(['complete', 'cancelled', 'failed']);
 export const ChatMessage = z.object({
@@ -355,7 +414,19 @@ export type PolicyReport = z.infer<typeof PolicyReport>;
 
 export const calls = {
   'app.status': { input: Empty, output: AppStatus, access: 'public', summary: 'Mode, policy, session and limits.' },
-  'app.activity': { input: Empty, output: Ok, access: 'signed-in-or-locked', summary: 'The user did something; resets the idle lock.' },
+  'app.activity': {
+    input: z.object({ idleForMs: z.number().int().min(0).max(600_000).default(0) }).strict(),
+    output: Ok,
+    access: 'signed-in-or-locked',
+    summary: 'The user did something (idleForMs ago, for a report the renderer sent late); resets the idle lock from that moment.',
+  },
+  'prefs.get': { input: Empty, output: UserPreferences, access: 'signed-in-or-locked', summary: "The signed-in person's text size and theme." },
+  'prefs.set': {
+    input: UserPreferences.partial().strict(),
+    output: UserPreferences,
+    access: 'signed-in-or-locked',
+    summary: "Change the signed-in person's text size or theme; kept with their account on this workstation.",
+  },
 
   'auth.createFirstAccount': {
     input: z.object({ username: Username, displayName: z.string().trim().min(1).max(128), password: z.string().min(12, 'Use at least 12 characters.').max(1024) }).strict(),
@@ -394,6 +465,12 @@ export const calls = {
     output: SessionState,
     access: ALL_ROLES,
     summary: 'Lock now; model contexts are dropped. Main locks with the OS screen lock and before suspend.',
+  },
+  'auth.attest': {
+    input: z.object({ accept: z.boolean() }).strict(),
+    output: SessionState,
+    access: 'signed-in-or-locked',
+    summary: "Accept or decline policy's acceptable-use statement when it is due (audited as auth.attest); declining signs the person out.",
   },
   'auth.unlock': { input: z.object({ password: Password }).strict(), output: SessionState, access: 'signed-in-or-locked', summary: 'Unlock as the same user.' },
   'auth.recoverChatKeys': {
@@ -438,11 +515,49 @@ export const calls = {
     access: CHAT_ROLES,
     summary: "Delete one of the user's own sessions and all its messages now (audited); an answer under way is stopped first.",
   },
+  'chat.rename': {
+    input: z.object({ sessionId: Id, title: z.string().trim().min(1, 'Give the session a name.').max(200, 'A session name has at most 200 characters.') }).strict(),
+    output: ChatSessionSummary,
+    access: CHAT_ROLES,
+    summary: "Rename one of the user's own sessions (audited as session.rename, never the title).",
+  },
+  'chat.search': {
+    input: z.object({ query: z.string().trim().min(2, 'Type at least 2 characters to search.').max(200), limit: z.number().int().min(1).max(200).default(50) }).strict(),
+    output: z.object({ hits: z.array(ChatSearchHit), sessionsSearched: z.number().int().nonnegative(), truncated: z.boolean() }),
+    access: CHAT_ROLES,
+    summary: "Find text in the user's own sessions (titles and messages), newest first; searched in memory after decrypting with their key, never through a plaintext index.",
+  },
   'chat.send': {
     input: z.object({ sessionId: Id, text: z.string().trim().min(1, 'Type a prompt first.').max(PROMPT_MAX_CHARS_HARD) }).strict(),
     output: z.object({ promptId: Id, responseId: Id }),
     access: CHAT_ROLES,
     summary: 'Send a prompt; the answer arrives as chat.token events and ends with chat.done.',
+  },
+  'chat.regenerate': {
+    input: z.object({ sessionId: Id }).strict(),
+    output: z.object({ promptId: Id, responseId: Id }),
+    access: CHAT_ROLES,
+    summary: "Answer the session's last prompt again; the previous answer is replaced (audited).",
+  },
+  'chat.edit': {
+    input: z.object({ sessionId: Id, promptId: Id, text: z.string().trim().min(1, 'Type a prompt first.').max(PROMPT_MAX_CHARS_HARD) }).strict(),
+    output: z.object({ promptId: Id, responseId: Id }),
+    access: CHAT_ROLES,
+    summary: "Replace the session's last prompt (promptId must still be the last) with new text and answer it; the earlier prompt and its answer are removed (audited).",
+  },
+  'chat.copy': {
+    input: z.object({ sessionId: Id, messageId: Id, part: z.enum(['answer', 'code-block', 'prompt']), chars: z.number().int().min(1).max(10_000_000) }).strict(),
+    output: Ok,
+    access: CHAT_ROLES,
+    summary:
+      'Ask to copy (part of) a message to the clipboard: refused when policy turns copying off for the workload; audited as ai.copy with what and how long, never the text. The renderer writes the clipboard only after this succeeds.',
+  },
+  'chat.report': {
+    input: z.object({ sessionId: Id, messageId: Id, category: ReportCategory }).strict(),
+    output: Ok,
+    access: CHAT_ROLES,
+    summary:
+      'Report a problem with an answer (wrong, unsafe, contains another patient’s data): audited as ai.report with the category and message id, sealed and sent to the SIEM at once; never the text.',
   },
   'chat.cancel': { input: z.object({ sessionId: Id }).strict(), output: z.object({ cancelled: z.boolean() }), access: CHAT_ROLES, summary: 'Stop the answer being generated.' },
 

@@ -35,6 +35,10 @@ export const ERROR_CODES = [
   'audit_corrupt',
   'export_failed',
   'storage_failed',
+  'attestation_required',
+  'copy_disabled',
+  'conflict',
+  'not_available',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,7 @@
 // dispatcher, and exposes one `handle` for calls and one event stream. Plain
 // Node only — hosted in an Electron utilityProcess in production, directly in
 // tests, benchmarks and the CLI.
+import { EnclaveError } from '../../shared/errors.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -274,6 +275,16 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.delete': (input, { user }) => inferenceOf().chat.delete(requireUser(user), input.sessionId),
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
+    // Issue 15 contract; the handlers land with the work that builds them.
+    'prefs.get': notBuiltYet,
+    'prefs.set': notBuiltYet,
+    'auth.attest': notBuiltYet,
+    'chat.rename': notBuiltYet,
+    'chat.search': notBuiltYet,
+    'chat.regenerate': notBuiltYet,
+    'chat.edit': notBuiltYet,
+    'chat.copy': notBuiltYet,
+    'chat.report': notBuiltYet,
     'audit.verify': (_input, { user }) => auditService.verify(auditUser(requireUser(user))),
     'audit.search': (input, { user }) => auditService.search(input, auditUser(requireUser(user))),
     'audit.checkText': (input, { user }) => auditService.checkText(input.eventId, input.text, auditUser(requireUser(user))),
@@ -336,4 +347,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       }
     },
   };
+}
+
+function notBuiltYet(): never {
+  throw new EnclaveError('not_available', 'This build of Enclave does not offer that yet.');
 }

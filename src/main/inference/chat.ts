@@ -58,7 +58,9 @@ export class ChatService {
     const loaded = this.engine.loaded();
     return {
       models: this.models.summaries(),
-      workloads: this.models.workloadsFor(user).map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model })),
+      workloads: this.models
+        .workloadsFor(user)
+        .map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model, copyAllowed: true, availability: { state: 'ready' as const, reason: null } })),
       allowUserModels: this.policy().inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
