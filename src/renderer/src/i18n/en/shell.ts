@@ -1,0 +1,2 @@
+// Strings of the shell area (see ../index.ts).
+export const shell = {} as const;
