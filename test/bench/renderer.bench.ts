@@ -212,6 +212,7 @@ async function measureTyping(page: Page, core: Core, sessionId: string): Promise
         idleKeys += CHUNK;
       }
       if (streamingKeys >= KEYS_PER_LABEL) continue;
+      if (answersSent >= 40) throw new Error(`40 answers ended before ${KEYS_PER_LABEL} keys could be typed while one streamed (${streamingKeys} so far).`);
       // Streaming: send a prompt, type while its answer arrives.
       await prompt.fill(`${PROMPTS[answersSent % PROMPTS.length]} Answer at length.`);
       await page.getByRole('button', { name: 'Send' }).click();
