@@ -2,6 +2,12 @@
 // Evaluation mode has one local account; a managed policy signs people in
 // through Active Directory (directory.ts), online or, for a policy-set number
 // of days after an online sign-in, offline against a cached verifier.
+//
+// Over 500 lines because the session's state machine (sign-in by each method,
+// lock, unlock, sign-out, the acceptable-use statement that gates the session)
+// is one class whose transitions are reviewed together; the parts that stand
+// alone (each sign-in path, chat keys, lockouts, the idle lock, attestation
+// and preferences storage) are already modules of their own beside it.
 import { v7 as uuidv7 } from 'uuid';
 import type { CardStatus, SessionState, User, UserPreferences } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
@@ -21,6 +27,7 @@ import type { SignInContext } from './sign-in-context.js';
 import { checkUnlockPassword, signInDirectory, signInEvaluation } from './sign-in-password.js';
 import { SessionEpochs } from './session-state.js';
 import { SmartCardService } from './smart-card.js';
+import { IdleLock } from './idle-lock.js';
 import { SignInThrottle, type AuditedUser, type ThrottledAction } from './throttle.js';
 
 export { CRL_CLOCK_SKEW_MS } from './certificates.js';
@@ -49,9 +56,7 @@ export interface IdentityOptions {
 export class IdentityService {
   readonly #o: IdentityOptions;
   #state: SessionState = { state: 'signed-out' };
-  #idleTimer: NodeJS.Timeout | null = null;
-  /** The last user activity the idle lock counts from (idle.ts). */
-  #lastActivityAt = 0;
+  readonly #idle: IdleLock;
   /** Policy's acceptable-use statement, due in this session until accepted (attestation.ts); kept across a lock. */
   #attestation: PendingAttestation | null = null;
   #breakGlassTimer: NodeJS.Timeout | null = null;
@@ -81,6 +86,7 @@ export class IdentityService {
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
     this.#throttle = new SignInThrottle({ store: options.store, audit: options.audit, policy: options.policy, now: options.now });
     this.#accounts = new KnownAccounts({ store: options.store, policy: options.policy, now: options.now });
+    this.#idle = new IdleLock({ now: options.now, idleLockSeconds: () => options.policy().session.idleLockSeconds, lock: () => void this.lock('idle').catch(() => undefined) });
     this.#signIns = {
       audit: options.audit,
       policy: options.policy,
@@ -312,7 +318,7 @@ export class IdentityService {
       ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}),
       ...this.#attestationField(),
     };
-    this.#armIdleTimer();
+    this.#idle.start();
     this.#o.onChange(this.#state);
     // An evaluation password changes nowhere but here, so it is the one the keys are under: no scrypt spent to find that out.
     if (user.authMethod !== 'evaluation-password') this.#rewrapChatKeys(user, password, state.signedInAt);
@@ -376,7 +382,7 @@ export class IdentityService {
       ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}),
       ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}),
     };
-    this.#clearIdleTimer();
+    this.#idle.stop();
     this.#o.onChange(this.#state);
     return this.#state;
   }
@@ -398,7 +404,7 @@ export class IdentityService {
     this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
     this.#breakGlassTimer = null;
-    this.#clearIdleTimer();
+    this.#idle.stop();
     this.#o.onChange(this.#state);
     return this.#state;
   }
@@ -410,9 +416,7 @@ export class IdentityService {
    * from later than now, never from before the last activity it knew).
    */
   touch(idleForMs = 0): void {
-    if (this.#state.state !== 'active') return;
-    this.#lastActivityAt = Math.max(this.#lastActivityAt, this.#o.now() - Math.max(0, idleForMs));
-    this.#scheduleIdleLock();
+    if (this.#state.state === 'active') this.#idle.activity(idleForMs);
   }
 
   /** The signed-in (or locked) person's text size and theme. */
@@ -459,7 +463,7 @@ export class IdentityService {
   }
 
   dispose(): void {
-    this.#clearIdleTimer();
+    this.#idle.stop();
     if (this.#verifierSweep) clearInterval(this.#verifierSweep);
     this.#verifierSweep = null;
     this.#stopCardWatch();
@@ -480,7 +484,7 @@ export class IdentityService {
         // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
         const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
         this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, chatKeys, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}), ...this.#attestationField() };
-        this.#armIdleTimer();
+        this.#idle.start();
         this.#o.onChange(this.#state);
         return this.#state;
       }
@@ -499,7 +503,7 @@ export class IdentityService {
     // Emergency access is never held up by the statement: it is asked at the person's next normal sign-in.
     this.#attestation = breakGlass ? null : attestationDue(this.#o.store, this.#o.policy(), user, this.#o.now());
     this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}), ...this.#attestationField() };
-    this.#armIdleTimer();
+    this.#idle.start();
     this.#o.onChange(this.#state);
     return this.#state;
   }
@@ -537,37 +541,5 @@ export class IdentityService {
     const turn = this.#credentialQueue.then(attempt, attempt);
     this.#credentialQueue = turn.catch(() => undefined);
     return turn;
-  }
-
-  /** A session begins or resumes: the idle lock counts from now. */
-  #armIdleTimer(): void {
-    this.#lastActivityAt = this.#o.now();
-    this.#scheduleIdleLock();
-  }
-
-  /**
-   * The idle lock at policy's time after the last activity. The timer checks
-   * the clock when it fires and waits out any remainder, so it never locks
-   * early (a timer may fire a little before the wall clock says).
-   */
-  #scheduleIdleLock(): void {
-    this.#clearIdleTimer();
-    const deadline = this.#lastActivityAt + this.#o.policy().session.idleLockSeconds * 1000;
-    const wait = (): void => {
-      const left = deadline - this.#o.now();
-      if (left > 0) {
-        this.#idleTimer = setTimeout(wait, left);
-        this.#idleTimer.unref();
-      } else {
-        this.#idleTimer = null;
-        void this.lock('idle').catch(() => undefined);
-      }
-    };
-    wait();
-  }
-
-  #clearIdleTimer(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
   }
 }
