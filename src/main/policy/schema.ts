@@ -199,7 +199,7 @@ export const PolicySchema = z
       .object({
         text: z.string().min(1).max(ACCEPTABLE_USE_MAX_CHARS).optional().meta({
           description:
-            'The acceptable-use statement each person must accept, in plain text (a blank line starts a new paragraph). Shown at sign-in when they have not accepted this text within intervalDays; declining signs them out; both are audited as auth.attest with the text\'s SHA-256, never the text. Leave out for no statement.',
+            "The acceptable-use statement each person must accept, in plain text (a blank line starts a new paragraph). Shown at sign-in when they have not accepted this text within intervalDays; declining signs them out; both are audited as auth.attest with the text's SHA-256, never the text. Leave out for no statement.",
         }),
         intervalDays: z.number().int().min(0).max(3650).default(365).meta({
           description: 'Days an acceptance lasts before the statement is shown again (0: at every sign-in). A changed text is shown again at the next sign-in whatever the interval.',
