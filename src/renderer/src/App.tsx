@@ -11,7 +11,7 @@ import { SiemStatusBar } from './components/SiemStatusBar.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
 
-/** Reports keyboard and pointer activity (activity.ts: throttled, with a trailing report saying how long ago) while the session is active. */
+/** Reports keyboard, pointer and wheel activity (activity.ts: throttled, with a trailing report saying how long ago) while the session is active. */
 function useActivityReporting(active: boolean) {
   useEffect(() => {
     if (!active) return;
@@ -24,9 +24,12 @@ function useActivityReporting(active: boolean) {
     const onActivity = () => reporter.activity();
     window.addEventListener('keydown', onActivity, true);
     window.addEventListener('pointerdown', onActivity, true);
+    // Scrolling to read (a long answer, the acceptable-use statement) is activity too.
+    window.addEventListener('wheel', onActivity, { capture: true, passive: true });
     return () => {
       window.removeEventListener('keydown', onActivity, true);
       window.removeEventListener('pointerdown', onActivity, true);
+      window.removeEventListener('wheel', onActivity, true);
       reporter.stop();
     };
   }, [active]);
