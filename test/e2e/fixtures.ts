@@ -27,6 +27,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 export interface PolicyOverrides {
   session?: Partial<Policy['session']>;
   inference?: Partial<Omit<Policy['inference'], 'models' | 'workloads'>>;
+  acceptableUse?: Partial<Policy['acceptableUse']>;
 }
 
 export interface CliResult {
@@ -62,6 +63,7 @@ export function testPolicyText(overrides: PolicyOverrides = {}): string {
       ...shipped,
       session: { ...shipped.session, ...overrides.session },
       inference: { ...shipped.inference, ...overrides.inference },
+      ...(overrides.acceptableUse ? { acceptableUse: overrides.acceptableUse } : {}),
     },
     null,
     2,

@@ -37,7 +37,8 @@ afterAll(async () => {
 /** A port where nothing listens: an unreachable domain controller. */
 const DEAD_DC = 'ldaps://127.0.0.1:1';
 
-const start = (options: Pick<DirectoryCoreOptions, 'directory' | 'dataDir' | 'key' | 'now'> = {}) => startDirectoryCore(dc.info(), { path: modelPath, sha256: modelSha256 }, cleanups, options);
+const start = (options: Pick<DirectoryCoreOptions, 'directory' | 'dataDir' | 'key' | 'now' | 'acceptableUse'> = {}) =>
+  startDirectoryCore(dc.info(), { path: modelPath, sha256: modelSha256 }, cleanups, options);
 
 function loginEvents(core: Core): { outcome: string; reason?: string; user?: { id?: string; name: string; auth_method?: string } }[] {
   return (core.store.writer.prepare('SELECT record FROM audit_events ORDER BY seq').all() as { record: string }[])
@@ -377,6 +378,25 @@ describe('break-glass', () => {
     now += 61 * 60_000;
     expect((await callError(core, 'chat.list', {})).code).toBe('not_signed_in');
     expect((await call(core, 'app.status', {})).session.state).toBe('signed-out');
+  });
+
+  it("is never held up by policy's acceptable-use statement, which a normal directory sign-in asks first", async () => {
+    const core = await start({ acceptableUse: { text: 'Use Enclave for patient care and approved research only.' } });
+    const { breakGlass, clinician } = dc.users;
+    // An emergency: the statement is not asked, and nothing is refused for it.
+    const emergency = await call(core, 'auth.breakGlass', { username: breakGlass.username, password: breakGlass.password, reason: REASON });
+    expect(emergency).toMatchObject({ state: 'active', breakGlass: expect.anything() });
+    expect(emergency).not.toHaveProperty('attestation');
+    expect(await call(core, 'chat.list', {})).toEqual([]);
+    await call(core, 'auth.signOut', {});
+    // A directory sign-in asks it, and nothing else is allowed until it is answered.
+    expect(await call(core, 'auth.signIn', { username: clinician.username, password: clinician.password })).toMatchObject({
+      state: 'active',
+      attestation: { text: 'Use Enclave for patient care and approved research only.', lastAcceptedAt: null },
+    });
+    expect((await callError(core, 'chat.list', {})).code).toBe('attestation_required');
+    expect(await call(core, 'auth.attest', { accept: true })).not.toHaveProperty('attestation');
+    expect(await call(core, 'chat.list', {})).toEqual([]);
   });
 
   it('is refused to someone outside the break-glass groups, for too short a reason, and where policy does not enable it', async () => {

@@ -34,6 +34,8 @@ export interface DirectoryCoreOptions {
   breakGlass?: Record<string, unknown>;
   /** Merged into the policy's `inference` section. */
   inference?: Record<string, unknown>;
+  /** The policy's `acceptableUse` section. */
+  acceptableUse?: Record<string, unknown>;
   /** An existing data folder (a restart); a new temporary one by default. */
   dataDir?: string;
   key?: Buffer;
@@ -62,6 +64,7 @@ export async function startDirectoryCore(
   if (options.session) document['session'] = options.session;
   if (options.breakGlass) document['breakGlass'] = { ...(document['breakGlass'] as object), ...options.breakGlass };
   if (options.inference) document['inference'] = { ...(document['inference'] as object), ...options.inference };
+  if (options.acceptableUse) document['acceptableUse'] = options.acceptableUse;
   const core = await createCore({
     dataDir,
     databaseKey: Buffer.from(key),

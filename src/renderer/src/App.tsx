@@ -1,6 +1,8 @@
 // Top level: reads app.status, follows session.changed, and picks the screen.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { AppStatus, SessionState } from '../../shared/api.js';
+import { ActivityReporter } from './activity.js';
+import { AttestationScreen } from './components/AttestationScreen.js';
 import { FirstRunScreen, LockScreen, SignInScreen } from './components/AuthScreens.js';
 import { ChatKeyBanner, ChatKeyRecoveryScreen } from './components/ChatKeyScreens.js';
 import { BreakGlassBanner, ErrorAlert, EvaluationBanner, Spinner } from './components/common.js';
@@ -9,37 +11,26 @@ import { SiemStatusBar } from './components/SiemStatusBar.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
 
-/** app.activity at most this often; the idle lock is measured in minutes. */
-const ACTIVITY_INTERVAL_MS = 30_000;
-
-/** Reports keyboard and pointer activity (throttled, with a trailing report) while the session is active. */
+/** Reports keyboard, pointer and wheel activity (activity.ts: throttled, with a trailing report saying how long ago) while the session is active. */
 function useActivityReporting(active: boolean) {
-  const last = useRef(0);
-  const trailing = useRef<number | null>(null);
   useEffect(() => {
     if (!active) return;
-    const report = () => {
-      last.current = Date.now();
-      void call('app.activity', {});
-    };
-    const onActivity = () => {
-      const since = Date.now() - last.current;
-      if (since >= ACTIVITY_INTERVAL_MS) report();
-      else if (trailing.current === null) {
-        // Activity inside the window still counts, just later.
-        trailing.current = window.setTimeout(() => {
-          trailing.current = null;
-          report();
-        }, ACTIVITY_INTERVAL_MS - since);
-      }
-    };
+    const reporter = new ActivityReporter({
+      now: Date.now,
+      setTimer: (callback, ms) => window.setTimeout(callback, ms),
+      clearTimer: (timer) => window.clearTimeout(timer),
+      send: (idleForMs) => void call('app.activity', { idleForMs }),
+    });
+    const onActivity = () => reporter.activity();
     window.addEventListener('keydown', onActivity, true);
     window.addEventListener('pointerdown', onActivity, true);
+    // Scrolling to read (a long answer, the acceptable-use statement) is activity too.
+    window.addEventListener('wheel', onActivity, { capture: true, passive: true });
     return () => {
       window.removeEventListener('keydown', onActivity, true);
       window.removeEventListener('pointerdown', onActivity, true);
-      if (trailing.current !== null) window.clearTimeout(trailing.current);
-      trailing.current = null;
+      window.removeEventListener('wheel', onActivity, true);
+      reporter.stop();
     };
   }, [active]);
 }
@@ -122,6 +113,9 @@ export function App() {
       );
     } else if (session.state === 'locked') {
       screen = <LockScreen institution={status.institution} user={session.user} lockedAt={session.lockedAt} reason={session.reason} onSession={applySession} />;
+    } else if (session.attestation) {
+      // Policy's acceptable-use statement comes first: until it is answered the core refuses everything else.
+      screen = <AttestationScreen institution={status.institution} user={session.user} attestation={session.attestation} onSession={applySession} />;
     } else if (session.chatKeys?.recoveryPending) {
       // The password changed in AD: asked once, before anything else, what becomes of the earlier chats.
       screen = <ChatKeyRecoveryScreen institution={status.institution} user={session.user} onSession={applySession} />;
@@ -150,7 +144,7 @@ export function App() {
       {status ? (
         <footer className="app-footer">
           {/* Where the audit goes, for everyone signed in; the core allows siem.status to every role. */}
-          {status.session.state === 'active' ? (
+          {status.session.state === 'active' && !status.session.attestation ? (
             <SiemStatusBar key={status.session.user.id} />
           ) : (
             <span className="app-footer-main">Records are encrypted on this workstation and every action is audited.</span>
