@@ -38,6 +38,15 @@ interface OpenedText {
   /** Message id → opened content. A message's text never changes once written (an edit writes a new message). */
   messages: Map<string, string>;
   chars: number;
+  /** The message places as last read, and the database's change stamp then. */
+  places: { stamp: string; rows: chatSessions.MessagePlaceRow[] } | null;
+}
+
+/** A match found, before its snippet is made (only the hits returned get one). */
+interface Match extends Omit<ChatSearchHit, 'sessionTitle' | 'snippet' | 'matchStart' | 'matchLength'> {
+  text: string;
+  index: number;
+  length: number;
 }
 
 export class ChatSearch {
@@ -53,6 +62,32 @@ export class ChatSearch {
     this.#opened = null;
   }
 
+  /** Messages removed (a regenerated answer, an edited prompt): their text leaves the cache too. */
+  forgetMessages(messageIds: readonly string[]): void {
+    for (const id of messageIds) this.#forget(id);
+  }
+
+  /** Sessions deleted (by their owner or retention): their title and messages leave the cache. */
+  forgetSessions(sessionIds: readonly string[]): void {
+    const opened = this.#opened;
+    if (!opened) return;
+    if (!opened.places) {
+      this.drop();
+      return;
+    }
+    const gone = new Set(sessionIds);
+    for (const id of gone) opened.titles.delete(id);
+    for (const place of opened.places.rows) if (gone.has(place.session_id)) this.#forget(place.id);
+  }
+
+  #forget(messageId: string): void {
+    const opened = this.#opened;
+    const text = opened?.messages.get(messageId);
+    if (!opened || text === undefined) return;
+    opened.messages.delete(messageId);
+    opened.chars -= text.length;
+  }
+
   async search(user: User, input: { query: string; limit: number }): Promise<ChatSearchResult> {
     const epoch = this.#o.session.epoch;
     this.#assertCurrent(epoch);
@@ -60,16 +95,16 @@ export class ChatSearch {
     const pattern = queryPattern(input.query);
     const sessions = chatSessions.sessionsOfUser(this.#o.store.reader, user.id).filter((row) => this.#o.keys.canOpen(user.id, row.key_id));
     const searchable = new Map(sessions.map((row) => [row.id, row]));
-    const hits: ChatSearchHit[] = [];
+    const matches: Match[] = [];
     const titles = new Map<string, string>();
     for (const row of sessions) {
       const title = this.#title(opened, user, row);
       titles.set(row.id, title);
-      const hit = findIn(title, pattern);
-      if (hit) hits.push({ sessionId: row.id, sessionTitle: title, messageId: null, role: null, ...hit, createdAt: row.updated_at });
+      const match = pattern.exec(title);
+      if (match) matches.push({ sessionId: row.id, messageId: null, role: null, text: title, index: match.index, length: match[0].length, createdAt: row.updated_at });
     }
 
-    const places = chatSessions.messagePlacesOfUser(this.#o.store.reader, user.id).filter((place) => searchable.has(place.session_id));
+    const places = this.#places(opened, user).filter((place) => searchable.has(place.session_id));
     // Opened in this search but over the cache's room: searched now, opened again next time.
     const uncached = new Map<string, string>();
     let sliceStart = performance.now();
@@ -85,14 +120,23 @@ export class ChatSearch {
         this.#openBatch(opened, uncached, user, searchable, places.slice(i, i + 200));
         text = opened.messages.get(place.id) ?? uncached.get(place.id) ?? '';
       }
-      const hit = findIn(text, pattern);
-      if (hit) hits.push({ sessionId: place.session_id, sessionTitle: titles.get(place.session_id) ?? '', messageId: place.id, role: place.role, ...hit, createdAt: place.created_at });
+      const match = pattern.exec(text);
+      if (match) matches.push({ sessionId: place.session_id, messageId: place.id, role: place.role, text, index: match.index, length: match[0].length, createdAt: place.created_at });
     }
 
     // Sessions deleted (or purged) while the search let other work run are left out.
     const stillThere = new Set(chatSessions.sessionsOfUser(this.#o.store.reader, user.id).map((row) => row.id));
-    const found = hits.filter((hit) => stillThere.has(hit.sessionId)).sort((a, b) => b.createdAt - a.createdAt);
-    return { hits: found.slice(0, input.limit), sessionsSearched: sessions.filter((row) => stillThere.has(row.id)).length, truncated: found.length > input.limit };
+    const found = matches.filter((match) => stillThere.has(match.sessionId)).sort((a, b) => b.createdAt - a.createdAt);
+    // Snippets only for the hits returned.
+    const hits = found.slice(0, input.limit).map(({ text, index, length, ...hit }) => ({ ...hit, sessionTitle: titles.get(hit.sessionId) ?? '', ...snippet(text, index, length) }));
+    return { hits, sessionsSearched: sessions.filter((row) => stillThere.has(row.id)).length, truncated: found.length > input.limit };
+  }
+
+  /** Where each of the person's messages lies, newest first: read again only when the database changed since the last search. */
+  #places(opened: OpenedText, user: User): chatSessions.MessagePlaceRow[] {
+    const stamp = chatSessions.changeStamp(this.#o.store.reader);
+    if (opened.places?.stamp !== stamp) opened.places = { stamp, rows: chatSessions.messagePlacesOfUser(this.#o.store.reader, user.id) };
+    return opened.places.rows;
   }
 
   #assertCurrent(epoch: number): void {
@@ -104,7 +148,7 @@ export class ChatSearch {
   }
 
   #openedFor(userId: string, epoch: number): OpenedText {
-    if (this.#opened?.userId !== userId || this.#opened.epoch !== epoch) this.#opened = { userId, epoch, titles: new Map(), messages: new Map(), chars: 0 };
+    if (this.#opened?.userId !== userId || this.#opened.epoch !== epoch) this.#opened = { userId, epoch, titles: new Map(), messages: new Map(), chars: 0, places: null };
     return this.#opened;
   }
 
@@ -146,10 +190,13 @@ export function queryPattern(query: string): RegExp {
 /** The first match in `text`, as a snippet of about SNIPPET_CHARS around it with whitespace collapsed, and where the match lies in the snippet. */
 export function findIn(text: string, pattern: RegExp): Pick<ChatSearchHit, 'snippet' | 'matchStart' | 'matchLength'> | null {
   const match = pattern.exec(text);
-  if (!match) return null;
-  const start = match.index;
-  const end = start + match[0].length;
-  const around = Math.max(0, Math.floor((SNIPPET_CHARS - match[0].length) / 2));
+  return match ? snippet(text, match.index, match[0].length) : null;
+}
+
+/** About SNIPPET_CHARS of `text` around the match at `start`, whitespace collapsed, cut at words, with where the match lies in it. */
+export function snippet(text: string, start: number, length: number): Pick<ChatSearchHit, 'snippet' | 'matchStart' | 'matchLength'> {
+  const end = start + length;
+  const around = Math.max(0, Math.floor((SNIPPET_CHARS - length) / 2));
   let from = Math.max(0, start - around);
   let to = Math.min(text.length, end + around);
   // Never split a surrogate pair at either edge.
@@ -166,7 +213,7 @@ export function findIn(text: string, pattern: RegExp): Pick<ChatSearchHit, 'snip
     if (space >= 0 && tail.length - space < 20) to = end + space;
   }
   const before = (from > 0 ? '…' : '') + collapse(text.slice(from, start)).trimStart();
-  const matched = collapse(match[0]);
+  const matched = collapse(text.slice(start, end));
   const after = collapse(text.slice(end, to)).trimEnd() + (to < text.length ? '…' : '');
   return { snippet: before + matched + after, matchStart: before.length, matchLength: matched.length };
 }

@@ -67,7 +67,7 @@ export class ChatService {
 
   /** Retention purged these sessions: whatever context the engine still holds for them goes too. */
   async forget(sessionIds: readonly string[]): Promise<void> {
-    this.#search.drop();
+    this.#search.forgetSessions(sessionIds);
     await Promise.all(sessionIds.map((id) => this.engine.disposeChat(id)));
   }
 
@@ -175,7 +175,7 @@ export class ChatService {
       },
       (count) => ({ action: 'session.delete', outcome: 'success', user: auditUser(user), sessionId, detail: { messages: count } }),
     );
-    this.#search.drop();
+    this.#search.forgetSessions([sessionId]);
     this.store.checkpoint();
     return { sessionId, messages };
   }
@@ -328,7 +328,7 @@ export class ChatService {
         ...(replaced ? { detail: { resend: request.kind, removed: removed.join(','), ...(request.kind === 'edit' ? { replaces: replaced.prompt.id } : {}) } } : {}),
       }),
     );
-    if (removed.length > 0) this.#search.drop();
+    this.#search.forgetMessages(removed);
 
     const job: Job = {
       user,

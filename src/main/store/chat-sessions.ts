@@ -152,6 +152,16 @@ export function messagePlacesOfUser(db: ReadableDb, userId: string): MessagePlac
     .all(userId) as MessagePlaceRow[];
 }
 
+/**
+ * A stamp that changes whenever anything in the database changed: rows this
+ * connection wrote (total_changes) and commits by any other (data_version).
+ * Chat search reuses what it read while the stamp is the same.
+ */
+export function changeStamp(db: ReadableDb): string {
+  const { changes } = db.prepare('SELECT total_changes() AS changes').get() as { changes: number };
+  return `${changes}:${String(db.pragma('data_version', { simple: true }))}`;
+}
+
 /** The stored (sealed) content of these messages. */
 export function messageContents(db: ReadableDb, messageIds: readonly string[]): { id: string; content: string }[] {
   return db.prepare('SELECT id, content FROM chat_messages WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(messageIds)) as { id: string; content: string }[];
