@@ -38,7 +38,6 @@ export const ERROR_CODES = [
   'attestation_required',
   'copy_disabled',
   'conflict',
-  'not_available',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

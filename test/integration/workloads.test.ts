@@ -32,7 +32,16 @@ function start(roles: Role[], options: Parameters<typeof startWithPolicy>[3] = {
 describe('workloads by role', () => {
   it("model.status lists only the workloads the user's roles allow, with their descriptions", async () => {
     const clinician = await start(['clinician']);
-    expect((await call(clinician, 'model.status', {})).workloads).toEqual([{ id: 'notes', name: 'Clinical notes', description: 'Draft and summarise clinical notes.', modelId: 'test' }]);
+    expect((await call(clinician, 'model.status', {})).workloads).toEqual([
+      {
+        id: 'notes',
+        name: 'Clinical notes',
+        description: 'Draft and summarise clinical notes.',
+        modelId: 'test',
+        copyAllowed: true,
+        availability: expect.objectContaining({ state: expect.any(String) }),
+      },
+    ]);
     const researcher = await start(['researcher']);
     expect((await call(researcher, 'model.status', {})).workloads.map((w) => w.id)).toEqual(['research', 'notes']);
     // A compliance officer may read the status but chats with nothing.

@@ -300,10 +300,10 @@ describe('policy: models and workloads', () => {
   });
   const problemsOf = async (doc: unknown) => expectProblems(await readPolicy(linuxEtc({ 'policy.json': doc }))).map((p) => `${p.key}: ${p.message}`);
 
-  it("defaults: GPU layers auto, no chat template, the chat roles, and the policy's answer limit and temperature", () => {
+  it("defaults: GPU layers auto, no chat template, the chat roles, the policy's answer limit and temperature, and copying allowed", () => {
     const { policy } = policyFromDocument(managed, 'p');
     expect(policy.inference.models[0]).toEqual({ ...model, contextSize: 4096, gpuLayers: 'auto' });
-    expect(policy.inference.workloads[0]).toEqual({ ...workload, roles: ['clinician', 'researcher'] });
+    expect(policy.inference.workloads[0]).toEqual({ ...workload, roles: ['clinician', 'researcher'], allowCopy: true });
   });
 
   it('accepts every new field within its bounds', () => {
@@ -311,6 +311,7 @@ describe('policy: models and workloads', () => {
     const { policy } = policyFromDocument(doc, 'p');
     expect(policy.inference.models[0]).toMatchObject({ gpuLayers: 0, chatTemplate: 'chatML' });
     expect(policy.inference.workloads[0]).toMatchObject({ description: 'Summaries of discharge notes.', roles: ['researcher'], maxTokens: 32_768, temperature: 2 });
+    expect(policyFromDocument(withEntries({}, { allowCopy: false }), 'p').policy.inference.workloads[0]!.allowCopy).toBe(false);
     expect(policyFromDocument(withEntries({ gpuLayers: 1024 }, { temperature: 0, maxTokens: 1 }), 'p').policy.inference.models[0]!.gpuLayers).toBe(1024);
   });
 

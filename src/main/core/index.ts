@@ -2,7 +2,6 @@
 // dispatcher, and exposes one `handle` for calls and one event stream. Plain
 // Node only — hosted in an Electron utilityProcess in production, directly in
 // tests, benchmarks and the CLI.
-import { EnclaveError } from '../../shared/errors.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -278,16 +277,15 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.delete': (input, { user }) => inferenceOf().chat.delete(requireUser(user), input.sessionId),
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
-    // Issue 15 contract; the handlers land with the work that builds them.
     'prefs.get': () => identityOf().preferences(),
     'prefs.set': (input) => identityOf().setPreferences(input),
     'auth.attest': (input) => identityOf().attest(input.accept),
-    'chat.rename': notBuiltYet,
-    'chat.search': notBuiltYet,
-    'chat.regenerate': notBuiltYet,
-    'chat.edit': notBuiltYet,
-    'chat.copy': notBuiltYet,
-    'chat.report': notBuiltYet,
+    'chat.rename': (input, { user }) => inferenceOf().chat.rename(requireUser(user), input),
+    'chat.search': (input, { user }) => inferenceOf().chat.search(requireUser(user), input),
+    'chat.regenerate': (input, { user }) => inferenceOf().chat.regenerate(requireUser(user), input),
+    'chat.edit': (input, { user }) => inferenceOf().chat.edit(requireUser(user), input),
+    'chat.copy': (input, { user }) => inferenceOf().chat.copy(requireUser(user), input),
+    'chat.report': (input, { user }) => inferenceOf().chat.report(requireUser(user), input),
     'audit.verify': (_input, { user }) => auditService.verify(auditUser(requireUser(user))),
     'audit.search': (input, { user }) => auditService.search(input, auditUser(requireUser(user))),
     'audit.checkText': (input, { user }) => auditService.checkText(input.eventId, input.text, auditUser(requireUser(user))),
@@ -352,6 +350,3 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   };
 }
 
-function notBuiltYet(): never {
-  throw new EnclaveError('not_available', 'This build of Enclave does not offer that yet.');
-}
