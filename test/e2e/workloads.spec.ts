@@ -268,6 +268,8 @@ test.describe('a workload whose model file is missing', () => {
     // Policy lists it first, but the first usable one is the default.
     await expect(picker).toHaveValue('notes');
     await expect(page.getByRole('note', { name: 'Workload unavailable' })).toHaveCount(0);
+    // And as visible text under the picker, without opening the list.
+    await expect(page.getByText(/^Discharge letters is unavailable: The model "Letters model" was refused/)).toBeVisible();
     await page.screenshot({ path: `${SHOTS}/workloads-unavailable.png` });
 
     await page.getByRole('button', { name: 'New session' }).first().click();

@@ -1,5 +1,6 @@
 // Display helpers for where the model runs, how far a load or a file check
 // has got, which workloads can be used, and where an answer waits its turn.
+import { t } from '../i18n/index.js';
 import type { GenerationQueue, InferenceStatus, ModelAvailability, ModelSummary, Workload } from '../../../shared/api.js';
 
 const BACKEND: Record<'cuda' | 'vulkan' | 'metal', string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal' };
@@ -51,14 +52,28 @@ export function modelOfWorkload(models: readonly ModelSummary[], workload: Workl
   return (workload.modelId === null ? models.find((m) => m.source === 'evaluation') : models.find((m) => m.id === workload.modelId)) ?? null;
 }
 
-export function workloadAvailability(models: readonly ModelSummary[], workload: Workload | null | undefined): ModelAvailability | null {
-  return modelOfWorkload(models, workload)?.availability ?? null;
+/** Whether a workload can be used: unavailable when the core says so or its model file was refused; checking while the file is verified. */
+export interface WorkloadUse {
+  state: 'ready' | 'checking' | 'unavailable';
+  /** Why it cannot be used, in words a clinician can act on; null when nobody said. */
+  reason: string | null;
+  /** How far its model file's check has got (0–1), while checking. */
+  progress: number | null;
+}
+
+export function workloadAvailability(models: readonly ModelSummary[], workload: Workload | null | undefined): WorkloadUse | null {
+  if (!workload) return null;
+  const model: ModelAvailability | null = modelOfWorkload(models, workload)?.availability ?? null;
+  const own = workload.availability;
+  if (own.state === 'unavailable' || model?.state === 'rejected') return { state: 'unavailable', reason: own.reason ?? model?.message ?? null, progress: null };
+  if (own.state === 'checking' || model?.state === 'checking') return { state: 'checking', reason: own.reason, progress: model?.progress ?? null };
+  return { state: 'ready', reason: null, progress: null };
 }
 
 /** The picker's text for a workload: its name, and why it cannot be used yet or at all. */
-export function workloadOptionLabel(workload: Workload, availability: ModelAvailability | null): string {
-  if (availability?.state === 'rejected') return `${workload.name} (unavailable)`;
-  if (availability?.state === 'checking') return `${workload.name} (checking…)`;
+export function workloadOptionLabel(workload: Workload, availability: WorkloadUse | null): string {
+  if (availability?.state === 'unavailable') return t('chat:workloadUnavailableOption', { name: workload.name });
+  if (availability?.state === 'checking') return t('chat:workloadCheckingOption', { name: workload.name });
   return workload.name;
 }
 
@@ -71,6 +86,6 @@ export function answersAhead(queue: GenerationQueue | null, responseId: string |
 }
 
 export function waitingText(ahead: number): string {
-  if (ahead <= 0) return 'Waiting for the model…';
-  return `Waiting for the model — ${ahead} ${ahead === 1 ? 'answer' : 'answers'} ahead`;
+  if (ahead <= 0) return t('chat:waitingForModel');
+  return t('chat:waitingAhead', { count: ahead });
 }
