@@ -38,16 +38,20 @@ export function ConversationPane({ user, models, workloads, queue, loading, maxP
   const generation = selectedId ? (generations.get(selectedId) ?? null) : null;
   const { logRef, onLogScroll } = useFollowLog(store.stickToBottom, conversation !== null, [conversation, generation]);
 
-  // "Answer finished", said once per finished answer of the open session (not the answer itself).
-  const [finished, setFinished] = useState('');
+  // "Answer finished", said once per finished answer of the open session (never the answer itself);
+  // cleared when the next one starts, so the next "finished" is a change a screen reader announces.
+  const [finished, setFinished] = useState(false);
   const seenFinished = useRef(finishedCount);
+  const answering = generation !== null;
   useEffect(() => {
-    if (finishedCount === seenFinished.current) return;
-    seenFinished.current = finishedCount;
-    setFinished(t('answerFinished'));
-    const timer = setTimeout(() => setFinished(''), 5000);
-    return () => clearTimeout(timer);
-  }, [finishedCount, t]);
+    if (finishedCount !== seenFinished.current) {
+      seenFinished.current = finishedCount;
+      setFinished(true);
+    }
+  }, [finishedCount]);
+  useEffect(() => {
+    if (answering) setFinished(false);
+  }, [answering]);
 
   // The list has the freshest summary (the core titles a session from its first prompt).
   const current: ChatSessionSummary | null = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
@@ -61,7 +65,7 @@ export function ConversationPane({ user, models, workloads, queue, loading, maxP
   return (
     <section className="chat-pane" aria-label={t('chatPane')}>
       <p className="visually-hidden" role="status">
-        {finished}
+        {finished ? t('answerFinished') : ''}
       </p>
       {!current ? (
         <div className="chat-empty">

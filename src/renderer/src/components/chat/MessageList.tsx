@@ -26,19 +26,20 @@ export function MessageList({ userName, modelName, copyAllowed, ended, aheadHere
   const store = useChatStore();
   const conversation = useChat((s) => s.conversation);
   const generation = useChat((s) => (s.selectedId ? (s.generations.get(s.selectedId) ?? null) : null));
-  const revealId = useChat((s) => s.revealMessageId);
+  const reveal = useChat((s) => s.reveal);
   const messages = conversation?.messages ?? [];
 
   useEffect(() => {
-    if (!revealId || !conversation) return;
-    const target = logRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(revealId)}"]`);
+    // Once the session asked for is open (a search result's), bring its message into view and focus.
+    if (!reveal || conversation?.session.id !== reveal.sessionId) return;
+    const target = logRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(reveal.messageId)}"]`);
     if (target) {
       store.stickToBottom.current = false;
       target.scrollIntoView({ block: 'center' });
       target.focus({ preventScroll: true });
     }
     store.revealed();
-  }, [revealId, conversation, logRef, store]);
+  }, [reveal, conversation, logRef, store]);
 
   const canChange = generation === null && !ended;
   const lastPromptId = lastPrompt(messages)?.id ?? null;

@@ -40,7 +40,7 @@ export interface ChatState {
   deleting: boolean;
   search: SearchState;
   /** A message to bring into view once the conversation shows it (a search result). */
-  revealMessageId: string | null;
+  reveal: { sessionId: string; messageId: string } | null;
   /** Counts the open session's finished answers, for the polite "Answer finished" status. */
   finishedCount: number;
 }
@@ -74,7 +74,7 @@ export class ChatStore {
     confirmingDelete: null,
     deleting: false,
     search: EMPTY_SEARCH,
-    revealMessageId: null,
+    reveal: null,
     finishedCount: 0,
   };
   private readonly listeners = new Set<() => void>();
@@ -233,14 +233,14 @@ export class ChatStore {
   }
 
   select(sessionId: string, revealMessageId: string | null = null): void {
-    this.set({ revealMessageId });
+    this.set({ reveal: revealMessageId ? { sessionId, messageId: revealMessageId } : null });
     if (sessionId === this.state.selectedId) return;
     this.host.onSelect(sessionId);
   }
 
   /** The reveal was done (or the message is gone): forget it. */
   revealed(): void {
-    if (this.state.revealMessageId !== null) this.set({ revealMessageId: null });
+    if (this.state.reveal !== null) this.set({ reveal: null });
   }
 
   async newSession(): Promise<void> {
