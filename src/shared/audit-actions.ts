@@ -16,10 +16,13 @@ export const AUDIT_ACTIONS = [
   'session.create',
   'session.end',
   'session.delete',
+  'session.rename',
   'chat.purge',
   'ai.prompt',
   'ai.response',
   'ai.cancel',
+  'ai.copy',
+  'ai.report',
   'model.add',
   'model.load',
   'model.reject',
@@ -53,10 +56,13 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'session.create': 'Chat session started',
   'session.end': 'Chat session ended',
   'session.delete': 'Chat session deleted by its user',
+  'session.rename': 'Chat session renamed by its user',
   'chat.purge': 'Chats deleted by the retention policy',
   'ai.prompt': 'Prompt sent to the model',
   'ai.response': 'Model answer',
   'ai.cancel': 'Answer stopped',
+  'ai.copy': 'Text copied from a chat',
+  'ai.report': 'Problem with an answer reported',
   'model.add': 'Model added',
   'model.load': 'Model loaded',
   'model.reject': 'Model refused',
@@ -74,13 +80,33 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'db.rekey': 'Database re-encrypted under a new key',
 };
 
+/** Actions sealed into a batch at once and sent to the SIEM before the backlog: emergency access, and a problem reported with an answer. */
+export const URGENT_AUDIT_ACTIONS: readonly AuditAction[] = ['auth.breakglass', 'ai.report'];
+
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
 export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
   {
     label: 'Sign-in and access',
     actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap'],
   },
-  { label: 'Chat and model', actions: ['session.create', 'session.end', 'session.delete', 'chat.purge', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
+  {
+    label: 'Chat and model',
+    actions: [
+      'session.create',
+      'session.end',
+      'session.delete',
+      'session.rename',
+      'chat.purge',
+      'ai.prompt',
+      'ai.response',
+      'ai.cancel',
+      'ai.copy',
+      'ai.report',
+      'model.add',
+      'model.load',
+      'model.reject',
+    ],
+  },
   { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
   { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination', 'db.rekey'] },
 ];

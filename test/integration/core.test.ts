@@ -214,7 +214,7 @@ describe('chat on the local model', () => {
       policy: policyWith((p) => {
         p.inference.allowUserModels = false;
         p.inference.models = [{ id: 'clinical', name: 'Clinical', path: modelPath, sha256: 'a'.repeat(64), contextSize: 4096, gpuLayers: 'auto' }];
-        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'] }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'], allowCopy: true }];
       }),
     });
     await call(core, 'auth.createFirstAccount', EVAL_USER);
@@ -243,7 +243,7 @@ describe('chat on the local model', () => {
     const core = await start({
       policy: policyWith((p) => {
         p.inference.models = [{ id: 'clinical', name: 'Clinical', path: copy, sha256: realHash, contextSize: 4096, gpuLayers: 'auto' }];
-        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'] }];
+        p.inference.workloads = [{ id: 'notes', name: 'Notes', model: 'clinical', roles: ['clinician', 'researcher'], allowCopy: true }];
       }),
     });
     await call(core, 'auth.createFirstAccount', EVAL_USER);

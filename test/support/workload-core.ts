@@ -11,7 +11,7 @@ import { call, EVAL_USER, nextEvent } from './core.js';
 import { tempDir } from './temp.js';
 
 export type Inference = Policy['inference'];
-export type WorkloadInput = Omit<Inference['workloads'][number], 'roles'> & { roles?: Role[] };
+export type WorkloadInput = Omit<Inference['workloads'][number], 'roles' | 'allowCopy'> & { roles?: Role[]; allowCopy?: boolean };
 export type ModelInput = Omit<Inference['models'][number], 'gpuLayers' | 'contextSize'> & Partial<Pick<Inference['models'][number], 'gpuLayers' | 'contextSize'>>;
 
 /** Two workloads on the test model; the researchers' one comes first, so a clinician's default must skip it. */

@@ -4,6 +4,7 @@
 // only the new events: the Merkle frontier after each batch is stored with it.
 // The SIEM outbox reads sealed batches through readBatch / batchEvents.
 import { createPrivateKey, sign } from 'node:crypto';
+import { URGENT_AUDIT_ACTIONS } from '../../shared/audit-actions.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { auditBatches, auditEvents, auditSigningKeys, isDiskFull, meta, type ReadableDb, type Store, type WritableDb } from '../store/index.js';
 import { manifestHash, manifestSigningInput, MANIFEST_FORMAT, BatchManifestSchema, type BatchManifest, type UnsignedManifest } from './manifest.js';
@@ -87,7 +88,7 @@ export function sealNextBatch(db: WritableDb, options: SealOptions & { heartbeat
     }
     // prevHash is undefined only if the event before was pruned; pruning keeps the newest batch's events, so this is belt and braces.
     if (prevHash !== undefined && record.prev !== prevHash) throw new EnclaveError('audit_corrupt', `Audit event ${row.seq} does not follow event ${row.seq - 1}, so it cannot be sealed.`);
-    if (record.event.action === 'auth.breakglass') priority = true;
+    if (URGENT_AUDIT_ACTIONS.includes(record.event.action)) priority = true;
     frontier.append(Buffer.from(row.hash, 'hex'));
     prevHash = row.hash;
   }

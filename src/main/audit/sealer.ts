@@ -1,7 +1,9 @@
 // When to seal: after batchMaxEvents events, when the oldest waiting event is
-// batchMaxSeconds old, at once for a break-glass sign-in (it is sent first),
+// batchMaxSeconds old, at once for an urgent event (a break-glass sign-in, a
+// reported answer: URGENT_AUDIT_ACTIONS; such a batch is sent first),
 // and an empty heartbeat batch when nothing happened for heartbeatSeconds.
 // One timer, set to whichever of those comes first.
+import { URGENT_AUDIT_ACTIONS } from '../../shared/audit-actions.js';
 import { auditEvents, type Store } from '../store/index.js';
 import { lastBatch, pendingEvents, sealNextBatch, sealPending, type SealedBatch, type SealOptions } from './batches.js';
 import type { AuditLog } from './log.js';
@@ -70,7 +72,7 @@ export class BatchSealer {
   #onAppended(record: AuditRecord): void {
     if (this.#stopped) return;
     this.#pending += 1;
-    const urgent = record.event.action === 'auth.breakglass';
+    const urgent = URGENT_AUDIT_ACTIONS.includes(record.event.action);
     if ((urgent || this.#pending >= this.#options.schedule().batchMaxEvents) && !this.#sealSoon) {
       this.#sealSoon = true;
       this.#schedule(0);
@@ -97,7 +99,7 @@ export class BatchSealer {
       const dueByAge = pending.oldestAt !== null && time - pending.oldestAt >= schedule.batchMaxSeconds * 1000;
       const dueByCount = pending.count >= schedule.batchMaxEvents;
       const heartbeatDue = pending.count === 0 && (last === null || time - last.createdAt >= schedule.heartbeatSeconds * 1000);
-      const urgent = pending.count > 0 && this.#holdsBreakGlass();
+      const urgent = pending.count > 0 && this.#holdsUrgent();
       if (dueByAge || dueByCount || urgent) {
         this.sealNow();
       } else if (heartbeatDue) {
@@ -114,9 +116,9 @@ export class BatchSealer {
     this.#schedule(this.#nextDueIn());
   }
 
-  #holdsBreakGlass(): boolean {
+  #holdsUrgent(): boolean {
     const sealedThrough = lastBatch(this.#options.store.reader)?.manifest.tree_size ?? 0;
-    return auditEvents.hasBreakGlassAfter(this.#options.store.reader, sealedThrough);
+    return auditEvents.hasActionAfter(this.#options.store.reader, sealedThrough, URGENT_AUDIT_ACTIONS);
   }
 
   #nextDueIn(): number {

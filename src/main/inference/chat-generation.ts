@@ -23,6 +23,8 @@ export interface Turn {
   maxTokens: number;
   temperature: number | undefined;
   seed: number | undefined;
+  /** The last prompt answered again (regenerate) or replaced (edit); null for a new prompt. */
+  resend: 'regenerate' | 'edit' | null;
 }
 
 /** One answer to write: waiting its turn for the model, then running. */
@@ -224,7 +226,7 @@ export class GenerationQueue {
           model: { id: model.id, sha256: model.sha256 },
           response,
           // while_queued: stopped before the model began this answer.
-          detail: { reply_to: turn.promptId, ...(outcome.status === 'cancelled' ? { while_queued: !job.started } : {}) },
+          detail: { reply_to: turn.promptId, ...(turn.resend ? { resend: turn.resend } : {}), ...(outcome.status === 'cancelled' ? { while_queued: !job.started } : {}) },
         }),
       );
       message = { id: turn.responseId, role: 'assistant', content: text, status: outcome.status, createdAt: time, replyTo: turn.promptId };

@@ -1,6 +1,9 @@
 // Chat sessions: their messages live only in the encrypted store, each prompt
 // and response is audited by keyed hash in the same transaction that stores it, and
 // each session's model context lives only while the session is unlocked.
+// A prompt can be sent new, answered again (regenerate) or replaced (edit),
+// all through one path (#submit). Rename, copy and report are in
+// chat-actions.ts, search in chat-search.ts, the stateless pieces in chat-turns.ts.
 import { v7 as uuidv7 } from 'uuid';
 import type { ChatMessage, ChatSessionSummary, InferenceStatus, User } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
@@ -8,11 +11,13 @@ import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy, WorkloadEntry } from '../policy/index.js';
 import { chatSessions, type Store } from '../store/index.js';
 import { engineModel, GenerationQueue, type GenerationQueueOptions, type Job } from './chat-generation.js';
+import { ChatActions, workloadAvailability } from './chat-actions.js';
 import { SessionChangedError, type ChatKeys, type SessionGate } from './chat-ports.js';
-import type { ChatTurn, InferenceEngine } from './engine-types.js';
+import { ChatSearch, type ChatSearchResult } from './chat-search.js';
+import { NEW_SESSION_TITLE } from './chat-titles.js';
+import { lastTurn, removedBy, responseTokenLimit, sameTurn, sampling, titleAfterPrompt, toHistory, toSummary, type LastTurn, type SubmitRequest } from './chat-turns.js';
+import type { InferenceEngine } from './engine-types.js';
 import { mayUseWorkload, type ModelRegistry } from './models.js';
-
-const NEW_SESSION_TITLE = 'New session';
 
 type SessionRow = chatSessions.SessionRow;
 type MessageRow = chatSessions.MessageRow;
@@ -26,6 +31,8 @@ export interface ChatServiceOptions extends GenerationQueueOptions {
 /** Chat sessions and their messages; the answers are written by the generation queue (chat-generation.ts). */
 export class ChatService {
   readonly #queue: GenerationQueue;
+  readonly #search: ChatSearch;
+  readonly #actions: ChatActions;
   #closed = false;
   private readonly store: Store;
   private readonly audit: AuditLog;
@@ -41,6 +48,16 @@ export class ChatService {
     ({ store: this.store, audit: this.audit, policy: this.policy, models: this.models, engine: this.engine, now: this.now, session: this.session, keys: this.keys } = options);
     this.afterEnd = options.afterEnd ?? (() => Promise.resolve());
     this.#queue = new GenerationQueue(options);
+    this.#search = new ChatSearch({ store: this.store, keys: this.keys, session: this.session });
+    this.#actions = new ChatActions({
+      store: this.store,
+      audit: this.audit,
+      keys: this.keys,
+      models: this.models,
+      ownSession: (user, sessionId) => this.#ownSession(user, sessionId),
+      openableSession: (user, sessionId) => this.#openableSession(user, sessionId),
+      summary: (user, row) => this.#summary(user, row),
+    });
   }
 
   /** Sessions with an answer waiting or being written: retention never purges them. */
@@ -50,6 +67,7 @@ export class ChatService {
 
   /** Retention purged these sessions: whatever context the engine still holds for them goes too. */
   async forget(sessionIds: readonly string[]): Promise<void> {
+    this.#search.drop();
     await Promise.all(sessionIds.map((id) => this.engine.disposeChat(id)));
   }
 
@@ -60,7 +78,7 @@ export class ChatService {
       models: this.models.summaries(),
       workloads: this.models
         .workloadsFor(user)
-        .map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model, copyAllowed: true, availability: { state: 'ready' as const, reason: null } })),
+        .map((w) => ({ id: w.id, name: w.name, description: w.description ?? null, modelId: w.model, copyAllowed: w.allowCopy, availability: workloadAvailability(this.models, w) })),
       allowUserModels: this.policy().inference.allowUserModels,
       loadedModelId: loaded?.modelId ?? null,
       device: loaded?.device ?? null,
@@ -157,29 +175,81 @@ export class ChatService {
       },
       (count) => ({ action: 'session.delete', outcome: 'success', user: auditUser(user), sessionId, detail: { messages: count } }),
     );
+    this.#search.drop();
     this.store.checkpoint();
     return { sessionId, messages };
   }
 
-  async send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
+  rename(user: User, input: { sessionId: string; title: string }): ChatSessionSummary {
+    return this.#actions.rename(user, input);
+  }
+
+  /** The user's own sessions searched in memory, opened with their key (chat-search.ts). */
+  search(user: User, input: { query: string; limit: number }): Promise<ChatSearchResult> {
+    return this.#search.search(user, input);
+  }
+
+  copy(user: User, input: Parameters<ChatActions['copy']>[1]): { ok: true } {
+    return this.#actions.copy(user, input);
+  }
+
+  report(user: User, input: Parameters<ChatActions['report']>[1]): { ok: true } {
+    return this.#actions.report(user, input);
+  }
+
+  send(user: User, input: { sessionId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
+    return this.#submit(user, input.sessionId, { kind: 'send', text: input.text });
+  }
+
+  /** The session's last prompt answered again; its previous answer is removed when the new one is queued. */
+  regenerate(user: User, input: { sessionId: string }): Promise<{ promptId: string; responseId: string }> {
+    return this.#submit(user, input.sessionId, { kind: 'regenerate' });
+  }
+
+  /** The session's last prompt (promptId) replaced by new text and answered; the earlier prompt and its answer are removed. */
+  edit(user: User, input: { sessionId: string; promptId: string; text: string }): Promise<{ promptId: string; responseId: string }> {
+    return this.#submit(user, input.sessionId, { kind: 'edit', promptId: input.promptId, text: input.text });
+  }
+
+  /**
+   * A prompt stored and its answer queued: a new one (send), the last one
+   * again (regenerate) or the last one replaced (edit). Each goes through the
+   * same checks and limits; the messages a resend replaces are deleted in the
+   * transaction that stores and audits it, and only if the session's last
+   * turn is still the one the call began with.
+   */
+  async #submit(user: User, sessionId: string, request: SubmitRequest): Promise<{ promptId: string; responseId: string }> {
     const epoch = this.#enter();
-    const session = this.#openableSession(user, input.sessionId);
+    const session = this.#openableSession(user, sessionId);
     if (session.ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
-    this.#assertNoAnswerUnderWay(session.id);
+    this.#assertNoAnswerUnderWay(session.id, request.kind);
+    const replaced = request.kind === 'send' ? null : this.#lastTurn(user, session, request);
+    const text = request.kind === 'regenerate' ? replaced!.prompt.content : request.text;
     const { model, workload } = this.models.forWorkload(session.workload_id);
     // The log records the prompt's length and keyed hash, never the text nor a bare SHA-256 of it.
-    const promptHash = { text: input.text };
+    const promptHash = { text };
+    const failed = (reason: string, tokens?: number) =>
+      this.audit.record({
+        action: 'ai.prompt',
+        outcome: 'failure',
+        reason,
+        user: auditUser(user),
+        sessionId: session.id,
+        workload: session.workload_id,
+        prompt: tokens === undefined ? promptHash : { ...promptHash, tokens },
+        ...(replaced ? { detail: { resend: request.kind } } : {}),
+      });
     if (!mayUseWorkload(user, workload)) {
       // Policy changed since the session began: its roles no longer include this user's.
-      this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'forbidden', user: auditUser(user), sessionId: session.id, workload: workload.id, prompt: promptHash });
+      failed('forbidden');
       throw new EnclaveError('forbidden', `The workload "${workload.name}" of this session is no longer open to your roles (${user.roles.join(', ')}). Start a new session — nothing was sent.`);
     }
     const limit = this.policy().inference.maxPromptChars;
-    if (input.text.length > limit) {
-      this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: 'prompt_too_long', user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
+    if (text.length > limit) {
+      failed('prompt_too_long');
       throw new EnclaveError(
         'prompt_too_long',
-        `This prompt has ${input.text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`,
+        `This prompt has ${text.length.toLocaleString('en-US')} characters; the limit set by policy is ${limit.toLocaleString('en-US')}. Shorten it and send again — nothing was sent.`,
       );
     }
     let promptTokens: number;
@@ -188,26 +258,16 @@ export class ChatService {
       // The file must have passed its check (a refused one is refused here, with the reason, before anything is stored).
       const verified = await this.#stillCurrent(epoch, this.models.verifyBeforeLoad(user, model));
       // The checked file (links resolved), not whatever the listed path leads to by now.
-      promptTokens = await this.#stillCurrent(epoch, this.engine.countTokens({ ...engineModel(model), path: verified.path }, input.text, this.policy().inference.gpu));
+      promptTokens = await this.#stillCurrent(epoch, this.engine.countTokens({ ...engineModel(model), path: verified.path }, text, this.policy().inference.gpu));
       // Nothing awaits from here to the job's queueing, so nothing can change in between; asked once more all the same, right before the prompt is stored.
       this.#assertStillCurrent(epoch);
     } catch (error) {
       // Locked, signed out or replaced while the checks ran: nothing is stored and nothing is answered.
-      if (error instanceof SessionChangedError) {
-        this.audit.record({ action: 'ai.prompt', outcome: 'failure', reason: error.reason, user: auditUser(user), sessionId: session.id, workload: session.workload_id, prompt: promptHash });
-      }
+      if (error instanceof SessionChangedError) failed(error.reason);
       throw error;
     }
     if (promptTokens + maxTokens > model.contextSize) {
-      this.audit.record({
-        action: 'ai.prompt',
-        outcome: 'failure',
-        reason: 'prompt_too_long',
-        user: auditUser(user),
-        sessionId: session.id,
-        workload: session.workload_id,
-        prompt: { ...promptHash, tokens: promptTokens },
-      });
+      failed('prompt_too_long', promptTokens);
       throw new EnclaveError(
         'prompt_too_long',
         `This prompt is ${promptTokens} tokens; with room for the answer it does not fit the model's context of ${model.contextSize} tokens. Shorten it — nothing was sent.`,
@@ -215,29 +275,44 @@ export class ChatService {
     }
 
     // Asked again: a second send to this session may have been queued while this one awaited the checks above.
-    this.#assertNoAnswerUnderWay(session.id);
+    this.#assertNoAnswerUnderWay(session.id, request.kind);
     // And the session may have been ended, deleted or purged by retention meanwhile.
     if (this.#ownSession(user, session.id).ended_at !== null) throw new EnclaveError('not_found', 'This session has ended. Start a new session.');
-    const history = this.#history(user, session);
+    // And its last turn edited or answered again by another call.
+    if (replaced && !sameTurn(replaced, this.#lastTurn(user, session, request))) {
+      throw new EnclaveError('conflict', 'This conversation changed while your request was checked. Look at it again, then retry.');
+    }
+    const messages = this.#messages(user, session);
+    const history = toHistory(
+      replaced
+        ? messages.slice(
+            0,
+            messages.findIndex((m) => m.id === replaced.prompt.id),
+          )
+        : messages,
+    );
     const time = this.now();
-    const promptId = uuidv7({ msecs: time });
+    const promptId = request.kind === 'regenerate' ? replaced!.prompt.id : uuidv7({ msecs: time });
     const responseId = uuidv7({ msecs: time + 1 });
     // Sealed with the session's key; a session from before per-person keys gets the current one (its owner's sign-in sealed the rest).
     const keyId = session.key_id ?? this.keys.keyForNewChats(user.id);
+    const removed = replaced ? removedBy(request, replaced) : [];
     this.audit.run(
       (db) => {
-        chatSessions.insertMessage(db, {
-          id: promptId,
-          sessionId: session.id,
-          role: 'user',
-          content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, input.text),
-          status: 'complete',
-          replyTo: null,
-          modelId: model.id,
-          createdAt: time,
-        });
-        const plainTitle = this.keys.openTitle(user.id, session.key_id, session.id, session.title);
-        const title = plainTitle === NEW_SESSION_TITLE ? titleFrom(input.text) : plainTitle;
+        if (removed.length > 0) chatSessions.deleteMessages(db, session.id, removed);
+        if (request.kind !== 'regenerate') {
+          chatSessions.insertMessage(db, {
+            id: promptId,
+            sessionId: session.id,
+            role: 'user',
+            content: this.keys.sealMessage(user.id, keyId, { id: promptId, sessionId: session.id, role: 'user' }, text),
+            status: 'complete',
+            replyTo: null,
+            modelId: model.id,
+            createdAt: time,
+          });
+        }
+        const title = titleAfterPrompt(this.keys.openTitle(user.id, session.key_id, session.id, session.title), text, replaced && history.length === 0 ? replaced.prompt.content : null);
         chatSessions.updateSessionAfterPrompt(db, session.id, { time, sealedTitle: this.keys.sealTitle(user.id, keyId, session.id, title), keyId });
       },
       () => ({
@@ -249,15 +324,27 @@ export class ChatService {
         workload: session.workload_id,
         model: { id: model.id, sha256: model.sha256 },
         prompt: { ...promptHash, tokens: promptTokens },
+        // A resend names what it removed: the earlier answer (regenerate), or the earlier prompt and its answer (edit).
+        ...(replaced ? { detail: { resend: request.kind, removed: removed.join(','), ...(request.kind === 'edit' ? { replaces: replaced.prompt.id } : {}) } } : {}),
       }),
     );
+    if (removed.length > 0) this.#search.drop();
 
     const job: Job = {
       user,
       epoch,
       session,
       model,
-      turn: { promptId, responseId, text: input.text, history, systemPrompt: workload.systemPrompt, maxTokens, ...sampling(workload, this.policy()) },
+      turn: {
+        promptId,
+        responseId,
+        text,
+        history,
+        systemPrompt: workload.systemPrompt,
+        maxTokens,
+        ...sampling(workload, this.policy()),
+        resend: request.kind === 'send' ? null : request.kind,
+      },
       controller: new AbortController(),
       cancelReason: null,
       started: false,
@@ -267,6 +354,11 @@ export class ChatService {
     return { promptId, responseId };
   }
 
+  /** The session's last prompt and what follows it (chat-turns.ts lastTurn). */
+  #lastTurn(user: User, session: SessionRow, request: SubmitRequest): LastTurn {
+    return lastTurn(this.#messages(user, session), request);
+  }
+
   async cancel(user: User, sessionId: string): Promise<{ cancelled: boolean }> {
     this.#ownSession(user, sessionId);
     return { cancelled: await this.#queue.stop(sessionId, 'user') };
@@ -274,6 +366,8 @@ export class ChatService {
 
   /** Lock or sign-out: stop every answer (waiting ones too) and drop every context, so no KV cache outlives the unlocked session. */
   async dropAllContexts(reason: string): Promise<void> {
+    // What search opened is the signed-in person's text: it goes with the session.
+    this.#search.drop();
     await this.#queue.stopAll(reason);
     await this.engine.disposeAllChats();
   }
@@ -325,8 +419,11 @@ export class ChatService {
     if (stale) throw new SessionChangedError(stale);
   }
 
-  #assertNoAnswerUnderWay(sessionId: string): void {
-    if (this.#queue.has(sessionId)) throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
+  /** A send waits for the session's answer (busy); a regenerate or edit would replace what is being written (conflict). */
+  #assertNoAnswerUnderWay(sessionId: string, kind: SubmitRequest['kind'] = 'send'): void {
+    if (!this.#queue.has(sessionId)) return;
+    if (kind === 'send') throw new EnclaveError('busy', 'An answer is still being written or waiting in this session. Stop it or wait for it.');
+    throw new EnclaveError('conflict', 'An answer is still being written or waiting in this session. Stop it or wait for it, then try again.');
   }
 
   /** The first workload the user's roles allow; a user who may use none is told so, and the refusal audited. */
@@ -368,35 +465,4 @@ export class ChatService {
     const rows = chatSessions.messagesOfSession(this.store.reader, session.id);
     return rows.map((row) => ({ ...row, content: this.keys.openMessage(user.id, session.key_id, { id: row.id, sessionId: session.id, role: row.role }, row.content) }));
   }
-
-  /** Earlier turns for rebuilding the model's context: failed answers are left out. */
-  #history(user: User, session: SessionRow): ChatTurn[] {
-    return this.#messages(user, session)
-      .filter((m) => m.status !== 'failed')
-      .map((m) => ({ role: m.role, text: m.content }));
-  }
-}
-
-/** A workload's own answer limit, never above the policy's. */
-function responseTokenLimit(workload: WorkloadEntry, policy: Policy): number {
-  const limit = policy.inference.maxResponseTokens;
-  return Math.min(workload.maxTokens ?? limit, limit);
-}
-
-function titleFrom(text: string): string {
-  const line = text.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || NEW_SESSION_TITLE;
-}
-
-/** The row's title must already be opened (or blanked for a locked session). */
-function toSummary(row: SessionRow): ChatSessionSummary {
-  return { id: row.id, title: row.title, workloadId: row.workload_id, createdAt: row.created_at, updatedAt: row.updated_at, endedAt: row.ended_at, locked: false };
-}
-
-/** The seed of deterministic mode: any fixed number would do; this one is recorded here so IT's acceptance checks can be repeated. */
-export const DETERMINISTIC_SEED = 20_261_123;
-
-/** Deterministic mode (policy) overrides a workload's temperature: greedy, with a fixed seed. */
-function sampling(workload: { temperature?: number | undefined }, policy: Policy): { temperature: number | undefined; seed: number | undefined } {
-  return policy.inference.deterministic ? { temperature: 0, seed: DETERMINISTIC_SEED } : { temperature: workload.temperature, seed: undefined };
 }

@@ -91,6 +91,10 @@ export const WorkloadEntry = z
       .max(2)
       .optional()
       .meta({ description: 'Sampling temperature from 0 to 2; 0 always picks the most likely token, so the same prompt gets the same answer (default: 0).' }),
+    allowCopy: z.boolean().default(true).meta({
+      description:
+        'Users may copy prompts, answers and code blocks of this workload to the clipboard (default: true). Each copy is audited as ai.copy with what was copied and how many characters, never the text; false refuses copying, and each refusal is audited.',
+    }),
   })
   .strict()
   .superRefine((workload, ctx) => {
@@ -302,10 +306,10 @@ export const PolicySchema = z
         workloads: z
           .array(WorkloadEntry)
           .min(1)
-          .default([{ id: 'general', name: 'General', model: null, roles: [...CHAT_ROLES] }])
+          .default([{ id: 'general', name: 'General', model: null, roles: [...CHAT_ROLES], allowCopy: true }])
           .meta({
             description:
-              'What users can pick, each naming the model it routes to, with an optional description and system prompt, the roles allowed to use it (default: clinician and researcher) and its own maxTokens and temperature. Users see only the workloads their roles allow. A JSON array (a string in the registry).',
+              'What users can pick, each naming the model it routes to, with an optional description and system prompt, the roles allowed to use it (default: clinician and researcher), its own maxTokens and temperature, and whether its text may be copied (allowCopy, default true; each copy is audited). Users see only the workloads their roles allow. A JSON array (a string in the registry).',
           }),
         allowUserModels: z.boolean().default(false).meta({ description: 'Evaluation only: the first-run screen may add a local GGUF file or generate the test model.' }),
         gpu: z.enum(['auto', 'off', 'cuda', 'vulkan', 'metal']).default('auto').meta({

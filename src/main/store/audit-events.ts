@@ -58,9 +58,9 @@ export function after(db: ReadableDb, seq: number, limit: number): Pick<AuditEve
   return prepared(db, 'SELECT seq, ts, record, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as Pick<AuditEventRow, 'seq' | 'ts' | 'record' | 'hash'>[];
 }
 
-/** Whether a break-glass sign-in was written after seq (it makes a batch urgent). */
-export function hasBreakGlassAfter(db: ReadableDb, seq: number): boolean {
-  return prepared(db, "SELECT 1 FROM audit_events WHERE seq > ? AND action = 'auth.breakglass' LIMIT 1").get(seq) !== undefined;
+/** Whether an event with one of these actions (break-glass, a reported answer) was written after seq: it makes a batch urgent. */
+export function hasActionAfter(db: ReadableDb, seq: number, actions: readonly string[]): boolean {
+  return prepared(db, 'SELECT 1 FROM audit_events WHERE seq > ? AND action IN (SELECT value FROM json_each(?)) LIMIT 1').get(seq, JSON.stringify(actions)) !== undefined;
 }
 
 /** The events first..last (inclusive), in order, read as they are iterated. */

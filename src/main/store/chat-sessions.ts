@@ -122,6 +122,41 @@ export function deleteSessions(db: WritableDb, sessionIds: readonly string[]): {
   return { sessions, messages };
 }
 
+/** A session renamed by its owner: its (sealed) title; its activity time is left as it was. */
+export function setSessionTitle(db: WritableDb, sessionId: string, sealedTitle: string): void {
+  db.prepare('UPDATE chat_sessions SET title = ? WHERE id = ?').run(sealedTitle, sessionId);
+}
+
+/** One message of a session, content as stored (null when the session has no such message). */
+export function messageOfSession(db: ReadableDb, sessionId: string, messageId: string): (MessageRow & { model_id: string | null }) | undefined {
+  return db.prepare('SELECT id, role, content, status, reply_to, created_at, model_id FROM chat_messages WHERE session_id = ? AND id = ?').get(sessionId, messageId) as
+    (MessageRow & { model_id: string | null }) | undefined;
+}
+
+/** Deletes these messages of the session (a regenerated answer, an edited prompt and its answer). Run it inside the audited transaction. */
+export function deleteMessages(db: WritableDb, sessionId: string, messageIds: readonly string[]): number {
+  return db.prepare('DELETE FROM chat_messages WHERE session_id = ? AND id IN (SELECT value FROM json_each(?))').run(sessionId, JSON.stringify(messageIds)).changes;
+}
+
+/** Where each of the person's messages lies, without its content (chat search reads the content only of messages it has not opened yet). */
+export interface MessagePlaceRow {
+  id: string;
+  session_id: string;
+  role: 'user' | 'assistant';
+  created_at: number;
+}
+
+export function messagePlacesOfUser(db: ReadableDb, userId: string): MessagePlaceRow[] {
+  return db
+    .prepare('SELECT m.id, m.session_id, m.role, m.created_at FROM chat_sessions s JOIN chat_messages m ON m.session_id = s.id WHERE s.user_id = ? ORDER BY m.created_at DESC, m.id DESC')
+    .all(userId) as MessagePlaceRow[];
+}
+
+/** The stored (sealed) content of these messages. */
+export function messageContents(db: ReadableDb, messageIds: readonly string[]): { id: string; content: string }[] {
+  return db.prepare('SELECT id, content FROM chat_messages WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(messageIds)) as { id: string; content: string }[];
+}
+
 // --- Sessions from before per-person keys (key_id NULL, plain text) ----------------------------
 
 export function plainSessionsOfUser(db: ReadableDb, userId: string): { id: string; title: string }[] {

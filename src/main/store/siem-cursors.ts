@@ -63,7 +63,7 @@ export function deleteConfirmationsThrough(db: WritableDb, destinationId: string
 
 const UNCONFIRMED = 'batch_seq > ? AND batch_seq NOT IN (SELECT batch_seq FROM siem_confirmations WHERE destination_id = ?)';
 
-/** The oldest batch after afterBatch that the destination has not confirmed; priorityOnly: only among break-glass batches. */
+/** The oldest batch after afterBatch that the destination has not confirmed; priorityOnly: only among urgent batches (break-glass, a reported answer). */
 export function firstUnconfirmed(db: ReadableDb, destinationId: string, afterBatch: number, options: { priorityOnly: boolean }): number | null {
   const sql = options.priorityOnly
     ? `SELECT batch_seq FROM audit_batches WHERE priority = 1 AND ${UNCONFIRMED} ORDER BY batch_seq LIMIT 1`

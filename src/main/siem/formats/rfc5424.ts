@@ -23,10 +23,10 @@ export const SEVERITY = { warning: 4, notice: 5, informational: 6 } as const;
 export type SyslogSeverity = (typeof SEVERITY)[keyof typeof SEVERITY];
 
 /** Actions a SIEM should look at even when they succeeded. */
-const ALWAYS_WARNING: ReadonlySet<AuditRecord['event']['action']> = new Set(['auth.breakglass', 'audit.corruption_detected']);
+const ALWAYS_WARNING: ReadonlySet<AuditRecord['event']['action']> = new Set(['auth.breakglass', 'ai.report', 'audit.corruption_detected']);
 
 /**
- * How much an event matters: warning for break-glass access and detected audit
+ * How much an event matters: warning for break-glass access, a reported answer and detected audit
  * corruption, notice for anything that failed (or whose outcome is unknown),
  * informational for the rest. CEF and LEEF severities are derived from this.
  */
