@@ -101,6 +101,12 @@ test.describe('answers', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect(dialog).toBeHidden();
     await expect(reportButton).toBeFocused();
+    // Escape closes it unsent, focus back on the opener too.
+    await reportButton.press('Enter');
+    await expect(dialog).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+    await expect(reportButton).toBeFocused();
 
     // --- Escape stops the answer being written; focus goes to the prompt. ---
     await promptBox(page).fill('List every follow-up appointment in detail.');

@@ -42,7 +42,7 @@ export function ChatWorkspace({ user, model, models, workloads, queue, maxPrompt
   const searchRef = useRef<HTMLInputElement>(null);
 
   // What the store needs from around it, current on every render.
-  store.host = { onSelect, onSessionError, onAnswerDone, workload, focusPrompt: () => promptRef.current?.focus() };
+  store.host = { onSelect, onSessionError, onAnswerDone, workload };
 
   useEffect(() => store.start(), [store]);
   useEffect(() => store.syncSelected(selectedId), [store, selectedId]);

@@ -1,6 +1,6 @@
 // The prompt box: grows with its text up to a limit, Enter sends, and Stop
 // takes Send's place while the session's answer is under way.
-import { useId, useLayoutEffect, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import { useEffect, useId, useLayoutEffect, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
 import { formatNumber } from '../../format.js';
 import { useStrings } from '../../i18n/index.js';
 import { useChat, useChatStore } from './use-chat.js';
@@ -21,6 +21,7 @@ export function Composer({ maxChars, generating, sending, stopping, busyElsewher
   const { t } = useStrings('chat');
   const store = useChatStore();
   const draft = useChat((s) => s.draft);
+  const focusPending = useChat((s) => s.promptFocusPending);
   const id = useId();
   const countId = useId();
   const over = draft.length > maxChars;
@@ -32,6 +33,12 @@ export function Composer({ maxChars, generating, sending, stopping, busyElsewher
     const limit = Math.max(48, window.innerHeight * MAX_HEIGHT_SHARE);
     box.style.height = `${Math.min(box.scrollHeight + 2, limit)}px`;
   }, [draft, textareaRef]);
+
+  useEffect(() => {
+    if (!focusPending) return;
+    textareaRef.current?.focus();
+    store.promptFocused();
+  }, [focusPending, store, textareaRef]);
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
     // Enter sends, Shift+Enter is a new line; never while an IME is composing.

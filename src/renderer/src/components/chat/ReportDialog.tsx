@@ -31,6 +31,12 @@ export function ReportDialog({ messageId, onClose }: { messageId: string; onClos
     if (done) closeRef.current?.focus();
   }, [done]);
 
+  // Out of the modal state first: while it is modal the rest of the page is inert and the opener cannot take focus back.
+  function close() {
+    dialogRef.current?.close();
+    onClose();
+  }
+
   async function submit() {
     if (!category || busy) return;
     setBusy(true);
@@ -55,7 +61,7 @@ export function ReportDialog({ messageId, onClose }: { messageId: string; onClos
       onCancel={(e) => {
         // Escape: close through React so focus goes back to the opener.
         e.preventDefault();
-        if (!busy) onClose();
+        if (!busy) close();
       }}
       onKeyDown={(e) => e.stopPropagation()}
     >
@@ -66,7 +72,7 @@ export function ReportDialog({ messageId, onClose }: { messageId: string; onClos
         <>
           <p role="status">{t('reportDone')}</p>
           <div className="report-actions">
-            <button type="button" className="btn btn-primary" ref={closeRef} onClick={onClose}>
+            <button type="button" className="btn btn-primary" ref={closeRef} onClick={close}>
               {t('close')}
             </button>
           </div>
@@ -93,7 +99,7 @@ export function ReportDialog({ messageId, onClose }: { messageId: string; onClos
             <button type="submit" className="btn btn-primary" disabled={busy || category === null}>
               {busy ? t('reportSending') : t('reportSend')}
             </button>
-            <button type="button" className="btn btn-ghost" onClick={onClose} disabled={busy}>
+            <button type="button" className="btn btn-ghost" onClick={close} disabled={busy}>
               {t('cancel')}
             </button>
           </div>

@@ -11,120 +11,19 @@
 // Events and call results travel separately, so tokens (even chat.done) may
 // arrive before chat.send has told us the response id: they are kept by
 // response id until claimed.
-import type { ChatMessage, ChatSearchHit, ChatSessionSummary, Workload } from '../../../../shared/api.js';
+import type { ChatMessage, ChatSessionSummary } from '../../../../shared/api.js';
 import { isErrorCode } from '../../../../shared/errors.js';
 import { call, on, type ErrorInfo } from '../../enclave.js';
-import { upsert, type ChatDone, type Conversation, type Generation } from './chat-state.js';
+import { ChatStoreBase, EMPTY_SEARCH } from './chat-store-base.js';
+import { upsert, type ChatDone, type Generation } from './chat-state.js';
 
-export interface SearchState {
-  query: string;
-  busy: boolean;
-  hits: ChatSearchHit[] | null;
-  truncated: boolean;
-  error: ErrorInfo | null;
-}
-
-export interface ChatState {
-  selectedId: string | null;
-  sessions: ChatSessionSummary[] | null;
-  listError: ErrorInfo | null;
-  conversation: Conversation | null;
-  openError: ErrorInfo | null;
-  /** By session id: one answer under way per session. */
-  generations: ReadonlyMap<string, Generation>;
-  chatError: { sessionId: string; error: ErrorInfo } | null;
-  draft: string;
-  creating: boolean;
-  /** The session whose deletion is being confirmed, and whether the core is deleting it. */
-  confirmingDelete: string | null;
-  deleting: boolean;
-  search: SearchState;
-  /** A message to bring into view once the conversation shows it (a search result). */
-  reveal: { sessionId: string; messageId: string } | null;
-  /** Counts the open session's finished answers, for the polite "Answer finished" status. */
-  finishedCount: number;
-}
-
-/** What the store needs from the app around it; set on every render of the workspace. */
-export interface ChatHost {
-  onSelect(sessionId: string | null): void;
-  /** A call failed because the session is locked or gone: the app re-reads its status. */
-  onSessionError(error: ErrorInfo): void;
-  onAnswerDone(): void;
-  /** The workload a new session is created with. */
-  workload: Workload | null;
-  focusPrompt(): void;
-}
-
-const EMPTY_SEARCH: SearchState = { query: '', busy: false, hits: null, truncated: false, error: null };
+export type { ChatHost, ChatState, SearchState } from './chat-store-base.js';
 
 export type CopyPart = 'answer' | 'code-block' | 'prompt';
 
-export class ChatStore {
-  private state: ChatState = {
-    selectedId: null,
-    sessions: null,
-    listError: null,
-    conversation: null,
-    openError: null,
-    generations: new Map(),
-    chatError: null,
-    draft: '',
-    creating: false,
-    confirmingDelete: null,
-    deleting: false,
-    search: EMPTY_SEARCH,
-    reveal: null,
-    finishedCount: 0,
-  };
-  private readonly listeners = new Set<() => void>();
-  private readonly streams = new Map<string, string>();
-  private readonly streamListeners = new Set<() => void>();
-  private streamFrame: number | null = null;
-  private readonly unclaimedDone = new Map<string, ChatDone>();
+export class ChatStore extends ChatStoreBase {
   private openRequest = 0;
   private searchRequest = 0;
-  host: ChatHost = { onSelect: () => undefined, onSessionError: () => undefined, onAnswerDone: () => undefined, workload: null, focusPrompt: () => undefined };
-  /** Whether the conversation follows its end; set when a session opens and when a prompt is sent. */
-  readonly stickToBottom = { current: true };
-
-  // --- Reading (useSyncExternalStore) ---
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  readonly getState = (): ChatState => this.state;
-
-  readonly subscribeStreams = (listener: () => void): (() => void) => {
-    this.streamListeners.add(listener);
-    return () => this.streamListeners.delete(listener);
-  };
-
-  streamText(responseId: string | null): string {
-    return responseId ? (this.streams.get(responseId) ?? '') : '';
-  }
-
-  private set(patch: Partial<ChatState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
-  }
-
-  /** Tells the live answer at most once per frame (and at once when a stream ends). */
-  private notifyStreams(now = false): void {
-    if (now) {
-      if (this.streamFrame !== null) cancelAnimationFrame(this.streamFrame);
-      this.streamFrame = null;
-      for (const listener of this.streamListeners) listener();
-      return;
-    }
-    if (this.streamFrame !== null) return;
-    this.streamFrame = requestAnimationFrame(() => {
-      this.streamFrame = null;
-      for (const listener of this.streamListeners) listener();
-    });
-  }
 
   // --- Lifetime ---
 
@@ -143,30 +42,8 @@ export class ChatStore {
     return () => {
       offToken();
       offDone();
-      if (this.streamFrame !== null) cancelAnimationFrame(this.streamFrame);
-      this.streamFrame = null;
+      this.cancelStreamFrame();
     };
-  }
-
-  private setGen(sessionId: string, g: Generation | null): void {
-    const next = new Map(this.state.generations);
-    if (g) next.set(sessionId, g);
-    else next.delete(sessionId);
-    this.set({ generations: next });
-  }
-
-  private reportError(error: ErrorInfo): void {
-    if (error.code === 'locked' || error.code === 'not_signed_in') this.host.onSessionError(error);
-  }
-
-  private fail(sessionId: string, error: ErrorInfo): void {
-    this.set({ chatError: { sessionId, error } });
-    this.reportError(error);
-  }
-
-  private updateConversation(sessionId: string, update: (c: Conversation) => Conversation | null): void {
-    const c = this.state.conversation;
-    if (c && c.session.id === sessionId) this.set({ conversation: update(c) });
   }
 
   async refreshList(): Promise<ChatSessionSummary[] | null> {
@@ -262,7 +139,7 @@ export class ChatStore {
       selectedId: session.id,
     });
     this.host.onSelect(session.id);
-    this.host.focusPrompt();
+    this.focusPrompt();
   }
 
   async rename(sessionId: string, title: string): Promise<ErrorInfo | null> {
@@ -344,6 +221,16 @@ export class ChatStore {
 
   // --- The draft and answers ---
 
+  /** Asks the prompt box to take focus when it is (next) on screen. */
+  focusPrompt(): void {
+    this.set({ promptFocusPending: true });
+  }
+
+  /** The prompt box took focus. */
+  promptFocused(): void {
+    if (this.state.promptFocusPending) this.set({ promptFocusPending: false });
+  }
+
   setDraft(draft: string): void {
     this.set({ draft });
   }
@@ -398,7 +285,7 @@ export class ChatStore {
       () => {
         // Nothing is lost: the prompt goes back into the box for the user to fix.
         this.set({ draft: text });
-        requestAnimationFrame(() => this.host.focusPrompt());
+        this.focusPrompt();
       },
     );
   }
@@ -452,7 +339,7 @@ export class ChatStore {
     const g = selectedId ? this.state.generations.get(selectedId) : undefined;
     if (!g) return;
     this.markStopping(g.sessionId, true);
-    this.host.focusPrompt();
+    this.focusPrompt();
     const result = await call('chat.cancel', { sessionId: g.sessionId });
     if (!result.ok) {
       this.markStopping(g.sessionId, false);
