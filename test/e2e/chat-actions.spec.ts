@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { approvedTestModel } from '../support/test-model.js';
-import { expectAccessibleInEveryMode } from './a11y.js';
+import { expectAccessibleInEveryMode, setViewMode } from './a11y.js';
 import { repoRoot } from './browser-target.js';
 import { answers, createFirstAccount, expect, promptBox, setUpWorkspace, test } from './fixtures.js';
 
@@ -114,6 +114,11 @@ test.describe('answers', () => {
     const live = answers(page).last();
     await expect(live).toHaveAttribute('aria-busy', 'true');
     await expect(live.getByRole('status', { name: 'Waiting for the answer' })).toHaveCount(0, { timeout: 120_000 });
+    // At 200% zoom of 1280x720 (640x360 CSS px) Stop is still on screen.
+    await setViewMode(page, 'zoom200');
+    await expect(page.getByRole('button', { name: 'Stop' })).toBeInViewport();
+    await testInfo.attach('streaming-zoom200.png', { body: await page.screenshot(), contentType: 'image/png' });
+    await setViewMode(page, 'light');
     await promptBox(page).press('Escape');
     await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout: 60_000 });
     await expect(answers(page).last()).toContainText('Stopped');
