@@ -8,14 +8,14 @@ const BACKEND: Record<'cuda' | 'vulkan' | 'metal', string> = { cuda: 'CUDA', vul
 /** Where the model runs: "GPU (CUDA) · NVIDIA RTX A2000 · 33/33 layers", "CPU (1 thread)". */
 export function deviceText(inference: InferenceStatus | null): string {
   const device = inference?.device;
-  if (!device) return 'Loads with the first prompt';
-  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : `CPU · ${device.name}`;
+  if (!device) return t('chat:deviceNotLoaded');
+  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : t('chat:deviceCpu', { name: device.name });
   const backend = BACKEND[device.kind];
-  const parts = [`GPU (${backend})`];
+  const parts: string[] = [t('chat:deviceGpu', { backend })];
   // Without a device name the engine reports the backend again; say it once.
   if (device.name && device.name.toLowerCase() !== device.kind) parts.push(device.name);
   const offload = inference.offload;
-  if (offload && offload.totalLayers > 0) parts.push(`${offload.gpuLayers}/${offload.totalLayers} layers`);
+  if (offload && offload.totalLayers > 0) parts.push(t('chat:deviceLayers', { gpu: offload.gpuLayers, total: offload.totalLayers }));
   return parts.join(' · ');
 }
 
@@ -24,7 +24,7 @@ export function offloadWarning(inference: InferenceStatus | null): { badge: stri
   const fallback = inference?.offload?.fallback;
   if (!inference || !fallback) return null;
   const onCpu = inference.device?.kind === 'cpu' || inference.offload?.gpuLayers === 0;
-  return { badge: onCpu ? 'CPU fallback' : 'Fewer GPU layers', detail: `${sentence(fallback)} Answers may be slower.` };
+  return { badge: onCpu ? t('chat:cpuFallback') : t('chat:fewerGpuLayers'), detail: t('chat:fallbackDetail', { reason: sentence(fallback) }) };
 }
 
 /** "the GPU could not … CPU" → "The GPU could not … CPU." */

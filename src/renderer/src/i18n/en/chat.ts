@@ -22,6 +22,15 @@ export const chat = {
   workloadCheckingOption: '{{name}} (checking…)',
   otherUnavailable: '{{name}} is unavailable: {{reason}}',
 
+  // Where the model runs (components/inference-format.ts; the header shows them)
+  deviceNotLoaded: 'Loads with the first prompt',
+  deviceCpu: 'CPU · {{name}}',
+  deviceGpu: 'GPU ({{backend}})',
+  deviceLayers: '{{gpu}}/{{total}} layers',
+  cpuFallback: 'CPU fallback',
+  fewerGpuLayers: 'Fewer GPU layers',
+  fallbackDetail: '{{reason}} Answers may be slower.',
+
   // Search
   searchSessions: 'Search your sessions',
   searchPlaceholder: 'Search sessions…',
