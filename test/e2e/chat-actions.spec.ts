@@ -68,6 +68,7 @@ test.describe('answers', () => {
     // --- Regenerate: the answer is replaced, not added. ---
     const firstAnswerId = await answers(page).last().getAttribute('data-message-id');
     await answers(page).last().getByRole('button', { name: 'Regenerate' }).click();
+    await expect(promptBox(page)).toBeFocused();
     await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout: 120_000 });
     await expect(answers(page)).toHaveCount(1);
     await expect(answers(page).last()).not.toHaveAttribute('aria-busy', 'true');
@@ -80,6 +81,7 @@ test.describe('answers', () => {
     await expect(editor).toBeFocused();
     await editor.fill('Summarise the discharge plan in three lines.');
     await page.getByRole('button', { name: 'Save and ask again' }).click();
+    await expect(promptBox(page)).toBeFocused();
     await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout: 120_000 });
     await expect(page.getByRole('article', { name: 'Prompt' })).toHaveCount(1);
     await expect(page.getByRole('article', { name: 'Prompt' })).toContainText('in three lines');

@@ -55,6 +55,7 @@ export const MessageView = memo(function MessageView({ message, number, author, 
   const label = isUser ? t('promptLabel', { number, time }) : t('answerLabel', { number, time });
   const { copied, error, copy } = useCopy(message.id);
   const onCopyCode = useCallback((text: string) => void copy('code-block', text), [copy]);
+  const store = useChatStore();
   const [editing, setEditing] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
 
@@ -72,9 +73,11 @@ export const MessageView = memo(function MessageView({ message, number, author, 
           editing ? (
             <PromptEditor
               message={message}
-              onDone={() => {
+              onDone={(sent) => {
                 setEditing(false);
-                requestAnimationFrame(() => editButton.current?.focus());
+                // Sent: the Edit button goes while the answer is written, so focus goes to the prompt box (where Escape stops it).
+                if (sent) store.focusPrompt();
+                else requestAnimationFrame(() => editButton.current?.focus());
               }}
             />
           ) : (
@@ -134,7 +137,15 @@ function AnswerActions({
         </button>
       ) : null}
       {isLast && canChange ? (
-        <button type="button" className="btn btn-ghost btn-small" onClick={() => void store.regenerate()}>
+        <button
+          type="button"
+          className="btn btn-ghost btn-small"
+          onClick={() => {
+            // The button goes while the answer is written: focus goes to the prompt box (where Escape stops it).
+            store.focusPrompt();
+            void store.regenerate();
+          }}
+        >
           {t('regenerate')}
         </button>
       ) : null}
@@ -155,7 +166,7 @@ function AnswerActions({
 }
 
 /** The last prompt, edited in place and sent again (Enter sends, Escape cancels). */
-function PromptEditor({ message, onDone }: { message: ChatMessage; onDone(): void }) {
+function PromptEditor({ message, onDone }: { message: ChatMessage; onDone(sent: boolean): void }) {
   const { t } = useStrings('chat');
   const store = useChatStore();
   const id = useId();
@@ -166,7 +177,7 @@ function PromptEditor({ message, onDone }: { message: ChatMessage; onDone(): voi
     setBusy(true);
     const ok = await store.editLastPrompt(message.id, text);
     setBusy(false);
-    if (ok) onDone();
+    if (ok) onDone(true);
   }
   return (
     <form
@@ -190,7 +201,7 @@ function PromptEditor({ message, onDone }: { message: ChatMessage; onDone(): voi
           if (e.key === 'Escape') {
             e.preventDefault();
             e.stopPropagation();
-            onDone();
+            onDone(false);
           } else if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
             e.preventDefault();
             void save();
@@ -201,7 +212,7 @@ function PromptEditor({ message, onDone }: { message: ChatMessage; onDone(): voi
         <button type="submit" className="btn btn-primary btn-small" disabled={busy || text.trim() === ''}>
           {t('saveAndResend')}
         </button>
-        <button type="button" className="btn btn-ghost btn-small" onClick={onDone} disabled={busy}>
+        <button type="button" className="btn btn-ghost btn-small" onClick={() => onDone(false)} disabled={busy}>
           {t('cancel')}
         </button>
       </div>
