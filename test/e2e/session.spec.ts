@@ -41,7 +41,7 @@ test('first run, streamed chat, stop, return to a session, lock and unlock, dele
     const w = window as unknown as { __streamedChars: number };
     w.__streamedChars = 0;
     new MutationObserver(() => {
-      const live = document.querySelector('[role="log"] article[aria-label="Answer"][aria-busy="true"]');
+      const live = document.querySelector('[role="log"] article[aria-label^="Answer"][aria-busy="true"]');
       if (!live || live.querySelector('[role="status"][aria-label="Waiting for the answer"]')) return;
       const body = live.lastElementChild?.textContent ?? '';
       w.__streamedChars = Math.max(w.__streamedChars, body.length);

@@ -263,11 +263,13 @@ test.describe('a workload whose model file is missing', () => {
     await expect(picker.getByRole('option')).toHaveText(['Discharge letters (unavailable)', 'Clinical notes']);
     const refused = picker.getByRole('option', { name: 'Discharge letters (unavailable)' });
     await expect(refused).toBeDisabled();
-    // Why, on hover: the core's reason, naming the model.
-    await expect(refused).toHaveAttribute('title', /^The model "Letters model" was refused: its file is missing or unreadable/);
+    // Why, on hover: the core's reason for the workload, in words a clinician can act on.
+    await expect(refused).toHaveAttribute('title', /^The model for this workload was refused: its file is missing or cannot be read\. Ask IT\.$/);
     // Policy lists it first, but the first usable one is the default.
     await expect(picker).toHaveValue('notes');
     await expect(page.getByRole('note', { name: 'Workload unavailable' })).toHaveCount(0);
+    // And as visible text under the picker, without opening the list.
+    await expect(page.getByText('Discharge letters is unavailable: The model for this workload was refused: its file is missing or cannot be read. Ask IT.')).toBeVisible();
     await page.screenshot({ path: `${SHOTS}/workloads-unavailable.png` });
 
     await page.getByRole('button', { name: 'New session' }).first().click();

@@ -1,15 +1,19 @@
-// Sessions sidebar and the chat pane, composed from chat/: the state and the
-// core calls live in chat/useChatSessions.ts (it says how answers stream in and
-// wait their turn), the views in the other modules there.
-import { useRef, useState } from 'react';
+// The chat workspace: the sessions sidebar (chat/SessionList) and the chat
+// pane (chat/ConversationPane: header, conversation, composer), over one store
+// (chat/chat-store.ts, read through useSyncExternalStore: it says how answers
+// stream in and wait their turn). Registers the chat's keyboard commands, and
+// Escape stops the answer being written while focus is in the chat.
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { GenerationQueue, ModelSummary, User, Workload } from '../../../shared/api.js';
+import { registerCommand } from '../commands.js';
 import type { ErrorInfo } from '../enclave.js';
+import { ChatStore } from './chat/chat-store.js';
 import { ConversationPane } from './chat/ConversationPane.js';
 import { SessionList } from './chat/SessionList.js';
-import { useChatSessions } from './chat/useChatSessions.js';
-import { useFollowLog } from './chat/useFollowLog.js';
-import { answersAhead, modelOfWorkload, workloadAvailability } from './inference-format.js';
+import { ChatStoreContext } from './chat/use-chat.js';
+import { workloadAvailability } from './inference-format.js';
 import type { ModelLoadingEvent } from './ModelSetup.js';
+import '../styles/chat.css';
 
 interface Props {
   user: User;
@@ -30,61 +34,49 @@ interface Props {
 }
 
 export function ChatWorkspace({ user, model, models, workloads, queue, maxPromptChars, loading, selectedId, onSelect, onSessionError, onAnswerDone }: Props) {
+  const [store] = useState(() => new ChatStore());
   const [chosenWorkloadId, setChosenWorkloadId] = useState<string | null>(null);
-  // The user's choice while policy still offers it; otherwise their default, skipping workloads whose model was refused.
-  const workload = workloads.find((w) => w.id === chosenWorkloadId) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ?? workloads[0] ?? null;
-
+  // The user's choice while policy still offers it; otherwise their default, skipping workloads that cannot be used.
+  const workload = workloads.find((w) => w.id === chosenWorkloadId) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'unavailable') ?? workloads[0] ?? null;
   const promptRef = useRef<HTMLTextAreaElement>(null);
-  const stickToBottom = useRef(true);
-  const chat = useChatSessions({ selectedId, onSelect, onSessionError, onAnswerDone, workload, promptRef, stickToBottom });
-  const { sessions, conversation, generation, generations, chatError } = chat;
-  const { logRef, onLogScroll } = useFollowLog(stickToBottom, conversation !== null, { conversation, liveText: chat.liveText, generation });
+  const searchRef = useRef<HTMLInputElement>(null);
 
-  // The list has the freshest summary (the core titles a session from its first prompt).
-  const current = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
-  const busyElsewhere = [...generations.keys()].some((id) => id !== selectedId);
-  // Its place in the core's queue, while it waits for another session's answer.
-  const aheadHere = generation ? answersAhead(queue, generation.responseId) : null;
-  const errorHere = chatError && current && chatError.sessionId === current.id ? chatError.error : null;
-  const currentWorkload = current ? (workloads.find((w) => w.id === current.workloadId) ?? null) : null;
-  const currentWorkloadName = current ? (currentWorkload?.name ?? current.workloadId) : null;
-  // Answers are written by the session's workload's model; the default one when policy no longer lists the workload.
-  const sessionModel = modelOfWorkload(models, currentWorkload) ?? model;
+  // What the store needs from around it, current on every render.
+  store.host = { onSelect, onSessionError, onAnswerDone, workload };
+
+  useEffect(() => store.start(), [store]);
+  useEffect(() => store.syncSelected(selectedId), [store, selectedId]);
+
+  useEffect(() => {
+    const off = [
+      registerCommand('chat.newSession', () => void store.newSession()),
+      registerCommand('chat.focusPrompt', () => promptRef.current?.focus()),
+      registerCommand('chat.focusSearch', () => {
+        searchRef.current?.focus();
+        searchRef.current?.select();
+      }),
+      registerCommand('chat.stop', () => void store.stop()),
+    ];
+    return () => off.forEach((unregister) => unregister());
+  }, [store]);
+
+  function onKeyDown(event: KeyboardEvent) {
+    // Dialogs, editors and the search box handle their own Escape first (and stop it).
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    const { selectedId: open, generations } = store.getState();
+    if (open && generations.has(open)) {
+      event.preventDefault();
+      void store.stop();
+    }
+  }
 
   return (
-    <div className="chat-layout">
-      <SessionList
-        sessions={sessions}
-        listError={chat.listError}
-        selectedId={selectedId}
-        generations={generations}
-        queue={queue}
-        workloads={workloads}
-        models={models}
-        workload={workload}
-        onChooseWorkload={setChosenWorkloadId}
-        creating={chat.creating}
-        onNewSession={() => void chat.newSession()}
-        onSelect={chat.select}
-      />
-
-      <ConversationPane
-        chat={chat}
-        user={user}
-        models={models}
-        loading={loading}
-        maxPromptChars={maxPromptChars}
-        selectedId={selectedId}
-        current={current}
-        aheadHere={aheadHere}
-        busyElsewhere={busyElsewhere}
-        errorHere={errorHere}
-        currentWorkloadName={currentWorkloadName}
-        sessionModel={sessionModel}
-        promptRef={promptRef}
-        logRef={logRef}
-        onLogScroll={onLogScroll}
-      />
-    </div>
+    <ChatStoreContext value={store}>
+      {/* Escape is a shortcut for Stop, which is a button of its own: the keyboard handler only listens. */}
+      <div className="chat-layout" onKeyDown={onKeyDown}>
+        <SessionList queue={queue} workloads={workloads} models={models} workload={workload} onChooseWorkload={setChosenWorkloadId} searchRef={searchRef} />
+        <ConversationPane user={user} models={models} workloads={workloads} queue={queue} loading={loading} maxPromptChars={maxPromptChars} fallbackModel={model} promptRef={promptRef} />
+      </div>
+    </ChatStoreContext>
   );
 }

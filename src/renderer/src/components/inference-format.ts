@@ -1,5 +1,6 @@
 // Display helpers for where the model runs, how far a load or a file check
 // has got, which workloads can be used, and where an answer waits its turn.
+import { t } from '../i18n/index.js';
 import type { GenerationQueue, InferenceStatus, ModelAvailability, ModelSummary, Workload } from '../../../shared/api.js';
 
 const BACKEND: Record<'cuda' | 'vulkan' | 'metal', string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal' };
@@ -7,14 +8,14 @@ const BACKEND: Record<'cuda' | 'vulkan' | 'metal', string> = { cuda: 'CUDA', vul
 /** Where the model runs: "GPU (CUDA) · NVIDIA RTX A2000 · 33/33 layers", "CPU (1 thread)". */
 export function deviceText(inference: InferenceStatus | null): string {
   const device = inference?.device;
-  if (!device) return 'Loads with the first prompt';
-  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : `CPU · ${device.name}`;
+  if (!device) return t('chat:deviceNotLoaded');
+  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : t('chat:deviceCpu', { name: device.name });
   const backend = BACKEND[device.kind];
-  const parts = [`GPU (${backend})`];
+  const parts: string[] = [t('chat:deviceGpu', { backend })];
   // Without a device name the engine reports the backend again; say it once.
   if (device.name && device.name.toLowerCase() !== device.kind) parts.push(device.name);
   const offload = inference.offload;
-  if (offload && offload.totalLayers > 0) parts.push(`${offload.gpuLayers}/${offload.totalLayers} layers`);
+  if (offload && offload.totalLayers > 0) parts.push(t('chat:deviceLayers', { gpu: offload.gpuLayers, total: offload.totalLayers }));
   return parts.join(' · ');
 }
 
@@ -23,7 +24,7 @@ export function offloadWarning(inference: InferenceStatus | null): { badge: stri
   const fallback = inference?.offload?.fallback;
   if (!inference || !fallback) return null;
   const onCpu = inference.device?.kind === 'cpu' || inference.offload?.gpuLayers === 0;
-  return { badge: onCpu ? 'CPU fallback' : 'Fewer GPU layers', detail: `${sentence(fallback)} Answers may be slower.` };
+  return { badge: onCpu ? t('chat:cpuFallback') : t('chat:fewerGpuLayers'), detail: t('chat:fallbackDetail', { reason: sentence(fallback) }) };
 }
 
 /** "the GPU could not … CPU" → "The GPU could not … CPU." */
@@ -51,14 +52,28 @@ export function modelOfWorkload(models: readonly ModelSummary[], workload: Workl
   return (workload.modelId === null ? models.find((m) => m.source === 'evaluation') : models.find((m) => m.id === workload.modelId)) ?? null;
 }
 
-export function workloadAvailability(models: readonly ModelSummary[], workload: Workload | null | undefined): ModelAvailability | null {
-  return modelOfWorkload(models, workload)?.availability ?? null;
+/** Whether a workload can be used: unavailable when the core says so or its model file was refused; checking while the file is verified. */
+export interface WorkloadUse {
+  state: 'ready' | 'checking' | 'unavailable';
+  /** Why it cannot be used, in words a clinician can act on; null when nobody said. */
+  reason: string | null;
+  /** How far its model file's check has got (0–1), while checking. */
+  progress: number | null;
+}
+
+export function workloadAvailability(models: readonly ModelSummary[], workload: Workload | null | undefined): WorkloadUse | null {
+  if (!workload) return null;
+  const model: ModelAvailability | null = modelOfWorkload(models, workload)?.availability ?? null;
+  const own = workload.availability;
+  if (own.state === 'unavailable' || model?.state === 'rejected') return { state: 'unavailable', reason: own.reason ?? model?.message ?? null, progress: null };
+  if (own.state === 'checking' || model?.state === 'checking') return { state: 'checking', reason: own.reason, progress: model?.progress ?? null };
+  return { state: 'ready', reason: null, progress: null };
 }
 
 /** The picker's text for a workload: its name, and why it cannot be used yet or at all. */
-export function workloadOptionLabel(workload: Workload, availability: ModelAvailability | null): string {
-  if (availability?.state === 'rejected') return `${workload.name} (unavailable)`;
-  if (availability?.state === 'checking') return `${workload.name} (checking…)`;
+export function workloadOptionLabel(workload: Workload, availability: WorkloadUse | null): string {
+  if (availability?.state === 'unavailable') return t('chat:workloadUnavailableOption', { name: workload.name });
+  if (availability?.state === 'checking') return t('chat:workloadCheckingOption', { name: workload.name });
   return workload.name;
 }
 
@@ -71,6 +86,6 @@ export function answersAhead(queue: GenerationQueue | null, responseId: string |
 }
 
 export function waitingText(ahead: number): string {
-  if (ahead <= 0) return 'Waiting for the model…';
-  return `Waiting for the model — ${ahead} ${ahead === 1 ? 'answer' : 'answers'} ahead`;
+  if (ahead <= 0) return t('chat:waitingForModel');
+  return t('chat:waitingAhead', { count: ahead });
 }

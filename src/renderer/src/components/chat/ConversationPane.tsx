@@ -1,126 +1,119 @@
-// The chat pane: the open session's header, its conversation and the prompt box.
-import type { RefObject } from 'react';
-import type { ChatSessionSummary, ModelSummary, User } from '../../../../shared/api.js';
-import type { ErrorInfo } from '../../enclave.js';
-import { fullTime } from '../../format.js';
+// The chat pane: the open session's header, its conversation, a polite
+// "Answer finished" status, and the prompt box.
+import { useEffect, useRef, useState, type RefObject } from 'react';
+import type { ChatSessionSummary, GenerationQueue, ModelSummary, User, Workload } from '../../../../shared/api.js';
+import { useStrings } from '../../i18n/index.js';
 import { ErrorAlert, Spinner } from '../common.js';
+import { answersAhead, modelOfWorkload } from '../inference-format.js';
 import type { ModelLoadingEvent } from '../ModelSetup.js';
 import { Composer } from './Composer.js';
-import { DeleteConfirmation } from './DeleteConfirmation.js';
-import { MessageView, PendingAnswer } from './MessageView.js';
-import type { ChatSessions } from './useChatSessions.js';
+import { MessageList } from './MessageList.js';
+import { SessionHeader } from './SessionHeader.js';
+import { useChat, useChatStore } from './use-chat.js';
+import { useFollowLog } from './useFollowLog.js';
 
 interface ConversationPaneProps {
-  /** The chat state and its actions (useChatSessions). */
-  chat: ChatSessions;
   user: User;
   models: readonly ModelSummary[];
+  workloads: readonly Workload[];
+  queue: GenerationQueue | null;
   loading: ModelLoadingEvent | null;
   maxPromptChars: number;
-  selectedId: string | null;
-  /** The open session as the list last described it; null while none is open. */
-  current: ChatSessionSummary | null;
-  /** Its place in the core's queue, while the open session's answer waits for another session's. */
-  aheadHere: number | null;
-  busyElsewhere: boolean;
-  errorHere: ErrorInfo | null;
-  currentWorkloadName: string | null;
-  /** The model that writes this session's answers. */
-  sessionModel: ModelSummary | null;
+  /** The model that writes answers when the session's workload names none we know. */
+  fallbackModel: ModelSummary | null;
   promptRef: RefObject<HTMLTextAreaElement | null>;
-  logRef: RefObject<HTMLDivElement | null>;
-  onLogScroll(): void;
 }
 
-export function ConversationPane({
-  chat,
-  user,
-  models,
-  loading,
-  maxPromptChars,
-  selectedId,
-  current,
-  aheadHere,
-  busyElsewhere,
-  errorHere,
-  currentWorkloadName,
-  sessionModel,
-  promptRef,
-  logRef,
-  onLogScroll,
-}: ConversationPaneProps) {
-  const { conversation, openError, generation, liveText, creating, deleting, confirmingDelete, setConfirmingDelete, draft, setDraft } = chat;
-  const generatingHere = generation !== null;
+export function ConversationPane({ user, models, workloads, queue, loading, maxPromptChars, fallbackModel, promptRef }: ConversationPaneProps) {
+  const { t } = useStrings('chat');
+  const store = useChatStore();
+  const selectedId = useChat((s) => s.selectedId);
+  const conversation = useChat((s) => s.conversation);
+  const sessions = useChat((s) => s.sessions);
+  const openError = useChat((s) => s.openError);
+  const creating = useChat((s) => s.creating);
+  const chatError = useChat((s) => s.chatError);
+  const generations = useChat((s) => s.generations);
+  const finishedCount = useChat((s) => s.finishedCount);
+  const generation = selectedId ? (generations.get(selectedId) ?? null) : null;
+  const { logRef, onLogScroll } = useFollowLog(store.stickToBottom, conversation !== null, [conversation, generation]);
+
+  // "Answer finished", said once per finished answer of the open session (never the answer itself);
+  // cleared when the next one starts, so the next "finished" is a change a screen reader announces.
+  const [finished, setFinished] = useState(false);
+  const seenFinished = useRef(finishedCount);
+  const answering = generation !== null;
+  useEffect(() => {
+    if (finishedCount !== seenFinished.current) {
+      seenFinished.current = finishedCount;
+      setFinished(true);
+    }
+  }, [finishedCount]);
+  useEffect(() => {
+    if (answering) setFinished(false);
+  }, [answering]);
+
+  // The list has the freshest summary (the core titles a session from its first prompt).
+  const current: ChatSessionSummary | null = conversation ? (sessions?.find((s) => s.id === conversation.session.id) ?? conversation.session) : null;
+  const busyElsewhere = [...generations.keys()].some((id) => id !== selectedId);
+  const aheadHere = generation ? answersAhead(queue, generation.responseId) : null;
+  const errorHere = chatError && current && chatError.sessionId === current.id ? chatError.error : null;
+  const workload = current ? (workloads.find((w) => w.id === current.workloadId) ?? null) : null;
+  // Answers are written by the session's workload's model; the default one when policy no longer lists the workload.
+  const sessionModel = modelOfWorkload(models, workload) ?? fallbackModel;
+
   return (
-    <section className="chat-pane" aria-label="Chat">
+    <section className="chat-pane" aria-label={t('chatPane')}>
+      <p className="visually-hidden" role="status">
+        {finished ? t('answerFinished') : ''}
+      </p>
       {!current ? (
         <div className="chat-empty">
           {openError ? (
             <ErrorAlert error={openError} />
           ) : selectedId ? (
             <p>
-              <Spinner /> Opening session…
+              <Spinner /> {t('opening')}
             </p>
           ) : (
             <>
-              <h2>No session open</h2>
-              <p className="muted">Choose a session on the left or start a new one. Each session keeps its own context with the model.</p>
-              <button type="button" className="btn btn-primary" onClick={() => void chat.newSession()} disabled={creating}>
-                New session
+              <h2>{t('noSessionOpen')}</h2>
+              <p className="muted">{t('noSessionHint')}</p>
+              <button type="button" className="btn btn-primary" onClick={() => void store.newSession()} disabled={creating}>
+                {t('newSession')}
               </button>
             </>
           )}
         </div>
       ) : (
         <>
-          <div className="chat-header">
-            <div>
-              <h2 className="chat-title">{current.title || 'Untitled session'}</h2>
-              <p className="chat-subtitle">
-                {currentWorkloadName} · Started {fullTime(current.createdAt)}
-                {current.endedAt !== null ? ` · Ended ${fullTime(current.endedAt)}` : ''}
-              </p>
-            </div>
-            <div className="chat-header-actions">
-              {current.endedAt === null ? (
-                <button type="button" className="btn btn-ghost btn-small" onClick={() => void chat.endSession()} disabled={generatingHere}>
-                  End session
-                </button>
-              ) : null}
-              <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirmingDelete(current.id)} disabled={deleting || confirmingDelete === current.id}>
-                Delete session
-              </button>
-            </div>
-          </div>
-          {confirmingDelete === current.id ? <DeleteConfirmation busy={deleting} onConfirm={() => void chat.deleteSession(current.id)} onCancel={() => setConfirmingDelete(null)} /> : null}
+          <SessionHeader session={current} workloadName={workload?.name ?? current.workloadId} generating={generation !== null} />
           {sessionModel?.isTestModel ? (
-            <p className="note note-warning chat-notice" role="note" aria-label="Test model notice">
-              <strong>Test model:</strong> random weights — the answers below are noise, not language or clinical information.
+            <p className="note note-warning chat-notice" role="note" aria-label={t('testModelNoticeLabel')}>
+              <strong>{t('testModelNoticeTitle')}</strong> {t('testModelNotice')}
             </p>
           ) : null}
-          <div className="message-log" role="log" aria-label="Conversation" ref={logRef} onScroll={onLogScroll}>
-            <div className="message-stack">
-              {conversation && conversation.messages.length === 0 && !generatingHere ? <p className="log-empty">No messages yet. Type a prompt below.</p> : null}
-              {conversation?.messages.map((m) => (
-                <MessageView key={m.id} message={m} user={user} model={sessionModel} />
-              ))}
-              {generation ? <PendingAnswer generation={generation} liveText={liveText} ahead={aheadHere} loading={loading} models={models} user={user} model={sessionModel} /> : null}
-            </div>
-          </div>
+          <MessageList
+            userName={user.displayName}
+            modelName={sessionModel?.name ?? t('model')}
+            copyAllowed={workload?.copyAllowed ?? false}
+            ended={current.endedAt !== null}
+            aheadHere={aheadHere}
+            loading={loading}
+            models={models}
+            logRef={logRef}
+            onLogScroll={onLogScroll}
+          />
           <ErrorAlert error={errorHere} />
           {current.endedAt !== null ? (
-            <p className="chat-ended">This session has ended; its model context was disposed. Start a new session to continue.</p>
+            <p className="chat-ended">{t('sessionEndedNote')}</p>
           ) : (
             <Composer
-              draft={draft}
-              onDraft={setDraft}
               maxChars={maxPromptChars}
-              generating={generatingHere}
+              generating={generation !== null}
               sending={generation !== null && generation.responseId === null}
               stopping={generation?.stopping ?? false}
               busyElsewhere={busyElsewhere}
-              onSend={() => void chat.send()}
-              onStop={() => void chat.stop()}
               textareaRef={promptRef}
             />
           )}

@@ -1,7 +1,9 @@
 import { useEffect, useId, useRef } from 'react';
+import { useStrings } from '../../i18n/index.js';
 
 /** Asks before a session is deleted for good; focus starts on Cancel, and Escape cancels. */
 export function DeleteConfirmation({ busy, onConfirm, onCancel }: { busy: boolean; onConfirm(): void; onCancel(): void }) {
+  const { t } = useStrings('chat');
   const cancelRef = useRef<HTMLButtonElement>(null);
   const textId = useId();
   useEffect(() => cancelRef.current?.focus(), []);
@@ -9,18 +11,21 @@ export function DeleteConfirmation({ busy, onConfirm, onCancel }: { busy: boolea
     <div
       className="note note-warning delete-confirm"
       role="alertdialog"
-      aria-label="Delete this session?"
+      aria-label={t('deleteTitle')}
       aria-describedby={textId}
       onKeyDown={(event) => {
-        if (event.key === 'Escape' && !busy) onCancel();
+        if (event.key === 'Escape' && !busy) {
+          event.stopPropagation();
+          onCancel();
+        }
       }}
     >
-      <p id={textId}>Delete this session and all its messages from this workstation? This cannot be undone.</p>
+      <p id={textId}>{t('deleteText')}</p>
       <button type="button" className="btn btn-danger btn-small" onClick={onConfirm} disabled={busy}>
-        {busy ? 'Deleting…' : 'Delete for good'}
+        {busy ? t('deleting') : t('deleteForGood')}
       </button>
       <button type="button" className="btn btn-ghost btn-small" onClick={onCancel} disabled={busy} ref={cancelRef}>
-        Cancel
+        {t('cancel')}
       </button>
     </div>
   );

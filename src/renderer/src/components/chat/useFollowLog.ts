@@ -2,17 +2,17 @@ import { useEffect, useRef, type RefObject } from 'react';
 
 /**
  * Follows the answer as it grows, unless the user scrolled up to read. A
- * ResizeObserver also catches reflows (the audit drawer narrowing the pane).
- * `changes` are what may have grown the log; `hasContent` says whether it is on screen.
+ * ResizeObserver catches growth (streamed text, a reflow when the audit drawer
+ * narrows the pane); `changes` are what may replace the content.
  */
-export function useFollowLog(stickToBottom: RefObject<boolean>, hasContent: boolean, changes: { conversation: unknown; liveText: string; generation: unknown }) {
+export function useFollowLog(stickToBottom: RefObject<boolean>, hasContent: boolean, changes: readonly unknown[]) {
   const logRef = useRef<HTMLDivElement>(null);
-  const { conversation, liveText, generation } = changes;
 
   useEffect(() => {
     const log = logRef.current;
     if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
-  }, [stickToBottom, conversation, liveText, generation]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- changes are the triggers, listed by the caller
+  }, [stickToBottom, ...changes]);
 
   useEffect(() => {
     const log = logRef.current;
