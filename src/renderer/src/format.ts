@@ -83,7 +83,7 @@ export function relativeTime(at: number, now: number): string {
   const seconds = (at - now) / 1000;
   const abs = Math.abs(seconds);
   const rtf = formats().relative;
-  if (abs < 5) return rtf.format(0, 'second');
+  if (abs < 5 && seconds <= 0) return rtf.format(0, 'second');
   // A future moment rounds up, so a retry due in 0.4 s never reads "now" before it happens.
   const whole = (value: number) => (value > 0 ? Math.ceil(value) : Math.round(value));
   if (abs < 60) return rtf.format(whole(seconds), 'second');

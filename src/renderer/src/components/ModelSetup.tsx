@@ -4,11 +4,29 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Trans } from 'react-i18next';
 import type { EventPayload, InferenceStatus, ModelSummary } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
+import { runCommand, subscribeCommands } from '../commands.js';
 import { useStrings } from '../i18n/index.js';
 import { ErrorAlert, Spinner, TextField } from './common.js';
 import { hashProgress, percent } from './inference-format.js';
 
 export type ModelLoadingEvent = EventPayload<'model.loading'>;
+
+/**
+ * Once a model is configured this screen gives way to the chat: focus goes to
+ * the prompt as soon as the chat registers "focus prompt" (commands.ts), not
+ * to the page body. Gives up after a while (no chat for this person's roles).
+ */
+function focusPromptWhenReady(): void {
+  if (runCommand('chat.focusPrompt')) return;
+  const stop = subscribeCommands(() => {
+    if (runCommand('chat.focusPrompt')) done();
+  });
+  const timer = window.setTimeout(() => done(), 30_000);
+  function done() {
+    stop();
+    window.clearTimeout(timer);
+  }
+}
 
 /**
  * The latest model.loading event (or a model file being checked), as a live
@@ -72,8 +90,10 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
     setFileError(null);
     const result = await call('model.addFile', { path: path.trim() });
     setBusy(null);
-    if (result.ok) onConfigured();
-    else setFileError(result.error);
+    if (result.ok) {
+      focusPromptWhenReady();
+      onConfigured();
+    } else setFileError(result.error);
   }
 
   async function createTestModel() {
@@ -81,8 +101,10 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
     setTestError(null);
     const result = await call('model.createTestModel', {});
     setBusy(null);
-    if (result.ok) onConfigured();
-    else setTestError(result.error);
+    if (result.ok) {
+      focusPromptWhenReady();
+      onConfigured();
+    } else setTestError(result.error);
   }
 
   return (

@@ -11,7 +11,8 @@ export function ErrorAlert({ error, title }: { error: ErrorInfo | null; title?: 
   return (
     <div role="alert" className="alert alert-error" data-code={error.code}>
       {title ? <strong className="alert-title">{title}</strong> : null}
-      <span>{error.message}</span>
+      {/* As the core (or the form) words it; the core's texts are not in the catalog. */}
+      <span translate="no">{error.message}</span>
     </div>
   );
 }
