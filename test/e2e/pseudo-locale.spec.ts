@@ -5,7 +5,8 @@
 // delivery line in a pseudo-locale build, and asserts that every visible text
 // and every aria-label, placeholder and title in them is pseudo-localised,
 // except data: what is marked translate="no" (user names, codes, hashes, paths,
-// the institution's name from policy, error texts as the core sends them), <code>/<pre>, and the audit action
+// the institution's name from policy, error texts as the core sends them),
+// <time> (dates and times in the user's locale), <code>/<pre>, and the audit action
 // labels, which come from src/shared/audit-actions.ts, not the catalog.
 // Browser target: the spec builds out/renderer-pseudo itself. Electron target:
 // build the app with `npm run build:pseudo` and set ENCLAVE_E2E_PSEUDO=1.
@@ -39,7 +40,7 @@ async function englishLeftIn(page: Page, roots: string[], allowed: readonly stri
   return page.evaluate(
     ({ roots, allowed }) => {
       const found: string[] = [];
-      const exempt = (el: Element | null) => !!el?.closest('[translate="no"], code, pre, script, style, [aria-hidden="true"]');
+      const exempt = (el: Element | null) => !!el?.closest('[translate="no"], time, code, pre, script, style, [aria-hidden="true"]');
       const leftOver = (text: string) => {
         let rest = text.replace(/⟦[^⟧]*⟧/g, ' ').replace(/⟦[^⟧]*$/, ' ').replace(/^[^⟦]*⟧/, ' ');
         // A text node in the middle of a <Trans> sentence has no marker of its own: its letters are accented.

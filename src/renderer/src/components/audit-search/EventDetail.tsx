@@ -37,7 +37,7 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
         <dl className="facts">
           <dt>{t('detail.time')}</dt>
           <dd>
-            {eventTime(event.timestamp)}
+            <time dateTime={event.timestamp}>{eventTime(event.timestamp)}</time>
             <span className="mono muted audit-utc" translate="no">
               {event.timestamp}
             </span>

@@ -61,7 +61,7 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
                         setSelected(event);
                       }}
                     >
-                      {eventTime(event.timestamp)}
+                      <time dateTime={event.timestamp}>{eventTime(event.timestamp)}</time>
                     </button>
                   </td>
                   <td className="audit-col-seq mono">{event.sequence}</td>
