@@ -42,7 +42,10 @@ async function englishLeftIn(page: Page, roots: string[], allowed: readonly stri
       const found: string[] = [];
       const exempt = (el: Element | null) => !!el?.closest('[translate="no"], time, code, pre, script, style, [aria-hidden="true"]');
       const leftOver = (text: string) => {
-        let rest = text.replace(/⟦[^⟧]*⟧/g, ' ').replace(/⟦[^⟧]*$/, ' ').replace(/^[^⟦]*⟧/, ' ');
+        let rest = text
+          .replace(/⟦[^⟧]*⟧/g, ' ')
+          .replace(/⟦[^⟧]*$/, ' ')
+          .replace(/^[^⟦]*⟧/, ' ');
         // A text node in the middle of a <Trans> sentence has no marker of its own: its letters are accented.
         for (const data of allowed) rest = rest.split(data).join(' ');
         return /[A-Za-z]/.test(rest) ? text.trim() : null;

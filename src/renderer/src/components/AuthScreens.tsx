@@ -52,7 +52,14 @@ export function FirstRunScreen({ institution, onSession }: Props) {
     >
       <form className="form" onSubmit={submit} noValidate>
         <TextField label={t('userName')} autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
-        <TextField label={t('firstRun.displayName')} autoComplete="name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} placeholder={t('firstRun.displayNamePlaceholder')} required />
+        <TextField
+          label={t('firstRun.displayName')}
+          autoComplete="name"
+          value={displayName}
+          onChange={(e) => setDisplayName(e.target.value)}
+          placeholder={t('firstRun.displayNamePlaceholder')}
+          required
+        />
         <TextField
           label={t('password')}
           type="password"
@@ -196,11 +203,7 @@ export function SignInScreen({ institution, onSession, evaluation, breakGlassEna
   const [emergency, setEmergency] = useState(false);
   if (emergency) return <BreakGlassScreen institution={institution} onSession={onSession} onCancel={() => setEmergency(false)} />;
   return (
-    <AuthCard
-      institution={institution}
-      title={t('signIn.title')}
-      subtitle={<p>{evaluation ? t('signIn.evaluation') : t('signIn.managed')}</p>}
-    >
+    <AuthCard institution={institution} title={t('signIn.title')} subtitle={<p>{evaluation ? t('signIn.evaluation') : t('signIn.managed')}</p>}>
       {cards?.enabled ? <CardSignInForm cards={cards} onSession={onSession} /> : null}
       <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: t('signIn.userHint') })} />
       {breakGlassEnabled ? (
@@ -229,11 +232,7 @@ function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCanc
   }
 
   return (
-    <AuthCard
-      institution={institution}
-      title={t('breakGlass.title')}
-      subtitle={<p>{t('breakGlass.intro')}</p>}
-    >
+    <AuthCard institution={institution} title={t('breakGlass.title')} subtitle={<p>{t('breakGlass.intro')}</p>}>
       <form className="form" onSubmit={submit} noValidate aria-label={t('breakGlass.title')}>
         <TextField label={t('userName')} autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
         <TextField label={t('password')} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />

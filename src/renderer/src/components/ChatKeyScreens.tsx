@@ -40,7 +40,16 @@ export function ChatKeyRecoveryScreen({ institution, user, onSession }: { instit
         <p className="muted">
           <Trans t={t} i18nKey="chatKeys.signedInAs" values={{ name: user.displayName, username: user.username }} components={{ strong: <strong translate="no" /> }} />
         </p>
-        <TextField label={t('chatKeys.previousPassword')} type="password" autoComplete="off" autoFocus ref={passwordRef} value={previousPassword} onChange={(e) => setPreviousPassword(e.target.value)} required />
+        <TextField
+          label={t('chatKeys.previousPassword')}
+          type="password"
+          autoComplete="off"
+          autoFocus
+          ref={passwordRef}
+          value={previousPassword}
+          onChange={(e) => setPreviousPassword(e.target.value)}
+          required
+        />
         <ErrorAlert error={error} />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy || previousPassword.length === 0}>

@@ -241,9 +241,7 @@ export function SiemStatusBar() {
             <dt>{t('local.notSealed')}</dt>
             <dd>{status.pendingEvents > 0 ? t('local.pending', { count: status.pendingEvents, n: formatNumber(status.pendingEvents) }) : t('local.none')}</dd>
             <dt>{t('local.lastSealed')}</dt>
-            <dd>
-              {status.lastBatchSeq !== null && status.lastSealedAt !== null ? t('local.batch', { seq: status.lastBatchSeq, ago: timeAgo(status.lastSealedAt, now) }) : t('local.noBatch')}
-            </dd>
+            <dd>{status.lastBatchSeq !== null && status.lastSealedAt !== null ? t('local.batch', { seq: status.lastBatchSeq, ago: timeAgo(status.lastSealedAt, now) }) : t('local.noBatch')}</dd>
           </dl>
         </div>
       ) : null}

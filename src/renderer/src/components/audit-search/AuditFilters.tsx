@@ -29,7 +29,16 @@ export function AuditFilters({ form, onChange: setForm, onSubmit, onClear: clear
         <label htmlFor={ids.user} className="field-label">
           {t('filter.user')}
         </label>
-        <input id={ids.user} type="text" value={form.user} onChange={(e) => set('user')(e.target.value)} placeholder={t('filter.userPlaceholder')} autoComplete="off" spellCheck={false} maxLength={256} />
+        <input
+          id={ids.user}
+          type="text"
+          value={form.user}
+          onChange={(e) => set('user')(e.target.value)}
+          placeholder={t('filter.userPlaceholder')}
+          autoComplete="off"
+          spellCheck={false}
+          maxLength={256}
+        />
       </div>
       <fieldset className="audit-dates" aria-describedby={ids.dates}>
         <legend className="visually-hidden">{t('filter.dates')}</legend>

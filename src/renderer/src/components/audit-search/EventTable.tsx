@@ -66,16 +66,15 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
                   </td>
                   <td className="audit-col-seq mono">{event.sequence}</td>
                   <td>
-                    <span className="audit-action">{auditActionLabel(event.action)}</span> <span className="mono muted audit-action-code" translate="no">
+                    <span className="audit-action">{auditActionLabel(event.action)}</span>{' '}
+                    <span className="mono muted audit-action-code" translate="no">
                       {event.action}
                     </span>
                   </td>
                   <td>
                     <OutcomeCell event={event} />
                   </td>
-                  <td className="audit-col-user">
-                    {event.user ? <span translate="no">{event.user}</span> : <span className="muted">{t('table.workstation')}</span>}
-                  </td>
+                  <td className="audit-col-user">{event.user ? <span translate="no">{event.user}</span> : <span className="muted">{t('table.workstation')}</span>}</td>
                   <td className="mono audit-col-session" title={event.sessionId ?? undefined} translate="no">
                     {event.sessionId ? event.sessionId.slice(0, 8) : <span className="muted">—</span>}
                   </td>

@@ -14,7 +14,8 @@ export const model = {
   },
   setup: {
     title: 'Choose a model',
-    intro: 'No model is configured yet. In evaluation mode you can use a GGUF file on this workstation or generate a small test model. Enclave records the file’s SHA-256 and refuses to load it if the file changes.',
+    intro:
+      'No model is configured yet. In evaluation mode you can use a GGUF file on this workstation or generate a small test model. Enclave records the file’s SHA-256 and refuses to load it if the file changes.',
     fileTitle: 'Use a model file',
     fileLabel: 'GGUF file path',
     filePlaceholder: '/path/to/model.gguf',
