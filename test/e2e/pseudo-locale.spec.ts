@@ -9,7 +9,7 @@
 // <time> (dates and times in the user's locale), <code>/<pre>, and the audit action
 // labels, which come from src/shared/audit-actions.ts, not the catalog.
 // Browser target: the spec builds out/renderer-pseudo itself. Electron target:
-// build the app with `npm run build:pseudo` and set ENCLAVE_E2E_PSEUDO=1.
+// run it with VITE_ENCLAVE_LOCALE=en-XA, so scripts/e2e.mjs builds the app in the pseudo-locale.
 import type { Page } from '@playwright/test';
 import { AUDIT_ACTION_LABELS } from '../../src/shared/audit-actions.js';
 import { en } from '../../src/renderer/src/i18n/en/index.js';
@@ -17,7 +17,10 @@ import { pseudoLocalize as L } from '../../src/renderer/src/i18n/pseudo.js';
 import { ACCOUNT, expect, target, test } from './fixtures.js';
 import { buildPseudoRenderer, PSEUDO_RENDERER_DIR } from './pseudo-build.js';
 
-test.skip(target === 'electron' && process.env['ENCLAVE_E2E_PSEUDO'] !== '1', 'needs the app built with npm run build:pseudo (then ENCLAVE_E2E_PSEUDO=1)');
+test.skip(
+  target === 'electron' && process.env['VITE_ENCLAVE_LOCALE'] !== 'en-XA',
+  'the Electron target builds the app for the run: VITE_ENCLAVE_LOCALE=en-XA ENCLAVE_E2E_TARGET=electron npm run test:e2e -- test/e2e/pseudo-locale.spec.ts',
+);
 test.use({ rendererRoot: target === 'browser' ? PSEUDO_RENDERER_DIR : null });
 
 test.beforeAll(async () => {
