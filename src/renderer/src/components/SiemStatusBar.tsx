@@ -79,19 +79,13 @@ function ClinicianLine({ status, now }: { status: SiemStatus; now: number }) {
   );
 }
 
-/** Each destination in one line for IT: its name, target, state and facts. */
+/** A destination's facts in one line for IT, under its name: why it fails, what waits, when next. */
 function DestinationSummary({ d, now }: { d: SiemDestinationStatus; now: number }) {
-  const { t } = useStrings('siem');
   const facts = destinationFacts(d, now);
+  if (facts.length === 0) return null;
   return (
-    <p className={`siem-dest siem-dest-${d.state} siem-dest-summary`} data-destination={d.id}>
-      <span className="siem-dest-id" translate="no">
-        {d.id}
-      </span>{' '}
-      <span className="siem-dest-target" translate="no">
-        ({d.target})
-      </span>{' '}
-      <span className="siem-dest-state">{t(`state.${d.state}`)}</span> {facts.length > 0 ? <span className="siem-dest-facts">· {facts.join(' · ')}</span> : null}
+    <p className="siem-dest-summary" data-destination={d.id}>
+      {facts.join(' · ')}
     </p>
   );
 }
