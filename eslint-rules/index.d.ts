@@ -3,6 +3,6 @@ import type { Rule } from 'eslint';
 
 declare const plugin: {
   meta: { name: string };
-  rules: { layers: Rule.RuleModule; 'front-door': Rule.RuleModule; 'long-file-reason': Rule.RuleModule };
+  rules: { layers: Rule.RuleModule; 'front-door': Rule.RuleModule; 'long-file-reason': Rule.RuleModule; 'no-literal-text': Rule.RuleModule };
 };
 export default plugin;

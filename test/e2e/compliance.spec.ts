@@ -231,17 +231,20 @@ test.describe('a SIEM destination that does not answer', () => {
     const { page } = app;
     await createFirstAccount(page);
     const bar = page.getByRole('region', { name: 'Audit delivery' });
-    await expect(bar).toContainText('soc-syslog');
-    await expect(bar).toContainText('127.0.0.1:');
-    await expect(bar).toContainText('offline', { timeout: 30_000 });
-    await expect(bar).toContainText('host unreachable');
-    await expect(bar).toContainText(/\d+ batch(es)? queued/);
-    await expect(bar).toContainText(/next try in \d+ (s|min)|retrying now/);
+    // The clinician is told the audit is safe here and will follow; IT's words stay one click away.
+    await expect(bar).toContainText('Audit kept safely on this computer; it will be sent when the network is back.', { timeout: 30_000 });
+    await expect(bar).not.toContainText('host unreachable');
     await page.screenshot({ path: `${SHOTS}/23-siem-offline.png` });
 
-    // The details IT needs: the full reason and the next attempt.
-    await bar.getByRole('button', { name: 'SIEM delivery details' }).click();
+    // The details IT needs: which destination, why it fails, what is queued, the full reason and the next attempt.
+    await bar.getByRole('button', { name: 'Details for IT' }).click();
     const details = page.getByRole('group', { name: 'Audit delivery details' });
+    await expect(details).toContainText('soc-syslog');
+    await expect(details).toContainText('127.0.0.1:');
+    await expect(details).toContainText('offline');
+    await expect(details).toContainText('host unreachable');
+    await expect(details).toContainText(/\d+ batch(es)? queued/);
+    await expect(details).toContainText(/next try in \d+ (sec|min)\.?|retrying now/);
     await expect(details).toContainText('connection refused');
     await expect(details).toContainText('Syslog over TLS');
     await expect(details).toContainText('Next attempt');

@@ -100,10 +100,12 @@ function watchPage(page: Page) {
   return { problems, log };
 }
 
-export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverrides; policyText: string | null }, { chromiumBrowser: Browser | null }>({
+export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverrides; policyText: string | null; rendererRoot: string | null }, { chromiumBrowser: Browser | null }>({
   policyOverrides: [{}, { option: true }],
   /** Verbatim policy file text (e.g. an invalid policy); wins over policyOverrides. */
   policyText: [null, { option: true }],
+  /** Another renderer build to serve (browser target), e.g. the pseudo-locale's; null: out/renderer. */
+  rendererRoot: [null, { option: true }],
 
   chromiumBrowser: [
     async ({}, use) => {
@@ -118,7 +120,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
     { scope: 'worker' },
   ],
 
-  app: async ({ chromiumBrowser, policyOverrides, policyText }, use, testInfo) => {
+  app: async ({ chromiumBrowser, policyOverrides, policyText, rendererRoot }, use, testInfo) => {
     const root = mkdtempSync(join(tmpdir(), 'enclave-e2e-'));
     const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
     // Both targets run under a policy file they watch, as a managed workstation does.
@@ -142,7 +144,7 @@ export const test = base.extend<{ app: EnclaveApp; policyOverrides: PolicyOverri
           version: ENCLAVE_VERSION,
         });
         cleanups.unshift(() => core.close());
-        const server = await serveRenderer();
+        const server = await serveRenderer(rendererRoot ?? undefined);
         cleanups.unshift(() => server.close());
         const context = await chromiumBrowser.newContext({ viewport: { width: 1360, height: 860 } });
         cleanups.unshift(() => context.close());

@@ -81,3 +81,32 @@ tester.run('enclave/long-file-reason', enclave.rules['long-file-reason'], {
     { filename: at('src/main/a.ts'), code: `${long(2)}\n// Over 3 lines because it is.\n${long(2)}`, options: max, errors: [{ messageId: 'noReason' }] },
   ],
 });
+
+tester.run('enclave/no-literal-text', enclave.rules['no-literal-text'], {
+  valid: [
+    { filename: at('src/renderer/src/components/A.tsx'), code: "const a = <p>{t('auth:signIn.title')}</p>;", languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } } },
+    // Symbols and numbers are not text to translate; data comes in through expressions.
+    {
+      filename: at('src/renderer/src/components/A.tsx'),
+      code: 'const a = <button aria-label={t(\'close\')} className="btn">×</button>;',
+      languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
+    },
+    { filename: at('src/renderer/src/components/A.tsx'), code: 'const a = <span>{user.name} · {count}</span>;', languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } } },
+  ],
+  invalid: [
+    { filename: at('src/renderer/src/components/A.tsx'), code: 'const a = <p>Sign in</p>;', languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } }, errors: [{ messageId: 'text' }] },
+    { filename: at('src/renderer/src/components/A.tsx'), code: "const a = <p>{'Sign in'}</p>;", languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } }, errors: [{ messageId: 'text' }] },
+    {
+      filename: at('src/renderer/src/components/A.tsx'),
+      code: 'const a = <input placeholder="Search" />;',
+      languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
+      errors: [{ messageId: 'attribute' }],
+    },
+    {
+      filename: at('src/renderer/src/components/A.tsx'),
+      code: "const a = <div aria-label={'Audit delivery'} />;",
+      languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
+      errors: [{ messageId: 'attribute' }],
+    },
+  ],
+});

@@ -5,16 +5,8 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AuditVerifyReport } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
 import { formatNumber, fullTime } from '../format.js';
+import { useStrings } from '../i18n/index.js';
 import { Drawer, ErrorAlert, Spinner } from './common.js';
-
-const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport['firstBad']>['problem'], string> = {
-  modified: 'modified',
-  missing: 'missing',
-  reordered: 'out of order',
-  malformed: 'malformed',
-  bad_signature: 'a signed batch manifest does not verify',
-  broken_chain: 'the signed batch manifests do not chain',
-};
 
 /** audit.verify with its busy flag, last report and error; verifies once on mount unless told not to. */
 export function useAuditVerify({ onMount }: { onMount: boolean }) {
@@ -41,33 +33,34 @@ export function useAuditVerify({ onMount }: { onMount: boolean }) {
 /** Intact, or the first bad sequence and what is wrong with it. */
 export function AuditVerifyResult({ report, at, compact }: { report: AuditVerifyReport; at: number; compact?: boolean }) {
   const r = report;
+  const { t } = useStrings('audit');
   if (r.ok) {
     return (
-      <div className={compact ? 'audit-result audit-ok audit-result-compact' : 'audit-result audit-ok'} role="status" aria-label="Audit result">
-        <strong>
-          Audit intact — {formatNumber(r.eventsChecked)} events, head {r.headHash ? r.headHash.slice(0, 12) : 'none'}
-        </strong>
+      <div className={compact ? 'audit-result audit-ok audit-result-compact' : 'audit-result audit-ok'} role="status" aria-label={t('verify.resultLabel')}>
+        <strong>{t('verify.intact', { count: r.eventsChecked, events: formatNumber(r.eventsChecked), head: r.headHash ? r.headHash.slice(0, 12) : t('verify.headNone') })}</strong>
         {compact ? (
-          <span className="audit-result-detail">
-            · every event up to sequence {r.headSequence} matches its hash and the one before it · checked {fullTime(at)}
-          </span>
+          <span className="audit-result-detail"> {t('verify.compactDetail', { seq: r.headSequence, time: fullTime(at) })}</span>
         ) : (
           <dl className="facts">
-            <dt>Events checked</dt>
+            <dt>{t('verify.eventsChecked')}</dt>
             <dd>{formatNumber(r.eventsChecked)}</dd>
-            <dt>Head sequence</dt>
+            <dt>{t('verify.headSequence')}</dt>
             <dd>{r.headSequence}</dd>
-            <dt>Head hash</dt>
+            <dt>{t('verify.headHash')}</dt>
             <dd className="mono break">{r.headHash ?? '—'}</dd>
             {r.manifestsChecked !== undefined ? (
               <>
-                <dt>Signed batches checked</dt>
+                <dt>{t('verify.manifestsChecked')}</dt>
                 <dd>{formatNumber(r.manifestsChecked)}</dd>
-                <dt>Signed through</dt>
-                <dd>{r.signedThroughSequence ? `event ${r.signedThroughSequence}${r.signedThroughSequence < r.headSequence ? ' (later events are not sealed yet)' : ''}` : 'nothing sealed yet'}</dd>
+                <dt>{t('verify.signedThrough')}</dt>
+                <dd>
+                  {r.signedThroughSequence
+                    ? t(r.signedThroughSequence < r.headSequence ? 'verify.signedThroughLater' : 'verify.signedThroughValue', { seq: r.signedThroughSequence })
+                    : t('verify.nothingSealed')}
+                </dd>
               </>
             ) : null}
-            <dt>Verified</dt>
+            <dt>{t('verify.verified')}</dt>
             <dd>{fullTime(at)}</dd>
           </dl>
         )}
@@ -76,24 +69,25 @@ export function AuditVerifyResult({ report, at, compact }: { report: AuditVerify
   }
   return (
     <div className="audit-result audit-bad" role="alert">
-      <strong>{r.firstBad ? `Audit chain broken at event ${r.firstBad.sequence}: ${PROBLEM_TEXT[r.firstBad.problem]}` : 'Audit chain did not verify'}</strong>
-      {r.firstBad ? <p>{r.firstBad.detail}</p> : null}
-      <p className="muted">{formatNumber(r.eventsChecked)} events checked before the problem. Report this to your compliance officer; do not delete the database.</p>
+      <strong>{r.firstBad ? t('verify.brokenAt', { seq: r.firstBad.sequence, problem: t(`verify.problem.${r.firstBad.problem}`) }) : t('verify.didNotVerify')}</strong>
+      {r.firstBad ? <p translate="no">{r.firstBad.detail}</p> : null}
+      <p className="muted">{t('verify.checkedBefore', { count: r.eventsChecked, events: formatNumber(r.eventsChecked) })}</p>
     </div>
   );
 }
 
 export function AuditPanel({ onClose }: { onClose(): void }) {
   const { report, error, busy, verify } = useAuditVerify({ onMount: true });
+  const { t } = useStrings('audit');
 
   return (
-    <Drawer title="Audit" closeLabel="Close audit panel" onClose={onClose}>
-      <p className="muted">Every sign-in, prompt, answer and change is an audit event, chained by SHA-256 to the one before. Verifying recomputes the whole chain on this workstation.</p>
+    <Drawer title={t('verify.panelTitle')} closeLabel={t('verify.panelClose')} onClose={onClose}>
+      <p className="muted">{t('verify.panelIntro')}</p>
       <div className="drawer-actions">
         <button type="button" className="btn btn-secondary" onClick={() => void verify()} disabled={busy}>
-          {busy ? 'Verifying…' : 'Verify audit chain'}
+          {busy ? t('verify.busy') : t('verify.button')}
         </button>
-        {busy ? <Spinner label="Verifying" /> : null}
+        {busy ? <Spinner label={t('verify.spinner')} /> : null}
       </div>
       <ErrorAlert error={error} />
       {report ? <AuditVerifyResult report={report.report} at={report.at} /> : null}

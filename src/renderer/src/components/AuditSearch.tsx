@@ -9,7 +9,7 @@ import { EventTable } from './audit-search/EventTable.js';
 import { ExportResult } from './audit-search/ExportResult.js';
 import { describeFilter } from './audit-search/filter.js';
 import { useAuditSearch } from './audit-search/useAuditSearch.js';
-import { plural } from './audit-format.js';
+import { useStrings } from '../i18n/index.js';
 import { AuditVerifyResult, useAuditVerify } from './AuditPanel.js';
 import { ErrorAlert, Spinner } from './common.js';
 
@@ -22,24 +22,25 @@ export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void;
   const { results, applied, searching, selected } = search;
   const events = results?.events ?? [];
   const v = verification.report;
+  const { t } = useStrings('audit');
 
   return (
     <div className="audit-screen">
       <div className="audit-screen-header">
         <div className="audit-screen-title">
-          <h1>Audit log</h1>
-          <p className="muted">Every sign-in, prompt, answer and change on this workstation, chained by hash and sealed in signed batches.</p>
+          <h1>{t('search.title')}</h1>
+          <p className="muted">{t('search.intro')}</p>
         </div>
         <div className="audit-screen-actions">
           <button type="button" className="btn btn-secondary" onClick={() => void verification.verify()} disabled={verification.busy}>
-            {verification.busy ? 'Verifying…' : 'Verify chain'}
+            {verification.busy ? t('verify.busy') : t('search.verify')}
           </button>
           <button type="button" className="btn btn-primary" onClick={() => void search.runExport()} disabled={search.exporting || !results || results.total === 0}>
-            {search.exporting ? 'Exporting…' : results ? `Export ${plural(results.total, 'event')}` : 'Export'}
+            {search.exporting ? t('search.exporting') : results ? t('search.exportCount', { count: results.total, n: formatNumber(results.total) }) : t('search.export')}
           </button>
           {onClose ? (
             <button type="button" className="btn btn-ghost" onClick={onClose}>
-              Back to chat
+              {t('search.back')}
             </button>
           ) : null}
         </div>
@@ -49,29 +50,27 @@ export function AuditSearch({ onClose, onSessionError }: { onClose?: () => void;
 
       <div className="audit-messages">
         <ErrorAlert error={search.formError} />
-        <ErrorAlert error={search.searchError} title="The search did not run." />
-        <ErrorAlert error={verification.error} title="The chain could not be verified." />
-        <ErrorAlert error={search.exportError} title="The export did not complete." />
+        <ErrorAlert error={search.searchError} title={t('search.searchFailed')} />
+        <ErrorAlert error={verification.error} title={t('search.verifyFailed')} />
+        <ErrorAlert error={search.exportError} title={t('search.exportFailed')} />
         {v ? <AuditVerifyResult report={v.report} at={v.at} compact /> : null}
         {search.exported ? <ExportResult result={search.exported.result} filter={search.exported.filter} onDismiss={() => search.setExported(null)} /> : null}
       </div>
 
       <div className="audit-results-bar">
-        <p role="status" aria-live="polite" aria-label="Result count" className="audit-count">
+        <p role="status" aria-live="polite" aria-label={t('search.countLabel')} className="audit-count">
           {searching ? (
             <>
-              <Spinner /> Searching…
+              <Spinner /> {t('search.searching')}
             </>
           ) : results && applied ? (
             <>
-              <strong>
-                {formatNumber(events.length)} of {plural(results.total, 'event')}
-              </strong>
-              <span className="muted"> — {describeFilter(applied)}, newest first</span>
+              <strong>{t('search.shown', { count: results.total, shown: formatNumber(events.length), n: formatNumber(results.total) })}</strong>
+              <span className="muted">{t('search.newestFirst', { filter: describeFilter(applied) })}</span>
             </>
           ) : null}
         </p>
-        <p className="muted small audit-audited">Searches and exports here are themselves recorded in the audit log, under your name.</p>
+        <p className="muted small audit-audited">{t('search.audited')}</p>
       </div>
 
       <div className={selected ? 'audit-body has-detail' : 'audit-body'}>

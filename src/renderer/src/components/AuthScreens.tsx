@@ -1,8 +1,10 @@
 // The screens before the workspace: first-run account, sign-in, and the lock screen.
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { Trans } from 'react-i18next';
 import type { CardStatus, SessionState, User } from '../../../shared/api.js';
 import { call, useFormCall } from '../enclave.js';
 import { fullTime } from '../format.js';
+import { t as translate, useStrings } from '../i18n/index.js';
 import { AuthCard, ErrorAlert, TextField } from './common.js';
 
 const MIN_PASSWORD = 12;
@@ -13,6 +15,7 @@ interface Props {
 }
 
 export function FirstRunScreen({ institution, onSession }: Props) {
+  const { t } = useStrings('auth');
   const [username, setUsername] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
@@ -23,11 +26,11 @@ export function FirstRunScreen({ institution, onSession }: Props) {
     event.preventDefault();
     // Checked here only to spare a round trip; the core checks again.
     if (password.length < MIN_PASSWORD) {
-      setError({ code: 'invalid_input', message: `Use at least ${MIN_PASSWORD} characters for the password.` });
+      setError({ code: 'invalid_input', message: t('firstRun.tooShort', { min: MIN_PASSWORD }) });
       return;
     }
     if (password !== confirm) {
-      setError({ code: 'invalid_input', message: 'The two passwords do not match.' });
+      setError({ code: 'invalid_input', message: t('firstRun.mismatch') });
       return;
     }
     const session = await run('auth.createFirstAccount', { username, displayName, password });
@@ -37,33 +40,39 @@ export function FirstRunScreen({ institution, onSession }: Props) {
   return (
     <AuthCard
       institution={institution}
-      title="Create the evaluation account"
+      title={t('firstRun.title')}
       subtitle={
         <>
           <p>
-            Enclave found no managed policy on this workstation, so it runs in <strong>evaluation mode</strong>. This first account is a local account that exists only in evaluation mode and holds
-            every role, so you can try all of Enclave.
+            <Trans t={t} i18nKey="firstRun.intro1" components={{ strong: <strong /> }} />
           </p>
-          <p>Under managed policy, people sign in with the institution's directory or smart card instead.</p>
+          <p>{t('firstRun.intro2')}</p>
         </>
       }
     >
       <form className="form" onSubmit={submit} noValidate>
-        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
-        <TextField label="Display name" autoComplete="name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} placeholder="e.g. Dr. Jane Smith" required />
+        <TextField label={t('userName')} autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
         <TextField
-          label="Password"
+          label={t('firstRun.displayName')}
+          autoComplete="name"
+          value={displayName}
+          onChange={(e) => setDisplayName(e.target.value)}
+          placeholder={t('firstRun.displayNamePlaceholder')}
+          required
+        />
+        <TextField
+          label={t('password')}
           type="password"
           autoComplete="new-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           required
-          hint={`At least ${MIN_PASSWORD} characters.${password.length > 0 && password.length < MIN_PASSWORD ? ` ${MIN_PASSWORD - password.length} more to go.` : ''}`}
+          hint={`${t('firstRun.passwordHint', { min: MIN_PASSWORD })}${password.length > 0 && password.length < MIN_PASSWORD ? ` ${t('firstRun.passwordMore', { count: MIN_PASSWORD - password.length, n: MIN_PASSWORD - password.length })}` : ''}`}
         />
-        <TextField label="Confirm password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
+        <TextField label={t('firstRun.confirm')} type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
         <ErrorAlert error={error} />
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-          {busy ? 'Creating account…' : 'Create account'}
+          {busy ? t('firstRun.busy') : t('firstRun.submit')}
         </button>
       </form>
     </AuthCard>
@@ -72,6 +81,7 @@ export function FirstRunScreen({ institution, onSession }: Props) {
 
 /** User name and password, sent as auth.signIn; used on the sign-in screen and at the lock. */
 function SignInForm({ onSession, hint, label, onCancel, children }: { onSession(session: SessionState): void; hint?: string; label?: string; onCancel?(): void; children?: ReactNode }) {
+  const { t } = useStrings('auth');
   const passwordRef = useRef<HTMLInputElement>(null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -87,20 +97,20 @@ function SignInForm({ onSession, hint, label, onCancel, children }: { onSession(
 
   const signIn = (
     <button type="submit" className={onCancel ? 'btn btn-primary' : 'btn btn-primary btn-block'} disabled={busy}>
-      {busy ? 'Signing in…' : 'Sign in'}
+      {busy ? t('signIn.busy') : t('signIn.submit')}
     </button>
   );
   return (
     <form className="form" onSubmit={submit} noValidate {...(label ? { 'aria-label': label } : {})}>
       {children}
-      <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required {...(hint ? { hint } : {})} />
-      <TextField label="Password" type="password" autoComplete="current-password" ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
+      <TextField label={t('userName')} autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required {...(hint ? { hint } : {})} />
+      <TextField label={t('password')} type="password" autoComplete="current-password" ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
       <ErrorAlert error={error} />
       {onCancel ? (
         <div className="form-actions">
           {signIn}
           <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
-            Cancel
+            {translate('common:cancel')}
           </button>
         </div>
       ) : (
@@ -132,6 +142,7 @@ function useCards(active: boolean): CardStatus | null {
 
 /** Smart-card sign-in (and unlock): pick the card, type its PIN. */
 function CardSignInForm({ cards, onSession }: { cards: CardStatus; onSession(session: SessionState): void }) {
+  const { t } = useStrings('auth');
   const withCard = cards.readers.filter((r) => r.card);
   const [slotId, setSlotId] = useState('');
   const [pin, setPin] = useState('');
@@ -150,59 +161,54 @@ function CardSignInForm({ cards, onSession }: { cards: CardStatus; onSession(ses
   if (cards.problem) return <ErrorAlert error={{ code: 'card_unavailable', message: cards.problem }} />;
   if (!chosen)
     return (
-      <p className="muted" role="status" aria-label="Smart card">
-        Insert your smart card to sign in with it.
+      <p className="muted" role="status" aria-label={t('card.label')}>
+        {t('card.insert')}
       </p>
     );
   return (
-    <form className="form" onSubmit={submit} noValidate aria-label="Smart card">
+    <form className="form" onSubmit={submit} noValidate aria-label={t('card.label')}>
       {withCard.length > 1 ? (
         <div className="field">
           <label className="field-label">
-            Card
+            {t('card.card')}
             <select value={chosen.slotId} onChange={(e) => setSlotId(e.target.value)}>
               {withCard.map((r) => (
                 <option key={r.slotId} value={r.slotId}>
-                  {r.card!.label} ({r.reader})
+                  {t('card.option', { label: r.card!.label, reader: r.reader })}
                 </option>
               ))}
             </select>
           </label>
         </div>
       ) : (
-        <p className="muted">
-          Card: {chosen.card!.label} ({chosen.reader})
-        </p>
+        <p className="muted">{t('card.chosen', { label: chosen.card!.label, reader: chosen.reader })}</p>
       )}
       <div className="field">
         <label htmlFor={pinId} className="field-label">
-          PIN
+          {t('card.pin')}
         </label>
         <input id={pinId} type="password" inputMode="numeric" autoComplete="off" value={pin} onChange={(e) => setPin(e.target.value)} required />
       </div>
       <ErrorAlert error={error} />
       <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-        {busy ? 'Checking the card…' : 'Sign in with card'}
+        {busy ? t('card.busy') : t('card.submit')}
       </button>
     </form>
   );
 }
 
 export function SignInScreen({ institution, onSession, evaluation, breakGlassEnabled }: Props & { evaluation: boolean; breakGlassEnabled: boolean }) {
+  const { t } = useStrings('auth');
   const cards = useCards(!evaluation);
   const [emergency, setEmergency] = useState(false);
   if (emergency) return <BreakGlassScreen institution={institution} onSession={onSession} onCancel={() => setEmergency(false)} />;
   return (
-    <AuthCard
-      institution={institution}
-      title="Sign in"
-      subtitle={evaluation ? <p>Sign in with the local evaluation account created on this workstation.</p> : <p>Sign in with your institution account.</p>}
-    >
+    <AuthCard institution={institution} title={t('signIn.title')} subtitle={<p>{evaluation ? t('signIn.evaluation') : t('signIn.managed')}</p>}>
       {cards?.enabled ? <CardSignInForm cards={cards} onSession={onSession} /> : null}
-      <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: 'name, DOMAIN\\name or name@domain' })} />
+      <SignInForm onSession={onSession} {...(evaluation ? {} : { hint: t('signIn.userHint') })} />
       {breakGlassEnabled ? (
         <button type="button" className="btn btn-link" onClick={() => setEmergency(true)}>
-          Emergency access (break-glass)
+          {t('signIn.breakGlass')}
         </button>
       ) : null}
     </AuthCard>
@@ -215,6 +221,7 @@ function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCanc
   const [password, setPassword] = useState('');
   const [reason, setReason] = useState('');
   const reasonId = useId();
+  const { t } = useStrings('auth');
   const { busy, error, run } = useFormCall();
 
   async function submit(event: FormEvent) {
@@ -225,27 +232,23 @@ function BreakGlassScreen({ institution, onSession, onCancel }: Props & { onCanc
   }
 
   return (
-    <AuthCard
-      institution={institution}
-      title="Emergency access"
-      subtitle={<p>For patient care when the normal sign-in fails. Access is time-limited, shown on screen the whole time, and your reason and every action are reviewed by compliance.</p>}
-    >
-      <form className="form" onSubmit={submit} noValidate aria-label="Emergency access">
-        <TextField label="User name" autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
-        <TextField label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+    <AuthCard institution={institution} title={t('breakGlass.title')} subtitle={<p>{t('breakGlass.intro')}</p>}>
+      <form className="form" onSubmit={submit} noValidate aria-label={t('breakGlass.title')}>
+        <TextField label={t('userName')} autoComplete="username" autoFocus value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <TextField label={t('password')} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
         <div className="field">
           <label htmlFor={reasonId} className="field-label">
-            Reason for emergency access
+            {t('breakGlass.reason')}
           </label>
           <textarea id={reasonId} rows={3} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} required />
         </div>
         <ErrorAlert error={error} />
         <div className="form-actions">
           <button type="submit" className="btn btn-danger" disabled={busy}>
-            {busy ? 'Signing in…' : 'Use emergency access'}
+            {busy ? t('signIn.busy') : t('breakGlass.submit')}
           </button>
           <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
-            Cancel
+            {translate('common:cancel')}
           </button>
         </div>
       </form>
@@ -257,6 +260,7 @@ export function LockScreen({ institution, user, lockedAt, reason, onSession }: P
   const passwordRef = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState('');
   const [switching, setSwitching] = useState(false);
+  const { t } = useStrings('auth');
   const cardSession = user.authMethod === 'smart-card';
   const cards = useCards(cardSession);
   const { busy, error, run } = useFormCall();
@@ -279,29 +283,28 @@ export function LockScreen({ institution, user, lockedAt, reason, onSession }: P
   return (
     <AuthCard
       institution={institution}
-      title="Locked"
+      title={t('lock.title')}
       subtitle={
         <>
           <p className="lock-user">
             <span className="avatar" aria-hidden="true">
               {initials(user.displayName)}
             </span>
-            <span>
+            <span translate="no">
               <strong>{user.displayName}</strong>
               <span className="muted"> ({user.username})</span>
             </span>
           </p>
           <p className="muted">
-            Locked {fullTime(lockedAt)}
-            {reason ? ` — ${describeLockReason(reason)}` : ''}. The model's working memory for your sessions was cleared.
+            {reason ? t('lock.lockedAtWhy', { time: fullTime(lockedAt), reason: describeLockReason(reason) }) : t('lock.lockedAt', { time: fullTime(lockedAt) })} {t('lock.cleared')}
           </p>
         </>
       }
     >
       {switching ? (
         // Someone else at a locked workstation: signing in ends the locked person's session first.
-        <SignInForm onSession={onSession} label="Sign in as someone else" onCancel={() => setSwitching(false)}>
-          <p className="muted">Signing in ends {user.displayName}’s session. Their chats are kept for them.</p>
+        <SignInForm onSession={onSession} label={t('lock.switchLabel')} onCancel={() => setSwitching(false)}>
+          <p className="muted">{t('lock.switchNote', { name: user.displayName })}</p>
         </SignInForm>
       ) : cardSession ? (
         // A card session unlocks with the card and its PIN, never with a password.
@@ -309,26 +312,26 @@ export function LockScreen({ institution, user, lockedAt, reason, onSession }: P
           {cards ? <CardSignInForm cards={cards} onSession={onSession} /> : null}
           <ErrorAlert error={error} />
           <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
-            Sign out
+            {t('signOut')}
           </button>
           <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
-            Not {user.displayName}? Sign in as someone else
+            {t('lock.switchUser', { name: user.displayName })}
           </button>
         </>
       ) : (
         <form className="form" onSubmit={unlock} noValidate>
-          <TextField label="Password" type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <TextField label={t('password')} type="password" autoComplete="current-password" autoFocus ref={passwordRef} value={password} onChange={(e) => setPassword(e.target.value)} required />
           <ErrorAlert error={error} />
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={busy}>
-              Unlock
+              {t('lock.unlock')}
             </button>
             <button type="button" className="btn btn-secondary" onClick={signOut} disabled={busy}>
-              Sign out
+              {t('signOut')}
             </button>
           </div>
           <button type="button" className="btn btn-link" onClick={() => setSwitching(true)} disabled={busy}>
-            Not {user.displayName}? Sign in as someone else
+            {t('lock.switchUser', { name: user.displayName })}
           </button>
         </form>
       )}
@@ -339,16 +342,16 @@ export function LockScreen({ institution, user, lockedAt, reason, onSession }: P
 function describeLockReason(reason: string): string {
   switch (reason) {
     case 'idle':
-      return 'locked after a period of inactivity';
+      return translate('auth:lock.reason.idle');
     case 'user':
     case 'manual':
-      return 'locked by the user';
+      return translate('auth:lock.reason.user');
     case 'screen-locked':
-      return 'locked with the computer’s screen lock';
+      return translate('auth:lock.reason.screenLocked');
     case 'suspend':
-      return 'locked when the computer went to sleep';
+      return translate('auth:lock.reason.suspend');
     case 'card_removed':
-      return 'locked because the smart card was removed';
+      return translate('auth:lock.reason.cardRemoved');
     default:
       return reason;
   }

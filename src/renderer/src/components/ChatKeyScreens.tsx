@@ -3,15 +3,15 @@
 // in AD, one question (the previous password, or start fresh); otherwise a
 // plain line when earlier chats open only with another sign-in, or are damaged.
 import { useRef, useState, type FormEvent } from 'react';
+import { Trans } from 'react-i18next';
 import type { ChatKeyState, SessionState, User } from '../../../shared/api.js';
 import { useFormCall } from '../enclave.js';
+import { t as translate, useStrings } from '../i18n/index.js';
 import { AuthCard, ErrorAlert, TextField } from './common.js';
-
-export const PASSWORD_CHANGED_MESSAGE =
-  'Your password has changed since you last used Enclave on this workstation. Type your previous password to open your earlier chats, or start fresh (earlier chats on this workstation stay locked and are deleted by the retention schedule).';
 
 /** Asked once, before the workspace: answered with the previous password, or by starting fresh. */
 export function ChatKeyRecoveryScreen({ institution, user, onSession }: { institution: string; user: User; onSession(session: SessionState): void }) {
+  const { t } = useStrings('auth');
   const passwordRef = useRef<HTMLInputElement>(null);
   const [previousPassword, setPreviousPassword] = useState('');
   const { busy, error, run } = useFormCall();
@@ -35,24 +35,33 @@ export function ChatKeyRecoveryScreen({ institution, user, onSession }: { instit
   }
 
   return (
-    <AuthCard institution={institution} title="Your earlier chats" subtitle={<p>{PASSWORD_CHANGED_MESSAGE}</p>}>
-      <form className="form" onSubmit={recover} noValidate aria-label="Open earlier chats">
+    <AuthCard institution={institution} title={t('chatKeys.title')} subtitle={<p>{t('chatKeys.passwordChanged')}</p>}>
+      <form className="form" onSubmit={recover} noValidate aria-label={t('chatKeys.formLabel')}>
         <p className="muted">
-          Signed in as <strong>{user.displayName}</strong> ({user.username}).
+          <Trans t={t} i18nKey="chatKeys.signedInAs" values={{ name: user.displayName, username: user.username }} components={{ strong: <strong translate="no" /> }} />
         </p>
-        <TextField label="Previous password" type="password" autoComplete="off" autoFocus ref={passwordRef} value={previousPassword} onChange={(e) => setPreviousPassword(e.target.value)} required />
+        <TextField
+          label={t('chatKeys.previousPassword')}
+          type="password"
+          autoComplete="off"
+          autoFocus
+          ref={passwordRef}
+          value={previousPassword}
+          onChange={(e) => setPreviousPassword(e.target.value)}
+          required
+        />
         <ErrorAlert error={error} />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy || previousPassword.length === 0}>
-            Open earlier chats
+            {t('chatKeys.open')}
           </button>
           <button type="button" className="btn btn-secondary" onClick={() => void startFresh()} disabled={busy}>
-            Start fresh
+            {t('chatKeys.startFresh')}
           </button>
         </div>
         {/* Not now (or not this person): nothing changes, and the question comes again at the next sign-in. */}
         <button type="button" className="btn btn-link" onClick={() => void signOut()} disabled={busy}>
-          Sign out
+          {t('signOut')}
         </button>
       </form>
     </AuthCard>
@@ -65,18 +74,19 @@ export function chatKeyNotice(chatKeys: ChatKeyState | undefined): string | null
   const parts: string[] = [];
   const others = chatKeys.earlierChatsOpenWith;
   if (others.length > 0) {
-    const how = others.length === 2 ? 'your password or your smart card' : others[0] === 'card' ? 'your smart card' : 'your password';
-    parts.push(`Some earlier chats on this workstation are locked in this sign-in: they open when you sign in with ${how}. New chats are kept under this sign-in.`);
+    const how = translate(others.length === 2 ? 'auth:chatKeys.openWith.both' : others[0] === 'card' ? 'auth:chatKeys.openWith.card' : 'auth:chatKeys.openWith.password');
+    parts.push(translate('auth:chatKeys.otherSignIn', { how }));
   }
-  if (chatKeys.damaged) parts.push('The stored key of some earlier chats is damaged, so they stay locked; nothing was deleted. Contact IT.');
+  if (chatKeys.damaged) parts.push(translate('auth:chatKeys.damaged'));
   return parts.length > 0 ? parts.join(' ') : null;
 }
 
 export function ChatKeyBanner({ chatKeys }: { chatKeys: ChatKeyState | undefined }) {
+  const { t } = useStrings('auth');
   const text = chatKeyNotice(chatKeys);
   if (!text) return null;
   return (
-    <div role="status" aria-label="Locked chats" className="alert alert-info chat-key-banner">
+    <div role="status" aria-label={t('chatKeys.bannerLabel')} className="alert alert-info chat-key-banner">
       {text}
     </div>
   );

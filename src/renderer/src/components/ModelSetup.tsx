@@ -1,19 +1,32 @@
 // Shown when the policy names no model yet: in evaluation mode an
 // administrator may point at a local GGUF file or generate the test model.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Trans } from 'react-i18next';
 import type { EventPayload, InferenceStatus, ModelSummary } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
+import { runCommand, subscribeCommands } from '../commands.js';
+import { useStrings } from '../i18n/index.js';
 import { ErrorAlert, Spinner, TextField } from './common.js';
 import { hashProgress, percent } from './inference-format.js';
 
 export type ModelLoadingEvent = EventPayload<'model.loading'>;
 
-const PHASE_TEXT: Record<ModelLoadingEvent['phase'], string> = {
-  verifying: 'Checking model file…',
-  loading: 'Loading the model…',
-  ready: 'Model ready.',
-  failed: 'The model failed to load.',
-};
+/**
+ * Once a model is configured this screen gives way to the chat: focus goes to
+ * the prompt as soon as the chat registers "focus prompt" (commands.ts), not
+ * to the page body. Gives up after a while (no chat for this person's roles).
+ */
+function focusPromptWhenReady(): void {
+  if (runCommand('chat.focusPrompt')) return;
+  const stop = subscribeCommands(() => {
+    if (runCommand('chat.focusPrompt')) done();
+  });
+  const timer = window.setTimeout(() => done(), 30_000);
+  function done() {
+    stop();
+    window.clearTimeout(timer);
+  }
+}
 
 /**
  * The latest model.loading event (or a model file being checked), as a live
@@ -21,15 +34,16 @@ const PHASE_TEXT: Record<ModelLoadingEvent['phase'], string> = {
  * progress of its own: the file's hash progress comes from model.status.
  */
 export function ModelLoadingStatus({ event, models, className }: { event: ModelLoadingEvent | null; models?: readonly ModelSummary[]; className?: string }) {
+  const { t } = useStrings('model');
   if (!event) return null;
   const busy = event.phase === 'verifying' || event.phase === 'loading';
   const progress = event.phase === 'verifying' ? (event.progress ?? hashProgress(models ?? [], event.modelId)) : event.phase === 'loading' ? event.progress : null;
   const done = percent(progress);
   return (
-    <div role="status" aria-label="Model loading" className={`model-loading model-loading-${event.phase} ${className ?? ''}`}>
+    <div role="status" aria-label={t('loadingLabel')} className={`model-loading model-loading-${event.phase} ${className ?? ''}`}>
       {busy ? <Spinner /> : <span className="model-loading-dot" aria-hidden="true" />}
       <span>
-        {PHASE_TEXT[event.phase]}
+        {t(`phase.${event.phase}`)}
         {done ? <span className="model-loading-percent"> {done}</span> : null}
         {event.message ? ` ${event.message}` : ''}
       </span>
@@ -50,17 +64,21 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
   const [busy, setBusy] = useState<'file' | 'test' | null>(null);
   const [fileError, setFileError] = useState<ErrorInfo | null>(null);
   const [testError, setTestError] = useState<ErrorInfo | null>(null);
+  const { t } = useStrings('model');
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  // Arriving here (after the first account is made, or when the model goes away), focus starts at the screen's title, not the page body.
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) headingRef.current?.focus();
+  }, []);
 
   if (!inference.allowUserModels || !isAdmin) {
     return (
       <div className="setup-screen">
         <section className="panel setup-panel" aria-labelledby="setup-title">
-          <h1 id="setup-title">No model is configured</h1>
-          <p>
-            {inference.allowUserModels
-              ? 'An administrator must choose the model for this workstation before Enclave can be used.'
-              : `The policy (${policySource}) lists no model this workstation may load. Ask IT to deploy one.`}
-          </p>
+          <h1 id="setup-title" tabIndex={-1} ref={headingRef}>
+            {t('none.title')}
+          </h1>
+          <p>{inference.allowUserModels ? t('none.admin') : t('none.policy', { source: policySource })}</p>
         </section>
       </div>
     );
@@ -72,8 +90,10 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
     setFileError(null);
     const result = await call('model.addFile', { path: path.trim() });
     setBusy(null);
-    if (result.ok) onConfigured();
-    else setFileError(result.error);
+    if (result.ok) {
+      focusPromptWhenReady();
+      onConfigured();
+    } else setFileError(result.error);
   }
 
   async function createTestModel() {
@@ -81,46 +101,47 @@ export function ModelSetup({ inference, isAdmin, policySource, loading, onConfig
     setTestError(null);
     const result = await call('model.createTestModel', {});
     setBusy(null);
-    if (result.ok) onConfigured();
-    else setTestError(result.error);
+    if (result.ok) {
+      focusPromptWhenReady();
+      onConfigured();
+    } else setTestError(result.error);
   }
 
   return (
     <div className="setup-screen">
       <section className="panel setup-panel" aria-labelledby="setup-title">
-        <h1 id="setup-title">Choose a model</h1>
-        <p className="muted">
-          No model is configured yet. In evaluation mode you can use a GGUF file on this workstation or generate a small test model. Enclave records the file's SHA-256 and refuses to load it if the
-          file changes.
-        </p>
+        <h1 id="setup-title" tabIndex={-1} ref={headingRef}>
+          {t('setup.title')}
+        </h1>
+        <p className="muted">{t('setup.intro')}</p>
 
         <div className="setup-options">
           <form className="setup-option" onSubmit={addFile} aria-labelledby="setup-file-title">
-            <h2 id="setup-file-title">Use a model file</h2>
+            <h2 id="setup-file-title">{t('setup.fileTitle')}</h2>
             <TextField
-              label="GGUF file path"
+              label={t('setup.fileLabel')}
               value={path}
               onChange={(e) => setPath(e.target.value)}
-              placeholder="/path/to/model.gguf"
+              placeholder={t('setup.filePlaceholder')}
               spellCheck={false}
               autoComplete="off"
-              hint="The full path of a .gguf file readable by this user."
+              hint={t('setup.fileHint')}
             />
             <ErrorAlert error={fileError} />
             <button type="submit" className="btn btn-primary" disabled={busy !== null || path.trim() === ''}>
-              {busy === 'file' ? 'Checking the file…' : 'Add model file'}
+              {busy === 'file' ? t('setup.fileBusy') : t('setup.fileSubmit')}
             </button>
           </form>
 
           <div className="setup-option" role="group" aria-labelledby="setup-test-title">
-            <h2 id="setup-test-title">Generate a test model</h2>
-            <p>Creates a tiny model in the real GGUF format so you can try every screen without a real model.</p>
+            <h2 id="setup-test-title">{t('setup.testTitle')}</h2>
+            <p>{t('setup.testIntro')}</p>
             <p className="note note-warning">
-              The test model has <strong>random weights: its output is noise</strong>, not language and never medical information.
+              <Trans t={t} i18nKey="setup.testWarning" components={{ strong: <strong /> }} />
             </p>
             <ErrorAlert error={testError} />
             <button type="button" className="btn btn-secondary" onClick={createTestModel} disabled={busy !== null}>
-              {busy === 'test' ? 'Generating test model…' : 'Generate test model'}
+              {busy === 'test' ? t('setup.testBusy') : t('setup.testSubmit')}
             </button>
           </div>
         </div>

@@ -4,15 +4,22 @@
 import { useEffect, useState } from 'react';
 import type { AppStatus, PolicyNotice, PolicyReport, PolicyState } from '../../../shared/api.js';
 import { call, type ErrorInfo } from '../enclave.js';
+import { formatNumber } from '../format.js';
+import { useStrings } from '../i18n/index.js';
 import { Drawer, ErrorAlert, Spinner } from './common.js';
 
 function NoticeList({ notices, label }: { notices: PolicyNotice[]; label: string }) {
+  const { t } = useStrings('policy');
   return (
     <ul className="policy-notices" aria-label={label}>
       {notices.map((n, i) => (
         <li key={i}>
-          {n.key ? <code className="policy-key">{n.key}</code> : null} <span className="policy-message">{n.message}</span>
-          <div className="muted policy-source">in {n.source}</div>
+          {/* The problem as the core words it (with the key and file it is about): IT reads it as written. */}
+          {n.key ? <code className="policy-key">{n.key}</code> : null}{' '}
+          <span className="policy-message" translate="no">
+            {n.message}
+          </span>
+          <div className="muted policy-source">{t('source', { source: n.source })}</div>
         </li>
       ))}
     </ul>
@@ -21,30 +28,26 @@ function NoticeList({ notices, label }: { notices: PolicyNotice[]; label: string
 
 /** No valid policy: Enclave stays locked and says exactly what IT must fix. */
 export function PolicyErrorScreen({ status }: { status: AppStatus }) {
+  const { t } = useStrings('policy');
   return (
-    <div className="center-screen">
+    <main className="center-screen" aria-labelledby="policy-error-title">
       <section className="panel setup-panel" aria-labelledby="policy-error-title">
-        <h1 id="policy-error-title">Enclave is locked: policy error</h1>
-        <p>
-          The policy your IT department set for this workstation is not valid, so none of it was applied and Enclave cannot be used until it is corrected. Nothing you did caused this, and no data was
-          lost. Please tell IT what is listed below.
-        </p>
-        <NoticeList notices={status.policy.problems} label="Policy problems" />
-        <p className="muted">Enclave picks up the corrected policy by itself; there is no need to restart or reinstall.</p>
+        <h1 id="policy-error-title">{t('error.title')}</h1>
+        <p>{t('error.body')}</p>
+        <NoticeList notices={status.policy.problems} label={t('error.problems')} />
+        <p className="muted">{t('error.pickUp')}</p>
       </section>
-    </div>
+    </main>
   );
 }
 
 /** A changed policy failed to validate; the previous one is still in force. */
 export function PolicyNoticeBanner({ policy }: { policy: PolicyState }) {
+  const { t } = useStrings('policy');
   if (policy.state !== 'previous') return null;
   return (
-    <div role="status" aria-label="Policy notice" className="policy-banner">
-      <strong>A policy update from IT could not be applied.</strong>{' '}
-      <span>
-        The previous policy stays in force. {policy.problems.length} problem{policy.problems.length === 1 ? '' : 's'}; an administrator can see them under About.
-      </span>
+    <div role="status" aria-label={t('notice.label')} className="policy-banner">
+      <strong>{t('notice.title')}</strong> <span>{t('notice.detail', { count: policy.problems.length, n: formatNumber(policy.problems.length) })}</span>
     </div>
   );
 }
@@ -57,6 +60,7 @@ function valueText(value: unknown): string {
 export function AboutPanel({ status, onClose }: { status: AppStatus; onClose(): void }) {
   const [report, setReport] = useState<PolicyReport | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
+  const { t } = useStrings('policy');
 
   useEffect(() => {
     void call('policy.show', {}).then((result) => {
@@ -67,34 +71,34 @@ export function AboutPanel({ status, onClose }: { status: AppStatus; onClose(): 
   }, [status.policy.hash]);
 
   return (
-    <Drawer title="About" closeLabel="Close about panel" wide onClose={onClose}>
+    <Drawer title={t('about.title')} closeLabel={t('about.close')} wide onClose={onClose}>
       <dl className="facts">
-        <dt>Version</dt>
-        <dd>Enclave {status.version}</dd>
-        <dt>Mode</dt>
-        <dd>{status.mode}</dd>
-        <dt>Policy hash</dt>
+        <dt>{t('about.version')}</dt>
+        <dd>{t('about.versionValue', { version: status.version })}</dd>
+        <dt>{t('about.mode')}</dt>
+        <dd>{t(`about.modes.${status.mode}`)}</dd>
+        <dt>{t('about.hash')}</dt>
         <dd className="mono break">{status.policy.hash ?? '—'}</dd>
-        <dt>Sources</dt>
-        <dd>{report ? report.sources.join(' › ') || 'defaults only' : '…'}</dd>
+        <dt>{t('about.sources')}</dt>
+        <dd translate="no">{report ? report.sources.join(' › ') || t('about.defaultsOnly') : '…'}</dd>
       </dl>
       {status.policy.state === 'previous' ? (
         <div className="audit-result audit-bad" role="alert">
-          <strong>The newest policy was refused; the previous one stays in force.</strong>
-          <NoticeList notices={status.policy.problems} label="Refused policy problems" />
+          <strong>{t('about.refused')}</strong>
+          <NoticeList notices={status.policy.problems} label={t('about.refusedProblems')} />
         </div>
       ) : null}
       <ErrorAlert error={error} />
-      {!report && !error ? <Spinner label="Reading the policy" /> : null}
+      {!report && !error ? <Spinner label={t('about.reading')} /> : null}
       {report ? (
         <>
-          {report.warnings.length > 0 ? <NoticeList notices={report.warnings} label="Policy warnings" /> : null}
-          <table className="policy-table" aria-label="Effective policy">
+          {report.warnings.length > 0 ? <NoticeList notices={report.warnings} label={t('about.warnings')} /> : null}
+          <table className="policy-table" aria-label={t('about.table')}>
             <thead>
               <tr>
-                <th scope="col">Setting</th>
-                <th scope="col">Value</th>
-                <th scope="col">Source</th>
+                <th scope="col">{t('about.setting')}</th>
+                <th scope="col">{t('about.value')}</th>
+                <th scope="col">{t('about.sourceColumn')}</th>
               </tr>
             </thead>
             <tbody>
@@ -108,7 +112,7 @@ export function AboutPanel({ status, onClose }: { status: AppStatus; onClose(): 
                     <span className={s.source === 'default' ? 'muted' : undefined}>{s.source}</span>
                     {s.overridden.map((o, i) => (
                       <div key={i} className="muted policy-overridden">
-                        overrides {valueText(o.value)} from {o.source}
+                        {t('about.overrides', { value: valueText(o.value), source: o.source })}
                       </div>
                     ))}
                   </td>

@@ -1,29 +1,18 @@
 // Where this workstation's audit goes, in one line at the bottom of the window
-// for everyone signed in: each SIEM destination online, offline or sending,
-// what is queued, when it last delivered, and, when it fails, why in a few
-// words and when it tries again. The line opens a panel with the details IT
-// needs. siem.status gives the first state; siem.changed keeps it live.
+// for everyone signed in. The line speaks to the clinician ("audit kept
+// safely on this computer; it will be sent when the network is back"); one
+// click away, "Details for IT" lists each SIEM destination online, offline or
+// sending, what is queued, when it last delivered, and, when it fails, why
+// and when it tries again. siem.status gives the first state; siem.changed
+// keeps it live.
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { Trans } from 'react-i18next';
 import type { SiemDestinationStatus, SiemStatus } from '../../../shared/api.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
-import { fullTime } from '../format.js';
-import { failureWords, plural, timeAgo, timeUntil } from './audit-format.js';
-
-/** Past this many destinations the line sums up instead of naming each one. */
-const INLINE_DESTINATIONS = 2;
-
-const STATE_WORD: Record<SiemDestinationStatus['state'], string> = {
-  online: 'online',
-  offline: 'offline',
-  sending: 'sending',
-  idle: 'waiting for a first batch',
-};
-
-const TYPE_WORD: Record<SiemDestinationStatus['type'], string> = {
-  'syslog-tls': 'Syslog over TLS',
-  'splunk-hec': 'Splunk HEC',
-  'https-json': 'HTTPS JSON',
-};
+import { formatNumber, fullTime } from '../format.js';
+import { t as translate, useStrings } from '../i18n/index.js';
+import { failureWords, timeAgo, timeUntil } from './audit-format.js';
+import '../styles/siem.css';
 
 /** Re-renders every `intervalMs`, for "2 min ago" and "in 8 s". */
 function useNow(intervalMs: number): number {
@@ -40,26 +29,16 @@ function Dot({ state }: { state: SiemDestinationStatus['state'] | 'local' }) {
   return <span className={`siem-dot siem-dot-${state}`} aria-hidden="true" />;
 }
 
-/** The part of the line after the state word: why it fails, what waits, when next. */
+/** A destination's state in a few words for IT: why it fails, what waits, when next. */
 function destinationFacts(d: SiemDestinationStatus, now: number): string[] {
   const facts: string[] = [];
   if (d.state === 'offline' && d.lastFailure) facts.push(failureWords(d.lastFailure));
-  if (d.queuedBatches > 0) facts.push(`${plural(d.queuedBatches, 'batch', 'batches')} queued`);
-  if (d.state === 'offline' && d.nextAttemptAt !== null) facts.push(d.nextAttemptAt > now ? `next try ${timeUntil(d.nextAttemptAt, now)}` : 'retrying now');
-  if (d.lastSuccessAt !== null) facts.push(`delivered ${timeAgo(d.lastSuccessAt, now)}`);
-  else if (d.state !== 'offline' && d.queuedBatches === 0) facts.push('nothing to send yet');
+  if (d.queuedBatches > 0) facts.push(translate('siem:fact.queued', { count: d.queuedBatches, n: formatNumber(d.queuedBatches) }));
+  if (d.state === 'offline' && d.nextAttemptAt !== null)
+    facts.push(d.nextAttemptAt > now ? translate('siem:fact.nextTry', { when: timeUntil(d.nextAttemptAt, now) }) : translate('siem:fact.retryingNow'));
+  if (d.lastSuccessAt !== null) facts.push(translate('siem:fact.delivered', { ago: timeAgo(d.lastSuccessAt, now) }));
+  else if (d.state !== 'offline' && d.queuedBatches === 0) facts.push(translate('siem:fact.nothingYet'));
   return facts;
-}
-
-function InlineDestination({ d, now, showTarget }: { d: SiemDestinationStatus; now: number; showTarget: boolean }) {
-  const facts = destinationFacts(d, now);
-  return (
-    <span className={`siem-dest siem-dest-${d.state}`} data-destination={d.id}>
-      <Dot state={d.state} />
-      <span className="siem-dest-id">{d.id}</span> {showTarget ? <span className="siem-dest-target">({d.target})</span> : null} <span className="siem-dest-state">{STATE_WORD[d.state]}</span>{' '}
-      {facts.length > 0 ? <span className="siem-dest-facts">· {facts.join(' · ')}</span> : null}
-    </span>
-  );
 }
 
 function worstState(destinations: readonly SiemDestinationStatus[]): SiemDestinationStatus['state'] {
@@ -67,71 +46,87 @@ function worstState(destinations: readonly SiemDestinationStatus[]): SiemDestina
   return 'idle';
 }
 
-function SummaryLine({ status, now }: { status: SiemStatus; now: number }) {
+/** The line for whoever sits here: is the audit safe, and has it reached IT. */
+function ClinicianLine({ status, now }: { status: SiemStatus; now: number }) {
+  const { t } = useStrings('siem');
   const { destinations } = status;
   if (destinations.length === 0) {
     return (
       <span className="siem-dest">
         <Dot state="local" />
-        <span>Audit kept on this workstation (no SIEM configured)</span>
+        <span>{t('line.local')}</span>
       </span>
     );
   }
-  if (destinations.length <= INLINE_DESTINATIONS) {
-    return (
-      <>
-        {destinations.map((d) => (
-          <InlineDestination key={d.id} d={d} now={now} showTarget={destinations.length === 1} />
-        ))}
-      </>
-    );
-  }
-  const counts = (['online', 'sending', 'offline', 'idle'] as const)
-    .map((state) => ({ state, count: destinations.filter((d) => d.state === state).length }))
-    .filter((c) => c.count > 0)
-    .map((c) => `${c.count} ${STATE_WORD[c.state]}`);
-  const queued = destinations.reduce((sum, d) => sum + d.queuedBatches, 0);
+  const worst = worstState(destinations);
+  // The oldest "last delivered" among destinations: the audit has reached every one at least by then.
+  const delivered = destinations.every((d) => d.lastSuccessAt !== null) ? Math.min(...destinations.map((d) => d.lastSuccessAt ?? 0)) : null;
+  const text =
+    worst === 'offline'
+      ? t('line.offline')
+      : worst === 'sending'
+        ? t('line.sending')
+        : worst === 'online'
+          ? delivered !== null
+            ? t('line.online', { ago: timeAgo(delivered, now) })
+            : t('line.onlineNothingYet')
+          : t('line.idle');
   return (
-    <span className="siem-dest">
-      <Dot state={worstState(destinations)} />
-      <span>
-        {destinations.length} SIEM destinations: {counts.join(', ')}
-        {queued > 0 ? ` · ${plural(queued, 'batch', 'batches')} queued` : ''}
-      </span>
+    <span className={`siem-dest siem-dest-${worst}`}>
+      <Dot state={worst} />
+      <span>{text}</span>
     </span>
   );
 }
 
+/** A destination's facts in one line for IT, under its name: why it fails, what waits, when next. */
+function DestinationSummary({ d, now }: { d: SiemDestinationStatus; now: number }) {
+  const facts = destinationFacts(d, now);
+  if (facts.length === 0) return null;
+  return (
+    <p className="siem-dest-summary" data-destination={d.id}>
+      {facts.join(' · ')}
+    </p>
+  );
+}
+
 function DestinationDetails({ d, now }: { d: SiemDestinationStatus; now: number }) {
+  const { t } = useStrings('siem');
   return (
     <li className="siem-detail">
       <div className="siem-detail-head">
         <Dot state={d.state} />
-        <strong>{d.id}</strong>
-        <span className={`siem-state-word siem-state-${d.state}`}>{STATE_WORD[d.state]}</span>
+        <strong translate="no">{d.id}</strong>
+        <span className={`siem-state-word siem-state-${d.state}`}>{t(`state.${d.state}`)}</span>
       </div>
+      <DestinationSummary d={d} now={now} />
       <dl className="facts">
-        <dt>Sends to</dt>
-        <dd className="mono break">{d.target}</dd>
-        <dt>Transport</dt>
-        <dd>{TYPE_WORD[d.type]}</dd>
-        <dt>Queued</dt>
-        <dd>{d.queuedBatches > 0 ? `${plural(d.queuedBatches, 'signed batch', 'signed batches')} waiting` : 'nothing waiting'}</dd>
-        <dt>Last delivered</dt>
-        <dd>{d.lastSuccessAt !== null ? `${timeAgo(d.lastSuccessAt, now)} (${fullTime(d.lastSuccessAt)})` : 'not yet'}</dd>
+        <dt>{t('detail.sendsTo')}</dt>
+        <dd className="mono break" translate="no">
+          {d.target}
+        </dd>
+        <dt>{t('detail.transport')}</dt>
+        <dd>{t(`type.${d.type}`)}</dd>
+        <dt>{t('detail.queued')}</dt>
+        <dd>{d.queuedBatches > 0 ? t('detail.queuedValue', { count: d.queuedBatches, n: formatNumber(d.queuedBatches) }) : t('detail.nothingWaiting')}</dd>
+        <dt>{t('detail.lastDelivered')}</dt>
+        <dd>{d.lastSuccessAt !== null ? t('detail.whenFull', { relative: timeAgo(d.lastSuccessAt, now), full: fullTime(d.lastSuccessAt) }) : t('detail.notYet')}</dd>
         {d.lastFailure ? (
           <>
-            <dt>Last failure</dt>
+            <dt>{t('detail.lastFailure')}</dt>
             <dd>
-              <span className="siem-failure-words">{failureWords(d.lastFailure)}</span>, {timeAgo(d.lastFailure.at, now)}
-              <span className="siem-failure-message">{d.lastFailure.message}</span>
+              <span className="siem-failure-words">{t('detail.failureWhen', { words: failureWords(d.lastFailure), ago: timeAgo(d.lastFailure.at, now) })}</span>
+              {/* The transport's own sentence, as the core sends it: for IT. */}
+              <span className="siem-failure-message" translate="no">
+                {d.lastFailure.message}
+              </span>
             </dd>
           </>
         ) : null}
         {d.nextAttemptAt !== null ? (
           <>
-            <dt>Next attempt</dt>
-            <dd>{d.nextAttemptAt > now ? `${timeUntil(d.nextAttemptAt, now)} (${fullTime(d.nextAttemptAt)})` : 'now'}</dd>
+            <dt>{t('detail.nextAttempt')}</dt>
+            <dd>{d.nextAttemptAt > now ? t('detail.whenFull', { relative: timeUntil(d.nextAttemptAt, now), full: fullTime(d.nextAttemptAt) }) : t('detail.now')}</dd>
           </>
         ) : null}
       </dl>
@@ -145,8 +140,8 @@ export function SiemStatusBar() {
   const [open, setOpen] = useState(false);
   const heardEvent = useRef(false);
   const detailsId = useId();
-  const summaryId = useId();
   const toggleRef = useRef<HTMLButtonElement>(null);
+  const { t } = useStrings('siem');
 
   useEffect(() => {
     let cancelled = false;
@@ -188,44 +183,43 @@ export function SiemStatusBar() {
 
   if (!status) {
     return (
-      <div className="siem-bar" role="region" aria-label="Audit delivery">
-        <span className="siem-dest muted">{error ? 'Audit delivery status is not available right now.' : 'Audit delivery…'}</span>
+      <div className="siem-bar" role="region" aria-label={t('region')}>
+        <span className="siem-dest muted">{error ? t('unavailable') : t('loading')}</span>
       </div>
     );
   }
 
   return (
-    <div className="siem-bar" role="region" aria-label="Audit delivery">
+    <div className="siem-bar" role="region" aria-label={t('region')}>
+      <span className="siem-line" role="status">
+        <ClinicianLine status={status} now={now} />
+      </span>
+      {/* Its name is its visible text (WCAG 2.5.3); the line before it says what it is about. */}
       <button
         type="button"
         ref={toggleRef}
         className="siem-summary"
         aria-expanded={open}
         aria-controls={detailsId}
-        // A name of its own, so "Audit" in the header stays the only button of that name; the line is its description.
-        aria-label="SIEM delivery details"
-        aria-describedby={summaryId}
-        title={open ? 'Hide the delivery details' : 'Show the delivery details'}
+        title={open ? t('hideDetails') : t('showDetails')}
         onClick={() => setOpen((o) => !o)}
       >
-        <span id={summaryId} className="siem-line">
-          <SummaryLine status={status} now={now} />
-        </span>
+        {t('detailsButton')}
         <span className="siem-chevron" aria-hidden="true">
-          {open ? '▾' : '▴'}
+          {open ? ' ▾' : ' ▴'}
         </span>
       </button>
       {open ? (
-        <div id={detailsId} className="siem-details" role="group" aria-label="Audit delivery details">
+        <div id={detailsId} className="siem-details" role="group" aria-label={t('detailsLabel')}>
           <div className="siem-details-head">
-            <h2>Audit delivery</h2>
-            <button type="button" className="btn btn-ghost btn-icon" onClick={close} aria-label="Close audit delivery details">
+            <h2>{t('detailsTitle')}</h2>
+            <button type="button" className="btn btn-ghost btn-icon" onClick={close} aria-label={t('closeDetails')}>
               ×
             </button>
           </div>
           {status.destinations.length === 0 ? (
             <p>
-              No SIEM destination is set in policy (<span className="mono">siem.destinations</span>). Audit events are still chained, sealed in signed batches and kept, encrypted, on this workstation.
+              <Trans t={t} i18nKey="noDestination" components={{ code: <span className="mono" translate="no" /> }} />
             </p>
           ) : (
             <>
@@ -234,16 +228,14 @@ export function SiemStatusBar() {
                   <DestinationDetails key={d.id} d={d} now={now} />
                 ))}
               </ul>
-              {status.destinations.some((d) => d.state === 'offline') ? (
-                <p className="muted">Nothing is lost while a destination is offline: batches wait here, in order, and are sent when it answers.</p>
-              ) : null}
+              {status.destinations.some((d) => d.state === 'offline') ? <p className="muted">{t('nothingLost')}</p> : null}
             </>
           )}
           <dl className="facts siem-local">
-            <dt>Not yet sealed</dt>
-            <dd>{status.pendingEvents > 0 ? `${plural(status.pendingEvents, 'event')} waiting for the next signed batch` : 'none'}</dd>
-            <dt>Last sealed</dt>
-            <dd>{status.lastBatchSeq !== null && status.lastSealedAt !== null ? `batch ${status.lastBatchSeq}, ${timeAgo(status.lastSealedAt, now)}` : 'no batch yet'}</dd>
+            <dt>{t('local.notSealed')}</dt>
+            <dd>{status.pendingEvents > 0 ? t('local.pending', { count: status.pendingEvents, n: formatNumber(status.pendingEvents) }) : t('local.none')}</dd>
+            <dt>{t('local.lastSealed')}</dt>
+            <dd>{status.lastBatchSeq !== null && status.lastSealedAt !== null ? t('local.batch', { seq: status.lastBatchSeq, ago: timeAgo(status.lastSealedAt, now) }) : t('local.noBatch')}</dd>
           </dl>
         </div>
       ) : null}

@@ -1,52 +1,24 @@
 // Display helpers for the audit screens and the delivery status bar: relative
-// times ("2 min ago", "in 40 s"), local dates for the filter, and the short,
+// times ("2 min ago", "in 40 sec", in the user's locale), local dates for the filter, and the short,
 // plain reason for a failed SIEM delivery.
 import type { SiemDestinationStatus } from '../../../shared/api.js';
+import { eventTimeText, relativeTime } from '../format.js';
+import { i18n, t } from '../i18n/index.js';
 
-/** "just now", "40 s ago", "2 min ago", "3 h ago", "4 days ago". */
+/** "2 min ago", "now": in the user's locale. */
 export function timeAgo(at: number, now: number): string {
-  const seconds = Math.max(0, Math.round((now - at) / 1000));
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ago`;
-  return `${Math.floor(hours / 24)} days ago`;
+  return relativeTime(Math.min(at, now), now);
 }
 
-/** "now", "in 40 s", "in 3 min", "in 2 h". */
+/** "in 40 sec", "now": in the user's locale; never "now" before it happens. */
 export function timeUntil(at: number, now: number): string {
-  // Up, so a retry due in 0.4 s reads "in 1 s", never "now" before it happens.
-  const seconds = Math.ceil((at - now) / 1000);
-  if (seconds <= 0) return 'now';
-  if (seconds < 60) return `in ${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `in ${minutes} min`;
-  return `in ${Math.round(minutes / 60)} h`;
-}
-
-export function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+  return relativeTime(Math.max(at, now), now);
 }
 
 /** A delivery failure in a few plain words; the full sentence (lastFailure.message) goes in the details. */
-const FAILURE_WORDS: Record<string, string> = {
-  certificate_rejected: 'certificate rejected',
-  client_certificate_rejected: 'our certificate refused',
-  host_unreachable: 'host unreachable',
-  timeout: 'no answer in time',
-  connection_reset: 'connection dropped',
-  token_refused: 'token refused',
-  rejected: 'data refused',
-  server_busy: 'receiver busy',
-  server_error: 'receiver error',
-  ack_pending: 'receipt not confirmed yet',
-  configuration: 'setup problem on this workstation',
-};
-
 export function failureWords(failure: NonNullable<SiemDestinationStatus['lastFailure']>): string {
-  return FAILURE_WORDS[failure.code] ?? failure.code.replaceAll('_', ' ');
+  const key = `siem:failure.${failure.code}`;
+  return i18n.exists(key) ? t(key as 'siem:failure.timeout') : failure.code.replaceAll('_', ' ');
 }
 
 /** A reason code as recorded (e.g. wrong_password), in words. */
@@ -71,12 +43,10 @@ export function dateInputValue(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
-const eventTimeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-
 /** An event's time to the second, in local time: audit rows need the seconds. */
 export function eventTime(iso: string): string {
   const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? eventTimeFormat.format(new Date(ms)) : iso;
+  return Number.isFinite(ms) ? eventTimeText(ms) : iso;
 }
 
 /** This workstation's offset from UTC, e.g. "UTC+01:00". */
@@ -104,24 +74,18 @@ export function recordModel(record: string): { workload: string | null; model: {
   };
 }
 
-/** Typed text kept on this workstation (audit_private_text), by field, in words. */
-const PRIVATE_TEXT_LABELS: Record<string, string> = {
-  stated_reason: 'Stated reason',
-  user_name: 'User name as typed',
-  filter_user: 'User name searched for',
-  file: 'File path given',
-};
-
+/** Typed text kept on this workstation (audit_private_text), by field, in words; a field the catalog does not know, as recorded. */
 export function privateTextLabel(field: string): string {
-  return PRIVATE_TEXT_LABELS[field] ?? field.replaceAll('_', ' ');
+  const key = `audit:detail.privateField.${field}`;
+  return i18n.exists(key) ? t(key as 'audit:detail.privateField.file') : field.replaceAll('_', ' ');
 }
 
 /** What a text check matched (audit.checkText's field), in words. */
 export function checkedFieldWords(field: string): string {
-  if (field === 'prompt') return 'the prompt';
-  if (field === 'response') return 'the answer';
-  if (field === 'user.name') return 'the user name as typed';
-  if (field.startsWith('detail.')) return privateTextLabel(field.slice('detail.'.length)).toLowerCase();
+  if (field === 'prompt') return t('audit:detail.checkedField.prompt');
+  if (field === 'response') return t('audit:detail.checkedField.response');
+  if (field === 'user.name') return t('audit:detail.checkedField.userName');
+  if (field.startsWith('detail.')) return privateTextLabel(field.slice('detail.'.length)).toLocaleLowerCase();
   return field;
 }
 

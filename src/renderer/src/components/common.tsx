@@ -2,6 +2,8 @@
 // centred card of the sign-in screens and the side drawer.
 import { useEffect, useId, useRef, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 import type { ErrorInfo } from '../enclave.js';
+import { clockTime } from '../format.js';
+import { useStrings } from '../i18n/index.js';
 
 /** An error from a call, shown where it happened. role=alert so it is announced and testable. */
 export function ErrorAlert({ error, title }: { error: ErrorInfo | null; title?: string }) {
@@ -9,7 +11,8 @@ export function ErrorAlert({ error, title }: { error: ErrorInfo | null; title?: 
   return (
     <div role="alert" className="alert alert-error" data-code={error.code}>
       {title ? <strong className="alert-title">{title}</strong> : null}
-      <span>{error.message}</span>
+      {/* As the core (or the form) words it; the core's texts are not in the catalog. */}
+      <span translate="no">{error.message}</span>
     </div>
   );
 }
@@ -19,13 +22,14 @@ export function ErrorAlert({ error, title }: { error: ErrorInfo | null; title?: 
  * an evaluation install has none of the managed safeguards.
  */
 export function EvaluationBanner() {
+  const { t } = useStrings('common');
   return (
-    <div role="status" aria-label="Evaluation mode" className="eval-banner">
+    <div role="status" aria-label={t('evaluation.label')} className="eval-banner">
       <span className="eval-banner-mark" aria-hidden="true">
         !
       </span>
-      <strong>EVALUATION — NOT FOR PATIENT DATA</strong>
-      <span className="eval-banner-detail">No managed policy is installed. Use test data only.</span>
+      <strong>{t('evaluation.title')}</strong>
+      <span className="eval-banner-detail">{t('evaluation.detail')}</span>
     </div>
   );
 }
@@ -64,29 +68,35 @@ export function Drawer({ title, closeLabel, wide, onClose, children }: { title: 
  * it on the audit screen.
  */
 export function BreakGlassBanner({ breakGlass }: { breakGlass: { expiresAt: number } }) {
-  const ends = new Date(breakGlass.expiresAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const { t } = useStrings('common');
   return (
-    <div role="status" aria-label="Emergency access" className="breakglass-banner">
-      <strong>EMERGENCY ACCESS (BREAK-GLASS)</strong>
-      <span>Ends at {ends}. Your stated reason is recorded; every action is reviewed.</span>
+    <div role="status" aria-label={t('breakGlass.label')} className="breakglass-banner">
+      <strong>{t('breakGlass.title')}</strong>
+      <span>{t('breakGlass.detail', { time: clockTime(breakGlass.expiresAt) })}</span>
     </div>
   );
 }
 
+/** The card of the screens before the workspace: the page's main landmark and its one h1. */
 export function AuthCard({ title, subtitle, children, institution }: { title: string; subtitle?: ReactNode; children: ReactNode; institution: string }) {
+  const { t } = useStrings('common');
+  const titleId = useId();
   return (
-    <div className="auth-screen">
-      <section className="auth-card" aria-labelledby="auth-title">
+    <main className="auth-screen" aria-labelledby={titleId}>
+      <section className="auth-card" aria-labelledby={titleId}>
         <div className="brand brand-large">
           <span className="brand-mark" aria-hidden="true" />
-          <span className="brand-name">Enclave</span>
-          <span className="brand-institution">{institution}</span>
+          <span className="brand-name">{t('brand.name')}</span>
+          {/* The institution's name comes from policy: data, not text to translate. */}
+          <span className="brand-institution" translate="no">
+            {institution}
+          </span>
         </div>
-        <h1 id="auth-title">{title}</h1>
+        <h1 id={titleId}>{title}</h1>
         {subtitle ? <div className="auth-subtitle">{subtitle}</div> : null}
         {children}
       </section>
-    </div>
+    </main>
   );
 }
 

@@ -8,6 +8,7 @@
 import i18next from 'i18next';
 import { initReactI18next, useTranslation } from 'react-i18next';
 import { en } from './en/index.js';
+import { PSEUDO_LOCALE, pseudoCatalog } from './pseudo.js';
 
 export const DEFAULT_NAMESPACE = 'common';
 export type Namespace = keyof typeof en;
@@ -19,15 +20,20 @@ declare module 'i18next' {
   }
 }
 
-/** The language of the strings: English is the only catalog today. */
-export const UI_LANGUAGE = 'en';
+/**
+ * The language of the strings: English is the only catalog today. A build
+ * with VITE_ENCLAVE_LOCALE=en-XA (npm run build:pseudo) shows the
+ * pseudo-locale instead (./pseudo.ts). It is fixed when the renderer is built:
+ * nothing at run time (URL, storage, IPC) can change it.
+ */
+export const UI_LANGUAGE: string = import.meta.env['VITE_ENCLAVE_LOCALE'] === PSEUDO_LOCALE ? PSEUDO_LOCALE : 'en';
 
 void i18next.use(initReactI18next).init({
   lng: UI_LANGUAGE,
-  fallbackLng: UI_LANGUAGE,
+  fallbackLng: 'en',
   ns: Object.keys(en),
   defaultNS: DEFAULT_NAMESPACE,
-  resources: { en },
+  resources: UI_LANGUAGE === PSEUDO_LOCALE ? { [PSEUDO_LOCALE]: pseudoCatalog(en) } : { en },
   // React escapes what it renders; escaping here too would show &amp; to the user.
   interpolation: { escapeValue: false },
   returnNull: false,

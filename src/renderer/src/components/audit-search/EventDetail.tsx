@@ -4,6 +4,7 @@ import type { AuditEventSummary, AuditTextCheck } from '../../../../shared/api.j
 import { auditActionLabel } from '../../../../shared/audit-actions.js';
 import { call, type ErrorInfo } from '../../enclave.js';
 import { checkedFieldWords, eventTime, privateTextLabel, recordHoldsTextHash, recordModel } from '../audit-format.js';
+import { useStrings } from '../../i18n/index.js';
 import { ErrorAlert } from '../common.js';
 import { BatchCell, CopyButton, OutcomeCell } from './cells.js';
 
@@ -17,6 +18,7 @@ function prettyRecord(record: string): string {
 
 export function EventDetail({ event, onClose }: { event: AuditEventSummary; onClose(): void }) {
   const titleId = useId();
+  const { t } = useStrings('audit');
   const headingRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => headingRef.current?.focus(), [event.sequence]);
   const record = prettyRecord(event.record);
@@ -25,79 +27,93 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
     <section className="audit-detail" aria-labelledby={titleId}>
       <div className="audit-detail-header">
         <h2 id={titleId} tabIndex={-1} ref={headingRef}>
-          Event {event.sequence}: {auditActionLabel(event.action)}
+          {t('detail.title', { seq: event.sequence, action: auditActionLabel(event.action) })}
         </h2>
-        <button type="button" className="btn btn-ghost btn-icon" onClick={onClose} aria-label="Close event details">
+        <button type="button" className="btn btn-ghost btn-icon" onClick={onClose} aria-label={t('detail.close')}>
           ×
         </button>
       </div>
       <div className="audit-detail-body">
         <dl className="facts">
-          <dt>Time</dt>
+          <dt>{t('detail.time')}</dt>
           <dd>
-            {eventTime(event.timestamp)}
-            <span className="mono muted audit-utc">{event.timestamp}</span>
+            <time dateTime={event.timestamp}>{eventTime(event.timestamp)}</time>
+            <span className="mono muted audit-utc" translate="no">
+              {event.timestamp}
+            </span>
           </dd>
-          <dt>Action</dt>
+          <dt>{t('detail.action')}</dt>
           <dd>
-            {auditActionLabel(event.action)} <span className="mono muted">{event.action}</span>
+            {auditActionLabel(event.action)}{' '}
+            <span className="mono muted" translate="no">
+              {event.action}
+            </span>
           </dd>
-          <dt>Outcome</dt>
+          <dt>{t('detail.outcome')}</dt>
           <dd>
             <OutcomeCell event={event} />
           </dd>
-          <dt>User</dt>
-          <dd className="break">{event.user ?? <span className="muted">Workstation (no user)</span>}</dd>
+          <dt>{t('detail.user')}</dt>
+          <dd className="break">{event.user ? <span translate="no">{event.user}</span> : <span className="muted">{t('detail.noUser')}</span>}</dd>
           {event.roles.length > 0 ? (
             <>
-              <dt>Roles</dt>
-              <dd>{event.roles.join(', ')}</dd>
+              <dt>{t('detail.roles')}</dt>
+              {/* As recorded: the audit's own role and method codes, the same words the SIEM gets. */}
+              <dd translate="no">{event.roles.join(', ')}</dd>
             </>
           ) : null}
           {event.authMethod ? (
             <>
-              <dt>Signed in by</dt>
-              <dd>{event.authMethod.replaceAll('-', ' ')}</dd>
+              <dt>{t('detail.signedInBy')}</dt>
+              <dd translate="no">{event.authMethod.replaceAll('-', ' ')}</dd>
             </>
           ) : null}
-          <dt>Session</dt>
-          <dd className="mono break">{event.sessionId ?? '—'}</dd>
+          <dt>{t('detail.session')}</dt>
+          <dd className="mono break" translate="no">
+            {event.sessionId ?? '—'}
+          </dd>
           {workload ? (
             <>
-              <dt>Workload</dt>
-              <dd className="mono break">{workload}</dd>
+              <dt>{t('detail.workload')}</dt>
+              <dd className="mono break" translate="no">
+                {workload}
+              </dd>
             </>
           ) : null}
           {model ? (
             <>
-              <dt>Model</dt>
+              <dt>{t('detail.model')}</dt>
               <dd className="break">
-                <span className="mono">{model.id}</span>
+                <span className="mono" translate="no">
+                  {model.id}
+                </span>
                 {/* The file's hash pins which weights answered; the prefix is enough to compare by eye, the full one is in the record. */}
                 {model.sha256 ? (
-                  <span className="mono muted audit-model-hash" title={`SHA-256 ${model.sha256}`}>
+                  <span className="mono muted audit-model-hash" title={t('detail.modelHashTitle', { hash: model.sha256 })}>
                     {' '}
-                    SHA-256 {model.sha256.slice(0, 12)}…
+                    {t('detail.modelHash', { prefix: model.sha256.slice(0, 12) })}
                   </span>
                 ) : null}
               </dd>
             </>
           ) : null}
-          <dt>Batch</dt>
+          <dt>{t('detail.batch')}</dt>
           <dd>
             <BatchCell batchSeq={event.batchSeq} />
           </dd>
-          <dt>Event id</dt>
-          <dd className="mono break">{event.id}</dd>
+          <dt>{t('detail.eventId')}</dt>
+          <dd className="mono break" translate="no">
+            {event.id}
+          </dd>
         </dl>
         <div className="audit-record-header">
-          <h3>Full record</h3>
-          <CopyButton text={event.record} label="Copy the full record" />
+          <h3>{t('detail.fullRecord')}</h3>
+          <CopyButton text={event.record} label={t('detail.copyRecord')} />
         </div>
-        <pre className="audit-record" aria-label="Full record" tabIndex={0}>
+        <pre className="audit-record" aria-label={t('detail.fullRecord')} tabIndex={0} translate="no">
           {record}
         </pre>
-        <p className="muted small">Prompts, answers and anything typed are never in the audit log; only their length and a keyed fingerprint (HMAC-SHA-256 with this workstation&apos;s secret) are.</p>
+        <p className="muted small">{t('detail.noText')}</p>
         <PrivateText text={event.privateText} />
         {recordHoldsTextHash(event.record) ? <TextCheck key={event.id} eventId={event.id} /> : null}
       </div>
@@ -107,20 +123,23 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
 
 /** Typed text the event is about, kept on this workstation only: never sent to the SIEM nor exported. */
 function PrivateText({ text }: { text: Record<string, string> }) {
+  const { t } = useStrings('audit');
   const entries = Object.entries(text);
   if (entries.length === 0) return null;
   return (
-    <section className="audit-private-text" aria-label="Typed text kept on this workstation">
-      <h3>Typed text (this workstation only)</h3>
+    <section className="audit-private-text" aria-label={t('detail.privateLabel')}>
+      <h3>{t('detail.privateTitle')}</h3>
       <dl className="facts">
         {entries.map(([field, value]) => (
           <Fragment key={field}>
             <dt>{privateTextLabel(field)}</dt>
-            <dd className="break">{value}</dd>
+            <dd className="break" translate="no">
+              {value}
+            </dd>
           </Fragment>
         ))}
       </dl>
-      <p className="muted small">Kept in the encrypted database here; the SIEM and export bundles get only its length and keyed fingerprint.</p>
+      <p className="muted small">{t('detail.privateNote')}</p>
     </section>
   );
 }
@@ -128,6 +147,7 @@ function PrivateText({ text }: { text: Record<string, string> }) {
 /** "Was this exact text the prompt (or answer, or reason) of this event?", checked here by keyed hash; the check is audited, never the text. */
 function TextCheck({ eventId }: { eventId: string }) {
   const textId = useId();
+  const { t } = useStrings('audit');
   const [text, setText] = useState('');
   const [checking, setChecking] = useState(false);
   const [result, setResult] = useState<AuditTextCheck | null>(null);
@@ -143,25 +163,25 @@ function TextCheck({ eventId }: { eventId: string }) {
     else setError(answer.error);
   }
   return (
-    <form className="audit-text-check" onSubmit={(e) => void onSubmit(e)} aria-label="Check a text against this event">
+    <form className="audit-text-check" onSubmit={(e) => void onSubmit(e)} aria-label={t('detail.checkLabel')}>
       <label htmlFor={textId} className="field-label">
-        Check a text against this event
+        {t('detail.checkLabel')}
       </label>
       <textarea id={textId} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
       <div className="audit-text-check-actions">
         <button type="submit" className="btn" disabled={checking || text.length === 0}>
-          {checking ? 'Checking…' : 'Check'}
+          {checking ? t('detail.checking') : t('detail.check')}
         </button>
-        <span role="status" aria-label="Text check result">
+        <span role="status" aria-label={t('detail.checkResult')}>
           {result
             ? result.matches && result.field
-              ? `Matches: this exact text is ${checkedFieldWords(result.field)} of event ${result.sequence}.`
-              : `No match: this is not the exact ${result.fields.map(checkedFieldWords).join(' or ') || 'text'} of event ${result.sequence}.`
+              ? t('detail.matches', { field: checkedFieldWords(result.field), seq: result.sequence })
+              : t('detail.noMatch', { fields: result.fields.map(checkedFieldWords).join(t('detail.or')) || t('detail.text'), seq: result.sequence })
             : null}
         </span>
       </div>
-      <ErrorAlert error={error} title="The text could not be checked" />
-      <p className="muted small">Compared by keyed fingerprint on this workstation. The check is audited (which event, and whether it matched), never the text.</p>
+      <ErrorAlert error={error} title={t('detail.checkFailed')} />
+      <p className="muted small">{t('detail.checkNote')}</p>
     </form>
   );
 }

@@ -2,6 +2,8 @@
 import type { RefObject } from 'react';
 import type { AuditEventSummary, CallOutput } from '../../../../shared/api.js';
 import { auditActionLabel } from '../../../../shared/audit-actions.js';
+import { formatNumber } from '../../format.js';
+import { useStrings } from '../../i18n/index.js';
 import { eventTime } from '../audit-format.js';
 import { BatchCell, OutcomeCell } from './cells.js';
 import { PAGE_SIZE } from './useAuditSearch.js';
@@ -19,24 +21,25 @@ interface EventTableProps {
 
 export function EventTable({ results, searching, loadingMore, selected, onSelect: setSelected, onLoadOlder: loadOlder, rowButtons }: EventTableProps) {
   const events = results?.events ?? [];
+  const { t } = useStrings('audit');
   return (
     <>
-      {results && events.length === 0 && !searching ? <p className="audit-empty muted">No events match these filters.</p> : null}
+      {results && events.length === 0 && !searching ? <p className="audit-empty muted">{t('table.empty')}</p> : null}
       {events.length > 0 ? (
-        <table className="audit-table" aria-label="Audit events">
+        <table className="audit-table" aria-label={t('table.label')}>
           <thead>
             <tr>
-              <th scope="col">Time</th>
+              <th scope="col">{t('table.time')}</th>
               <th scope="col" className="audit-col-seq">
-                #
+                {t('table.sequence')}
               </th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">User</th>
+              <th scope="col">{t('table.action')}</th>
+              <th scope="col">{t('table.outcome')}</th>
+              <th scope="col">{t('table.user')}</th>
               <th scope="col" className="audit-col-session">
-                Session
+                {t('table.session')}
               </th>
-              <th scope="col">Batch</th>
+              <th scope="col">{t('table.batch')}</th>
             </tr>
           </thead>
           <tbody>
@@ -48,7 +51,7 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
                     <button
                       type="button"
                       className="audit-row-open"
-                      title={`${event.timestamp} — show the full record`}
+                      title={t('table.openTitle', { timestamp: event.timestamp })}
                       ref={(el) => {
                         if (el) rowButtons.current.set(event.sequence, el);
                         else rowButtons.current.delete(event.sequence);
@@ -58,18 +61,21 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
                         setSelected(event);
                       }}
                     >
-                      {eventTime(event.timestamp)}
+                      <time dateTime={event.timestamp}>{eventTime(event.timestamp)}</time>
                     </button>
                   </td>
                   <td className="audit-col-seq mono">{event.sequence}</td>
                   <td>
-                    <span className="audit-action">{auditActionLabel(event.action)}</span> <span className="mono muted audit-action-code">{event.action}</span>
+                    <span className="audit-action">{auditActionLabel(event.action)}</span>{' '}
+                    <span className="mono muted audit-action-code" translate="no">
+                      {event.action}
+                    </span>
                   </td>
                   <td>
                     <OutcomeCell event={event} />
                   </td>
-                  <td className="audit-col-user">{event.user ?? <span className="muted">Workstation</span>}</td>
-                  <td className="mono audit-col-session" title={event.sessionId ?? undefined}>
+                  <td className="audit-col-user">{event.user ? <span translate="no">{event.user}</span> : <span className="muted">{t('table.workstation')}</span>}</td>
+                  <td className="mono audit-col-session" title={event.sessionId ?? undefined} translate="no">
                     {event.sessionId ? event.sessionId.slice(0, 8) : <span className="muted">—</span>}
                   </td>
                   <td className="audit-col-batch">
@@ -84,7 +90,7 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
       {results && results.nextBeforeSequence !== null ? (
         <div className="audit-more">
           <button type="button" className="btn btn-secondary" onClick={() => loadOlder()} disabled={loadingMore}>
-            {loadingMore ? 'Loading…' : `Show ${Math.min(PAGE_SIZE, results.total - events.length).toLocaleString()} older events`}
+            {loadingMore ? t('table.loading') : t('table.older', { count: Math.min(PAGE_SIZE, results.total - events.length), n: formatNumber(Math.min(PAGE_SIZE, results.total - events.length)) })}
           </button>
         </div>
       ) : null}

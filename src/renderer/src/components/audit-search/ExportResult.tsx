@@ -1,7 +1,8 @@
 // What an export wrote, and the command that verifies it elsewhere.
 import type { AuditExportResult, AuditFilter } from '../../../../shared/api.js';
 import { formatNumber } from '../../format.js';
-import { plural } from '../audit-format.js';
+import { useStrings } from '../../i18n/index.js';
+import { Trans } from 'react-i18next';
 import { CopyButton } from './cells.js';
 import { describeFilter } from './filter.js';
 
@@ -17,49 +18,44 @@ export function verifyCommand(result: AuditExportResult): string {
 
 export function ExportResult({ result, filter, onDismiss }: { result: AuditExportResult; filter: AuditFilter; onDismiss(): void }) {
   const command = verifyCommand(result);
+  const { t } = useStrings('audit');
   return (
-    <section className="audit-export" role="status" aria-label="Export result">
+    <section className="audit-export" role="status" aria-label={t('export.label')}>
       <div className="audit-export-header">
-        <strong>
-          Exported {plural(result.selectedEvents, 'event')} — {describeFilter(filter)}
-        </strong>
-        <button type="button" className="btn btn-ghost btn-icon" onClick={onDismiss} aria-label="Dismiss export result">
+        <strong>{t('export.title', { count: result.selectedEvents, n: formatNumber(result.selectedEvents), filter: describeFilter(filter) })}</strong>
+        <button type="button" className="btn btn-ghost btn-icon" onClick={onDismiss} aria-label={t('export.dismiss')}>
           ×
         </button>
       </div>
-      <p className="muted">
-        The bundle holds the {plural(result.batches, 'signed batch', 'signed batches')} these events are sealed in ({plural(result.coveredEvents, 'event')} in all), so every signature and Merkle root
-        can be checked without this workstation.
-      </p>
+      <p className="muted">{t('export.bundle', { count: result.batches, batches: formatNumber(result.batches), covered: formatNumber(result.coveredEvents) })}</p>
       <dl className="facts">
-        <dt>Bundle folder</dt>
-        <dd className="mono break" aria-label="Bundle folder">
+        <dt>{t('export.folder')}</dt>
+        <dd className="mono break" aria-label={t('export.folder')} translate="no">
           {result.directory}
         </dd>
-        <dt>Spreadsheet (CSV)</dt>
-        <dd className="mono break" aria-label="CSV file">
+        <dt>{t('export.csv')}</dt>
+        <dd className="mono break" aria-label={t('export.csvLabel')} translate="no">
           {result.csvFile}
         </dd>
-        <dt>Events selected</dt>
+        <dt>{t('export.selected')}</dt>
         <dd>{formatNumber(result.selectedEvents)}</dd>
-        <dt>Events covered</dt>
+        <dt>{t('export.covered')}</dt>
         <dd>{formatNumber(result.coveredEvents)}</dd>
-        <dt>Signing {result.keyIds.length === 1 ? 'key' : 'keys'}</dt>
-        <dd className="mono break">{result.keyIds.length > 0 ? result.keyIds.join(', ') : 'none (no sealed batch)'}</dd>
+        <dt>{t('export.key', { count: result.keyIds.length })}</dt>
+        <dd className="mono break">{result.keyIds.length > 0 ? <span translate="no">{result.keyIds.join(', ')}</span> : t('export.noKey')}</dd>
       </dl>
       <div className="audit-command">
-        <span className="field-label">Verify it on any computer with Enclave’s command-line tool:</span>
+        <span className="field-label">{t('export.verifyIntro')}</span>
         <div className="audit-command-row">
-          <code className="mono break" aria-label="Verify command">
+          <code className="mono break" aria-label={t('export.verifyLabel')} translate="no">
             {command}
           </code>
-          <CopyButton text={command} label="Copy the verify command" />
+          <CopyButton text={command} label={t('export.copyCommand')} />
         </div>
         <p className="muted small">
-          The key id is this workstation’s enrolled signing key; whoever verifies should check it against the one IT registered (<span className="mono">enclave enroll show</span>), not take it from
-          the bundle.
+          <Trans t={t} i18nKey="export.keyNote" components={{ code: <span className="mono" translate="no" /> }} />
         </p>
-        {result.keyIds.length > 1 ? <p className="muted small">The signing key was rotated in this range; the bundle carries the handover, signed by the first key.</p> : null}
+        {result.keyIds.length > 1 ? <p className="muted small">{t('export.rotated')}</p> : null}
       </div>
     </section>
   );

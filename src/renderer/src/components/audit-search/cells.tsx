@@ -2,28 +2,37 @@
 import { useEffect, useState } from 'react';
 import type { AuditEventSummary } from '../../../../shared/api.js';
 import { reasonWords } from '../audit-format.js';
-import { OUTCOME_TEXT } from './filter.js';
+import { useStrings } from '../../i18n/index.js';
+import { outcomeText } from './filter.js';
 
 export function OutcomeCell({ event }: { event: AuditEventSummary }) {
+  const { t } = useStrings('audit');
   return (
     <span className="audit-outcome">
       {/* Success is the quiet normal; what failed stands out. */}
       {event.outcome === 'success' ? (
-        <span className="audit-success">Success</span>
+        <span className="audit-success">{t('outcome.success')}</span>
       ) : (
-        <span className={`tag ${event.outcome === 'failure' ? 'tag-error' : 'tag-warning'}`}>{OUTCOME_TEXT[event.outcome]}</span>
+        <span className={`tag ${event.outcome === 'failure' ? 'tag-error' : 'tag-warning'}`}>{outcomeText(event.outcome)}</span>
       )}
-      {event.reason ? <span className="audit-reason">{reasonWords(event.reason)}</span> : null}
+      {/* The reason code as the core recorded it (e.g. wrong password): data, in words. */}
+      {event.reason ? (
+        <span className="audit-reason" translate="no">
+          {reasonWords(event.reason)}
+        </span>
+      ) : null}
     </span>
   );
 }
 
 export function BatchCell({ batchSeq }: { batchSeq: number | null }) {
-  return batchSeq === null ? <span className="muted">Waiting to be sealed</span> : <span>Sealed in batch {batchSeq}</span>;
+  const { t } = useStrings('audit');
+  return batchSeq === null ? <span className="muted">{t('batch.waiting')}</span> : <span>{t('batch.sealed', { seq: batchSeq })}</span>;
 }
 
 /** A button that copies text; says so, or says nothing where the clipboard is not allowed. */
 export function CopyButton({ text, label }: { text: string; label: string }) {
+  const { t } = useStrings('common');
   const [copied, setCopied] = useState(false);
   useEffect(() => {
     if (!copied) return;
@@ -42,7 +51,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
         );
       }}
     >
-      {copied ? 'Copied' : 'Copy'}
+      {copied ? t('copied') : t('copy')}
     </button>
   );
 }

@@ -1,0 +1,36 @@
+// Strings of the policy screens: the policy error, the refused-policy notice and the About drawer (see ../index.ts).
+export const policy = {
+  source: 'in {{source}}',
+  error: {
+    title: 'Enclave is locked: policy error',
+    body: 'The policy your IT department set for this workstation is not valid, so none of it was applied and Enclave cannot be used until it is corrected. Nothing you did caused this, and no data was lost. Please tell IT what is listed below.',
+    problems: 'Policy problems',
+    pickUp: 'Enclave picks up the corrected policy by itself; there is no need to restart or reinstall.',
+  },
+  notice: {
+    label: 'Policy notice',
+    title: 'A policy update from IT could not be applied.',
+    detail_one: 'The previous policy stays in force. {{n}} problem; an administrator can see it under About.',
+    detail_other: 'The previous policy stays in force. {{n}} problems; an administrator can see them under About.',
+  },
+  about: {
+    title: 'About',
+    close: 'Close about panel',
+    version: 'Version',
+    versionValue: 'Enclave {{version}}',
+    mode: 'Mode',
+    modes: { evaluation: 'evaluation', managed: 'managed' },
+    hash: 'Policy hash',
+    sources: 'Sources',
+    defaultsOnly: 'defaults only',
+    refused: 'The newest policy was refused; the previous one stays in force.',
+    refusedProblems: 'Refused policy problems',
+    reading: 'Reading the policy',
+    warnings: 'Policy warnings',
+    table: 'Effective policy',
+    setting: 'Setting',
+    value: 'Value',
+    sourceColumn: 'Source',
+    overrides: 'overrides {{value}} from {{source}}',
+  },
+} as const;

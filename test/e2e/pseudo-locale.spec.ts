@@ -1,0 +1,159 @@
+// The pseudo-locale (en-XA) shows text that does not come from the string
+// catalog: every catalog string there is accented, longer and wrapped in ⟦ ⟧,
+// so an English letter left on screen is hard-coded text. This walks the
+// screens before the workspace, model setup, the audit search and the audit
+// delivery line in a pseudo-locale build, and asserts that every visible text
+// and every aria-label, placeholder and title in them is pseudo-localised,
+// except data: what is marked translate="no" (user names, codes, hashes, paths,
+// the institution's name from policy, error texts as the core sends them),
+// <time> (dates and times in the user's locale), <code>/<pre>, and the audit action
+// labels, which come from src/shared/audit-actions.ts, not the catalog.
+// Browser target: the spec builds out/renderer-pseudo itself. Electron target:
+// run it with VITE_ENCLAVE_LOCALE=en-XA, so scripts/e2e.mjs builds the app in the pseudo-locale.
+import type { Page } from '@playwright/test';
+import { AUDIT_ACTION_LABELS } from '../../src/shared/audit-actions.js';
+import { en } from '../../src/renderer/src/i18n/en/index.js';
+import { pseudoLocalize as L } from '../../src/renderer/src/i18n/pseudo.js';
+import { ACCOUNT, expect, target, test } from './fixtures.js';
+import { buildPseudoRenderer, PSEUDO_RENDERER_DIR } from './pseudo-build.js';
+
+test.skip(
+  target === 'electron' && process.env['VITE_ENCLAVE_LOCALE'] !== 'en-XA',
+  'the Electron target builds the app for the run: VITE_ENCLAVE_LOCALE=en-XA ENCLAVE_E2E_TARGET=electron npm run test:e2e -- test/e2e/pseudo-locale.spec.ts',
+);
+test.use({ rendererRoot: target === 'browser' ? PSEUDO_RENDERER_DIR : null });
+
+test.beforeAll(async () => {
+  test.setTimeout(300_000);
+  if (target === 'browser') await buildPseudoRenderer();
+});
+
+/** Text from other areas (their helpers' catalogs): an accessible name in English or in the pseudo-locale. */
+function either(text: string): RegExp {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^(${escape(text)}|${escape(L(text))})$`);
+}
+
+/**
+ * Every visible text node and labelling attribute under the roots that is not
+ * pseudo-localised, with where it is. Text inside ⟦ ⟧ may hold data (a time,
+ * a name) put in by interpolation; outside them no ASCII letter may remain.
+ */
+async function englishLeftIn(page: Page, roots: string[], allowed: readonly string[]): Promise<string[]> {
+  return page.evaluate(
+    ({ roots, allowed }) => {
+      const found: string[] = [];
+      const exempt = (el: Element | null) => !!el?.closest('[translate="no"], time, code, pre, script, style, [aria-hidden="true"]');
+      const leftOver = (text: string) => {
+        let rest = text
+          .replace(/⟦[^⟧]*⟧/g, ' ')
+          .replace(/⟦[^⟧]*$/, ' ')
+          .replace(/^[^⟦]*⟧/, ' ');
+        // A text node in the middle of a <Trans> sentence has no marker of its own: its letters are accented.
+        for (const data of allowed) rest = rest.split(data).join(' ');
+        return /[A-Za-z]/.test(rest) ? text.trim() : null;
+      };
+      const where = (el: Element) => `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? `.${el.className.split(' ').join('.')}` : ''}`;
+      for (const selector of roots) {
+        for (const root of Array.from(document.querySelectorAll(selector))) {
+          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const el = node.parentElement;
+            if (!el || exempt(el) || !el.checkVisibility()) continue;
+            const bad = leftOver(node.textContent ?? '');
+            if (bad) found.push(`text "${bad}" in ${where(el)}`);
+          }
+          for (const el of [root, ...Array.from(root.querySelectorAll('*'))]) {
+            if (exempt(el)) continue;
+            for (const attribute of ['aria-label', 'placeholder', 'title']) {
+              const value = el.getAttribute(attribute);
+              const bad = value ? leftOver(value) : null;
+              if (bad) found.push(`${attribute} "${bad}" on ${where(el)}`);
+            }
+          }
+        }
+      }
+      return found;
+    },
+    { roots, allowed },
+  );
+}
+
+const ACTION_LABELS = Object.values(AUDIT_ACTION_LABELS).sort((a, b) => b.length - a.length);
+const ACCOUNT_DATA = [ACCOUNT.displayName, ACCOUNT.username];
+/** The screens before the workspace: everything in the window but the footer's shell text. */
+const AUTH_ROOTS = ['.app-body', '.eval-banner'];
+
+async function createAccount(page: Page) {
+  await expect(page.getByRole('heading', { name: L(en.auth.firstRun.title) })).toBeVisible();
+  expect(await englishLeftIn(page, AUTH_ROOTS, []), 'first run').toEqual([]);
+  await page.getByLabel(L(en.auth.userName)).fill(ACCOUNT.username);
+  await page.getByLabel(L(en.auth.firstRun.displayName)).fill(ACCOUNT.displayName);
+  await page.getByLabel(L(en.auth.password), { exact: true }).fill('short');
+  // The hint counts down in the catalog's words too.
+  expect(await englishLeftIn(page, AUTH_ROOTS, []), 'first run, password too short').toEqual([]);
+  await page.getByLabel(L(en.auth.password), { exact: true }).fill(ACCOUNT.password);
+  await page.getByLabel(L(en.auth.firstRun.confirm)).fill('something else entirely');
+  await page.getByRole('button', { name: L(en.auth.firstRun.submit) }).click();
+  await expect(page.getByRole('alert')).toHaveText(L(en.auth.firstRun.mismatch));
+  await page.getByLabel(L(en.auth.firstRun.confirm)).fill(ACCOUNT.password);
+  await page.getByRole('button', { name: L(en.auth.firstRun.submit) }).click();
+}
+
+test('first run, model setup, audit search and audit delivery show only catalog text', async ({ app }) => {
+  const { page } = app;
+  await createAccount(page);
+
+  await expect(page.getByRole('heading', { name: L(en.model.setup.title) })).toBeVisible();
+  expect(await englishLeftIn(page, ['.setup-screen'], []), 'model setup').toEqual([]);
+
+  // The audit-delivery line and its details for IT (no SIEM in this policy).
+  const bar = page.getByRole('region', { name: L(en.siem.region) });
+  await expect(bar).toContainText(L(en.siem.line.local));
+  await bar.getByRole('button', { name: L(en.siem.detailsButton) }).click();
+  await expect(page.getByRole('group', { name: L(en.siem.detailsLabel) })).toBeVisible();
+  expect(await englishLeftIn(page, ['.siem-bar'], []), 'audit delivery').toEqual([]);
+  await page.keyboard.press('Escape');
+
+  // The audit search with results, one event open, the chain verified.
+  await page.getByRole('button', { name: either('Audit') }).click();
+  await expect(page.getByRole('heading', { name: L(en.audit.search.title), level: 1 })).toBeVisible();
+  await expect(page.getByRole('status', { name: L(en.audit.verify.resultLabel) })).toBeVisible();
+  const table = page.getByRole('table', { name: L(en.audit.table.label) });
+  await expect(table.locator('tbody tr').first()).toBeVisible();
+  await table.locator('tbody tr').first().getByRole('button').click();
+  await expect(page.locator('.audit-detail')).toBeVisible();
+  expect(await englishLeftIn(page, ['.audit-screen'], [...ACTION_LABELS, ...ACCOUNT_DATA]), 'audit search').toEqual([]);
+});
+
+test.describe('locked after a short idle time', () => {
+  test.use({ policyOverrides: { session: { idleLockSeconds: 5 } } });
+
+  test('the lock and sign-in screens show only catalog text', async ({ app }) => {
+    const { page } = app;
+    await createAccount(page);
+    await expect(page.getByRole('heading', { name: L(en.auth.lock.title) })).toBeVisible({ timeout: 20_000 });
+    expect(await englishLeftIn(page, AUTH_ROOTS, ACCOUNT_DATA), 'lock').toEqual([]);
+    await page.getByRole('button', { name: L(en.auth.lock.switchUser).replace('{{name}}', ACCOUNT.displayName) }).click();
+    expect(await englishLeftIn(page, AUTH_ROOTS, ACCOUNT_DATA), 'lock, someone else').toEqual([]);
+    await page.getByRole('button', { name: L(en.common.cancel) }).click();
+    await page.getByRole('button', { name: L(en.auth.signOut) }).click();
+    await expect(page.getByRole('heading', { name: L(en.auth.signIn.title) })).toBeVisible();
+    await page.getByLabel(L(en.auth.userName)).fill(ACCOUNT.username);
+    await page.getByLabel(L(en.auth.password)).fill('not the password');
+    await page.getByRole('button', { name: L(en.auth.signIn.submit), exact: true }).click();
+    await expect(page.getByRole('alert')).toBeVisible();
+    // The core's own error text stays as the core sends it: only the rest of the screen is checked.
+    expect(await englishLeftIn(page, AUTH_ROOTS, []), 'sign-in').toEqual([]);
+  });
+});
+
+test.describe('an invalid policy', () => {
+  test.use({ policyText: JSON.stringify({ mode: 'managed', session: { idleLockSeconds: 'soon' } }) });
+
+  test('the policy error screen shows only catalog text, and the problems as the core words them', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { name: L(en.policy.error.title) })).toBeVisible();
+    expect(await englishLeftIn(page, ['.app-body'], ['session.idleLockSeconds']), 'policy error').toEqual([]);
+  });
+});
