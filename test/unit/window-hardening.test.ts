@@ -160,8 +160,12 @@ describe('spellchecker', () => {
 });
 
 describe('permissions and pop-ups', () => {
-  it.each(['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'openExternal', 'hid', 'usb', 'serial', 'fullscreen'])('denies %s', (permission) => {
+  it.each(['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'hid', 'usb', 'serial', 'fullscreen', 'clipboard-write', ''])('denies %s', (permission) => {
     expect(decidePermission(permission)).toBe(false);
+  });
+
+  it('grants only writing sanitised text to the clipboard (copying an answer, audited by the core first)', () => {
+    expect(decidePermission('clipboard-sanitized-write')).toBe(true);
   });
 
   it('never opens a window', () => {

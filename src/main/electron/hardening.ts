@@ -55,9 +55,16 @@ export function disableSpellchecker(target: SpellcheckerSession): void {
   target.setSpellCheckerDictionaryDownloadURL(SPELLCHECKER_SETTINGS.dictionaryDownloadUrl);
 }
 
-/** Every permission (camera, notifications, clipboard-read, HID, ...) is refused. */
-export function decidePermission(_permission: string): false {
-  return false;
+/**
+ * The one permission granted on purpose: writing sanitised text to the
+ * clipboard, which is how an answer reaches the patient record. The renderer
+ * writes only after the core has allowed and audited the copy (chat.copy).
+ * Everything else (camera, notifications, clipboard-read, HID, ...) is refused.
+ */
+export const GRANTED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write']);
+
+export function decidePermission(permission: string): boolean {
+  return GRANTED_PERMISSIONS.has(permission);
 }
 
 /** window.open and target=_blank never open anything, in the app or outside it. */
