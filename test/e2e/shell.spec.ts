@@ -114,11 +114,12 @@ test('the help sheet lists the shortcuts that work now, and focus returns to its
   await expect(opener).toBeFocused();
 
   // F1 opens it from anywhere; its Close button gives focus back too.
-  await promptBox(page).focus();
+  const newSession = page.getByRole('button', { name: 'New session' }).first();
+  await newSession.focus();
   await page.keyboard.press('F1');
   await expect(sheet).toBeVisible();
   await sheet.getByRole('button', { name: 'Close' }).click();
-  await expect(promptBox(page)).toBeFocused();
+  await expect(newSession).toBeFocused();
 
   await page.keyboard.press('Control+Shift+L');
   await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
@@ -139,7 +140,9 @@ test('new session and focus prompt from the keyboard (commands registered by the
 test('the skip link is the first stop and leads into the main content', async ({ app }) => {
   const { page } = app;
   await setUpWorkspace(page);
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  // From the top of a freshly shown window.
+  await app.reload();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await page.keyboard.press('Tab');
   const skip = page.getByRole('link', { name: 'Skip to main content' });
   await expect(skip).toBeFocused();
@@ -149,7 +152,7 @@ test('the skip link is the first stop and leads into the main content', async ({
   expect(await page.getByRole('main').count()).toBe(1);
 });
 
-test('at 200% zoom (640x360) Stop and the composer stay on screen while an answer streams', async ({ app }) => {
+test('at 200% zoom (640x360) Stop and the composer stay on screen while an answer streams', async ({ app }, testInfo) => {
   const { page } = app;
   await setUpWorkspace(page);
   await page.setViewportSize({ width: 640, height: 360 });
@@ -158,6 +161,7 @@ test('at 200% zoom (640x360) Stop and the composer stay on screen while an answe
   await promptBox(page).press('Enter');
   const stop = page.getByRole('button', { name: 'Stop' });
   await expect(stop).toBeVisible();
+  await testInfo.attach('streaming-640x360.png', { body: await page.screenshot(), contentType: 'image/png' });
   await expect(stop).toBeInViewport({ ratio: 1 });
   await expect(promptBox(page)).toBeInViewport({ ratio: 1 });
   // The conversation keeps a usable share of the height.
