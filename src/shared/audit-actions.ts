@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'auth.key_recover',
   'auth.key_reset',
   'auth.key_rewrap',
+  'auth.attest',
   'session.create',
   'session.end',
   'session.delete',
@@ -50,6 +51,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'auth.key_recover': 'Earlier chats opened with the previous password',
   'auth.key_reset': 'Earlier chats left locked (started fresh)',
   'auth.key_rewrap': 'Chat keys wrapped under a password changed during the session',
+  'auth.attest': 'Acceptable-use statement accepted or declined',
   'session.create': 'Chat session started',
   'session.end': 'Chat session ended',
   'session.delete': 'Chat session deleted by its user',
@@ -78,7 +80,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
 export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
   {
     label: 'Sign-in and access',
-    actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap'],
+    actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap', 'auth.attest'],
   },
   { label: 'Chat and model', actions: ['session.create', 'session.end', 'session.delete', 'chat.purge', 'ai.prompt', 'ai.response', 'ai.cancel', 'model.add', 'model.load', 'model.reject'] },
   { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },

@@ -8,6 +8,15 @@ import { holdsAnyRole } from '../../shared/roles.js';
 import type { CallRequest, CallResponse } from '../../shared/rpc.js';
 import type { SessionState } from '../../shared/api.js';
 
+type DeniedCode = 'locked' | 'forbidden' | 'attestation_required';
+
+/**
+ * Role-gated calls allowed while policy's acceptable-use statement is due:
+ * locking is a safeguard (main sends it when the OS screen locks), never
+ * held back.
+ */
+const ALLOWED_BEFORE_ATTESTATION: ReadonlySet<CallName> = new Set<CallName>(['auth.lock']);
+
 type ParsedInput<K extends CallName> = z.output<(typeof calls)[K]['input']>;
 
 export interface CallContext {
@@ -21,7 +30,8 @@ export interface DispatcherOptions {
   handlers: Handlers;
   session: () => SessionState;
   /** A refused call from a signed-in user is worth an audit record. */
-  onDenied: (method: CallName, user: User, code: 'locked' | 'forbidden') => void;
+  onDenied: (method: CallName, user: User, code: DeniedCode) => void;
+  /** Every call but app.status and app.activity (whose handler reports the activity with its own timing) is activity now. */
   onActivity: () => void;
   onInternalError: (method: string, error: unknown) => void;
 }
@@ -36,7 +46,7 @@ export function createDispatcher(options: DispatcherOptions): (request: CallRequ
       const parsed = spec.input.safeParse(request.input ?? {});
       if (!parsed.success) throw new EnclaveError('invalid_input', describeIssues(method, parsed.error.issues));
       const user = authorize(method, spec.access, options);
-      if (method !== 'app.status') options.onActivity();
+      if (method !== 'app.status' && method !== 'app.activity') options.onActivity();
       const handler = options.handlers[method] as (input: unknown, context: CallContext) => Promise<unknown> | unknown;
       const output = await handler(parsed.data, { user });
       // Outputs are checked too: nothing leaves the core that the contract does not describe.
@@ -64,6 +74,10 @@ function authorize(method: CallName, access: Access, options: DispatcherOptions)
   if (!holdsAnyRole(session.user.roles, access)) {
     options.onDenied(method, session.user, 'forbidden');
     throw new EnclaveError('forbidden', `Your roles (${session.user.roles.join(', ')}) do not allow this; it needs ${access.join(' or ')}.`);
+  }
+  if (session.attestation && !ALLOWED_BEFORE_ATTESTATION.has(method)) {
+    options.onDenied(method, session.user, 'attestation_required');
+    throw new EnclaveError('attestation_required', 'Accept the acceptable-use statement first; declining signs you out.');
   }
   return session.user;
 }

@@ -253,8 +253,11 @@ export async function createCore(options: CoreOptions): Promise<Core> {
 
   const handlers: Handlers = {
     'app.status': status,
-    // The dispatcher counts every call as activity; this call exists for activity alone.
-    'app.activity': () => ({ ok: true as const }),
+    // Activity alone, perhaps reported late: the idle lock counts from idleForMs ago (the dispatcher counts other calls as activity now).
+    'app.activity': (input) => {
+      services?.identity.touch(input.idleForMs);
+      return { ok: true as const };
+    },
     'auth.createFirstAccount': (input) => identityOf().createFirstAccount(input),
     'auth.signIn': (input) => identityOf().signIn(input),
     'auth.breakGlass': (input) => identityOf().breakGlass(input),
@@ -276,9 +279,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     'chat.send': (input, { user }) => inferenceOf().chat.send(requireUser(user), input),
     'chat.cancel': (input, { user }) => inferenceOf().chat.cancel(requireUser(user), input.sessionId),
     // Issue 15 contract; the handlers land with the work that builds them.
-    'prefs.get': notBuiltYet,
-    'prefs.set': notBuiltYet,
-    'auth.attest': notBuiltYet,
+    'prefs.get': () => identityOf().preferences(),
+    'prefs.set': (input) => identityOf().setPreferences(input),
+    'auth.attest': (input) => identityOf().attest(input.accept),
     'chat.rename': notBuiltYet,
     'chat.search': notBuiltYet,
     'chat.regenerate': notBuiltYet,

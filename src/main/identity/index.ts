@@ -2,23 +2,32 @@
 // Evaluation mode has one local account; a managed policy signs people in
 // through Active Directory (directory.ts), online or, for a policy-set number
 // of days after an online sign-in, offline against a cached verifier.
+//
+// Over 500 lines because the session's state machine (sign-in by each method,
+// lock, unlock, sign-out, the acceptable-use statement that gates the session)
+// is one class whose transitions are reviewed together; the parts that stand
+// alone (each sign-in path, chat keys, lockouts, the idle lock, attestation
+// and preferences storage) are already modules of their own beside it.
 import { v7 as uuidv7 } from 'uuid';
-import type { CardStatus, SessionState, User } from '../../shared/api.js';
+import type { CardStatus, SessionState, User, UserPreferences } from '../../shared/api.js';
 import { EnclaveError } from '../../shared/errors.js';
 import { auditUser, type AuditLog } from '../audit/index.js';
 import type { Policy } from '../policy/index.js';
 import { accounts, type Store } from '../store/index.js';
+import { attestationDue, recordAcceptance, recordDecline, type PendingAttestation } from './attestation.js';
 import { signInBreakGlass } from './break-glass.js';
 import { ContentKeyRing, type ChatKeyNotice, type ContentCredential, type PasswordRewrap } from './content-keys.js';
 import { DirectoryClient } from './directory.js';
 import { KnownAccounts } from './known-accounts.js';
 import { accountKey } from './lockout.js';
 import { hashPassword } from './password.js';
+import { changePreferences, preferencesOf } from './preferences.js';
 import { signInCard } from './sign-in-card.js';
 import type { SignInContext } from './sign-in-context.js';
 import { checkUnlockPassword, signInDirectory, signInEvaluation } from './sign-in-password.js';
 import { SessionEpochs } from './session-state.js';
 import { SmartCardService } from './smart-card.js';
+import { IdleLock } from './idle-lock.js';
 import { SignInThrottle, type AuditedUser, type ThrottledAction } from './throttle.js';
 
 export { CRL_CLOCK_SKEW_MS } from './certificates.js';
@@ -47,7 +56,9 @@ export interface IdentityOptions {
 export class IdentityService {
   readonly #o: IdentityOptions;
   #state: SessionState = { state: 'signed-out' };
-  #idleTimer: NodeJS.Timeout | null = null;
+  readonly #idle: IdleLock;
+  /** Policy's acceptable-use statement, due in this session until accepted (attestation.ts); kept across a lock. */
+  #attestation: PendingAttestation | null = null;
   #breakGlassTimer: NodeJS.Timeout | null = null;
   #expiring = false;
   /** Failed unlocks of the locked session in a row: policy's maxFailedSignIns of them sign it out. */
@@ -75,6 +86,7 @@ export class IdentityService {
     this.#directory = new DirectoryClient({ directory: () => options.policy().directory, breakGlassGroups: () => options.policy().breakGlass.groups });
     this.#throttle = new SignInThrottle({ store: options.store, audit: options.audit, policy: options.policy, now: options.now });
     this.#accounts = new KnownAccounts({ store: options.store, policy: options.policy, now: options.now });
+    this.#idle = new IdleLock({ now: options.now, idleLockSeconds: () => options.policy().session.idleLockSeconds, lock: () => void this.lock('idle').catch(() => undefined) });
     this.#signIns = {
       audit: options.audit,
       policy: options.policy,
@@ -298,8 +310,15 @@ export class IdentityService {
     this.#o.audit.record({ action: 'auth.unlock', outcome: 'success', user: auditUser(state.user), ...(verdict.offline ? { reason: 'directory_unreachable' } : {}) });
     this.#epochs.advance();
     const user = verdict.roles ? { ...state.user, roles: verdict.roles } : state.user;
-    this.#state = { state: 'active', user, signedInAt: state.signedInAt, ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}), ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}) };
-    this.#armIdleTimer();
+    this.#state = {
+      state: 'active',
+      user,
+      signedInAt: state.signedInAt,
+      ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}),
+      ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}),
+      ...this.#attestationField(),
+    };
+    this.#idle.start();
     this.#o.onChange(this.#state);
     // An evaluation password changes nowhere but here, so it is the one the keys are under: no scrypt spent to find that out.
     if (user.authMethod !== 'evaluation-password') this.#rewrapChatKeys(user, password, state.signedInAt);
@@ -363,7 +382,7 @@ export class IdentityService {
       ...(state.chatKeys ? { chatKeys: state.chatKeys } : {}),
       ...(state.breakGlass ? { breakGlass: state.breakGlass } : {}),
     };
-    this.#clearIdleTimer();
+    this.#idle.stop();
     this.#o.onChange(this.#state);
     return this.#state;
   }
@@ -380,22 +399,71 @@ export class IdentityService {
     }
     this.#o.audit.record({ action: 'auth.logout', outcome: 'success', reason, user: auditUser(state.user) });
     this.#state = { state: 'signed-out' };
+    this.#attestation = null;
     this.#contentKeys.forget();
     this.#stopCardWatch();
     if (this.#breakGlassTimer) clearTimeout(this.#breakGlassTimer);
     this.#breakGlassTimer = null;
-    this.#clearIdleTimer();
+    this.#idle.stop();
     this.#o.onChange(this.#state);
     return this.#state;
   }
 
-  /** Any deliberate user action postpones the idle lock. */
-  touch(): void {
-    if (this.#state.state === 'active') this.#armIdleTimer();
+  /**
+   * Any deliberate user action postpones the idle lock. The renderer reports
+   * activity at most every few seconds, so a report may come late: idleForMs
+   * says how long ago the activity was, and the lock counts from then (never
+   * from later than now, never from before the last activity it knew).
+   */
+  touch(idleForMs = 0): void {
+    if (this.#state.state === 'active') this.#idle.activity(idleForMs);
+  }
+
+  /** The signed-in (or locked) person's text size and theme. */
+  preferences(): UserPreferences {
+    return preferencesOf(this.#o.store, this.#sessionUser().id);
+  }
+
+  setPreferences(change: Partial<UserPreferences>): UserPreferences {
+    return changePreferences(this.#o.store, this.#sessionUser().id, change, this.#o.now());
+  }
+
+  /**
+   * The person's answer to policy's acceptable-use statement while it is due:
+   * accepting records it (with auth.attest) and opens the workspace;
+   * declining is audited and signs them out.
+   */
+  async attest(accept: boolean): Promise<SessionState> {
+    const user = this.requireActive();
+    const pending = this.#attestation;
+    if (!pending) throw new EnclaveError('conflict', 'No acceptable-use statement is waiting for your answer.');
+    if (!accept) {
+      recordDecline(this.#o.audit, user, pending);
+      return this.signOut('attestation_declined');
+    }
+    recordAcceptance(this.#o.store, this.#o.audit, user, pending, this.#o.now());
+    this.#attestation = null;
+    const state = this.#state;
+    if (state.state === 'active') {
+      const { attestation: _answered, ...rest } = state;
+      this.#state = rest;
+      this.#o.onChange(this.#state);
+    }
+    return this.#state;
+  }
+
+  #attestationField(): { attestation?: PendingAttestation['due'] } {
+    return this.#attestation ? { attestation: this.#attestation.due } : {};
+  }
+
+  #sessionUser(): User {
+    const state = this.state;
+    if (state.state === 'signed-out') throw new EnclaveError('not_signed_in', 'Sign in first.');
+    return state.user;
   }
 
   dispose(): void {
-    this.#clearIdleTimer();
+    this.#idle.stop();
     if (this.#verifierSweep) clearInterval(this.#verifierSweep);
     this.#verifierSweep = null;
     this.#stopCardWatch();
@@ -415,8 +483,8 @@ export class IdentityService {
         this.#unlockFailures = 0;
         // Roles as the sign-in just found them, except a break-glass session's, which were raised for it.
         const resumed = previous.breakGlass ? previous.user : { ...previous.user, roles: user.roles };
-        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, chatKeys, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}) };
-        this.#armIdleTimer();
+        this.#state = { state: 'active', user: resumed, signedInAt: previous.signedInAt, chatKeys, ...(previous.breakGlass ? { breakGlass: previous.breakGlass } : {}), ...this.#attestationField() };
+        this.#idle.start();
         this.#o.onChange(this.#state);
         return this.#state;
       }
@@ -432,8 +500,10 @@ export class IdentityService {
     const chatKeys = this.#contentKeys.commit(keys, 'sign-in');
     this.#epochs.advance();
     this.#unlockFailures = 0;
-    this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}) };
-    this.#armIdleTimer();
+    // Emergency access is never held up by the statement: it is asked at the person's next normal sign-in.
+    this.#attestation = breakGlass ? null : attestationDue(this.#o.store, this.#o.policy(), user, this.#o.now());
+    this.#state = { state: 'active', user, signedInAt: this.#o.now(), chatKeys, ...(breakGlass ? { breakGlass } : {}), ...this.#attestationField() };
+    this.#idle.start();
     this.#o.onChange(this.#state);
     return this.#state;
   }
@@ -471,18 +541,5 @@ export class IdentityService {
     const turn = this.#credentialQueue.then(attempt, attempt);
     this.#credentialQueue = turn.catch(() => undefined);
     return turn;
-  }
-
-  /** A successful sign-in: its account (and the name it was typed as) start again from no failures and the first lockout length. */
-  #armIdleTimer(): void {
-    this.#clearIdleTimer();
-    const ms = this.#o.policy().session.idleLockSeconds * 1000;
-    this.#idleTimer = setTimeout(() => void this.lock('idle').catch(() => undefined), ms);
-    this.#idleTimer.unref();
-  }
-
-  #clearIdleTimer(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
   }
 }

@@ -17,6 +17,8 @@ const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lower-case l
 // No NUL or control characters (see shared/local-path.ts); the bounds are as before.
 const FilePath = LocalPath;
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, 'must be a dotted object identifier such as 1.3.6.1.4.1.311.20.2.2');
+/** The longest acceptable-use statement policy may carry, in characters. */
+export const ACCEPTABLE_USE_MAX_CHARS = 20_000;
 const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be host:port');
 
 /**
@@ -193,6 +195,19 @@ export const PolicySchema = z
       .strict()
       .prefault({})
       .meta({ title: 'Session and lock' }),
+    acceptableUse: z
+      .object({
+        text: z.string().min(1).max(ACCEPTABLE_USE_MAX_CHARS).optional().meta({
+          description:
+            'The acceptable-use statement each person must accept, in plain text (a blank line starts a new paragraph). Shown at sign-in when they have not accepted this text within intervalDays; declining signs them out; both are audited as auth.attest with the text\'s SHA-256, never the text. Leave out for no statement.',
+        }),
+        intervalDays: z.number().int().min(0).max(3650).default(365).meta({
+          description: 'Days an acceptance lasts before the statement is shown again (0: at every sign-in). A changed text is shown again at the next sign-in whatever the interval.',
+        }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Acceptable use' }),
     directory: z
       .object({
         servers: z

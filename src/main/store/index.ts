@@ -20,6 +20,7 @@ export * as chatSessions from './chat-sessions.js';
 export * as contentKeys from './content-keys.js';
 export * as meta from './meta.js';
 export * as models from './models.js';
+export * as preferences from './preferences.js';
 export * as signInLockouts from './sign-in-lockouts.js';
 export * as siemCursors from './siem-cursors.js';
 

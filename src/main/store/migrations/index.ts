@@ -7,6 +7,7 @@ import { sql as m0006 } from './0006-audit-private-text.js';
 import { sql as m0007 } from './0007-chat-message-replies.js';
 import { sql as m0008 } from './0008-content-keys.js';
 import { sql as m0009 } from './0009-sign-in-lockouts.js';
+import { sql as m0010 } from './0010-preferences-attestations.js';
 
 /** Numbered migrations, applied in order, each in its own transaction. Append only. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 7, name: 'index of chat message replies', sql: m0007 },
   { version: 8, name: 'per-person chat keys', sql: m0008 },
   { version: 9, name: 'sign-in lockouts', sql: m0009 },
+  { version: 10, name: 'preferences and acceptable-use attestations', sql: m0010 },
 ];
