@@ -161,7 +161,7 @@ test('at 200% zoom (640x360) Stop and the composer stay on screen while an answe
   await promptBox(page).press('Enter');
   const stop = page.getByRole('button', { name: 'Stop' });
   await expect(stop).toBeVisible();
-  await testInfo.attach('streaming-640x360.png', { body: await page.screenshot(), contentType: 'image/png' });
+  await testInfo.attach('streaming-640x360.png', { body: await page.screenshot({ path: testInfo.outputPath('streaming-640x360.png') }), contentType: 'image/png' });
   await expect(stop).toBeInViewport({ ratio: 1 });
   await expect(promptBox(page)).toBeInViewport({ ratio: 1 });
   // The conversation keeps a usable share of the height.
