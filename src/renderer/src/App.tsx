@@ -153,7 +153,8 @@ export function App() {
 
   return (
     <div className="app">
-      <SkipLink />
+      {/* Its target, the workspace's main (#main), is there only while someone is signed in. */}
+      {status?.session.state === 'active' && !status.session.chatKeys?.recoveryPending ? <SkipLink /> : null}
       {evaluation ? <EvaluationBanner /> : null}
       {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
       {status && status.session.state !== 'signed-out' && status.session.breakGlass ? <BreakGlassBanner breakGlass={status.session.breakGlass} /> : null}
@@ -162,11 +163,7 @@ export function App() {
       {status ? (
         <footer className="app-footer">
           {/* Where the audit goes, for everyone signed in; the core allows siem.status to every role. */}
-          {status.session.state === 'active' ? (
-            <SiemStatusBar key={status.session.user.id} />
-          ) : (
-            <span className="app-footer-main">{t('app.footerReassurance')}</span>
-          )}
+          {status.session.state === 'active' ? <SiemStatusBar key={status.session.user.id} /> : <span className="app-footer-main">{t('app.footerReassurance')}</span>}
           <span className="app-footer-meta">{t('app.version', { version: status.version })}</span>
           <span className="app-footer-meta" title={status.policySource}>
             {t('app.policy', { source: status.policySource })}

@@ -10,12 +10,7 @@ import { call } from '../enclave.js';
 /** The open session's workload, else the default: the first whose model was not refused, else the first. */
 export function headerWorkload(inference: InferenceStatus, sessionWorkloadId: string | null): Workload | null {
   const { workloads, models } = inference;
-  return (
-    (sessionWorkloadId ? workloads.find((w) => w.id === sessionWorkloadId) : undefined) ??
-    workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ??
-    workloads[0] ??
-    null
-  );
+  return (sessionWorkloadId ? workloads.find((w) => w.id === sessionWorkloadId) : undefined) ?? workloads.find((w) => workloadAvailability(models, w)?.state !== 'rejected') ?? workloads[0] ?? null;
 }
 
 /** The workload's state as the core gives it, made stricter by its model file's check. */

@@ -24,14 +24,24 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'chat.newSession', keys: [['Ctrl', 'Shift', 'O']], matches: (e) => mod(e) && e.shiftKey && letter(e, 'o') },
   {
     command: 'chat.focusPrompt',
-    keys: [['Ctrl', '/'], ['Shift', 'Esc']],
+    keys: [
+      ['Ctrl', '/'],
+      ['Shift', 'Esc'],
+    ],
     matches: (e) => (mod(e) && !e.shiftKey && e.key === '/') || (plain(e) && e.shiftKey && e.key === 'Escape'),
   },
   { command: 'chat.focusSearch', keys: [['Ctrl', 'K']], matches: (e) => mod(e) && !e.shiftKey && letter(e, 'k') },
   // Escape is also how dialogs and drawers close: those stop it first (they handle it, or it never reaches here while one is open).
   { command: 'chat.stop', keys: [['Esc']], matches: (e) => plain(e) && !e.shiftKey && e.key === 'Escape' },
   { command: 'session.lock', keys: [['Ctrl', 'Shift', 'L']], matches: (e) => mod(e) && e.shiftKey && letter(e, 'l') },
-  { command: 'view.textLarger', keys: [['Ctrl', '+'], ['Ctrl', '=']], matches: (e) => mod(e) && (e.key === '+' || e.key === '=') },
+  {
+    command: 'view.textLarger',
+    keys: [
+      ['Ctrl', '+'],
+      ['Ctrl', '='],
+    ],
+    matches: (e) => mod(e) && (e.key === '+' || e.key === '='),
+  },
   { command: 'view.textSmaller', keys: [['Ctrl', '-']], matches: (e) => mod(e) && (e.key === '-' || e.key === '_') },
   { command: 'view.textReset', keys: [['Ctrl', '0']], matches: (e) => mod(e) && !e.shiftKey && (e.key === '0' || e.code === 'Digit0') },
   { command: 'help.shortcuts', keys: [['F1'], ['Ctrl', '?']], matches: (e) => (plain(e) && e.key === 'F1') || (mod(e) && e.key === '?') },

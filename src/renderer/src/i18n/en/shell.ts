@@ -46,8 +46,7 @@ export const shell = {
     noChatBody: 'Your roles do not include chat.',
     noChatAudit: 'Use Audit in the header to verify the audit log.',
     noWorkloadTitle: 'No workload for your roles',
-    noWorkloadBody:
-      'None of the workloads set by policy is open to your roles ({{roles}}), so you cannot start a session. Ask IT to give your role a workload.',
+    noWorkloadBody: 'None of the workloads set by policy is open to your roles ({{roles}}), so you cannot start a session. Ask IT to give your role a workload.',
     unavailable: '{{workload}} is unavailable: {{reason}}',
     unavailableNoReason: '{{workload}} is unavailable.',
     noDevice: 'Loads with the first prompt',
