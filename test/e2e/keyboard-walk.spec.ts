@@ -57,6 +57,16 @@ test('keyboard only: first run, a prompt, Stop, lock and unlock, audit log', asy
   await kb.press('Enter');
   const stop = page.getByRole('button', { name: 'Stop' });
   await expect(stop).toBeVisible();
+  // Mid-way: once some of the answer is on screen (the model has loaded and is writing).
+  await page.waitForFunction(
+    () => {
+      const live = document.querySelector('[role="log"] article[aria-label="Answer"][aria-busy="true"]');
+      if (!live || live.querySelector('[role="status"][aria-label="Waiting for the answer"]')) return false;
+      return (live.lastElementChild?.textContent ?? '').length > 0;
+    },
+    undefined,
+    { polling: 'raf' },
+  );
   await shot(page, testInfo, '03-streaming');
   await tabTo(page, stop);
   await kb.press('Enter');
