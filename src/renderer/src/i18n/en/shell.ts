@@ -38,7 +38,6 @@ export const shell = {
   },
   workspace: {
     heading: 'Chat',
-    auditHeading: 'Audit',
     cannotReadModels: 'Cannot read the model configuration.',
     tryAgain: 'Try again',
     loading: 'Loading…',
@@ -49,7 +48,6 @@ export const shell = {
     noWorkloadBody: 'None of the workloads set by policy is open to your roles ({{roles}}), so you cannot start a session. Ask IT to give your role a workload.',
     unavailable: '{{workload}} is unavailable: {{reason}}',
     unavailableNoReason: '{{workload}} is unavailable.',
-    noDevice: 'Loads with the first prompt',
   },
   display: {
     title: 'Display',
