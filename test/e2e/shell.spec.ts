@@ -207,7 +207,7 @@ test('axe: workspace (empty and with an answer), help sheet, Display, About and 
   await expectAccessibleInEveryMode(page, testInfo, 'display-settings');
   await page.keyboard.press('Escape');
 
-  const about = page.getByRole('button', { name: 'About' });
+  const about = page.getByRole('button', { name: 'About', exact: true });
   await about.click();
   await expect(page.getByRole('heading', { name: 'About' })).toBeVisible();
   await expectAccessibleInEveryMode(page, testInfo, 'about');
@@ -217,4 +217,21 @@ test('axe: workspace (empty and with an answer), help sheet, Display, About and 
   await page.getByRole('button', { name: 'Lock' }).click();
   await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
   await expectAccessibleInEveryMode(page, testInfo, 'lock-screen');
+});
+
+test('forced colours: the focus ring and the pressed state of a header button survive', async ({ app }) => {
+  const { page } = app;
+  await setUpWorkspace(page);
+  await page.emulateMedia({ forcedColors: 'active' });
+  const about = page.getByRole('button', { name: 'About', exact: true });
+  await about.focus();
+  await page.keyboard.press('Enter');
+  await expect(about).toHaveAttribute('aria-pressed', 'true');
+  const display = page.getByRole('button', { name: 'Display' });
+  await display.focus();
+  // A system-colour outline on the focused button, and one on the pressed one.
+  const outline = (button: typeof display) => button.evaluate((el) => getComputedStyle(el).outlineStyle);
+  await expect.poll(() => outline(display)).toBe('solid');
+  expect(await outline(about)).toBe('solid');
+  await page.emulateMedia({ forcedColors: 'none' });
 });
