@@ -10,6 +10,10 @@ import { PolicyErrorScreen, PolicyNoticeBanner } from './components/PolicyScreen
 import { SiemStatusBar } from './components/SiemStatusBar.js';
 import { Workspace } from './components/Workspace.js';
 import { bridgeAvailable, call, on, type ErrorInfo } from './enclave.js';
+import { useStrings } from './i18n/index.js';
+import { DisplaySettings } from './shell/DisplaySettings.js';
+import { ShortcutSheet } from './shell/ShortcutSheet.js';
+import { SkipLink, useShellCommands, usePersonPreferences } from './shell/useShell.js';
 
 /** Reports keyboard, pointer and wheel activity (activity.ts: throttled, with a trailing report saying how long ago) while the session is active. */
 function useActivityReporting(active: boolean) {
@@ -36,6 +40,7 @@ function useActivityReporting(active: boolean) {
 }
 
 export function App() {
+  const { t } = useStrings('shell');
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   // Remembered across a lock so unlocking returns to the same session.
@@ -75,13 +80,18 @@ export function App() {
   const onStaleSession = useCallback(() => void refresh(), [refresh]);
 
   useActivityReporting(status?.session.state === 'active');
+  // The shell: the person's text size and theme, the shortcuts, and its two dialogs.
+  const sessionState = status?.session.state;
+  usePersonPreferences(sessionState === 'signed-out' || !status ? null : status.session.user.id);
+  const [dialog, setDialog] = useState<'display' | 'shortcuts' | null>(null);
+  useShellCommands(setDialog);
 
   const evaluation = status?.mode === 'evaluation';
   let screen;
   if (!bridgeAvailable()) {
     screen = (
       <div className="center-screen">
-        <ErrorAlert error={{ code: 'internal', message: 'Enclave’s secure bridge is missing. This page only works inside the Enclave application.' }} />
+        <ErrorAlert error={{ code: 'internal', message: t('app.bridgeMissing') }} />
       </div>
     );
   } else if (!status) {
@@ -89,14 +99,14 @@ export function App() {
       <div className="center-screen">
         {error ? (
           <>
-            <ErrorAlert error={error} title="Enclave cannot start." />
+            <ErrorAlert error={error} title={t('app.cannotStart')} />
             <button type="button" className="btn btn-secondary" onClick={() => void refresh()}>
-              Try again
+              {t('app.tryAgain')}
             </button>
           </>
         ) : (
           <p className="muted">
-            <Spinner /> Starting Enclave…
+            <Spinner /> {t('app.starting')}
           </p>
         )}
       </div>
@@ -129,6 +139,7 @@ export function App() {
           onSelectSession={setSelectedSessionId}
           onSession={applySession}
           onStaleSession={onStaleSession}
+          onOpenDialog={setDialog}
         />
       );
     }
@@ -136,6 +147,8 @@ export function App() {
 
   return (
     <div className="app">
+      {/* Its target, the workspace's main (#main), is there only while someone is signed in. */}
+      {status?.session.state === 'active' && !status.session.chatKeys?.recoveryPending ? <SkipLink /> : null}
       {evaluation ? <EvaluationBanner /> : null}
       {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
       {status && status.session.state !== 'signed-out' && status.session.breakGlass ? <BreakGlassBanner breakGlass={status.session.breakGlass} /> : null}
@@ -144,17 +157,15 @@ export function App() {
       {status ? (
         <footer className="app-footer">
           {/* Where the audit goes, for everyone signed in; the core allows siem.status to every role. */}
-          {status.session.state === 'active' && !status.session.attestation ? (
-            <SiemStatusBar key={status.session.user.id} />
-          ) : (
-            <span className="app-footer-main">Records are encrypted on this workstation and every action is audited.</span>
-          )}
-          <span className="app-footer-meta">Enclave {status.version}</span>
+          {status.session.state === 'active' && !status.session.attestation ? <SiemStatusBar key={status.session.user.id} /> : <span className="app-footer-main">{t('app.footerReassurance')}</span>}
+          <span className="app-footer-meta">{t('app.version', { version: status.version })}</span>
           <span className="app-footer-meta" title={status.policySource}>
-            Policy: {status.policySource}
+            {t('app.policy', { source: status.policySource })}
           </span>
         </footer>
       ) : null}
+      {dialog === 'display' ? <DisplaySettings kept={sessionState === 'active' || sessionState === 'locked'} onClose={() => setDialog(null)} /> : null}
+      {dialog === 'shortcuts' ? <ShortcutSheet onClose={() => setDialog(null)} /> : null}
     </div>
   );
 }

@@ -1,53 +1,66 @@
-// The workspace header: who is signed in, which model runs where, and the
-// session actions.
-import type { InferenceStatus, ModelSummary, User } from '../../../shared/api.js';
+// The workspace header: who is signed in, which model the open session's
+// workload runs on (and whether it can), where it runs, that it all stays on
+// this computer, and the session actions. It wraps rather than cut a name.
+import type { Ref } from 'react';
+import type { ModelSummary, User, WorkloadAvailability } from '../../../shared/api.js';
 import { roleLabel } from '../format.js';
+import { useStrings } from '../i18n/index.js';
 import { initials } from './AuthScreens.js';
-import { deviceText, offloadWarning } from './inference-format.js';
 
 interface Props {
   institution: string;
   user: User;
-  inference: InferenceStatus | null;
-  model: ModelSummary | null;
+  /** Null until model.status has answered. */
+  facts: { model: ModelSummary | null; state: WorkloadAvailability; device: string; fallback: { badge: string; detail: string } | null } | null;
   canAudit: boolean;
   canAdminister: boolean;
   drawer: 'audit' | 'about' | null;
   busy: boolean;
+  auditRef: Ref<HTMLButtonElement>;
+  aboutRef: Ref<HTMLButtonElement>;
   onAudit(): void;
   onAbout(): void;
+  onDisplay(): void;
+  onShortcuts(): void;
   onLock(): void;
   onSignOut(): void;
 }
 
-export function Header({ institution, user, inference, model, canAudit, canAdminister, drawer, busy, onAudit, onAbout, onLock, onSignOut }: Props) {
-  const device = deviceText(inference);
-  const fallback = offloadWarning(inference);
+export function Header(props: Props) {
+  const { institution, user, facts, canAudit, canAdminister, drawer, busy } = props;
+  const { t } = useStrings('shell');
+  const roles = user.roles.map(roleLabel);
   return (
     <header className="app-header">
       <div className="brand">
         <span className="brand-mark" aria-hidden="true" />
-        <span className="brand-name">Enclave</span>
-        <span className="brand-institution">{institution}</span>
+        <span className="brand-text">
+          <span className="brand-line">
+            <span className="brand-name">{t('header.brand')}</span>
+            <span className="brand-institution">{institution}</span>
+          </span>
+          <span className="trust-cue">{t('header.trustCue')}</span>
+        </span>
       </div>
 
-      {inference ? (
-        <dl className="header-facts" aria-label="Inference">
+      {facts ? (
+        <dl className="header-facts" aria-label={t('header.inference')}>
           <div className="header-fact">
-            <dt>Model</dt>
-            <dd title={model ? model.name : undefined}>
-              <span className="header-fact-value">{model ? model.name : 'None'}</span>
-              {model?.isTestModel ? <span className="tag tag-warning">Test</span> : null}
+            <dt>{t('header.model')}</dt>
+            <dd title={facts.model?.name}>
+              <span className="header-fact-value">{facts.model ? facts.model.name : t('header.none')}</span>
+              {facts.model?.isTestModel ? <span className="tag tag-warning">{t('header.test')}</span> : null}
+              <span className={`tag model-state model-state-${facts.state.state}`}>{t(`header.modelState.${facts.state.state}`)}</span>
             </dd>
           </div>
           <div className="header-fact">
-            <dt>Device</dt>
-            <dd title={fallback ? `${device}. ${fallback.detail}` : device}>
-              <span className="header-fact-value">{device}</span>
+            <dt>{t('header.device')}</dt>
+            <dd title={facts.fallback ? `${facts.device}. ${facts.fallback.detail}` : facts.device}>
+              <span className="header-fact-value">{facts.device}</span>
               {/* Slower answers have a cause IT can fix; the badge names it, the tooltip says why. */}
-              {fallback ? (
-                <span className="tag tag-warning" role="note" aria-label={`${fallback.badge}: ${fallback.detail}`} title={fallback.detail}>
-                  {fallback.badge}
+              {facts.fallback ? (
+                <span className="tag tag-warning" role="note" aria-label={`${facts.fallback.badge}: ${facts.fallback.detail}`} title={facts.fallback.detail}>
+                  {facts.fallback.badge}
                 </span>
               ) : null}
             </dd>
@@ -57,41 +70,47 @@ export function Header({ institution, user, inference, model, canAudit, canAdmin
         <span />
       )}
 
-      <div className="header-user" aria-label="Signed-in user">
+      <div className="header-user" role="group" aria-label={t('header.signedInUser')}>
         <span className="avatar" aria-hidden="true">
           {initials(user.displayName)}
         </span>
-        <span className="header-user-text" title={`${user.displayName} (${user.username}) — ${user.roles.map(roleLabel).join(', ')}`}>
+        <span className="header-user-text" title={t('header.userTitle', { name: user.displayName, username: user.username, roles: roles.join(', ') })}>
           <span className="header-user-name">{user.displayName}</span>
           <span className="header-user-roles">
-            {user.roles.map(roleLabel).join(' · ')}
+            {roles.join(' · ')}
             {user.authMethod.endsWith('-offline') ? (
-              <span className="tag tag-warning" title="No domain controller answered; you were signed in against your last online sign-in on this workstation.">
-                Signed in offline
+              <span className="tag tag-warning" title={t('header.offlineDetail')}>
+                {t('header.offline')}
               </span>
             ) : null}
           </span>
         </span>
       </div>
 
-      <div className="header-actions">
+      <nav className="header-actions" aria-label={t('header.actions')}>
         {canAudit ? (
-          <button type="button" className={`btn btn-ghost ${drawer === 'audit' ? 'is-active' : ''}`} aria-pressed={drawer === 'audit'} onClick={onAudit}>
-            Audit
+          <button ref={props.auditRef} type="button" className={`btn btn-ghost ${drawer === 'audit' ? 'is-active' : ''}`} aria-pressed={drawer === 'audit'} onClick={props.onAudit}>
+            {t('header.audit')}
           </button>
         ) : null}
         {canAdminister ? (
-          <button type="button" className={`btn btn-ghost ${drawer === 'about' ? 'is-active' : ''}`} aria-pressed={drawer === 'about'} onClick={onAbout}>
-            About
+          <button ref={props.aboutRef} type="button" className={`btn btn-ghost ${drawer === 'about' ? 'is-active' : ''}`} aria-pressed={drawer === 'about'} onClick={props.onAbout}>
+            {t('header.about')}
           </button>
         ) : null}
-        <button type="button" className="btn btn-ghost" onClick={onLock} disabled={busy}>
-          Lock
+        <button type="button" className="btn btn-ghost" aria-haspopup="dialog" onClick={props.onDisplay}>
+          {t('header.display')}
         </button>
-        <button type="button" className="btn btn-ghost" onClick={onSignOut} disabled={busy}>
-          Sign out
+        <button type="button" className="btn btn-ghost" aria-haspopup="dialog" onClick={props.onShortcuts}>
+          {t('header.shortcuts')}
         </button>
-      </div>
+        <button type="button" className="btn btn-ghost" onClick={props.onLock} disabled={busy}>
+          {t('header.lock')}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={props.onSignOut} disabled={busy}>
+          {t('header.signOut')}
+        </button>
+      </nav>
     </header>
   );
 }

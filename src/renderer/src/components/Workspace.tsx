@@ -1,14 +1,19 @@
 // Everything behind a signed-in, unlocked session: header, model setup or
-// chat, the compliance officer's audit log, and the audit drawer.
+// chat, the compliance officer's audit log, and the audit drawer. The one main
+// landmark (the skip link's target) and one h1 per screen live here.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppStatus, GenerationQueue, InferenceStatus, ModelSummary, SessionState, User } from '../../../shared/api.js';
 import { ADMIN_ROLES, AUDIT_ROLES, CHAT_ROLES, COMPLIANCE_ROLES, holdsAnyRole } from '../../../shared/roles.js';
+import { registerCommand } from '../commands.js';
 import { call, on, type ErrorInfo } from '../enclave.js';
+import { useStrings } from '../i18n/index.js';
+import { headerWorkload, useSessionWorkloadId } from '../shell/header-model.js';
 import { AuditPanel } from './AuditPanel.js';
 import { AuditSearch } from './AuditSearch.js';
 import { ChatWorkspace } from './ChatWorkspace.js';
 import { ErrorAlert, Spinner } from './common.js';
 import { Header } from './Header.js';
+import { deviceText, modelOfWorkload, offloadWarning, workloadAvailability } from './inference-format.js';
 import { ModelLoadingStatus, ModelSetup, type ModelLoadingEvent } from './ModelSetup.js';
 import { AboutPanel } from './PolicyScreens.js';
 
@@ -40,9 +45,12 @@ interface Props {
   onSelectSession(id: string | null): void;
   onSession(session: SessionState): void;
   onStaleSession(): void;
+  /** Opens one of the shell's dialogs (display settings, the shortcut sheet). */
+  onOpenDialog(kind: 'display' | 'shortcuts'): void;
 }
 
-export function Workspace({ status, user, selectedSessionId, onSelectSession, onSession, onStaleSession }: Props) {
+export function Workspace({ status, user, selectedSessionId, onSelectSession, onSession, onStaleSession, onOpenDialog }: Props) {
+  const { t } = useStrings('shell');
   const [inference, setInference] = useState<InferenceStatus | null>(null);
   const [inferenceError, setInferenceError] = useState<ErrorInfo | null>(null);
   const [loading, setLoading] = useState<ModelLoadingEvent | null>(null);
@@ -53,6 +61,15 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
   const [drawer, setDrawer] = useState<'audit' | 'about' | null>(null);
   const [actionError, setActionError] = useState<ErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
+  // Focus goes back to the header button that opened a drawer when the drawer closes.
+  const auditButton = useRef<HTMLButtonElement>(null);
+  const aboutButton = useRef<HTMLButtonElement>(null);
+  const closeDrawer = useCallback(() => {
+    const opener = drawer === 'audit' ? auditButton.current : drawer === 'about' ? aboutButton.current : null;
+    setDrawer(null);
+    // After the drawer has gone, so the focus is not pulled back into it.
+    if (opener) window.setTimeout(() => opener.focus(), 0);
+  }, [drawer]);
 
   const canChat = holdsAnyRole(user.roles, CHAT_ROLES);
   const canAudit = holdsAnyRole(user.roles, AUDIT_ROLES);
@@ -112,14 +129,19 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
     };
   }, [refreshInference]);
 
-  async function act(method: 'auth.lock' | 'auth.signOut') {
-    setBusy(true);
-    setActionError(null);
-    const result = await call(method, {});
-    setBusy(false);
-    if (result.ok) onSession(result.output);
-    else setActionError(result.error);
-  }
+  const act = useCallback(
+    async (method: 'auth.lock' | 'auth.signOut') => {
+      setBusy(true);
+      setActionError(null);
+      const result = await call(method, {});
+      setBusy(false);
+      if (result.ok) onSession(result.output);
+      else setActionError(result.error);
+    },
+    [onSession],
+  );
+
+  useEffect(() => registerCommand('session.lock', () => void act('auth.lock')), [act]);
 
   const onSessionError = useCallback(() => onStaleSession(), [onStaleSession]);
   const onAnswerDone = useCallback(() => {
@@ -129,22 +151,35 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
 
   const model = currentModel(inference);
   const activity = modelActivity(inference, loading);
+  // The header speaks of the open session's workload (else the one a new session would use), never a refused default.
+  const sessionWorkloadId = useSessionWorkloadId(canChat ? selectedSessionId : null, inference);
+  const shownWorkload = inference ? headerWorkload(inference, sessionWorkloadId) : null;
+  const shownState = inference && shownWorkload ? workloadAvailability(inference.models, shownWorkload) : null;
+  const facts = inference
+    ? {
+        model: shownWorkload ? (modelOfWorkload(inference.models, shownWorkload) ?? model) : model,
+        state: shownState ?? { state: 'ready' as const, reason: null },
+        device: deviceText(inference),
+        fallback: offloadWarning(inference),
+      }
+    : null;
+  let heading: string | null = null;
   let body;
   if (canSearchAudit && auditScreen) {
     body = <AuditSearch onClose={canChat ? () => setAuditScreen(false) : undefined} onSessionError={onStaleSession} />;
   } else if (inferenceError && !inference) {
     body = (
       <div className="center-screen">
-        <ErrorAlert error={inferenceError} title="Cannot read the model configuration." />
+        <ErrorAlert error={inferenceError} title={t('workspace.cannotReadModels')} />
         <button type="button" className="btn btn-secondary" onClick={() => void refreshInference()}>
-          Try again
+          {t('workspace.tryAgain')}
         </button>
       </div>
     );
   } else if (!inference) {
     body = (
       <div className="center-screen">
-        <Spinner /> Loading…
+        <Spinner /> {t('workspace.loading')}
       </div>
     );
   } else if (inference.models.length === 0) {
@@ -153,8 +188,10 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
     body = (
       <div className="center-screen">
         <section className="panel setup-panel">
-          <h1>No chat access</h1>
-          <p>Your roles do not include chat. {canAudit ? 'Use Audit in the header to verify the audit log.' : ''}</p>
+          <h1>{t('workspace.noChatTitle')}</h1>
+          <p>
+            {t('workspace.noChatBody')} {canAudit ? t('workspace.noChatAudit') : ''}
+          </p>
         </section>
       </div>
     );
@@ -162,12 +199,13 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
     body = (
       <div className="center-screen">
         <section className="panel setup-panel">
-          <h1>No workload for your roles</h1>
-          <p>None of the workloads set by policy is open to your roles ({user.roles.join(', ')}), so you cannot start a session. Ask IT to give your role a workload.</p>
+          <h1>{t('workspace.noWorkloadTitle')}</h1>
+          <p>{t('workspace.noWorkloadBody', { roles: user.roles.join(', ') })}</p>
         </section>
       </div>
     );
   } else {
+    heading = t('workspace.heading');
     body = (
       <ChatWorkspace
         user={user}
@@ -190,12 +228,15 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
       <Header
         institution={status.institution}
         user={user}
-        inference={inference}
-        model={model}
+        facts={facts}
         canAudit={canAudit}
         canAdminister={isAdmin}
         drawer={drawer ?? (canSearchAudit && auditScreen ? 'audit' : null)}
         busy={busy}
+        auditRef={auditButton}
+        aboutRef={aboutButton}
+        onDisplay={() => onOpenDialog('display')}
+        onShortcuts={() => onOpenDialog('shortcuts')}
         onAudit={() => {
           if (!canSearchAudit) setDrawer((d) => (d === 'audit' ? null : 'audit'));
           // Without chat the audit log is the only screen: the button brings it back, never away.
@@ -210,15 +251,23 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
           <ErrorAlert error={actionError} />
         </div>
       ) : null}
+      {shownWorkload && shownState?.state === 'unavailable' ? (
+        <div className="status-strip status-unavailable">
+          <p>{shownState.reason ? t('workspace.unavailable', { workload: shownWorkload.name, reason: shownState.reason }) : t('workspace.unavailableNoReason', { workload: shownWorkload.name })}</p>
+        </div>
+      ) : null}
       {inference && inference.models.length > 0 && activity ? (
         <div className="status-strip">
           <ModelLoadingStatus event={activity} models={inference.models} />
         </div>
       ) : null}
       <div className="workspace-body">
-        <main className="workspace-main">{body}</main>
-        {drawer === 'audit' ? <AuditPanel onClose={() => setDrawer(null)} /> : null}
-        {drawer === 'about' ? <AboutPanel status={status} onClose={() => setDrawer(null)} /> : null}
+        <main id="main" className="workspace-main" tabIndex={-1}>
+          {heading ? <h1 className="visually-hidden">{heading}</h1> : null}
+          {body}
+        </main>
+        {drawer === 'audit' ? <AuditPanel onClose={closeDrawer} /> : null}
+        {drawer === 'about' ? <AboutPanel status={status} onClose={closeDrawer} /> : null}
       </div>
     </div>
   );
