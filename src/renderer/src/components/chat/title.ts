@@ -1,11 +1,8 @@
-// Session titles come from the first prompt, which may be Markdown: the list
-// and the header show its plain text ("**Plan** for `x`" reads "Plan for x"),
-// parsed as the chat parses Markdown (GFM: ~~struck~~ too). The parsers are
-// remark-gfm's own dependencies.
-import { fromMarkdown } from 'mdast-util-from-markdown';
-import { gfmFromMarkdown } from 'mdast-util-gfm';
-import { toString } from 'mdast-util-to-string';
-import { gfm } from 'micromark-extension-gfm';
+// Session titles are shown as plain text: the core makes a title plain when
+// it derives it from the first prompt, but titles stored before that may hold
+// Markdown ("**Plan** for `x`" reads "Plan for x"). Parsed as the chat parses
+// Markdown (src/shared/markdown-text.ts), remembered per title.
+import { collapseWhitespace, plainText } from '../../../../shared/markdown-text.js';
 
 const cache = new Map<string, string>();
 
@@ -14,9 +11,7 @@ export function plainTitle(title: string): string {
   if (known !== undefined) return known;
   let plain: string;
   try {
-    plain = toString(fromMarkdown(title, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }))
-      .replace(/\s+/g, ' ')
-      .trim();
+    plain = collapseWhitespace(plainText(title));
   } catch {
     plain = title;
   }
