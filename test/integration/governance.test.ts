@@ -251,9 +251,9 @@ describe('the idle lock', () => {
     await call(core, 'auth.createFirstAccount', EVAL_USER);
     const start0 = clock.at.now;
 
-    // Activity at +2000 (a call counts as activity now).
+    // Activity at +2000, reported at once.
     clock.at.now = start0 + 2000;
-    await call(core, 'prefs.get', {});
+    await call(core, 'app.activity', { idleForMs: 0 });
     // A report claiming the last input was long ago does not undo the activity already known.
     clock.at.now = start0 + 3000;
     await call(core, 'app.activity', { idleForMs: 600_000 });
@@ -262,6 +262,22 @@ describe('the idle lock', () => {
     expect((await call(core, 'app.status', {})).session.state).toBe('active');
     clock.at.now = start0 + 7000;
     expect(await locked).toMatchObject({ reason: 'idle', lockedAt: start0 + 7000 });
+  });
+
+  it('calls the window makes by itself (status after an event, lists, settings) do not postpone the lock', async () => {
+    const clock = testClock();
+    const core = await start({ document: { session: { idleLockSeconds: 5 } }, now: clock.now });
+    await call(core, 'auth.createFirstAccount', EVAL_USER);
+    const start0 = clock.at.now;
+    const locked = nextEvent(core, 'session.changed', (s) => s.state === 'locked', 20_000);
+    // A model check's progress makes the window read model.status again; the audit line reads siem.status: no one touched anything.
+    clock.at.now = start0 + 4000;
+    await call(core, 'model.status', {});
+    await call(core, 'siem.status', {});
+    await call(core, 'chat.list', {});
+    await call(core, 'prefs.get', {});
+    clock.at.now = start0 + 5000;
+    expect(await locked).toMatchObject({ reason: 'idle', lockedAt: start0 + 5000 });
   });
 
   it('a report with idleForMs 0 postpones the lock by the whole idle time from now', async () => {

@@ -31,8 +31,6 @@ export interface DispatcherOptions {
   session: () => SessionState;
   /** A refused call from a signed-in user is worth an audit record. */
   onDenied: (method: CallName, user: User, code: DeniedCode) => void;
-  /** Every call but app.status and app.activity (whose handler reports the activity with its own timing) is activity now. */
-  onActivity: () => void;
   onInternalError: (method: string, error: unknown) => void;
 }
 
@@ -46,7 +44,6 @@ export function createDispatcher(options: DispatcherOptions): (request: CallRequ
       const parsed = spec.input.safeParse(request.input ?? {});
       if (!parsed.success) throw new EnclaveError('invalid_input', describeIssues(method, parsed.error.issues));
       const user = authorize(method, spec.access, options);
-      if (method !== 'app.status' && method !== 'app.activity') options.onActivity();
       const handler = options.handlers[method] as (input: unknown, context: CallContext) => Promise<unknown> | unknown;
       const output = await handler(parsed.data, { user });
       // Outputs are checked too: nothing leaves the core that the contract does not describe.

@@ -311,7 +311,6 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         log('could not audit a refused call', error);
       }
     },
-    onActivity: () => services?.identity.touch(),
     onInternalError: (method, error) => log(`internal error in ${method}`, error),
   });
 
