@@ -6,6 +6,7 @@
 import { memo, useMemo, useRef, type ReactNode } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import { useStrings } from '../i18n/index.js';
+import { markdownBlocks } from './markdown-blocks.js';
 import { markdownOptions } from './markdown-pipeline.js';
 
 function CodeBlock({ children, onCopy }: { children: ReactNode; onCopy: ((text: string) => void) | undefined }) {
@@ -65,3 +66,44 @@ export const MarkdownView = memo(function MarkdownView({ text, onCopyCode }: { t
     </div>
   );
 });
+
+const MarkdownBlock = memo(function MarkdownBlock({ text, components }: { text: string; components: Components }) {
+  return (
+    <ReactMarkdown {...markdownOptions} components={components}>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
+/**
+ * The block being written is drawn as Markdown while it is short; past this
+ * many characters (a very long paragraph or code block) it shows as plain
+ * text until it ends, so one frame never re-parses a long block: the finished
+ * message is drawn whole as Markdown.
+ */
+export const LIVE_MARKDOWN_MAX_CHARS = 1500;
+
+/**
+ * An answer while it streams: cut into blocks (markdown-blocks.ts) so that a
+ * frame re-parses only the block being written; finished blocks are memoised.
+ */
+export function StreamingMarkdownView({ text }: { text: string }) {
+  const components = useComponents(undefined);
+  const blocks = markdownBlocks(text);
+  const last = blocks.pop();
+  return (
+    <div className="markdown">
+      {blocks.map((block, index) => (
+        // Blocks only ever grow at the end, so an index is a stable key.
+        <MarkdownBlock key={index} text={block} components={components} />
+      ))}
+      {last === undefined ? null : last.length <= LIVE_MARKDOWN_MAX_CHARS ? (
+        <MarkdownBlock key={blocks.length} text={last} components={components} />
+      ) : (
+        <p key={blocks.length} className="plain-text">
+          {last}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -7,7 +7,7 @@ import { shortTime } from '../../format.js';
 import { useStrings } from '../../i18n/index.js';
 import { ErrorAlert, Spinner } from '../common.js';
 import { waitingText } from '../inference-format.js';
-import { MarkdownView } from '../Markdown.js';
+import { MarkdownView, StreamingMarkdownView } from '../Markdown.js';
 import { ModelLoadingStatus, type ModelLoadingEvent } from '../ModelSetup.js';
 import type { CopyPart } from './chat-store.js';
 import type { Generation } from './chat-state.js';
@@ -256,7 +256,7 @@ export function PendingAnswer({ generation, number, ahead, loading, models, user
         </div>
         <div className="message-body">
           {liveText ? (
-            <MarkdownView text={liveText} />
+            <StreamingMarkdownView text={liveText} />
           ) : (
             // One label for every placeholder, so "no answer text yet" is one thing to look for.
             <div className="typing" role="status" aria-label={t('waitingForAnswer')}>
