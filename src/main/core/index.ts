@@ -348,4 +348,3 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
   };
 }
-
