@@ -1,8 +1,7 @@
 // A keyboard-only walk through a clinician's first day: first run (account,
-// test model), a prompt, Stop, lock and unlock, and the audit log, with
-// nothing but page.keyboard. Every step keeps a screenshot with the results.
-// Follow-up: copy an answer from the keyboard once the chat's copy action is on
-// this branch (see the shell helper's report).
+// test model), a prompt, Stop, copy the answer, lock and unlock, and the audit
+// log (which shows the copy), with nothing but page.keyboard. Every step keeps
+// a screenshot with the results.
 import type { Locator, Page, TestInfo } from '@playwright/test';
 import { ACCOUNT, answers, expect, promptBox, test } from './fixtures.js';
 
@@ -22,8 +21,9 @@ async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void>
   await testInfo.attach(`${name}.png`, { body: await page.screenshot(), contentType: 'image/png' });
 }
 
-test('keyboard only: first run, a prompt, Stop, lock and unlock, audit log', async ({ app }, testInfo) => {
+test('keyboard only: first run, a prompt, Stop, copy, lock and unlock, audit log', async ({ app }, testInfo) => {
   const { page } = app;
+  if (app.target === 'browser') await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
   const kb = page.keyboard;
 
   // --- First run: the evaluation account. ---
@@ -60,7 +60,7 @@ test('keyboard only: first run, a prompt, Stop, lock and unlock, audit log', asy
   // Mid-way: once some of the answer is on screen (the model has loaded and is writing).
   await page.waitForFunction(
     () => {
-      const live = document.querySelector('[role="log"] article[aria-label="Answer"][aria-busy="true"]');
+      const live = document.querySelector('[role="log"] article[aria-label^="Answer"][aria-busy="true"]');
       if (!live || live.querySelector('[role="status"][aria-label="Waiting for the answer"]')) return false;
       return (live.lastElementChild?.textContent ?? '').length > 0;
     },
@@ -74,12 +74,29 @@ test('keyboard only: first run, a prompt, Stop, lock and unlock, audit log', asy
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
   await shot(page, testInfo, '04-stopped');
 
+  // --- Copy the (stopped) answer: the core allows and audits it, the clipboard has the stored text. ---
+  const stopped = answers(page).last();
+  await tabTo(page, stopped.getByRole('button', { name: 'Copy answer' }), { back: true });
+  await kb.press('Enter');
+  await expect(stopped.getByRole('status')).toHaveText('Answer copied.');
+  if (app.target === 'browser') {
+    const stored = await page.evaluate(async () => {
+      const list = await window.enclave!.call('chat.list', {});
+      if (!list.ok || !list.output[0]) return null;
+      const open = await window.enclave!.call('chat.open', { sessionId: list.output[0].id });
+      return open.ok ? (open.output.messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? null) : null;
+    });
+    expect(stored).toBeTruthy();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(stored);
+  }
+  await shot(page, testInfo, '05-copied');
+
   // --- Lock with the shortcut; unlock with the password. ---
   await kb.press('Control+Shift+L');
   await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
   await tabTo(page, page.getByLabel('Password', { exact: true }));
   await kb.type(ACCOUNT.password);
-  await shot(page, testInfo, '05-locked');
+  await shot(page, testInfo, '06-locked');
   await kb.press('Enter');
   await expect(answers(page).last()).toContainText('Stopped');
 
@@ -88,5 +105,7 @@ test('keyboard only: first run, a prompt, Stop, lock and unlock, audit log', asy
   await tabTo(page, audit, { back: true });
   await kb.press('Enter');
   await expect(page.getByRole('heading', { name: 'Audit log', level: 1 })).toBeVisible();
-  await shot(page, testInfo, '06-audit-log');
+  // The copy is in the audit log (what and how long, never the text).
+  await expect(page.getByRole('table', { name: 'Audit events' })).toContainText('Text copied from a chat');
+  await shot(page, testInfo, '07-audit-log');
 });

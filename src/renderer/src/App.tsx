@@ -88,6 +88,7 @@ export function App() {
 
   const evaluation = status?.mode === 'evaluation';
   let screen;
+  let showsWorkspace = false;
   if (!bridgeAvailable()) {
     screen = (
       <div className="center-screen">
@@ -130,6 +131,7 @@ export function App() {
       // The password changed in AD: asked once, before anything else, what becomes of the earlier chats.
       screen = <ChatKeyRecoveryScreen institution={status.institution} user={session.user} onSession={applySession} />;
     } else {
+      showsWorkspace = true;
       screen = (
         <Workspace
           key={session.user.id}
@@ -147,8 +149,8 @@ export function App() {
 
   return (
     <div className="app">
-      {/* Its target, the workspace's main (#main), is there only while someone is signed in. */}
-      {status?.session.state === 'active' && !status.session.chatKeys?.recoveryPending ? <SkipLink /> : null}
+      {/* Its target, the workspace's main (#main), is there only while the workspace is the screen. */}
+      {showsWorkspace ? <SkipLink /> : null}
       {evaluation ? <EvaluationBanner /> : null}
       {status ? <PolicyNoticeBanner policy={status.policy} /> : null}
       {status && status.session.state !== 'signed-out' && status.session.breakGlass ? <BreakGlassBanner breakGlass={status.session.breakGlass} /> : null}

@@ -246,24 +246,27 @@ export function Workspace({ status, user, selectedSessionId, onSelectSession, on
         onLock={() => void act('auth.lock')}
         onSignOut={() => void act('auth.signOut')}
       />
-      {actionError ? (
-        <div className="header-error">
-          <ErrorAlert error={actionError} />
-        </div>
-      ) : null}
-      {shownWorkload && shownState?.state === 'unavailable' ? (
-        <div className="status-strip status-unavailable">
-          <p>{shownState.reason ? t('workspace.unavailable', { workload: shownWorkload.name, reason: shownState.reason }) : t('workspace.unavailableNoReason', { workload: shownWorkload.name })}</p>
-        </div>
-      ) : null}
-      {inference && inference.models.length > 0 && activity ? (
-        <div className="status-strip">
-          <ModelLoadingStatus event={activity} models={inference.models} />
-        </div>
-      ) : null}
       <div className="workspace-body">
         <main id="main" className="workspace-main" tabIndex={-1}>
           {heading ? <h1 className="visually-hidden">{heading}</h1> : null}
+          {/* Inside main (a landmark), first after the heading: what is wrong or loading concerns this screen. */}
+          {actionError ? (
+            <div className="header-error">
+              <ErrorAlert error={actionError} />
+            </div>
+          ) : null}
+          {shownWorkload && shownState?.state === 'unavailable' ? (
+            <div className="status-strip status-unavailable">
+              <p>
+                {shownState.reason ? t('workspace.unavailable', { workload: shownWorkload.name, reason: shownState.reason }) : t('workspace.unavailableNoReason', { workload: shownWorkload.name })}
+              </p>
+            </div>
+          ) : null}
+          {inference && inference.models.length > 0 && activity ? (
+            <div className="status-strip">
+              <ModelLoadingStatus event={activity} models={inference.models} />
+            </div>
+          ) : null}
           {body}
         </main>
         {drawer === 'audit' ? <AuditPanel onClose={closeDrawer} /> : null}

@@ -56,7 +56,10 @@ export function Drawer({ title, closeLabel, wide, onClose, children }: { title: 
           ×
         </button>
       </div>
-      <div className="drawer-body">{children}</div>
+      {/* Scrolls on its own: focusable and named so the keyboard can scroll it (axe scrollable-region-focusable). */}
+      <div className="drawer-body" tabIndex={0} role="group" aria-labelledby={titleId}>
+        {children}
+      </div>
     </aside>
   );
 }

@@ -37,7 +37,8 @@ export function SkipLink() {
       href="#main"
       onClick={(event) => {
         event.preventDefault();
-        if (runCommand('chat.focusPrompt')) return;
+        // The chat may be on screen without a prompt box (no session open): then main itself.
+        if (runCommand('chat.focusPrompt') && document.activeElement?.closest('main')) return;
         const main = document.getElementById('main') ?? document.querySelector('main');
         if (main instanceof HTMLElement) {
           if (!main.hasAttribute('tabindex')) main.tabIndex = -1;
