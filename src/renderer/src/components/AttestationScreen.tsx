@@ -39,7 +39,7 @@ export function AttestationScreen({ institution, user, attestation, onSession }:
       <section className="attestation-card">
         <div className="brand brand-large">
           <span className="brand-mark" aria-hidden="true" />
-          <span className="brand-name">Enclave</span>
+          <span className="brand-name">{t('brand.name', { ns: 'common' })}</span>
           <span className="brand-institution">{institution}</span>
         </div>
         <h1 id={titleId} tabIndex={-1} ref={headingRef}>
