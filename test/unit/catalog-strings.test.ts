@@ -1,7 +1,8 @@
-// The compliance screen shows each audit action through the string catalog
-// (audit:action.<code>): every action the core can record needs words there,
-// or a translated screen would show raw codes. The English stays the same as
-// the shared labels the CLI and the SIEM use.
+// Text the renderer builds outside JSX, where the no-literal-text rule cannot
+// see it, comes from the string catalog too: every audit action the core can
+// record has words there (or a translated compliance screen would show raw
+// codes), in the same English as the shared labels the CLI and the SIEM use;
+// the engine's English CPU name is said from the catalog.
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTION_GROUPS, AUDIT_ACTION_LABELS, AUDIT_ACTIONS } from '../../src/shared/audit-actions.js';
 import { en } from '../../src/renderer/src/i18n/en/index.js';
@@ -29,5 +30,15 @@ describe('audit action words in the catalog', () => {
 
   it('shows an action this build does not know as its code', () => {
     expect(auditActionText('future.thing')).toBe('future.thing');
+  });
+});
+
+describe('the inference device in words', () => {
+  it('says the engine’s CPU thread count from the catalog, in the same English', async () => {
+    const { deviceText } = await import('../../src/renderer/src/components/inference-format.js');
+    const cpu = (name: string) => deviceText({ device: { kind: 'cpu', name } } as Parameters<typeof deviceText>[0]);
+    expect(cpu('CPU (1 thread)')).toBe('CPU (1 thread)');
+    expect(cpu('CPU (8 threads)')).toBe('CPU (8 threads)');
+    expect(cpu('Intel Xeon')).toBe('CPU · Intel Xeon');
   });
 });
