@@ -213,6 +213,17 @@ test.describe('locked after a short idle time', () => {
   });
 });
 
+test.describe('an acceptable-use statement in policy', () => {
+  test.use({ policyOverrides: { acceptableUse: { text: 'Use Enclave for patient care only.', intervalDays: 365 } } });
+
+  test('the attestation screen shows only catalog text and the statement as policy words it', async ({ app }) => {
+    const { page } = app;
+    await createAccount(page);
+    await expect(page.getByRole('heading', { name: L(en.governance.attestation.title), level: 1 })).toBeVisible();
+    expect(await englishLeftIn(page, AUTH_ROOTS, ACCOUNT_DATA), 'attestation').toEqual([]);
+  });
+});
+
 test.describe('an invalid policy', () => {
   test.use({ policyText: JSON.stringify({ mode: 'managed', session: { idleLockSeconds: 'soon' } }) });
 
