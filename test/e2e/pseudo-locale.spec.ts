@@ -134,7 +134,7 @@ test('first run, model setup, audit search and audit delivery show only catalog 
   expect(await englishLeftIn(page, ['.audit-screen'], ACCOUNT_DATA), 'audit search').toEqual([]);
 });
 
-test('the workspace: header, chat with an answer, its actions, session search and the report, display and shortcut dialogs show only catalog text', async ({ app }) => {
+test('the workspace: header, chat with an answer, its actions, session search, editing, deleting and the report, display and shortcut dialogs show only catalog text', async ({ app }) => {
   const { page } = app;
   await createAccount(page);
   await page.getByRole('button', { name: L(en.model.setup.testSubmit) }).click();
@@ -178,6 +178,25 @@ test('the workspace: header, chat with an answer, its actions, session search an
   expect(await englishLeftIn(page, ['dialog[open]'], []), 'report dialog, sent').toEqual([]);
   await page.keyboard.press('Escape');
   await expect(report).toBeHidden();
+
+  // Editing the last prompt, and the delete confirmation (both cancelled).
+  await log
+    .locator('article.message-user')
+    .getByRole('button', { name: L(en.chat.editPrompt) })
+    .click();
+  await expect(page.getByRole('textbox', { name: L(en.chat.editPromptLabel) })).toBeVisible();
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'editing the prompt').toEqual([]);
+  await log
+    .locator('.prompt-editor')
+    .getByRole('button', { name: L(en.chat.cancel) })
+    .click();
+  await page.getByRole('button', { name: L(en.chat.deleteSession) }).click();
+  await expect(page.getByRole('alertdialog', { name: L(en.chat.deleteTitle) })).toBeVisible();
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'delete confirmation').toEqual([]);
+  await page
+    .getByRole('alertdialog')
+    .getByRole('button', { name: L(en.chat.cancel) })
+    .click();
 
   // The header's Display and Shortcuts dialogs.
   await page.getByRole('button', { name: L(en.shell.header.display) }).click();
