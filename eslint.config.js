@@ -56,8 +56,8 @@ export default tseslint.config(
     },
   },
   {
-    // Screens whose text is all in the string catalog (src/renderer/src/i18n); the rest join as they move to it.
-    files: ['src/renderer/src/components/{AuthScreens,PolicyScreens,ModelSetup,ChatKeyScreens,AuditPanel,AuditSearch,SiemStatusBar,common}.tsx', 'src/renderer/src/components/audit-search/*.tsx'],
+    // Every screen's text is in the string catalog (src/renderer/src/i18n): the pseudo-locale build shows what is not.
+    files: ['src/renderer/src/**/*.tsx'],
     rules: { 'enclave/no-literal-text': 'error' },
   },
   {

@@ -42,7 +42,7 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** Each action in words, for people reading the audit log (the compliance screen). */
+/** Each action in words, for the CLI and the SIEM (CEF name); the compliance screen shows the string catalog's (audit:action.*), in the same English. */
 export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   'auth.login': 'Sign-in',
   'auth.logout': 'Sign-out',
@@ -86,12 +86,14 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
 export const URGENT_AUDIT_ACTIONS: readonly AuditAction[] = ['auth.breakglass', 'ai.report'];
 
 /** The actions grouped as the filter offers them. Every action is in exactly one group. */
-export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly AuditAction[] }[] = [
+export const AUDIT_ACTION_GROUPS: readonly { id: 'access' | 'chat' | 'audit' | 'workstation'; label: string; actions: readonly AuditAction[] }[] = [
   {
+    id: 'access',
     label: 'Sign-in and access',
     actions: ['auth.login', 'auth.logout', 'auth.lock', 'auth.unlock', 'auth.denied', 'auth.breakglass', 'auth.account_create', 'auth.key_recover', 'auth.key_reset', 'auth.key_rewrap', 'auth.attest'],
   },
   {
+    id: 'chat',
     label: 'Chat and model',
     actions: [
       'session.create',
@@ -109,8 +111,8 @@ export const AUDIT_ACTION_GROUPS: readonly { label: string; actions: readonly Au
       'model.reject',
     ],
   },
-  { label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
-  { label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination', 'db.rekey'] },
+  { id: 'audit', label: 'Audit log', actions: ['audit.search', 'audit.export', 'audit.verify', 'audit.corruption_detected', 'audit.enroll', 'audit.key_rotate', 'audit.prune', 'audit.text_check'] },
+  { id: 'workstation', label: 'Workstation', actions: ['store.open', 'policy.apply', 'sync.destination', 'db.rekey'] },
 ];
 
 export function auditActionLabel(action: string): string {

@@ -6,12 +6,13 @@
 // and every aria-label, placeholder and title in them is pseudo-localised,
 // except data: what is marked translate="no" (user names, codes, hashes, paths,
 // the institution's name from policy, error texts as the core sends them),
-// <time> (dates and times in the user's locale), <code>/<pre>, and the audit action
-// labels, which come from src/shared/audit-actions.ts, not the catalog.
+// <time> (dates and times in the user's locale), <code>/<pre>, and in the
+// workspace what the person and the model wrote (prompts, answers, session
+// titles, search snippets) and the names policy gives (model, workload).
 // Browser target: the spec builds out/renderer-pseudo itself. Electron target:
 // run it with VITE_ENCLAVE_LOCALE=en-XA, so scripts/e2e.mjs builds the app in the pseudo-locale.
 import type { Page } from '@playwright/test';
-import { AUDIT_ACTION_LABELS } from '../../src/shared/audit-actions.js';
+import { TEST_MODEL_NAME } from '../../src/main/inference/gguf/test-model.js';
 import { en } from '../../src/renderer/src/i18n/en/index.js';
 import { pseudoLocalize as L } from '../../src/renderer/src/i18n/pseudo.js';
 import { ACCOUNT, expect, target, test } from './fixtures.js';
@@ -39,11 +40,12 @@ function either(text: string): RegExp {
  * pseudo-localised, with where it is. Text inside ⟦ ⟧ may hold data (a time,
  * a name) put in by interpolation; outside them no ASCII letter may remain.
  */
-async function englishLeftIn(page: Page, roots: string[], allowed: readonly string[]): Promise<string[]> {
+async function englishLeftIn(page: Page, roots: string[], allowed: readonly string[], dataSelectors: readonly string[] = []): Promise<string[]> {
   return page.evaluate(
-    ({ roots, allowed }) => {
+    ({ roots, allowed, dataSelectors }) => {
       const found: string[] = [];
-      const exempt = (el: Element | null) => !!el?.closest('[translate="no"], time, code, pre, script, style, [aria-hidden="true"]');
+      const exemptSelector = ['[translate="no"]', 'time', 'code', 'pre', 'script', 'style', '[aria-hidden="true"]', ...dataSelectors].join(', ');
+      const exempt = (el: Element | null) => !!el?.closest(exemptSelector);
       const leftOver = (text: string) => {
         let rest = text
           .replace(/⟦[^⟧]*⟧/g, ' ')
@@ -75,12 +77,18 @@ async function englishLeftIn(page: Page, roots: string[], allowed: readonly stri
       }
       return found;
     },
-    { roots, allowed },
+    { roots, allowed, dataSelectors },
   );
 }
 
-const ACTION_LABELS = Object.values(AUDIT_ACTION_LABELS).sort((a, b) => b.length - a.length);
 const ACCOUNT_DATA = [ACCOUNT.displayName, ACCOUNT.username];
+/** The workspace: the header, the sidebar and the chat, the status line. */
+const WORKSPACE_ROOTS = ['.app-header', '.workspace'];
+const PROMPT = 'Plan for the zebrafish allergy clinic.';
+/** Names from the user and from policy that the workspace shows as they are. */
+const WORKSPACE_DATA = [...ACCOUNT_DATA, PROMPT, TEST_MODEL_NAME];
+/** What the model wrote and what search found in it. */
+const CHAT_DATA = ['.message-assistant .message-body', '.search-snippet'];
 /** The screens before the workspace: everything in the window but the footer's shell text. */
 const AUTH_ROOTS = ['.app-body', '.eval-banner'];
 
@@ -123,7 +131,83 @@ test('first run, model setup, audit search and audit delivery show only catalog 
   await expect(table.locator('tbody tr').first()).toBeVisible();
   await table.locator('tbody tr').first().getByRole('button').click();
   await expect(page.locator('.audit-detail')).toBeVisible();
-  expect(await englishLeftIn(page, ['.audit-screen'], [...ACTION_LABELS, ...ACCOUNT_DATA]), 'audit search').toEqual([]);
+  expect(await englishLeftIn(page, ['.audit-screen'], ACCOUNT_DATA), 'audit search').toEqual([]);
+});
+
+test('the workspace: header, chat with an answer, its actions, session search, editing, deleting and the report, display and shortcut dialogs show only catalog text', async ({ app }) => {
+  const { page } = app;
+  await createAccount(page);
+  await page.getByRole('button', { name: L(en.model.setup.testSubmit) }).click();
+  const newSession = page.getByRole('button', { name: L(en.chat.newSession) }).first();
+  await expect(newSession).toBeVisible({ timeout: 120_000 });
+  // Before a session: the empty workspace and the header with its trust cue.
+  await expect(page.getByText(L(en.shell.header.trustCue))).toBeVisible();
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA), 'empty workspace').toEqual([]);
+
+  await newSession.click();
+  const prompt = page.getByRole('textbox', { name: L(en.chat.prompt) });
+  await prompt.fill(PROMPT);
+  await prompt.press('Enter');
+  await expect(page.getByRole('button', { name: L(en.chat.send) })).toBeVisible({ timeout: 120_000 });
+  const log = page.getByRole('log', { name: L(en.chat.conversation) });
+  await expect(log.locator('article.message-assistant')).toHaveCount(1);
+  await expect(log.locator('article.message-assistant')).not.toHaveAttribute('aria-busy', 'true');
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'chat with an answer').toEqual([]);
+
+  // Search: results with their snippets.
+  await page.getByRole('searchbox', { name: L(en.chat.searchSessions) }).fill('zebrafish');
+  const results = page.getByRole('region', { name: L(en.chat.searchResults) });
+  await expect(results.getByRole('listitem')).not.toHaveCount(0);
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'search results').toEqual([]);
+  await page.getByRole('searchbox', { name: L(en.chat.searchSessions) }).fill('zz');
+  await expect(results).toContainText(L(en.chat.searchNone));
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'search, nothing found').toEqual([]);
+  await page.getByRole('searchbox', { name: L(en.chat.searchSessions) }).fill('');
+
+  // The report dialog, before and after sending.
+  await log
+    .locator('article.message-assistant')
+    .getByRole('button', { name: L(en.chat.reportProblem) })
+    .click();
+  const report = page.getByRole('dialog', { name: L(en.chat.reportTitle) });
+  await expect(report).toBeVisible();
+  expect(await englishLeftIn(page, ['dialog[open]'], []), 'report dialog').toEqual([]);
+  await report.getByRole('radio', { name: L(en.chat.reportWrong) }).check();
+  await report.getByRole('button', { name: L(en.chat.reportSend) }).click();
+  await expect(report.getByRole('status')).toContainText(L(en.chat.reportDone));
+  expect(await englishLeftIn(page, ['dialog[open]'], []), 'report dialog, sent').toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(report).toBeHidden();
+
+  // Editing the last prompt, and the delete confirmation (both cancelled).
+  await log
+    .locator('article.message-user')
+    .getByRole('button', { name: L(en.chat.editPrompt) })
+    .click();
+  await expect(page.getByRole('textbox', { name: L(en.chat.editPromptLabel) })).toBeVisible();
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'editing the prompt').toEqual([]);
+  await log
+    .locator('.prompt-editor')
+    .getByRole('button', { name: L(en.chat.cancel) })
+    .click();
+  await page.getByRole('button', { name: L(en.chat.deleteSession) }).click();
+  await expect(page.getByRole('alertdialog', { name: L(en.chat.deleteTitle) })).toBeVisible();
+  expect(await englishLeftIn(page, WORKSPACE_ROOTS, WORKSPACE_DATA, CHAT_DATA), 'delete confirmation').toEqual([]);
+  await page
+    .getByRole('alertdialog')
+    .getByRole('button', { name: L(en.chat.cancel) })
+    .click();
+
+  // The header's Display and Shortcuts dialogs.
+  await page.getByRole('button', { name: L(en.shell.header.display) }).click();
+  await expect(page.getByRole('dialog', { name: L(en.shell.display.title) })).toBeVisible();
+  expect(await englishLeftIn(page, ['dialog[open]'], []), 'display dialog').toEqual([]);
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: L(en.shell.header.shortcuts) }).click();
+  await expect(page.getByRole('dialog', { name: L(en.shell.shortcuts.title) })).toBeVisible();
+  // Key names (Ctrl, Shift, Enter) are the keyboard's, in <kbd>.
+  expect(await englishLeftIn(page, ['dialog[open]'], [], ['kbd']), 'shortcuts dialog').toEqual([]);
+  await page.keyboard.press('Escape');
 });
 
 test.describe('locked after a short idle time', () => {
@@ -145,6 +229,17 @@ test.describe('locked after a short idle time', () => {
     await expect(page.getByRole('alert')).toBeVisible();
     // The core's own error text stays as the core sends it: only the rest of the screen is checked.
     expect(await englishLeftIn(page, AUTH_ROOTS, []), 'sign-in').toEqual([]);
+  });
+});
+
+test.describe('an acceptable-use statement in policy', () => {
+  test.use({ policyOverrides: { acceptableUse: { text: 'Use Enclave for patient care only.', intervalDays: 365 } } });
+
+  test('the attestation screen shows only catalog text and the statement as policy words it', async ({ app }) => {
+    const { page } = app;
+    await createAccount(page);
+    await expect(page.getByRole('heading', { name: L(en.governance.attestation.title), level: 1 })).toBeVisible();
+    expect(await englishLeftIn(page, AUTH_ROOTS, ACCOUNT_DATA), 'attestation').toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '../../shared/api.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { CallResult, EnclaveBridge } from '../../shared/rpc.js';
+import { t } from './i18n/index.js';
 
 declare global {
   interface Window {
@@ -21,13 +22,13 @@ export function bridgeAvailable(): boolean {
 
 export async function call<K extends CallName>(method: K, input: CallInput<K>): Promise<CallResult<K>> {
   const bridge = window.enclave;
-  if (!bridge) return { ok: false, error: { code: 'internal', message: 'The connection to Enclave is not available. Restart the application.' } };
+  if (!bridge) return { ok: false, error: { code: 'internal', message: t('common:connection.missing') } };
   try {
     return await bridge.call(method, input);
   } catch (cause) {
     // A transport failure (e.g. the core restarting) must read like any other error, not crash a component.
     const detail = cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, error: { code: 'internal', message: `Enclave did not answer: ${detail}` } };
+    return { ok: false, error: { code: 'internal', message: t('common:connection.noAnswer', { detail }) } };
   }
 }
 

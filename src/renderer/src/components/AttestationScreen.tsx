@@ -39,8 +39,10 @@ export function AttestationScreen({ institution, user, attestation, onSession }:
       <section className="attestation-card">
         <div className="brand brand-large">
           <span className="brand-mark" aria-hidden="true" />
-          <span className="brand-name">Enclave</span>
-          <span className="brand-institution">{institution}</span>
+          <span className="brand-name">{t('brand.name', { ns: 'common' })}</span>
+          <span className="brand-institution" translate="no">
+            {institution}
+          </span>
         </div>
         <h1 id={titleId} tabIndex={-1} ref={headingRef}>
           {t('attestation.title')}
@@ -50,7 +52,10 @@ export function AttestationScreen({ institution, user, attestation, onSession }:
         {/* Focusable so a keyboard alone can scroll a long statement. */}
         <div className="attestation-text" role="region" aria-label={t('attestation.statementLabel')} tabIndex={0}>
           {statementParagraphs(attestation.text).map((paragraph, i) => (
-            <p key={i}>{paragraph}</p>
+            // Policy's own text, in the institution's words.
+            <p key={i} translate="no">
+              {paragraph}
+            </p>
           ))}
         </div>
         <ErrorAlert error={error} />

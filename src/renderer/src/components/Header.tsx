@@ -37,7 +37,9 @@ export function Header(props: Props) {
         <span className="brand-text">
           <span className="brand-line">
             <span className="brand-name">{t('header.brand')}</span>
-            <span className="brand-institution">{institution}</span>
+            <span className="brand-institution" translate="no">
+              {institution}
+            </span>
           </span>
           <span className="trust-cue">{t('header.trustCue')}</span>
         </span>
@@ -48,7 +50,13 @@ export function Header(props: Props) {
           <div className="header-fact">
             <dt>{t('header.model')}</dt>
             <dd title={facts.model?.name}>
-              <span className="header-fact-value">{facts.model ? facts.model.name : t('header.none')}</span>
+              {facts.model ? (
+                <span className="header-fact-value" translate="no">
+                  {facts.model.name}
+                </span>
+              ) : (
+                <span className="header-fact-value">{t('header.none')}</span>
+              )}
               {facts.model?.isTestModel ? <span className="tag tag-warning">{t('header.test')}</span> : null}
               <span className={`tag model-state model-state-${facts.state.state}`}>{t(`header.modelState.${facts.state.state}`)}</span>
             </dd>

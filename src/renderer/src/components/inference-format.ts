@@ -9,7 +9,12 @@ const BACKEND: Record<'cuda' | 'vulkan' | 'metal', string> = { cuda: 'CUDA', vul
 export function deviceText(inference: InferenceStatus | null): string {
   const device = inference?.device;
   if (!device) return t('chat:deviceNotLoaded');
-  if (device.kind === 'cpu') return /^cpu\b/i.test(device.name) ? device.name : t('chat:deviceCpu', { name: device.name });
+  if (device.kind === 'cpu') {
+    // The engine names the CPU "CPU (8 threads)" in English; say that from the catalog.
+    const threads = /^CPU \((\d+) threads?\)$/.exec(device.name);
+    if (threads) return t('chat:deviceCpuThreads', { count: Number(threads[1]) });
+    return /^cpu\b/i.test(device.name) ? device.name : t('chat:deviceCpu', { name: device.name });
+  }
   const backend = BACKEND[device.kind];
   const parts: string[] = [t('chat:deviceGpu', { backend })];
   // Without a device name the engine reports the backend again; say it once.

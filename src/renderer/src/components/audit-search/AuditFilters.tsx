@@ -1,6 +1,7 @@
 // The search form: user, days, action and outcome.
 import { useId, type FormEvent } from 'react';
-import { AUDIT_ACTION_GROUPS, auditActionLabel } from '../../../../shared/audit-actions.js';
+import { AUDIT_ACTION_GROUPS } from '../../../../shared/audit-actions.js';
+import { auditActionGroupText, auditActionText } from './action-text.js';
 import { formatNumber } from '../../format.js';
 import { useStrings } from '../../i18n/index.js';
 import { utcOffsetLabel } from '../audit-format.js';
@@ -62,10 +63,10 @@ export function AuditFilters({ form, onChange: setForm, onSubmit, onClear: clear
         <select id={ids.action} value={form.action} onChange={(e) => set('action')(e.target.value)}>
           <option value="">{t('filter.anyAction')}</option>
           {AUDIT_ACTION_GROUPS.map((group) => (
-            <optgroup key={group.label} label={group.label}>
+            <optgroup key={group.id} label={auditActionGroupText(group)}>
               {group.actions.map((action) => (
                 <option key={action} value={action}>
-                  {t('filter.actionOption', { label: auditActionLabel(action), code: action })}
+                  {t('filter.actionOption', { label: auditActionText(action), code: action })}
                 </option>
               ))}
             </optgroup>

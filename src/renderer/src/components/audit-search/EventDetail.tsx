@@ -1,7 +1,7 @@
 // One audit event in full: its facts, the raw record, typed text kept here, and the text check.
 import { Fragment, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { AuditEventSummary, AuditTextCheck } from '../../../../shared/api.js';
-import { auditActionLabel } from '../../../../shared/audit-actions.js';
+import { auditActionText } from './action-text.js';
 import { call, type ErrorInfo } from '../../enclave.js';
 import { checkedFieldWords, eventTime, privateTextLabel, recordHoldsTextHash, recordModel } from '../audit-format.js';
 import { useStrings } from '../../i18n/index.js';
@@ -27,7 +27,7 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
     <section className="audit-detail" aria-labelledby={titleId}>
       <div className="audit-detail-header">
         <h2 id={titleId} tabIndex={-1} ref={headingRef}>
-          {t('detail.title', { seq: event.sequence, action: auditActionLabel(event.action) })}
+          {t('detail.title', { seq: event.sequence, action: auditActionText(event.action) })}
         </h2>
         <button type="button" className="btn btn-ghost btn-icon" onClick={onClose} aria-label={t('detail.close')}>
           ×
@@ -44,7 +44,7 @@ export function EventDetail({ event, onClose }: { event: AuditEventSummary; onCl
           </dd>
           <dt>{t('detail.action')}</dt>
           <dd>
-            {auditActionLabel(event.action)}{' '}
+            {auditActionText(event.action)}{' '}
             <span className="mono muted" translate="no">
               {event.action}
             </span>

@@ -1,7 +1,7 @@
 // The events found, newest first, a page at a time.
 import type { RefObject } from 'react';
 import type { AuditEventSummary, CallOutput } from '../../../../shared/api.js';
-import { auditActionLabel } from '../../../../shared/audit-actions.js';
+import { auditActionText } from './action-text.js';
 import { formatNumber } from '../../format.js';
 import { useStrings } from '../../i18n/index.js';
 import { eventTime } from '../audit-format.js';
@@ -66,7 +66,7 @@ export function EventTable({ results, searching, loadingMore, selected, onSelect
                   </td>
                   <td className="audit-col-seq mono">{event.sequence}</td>
                   <td>
-                    <span className="audit-action">{auditActionLabel(event.action)}</span>{' '}
+                    <span className="audit-action">{auditActionText(event.action)}</span>{' '}
                     <span className="mono muted audit-action-code" translate="no">
                       {event.action}
                     </span>

@@ -1,6 +1,6 @@
 // The search form's fields, the filter they make for the core, and that filter in words.
 import type { AuditFilter } from '../../../../shared/api.js';
-import { auditActionLabel } from '../../../../shared/audit-actions.js';
+import { auditActionText } from './action-text.js';
 import { dayText } from '../../format.js';
 import { t } from '../../i18n/index.js';
 import { localDayRange } from '../audit-format.js';
@@ -46,7 +46,7 @@ export function toFilter(form: FormState): { filter: AuditFilter } | { error: st
 export function describeFilter(filter: AuditFilter): string {
   const parts: string[] = [];
   if (filter.user) parts.push(filter.user);
-  if (filter.action) parts.push(auditActionLabel(filter.action));
+  if (filter.action) parts.push(auditActionText(filter.action));
   if (filter.outcome) parts.push(t(`audit:outcomeOnly.${filter.outcome}`));
   if (filter.from !== undefined || filter.to !== undefined) {
     const from = filter.from !== undefined ? dayText(filter.from) : t('audit:filter.beginning');

@@ -38,11 +38,11 @@ export function WorkloadPicker({
   const availabilityNote =
     availability?.state === 'unavailable' ? (
       <p id={availabilityId} className="note note-warning workload-availability" role="note" aria-label={t('workloadUnavailableLabel')}>
-        <strong>{t('unavailable')}</strong> {availability.reason ?? t('workloadRefused')}
+        <strong>{t('unavailable')}</strong> {availability.reason !== null ? <CoreWords text={availability.reason} /> : t('workloadRefused')}
       </p>
     ) : availability?.state === 'checking' ? (
       <p id={availabilityId} className="field-hint workload-availability">
-        {availability.reason ?? t('workloadChecking')}
+        {availability.reason !== null ? <CoreWords text={availability.reason} /> : t('workloadChecking')}
         {checked ? ` ${checked}` : ''}
       </p>
     ) : null;
@@ -92,4 +92,9 @@ export function WorkloadPicker({
       ) : null}
     </div>
   );
+}
+
+/** A reason as the core words it (not from the catalog yet): data to a translator, as the core's error texts are. */
+function CoreWords({ text }: { text: string }) {
+  return <span translate="no">{text}</span>;
 }

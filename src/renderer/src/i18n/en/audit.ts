@@ -79,6 +79,67 @@ export const audit = {
     range: '{{from}} – {{to}}',
     all: 'all events',
   },
+  /** Each audit action in words, keyed by its code (auth.login → action.auth.login); the same English as src/shared/audit-actions.ts, which the CLI and the SIEM use. */
+  action: {
+    auth: {
+      login: 'Sign-in',
+      logout: 'Sign-out',
+      lock: 'Locked',
+      unlock: 'Unlocked',
+      denied: 'Access refused',
+      breakglass: 'Emergency access (break-glass)',
+      account_create: 'Local account created',
+      key_recover: 'Earlier chats opened with the previous password',
+      key_reset: 'Earlier chats left locked (started fresh)',
+      key_rewrap: 'Chat keys wrapped under a password changed during the session',
+      attest: 'Acceptable-use statement accepted or declined',
+    },
+    session: {
+      create: 'Chat session started',
+      end: 'Chat session ended',
+      delete: 'Chat session deleted by its user',
+      rename: 'Chat session renamed by its user',
+    },
+    chat: {
+      purge: 'Chats deleted by the retention policy',
+    },
+    ai: {
+      prompt: 'Prompt sent to the model',
+      response: 'Model answer',
+      cancel: 'Answer stopped',
+      copy: 'Text copied from a chat',
+      report: 'Problem with an answer reported',
+    },
+    model: {
+      add: 'Model added',
+      load: 'Model loaded',
+      reject: 'Model refused',
+    },
+    audit: {
+      verify: 'Audit chain verified',
+      corruption_detected: 'Audit damage detected',
+      enroll: 'Audit signing key enrolled',
+      key_rotate: 'Audit signing key rotated',
+      search: 'Audit log searched',
+      export: 'Audit log exported',
+      prune: 'Delivered audit events removed',
+      text_check: 'Typed text checked against an event',
+    },
+    store: {
+      open: 'Encrypted database opened',
+    },
+    policy: {
+      apply: 'Managed policy applied',
+    },
+    sync: {
+      destination: 'SIEM destination changed state',
+    },
+    db: {
+      rekey: 'Database re-encrypted under a new key',
+    },
+  },
+  /** The filter's groups of actions (AUDIT_ACTION_GROUPS ids). */
+  actionGroup: { access: 'Sign-in and access', chat: 'Chat and model', audit: 'Audit log', workstation: 'Workstation' },
   outcome: { success: 'Success', failure: 'Failure', unknown: 'Unknown' },
   outcomeOnly: { success: 'success only', failure: 'failure only', unknown: 'unknown only' },
   table: {

@@ -25,6 +25,8 @@ export const chat = {
   // Where the model runs (components/inference-format.ts; the header shows them)
   deviceNotLoaded: 'Loads with the first prompt',
   deviceCpu: 'CPU · {{name}}',
+  deviceCpuThreads_one: 'CPU ({{count}} thread)',
+  deviceCpuThreads_other: 'CPU ({{count}} threads)',
   deviceGpu: 'GPU ({{backend}})',
   deviceLayers: '{{gpu}}/{{total}} layers',
   cpuFallback: 'CPU fallback',

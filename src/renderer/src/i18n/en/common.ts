@@ -25,4 +25,8 @@ export const common = {
     // The product's name is not translated; it is here so the pseudo-locale shows it comes from the catalog.
     name: 'Enclave',
   },
+  connection: {
+    missing: 'The connection to Enclave is not available. Restart the application.',
+    noAnswer: 'Enclave did not answer: {{detail}}',
+  },
 } as const;
