@@ -18,6 +18,8 @@ import { pseudoLocalize as L } from '../../src/renderer/src/i18n/pseudo.js';
 import { ACCOUNT, expect, target, test } from './fixtures.js';
 import { buildPseudoRenderer, PSEUDO_RENDERER_DIR } from './pseudo-build.js';
 
+// Skipped on purpose only where it cannot check anything: an Electron app built in English
+// (the pseudo-locale is chosen at build time, never at run time, so the packaged app has no switch).
 test.skip(
   target === 'electron' && process.env['VITE_ENCLAVE_LOCALE'] !== 'en-XA',
   'the Electron target builds the app for the run: VITE_ENCLAVE_LOCALE=en-XA ENCLAVE_E2E_TARGET=electron npm run test:e2e -- test/e2e/pseudo-locale.spec.ts',

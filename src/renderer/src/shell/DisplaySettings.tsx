@@ -3,24 +3,17 @@
 import { useId } from 'react';
 import { useStrings } from '../i18n/index.js';
 import { changeTextScale, TEXT_SCALE_MAX, TEXT_SCALE_MIN, updatePreferences, usePreferences, type Theme } from './display.js';
-import { useModalDialog } from './useModalDialog.js';
+import { ShellDialog } from './ShellDialog.js';
 
 const THEMES: readonly Theme[] = ['system', 'light', 'dark'];
 const THEME_LABEL = { system: 'display.themeSystem', light: 'display.themeLight', dark: 'display.themeDark' } as const;
 
 export function DisplaySettings({ kept, onClose }: { kept: boolean; onClose(): void }) {
   const { t } = useStrings('shell');
-  const ref = useModalDialog(onClose);
   const prefs = usePreferences();
   const sizeId = useId();
   return (
-    <dialog ref={ref} className="shell-dialog" aria-labelledby="display-title">
-      <div className="shell-dialog-header">
-        <h2 id="display-title">{t('display.title')}</h2>
-        <button type="button" className="btn btn-secondary btn-small" onClick={onClose}>
-          {t('display.close')}
-        </button>
-      </div>
+    <ShellDialog titleId="display-title" title={t('display.title')} closeLabel={t('display.close')} onClose={onClose}>
       <div className="display-row" role="group" aria-labelledby={`${sizeId}-label`}>
         <span id={`${sizeId}-label`} className="field-label">
           {t('display.textSize')}
@@ -50,6 +43,6 @@ export function DisplaySettings({ kept, onClose }: { kept: boolean; onClose(): v
         ))}
       </fieldset>
       <p className="muted">{kept ? t('display.kept') : t('display.notKept')}</p>
-    </dialog>
+    </ShellDialog>
   );
 }

@@ -4,7 +4,7 @@ import { Fragment, useSyncExternalStore } from 'react';
 import { commandAvailable, subscribeCommands } from '../commands.js';
 import { useStrings } from '../i18n/index.js';
 import { keyLabel, SHORTCUTS } from './shortcuts.js';
-import { useModalDialog } from './useModalDialog.js';
+import { ShellDialog } from './ShellDialog.js';
 
 /** A string snapshot (stable between renders) of which commands can run. */
 function availableNow(): string {
@@ -15,17 +15,10 @@ function availableNow(): string {
 
 export function ShortcutSheet({ onClose }: { onClose(): void }) {
   const { t } = useStrings('shell');
-  const ref = useModalDialog(onClose);
   const available = useSyncExternalStore(subscribeCommands, availableNow).split(' ');
   const shown = SHORTCUTS.filter((s) => available.includes(s.command));
   return (
-    <dialog ref={ref} className="shell-dialog" aria-labelledby="shortcuts-title">
-      <div className="shell-dialog-header">
-        <h2 id="shortcuts-title">{t('shortcuts.title')}</h2>
-        <button type="button" className="btn btn-secondary btn-small" onClick={onClose}>
-          {t('shortcuts.close')}
-        </button>
-      </div>
+    <ShellDialog titleId="shortcuts-title" title={t('shortcuts.title')} closeLabel={t('shortcuts.close')} onClose={onClose}>
       {shown.length === 0 ? (
         <p>{t('shortcuts.none')}</p>
       ) : (
@@ -55,6 +48,6 @@ export function ShortcutSheet({ onClose }: { onClose(): void }) {
           </dl>
         </>
       )}
-    </dialog>
+    </ShellDialog>
   );
 }
